@@ -1,0 +1,40 @@
+/* Growable byte buffer and allocation helpers. */
+#ifndef PORTVIEW_BUF_H
+#define PORTVIEW_BUF_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+/*
+ * Allocation failure is handled in one place: the x-functions print a
+ * message and exit with status 1.  This is the only exit outside main(),
+ * because out-of-memory has no useful recovery in a listing tool.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+
+struct pv_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void pv_buf_init(struct pv_buf *b);
+void pv_buf_free(struct pv_buf *b);
+/* Make room for at least n more bytes; returns the tail. */
+char *pv_buf_reserve(struct pv_buf *b, size_t n);
+void pv_buf_add(struct pv_buf *b, const void *p, size_t n);
+void pv_buf_puts(struct pv_buf *b, const char *s);
+void pv_buf_putc(struct pv_buf *b, char c);
+void pv_buf_pad(struct pv_buf *b, char c, size_t n);
+__attribute__((format(printf, 2, 3))) void pv_buf_printf(struct pv_buf *b, const char *fmt, ...);
+
+/*
+ * Write the whole buffer to fd.  Returns 0, or a negative errno
+ * (-EPIPE when the reader has gone away).
+ */
+int pv_buf_write(const struct pv_buf *b, int fd);
+
+#endif

@@ -1,0 +1,45 @@
+/* Turning record fields into the text users read. */
+#ifndef PORTVIEW_FORMAT_H
+#define PORTVIEW_FORMAT_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portview/buf.h"
+#include "portview/sock.h"
+
+/* "[" address "%" interface "]:" port, with room to spare. */
+#define PV_ENDPOINT_MAX 96
+
+/* Interface names by index, looked up once each per run. */
+struct pv_ifcache {
+	uint32_t index[16];
+	char name[16][IF_NAMESIZE];
+	unsigned n;
+};
+
+void pv_ifcache_init(struct pv_ifcache *c);
+/* The interface's name, or its number when it has none. */
+const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_NAMESIZE]);
+
+/*
+ * Format an endpoint the way Windows netstat does: 127.0.0.1:80,
+ * [::1]:80, [fe80::1%eth0]:22 (the scope only on link-local addresses, from
+ * ifindex), [::ffff:10.0.0.1]:80.  ifc may be NULL (scope shown as a
+ * number).  Returns the length written to out (PV_ENDPOINT_MAX bytes).
+ */
+size_t pv_format_endpoint(char *out, uint8_t family, const struct pv_endpoint *ep, uint32_t ifindex,
+			  struct pv_ifcache *ifc);
+
+/*
+ * Append untrusted text (process names and the like) so that it cannot
+ * drive a terminal: control bytes, invalid UTF-8 and backslash become
+ * \xNN (backslash: \\).  Valid UTF-8 passes through.
+ */
+void pv_escape_text(struct pv_buf *out, const char *s, size_t n);
+
+/* Columns the text occupies on a terminal (one per code point). */
+size_t pv_text_width(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,49 @@
+/* The kernel's socket list over NETLINK_SOCK_DIAG (inet_diag). */
+#ifndef PORTVIEW_SOCK_DIAG_H
+#define PORTVIEW_SOCK_DIAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portview/buf.h"
+#include "portview/sock.h"
+
+struct mnl_socket;
+
+/*
+ * The kernel fills each dump datagram up to the reader's buffer size, capped
+ * at 32 KiB; a larger buffer gains nothing, a smaller one costs datagrams.
+ */
+#define PV_DIAG_RCVBUF (32u * 1024u)
+
+struct pv_diag_query {
+	uint8_t family;	 /* AF_INET or AF_INET6 */
+	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t states; /* bitmask of 1 << TCP_* */
+};
+
+/* Open and bind a sock_diag socket.  Returns 0 or a negative errno. */
+int pv_diag_open(struct mnl_socket **out);
+void pv_diag_close(struct mnl_socket *nl);
+
+/*
+ * Send one dump request and append every reply datagram, unparsed, to raw
+ * until the kernel's NLMSG_DONE or NLMSG_ERROR.  Draining before parsing
+ * keeps the kernel's view of the table as short-lived as possible.  A dump
+ * the kernel marks as interrupted is restarted a few times.  Returns 0 or a
+ * negative errno for a transport failure; errors the kernel reports inside
+ * the dump are left for pv_diag_parse().
+ */
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw);
+
+/*
+ * Parse the raw bytes of one dump (a sequence of netlink messages ending in
+ * NLMSG_DONE) into records of protocol proto, appended to out with
+ * duplicates dropped by cookie.  A pure function of its input.  Returns 0,
+ * the negative errno the kernel reported (in NLMSG_DONE or NLMSG_ERROR),
+ * -EINTR for an interrupted dump, or -EBADMSG when the bytes are malformed
+ * or end before NLMSG_DONE.
+ */
+int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out);
+
+#endif

@@ -1,0 +1,43 @@
+/* Socket state names: parsing what users type, naming what we show. */
+#ifndef PORTVIEW_STATE_H
+#define PORTVIEW_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kernel TCP states as bits of inet_diag_req_v2.idiag_states. */
+#define PV_TCP_ESTABLISHED  1
+#define PV_TCP_SYN_SENT	    2
+#define PV_TCP_SYN_RECV	    3
+#define PV_TCP_FIN_WAIT1    4
+#define PV_TCP_FIN_WAIT2    5
+#define PV_TCP_TIME_WAIT    6
+#define PV_TCP_CLOSE	    7
+#define PV_TCP_CLOSE_WAIT   8
+#define PV_TCP_LAST_ACK	    9
+#define PV_TCP_LISTEN	    10
+#define PV_TCP_CLOSING	    11
+#define PV_TCP_NEW_SYN_RECV 12
+
+#define PV_SF(s)      (1u << (s))
+#define PV_STATES_ALL 0xffeu /* ESTABLISHED .. CLOSING */
+/* ss's "connected": everything but listening and closed. */
+#define PV_STATES_CONNECTED (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
+
+/*
+ * Parse a comma-separated list of state names and groups into a mask,
+ * OR-ing into *mask.  Case-insensitive; '-' and '_' are the same.  Returns
+ * 0, or -EINVAL with *bad and *badlen naming the offending item.
+ */
+int pv_state_parse_list(const char *list, uint32_t *mask, const char **bad, size_t *badlen);
+
+/* The names accepted by pv_state_parse_list, for messages and --help. */
+const char *pv_state_valid_names(void);
+
+/*
+ * The Windows netstat spelling of a state.  Unconnected UDP sockets (kernel
+ * state CLOSE) have no state and get the empty string.
+ */
+const char *pv_state_display(uint8_t proto, uint8_t state);
+
+#endif

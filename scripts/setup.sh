@@ -1,0 +1,65 @@
+# Sourced by scripts/run and scripts/test: install what is missing, then
+# configure and build.  Build output goes to a log that is shown only when
+# something fails, so `scripts/run -no` prints portview's table and nothing
+# else.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$top/build"
+
+# Everything the build, the tests and the scripts use, by Debian package.
+packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev check iproute2 util-linux
+python3 groff-base"
+
+missing_packages() {
+	local p missing=""
+	for p in $packages; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	echo "${missing# }"
+}
+
+install_packages() {
+	local missing
+	missing=$(missing_packages)
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "portview: missing Debian packages: $missing" >&2
+		echo "Install them as root with:" >&2
+		echo "  apt-get install -y $missing" >&2
+		exit 1
+	fi
+	echo "portview: installing $missing" >&2
+	local log
+	log=$(mktemp)
+	if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends $missing; } >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "portview: apt-get install failed" >&2
+		exit 1
+	fi
+	rm -f "$log"
+}
+
+quietly() {
+	local log
+	log=$(mktemp)
+	if ! "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "portview: failed: $*" >&2
+		exit 1
+	fi
+	rm -f "$log"
+}
+
+build_portview() {
+	if [ ! -f "$build/build.ninja" ]; then
+		quietly meson setup "$build" "$top" -Dwerror=true
+	fi
+	quietly ninja -C "$build"
+}
+
+install_packages
+build_portview

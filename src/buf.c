@@ -1,0 +1,131 @@
+#include "portview/buf.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void oom(void)
+{
+	static const char msg[] = "portview: out of memory\n";
+	ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	_exit(1);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		oom();
+	return xrealloc(p, n * size);
+}
+
+void pv_buf_init(struct pv_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void pv_buf_free(struct pv_buf *b)
+{
+	free(b->data);
+	pv_buf_init(b);
+}
+
+char *pv_buf_reserve(struct pv_buf *b, size_t n)
+{
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < n) {
+			if (cap > SIZE_MAX / 2)
+				oom();
+			cap *= 2;
+		}
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	return b->data + b->len;
+}
+
+void pv_buf_add(struct pv_buf *b, const void *p, size_t n)
+{
+	memcpy(pv_buf_reserve(b, n), p, n);
+	b->len += n;
+}
+
+void pv_buf_puts(struct pv_buf *b, const char *s)
+{
+	pv_buf_add(b, s, strlen(s));
+}
+
+void pv_buf_putc(struct pv_buf *b, char c)
+{
+	*pv_buf_reserve(b, 1) = c;
+	b->len++;
+}
+
+void pv_buf_pad(struct pv_buf *b, char c, size_t n)
+{
+	memset(pv_buf_reserve(b, n), c, n);
+	b->len += n;
+}
+
+void pv_buf_printf(struct pv_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	char *tail = pv_buf_reserve(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(tail, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+int pv_buf_write(const struct pv_buf *b, int fd)
+{
+	size_t off = 0;
+	while (off < b->len) {
+		size_t chunk = b->len - off;
+		if (chunk > (1u << 20))
+			chunk = 1u << 20;
+		ssize_t w = write(fd, b->data + off, chunk);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}

@@ -1,0 +1,129 @@
+#include "portview/format.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+void pv_ifcache_init(struct pv_ifcache *c)
+{
+	c->n = 0;
+}
+
+const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_NAMESIZE])
+{
+	if (c) {
+		for (unsigned i = 0; i < c->n; i++)
+			if (c->index[i] == ifindex)
+				return c->name[i];
+	}
+	char name[IF_NAMESIZE];
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "%u", ifindex);
+	if (c && c->n < sizeof(c->index) / sizeof(c->index[0])) {
+		c->index[c->n] = ifindex;
+		memcpy(c->name[c->n], name, sizeof(name));
+		return c->name[c->n++];
+	}
+	memcpy(tmp, name, sizeof(name));
+	return tmp;
+}
+
+static int is_link_local6(const uint8_t a[16])
+{
+	/* fe80::/10 unicast, ff02::/16 multicast */
+	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] == 0xff && (a[1] & 0x0f) == 0x02);
+}
+
+size_t pv_format_endpoint(char *out, uint8_t family, const struct pv_endpoint *ep, uint32_t ifindex,
+			  struct pv_ifcache *ifc)
+{
+	char addr[INET6_ADDRSTRLEN];
+	int n;
+
+	if (family == AF_INET) {
+		inet_ntop(AF_INET, ep->addr, addr, sizeof(addr));
+		n = snprintf(out, PV_ENDPOINT_MAX, "%s:%u", addr, ep->port);
+	} else {
+		inet_ntop(AF_INET6, ep->addr, addr, sizeof(addr));
+		if (ifindex && is_link_local6(ep->addr)) {
+			char tmp[IF_NAMESIZE];
+			n = snprintf(out, PV_ENDPOINT_MAX, "[%s%%%s]:%u", addr,
+				     pv_ifcache_name(ifc, ifindex, tmp), ep->port);
+		} else {
+			n = snprintf(out, PV_ENDPOINT_MAX, "[%s]:%u", addr, ep->port);
+		}
+	}
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates, beyond Unicode */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	/* C1 control characters are as dangerous as C0 ones */
+	if (cp >= 0x80 && cp <= 0x9f)
+		return 0;
+	return len;
+}
+
+void pv_escape_text(struct pv_buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t len = utf8_seq(p + i, n - i);
+		if (c == '\\') {
+			pv_buf_add(out, "\\\\", 2);
+			i++;
+		} else if (len == 0 || c < 0x20 || c == 0x7f) {
+			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			pv_buf_add(out, e, 4);
+			i++;
+		} else {
+			pv_buf_add(out, p + i, len);
+			i += len;
+		}
+	}
+}
+
+size_t pv_text_width(const char *s, size_t n)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}

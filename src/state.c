@@ -1,0 +1,120 @@
+#include "portview/state.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <string.h>
+
+struct state_name {
+	const char *name; /* lower case, '_' as separator */
+	uint32_t mask;
+};
+
+static const struct state_name state_names[] = {
+    {"established", PV_SF(PV_TCP_ESTABLISHED)},
+    {"estab", PV_SF(PV_TCP_ESTABLISHED)},
+    {"syn_sent", PV_SF(PV_TCP_SYN_SENT)},
+    {"syn_recv", PV_SF(PV_TCP_SYN_RECV)},
+    {"syn_received", PV_SF(PV_TCP_SYN_RECV)},
+    {"fin_wait1", PV_SF(PV_TCP_FIN_WAIT1)},
+    {"fin_wait_1", PV_SF(PV_TCP_FIN_WAIT1)},
+    {"fin_wait2", PV_SF(PV_TCP_FIN_WAIT2)},
+    {"fin_wait_2", PV_SF(PV_TCP_FIN_WAIT2)},
+    {"time_wait", PV_SF(PV_TCP_TIME_WAIT)},
+    {"close", PV_SF(PV_TCP_CLOSE)},
+    {"closed", PV_SF(PV_TCP_CLOSE)},
+    {"unconn", PV_SF(PV_TCP_CLOSE)},
+    {"close_wait", PV_SF(PV_TCP_CLOSE_WAIT)},
+    {"last_ack", PV_SF(PV_TCP_LAST_ACK)},
+    {"listen", PV_SF(PV_TCP_LISTEN)},
+    {"listening", PV_SF(PV_TCP_LISTEN)},
+    {"closing", PV_SF(PV_TCP_CLOSING)},
+    /* ss's groups */
+    {"all", PV_STATES_ALL},
+    {"connected", PV_STATES_CONNECTED},
+    {"synchronized", PV_STATES_CONNECTED & ~PV_SF(PV_TCP_SYN_SENT)},
+    {"bucket", PV_SF(PV_TCP_SYN_RECV) | PV_SF(PV_TCP_TIME_WAIT)},
+    {"big", PV_STATES_ALL & ~(PV_SF(PV_TCP_SYN_RECV) | PV_SF(PV_TCP_TIME_WAIT))},
+};
+
+const char *pv_state_valid_names(void)
+{
+	return "established, estab, syn-sent, syn-recv, syn-received, fin-wait-1, fin-wait1, "
+	       "fin-wait-2, fin-wait2, time-wait, close, closed, unconn, close-wait, last-ack, "
+	       "listen, listening, closing, all, connected, synchronized, bucket, big";
+}
+
+static bool name_matches(const char *want, const char *got, size_t n)
+{
+	if (strlen(want) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = got[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		else if (c == '-')
+			c = '_';
+		if (c != want[i])
+			return false;
+	}
+	return true;
+}
+
+static int lookup(const char *item, size_t n, uint32_t *mask)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+		if (name_matches(state_names[i].name, item, n)) {
+			*mask |= state_names[i].mask;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int pv_state_parse_list(const char *list, uint32_t *mask, const char **bad, size_t *badlen)
+{
+	const char *p = list;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == 0 || lookup(p, n, mask) < 0) {
+			*bad = p;
+			*badlen = n;
+			return -EINVAL;
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+const char *pv_state_display(uint8_t proto, uint8_t state)
+{
+	switch (state) {
+	case PV_TCP_ESTABLISHED:
+		return "ESTABLISHED";
+	case PV_TCP_SYN_SENT:
+		return "SYN_SENT";
+	case PV_TCP_SYN_RECV:
+	case PV_TCP_NEW_SYN_RECV:
+		return "SYN_RECEIVED";
+	case PV_TCP_FIN_WAIT1:
+		return "FIN_WAIT_1";
+	case PV_TCP_FIN_WAIT2:
+		return "FIN_WAIT_2";
+	case PV_TCP_TIME_WAIT:
+		return "TIME_WAIT";
+	case PV_TCP_CLOSE:
+		return proto == IPPROTO_UDP ? "" : "CLOSED";
+	case PV_TCP_CLOSE_WAIT:
+		return "CLOSE_WAIT";
+	case PV_TCP_LAST_ACK:
+		return "LAST_ACK";
+	case PV_TCP_LISTEN:
+		return "LISTENING";
+	case PV_TCP_CLOSING:
+		return "CLOSING";
+	default:
+		return "UNKNOWN";
+	}
+}

@@ -1,0 +1,29 @@
+/* Building socket records by hand for the unit tests. */
+#ifndef PORTVIEW_TEST_RECORDS_H
+#define PORTVIEW_TEST_RECORDS_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "helpers.h"
+#include "portview/sock.h"
+
+static inline struct pv_sock mksock(uint8_t proto, int af, const char *src, uint16_t sport,
+				    const char *dst, uint16_t dport, uint8_t state)
+{
+	static uint64_t cookie = 1000;
+	struct pv_sock s;
+	memset(&s, 0, sizeof(s));
+	s.proto = proto;
+	s.family = (uint8_t)af;
+	s.state = state;
+	ck_assert_int_eq(inet_pton(af, src, s.local.addr), 1);
+	ck_assert_int_eq(inet_pton(af, dst, s.remote.addr), 1);
+	s.local.port = sport;
+	s.remote.port = dport;
+	s.cookie = ++cookie;
+	return s;
+}
+
+#endif

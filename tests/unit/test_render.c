@@ -1,0 +1,173 @@
+/* The table renderer: exact text for hand-made records. */
+#include "records.h"
+#include "portview/render.h"
+#include "portview/state.h"
+
+static char *render(const struct pv_socklist *l, const struct pv_owner_table *t,
+		    const struct pv_options *o)
+{
+	struct pv_buf b;
+	pv_buf_init(&b);
+	pv_render_table(&b, l, t, o);
+	pv_buf_putc(&b, '\0');
+	return b.data;
+}
+
+/* Two processes, one with a hostile name; socket rows point into owners[]. */
+static struct pv_process procs[] = {
+    {.pid = 3496, .comm = "sshd", .comm_len = 4},
+    {.pid = 3500, .comm = "sshd", .comm_len = 4},
+    {.pid = 42, .comm = "x\x1b[2Jy", .comm_len = 6},
+};
+static struct pv_owner owners[] = {
+    {.pid = 3496, .fd = 3, .proc = 0},
+    {.pid = 3496, .fd = 4, .proc = 0},
+    {.pid = 3500, .fd = 3, .proc = 1},
+    {.pid = 42, .fd = 5, .proc = 2},
+};
+
+static void setup_table(struct pv_owner_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->owners = owners;
+	t->nowners = 4;
+	t->procs = procs;
+	t->nprocs = 3;
+}
+
+static void fill(struct pv_socklist *l)
+{
+	pv_socklist_init(l);
+	struct pv_sock s =
+	    mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", 5354, "127.0.0.1", 49681, PV_TCP_ESTABLISHED);
+	s.owner_first = 0;
+	s.owner_count = 3; /* 3496 twice (two fds) and 3500 */
+	pv_socklist_add(l, &s);
+	s = mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", 49681, "127.0.0.1", 5354, PV_TCP_TIME_WAIT);
+	pv_socklist_add(l, &s);
+	s = mksock(IPPROTO_TCP, AF_INET6, "::", 22, "::", 0, PV_TCP_LISTEN);
+	s.owner_first = 3;
+	s.owner_count = 1;
+	pv_socklist_add(l, &s);
+	s = mksock(IPPROTO_UDP, AF_INET, "0.0.0.0", 5353, "0.0.0.0", 0, PV_TCP_CLOSE);
+	s.owner_first = 3;
+	s.owner_count = 1;
+	pv_socklist_add(l, &s);
+}
+
+START_TEST(netstat_layout_without_owner)
+{
+	struct pv_socklist l;
+	struct pv_options o;
+	pv_options_init(&o);
+	fill(&l);
+	char *got = render(&l, NULL, &o);
+	ck_assert_str_eq(got, "\n"
+			      "Active Connections\n"
+			      "\n"
+			      "  Proto  Local Address          Foreign Address        State\n"
+			      "  TCP    127.0.0.1:5354         127.0.0.1:49681        ESTABLISHED\n"
+			      "  TCP    127.0.0.1:49681        127.0.0.1:5354         TIME_WAIT\n"
+			      "  TCP    [::]:22                [::]:0                 LISTENING\n"
+			      "  UDP    0.0.0.0:5353           *:*\n");
+	free(got);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+START_TEST(pid_and_program_columns)
+{
+	struct pv_socklist l;
+	struct pv_options o;
+	struct pv_owner_table t;
+	pv_options_init(&o);
+	o.owner = true;
+	fill(&l);
+	setup_table(&t);
+	char *got = render(&l, &t, &o);
+	ck_assert_str_eq(
+	    got,
+	    "\n"
+	    "Active Connections\n"
+	    "\n"
+	    "  Proto  Local Address          Foreign Address        State           PID\n"
+	    "  TCP    127.0.0.1:5354         127.0.0.1:49681        ESTABLISHED     3496,3500\n"
+	    "  TCP    127.0.0.1:49681        127.0.0.1:5354         TIME_WAIT       -\n"
+	    "  TCP    [::]:22                [::]:0                 LISTENING       42\n"
+	    "  UDP    0.0.0.0:5353           *:*                                    42\n");
+	free(got);
+
+	o.program = true;
+	got = render(&l, &t, &o);
+	ck_assert_str_eq(got,
+			 "\n"
+			 "Active Connections\n"
+			 "\n"
+			 "  Proto  Local Address          Foreign Address        State           "
+			 "PID       PID/Program name\n"
+			 "  TCP    127.0.0.1:5354         127.0.0.1:49681        ESTABLISHED     "
+			 "3496,3500 3496/sshd,3500/sshd\n"
+			 "  TCP    127.0.0.1:49681        127.0.0.1:5354         TIME_WAIT       "
+			 "-         -\n"
+			 "  TCP    [::]:22                [::]:0                 LISTENING       "
+			 "42        42/x\\x1b[2Jy\n"
+			 "  UDP    0.0.0.0:5353           *:*                                    "
+			 "42        42/x\\x1b[2Jy\n");
+	free(got);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+START_TEST(long_addresses_widen_columns)
+{
+	struct pv_socklist l;
+	struct pv_options o;
+	pv_options_init(&o);
+	pv_socklist_init(&l);
+	struct pv_sock s = mksock(IPPROTO_TCP, AF_INET6, "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff",
+				  443, "::ffff:192.168.100.200", 65535, PV_TCP_CLOSE_WAIT);
+	pv_socklist_add(&l, &s);
+	s = mksock(IPPROTO_TCP, AF_INET, "1.2.3.4", 1, "5.6.7.8", 2, PV_TCP_FIN_WAIT1);
+	pv_socklist_add(&l, &s);
+	char *got = render(&l, NULL, &o);
+	ck_assert_str_eq(got,
+			 "\n"
+			 "Active Connections\n"
+			 "\n"
+			 "  Proto  Local Address                                Foreign Address"
+			 "                State\n"
+			 "  TCP    [2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]:443 "
+			 "[::ffff:192.168.100.200]:65535 CLOSE_WAIT\n"
+			 "  TCP    1.2.3.4:1                                    5.6.7.8:2"
+			 "                      FIN_WAIT_1\n");
+	free(got);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+START_TEST(header_without_rows)
+{
+	struct pv_socklist l;
+	struct pv_options o;
+	pv_options_init(&o);
+	o.owner = true;
+	pv_socklist_init(&l);
+	char *got = render(&l, NULL, &o);
+	ck_assert_str_eq(
+	    got, "\nActive Connections\n\n"
+		 "  Proto  Local Address          Foreign Address        State           PID\n");
+	free(got);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("render");
+	TCase *tc = tcase_create("table");
+	tcase_add_test(tc, netstat_layout_without_owner);
+	tcase_add_test(tc, pid_and_program_columns);
+	tcase_add_test(tc, long_addresses_widen_columns);
+	tcase_add_test(tc, header_without_rows);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,184 @@
+/* The dump parser against dumps recorded from a real kernel (tests/data). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "helpers.h"
+#include "portview/sock_diag.h"
+
+/* One line of a .expected file: "family state sport dport src dst ifindex". */
+static void format_record(const struct pv_sock *s, char *out, size_t n)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	int af = s->family;
+	inet_ntop(af, s->local.addr, src, sizeof(src));
+	inet_ntop(af, s->remote.addr, dst, sizeof(dst));
+	snprintf(out, n, "%d %u %u %u %s %s %u", af == AF_INET ? 4 : 6, s->state, s->local.port,
+		 s->remote.port, src, dst, s->ifindex);
+}
+
+/*
+ * Parse NAME.bin and compare, record by record, with NAME.expected, which
+ * an independent parser (tests/data/record.py) wrote.  Returns the parse
+ * result and the number of records.
+ */
+static int check_against_expected(const char *name, uint8_t proto, size_t *count)
+{
+	char file[256];
+	size_t len, elen;
+	snprintf(file, sizeof(file), "%s.bin", name);
+	void *raw = read_data_file(file, &len);
+	snprintf(file, sizeof(file), "%s.expected", name);
+	char *expected = read_data_file(file, &elen);
+
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	int ret = pv_diag_parse(raw, len, proto, &l);
+
+	char *save = NULL, *line = strtok_r(expected, "\n", &save);
+	for (size_t i = 0; i < l.n; i++) {
+		char got[256];
+		ck_assert_msg(line != NULL, "%s: more records than expected", name);
+		format_record(&l.v[i], got, sizeof(got));
+		ck_assert_str_eq(got, line);
+		ck_assert_int_eq(l.v[i].proto, proto);
+		ck_assert_msg(l.v[i].cookie != 0, "%s: record %zu has no cookie", name, i);
+		line = strtok_r(NULL, "\n", &save);
+	}
+	/* What is left is the trailer: "done N", "error N" or "truncated". */
+	ck_assert_msg(line != NULL, "%s: fewer records than expected", name);
+	if (strncmp(line, "done ", 5) == 0 || strncmp(line, "error ", 6) == 0) {
+		int code = atoi(strchr(line, ' ') + 1);
+		ck_assert_int_eq(ret, code);
+	} else {
+		ck_assert_str_eq(line, "truncated");
+		ck_assert_int_eq(ret, -EBADMSG);
+	}
+	*count = l.n;
+	pv_socklist_free(&l);
+	free(raw);
+	free(expected);
+	return ret;
+}
+
+START_TEST(tcp4_listen_established_time_wait)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("tcp4", IPPROTO_TCP, &n), 0);
+	ck_assert_uint_eq(n, 4);
+}
+END_TEST
+
+START_TEST(tcp6_v4mapped_and_link_local)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("tcp6", IPPROTO_TCP, &n), 0);
+	ck_assert_uint_eq(n, 9);
+}
+END_TEST
+
+START_TEST(udp4_bound_and_connected)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("udp4", IPPROTO_UDP, &n), 0);
+	ck_assert_uint_eq(n, 3);
+}
+END_TEST
+
+START_TEST(udp6_bound_connected_v4mapped)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("udp6", IPPROTO_UDP, &n), 0);
+	ck_assert_uint_eq(n, 3);
+}
+END_TEST
+
+START_TEST(done_carries_error)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("done-error", IPPROTO_TCP, &n), -ENOENT);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(nlmsg_error_reported)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("nlmsg-error", IPPROTO_TCP, &n), -EINVAL);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(truncated_is_malformed)
+{
+	size_t n;
+	ck_assert_int_eq(check_against_expected("truncated", IPPROTO_TCP, &n), -EBADMSG);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+START_TEST(duplicates_dropped_by_cookie)
+{
+	size_t len;
+	void *raw = read_data_file("tcp6.bin", &len);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	ck_assert_int_eq(pv_diag_parse(raw, len, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(l.n, 9);
+	/* The same dump again, as a resumed dump might repeat sockets. */
+	ck_assert_int_eq(pv_diag_parse(raw, len, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(l.n, 9);
+	pv_socklist_free(&l);
+	free(raw);
+}
+END_TEST
+
+START_TEST(empty_and_junk_input)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	uint32_t junk[16];
+	memset(junk, 0xab, sizeof(junk));
+	ck_assert_int_eq(pv_diag_parse(junk, 0, IPPROTO_TCP, &l), -EBADMSG);
+	ck_assert_int_eq(pv_diag_parse(junk, sizeof(junk), IPPROTO_TCP, &l), -EBADMSG);
+	ck_assert_uint_eq(l.n, 0);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+START_TEST(short_payload_is_malformed)
+{
+	/* A SOCK_DIAG_BY_FAMILY message too short to hold inet_diag_msg. */
+	size_t len;
+	uint8_t *raw = read_data_file("tcp4.bin", &len);
+	uint32_t first_len;
+	memcpy(&first_len, raw, 4);
+	uint32_t short_len = 16 + 8;
+	memcpy(raw, &short_len, 4);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	ck_assert_int_eq(pv_diag_parse(raw, len, IPPROTO_TCP, &l), -EBADMSG);
+	pv_socklist_free(&l);
+	free(raw);
+	(void)first_len;
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sock_diag");
+	TCase *tc = tcase_create("parse");
+	tcase_add_test(tc, tcp4_listen_established_time_wait);
+	tcase_add_test(tc, tcp6_v4mapped_and_link_local);
+	tcase_add_test(tc, udp4_bound_and_connected);
+	tcase_add_test(tc, udp6_bound_connected_v4mapped);
+	tcase_add_test(tc, done_carries_error);
+	tcase_add_test(tc, nlmsg_error_reported);
+	tcase_add_test(tc, truncated_is_malformed);
+	tcase_add_test(tc, duplicates_dropped_by_cookie);
+	tcase_add_test(tc, empty_and_junk_input);
+	tcase_add_test(tc, short_payload_is_malformed);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,113 @@
+/* State names: what users may type and what the table shows. */
+#include <errno.h>
+#include <netinet/in.h>
+
+#include "helpers.h"
+#include "portview/state.h"
+
+static uint32_t parse_ok(const char *list)
+{
+	uint32_t mask = 0;
+	const char *bad = NULL;
+	size_t badlen = 0;
+	ck_assert_msg(pv_state_parse_list(list, &mask, &bad, &badlen) == 0, "'%s' rejected", list);
+	return mask;
+}
+
+START_TEST(spellings_of_each_state)
+{
+	ck_assert_uint_eq(parse_ok("ESTABLISHED"), PV_SF(PV_TCP_ESTABLISHED));
+	ck_assert_uint_eq(parse_ok("estab"), PV_SF(PV_TCP_ESTABLISHED));
+	ck_assert_uint_eq(parse_ok("Syn-Sent"), PV_SF(PV_TCP_SYN_SENT));
+	ck_assert_uint_eq(parse_ok("SYN_RECV"), PV_SF(PV_TCP_SYN_RECV));
+	ck_assert_uint_eq(parse_ok("syn_received"), PV_SF(PV_TCP_SYN_RECV));
+	ck_assert_uint_eq(parse_ok("FIN_WAIT1"), PV_SF(PV_TCP_FIN_WAIT1));
+	ck_assert_uint_eq(parse_ok("fin-wait-1"), PV_SF(PV_TCP_FIN_WAIT1));
+	ck_assert_uint_eq(parse_ok("FIN_WAIT_2"), PV_SF(PV_TCP_FIN_WAIT2));
+	ck_assert_uint_eq(parse_ok("fin-wait2"), PV_SF(PV_TCP_FIN_WAIT2));
+	ck_assert_uint_eq(parse_ok("TIME_WAIT"), PV_SF(PV_TCP_TIME_WAIT));
+	ck_assert_uint_eq(parse_ok("time-wait"), PV_SF(PV_TCP_TIME_WAIT));
+	ck_assert_uint_eq(parse_ok("CLOSE"), PV_SF(PV_TCP_CLOSE));
+	ck_assert_uint_eq(parse_ok("closed"), PV_SF(PV_TCP_CLOSE));
+	ck_assert_uint_eq(parse_ok("UNCONN"), PV_SF(PV_TCP_CLOSE));
+	ck_assert_uint_eq(parse_ok("CLOSE_WAIT"), PV_SF(PV_TCP_CLOSE_WAIT));
+	ck_assert_uint_eq(parse_ok("last-ack"), PV_SF(PV_TCP_LAST_ACK));
+	ck_assert_uint_eq(parse_ok("LISTEN"), PV_SF(PV_TCP_LISTEN));
+	ck_assert_uint_eq(parse_ok("Listening"), PV_SF(PV_TCP_LISTEN));
+	ck_assert_uint_eq(parse_ok("closing"), PV_SF(PV_TCP_CLOSING));
+}
+END_TEST
+
+START_TEST(groups_follow_ss)
+{
+	uint32_t all = 0xffe;
+	uint32_t listen_close = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
+	uint32_t bucket = PV_SF(PV_TCP_SYN_RECV) | PV_SF(PV_TCP_TIME_WAIT);
+	ck_assert_uint_eq(parse_ok("all"), all);
+	ck_assert_uint_eq(parse_ok("connected"), all & ~listen_close);
+	ck_assert_uint_eq(parse_ok("synchronized"), all & ~listen_close & ~PV_SF(PV_TCP_SYN_SENT));
+	ck_assert_uint_eq(parse_ok("bucket"), bucket);
+	ck_assert_uint_eq(parse_ok("BIG"), all & ~bucket);
+}
+END_TEST
+
+START_TEST(lists_and_repeats_accumulate)
+{
+	ck_assert_uint_eq(parse_ok("estab,listen"),
+			  PV_SF(PV_TCP_ESTABLISHED) | PV_SF(PV_TCP_LISTEN));
+	uint32_t mask = 0;
+	const char *bad;
+	size_t badlen;
+	ck_assert_int_eq(pv_state_parse_list("estab", &mask, &bad, &badlen), 0);
+	ck_assert_int_eq(pv_state_parse_list("time-wait", &mask, &bad, &badlen), 0);
+	ck_assert_uint_eq(mask, PV_SF(PV_TCP_ESTABLISHED) | PV_SF(PV_TCP_TIME_WAIT));
+}
+END_TEST
+
+START_TEST(bad_items_are_named)
+{
+	uint32_t mask = 0;
+	const char *bad = NULL;
+	size_t badlen = 99;
+	const char *list = "estab,FOO,listen";
+	ck_assert_int_eq(pv_state_parse_list(list, &mask, &bad, &badlen), -EINVAL);
+	ck_assert_ptr_eq(bad, list + 6);
+	ck_assert_uint_eq(badlen, 3);
+
+	ck_assert_int_eq(pv_state_parse_list("", &mask, &bad, &badlen), -EINVAL);
+	ck_assert_uint_eq(badlen, 0);
+	ck_assert_int_eq(pv_state_parse_list("estab,", &mask, &bad, &badlen), -EINVAL);
+	ck_assert_uint_eq(badlen, 0);
+	ck_assert_int_eq(pv_state_parse_list("established2", &mask, &bad, &badlen), -EINVAL);
+	ck_assert_int_eq(pv_state_parse_list("estab listen", &mask, &bad, &badlen), -EINVAL);
+	/* A prefix of a name is not the name. */
+	ck_assert_int_eq(pv_state_parse_list("est", &mask, &bad, &badlen), -EINVAL);
+}
+END_TEST
+
+START_TEST(windows_display_names)
+{
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_LISTEN), "LISTENING");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_SYN_RECV), "SYN_RECEIVED");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_NEW_SYN_RECV), "SYN_RECEIVED");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_FIN_WAIT1), "FIN_WAIT_1");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_FIN_WAIT2), "FIN_WAIT_2");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_CLOSE), "CLOSED");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_TIME_WAIT), "TIME_WAIT");
+	ck_assert_str_eq(pv_state_display(IPPROTO_UDP, PV_TCP_CLOSE), "");
+	ck_assert_str_eq(pv_state_display(IPPROTO_UDP, PV_TCP_ESTABLISHED), "ESTABLISHED");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("state");
+	TCase *tc = tcase_create("names");
+	tcase_add_test(tc, spellings_of_each_state);
+	tcase_add_test(tc, groups_follow_ss);
+	tcase_add_test(tc, lists_and_repeats_accumulate);
+	tcase_add_test(tc, bad_items_are_named);
+	tcase_add_test(tc, windows_display_names);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
