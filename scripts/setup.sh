@@ -7,8 +7,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$top/build"
 
 # Everything the build, the tests and the scripts use, by Debian package.
-packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev check iproute2 util-linux
-python3 groff-base"
+packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev check iproute2
+util-linux python3 groff-base valgrind"
 
 missing_packages() {
 	local p missing=""
@@ -54,11 +54,14 @@ quietly() {
 	rm -f "$log"
 }
 
+# build_portview [DIR [MESON OPTIONS...]]
 build_portview() {
-	if [ ! -f "$build/build.ninja" ]; then
-		quietly meson setup "$build" "$top" -Dwerror=true
+	local dir=${1:-$build}
+	shift || true
+	if [ ! -f "$dir/build.ninja" ]; then
+		quietly meson setup "$dir" "$top" -Dwerror=true "$@"
 	fi
-	quietly ninja -C "$build"
+	quietly ninja -C "$dir"
 }
 
 install_packages

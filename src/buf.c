@@ -76,6 +76,8 @@ char *pv_buf_reserve(struct pv_buf *b, size_t n)
 
 void pv_buf_add(struct pv_buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	memcpy(pv_buf_reserve(b, n), p, n);
 	b->len += n;
 }
@@ -93,6 +95,8 @@ void pv_buf_putc(struct pv_buf *b, char c)
 
 void pv_buf_pad(struct pv_buf *b, char c, size_t n)
 {
+	if (n == 0)
+		return;
 	memset(pv_buf_reserve(b, n), c, n);
 	b->len += n;
 }

@@ -119,6 +119,41 @@ void pv_escape_text(struct pv_buf *out, const char *s, size_t n)
 	}
 }
 
+void pv_json_string(struct pv_buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	pv_buf_putc(out, '"');
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t len = utf8_seq(p + i, n - i);
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			pv_buf_add(out, e, 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			pv_buf_add(out, e, 6);
+			i++;
+		} else if (len == 0 && c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+			   p[i + 1] <= 0x9f) {
+			/* a C1 control character, valid UTF-8 but escaped */
+			char e[6] = {'\\', 'u', '0', '0', hex[p[i + 1] >> 4], hex[p[i + 1] & 15]};
+			pv_buf_add(out, e, 6);
+			i += 2;
+		} else if (len == 0) {
+			pv_buf_puts(out, "\\ufffd");
+			i++;
+		} else {
+			pv_buf_add(out, p + i, len);
+			i += len;
+		}
+	}
+	pv_buf_putc(out, '"');
+}
+
 size_t pv_text_width(const char *s, size_t n)
 {
 	size_t w = 0;

@@ -12,23 +12,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "portview/annotate.h"
 #include "portview/buf.h"
+#include "portview/bytecode.h"
 #include "portview/filter.h"
 #include "portview/format.h"
 #include "portview/options.h"
 #include "portview/owners.h"
+#include "portview/ports.h"
 #include "portview/render.h"
+#include "portview/resolve.h"
+#include "portview/services.h"
+#include "portview/sort.h"
+#include "portview/users.h"
 #include "portview/sock.h"
 #include "portview/sock_diag.h"
 #include "portview/state.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
-enum { OPT_STATE = 256 };
 
-static const char usage_line[] = "usage: portview [-46alnoptuhV] [--state LIST]\n";
+/* The whole name resolution of a run is bounded by this. */
+#define PV_RESOLVE_TIMEOUT_MS 1000
+enum {
+	OPT_STATE = 256,
+	OPT_PLAIN,
+	OPT_RANGES,
+	OPT_LOOKUP,
+	OPT_PORT,
+	OPT_SPORT,
+	OPT_DPORT,
+	OPT_CLASS,
+	OPT_SORT,
+	OPT_PLAIN_JSON,
+	OPT_COLOR,
+};
+
+static const char usage_line[] =
+    "usage: portview [-46aehHlnoptuV] [--state LIST] [--port SPEC] [--sport SPEC]\n"
+    "                [--dport SPEC] [--class LIST] [--sort KEY] [--plain] [--json]\n"
+    "                [--color[=WHEN]]\n"
+    "       portview --ranges [-tu] [--json]\n"
+    "       portview --lookup PORT[/PROTO] | --lookup NAME\n";
 
 static void usage_error(void)
 {
@@ -40,23 +68,45 @@ static void print_help(void)
 {
 	printf("%s", usage_line);
 	printf(
-	    "\nList TCP and UDP sockets with the processes that own them, in the layout of\n"
-	    "Windows 'netstat -no'.  By default: TCP connections that are not listening and\n"
-	    "connected UDP sockets.\n\n"
+	    "\nList TCP and UDP sockets with the processes that own them and what their ports\n"
+	    "mean, in the layout of Windows 'netstat -no'.  By default: TCP connections that\n"
+	    "are not listening and connected UDP sockets.\n\n"
+	    "Selection:\n"
 	    "  -a, --all          also show listening TCP and unconnected UDP sockets\n"
 	    "  -l, --listening    show only listening TCP and unconnected UDP sockets\n"
 	    "  -t, --tcp          TCP sockets (with -u: both; neither: both)\n"
 	    "  -u, --udp          UDP sockets\n"
 	    "  -4, --ipv4         IPv4 sockets, including IPv6 sockets with v4-mapped addresses\n"
 	    "  -6, --ipv6         IPv6 sockets\n"
-	    "  -o, --owner        add the PID column (owning processes)\n"
-	    "  -p, --program      add the PID/Program name column\n"
-	    "  -n, --numeric      numeric addresses and ports\n"
 	    "      --state LIST   only sockets in these states (comma-separated, repeatable,\n"
 	    "                     case-insensitive); replaces the default selection\n"
+	    "      --port SPEC    only sockets whose local or foreign port matches SPEC:\n"
+	    "                     a port, a range N-M, a service name, or a comma list\n"
+	    "      --sport SPEC   only sockets whose local port matches SPEC\n"
+	    "      --dport SPEC   only sockets whose foreign port matches SPEC\n"
+	    "      --class LIST   only sockets whose local port is in these classes:\n"
+	    "                     well-known, registered, dynamic, ephemeral\n"
+	    "Output:\n"
+	    "  -o, --owner        add the PID column (owning processes)\n"
+	    "  -p, --program      add the PID/Program name column\n"
+	    "  -e, --extended     add user, inode, receive and send queues and the TCP timer\n"
+	    "  -n, --numeric      numeric addresses and ports; no name lookups at all\n"
+	    "  -H, --no-header    leave out the title and the column header\n"
+	    "      --sort KEY     sort by proto, local, foreign, state, pid, program or port;\n"
+	    "                     a leading '-' reverses\n"
+	    "      --plain        only the netstat columns, without the port annotations\n"
+	    "      --json         one JSON document (schema in portview(8)); always numeric\n"
+	    "      --color[=WHEN] colour states and port classes: auto (on a terminal, the\n"
+	    "                     default), always or never; NO_COLOR turns auto off\n"
+	    "Other views:\n"
+	    "      --ranges       show this host's ephemeral port ranges and their use\n"
+	    "      --lookup PORT[/PROTO], --lookup NAME\n"
+	    "                     what a port or service is, and who uses it now\n"
 	    "  -h, --help         show this help and exit\n"
 	    "  -V, --version      show the version and exit\n\n"
 	    "States and groups for --state:\n  %s\n\n"
+	    "Environment: PORTVIEW_SERVICES replaces /etc/services; PORTVIEW_DEBUG=1\n"
+	    "prints what each kernel dump returned; NO_COLOR disables --color=auto.\n\n"
 	    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
 	    "See portview(8).\n",
 	    pv_state_valid_names());
@@ -68,12 +118,15 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 	struct pv_buf b;
 	pv_buf_init(&b);
 	pv_escape_text(&b, s, n);
-	fwrite(b.data, 1, b.len, f);
+	if (b.len)
+		fwrite(b.data, 1, b.len, f);
 	pv_buf_free(&b);
 }
 
 /* Returns -1 to go on, or the exit status to end with. */
-static int parse_args(int argc, char **argv, struct pv_options *o)
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+static int parse_args(int argc, char **argv, struct pv_options *o, enum color_mode *color)
 {
 	static const struct option longopts[] = {
 	    {"all", no_argument, NULL, 'a'},
@@ -86,14 +139,28 @@ static int parse_args(int argc, char **argv, struct pv_options *o)
 	    {"program", no_argument, NULL, 'p'},
 	    {"numeric", no_argument, NULL, 'n'},
 	    {"state", required_argument, NULL, OPT_STATE},
+	    {"plain", no_argument, NULL, OPT_PLAIN},
+	    {"ranges", no_argument, NULL, OPT_RANGES},
+	    {"lookup", required_argument, NULL, OPT_LOOKUP},
+	    {"port", required_argument, NULL, OPT_PORT},
+	    {"sport", required_argument, NULL, OPT_SPORT},
+	    {"dport", required_argument, NULL, OPT_DPORT},
+	    {"class", required_argument, NULL, OPT_CLASS},
+	    {"sort", required_argument, NULL, OPT_SORT},
+	    {"json", no_argument, NULL, OPT_PLAIN_JSON},
+	    {"color", optional_argument, NULL, OPT_COLOR},
+	    {"colour", optional_argument, NULL, OPT_COLOR},
+	    {"extended", no_argument, NULL, 'e'},
+	    {"no-header", no_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
+	static const char shortopts[] = ":46aehHlnoptuV";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46ahlnoptuV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case '4':
 			o->ipv4 = true;
@@ -128,6 +195,41 @@ static int parse_args(int argc, char **argv, struct pv_options *o)
 		case 'V':
 			printf("portview %s\n", PORTVIEW_VERSION);
 			return EXIT_OK;
+		case 'e':
+			o->extended = true;
+			break;
+		case 'H':
+			o->no_header = true;
+			break;
+		case OPT_PLAIN_JSON:
+			o->json = true;
+			break;
+		case OPT_SORT:
+			if (pv_parse_sort_key(optarg, &o->sort_key, &o->sort_reverse) < 0) {
+				fputs("portview: --sort ", stderr);
+				if (optarg[0])
+					put_escaped(stderr, optarg, strlen(optarg));
+				else
+					fputs("''", stderr);
+				fprintf(stderr, ": unknown sort key (valid: %s)\n",
+					pv_sort_valid_keys());
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_COLOR:
+			if (!optarg || strcmp(optarg, "always") == 0) {
+				*color = COLOR_ALWAYS;
+			} else if (strcmp(optarg, "never") == 0) {
+				*color = COLOR_NEVER;
+			} else if (strcmp(optarg, "auto") == 0) {
+				*color = COLOR_AUTO;
+			} else {
+				fputs("portview: --color=", stderr);
+				put_escaped(stderr, optarg, strlen(optarg));
+				fputs(": expected auto, always or never\n", stderr);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_STATE: {
 			const char *bad;
 			size_t badlen;
@@ -147,13 +249,70 @@ static int parse_args(int argc, char **argv, struct pv_options *o)
 			o->states_given = true;
 			break;
 		}
+		case OPT_PLAIN:
+			o->plain = true;
+			break;
+		case OPT_RANGES:
+			o->ranges = true;
+			break;
+		case OPT_LOOKUP:
+			if (o->lookup) {
+				fputs("portview: --lookup: give it once\n", stderr);
+				return EXIT_USAGE;
+			}
+			o->lookup = optarg;
+			break;
+		case OPT_PORT:
+		case OPT_SPORT:
+		case OPT_DPORT: {
+			static const char *const names[] = {"--port", "--sport", "--dport"};
+			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
+			int k = c - OPT_PORT;
+			if (o->nport_args == sizeof(o->port_args) / sizeof(o->port_args[0])) {
+				fprintf(stderr, "portview: %s: too many port options\n", names[k]);
+				return EXIT_USAGE;
+			}
+			o->port_args[o->nport_args++] = (struct pv_port_arg){
+			    .option = names[k], .spec = optarg, .sides = sides[k]};
+			break;
+		}
+		case OPT_CLASS: {
+			const char *bad;
+			size_t badlen;
+			if (pv_parse_class_list(optarg, &o->classes, &bad, &badlen) < 0) {
+				/* "--class foo: unknown", "--class a,,b: empty" */
+				fputs("portview: --class ", stderr);
+				if (optarg[0])
+					put_escaped(stderr, optarg, strlen(optarg));
+				else
+					fputs("''", stderr);
+				if (badlen && badlen != strlen(optarg)) {
+					fputs(": ", stderr);
+					put_escaped(stderr, bad, badlen);
+				}
+				fprintf(stderr, ": %s (valid: %s)\n",
+					badlen ? "unknown class" : "empty class name",
+					pv_class_valid_names());
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
 			usage_error();
 			return EXIT_USAGE;
 		default:
-			if (optopt) {
+			if (optopt && (optopt >= 256 || strchr(shortopts + 1, optopt))) {
+				/* A long option of ours, given a value it does not take. */
+				const char *name = "?";
+				for (const struct option *l = longopts; l->name; l++)
+					if (l->val == optopt)
+						name = l->name;
+				fprintf(stderr,
+					"portview: option '--%s' doesn't allow an argument\n",
+					name);
+			} else if (optopt) {
 				fputs("portview: invalid option -- '", stderr);
 				char ch = (char)optopt;
 				put_escaped(stderr, &ch, 1);
@@ -166,6 +325,14 @@ static int parse_args(int argc, char **argv, struct pv_options *o)
 			usage_error();
 			return EXIT_USAGE;
 		}
+	}
+	if (o->json && o->lookup) {
+		fputs("portview: --json cannot be combined with --lookup\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (o->ranges && o->lookup) {
+		fputs("portview: --ranges and --lookup cannot be combined\n", stderr);
+		return EXIT_USAGE;
 	}
 	if (optind < argc) {
 		fputs("portview: unexpected argument '", stderr);
@@ -182,23 +349,75 @@ static const char *proto_name(uint8_t proto)
 	return proto == IPPROTO_TCP ? "TCP" : "UDP";
 }
 
+/* What a run needs besides the options: the port registry and ranges. */
+struct context {
+	struct pv_services services;
+	struct pv_ephemeral ephemeral;
+	bool debug;
+};
+
+/* What to dump: which states, and the port filter to push into the kernel. */
+struct selection {
+	uint32_t states;
+	const struct pv_port_clause *clauses;
+	size_t nclauses;
+};
+
 struct dump_segment {
 	struct pv_diag_query q;
 	size_t off, len;
+	struct pv_diag_stats stats;
 };
 
 /*
  * Drain every dump first, parse after: the kernel's table walk is not a
  * snapshot, and the shorter each dump takes, the fewer sockets move under it.
+ * Returns 0, or -EINVAL when the kernel refused the filter program.
  */
-static int collect(const struct pv_options *o, struct pv_socklist *l)
+static int drain(const struct pv_options *o, const struct context *ctx, struct mnl_socket *nl,
+		 const struct pv_diag_query *base, struct pv_buf *raw, struct dump_segment *seg,
+		 size_t *nseg)
 {
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	static const uint8_t families[] = {AF_INET, AF_INET6};
+	(void)ctx;
+
+	*nseg = 0;
+	raw->len = 0;
+	for (size_t p = 0; p < 2; p++) {
+		if (!pv_filter_want_proto(o, protos[p]))
+			continue;
+		for (size_t f = 0; f < 2; f++) {
+			if (!pv_filter_want_family(o, families[f]))
+				continue;
+			struct dump_segment *s = &seg[(*nseg)++];
+			s->q = *base;
+			s->q.family = families[f];
+			s->q.proto = protos[p];
+			s->off = raw->len;
+			int err = pv_diag_dump(nl, &s->q, raw, &s->stats);
+			if (err) {
+				fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
+					proto_name(s->q.proto),
+					families[f] == AF_INET ? "v4" : "v6", strerror(-err));
+				return EXIT_RUNTIME;
+			}
+			s->len = raw->len - s->off;
+			if (s->q.bytecode_len &&
+			    pv_diag_reply_error(raw->data + s->off, s->len) == -EINVAL)
+				return -EINVAL;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int collect(const struct pv_options *o, const struct context *ctx,
+		   const struct selection *sel, struct pv_socklist *l)
+{
 	struct dump_segment seg[4];
 	size_t nseg = 0;
 	struct mnl_socket *nl;
-	struct pv_buf raw;
+	struct pv_buf raw, bytecode;
 	int err;
 
 	err = pv_diag_open(&nl);
@@ -208,37 +427,49 @@ static int collect(const struct pv_options *o, struct pv_socklist *l)
 		return EXIT_RUNTIME;
 	}
 	pv_buf_init(&raw);
-	for (size_t p = 0; p < 2; p++) {
-		if (!pv_filter_want_proto(o, protos[p]))
-			continue;
-		for (size_t f = 0; f < 2; f++) {
-			if (!pv_filter_want_family(o, families[f]))
-				continue;
-			struct dump_segment *s = &seg[nseg++];
-			s->q = (struct pv_diag_query){
-			    .family = families[f],
-			    .proto = protos[p],
-			    .states = pv_filter_states(o),
-			};
-			s->off = raw.len;
-			err = pv_diag_dump(nl, &s->q, &raw);
-			if (err) {
-				fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
-					proto_name(s->q.proto),
-					families[f] == AF_INET ? "v4" : "v6", strerror(-err));
-				pv_diag_close(nl);
-				pv_buf_free(&raw);
-				return EXIT_RUNTIME;
-			}
-			s->len = raw.len - s->off;
+	pv_buf_init(&bytecode);
+
+	/*
+	 * Single ports use the exact-match ops where the kernel has them
+	 * (Linux 4.17 and later); an older kernel refuses the whole program
+	 * with EINVAL, and the filter is compiled again with ranges.
+	 */
+	int status = EXIT_OK;
+	for (int use_eq = 1; use_eq >= 0; use_eq--) {
+		bytecode.len = 0;
+		if (sel->nclauses &&
+		    pv_bc_compile(sel->clauses, sel->nclauses, use_eq, &bytecode) < 0)
+			bytecode.len = 0; /* too big for the kernel: filter in user space */
+		struct pv_diag_query base = {
+		    .states = sel->states,
+		    .bytecode = bytecode.len ? bytecode.data : NULL,
+		    .bytecode_len = bytecode.len,
+		};
+		status = drain(o, ctx, nl, &base, &raw, seg, &nseg);
+		if (status != -EINVAL)
+			break;
+		if (!use_eq) {
+			/* Even plain ranges refused: let user space do it all. */
+			bytecode.len = 0;
+			base.bytecode = NULL;
+			base.bytecode_len = 0;
+			status = drain(o, ctx, nl, &base, &raw, seg, &nseg);
 		}
 	}
 	pv_diag_close(nl);
 
-	int status = EXIT_OK;
 	uint8_t warned = 0;
 	for (size_t i = 0; i < nseg && status == EXIT_OK; i++) {
+		size_t before = l->n;
 		err = pv_diag_parse(raw.data + seg[i].off, seg[i].len, seg[i].q.proto, l);
+		if (ctx->debug)
+			fprintf(stderr,
+				"portview: debug: %s%s dump: %zu sockets in %zu datagrams "
+				"(%zu bytes), states 0x%x, filter program %zu bytes\n",
+				proto_name(seg[i].q.proto),
+				seg[i].q.family == AF_INET ? "v4" : "v6", l->n - before,
+				seg[i].stats.datagrams, seg[i].stats.bytes, seg[i].q.states,
+				seg[i].q.bytecode_len);
 		if (err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT) {
 			/* The protocol's diag module is missing: show what we can. */
 			uint8_t bit = seg[i].q.proto == IPPROTO_TCP ? 1 : 2;
@@ -256,6 +487,7 @@ static int collect(const struct pv_options *o, struct pv_socklist *l)
 			status = EXIT_RUNTIME;
 		}
 	}
+	pv_buf_free(&bytecode);
 	pv_buf_free(&raw);
 	return status;
 }
@@ -269,6 +501,7 @@ static int attribute_owners(const struct pv_options *o, struct pv_socklist *l,
 	int err = pv_owners_walk(t, o->proc_root);
 	if (err) {
 		fprintf(stderr, "portview: cannot read %s: %s\n", o->proc_root, strerror(-err));
+		pv_owners_free(t);
 		return EXIT_RUNTIME;
 	}
 	pv_owners_finish(t);
@@ -281,39 +514,289 @@ static int attribute_owners(const struct pv_options *o, struct pv_socklist *l,
 	return EXIT_OK;
 }
 
-static int run(const struct pv_options *o)
+static int write_out(const struct pv_buf *out)
+{
+	int err = pv_buf_write(out, STDOUT_FILENO);
+	/* A reader that went away (| head) wanted no more: not an error. */
+	if (err && err != -EPIPE) {
+		fprintf(stderr, "portview: cannot write output: %s\n", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+/* The listing pipeline: dump, annotate, filter, owners, sort, render. */
+static int list_sockets(const struct pv_options *o, const struct context *ctx,
+			const struct selection *sel, struct pv_buf *out)
 {
 	struct pv_socklist l;
 	struct pv_owner_table owners;
-	bool want_owners = o->owner || o->program;
-	int status;
+	struct pv_names names = {0};
+	struct pv_users users;
+	/* JSON always carries owners; sorting by them needs them too. */
+	bool want_owners = o->owner || o->program || o->json || o->sort_key == PV_SORT_PID ||
+			   o->sort_key == PV_SORT_PROGRAM;
+	bool want_names = !o->numeric && !o->json;
 
 	pv_socklist_init(&l);
-	status = collect(o, &l);
-	if (status == EXIT_OK && pv_filter_needs_pass(o))
-		pv_socklist_filter(&l, pv_filter_keep, o);
-	if (status == EXIT_OK && want_owners)
-		status = attribute_owners(o, &l, &owners);
+	pv_users_init(&users);
+	int status = collect(o, ctx, sel, &l);
+	if (status == EXIT_OK) {
+		pv_annotate(&l, &ctx->services, &ctx->ephemeral);
+		if (pv_filter_needs_pass(o))
+			pv_socklist_filter(&l, pv_filter_keep, o);
+		if (want_owners)
+			status = attribute_owners(o, &l, &owners);
+	}
+	if (status == EXIT_OK) {
+		if (want_names)
+			pv_names_resolve(&names, &l, PV_RESOLVE_TIMEOUT_MS);
+		pv_socklist_sort_by(&l, o->sort_key, o->sort_reverse, want_owners ? &owners : NULL);
+		if (o->json)
+			pv_render_json(out, &l, &owners, &users);
+		else
+			pv_render_table(out, &l, want_owners ? &owners : NULL, &users, o);
+		if (want_owners)
+			pv_owners_free(&owners);
+		if (want_names)
+			pv_names_free(&names);
+	}
+	pv_users_free(&users);
+	pv_socklist_free(&l);
+	return status;
+}
+
+static int run_list(const struct pv_options *o, const struct context *ctx)
+{
+	struct pv_port_clause clauses[4];
+	size_t n = 0;
+	for (size_t i = 0; i < o->nclauses; i++)
+		clauses[n++] = o->clauses[i];
+	if (pv_filter_class_clause(o, &ctx->ephemeral, &clauses[n]))
+		n++;
+	struct selection sel = {.states = pv_filter_states(o), .clauses = clauses, .nclauses = n};
+
+	struct pv_buf out;
+	pv_buf_init(&out);
+	int status = list_sockets(o, ctx, &sel, &out);
+	if (status == EXIT_OK)
+		status = write_out(&out);
+	pv_buf_free(&out);
+	return status;
+}
+
+static int run_ranges(const struct pv_options *o, const struct context *ctx)
+{
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	const struct pv_ephemeral *e = &ctx->ephemeral;
+	struct selection sel = {.states = PV_STATES_ALL};
+	struct pv_socklist l;
+	/* IPv4 and IPv6 sockets draw on one port space per protocol. */
+	struct pv_options both = *o;
+	both.ipv4 = both.ipv6 = false;
+
+	pv_socklist_init(&l);
+	int status = collect(&both, ctx, &sel, &l);
 	if (status != EXIT_OK) {
 		pv_socklist_free(&l);
 		return status;
 	}
-	pv_socklist_sort(&l);
+	struct pv_range_use rows[4];
+	size_t n = 0;
+	for (size_t p = 0; p < 2; p++) {
+		if (!pv_filter_want_proto(o, protos[p]))
+			continue;
+		rows[n++] = (struct pv_range_use){
+		    .proto = protos[p],
+		    .known = e->known,
+		    .start = e->lo,
+		    .count = e->known ? (uint32_t)(e->hi - e->lo + 1) : 0,
+		    .reserved = (int32_t)e->nreserved,
+		    .in_use = e->known ? pv_ports_in_use(&l, protos[p], e->lo, e->hi, e) : 0,
+		};
+		rows[n++] = (struct pv_range_use){
+		    .proto = protos[p],
+		    .iana = true,
+		    .known = true,
+		    .start = PV_IANA_DYNAMIC_LO,
+		    .count = PV_IANA_DYNAMIC_HI - PV_IANA_DYNAMIC_LO + 1,
+		    .reserved = -1,
+		    .in_use = pv_ports_in_use(&l, protos[p], PV_IANA_DYNAMIC_LO, PV_IANA_DYNAMIC_HI,
+					      NULL),
+		};
+	}
+	pv_socklist_free(&l);
 
 	struct pv_buf out;
 	pv_buf_init(&out);
-	pv_render_table(&out, &l, want_owners ? &owners : NULL, o);
-	int err = pv_buf_write(&out, STDOUT_FILENO);
-	/* A reader that went away (| head) wanted no more: not an error. */
-	if (err && err != -EPIPE) {
-		fprintf(stderr, "portview: cannot write output: %s\n", strerror(-err));
-		status = EXIT_RUNTIME;
-	}
+	if (o->json)
+		pv_render_ranges_json(&out, rows, n);
+	else
+		pv_render_ranges(&out, rows, n);
+	status = write_out(&out);
 	pv_buf_free(&out);
-	if (want_owners)
-		pv_owners_free(&owners);
-	pv_socklist_free(&l);
 	return status;
+}
+
+static int parse_proto(const char *s, uint8_t *proto)
+{
+	static const struct {
+		const char *name;
+		uint8_t proto;
+	} names[] = {{"tcp", IPPROTO_TCP},
+		     {"udp", IPPROTO_UDP},
+		     {"sctp", PV_IPPROTO_SCTP},
+		     {"dccp", PV_IPPROTO_DCCP}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(s, names[i].name) == 0) {
+			*proto = names[i].proto;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void lookup_error(const char *arg, const char *why)
+{
+	fputs("portview: --lookup ", stderr);
+	put_escaped(stderr, arg, strlen(arg));
+	fprintf(stderr, ": %s\n", why);
+}
+
+/* --lookup PORT[/PROTO] or NAME: the registry's answer, then the sockets. */
+static int run_lookup(struct pv_options *o, const struct context *ctx)
+{
+	const char *arg = o->lookup;
+	struct pv_lookup_port ports[16];
+	size_t nports = 0;
+
+	if (arg[0] >= '0' && arg[0] <= '9') {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(arg, &end, 10);
+		uint8_t proto = 0;
+		if (errno == ERANGE || v > 65535) {
+			lookup_error(arg, "port out of range (0-65535)");
+			return EXIT_USAGE;
+		}
+		if (*end == '/') {
+			if (parse_proto(end + 1, &proto) < 0) {
+				lookup_error(arg, "unknown protocol (valid: tcp, udp, sctp, dccp)");
+				return EXIT_USAGE;
+			}
+		} else if (*end) {
+			lookup_error(arg, "not a port, PORT/PROTO or service name");
+			return EXIT_USAGE;
+		}
+		struct pv_lookup_port *p = &ports[nports++];
+		p->port = (uint16_t)v;
+		p->proto = proto;
+		size_t total = pv_services_all_by_port(&ctx->services, p->port, proto, p->entries,
+						       sizeof(p->entries) / sizeof(p->entries[0]));
+		p->nentries = total < 32 ? total : 32;
+	} else {
+		const struct pv_service *found[64];
+		size_t total = pv_services_all_by_name(&ctx->services, arg, found, 64);
+		if (total == 0) {
+			lookup_error(arg, "unknown service name");
+			return EXIT_USAGE;
+		}
+		if (total > 64)
+			total = 64;
+		/* One block per distinct port, in the order found. */
+		for (size_t i = 0; i < total; i++) {
+			struct pv_lookup_port *p = NULL;
+			for (size_t j = 0; j < nports; j++)
+				if (ports[j].port == found[i]->port)
+					p = &ports[j];
+			if (!p) {
+				if (nports == sizeof(ports) / sizeof(ports[0]))
+					continue;
+				p = &ports[nports++];
+				*p = (struct pv_lookup_port){.port = found[i]->port,
+							     .by_name = true};
+			}
+			if (p->nentries < 32)
+				p->entries[p->nentries++] = found[i];
+		}
+	}
+
+	/* Who uses those ports now: every state, either side, with owners. */
+	struct pv_port_clause clause = {.sides = PV_SIDE_ANY};
+	/* Every listener has foreign port 0; port 0 means the local side. */
+	for (size_t i = 0; i < nports; i++)
+		if (ports[i].port == 0)
+			clause.sides = PV_SIDE_SRC;
+	bool tcp = false, udp = false;
+	for (size_t i = 0; i < nports; i++) {
+		clause.ranges[clause.nranges++] =
+		    (struct pv_port_range){ports[i].port, ports[i].port};
+		tcp |= ports[i].proto == 0 || ports[i].proto == IPPROTO_TCP;
+		udp |= ports[i].proto == 0 || ports[i].proto == IPPROTO_UDP;
+	}
+	struct pv_options lo = *o;
+	lo.all = true;
+	lo.program = true;
+	if (!lo.tcp && !lo.udp) {
+		lo.tcp = tcp;
+		lo.udp = udp;
+	}
+	lo.clauses[0] = clause;
+	lo.nclauses = 1;
+	struct selection sel = {.states = PV_STATES_ALL, .clauses = &clause, .nclauses = 1};
+
+	struct pv_buf out;
+	pv_buf_init(&out);
+	pv_render_lookup(&out, ports, nports, &ctx->ephemeral);
+	int status = EXIT_OK;
+	if (tcp || udp)
+		status = list_sockets(&lo, ctx, &sel, &out);
+	if (status == EXIT_OK)
+		status = write_out(&out);
+	pv_buf_free(&out);
+	return status;
+}
+
+static int compile_filters(struct pv_options *o, const struct context *ctx)
+{
+	size_t bad_arg = 0, badlen = 0;
+	const char *bad = NULL;
+	int err = pv_filter_compile_ports(o, &ctx->services, &bad_arg, &bad, &badlen);
+	if (!err)
+		return EXIT_OK;
+
+	const struct pv_port_arg *a = &o->port_args[bad_arg];
+	const char *why;
+	switch (err) {
+	case -ERANGE:
+		why = "port out of range (0-65535)";
+		break;
+	case -EDOM:
+		why = "range start is above its end";
+		break;
+	case -ENOENT:
+		why = "unknown service name";
+		break;
+	case -E2BIG:
+		why = "too many ports and ranges (at most 64 per option)";
+		break;
+	default:
+		why = badlen ? "not a port, range N-M or service name" : "empty port";
+	}
+	/* "--port SPEC: why", or "--port SPEC: ITEM: why" for one item of a list */
+	fprintf(stderr, "portview: %s ", a->option);
+	if (a->spec[0])
+		put_escaped(stderr, a->spec, strlen(a->spec));
+	else
+		fputs("''", stderr);
+	if (a->spec[0] && badlen == 0)
+		why = "empty item in the list";
+	else if (a->spec[0] && badlen != strlen(a->spec)) {
+		fputs(": ", stderr);
+		put_escaped(stderr, bad, badlen);
+	}
+	fprintf(stderr, ": %s\n", why);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -321,13 +804,39 @@ int main(int argc, char **argv)
 	struct pv_options o;
 	pv_options_init(&o);
 
-	int status = parse_args(argc, argv, &o);
+	enum color_mode color = COLOR_AUTO;
+	int status = parse_args(argc, argv, &o, &color);
 	if (status >= 0) {
 		if (status == EXIT_OK && fflush(stdout) != 0)
 			return EXIT_RUNTIME;
 		return status;
 	}
+
+	/* https://no-color.org: a set, non-empty NO_COLOR turns auto off */
+	const char *no_color = getenv("NO_COLOR");
+	o.color = color == COLOR_ALWAYS ||
+		  (color == COLOR_AUTO && isatty(STDOUT_FILENO) && !(no_color && *no_color));
+
+	const char *env = getenv("PORTVIEW_SERVICES");
+	if (env)
+		o.services_path = env;
+	const char *debug = getenv("PORTVIEW_DEBUG");
+	struct context ctx = {.debug = debug && *debug && strcmp(debug, "0") != 0};
+	pv_services_load(&ctx.services, o.services_path);
+	pv_ephemeral_load(&ctx.ephemeral, o.sysctl_dir);
+
 	/* Let write() report EPIPE instead of the signal killing us mid-table. */
 	signal(SIGPIPE, SIG_IGN);
-	return run(&o);
+	status = compile_filters(&o, &ctx);
+	if (status == EXIT_OK) {
+		if (o.ranges)
+			status = run_ranges(&o, &ctx);
+		else if (o.lookup)
+			status = run_lookup(&o, &ctx);
+		else
+			status = run_list(&o, &ctx);
+	}
+	pv_ephemeral_free(&ctx.ephemeral);
+	pv_services_free(&ctx.services);
+	return status;
 }

@@ -5,6 +5,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,7 +52,9 @@ static size_t whole_messages(const uint8_t *buf, size_t len)
 
 static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, uint32_t seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	size_t size = MNL_SOCKET_BUFFER_SIZE + MNL_ALIGN(q->bytecode_len);
+	/* 8-byte aligned storage for the message */
+	uint64_t *buf = xcalloc(size / 8 + 1, 8);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -61,13 +64,18 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 	req->sdiag_family = q->family;
 	req->sdiag_protocol = q->proto;
 	req->idiag_states = q->states;
+	if (q->bytecode_len)
+		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, q->bytecode_len, q->bytecode);
 
+	int err = 0;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	return 0;
+		err = -errno;
+	free(buf);
+	return err;
 }
 
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw)
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw,
+		 struct pv_diag_stats *stats)
 {
 	static uint32_t seq_counter;
 	const size_t start = raw->len;
@@ -79,6 +87,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
 			return err;
 
 		bool done = false, interrupted = false;
+		*stats = (struct pv_diag_stats){0};
 		while (!done) {
 			char *tail = pv_buf_reserve(raw, PV_DIAG_RCVBUF);
 			ssize_t n = mnl_socket_recvfrom(nl, tail, PV_DIAG_RCVBUF);
@@ -101,6 +110,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
 			if (whole != (size_t)n)
 				done = true;
 			raw->len += (size_t)n;
+			stats->datagrams++;
+			stats->bytes += (size_t)n;
 		}
 		if (!interrupted)
 			return 0;
@@ -193,6 +204,19 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	ctx->err = e.error < 0 ? e.error : -e.error;
 	return MNL_CB_STOP;
+}
+
+int pv_diag_reply_error(const void *raw, size_t len)
+{
+	struct nlmsghdr h;
+	struct nlmsgerr e;
+	if (len < sizeof(h) + sizeof(e))
+		return 0;
+	memcpy(&h, raw, sizeof(h));
+	if (h.nlmsg_type != NLMSG_ERROR || h.nlmsg_len < sizeof(h) + sizeof(e) || h.nlmsg_len > len)
+		return 0;
+	memcpy(&e, (const char *)raw + sizeof(h), sizeof(e));
+	return e.error < 0 ? e.error : -e.error;
 }
 
 int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out)

@@ -39,6 +39,13 @@ size_t pv_format_endpoint(char *out, uint8_t family, const struct pv_endpoint *e
  */
 void pv_escape_text(struct pv_buf *out, const char *s, size_t n);
 
+/*
+ * Append text as a JSON string (RFC 8259), quotes included: '"', '\\' and
+ * control characters (C0, DEL, C1) escaped, invalid UTF-8 replaced by
+ * U+FFFD, so any bytes give a valid document.
+ */
+void pv_json_string(struct pv_buf *out, const char *s, size_t n);
+
 /* Columns the text occupies on a terminal (one per code point). */
 size_t pv_text_width(const char *s, size_t n);
 

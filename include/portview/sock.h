@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pv_service;
+
 struct pv_endpoint {
 	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes */
 	uint16_t port;	  /* host order */
@@ -29,6 +31,17 @@ struct pv_sock {
 	/* Owners, as a range of the owner table (see owners.h). */
 	uint32_t owner_first;
 	uint32_t owner_count;
+	/* What the ports mean (annotate.h); NULL service: none known. */
+	const struct pv_service *local_service;
+	const struct pv_service *remote_service;
+	uint8_t local_class; /* enum pv_port_class */
+	uint8_t remote_class;
+	bool local_ephemeral;
+	bool ephemeral_unknown; /* the host's range could not be read */
+	bool remote_in_range;	/* foreign port inside the host's ephemeral range */
+	/* Host names (resolve.h); NULL: show the address. */
+	const char *local_host;
+	const char *remote_host;
 };
 
 struct pv_socklist {

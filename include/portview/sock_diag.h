@@ -17,9 +17,17 @@ struct mnl_socket;
 #define PV_DIAG_RCVBUF (32u * 1024u)
 
 struct pv_diag_query {
-	uint8_t family;	 /* AF_INET or AF_INET6 */
-	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
-	uint32_t states; /* bitmask of 1 << TCP_* */
+	uint8_t family;	      /* AF_INET or AF_INET6 */
+	uint8_t proto;	      /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t states;      /* bitmask of 1 << TCP_* */
+	const void *bytecode; /* INET_DIAG_REQ_BYTECODE program, or NULL */
+	size_t bytecode_len;
+};
+
+/* What one dump cost, for PORTVIEW_DEBUG. */
+struct pv_diag_stats {
+	size_t datagrams;
+	size_t bytes;
 };
 
 /* Open and bind a sock_diag socket.  Returns 0 or a negative errno. */
@@ -34,7 +42,14 @@ void pv_diag_close(struct mnl_socket *nl);
  * negative errno for a transport failure; errors the kernel reports inside
  * the dump are left for pv_diag_parse().
  */
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw);
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw,
+		 struct pv_diag_stats *stats);
+
+/*
+ * The error of a reply that is an NLMSG_ERROR (the request was refused, for
+ * example -EINVAL for a filter program the kernel does not understand), or 0.
+ */
+int pv_diag_reply_error(const void *raw, size_t len);
 
 /*
  * Parse the raw bytes of one dump (a sequence of netlink messages ending in

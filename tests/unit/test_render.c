@@ -1,6 +1,8 @@
 /* The table renderer: exact text for hand-made records. */
 #include "records.h"
+#include "portview/ports.h"
 #include "portview/render.h"
+#include "portview/services.h"
 #include "portview/state.h"
 
 static char *render(const struct pv_socklist *l, const struct pv_owner_table *t,
@@ -8,7 +10,7 @@ static char *render(const struct pv_socklist *l, const struct pv_owner_table *t,
 {
 	struct pv_buf b;
 	pv_buf_init(&b);
-	pv_render_table(&b, l, t, o);
+	pv_render_table(&b, l, t, NULL, o);
 	pv_buf_putc(&b, '\0');
 	return b.data;
 }
@@ -60,6 +62,8 @@ START_TEST(netstat_layout_without_owner)
 	struct pv_socklist l;
 	struct pv_options o;
 	pv_options_init(&o);
+	o.numeric = true;
+	o.plain = true;
 	fill(&l);
 	char *got = render(&l, NULL, &o);
 	ck_assert_str_eq(got, "\n"
@@ -81,6 +85,8 @@ START_TEST(pid_and_program_columns)
 	struct pv_options o;
 	struct pv_owner_table t;
 	pv_options_init(&o);
+	o.numeric = true;
+	o.plain = true;
 	o.owner = true;
 	fill(&l);
 	setup_table(&t);
@@ -123,6 +129,8 @@ START_TEST(long_addresses_widen_columns)
 	struct pv_socklist l;
 	struct pv_options o;
 	pv_options_init(&o);
+	o.numeric = true;
+	o.plain = true;
 	pv_socklist_init(&l);
 	struct pv_sock s = mksock(IPPROTO_TCP, AF_INET6, "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff",
 				  443, "::ffff:192.168.100.200", 65535, PV_TCP_CLOSE_WAIT);
@@ -150,6 +158,8 @@ START_TEST(header_without_rows)
 	struct pv_socklist l;
 	struct pv_options o;
 	pv_options_init(&o);
+	o.numeric = true;
+	o.plain = true;
 	o.owner = true;
 	pv_socklist_init(&l);
 	char *got = render(&l, NULL, &o);
@@ -157,6 +167,42 @@ START_TEST(header_without_rows)
 	    got, "\nActive Connections\n\n"
 		 "  Proto  Local Address          Foreign Address        State           PID\n");
 	free(got);
+}
+END_TEST
+
+START_TEST(port_annotation_columns)
+{
+	static const struct pv_service https = {"https", "",	      "http protocol over TLS/SSL",
+						443,	 IPPROTO_TCP, PV_SRC_IANA};
+	struct pv_socklist l;
+	struct pv_options o;
+	pv_options_init(&o);
+	o.numeric = true;
+	pv_socklist_init(&l);
+	struct pv_sock s =
+	    mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", 50123, "10.0.0.2", 443, PV_TCP_ESTABLISHED);
+	s.local_class = PV_CLASS_DYNAMIC;
+	s.local_ephemeral = true;
+	s.remote_class = PV_CLASS_WELL_KNOWN;
+	s.remote_service = &https;
+	pv_socklist_add(&l, &s);
+	s = mksock(IPPROTO_TCP, AF_INET, "0.0.0.0", 443, "0.0.0.0", 0, PV_TCP_LISTEN);
+	s.local_class = PV_CLASS_WELL_KNOWN;
+	s.local_service = &https;
+	pv_socklist_add(&l, &s);
+	char *got = render(&l, NULL, &o);
+	ck_assert_str_eq(got,
+			 "\n"
+			 "Active Connections\n"
+			 "\n"
+			 "  Proto  Local Address          Foreign Address        State           "
+			 "Local Port          Foreign Port\n"
+			 "  TCP    10.0.0.1:50123         10.0.0.2:443           ESTABLISHED     "
+			 "- dynamic ephemeral https well-known\n"
+			 "  TCP    0.0.0.0:443            0.0.0.0:0              LISTENING       "
+			 "https well-known    -\n");
+	free(got);
+	pv_socklist_free(&l);
 }
 END_TEST
 
@@ -168,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, pid_and_program_columns);
 	tcase_add_test(tc, long_addresses_widen_columns);
 	tcase_add_test(tc, header_without_rows);
+	tcase_add_test(tc, port_annotation_columns);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

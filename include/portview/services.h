@@ -1,0 +1,68 @@
+/* Service names for ports: the compiled-in IANA registry, overlaid by
+ * /etc/services (the administrator's names win). */
+#ifndef PORTVIEW_SERVICES_H
+#define PORTVIEW_SERVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PV_IPPROTO_DCCP 33
+#define PV_IPPROTO_SCTP 132
+
+enum pv_service_source {
+	PV_SRC_IANA = 0, /* compiled in from data/iana-services.tsv */
+	PV_SRC_ETC = 1,	 /* read from /etc/services (or $PORTVIEW_SERVICES) */
+};
+
+struct pv_service {
+	const char *name;
+	const char *aliases;	 /* space-separated, "" when none */
+	const char *description; /* "" when none (always for /etc/services) */
+	uint16_t port;
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, PV_IPPROTO_SCTP, PV_IPPROTO_DCCP */
+	uint8_t source;
+};
+
+/* The compiled-in table, sorted by (port, proto); generated at build time. */
+extern const struct pv_service pv_iana_services[];
+extern const size_t pv_iana_services_count;
+
+struct pv_services {
+	struct pv_service *etc; /* /etc/services entries sorted by (port, proto) */
+	size_t netc;
+	char *etc_text; /* storage the etc entries point into */
+	/* indexes sorted by name (case-insensitive), for lookups by name */
+	const struct pv_service **iana_by_name;
+	const struct pv_service **etc_by_name;
+};
+
+/*
+ * Load the registry.  etc_path is read once; a missing, unreadable, empty or
+ * malformed file (binary junk, very long lines) contributes only its valid
+ * lines, or nothing, and is never an error.  NULL means no overlay.
+ */
+void pv_services_load(struct pv_services *s, const char *etc_path);
+void pv_services_free(struct pv_services *s);
+
+/* The name to show for a port: /etc/services first, then IANA; NULL if none. */
+const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16_t port,
+					     uint8_t proto);
+
+/*
+ * Every entry, from both sources, for the port (any protocol when proto is
+ * 0), /etc/services ones first.  Returns how many there are; stores at most
+ * max of them.
+ */
+size_t pv_services_all_by_port(const struct pv_services *s, uint16_t port, uint8_t proto,
+			       const struct pv_service **out, size_t max);
+
+/*
+ * Every entry whose name or one of whose aliases equals name
+ * (case-insensitive), /etc/services ones first, then by (port, proto).
+ * Returns how many there are; stores at most max of them.
+ */
+size_t pv_services_all_by_name(const struct pv_services *s, const char *name,
+			       const struct pv_service **out, size_t max);
+
+#endif

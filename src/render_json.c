@@ -1,0 +1,165 @@
+/* The JSON renderer: a stable schema for programs (see portview(8)). */
+#include "portview/format.h"
+#include "portview/render.h"
+#include "portview/state.h"
+#include "portview/users.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static void key(struct pv_buf *out, const char *k, bool first)
+{
+	if (!first)
+		pv_buf_puts(out, ", ");
+	pv_buf_putc(out, '"');
+	pv_buf_puts(out, k);
+	pv_buf_puts(out, "\": ");
+}
+
+static void str_or_null(struct pv_buf *out, const char *s)
+{
+	if (s)
+		pv_json_string(out, s, strlen(s));
+	else
+		pv_buf_puts(out, "null");
+}
+
+/* Listeners and unconnected sockets have no foreign end. */
+static bool has_foreign(const struct pv_sock *s)
+{
+	static const uint8_t zero[16];
+	return s->remote.port != 0 || memcmp(s->remote.addr, zero, sizeof(zero)) != 0;
+}
+
+static void endpoint(struct pv_buf *out, const struct pv_sock *s, bool local)
+{
+	const struct pv_endpoint *ep = local ? &s->local : &s->remote;
+	if (!local && !has_foreign(s)) {
+		pv_buf_puts(out, "{\"address\": null, \"port\": null, \"service\": null, "
+				 "\"class\": null, \"ephemeral\": null}");
+		return;
+	}
+	char addr[INET6_ADDRSTRLEN];
+	inet_ntop(s->family, ep->addr, addr, sizeof(addr));
+	const struct pv_service *svc = local ? s->local_service : s->remote_service;
+	uint8_t cls = local ? s->local_class : s->remote_class;
+
+	pv_buf_putc(out, '{');
+	key(out, "address", true);
+	pv_json_string(out, addr, strlen(addr));
+	key(out, "port", false);
+	pv_buf_printf(out, "%u", ep->port);
+	key(out, "service", false);
+	str_or_null(out, svc ? svc->name : NULL);
+	key(out, "class", false);
+	str_or_null(out, cls ? pv_port_class_name((enum pv_port_class)cls) : NULL);
+	key(out, "ephemeral", false);
+	/* Only the local side is judged against this host's range. */
+	if (!local || s->ephemeral_unknown)
+		pv_buf_puts(out, "null");
+	else
+		pv_buf_puts(out, s->local_ephemeral ? "true" : "false");
+	pv_buf_putc(out, '}');
+}
+
+static void owners_array(struct pv_buf *out, const struct pv_sock *s,
+			 const struct pv_owner_table *t)
+{
+	/*
+	 * No owners found means none exist when the socket has no file (inode
+	 * 0) or every process could be read; otherwise it is unknown.
+	 */
+	if (!t || (s->owner_count == 0 && s->inode != 0 && t->denied)) {
+		pv_buf_puts(out, "null");
+		return;
+	}
+	pv_buf_putc(out, '[');
+	for (uint32_t i = 0; i < s->owner_count; i++) {
+		const struct pv_owner *o = &t->owners[s->owner_first + i];
+		const struct pv_process *p = &t->procs[o->proc];
+		if (i)
+			pv_buf_puts(out, ", ");
+		pv_buf_printf(out, "{\"pid\": %d, \"program\": ", (int)o->pid);
+		if (p->comm_len)
+			pv_json_string(out, p->comm, p->comm_len);
+		else
+			pv_buf_puts(out, "null");
+		pv_buf_printf(out, ", \"fd\": %d}", (int)o->fd);
+	}
+	pv_buf_putc(out, ']');
+}
+
+void pv_render_json(struct pv_buf *out, const struct pv_socklist *l,
+		    const struct pv_owner_table *owners, struct pv_users *users)
+{
+	pv_buf_putc(out, '[');
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pv_sock *s = &l->v[i];
+		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
+		key(out, "proto", true);
+		pv_buf_puts(out, s->proto == IPPROTO_TCP ? "\"tcp\"" : "\"udp\"");
+		key(out, "family", false);
+		pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
+		key(out, "state", false);
+		const char *state = pv_state_display(s->proto, s->state);
+		str_or_null(out, state[0] ? state : NULL);
+		key(out, "local", false);
+		endpoint(out, s, true);
+		key(out, "foreign", false);
+		endpoint(out, s, false);
+		key(out, "interface", false);
+		if (s->ifindex) {
+			char name[IF_NAMESIZE];
+			str_or_null(out, if_indextoname(s->ifindex, name));
+		} else {
+			pv_buf_puts(out, "null");
+		}
+		key(out, "owners", false);
+		owners_array(out, s, owners);
+		key(out, "uid", false);
+		pv_buf_printf(out, "%u", s->uid);
+		key(out, "user", false);
+		str_or_null(out, pv_users_name(users, s->uid));
+		key(out, "inode", false);
+		if (s->inode)
+			pv_buf_printf(out, "%u", s->inode);
+		else
+			pv_buf_puts(out, "null");
+		key(out, "cookie", false);
+		pv_buf_printf(out, "%llu", (unsigned long long)s->cookie);
+		key(out, "rx_queue", false);
+		pv_buf_printf(out, "%u", s->rqueue);
+		key(out, "tx_queue", false);
+		pv_buf_printf(out, "%u", s->wqueue);
+		pv_buf_putc(out, '}');
+	}
+	pv_buf_puts(out, l->n ? "\n]\n" : "]\n");
+}
+
+void pv_render_ranges_json(struct pv_buf *out, const struct pv_range_use *rows, size_t n)
+{
+	pv_buf_putc(out, '[');
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_range_use *r = &rows[i];
+		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
+		pv_buf_printf(out, "\"proto\": \"%s\", \"range\": \"%s\", ",
+			      r->proto == IPPROTO_TCP ? "tcp" : "udp",
+			      r->iana ? "iana-dynamic" : "ephemeral");
+		if (!r->known) {
+			pv_buf_puts(out, "\"start\": null, \"end\": null, \"ports\": null, "
+					 "\"reserved\": null, \"in_use\": null}");
+			continue;
+		}
+		pv_buf_printf(out, "\"start\": %u, \"end\": %u, \"ports\": %u, ", r->start,
+			      r->start + r->count - 1, r->count);
+		if (r->reserved < 0)
+			pv_buf_puts(out, "\"reserved\": null, ");
+		else
+			pv_buf_printf(out, "\"reserved\": %d, ", r->reserved);
+		pv_buf_printf(out, "\"in_use\": %u}", r->in_use);
+	}
+	pv_buf_puts(out, n ? "\n]\n" : "]\n");
+}

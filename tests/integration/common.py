@@ -1,0 +1,701 @@
+"""Shared helpers for the portview integration tests (Python 3 stdlib only).
+
+Exit codes of the test scripts: 0 pass, 1 fail, 77 skip.
+
+Main pieces:
+  enter_netns()      re-exec the calling script in a private network (and,
+                     when possible, PID + mount) namespace
+  Holder             a child process (holder.py) that opens and holds sockets
+  World              holders plus a model of every socket they created, so a
+                     test can compute the exact table portview must print
+  run_portview()     run the binary, return (rc, stdout, stderr)
+  render_table()     the exact expected stdout for a list of model sockets
+  Checker            prints PASS/FAIL lines with readable diffs
+"""
+
+import difflib
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOLDER = os.path.join(HERE, "holder.py")
+NETNS_MARK = "PORTVIEW_TEST_NETNS"
+SKIP = 77
+
+# ---------------------------------------------------------------------------
+# namespaces
+
+
+def _unshare_works(flags):
+    try:
+        r = subprocess.run(["unshare"] + flags + ["true"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0
+
+
+def enter_netns(pidns=True):
+    """Make sure the calling script runs in a private network namespace.
+
+    On the first call the script re-executes itself under unshare(1) and this
+    function does not return in the original process.  With pidns=True a new
+    PID namespace with its own /proc is used as well when available, which
+    lets tests choose PIDs (see set_next_pid) and guarantees that every
+    helper process dies with the test.  Exits 77 when namespaces cannot be
+    created (not root, or disabled).  In the namespace: brings lo up.
+    PORTVIEW_TEST_NO_PIDNS=1 forces a network namespace only.
+    """
+    if os.environ.get(NETNS_MARK) != "1":
+        if os.geteuid() != 0:
+            print("SKIP: needs root for network namespaces")
+            sys.exit(SKIP)
+        if not shutil.which("unshare"):
+            print("SKIP: unshare(1) not found")
+            sys.exit(SKIP)
+        candidates = []
+        if pidns and os.environ.get("PORTVIEW_TEST_NO_PIDNS") != "1":
+            candidates.append(["-n", "-p", "-f", "--mount-proc"])
+        candidates.append(["-n"])
+        for flags in candidates:
+            if _unshare_works(flags):
+                break
+        else:
+            print("SKIP: cannot create a network namespace (unshare -n failed)")
+            sys.exit(SKIP)
+        env = dict(os.environ)
+        env[NETNS_MARK] = "1"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        argv = ["unshare"] + flags + ["--", sys.executable,
+                                      os.path.abspath(sys.argv[0])]
+        os.execvpe("unshare", argv + sys.argv[1:], env)
+    sh(["ip", "link", "set", "lo", "up"])
+
+
+def in_own_pidns():
+    """True when enter_netns() also gave us a PID namespace (we are PID 1)."""
+    return os.environ.get(NETNS_MARK) == "1" and os.getpid() == 1
+
+
+def set_next_pid(pid):
+    """Make the next process created in our PID namespace get this PID.
+
+    Returns False (and does nothing) outside our own PID namespace.
+    """
+    if not in_own_pidns():
+        return False
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(pid - 1))
+    except OSError:
+        return False
+    return True
+
+
+def sh(argv, check=True):
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(argv),
+                                                   r.returncode, r.stderr))
+    return r
+
+
+def setup_veth():
+    """Create veth pv0/pv1 with 10.9.9.1/24 and fe80::1 on pv0.
+
+    10.9.9.2 is a permanent neighbour that never answers: packets sent to it
+    vanish without any error, so SYN_SENT, SYN_RECEIVED (request sockets
+    from injected SYNs) and unacknowledged FINs stay put.  Returns False when
+    veth is unavailable.
+    """
+    if sh(["ip", "link", "add", "pv0", "type", "veth", "peer", "name",
+           "pv1"], check=False).returncode != 0:
+        return False
+    for cmd in (["ip", "link", "set", "pv0", "up"],
+                ["ip", "link", "set", "pv1", "up"],
+                ["ip", "addr", "add", "10.9.9.1/24", "dev", "pv0"],
+                ["ip", "-6", "addr", "add", "fe80::1/64", "dev", "pv0",
+                 "nodad"],
+                ["ip", "neigh", "replace", "10.9.9.2", "lladdr",
+                 "02:00:00:00:00:02", "dev", "pv0", "nud", "permanent"]):
+        sh(cmd)
+    return True
+
+
+def add_lo_addr(cidr):
+    argv = ["ip", "addr", "add", cidr, "dev", "lo"]
+    if ":" in cidr:
+        argv[1:1] = ["-6"]
+        argv.append("nodad")
+    sh(argv)
+
+
+# ---------------------------------------------------------------------------
+# running portview
+
+
+def portview_path():
+    p = os.environ.get("PORTVIEW") or os.path.join(HERE, "..", "..", "build",
+                                                   "portview")
+    return os.path.abspath(p)
+
+
+def require_portview():
+    p = portview_path()
+    if not os.access(p, os.X_OK):
+        print("FAIL: portview binary not found at %s (set PORTVIEW)" % p)
+        sys.exit(1)
+    return p
+
+
+def as_user_prefix(user, group):
+    return ["setpriv", "--reuid=" + user, "--regid=" + group,
+            "--clear-groups", "--"]
+
+
+def run_portview(args, binary=None, user=None, group="nogroup", timeout=20,
+                 plain=False):
+    """Run portview with args; return (rc, stdout, stderr) as text.
+
+    plain=True adds --plain and -n: only the netstat columns, numeric, which
+    is what the listing tests model (port annotations and names are tested
+    on their own, in test_ports.py and test_output.py).
+    """
+    argv = [binary or portview_path()] + list(args) + \
+        (["--plain", "-n"] if plain else [])
+    if user:
+        argv = as_user_prefix(user, group) + argv
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return (r.returncode, r.stdout.decode("utf-8", "surrogateescape"),
+            r.stderr.decode("utf-8", "surrogateescape"))
+
+
+def public_copy(*paths):
+    """Copy files into a fresh world-readable temp dir (for other users).
+
+    Returns (dir, [copied paths]).  In CI the checkout lives under a 0700
+    directory, which other users cannot traverse.
+    """
+    d = tempfile.mkdtemp(prefix="portview-it-")
+    os.chmod(d, 0o755)
+    out = []
+    for p in paths:
+        dst = os.path.join(d, os.path.basename(p))
+        shutil.copy2(p, dst)
+        os.chmod(dst, 0o755)
+        out.append(dst)
+    return d, out
+
+
+# ---------------------------------------------------------------------------
+# holders
+
+
+class Holder:
+    """A holder.py child process; .pid is the PID owning its sockets."""
+
+    def __init__(self, comm=b"pv-holder", user=None, group="nogroup",
+                 python=None, script=None):
+        if isinstance(comm, str):
+            comm = comm.encode()
+        self.comm = comm
+        argv = [python or sys.executable, script or HOLDER, comm.hex()]
+        if user:
+            argv = as_user_prefix(user, group) + argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True,
+                                     bufsize=1)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready "):
+            raise RuntimeError("holder did not start: %r" % line)
+        self.pid = int(line.split()[1])
+        if self.pid != self.proc.pid:
+            raise RuntimeError("holder pid mismatch")
+
+    def cmd(self, *words):
+        self.proc.stdin.write(" ".join(str(w) for w in words) + "\n")
+        line = self.proc.stdout.readline()
+        if not line.startswith("ok"):
+            raise RuntimeError("holder %d: %s -> %s" % (
+                self.pid, " ".join(str(w) for w in words),
+                line.strip() or "EOF"))
+        return [int(v) for v in line.split()[1:]]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# model of the sockets a test created
+
+# Kernel TCP state numbers (include/net/tcp_states.h) and the names the spec
+# prints for them.  UDP uses ESTABLISHED (connected) and CLOSE (unconnected).
+ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, \
+    CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING = range(1, 12)
+ALL_STATES = frozenset(range(1, 12))
+STATE_TEXT = {
+    ESTABLISHED: "ESTABLISHED", SYN_SENT: "SYN_SENT",
+    SYN_RECV: "SYN_RECEIVED", FIN_WAIT1: "FIN_WAIT_1",
+    FIN_WAIT2: "FIN_WAIT_2", TIME_WAIT: "TIME_WAIT", CLOSE: "CLOSED",
+    CLOSE_WAIT: "CLOSE_WAIT", LAST_ACK: "LAST_ACK", LISTEN: "LISTENING",
+    CLOSING: "CLOSING",
+}
+
+
+class Addr:
+    """An address as the kernel sees it: family, packed bytes, scope."""
+
+    def __init__(self, text):
+        self.scope = ""
+        if "%" in text:
+            text, self.scope = text.split("%", 1)
+        ip = ipaddress.ip_address(text)
+        self.family = ip.version
+        self.packed = ip.packed
+
+    @classmethod
+    def mapped(cls, a):
+        """a as seen by an AF_INET6 socket (v4 -> ::ffff:a.b.c.d)."""
+        if a.family == 6:
+            return a
+        return cls("::ffff:" + socket.inet_ntoa(a.packed))
+
+    @classmethod
+    def unmapped(cls, a):
+        """a as seen by an AF_INET socket."""
+        if a.family == 4:
+            return a
+        ip = ipaddress.IPv6Address(a.packed)
+        if ip.ipv4_mapped is None:
+            raise ValueError("not v4-mapped: %s" % ip)
+        return cls(str(ip.ipv4_mapped))
+
+    def is_v4_mapped(self):
+        return (self.family == 6 and
+                ipaddress.IPv6Address(self.packed).ipv4_mapped is not None)
+
+    def text(self):
+        if self.family == 4:
+            return socket.inet_ntop(socket.AF_INET, self.packed)
+        s = socket.inet_ntop(socket.AF_INET6, self.packed)
+        return "[%s%s]" % (s, "%" + self.scope if self.scope else "")
+
+
+def any_addr(family):
+    return Addr("0.0.0.0" if family == 4 else "::")
+
+
+class Sock:
+    """One socket as portview must show it."""
+
+    def __init__(self, proto, laddr, lport, raddr, rport, state, owners=(),
+                 holder=None, sid=None):
+        self.proto = proto              # "TCP" / "UDP"
+        self.laddr, self.lport = laddr, lport
+        self.raddr, self.rport = raddr, rport
+        self.family = laddr.family      # socket family
+        self.state = state
+        self.owners = set(owners)       # PIDs
+        self.holder, self.sid = holder, sid
+        self.open = True
+
+    def local_text(self):
+        return "%s:%d" % (self.laddr.text(), self.lport)
+
+    def foreign_text(self):
+        if self.proto == "UDP" and self.state == CLOSE:
+            return "*:*"
+        if self.state == LISTEN:
+            return "%s:0" % any_addr(self.family).text()
+        return "%s:%d" % (self.raddr.text(), self.rport)
+
+    def state_text(self):
+        if self.proto == "UDP":
+            return "ESTABLISHED" if self.state == ESTABLISHED else ""
+        return STATE_TEXT[self.state]
+
+    def sort_key(self):
+        return (self.proto != "TCP", self.family != 4, self.laddr.packed,
+                self.lport, self.raddr.packed, self.rport)
+
+    def kernel_key(self):
+        return (self.proto, self.family, self.laddr.packed, self.lport,
+                self.raddr.packed, self.rport, self.state)
+
+    def __repr__(self):
+        return "<%s %s %s %s %s>" % (self.proto, self.local_text(),
+                                     self.foreign_text(),
+                                     STATE_TEXT[self.state],
+                                     sorted(self.owners))
+
+
+class World:
+    """Holders plus the model of all sockets they have created."""
+
+    def __init__(self):
+        self.holders = []
+        self.socks = []
+        self.comms = {}      # pid -> comm bytes
+
+    # -- processes -------------------------------------------------------
+    def holder(self, comm, pid=None, **kw):
+        if pid is not None:
+            set_next_pid(pid)
+        h = Holder(comm, **kw)
+        self.holders.append(h)
+        self.comms[h.pid] = h.comm
+        h.children = []
+        return h
+
+    def fork(self, h, comm, pid=None):
+        """Fork h; the child shares every socket h holds right now."""
+        if isinstance(comm, str):
+            comm = comm.encode()
+        if pid is not None:
+            set_next_pid(pid)
+        (child,) = h.cmd("fork", comm.hex())
+        self.comms[child] = comm
+        h.children.append(child)
+        for s in self.socks:
+            if s.open and h.pid in s.owners:
+                s.owners.add(child)
+        return child
+
+    def stop(self):
+        for h in self.holders:
+            h.stop()
+
+    # -- sockets ---------------------------------------------------------
+    def _add(self, *a, **kw):
+        s = Sock(*a, **kw)
+        self.socks.append(s)
+        return s
+
+    def tcp_listen(self, h, addr, port, v6only=1, backlog=128):
+        (sid,) = h.cmd("tcp_listen", addr, port, v6only, backlog)
+        a = Addr(addr)
+        s = self._add("TCP", a, port, any_addr(a.family), 0, LISTEN,
+                      [h.pid], h, sid)
+        s.v6only = v6only
+        return s
+
+    def tcp_connect(self, client, caddr, cport, listener, daddr,
+                    accept=True):
+        """Connect client from caddr:cport to daddr:listener.lport.
+
+        The listener's holder accepts when accept is true; otherwise the
+        connection stays in the accept queue (ESTABLISHED, no owner).
+        Returns (client sock, server sock).
+        """
+        (cid,) = client.cmd("tcp_connect", caddr, cport, daddr,
+                            listener.lport)
+        ca, da = Addr(caddr), Addr(daddr)
+        c = self._add("TCP", ca, cport, da, listener.lport, ESTABLISHED,
+                      [client.pid], client, cid)
+        fix = Addr.mapped if listener.family == 6 else Addr.unmapped
+        sid, owners = None, []
+        if accept:
+            (sid,) = listener.holder.cmd("accept", listener.sid)
+            owners = [listener.holder.pid]
+        s = self._add("TCP", fix(da), listener.lport, fix(ca), cport,
+                      ESTABLISHED, owners, listener.holder if accept else None,
+                      sid)
+        return c, s
+
+    def close(self, s):
+        s.holder.cmd("close", s.sid)
+        s.owners.clear()
+        s.holder = None
+
+    def time_wait(self, c, s):
+        """Active close by c: c ends in TIME_WAIT, s disappears."""
+        self.close(c)
+        wait_kernel(s, CLOSE_WAIT)
+        self.close(s)
+        c.state = TIME_WAIT
+        s.open = False
+        self.socks.remove(s)
+        wait_kernel(c, TIME_WAIT)
+        wait_kernel(s, None)
+
+    def half_close(self, c, s):
+        """shutdown(SHUT_WR) by c: c FIN_WAIT_2, s CLOSE_WAIT (both held)."""
+        c.holder.cmd("shutdown", c.sid)
+        c.state, s.state = FIN_WAIT2, CLOSE_WAIT
+        wait_kernel(c, FIN_WAIT2)
+        wait_kernel(s, CLOSE_WAIT)
+
+    def udp_bind(self, h, addr, port, v6only=1):
+        (sid,) = h.cmd("udp_bind", addr, port, v6only)
+        a = Addr(addr)
+        return self._add("UDP", a, port, any_addr(a.family), 0, CLOSE,
+                         [h.pid], h, sid)
+
+    def udp_many(self, h, addr, first, count):
+        assert first > 0, "the model needs fixed ports"
+        first_id, _ = h.cmd("udp_many", addr, first, count)
+        a = Addr(addr)
+        return [self._add("UDP", a, first + i, any_addr(a.family), 0, CLOSE,
+                          [h.pid], h, first_id + i) for i in range(count)]
+
+    def udp_connect(self, h, laddr, lport, raddr, rport):
+        (sid,) = h.cmd("udp_connect", laddr, lport, raddr, rport)
+        return self._add("UDP", Addr(laddr), lport, Addr(raddr), rport,
+                         ESTABLISHED, [h.pid], h, sid)
+
+    # -- states that need the veth (see setup_veth) ------------------------
+    def syn_sent(self, h, laddr, lport, raddr, rport):
+        (sid,) = h.cmd("tcp_connect_nb", laddr, lport, raddr, rport)
+        s = self._add("TCP", Addr(laddr), lport, Addr(raddr), rport,
+                      SYN_SENT, [h.pid], h, sid)
+        wait_kernel(s, SYN_SENT)
+        return s
+
+    def syn_recv(self, listener, src, sport):
+        """Inject a SYN from src:sport; a request socket appears."""
+        listener.holder.cmd("inject", src, sport, listener.laddr.text(),
+                            listener.lport, 1000, 0, 0x02)
+        s = self._add("TCP", listener.laddr, listener.lport, Addr(src), sport,
+                      SYN_RECV)
+        wait_kernel(s, SYN_RECV)
+        return s
+
+    def repaired(self, h, laddr, lport, raddr, rport, final):
+        """An IPv4 connection to a silent peer driven into state final.
+
+        final is one of ESTABLISHED, FIN_WAIT1, CLOSING, LAST_ACK,
+        CLOSE_WAIT, or "orphan" (FIN_WAIT1 after close(): no owner).
+        """
+        snd, rcv = 1000, 5000
+        (sid,) = h.cmd("repair", laddr, lport, raddr, rport, snd, rcv)
+        s = self._add("TCP", Addr(laddr), lport, Addr(raddr), rport,
+                      ESTABLISHED, [h.pid], h, sid)
+        peer_fin = ["inject", raddr, rport, laddr, lport, rcv, snd, 0x11]
+        if final == FIN_WAIT1:
+            h.cmd("shutdown", sid)
+        elif final == CLOSING:
+            h.cmd("shutdown", sid)
+            h.cmd(*peer_fin)
+        elif final == LAST_ACK:
+            h.cmd(*peer_fin)
+            wait_kernel(s, CLOSE_WAIT)
+            h.cmd("shutdown", sid)
+        elif final == CLOSE_WAIT:
+            h.cmd(*peer_fin)
+        elif final == "orphan":
+            self.close(s)
+            final = FIN_WAIT1
+        s.state = final
+        wait_kernel(s, final)
+        return s
+
+    # -- checks ----------------------------------------------------------
+    def check_kernel(self):
+        """Raise unless the kernel's socket tables equal the model.
+
+        Guards against test-setup mistakes being reported as portview bugs.
+        """
+        want = sorted(s.kernel_key() for s in self.socks)
+        got = sorted(kernel_sockets())
+        if want != got:
+            missing = [k for k in want if k not in got]
+            extra = [k for k in got if k not in want]
+            raise RuntimeError("kernel sockets differ from the test model:\n"
+                               "  missing %r\n  extra %r" % (missing, extra))
+
+
+# ---------------------------------------------------------------------------
+# kernel view via /proc/net (independent of portview)
+
+
+def _proc_addr(h):
+    raw = bytes.fromhex(h)
+    # Each 32-bit word is printed in host (little-endian) order.
+    return b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+
+
+def kernel_sockets():
+    out = []
+    for proto, fam, name in (("TCP", 4, "tcp"), ("TCP", 6, "tcp6"),
+                             ("UDP", 4, "udp"), ("UDP", 6, "udp6")):
+        with open("/proc/net/" + name) as f:
+            next(f)
+            for line in f:
+                w = line.split()
+                la, lp = w[1].split(":")
+                ra, rp = w[2].split(":")
+                out.append((proto, fam, _proc_addr(la), int(lp, 16),
+                            _proc_addr(ra), int(rp, 16), int(w[3], 16)))
+    return out
+
+
+def wait_kernel(s, state, timeout=5.0):
+    """Wait until s's tuple is in state (None: until it is gone)."""
+    key = s.kernel_key()[:6]
+    deadline = time.monotonic() + timeout
+    while True:
+        states = [k[6] for k in kernel_sockets() if k[:6] == key]
+        if (state is None and not states) or (state in states):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("timeout waiting for %r to reach %s (now %r)"
+                               % (s, state, states))
+        time.sleep(0.01)
+
+
+# ---------------------------------------------------------------------------
+# expected output
+
+
+def select(socks, all=False, listening=False, tcp=False, udp=False,
+           v4=False, v6=False, states=None):
+    """The sockets portview shows for the given options (spec semantics)."""
+    if states is None:
+        if listening:
+            states = {LISTEN, CLOSE}
+        elif all:
+            states = ALL_STATES
+        else:
+            states = ALL_STATES - {LISTEN, CLOSE}
+    out = []
+    for s in socks:
+        if s.state not in states:
+            continue
+        if (tcp or udp) and not (tcp and s.proto == "TCP" or
+                                 udp and s.proto == "UDP"):
+            continue
+        if v4 or v6:
+            is4 = s.family == 4 or s.laddr.is_v4_mapped() or \
+                s.raddr.is_v4_mapped()
+            if not (v4 and is4 or v6 and s.family == 6):
+                continue
+        out.append(s)
+    return out
+
+
+def escape_comm(b):
+    """Render comm bytes: control bytes and invalid UTF-8 as \\xNN."""
+    out = []
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c < 0x80:
+            out.append("\\x%02x" % c if c < 0x20 or c == 0x7f else chr(c))
+            i += 1
+            continue
+        for n in (4, 3, 2):
+            try:
+                ch = b[i:i + n].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(ch) == 1:
+                out.append(ch)
+                i += n
+                break
+        else:
+            out.append("\\x%02x" % c)
+            i += 1
+    return "".join(out)
+
+
+def render_table(socks, comms=None, owner=False, program=False):
+    """Exact stdout portview must print for these sockets."""
+    comms = comms or {}
+    header = ["Proto", "Local Address", "Foreign Address", "State"]
+    if owner:
+        header.append("PID")
+    if program:
+        header.append("PID/Program name")
+    rows = []
+    for s in sorted(socks, key=Sock.sort_key):
+        pids = sorted(s.owners)
+        r = [s.proto, s.local_text(), s.foreign_text(), s.state_text()]
+        if owner:
+            r.append(",".join(str(p) for p in pids) or "-")
+        if program:
+            r.append(",".join("%d/%s" % (p, escape_comm(comms[p]))
+                              for p in pids) or "-")
+        rows.append(r)
+    widths = [7,
+              max([23] + [len(r[1]) + 1 for r in rows]),
+              max([23] + [len(r[2]) + 1 for r in rows]),
+              max([16] + [len(r[3]) + 1 for r in rows])]
+    if owner:
+        widths.append(max([8] + [len(r[4]) + 1 for r in rows]))
+    lines = ["", "Active Connections", ""]
+    for r in [header] + rows:
+        cells = [c.ljust(w) for c, w in zip(r[:-1], widths)] + [r[-1]]
+        lines.append(("  " + "".join(cells)).rstrip(" "))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# reporting
+
+
+def visible(text):
+    """Make control characters and undecodable bytes visible in reports."""
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if ch == "\n":
+            out.append(ch)
+        elif o < 0x20 or o == 0x7f:
+            out.append("<%02x>" % o)
+        elif 0xdc80 <= o <= 0xdcff:      # surrogateescape'd raw byte
+            out.append("<raw %02x>" % (o - 0xdc00))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class Checker:
+    def __init__(self):
+        self.failures = 0
+        self.count = 0
+
+    def ok(self, cond, what, detail=""):
+        self.count += 1
+        if cond:
+            print("PASS: " + what)
+        else:
+            self.failures += 1
+            print("FAIL: " + what)
+            if detail:
+                print("      " + detail.replace("\n", "\n      "))
+        return cond
+
+    def eq(self, got, want, what):
+        if got == want:
+            return self.ok(True, what)
+        if isinstance(got, str) and isinstance(want, str):
+            diff = "".join(difflib.unified_diff(
+                want.splitlines(True), got.splitlines(True),
+                "expected", "got"))
+            return self.ok(False, what, "diff (expected -> got, '$' marks "
+                           "line ends, <NN> a control byte):\n" +
+                           visible(diff.replace("\n", "$\n").rstrip("\n")))
+        return self.ok(False, what, "expected %r\ngot      %r" % (want, got))
+
+    def finish(self):
+        print("%d checks, %d failed" % (self.count, self.failures))
+        sys.exit(1 if self.failures else 0)

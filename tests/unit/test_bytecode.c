@@ -1,0 +1,660 @@
+/*
+ * Port filters as inet_diag bytecode: every program must pass the kernel's
+ * audit and, run the way the kernel runs it, select what the plain C filter
+ * selects.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include <linux/inet_diag.h>
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
+#include "helpers.h"
+#include "portview/buf.h"
+#include "portview/bytecode.h"
+
+#define OP_LEN 4
+
+static struct inet_diag_bc_op op_at(const uint8_t *prog, int pos)
+{
+	struct inet_diag_bc_op op;
+	memcpy(&op, prog + pos, sizeof(op));
+	return op;
+}
+
+static bool is_port_op(uint8_t code)
+{
+	switch (code) {
+	case INET_DIAG_BC_S_GE:
+	case INET_DIAG_BC_S_LE:
+	case INET_DIAG_BC_D_GE:
+	case INET_DIAG_BC_D_LE:
+	case INET_DIAG_BC_S_EQ:
+	case INET_DIAG_BC_D_EQ:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The kernel's valid_cc: does the walk along `yes` from the start reach the
+ * point where remain bytes are left?
+ */
+static bool on_yes_walk(const uint8_t *prog, int size, int remain)
+{
+	int len = size, pos = 0;
+
+	while (len >= 0) {
+		if (remain > len)
+			return false;
+		if (remain == len)
+			return true;
+		struct inet_diag_bc_op op = op_at(prog, pos);
+		if (op.yes < OP_LEN || op.yes % OP_LEN)
+			return false;
+		len -= op.yes;
+		pos += op.yes;
+	}
+	return false;
+}
+
+/*
+ * The rules of the kernel's inet_diag_bc_audit for the ops portview emits
+ * (port comparisons, JMP, NOP); any other code is rejected.  The attribute
+ * must hold at least one op and fit its 16-bit length.  A size that is not
+ * a multiple of 4 can never end the yes-walk on the end, so it is rejected
+ * up front.
+ */
+static int audit(const void *data, size_t size)
+{
+	const uint8_t *prog = data;
+
+	if (size < OP_LEN || size > UINT16_MAX - OP_LEN || size % OP_LEN)
+		return -EINVAL;
+
+	int len = (int)size, pos = 0;
+	while (len > 0) {
+		struct inet_diag_bc_op op = op_at(prog, pos);
+		int min_len = OP_LEN;
+
+		if (is_port_op(op.code)) {
+			/* The port sits in a second op. */
+			min_len += OP_LEN;
+			if (len < min_len)
+				return -EINVAL;
+		} else if (op.code != INET_DIAG_BC_JMP && op.code != INET_DIAG_BC_NOP) {
+			return -EINVAL;
+		}
+
+		if (op.code != INET_DIAG_BC_NOP) {
+			if (op.no < min_len || op.no > len + OP_LEN || op.no % OP_LEN)
+				return -EINVAL;
+			if (op.no < len && !on_yes_walk(prog, (int)size, len - op.no))
+				return -EINVAL;
+		}
+		if (op.yes < min_len || op.yes > len + OP_LEN || op.yes % OP_LEN)
+			return -EINVAL;
+		pos += op.yes;
+		len -= op.yes;
+	}
+	return len == 0 ? 0 : -EINVAL;
+}
+
+/*
+ * The kernel's inet_diag_bc_run for the same ops: a true condition moves by
+ * `yes`, a false one by `no`, JMP always by `no`; the socket passes when the
+ * run lands exactly on the end.  Only for programs that passed audit().
+ */
+static bool run(const void *data, size_t size, uint16_t sport, uint16_t dport)
+{
+	const uint8_t *prog = data;
+	int len = (int)size, pos = 0;
+
+	while (len > 0) {
+		struct inet_diag_bc_op op = op_at(prog, pos);
+		uint16_t port = 0;
+		bool yes;
+
+		if (is_port_op(op.code))
+			port = op_at(prog, pos + OP_LEN).no;
+		switch (op.code) {
+		case INET_DIAG_BC_NOP:
+			yes = true;
+			break;
+		case INET_DIAG_BC_JMP:
+			yes = false;
+			break;
+		case INET_DIAG_BC_S_EQ:
+			yes = sport == port;
+			break;
+		case INET_DIAG_BC_S_GE:
+			yes = sport >= port;
+			break;
+		case INET_DIAG_BC_S_LE:
+			yes = sport <= port;
+			break;
+		case INET_DIAG_BC_D_EQ:
+			yes = dport == port;
+			break;
+		case INET_DIAG_BC_D_GE:
+			yes = dport >= port;
+			break;
+		case INET_DIAG_BC_D_LE:
+			yes = dport <= port;
+			break;
+		default:
+			ck_abort_msg("run: unexpected code %u at %d", op.code, pos);
+			return false;
+		}
+		int step = yes ? op.yes : op.no;
+		if (step <= 0)
+			ck_abort_msg("run: no progress at %d", pos);
+		len -= step;
+		pos += step;
+	}
+	return len == 0;
+}
+
+static bool has_eq_op(const struct pv_buf *b)
+{
+	for (size_t pos = 0; pos < b->len;) {
+		struct inet_diag_bc_op op = op_at((const uint8_t *)b->data, (int)pos);
+		if (op.code == INET_DIAG_BC_S_EQ || op.code == INET_DIAG_BC_D_EQ)
+			return true;
+		pos += op.yes;
+	}
+	return false;
+}
+
+/* "22,80,1000-2000" on the given sides. */
+static struct pv_port_clause mk(uint8_t sides, const char *spec)
+{
+	struct pv_port_clause c = {.sides = sides};
+	const char *p = spec;
+
+	while (*p) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+		if (*end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		ck_assert_msg(lo <= hi && hi <= UINT16_MAX, "bad spec '%s'", spec);
+		ck_assert_uint_lt(c.nranges, PV_MAX_RANGES);
+		c.ranges[c.nranges++] = (struct pv_port_range){(uint16_t)lo, (uint16_t)hi};
+		p = *end == ',' ? end + 1 : end;
+	}
+	return c;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* Ports where the verdict can change: every bound, its neighbours, the extremes. */
+static size_t interesting_ports(const struct pv_port_clause *c, size_t n, uint16_t *out)
+{
+	size_t k = 0;
+	static const uint16_t fixed[] = {0, 1, 2, 1023, 1024, 32768, 65533, 65534, 65535};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		out[k++] = fixed[i];
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < c[i].nranges; j++) {
+			uint16_t b[2] = {c[i].ranges[j].lo, c[i].ranges[j].hi};
+			for (int e = 0; e < 2; e++) {
+				out[k++] = b[e];
+				if (b[e] > 0)
+					out[k++] = (uint16_t)(b[e] - 1);
+				if (b[e] < UINT16_MAX)
+					out[k++] = (uint16_t)(b[e] + 1);
+			}
+		}
+	}
+	for (int i = 0; i < 16; i++)
+		out[k++] = (uint16_t)rnd(65536);
+	return k;
+}
+
+#define MAX_POINTS (9 + 3 * PV_MAX_RANGES * 6 + 16)
+
+static void check_pair(const struct pv_buf *b, const struct pv_port_clause *c, size_t n,
+		       uint16_t sport, uint16_t dport)
+{
+	bool want = pv_port_clauses_match(c, n, sport, dport);
+	bool got = b->len ? run(b->data, b->len, sport, dport) : true;
+	if (got != want)
+		ck_abort_msg("sport %u dport %u: bytecode says %d, C says %d (%zu clauses)", sport,
+			     dport, got, want, n);
+}
+
+/* Compile, audit, and compare the bytecode with the C filter on many port pairs. */
+static void check_filter(const struct pv_port_clause *c, size_t n, bool use_eq)
+{
+	static uint16_t pts[MAX_POINTS];
+	struct pv_buf b;
+
+	ck_assert_uint_le(n, 3);
+	pv_buf_init(&b);
+	ck_assert_int_eq(pv_bc_compile(c, n, use_eq, &b), 0);
+	if (n == 0)
+		ck_assert_uint_eq(b.len, 0);
+	if (b.len) {
+		int err = audit(b.data, b.len);
+		ck_assert_msg(err == 0, "audit rejects a %zu-byte program", b.len);
+		if (!use_eq)
+			ck_assert(!has_eq_op(&b));
+	}
+
+	size_t k = interesting_ports(c, n, pts);
+	if (k * k <= 40000) {
+		for (size_t i = 0; i < k; i++)
+			for (size_t j = 0; j < k; j++)
+				check_pair(&b, c, n, pts[i], pts[j]);
+	} else {
+		for (size_t i = 0; i < k; i++) {
+			check_pair(&b, c, n, pts[i], pts[i]);
+			check_pair(&b, c, n, pts[i], pts[rnd((uint32_t)k)]);
+			check_pair(&b, c, n, pts[rnd((uint32_t)k)], pts[i]);
+			check_pair(&b, c, n, pts[i], (uint16_t)rnd(65536));
+			check_pair(&b, c, n, (uint16_t)rnd(65536), pts[i]);
+		}
+	}
+	for (int i = 0; i < 500; i++)
+		check_pair(&b, c, n, (uint16_t)rnd(65536), (uint16_t)rnd(65536));
+	pv_buf_free(&b);
+}
+
+static void check_both(const struct pv_port_clause *c, size_t n)
+{
+	check_filter(c, n, true);
+	check_filter(c, n, false);
+}
+
+/* Expect exactly these ops (host byte order, as the kernel reads them). */
+static void expect_prog(const struct pv_port_clause *c, size_t n, bool use_eq,
+			const struct inet_diag_bc_op *ops, size_t nops)
+{
+	struct pv_buf b;
+	pv_buf_init(&b);
+	ck_assert_int_eq(pv_bc_compile(c, n, use_eq, &b), 0);
+	ck_assert_uint_eq(b.len, nops * sizeof(*ops));
+	for (size_t i = 0; i < nops; i++) {
+		struct inet_diag_bc_op got = op_at((const uint8_t *)b.data, (int)(i * OP_LEN));
+		ck_assert_msg(got.code == ops[i].code && got.yes == ops[i].yes &&
+				  got.no == ops[i].no,
+			      "op %zu: got {%u, %u, %u}, want {%u, %u, %u}", i, got.code, got.yes,
+			      got.no, ops[i].code, ops[i].yes, ops[i].no);
+	}
+	ck_assert_int_eq(audit(b.data, b.len), 0);
+	pv_buf_free(&b);
+}
+
+START_TEST(sport_eq_exact_bytes)
+{
+	struct pv_port_clause c = mk(PV_SIDE_SRC, "8080");
+	struct pv_buf b;
+	pv_buf_init(&b);
+	ck_assert_int_eq(pv_bc_compile(&c, 1, true, &b), 0);
+	/* S_EQ, yes 8 (next op = end: pass), no 12 (end + 4: reject); then the port. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	static const uint8_t want[] = {11, 8, 12, 0, 0, 0, 0x90, 0x1f};
+#else
+	static const uint8_t want[] = {11, 8, 0, 12, 0, 0, 0x1f, 0x90};
+#endif
+	ck_assert_uint_eq(b.len, sizeof(want));
+	ck_assert_mem_eq(b.data, want, sizeof(want));
+	ck_assert_int_eq(audit(b.data, b.len), 0);
+	ck_assert(run(b.data, b.len, 8080, 0));
+	ck_assert(!run(b.data, b.len, 8081, 8080));
+	pv_buf_free(&b);
+}
+END_TEST
+
+START_TEST(sport_without_eq_uses_ge_le)
+{
+	struct pv_port_clause c = mk(PV_SIDE_SRC, "8080");
+	const struct inet_diag_bc_op want[] = {
+	    {INET_DIAG_BC_S_GE, 8, 20},
+	    {0, 0, 8080},
+	    {INET_DIAG_BC_S_LE, 8, 12},
+	    {0, 0, 8080},
+	};
+	expect_prog(&c, 1, false, want, 4);
+}
+END_TEST
+
+START_TEST(any_side_is_an_or)
+{
+	/* src 80 -> JMP to the end; else dst 80, which rejects when false. */
+	struct pv_port_clause c = mk(PV_SIDE_ANY, "80");
+	const struct inet_diag_bc_op want[] = {
+	    {INET_DIAG_BC_S_EQ, 8, 12}, {0, 0, 80}, {INET_DIAG_BC_JMP, 4, 12},
+	    {INET_DIAG_BC_D_EQ, 8, 12}, {0, 0, 80},
+	};
+	expect_prog(&c, 1, true, want, 5);
+}
+END_TEST
+
+START_TEST(open_bounds_are_dropped)
+{
+	/* sport 22 AND dport >= 1024: no LE 65535 test. */
+	struct pv_port_clause c[2] = {mk(PV_SIDE_SRC, "22"), mk(PV_SIDE_DST, "1024-65535")};
+	const struct inet_diag_bc_op want[] = {
+	    {INET_DIAG_BC_S_EQ, 8, 20},
+	    {0, 0, 22},
+	    {INET_DIAG_BC_D_GE, 8, 12},
+	    {0, 0, 1024},
+	};
+	expect_prog(c, 2, true, want, 4);
+
+	/* dport 0-1023 OR 8080: LE only, then GE+LE. */
+	struct pv_port_clause d = mk(PV_SIDE_DST, "0-1023,8080");
+	const struct inet_diag_bc_op want2[] = {
+	    {INET_DIAG_BC_D_LE, 8, 12},
+	    {0, 0, 1023},
+	    {INET_DIAG_BC_JMP, 4, 20},
+	    {INET_DIAG_BC_D_GE, 8, 20},
+	    {0, 0, 8080},
+	    {INET_DIAG_BC_D_LE, 8, 12},
+	    {0, 0, 8080},
+	};
+	expect_prog(&d, 1, false, want2, 7);
+}
+END_TEST
+
+START_TEST(two_ranges_two_clauses)
+{
+	/* (sport 1000-2000 OR sport 3000) AND dport 443, offsets worked out by hand. */
+	struct pv_port_clause c[2] = {mk(PV_SIDE_SRC, "1000-2000,3000"), mk(PV_SIDE_DST, "443")};
+	const struct inet_diag_bc_op want[] = {
+	    /* 0 */ {INET_DIAG_BC_S_GE, 8, 20}, /* -> 20, the next atom */
+	    /* 4 */ {0, 0, 1000},
+	    /* 8 */ {INET_DIAG_BC_S_LE, 8, 12}, /* -> 20 */
+	    /* 12 */ {0, 0, 2000},
+	    /* 16 */ {INET_DIAG_BC_JMP, 4, 12},	 /* -> 28, the second clause */
+	    /* 20 */ {INET_DIAG_BC_S_EQ, 8, 20}, /* -> 40 = end + 4 */
+	    /* 24 */ {0, 0, 3000},
+	    /* 28 */ {INET_DIAG_BC_D_EQ, 8, 12}, /* -> 40 */
+	    /* 32 */ {0, 0, 443},
+	    /* 36 = end */
+	};
+	expect_prog(c, 2, true, want, 9);
+}
+END_TEST
+
+START_TEST(empty_and_trivial_filters)
+{
+	struct pv_buf b;
+	pv_buf_init(&b);
+	pv_buf_puts(&b, "hdr!");
+
+	/* No clauses: nothing appended, what was there is kept. */
+	ck_assert_int_eq(pv_bc_compile(NULL, 0, true, &b), 0);
+	ck_assert_uint_eq(b.len, 4);
+
+	/* A full range holds for every socket, on any side. */
+	struct pv_port_clause all[3] = {mk(PV_SIDE_SRC, "0-65535"), mk(PV_SIDE_DST, "5,0-65535"),
+					mk(PV_SIDE_ANY, "0-65535")};
+	ck_assert_int_eq(pv_bc_compile(all, 3, true, &b), 0);
+	ck_assert_uint_eq(b.len, 4);
+	check_both(all, 3);
+
+	/* ... so only the other clause is compiled, appended after the header. */
+	struct pv_port_clause mixed[2] = {mk(PV_SIDE_ANY, "0-65535"), mk(PV_SIDE_SRC, "8080")};
+	ck_assert_int_eq(pv_bc_compile(mixed, 2, true, &b), 0);
+	ck_assert_uint_eq(b.len, 12);
+	ck_assert_mem_eq(b.data, "hdr!", 4);
+	ck_assert_int_eq(audit(b.data + 4, 8), 0);
+	ck_assert(run(b.data + 4, 8, 8080, 1));
+	ck_assert(!run(b.data + 4, 8, 1, 8080));
+	pv_buf_free(&b);
+}
+END_TEST
+
+START_TEST(clauses_that_never_hold)
+{
+	struct pv_port_clause none = {.sides = PV_SIDE_ANY, .nranges = 0};
+	struct pv_port_clause nosides = mk(0, "80");
+	const struct inet_diag_bc_op reject[] = {{INET_DIAG_BC_JMP, 4, 8}};
+
+	expect_prog(&none, 1, true, reject, 1);
+	expect_prog(&nosides, 1, false, reject, 1);
+	struct pv_port_clause c[3] = {mk(PV_SIDE_SRC, "80"), mk(PV_SIDE_ANY, "0-65535"), none};
+	expect_prog(c, 3, true, reject, 1);
+	check_both(c, 3);
+	check_both(&nosides, 1);
+}
+END_TEST
+
+START_TEST(too_many_ranges_is_einval)
+{
+	struct pv_port_clause c = mk(PV_SIDE_SRC, "80");
+	c.nranges = PV_MAX_RANGES + 1;
+	struct pv_buf b;
+	pv_buf_init(&b);
+	ck_assert_int_eq(pv_bc_compile(&c, 1, true, &b), -EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	pv_buf_free(&b);
+}
+END_TEST
+
+/* n copies of one clause; their AND is the clause itself. */
+static void check_size_limit(const char *spec, bool use_eq, size_t fits, size_t bytes)
+{
+	struct pv_port_clause *c = xcalloc(fits + 1, sizeof(*c));
+	for (size_t i = 0; i <= fits; i++)
+		c[i] = mk(PV_SIDE_SRC, spec);
+
+	struct pv_buf b;
+	pv_buf_init(&b);
+	ck_assert_int_eq(pv_bc_compile(c, fits, use_eq, &b), 0);
+	ck_assert_uint_eq(b.len, fits * bytes);
+	ck_assert_uint_le(b.len + 4, UINT16_MAX);
+	ck_assert_int_eq(audit(b.data, b.len), 0);
+	for (int i = 0; i < 50; i++) {
+		uint16_t s = i < 3 ? (uint16_t)(8079 + i) : (uint16_t)rnd(65536);
+		check_pair(&b, c, fits, s, (uint16_t)rnd(65536));
+	}
+
+	size_t len = b.len;
+	ck_assert_int_eq(pv_bc_compile(c, fits + 1, use_eq, &b), -E2BIG);
+	ck_assert_uint_eq(b.len, len);
+	pv_buf_free(&b);
+	free(c);
+}
+
+START_TEST(offsets_must_fit_16_bits)
+{
+	/* 8191 * 8 = 65528 bytes: the reject jump from the start is 65532. */
+	check_size_limit("8080", true, 8191, 8);
+	check_size_limit("8080", false, 4095, 16);
+	check_size_limit("8000-8100", true, 4095, 16);
+}
+END_TEST
+
+START_TEST(fixed_filters_match_c)
+{
+	static const struct {
+		uint8_t sides;
+		const char *spec;
+	} one[] = {
+	    {PV_SIDE_SRC, "8080"},	  {PV_SIDE_DST, "443"},
+	    {PV_SIDE_ANY, "22"},	  {PV_SIDE_SRC, "0"},
+	    {PV_SIDE_DST, "0"},		  {PV_SIDE_ANY, "0"},
+	    {PV_SIDE_SRC, "65535"},	  {PV_SIDE_ANY, "65535"},
+	    {PV_SIDE_SRC, "0-1023"},	  {PV_SIDE_DST, "1024-65535"},
+	    {PV_SIDE_ANY, "1-65534"},	  {PV_SIDE_SRC, "0-0"},
+	    {PV_SIDE_DST, "65535-65535"}, {PV_SIDE_ANY, "0-1,65534-65535"},
+	    {PV_SIDE_ANY, "22,80,443"},	  {PV_SIDE_SRC, "1000-2000,3000,65535"},
+	    {PV_SIDE_DST, "80,80,79-81"}, {PV_SIDE_ANY, "0-65535"},
+	    {PV_SIDE_SRC, "1,0-65535,7"},
+	};
+	size_t n1 = sizeof(one) / sizeof(one[0]);
+
+	for (size_t i = 0; i < n1; i++) {
+		struct pv_port_clause c = mk(one[i].sides, one[i].spec);
+		check_both(&c, 1);
+	}
+	/* Every pair and triple of the list above, ANDed. */
+	for (size_t i = 0; i < n1; i++) {
+		for (size_t j = 0; j < n1; j++) {
+			struct pv_port_clause c[3] = {mk(one[i].sides, one[i].spec),
+						      mk(one[j].sides, one[j].spec)};
+			check_both(c, 2);
+			c[2] = mk(one[(i + j) % n1].sides, one[(i + j) % n1].spec);
+			check_both(c, 3);
+		}
+	}
+}
+END_TEST
+
+static struct pv_port_clause max_clause(uint8_t sides, int variant)
+{
+	struct pv_port_clause c = {.sides = sides, .nranges = PV_MAX_RANGES};
+	for (size_t i = 0; i < PV_MAX_RANGES; i++) {
+		uint16_t lo = (uint16_t)(i * 1000 + (size_t)variant * 7);
+		uint16_t hi = (i + variant) % 3 == 0 ? lo : (uint16_t)(lo + 10 * i);
+		if (i == 0)
+			lo = 0;
+		if (i == PV_MAX_RANGES - 1)
+			hi = UINT16_MAX;
+		c.ranges[i] = (struct pv_port_range){lo, hi};
+	}
+	return c;
+}
+
+START_TEST(max_ranges_match_c)
+{
+	static const uint8_t sides[] = {PV_SIDE_SRC, PV_SIDE_DST, PV_SIDE_ANY};
+	for (size_t s = 0; s < 3; s++) {
+		struct pv_port_clause c[3] = {max_clause(sides[s], 0), max_clause(PV_SIDE_ANY, 1),
+					      max_clause(sides[(s + 1) % 3], 2)};
+		check_both(c, 1);
+		check_both(c, 2);
+		check_both(c, 3);
+	}
+	/* 64 single ports on both sides: the largest clause with EQ. */
+	struct pv_port_clause c = {.sides = PV_SIDE_ANY, .nranges = PV_MAX_RANGES};
+	for (size_t i = 0; i < PV_MAX_RANGES; i++) {
+		uint16_t p = (uint16_t)(i * 1024 + 1);
+		c.ranges[i] = (struct pv_port_range){p, p};
+	}
+	check_both(&c, 1);
+}
+END_TEST
+
+static struct pv_port_range random_range(void)
+{
+	uint16_t a = (uint16_t)rnd(65536), b = (uint16_t)rnd(65536);
+	static const uint16_t edge[] = {0, 1, 2, 65533, 65534, 65535};
+
+	switch (rnd(8)) {
+	case 0:
+	case 1:
+		return (struct pv_port_range){a, a};
+	case 2:
+		a = edge[rnd(6)];
+		return (struct pv_port_range){a, a};
+	case 3:
+		return (struct pv_port_range){0, a};
+	case 4:
+		return (struct pv_port_range){a, UINT16_MAX};
+	case 5:
+		if (rnd(10) == 0)
+			return (struct pv_port_range){0, UINT16_MAX};
+		return (struct pv_port_range){a, (uint16_t)(a + rnd(65536u - a))};
+	default:
+		return a <= b ? (struct pv_port_range){a, b} : (struct pv_port_range){b, a};
+	}
+}
+
+START_TEST(random_filters_match_c)
+{
+	for (int iter = 0; iter < 600; iter++) {
+		struct pv_port_clause c[3];
+		size_t n = 1 + rnd(3);
+		for (size_t i = 0; i < n; i++) {
+			c[i] = (struct pv_port_clause){.sides = (uint8_t)(1 + rnd(3))};
+			c[i].nranges = rnd(20) == 0 ? PV_MAX_RANGES : 1 + rnd(6);
+			for (size_t j = 0; j < c[i].nranges; j++)
+				c[i].ranges[j] = random_range();
+		}
+		check_both(c, n);
+	}
+}
+END_TEST
+
+START_TEST(auditor_rejects_bad_programs)
+{
+	/* Sanity of the test's own auditor: each of these breaks one kernel rule. */
+	static const struct {
+		const char *why;
+		struct inet_diag_bc_op ops[4];
+		size_t nops;
+	} bad[] = {
+	    {"unknown code", {{99, 4, 8}}, 1},
+	    {"address condition (not emitted)", {{INET_DIAG_BC_S_COND, 4, 8}}, 1},
+	    {"yes shorter than a port op", {{INET_DIAG_BC_S_EQ, 4, 12}, {0, 0, 80}}, 2},
+	    {"no shorter than a port op", {{INET_DIAG_BC_S_EQ, 8, 4}, {0, 0, 80}}, 2},
+	    {"no past end + 4", {{INET_DIAG_BC_S_EQ, 8, 16}, {0, 0, 80}}, 2},
+	    {"no not a multiple of 4", {{INET_DIAG_BC_S_EQ, 8, 10}, {0, 0, 80}}, 2},
+	    {"port op cut short", {{INET_DIAG_BC_S_EQ, 8, 8}}, 1},
+	    {"yes-walk overshoots the end", {{INET_DIAG_BC_JMP, 8, 8}}, 1},
+	    {"jump into a port op's data",
+	     {{INET_DIAG_BC_JMP, 4, 8}, {INET_DIAG_BC_S_EQ, 8, 12}, {0, 0, 80}},
+	     3},
+	    {"JMP with yes 0", {{INET_DIAG_BC_JMP, 0, 8}}, 1},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(audit(bad[i].ops, bad[i].nops * OP_LEN) == -EINVAL, "accepted: %s",
+			      bad[i].why);
+	ck_assert_int_eq(audit(NULL, 0), -EINVAL);
+
+	/* And a few good ones it must take: a NOP, a jump to the end, a skip forward. */
+	const struct inet_diag_bc_op nop[] = {{INET_DIAG_BC_NOP, 4, 0}};
+	const struct inet_diag_bc_op to_end[] = {{INET_DIAG_BC_JMP, 4, 4}};
+	const struct inet_diag_bc_op skip[] = {{INET_DIAG_BC_JMP, 4, 12},
+					       {INET_DIAG_BC_S_EQ, 8, 8},
+					       {0, 0, 80},
+					       {INET_DIAG_BC_NOP, 4, 0}};
+	ck_assert_int_eq(audit(nop, sizeof(nop)), 0);
+	ck_assert_int_eq(audit(to_end, sizeof(to_end)), 0);
+	ck_assert_int_eq(audit(skip, sizeof(skip)), 0);
+	ck_assert(run(nop, sizeof(nop), 1, 2));
+	ck_assert(run(to_end, sizeof(to_end), 1, 2));
+	ck_assert(run(skip, sizeof(skip), 81, 2));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("bytecode");
+	TCase *exact = tcase_create("exact");
+	tcase_add_test(exact, sport_eq_exact_bytes);
+	tcase_add_test(exact, sport_without_eq_uses_ge_le);
+	tcase_add_test(exact, any_side_is_an_or);
+	tcase_add_test(exact, open_bounds_are_dropped);
+	tcase_add_test(exact, two_ranges_two_clauses);
+	tcase_add_test(exact, empty_and_trivial_filters);
+	tcase_add_test(exact, clauses_that_never_hold);
+	tcase_add_test(exact, too_many_ranges_is_einval);
+	tcase_add_test(exact, auditor_rejects_bad_programs);
+	suite_add_tcase(s, exact);
+
+	TCase *equiv = tcase_create("equivalence");
+	tcase_set_timeout(equiv, 60);
+	tcase_add_test(equiv, offsets_must_fit_16_bits);
+	tcase_add_test(equiv, fixed_filters_match_c);
+	tcase_add_test(equiv, max_ranges_match_c);
+	tcase_add_test(equiv, random_filters_match_c);
+	suite_add_tcase(s, equiv);
+	return run_suite(s);
+}
