@@ -354,6 +354,7 @@ struct context {
 	struct pv_services services;
 	struct pv_ephemeral ephemeral;
 	bool debug;
+	bool per_family; /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
 };
 
 /* What to dump: which states, and the port filter to push into the kernel. */
@@ -363,50 +364,61 @@ struct selection {
 	size_t nclauses;
 };
 
-struct dump_segment {
-	struct pv_diag_query q;
-	size_t off, len;
-	struct pv_diag_stats stats;
-};
-
 /*
- * Drain every dump first, parse after: the kernel's table walk is not a
- * snapshot, and the shorter each dump takes, the fewer sockets move under it.
- * Returns 0, or -EINVAL when the kernel refused the filter program.
+ * One kernel dump, drained whole into raw and then parsed into l: draining
+ * first keeps the kernel's walk short (fewer sockets move under it), parsing
+ * before the next dump keeps only one dump's bytes in memory.  A filter
+ * program the kernel refuses (EINVAL) is compiled again without the EQ ops,
+ * then dropped (user space filters anyway).  Returns an exit status.
  */
-static int drain(const struct pv_options *o, const struct context *ctx, struct mnl_socket *nl,
-		 const struct pv_diag_query *base, struct pv_buf *raw, struct dump_segment *seg,
-		 size_t *nseg)
+static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_diag_query *q,
+		    const struct selection *sel, struct pv_buf *bytecode, bool *use_eq,
+		    struct pv_buf *raw, struct pv_socklist *l, uint8_t *warned)
 {
-	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
-	static const uint8_t families[] = {AF_INET, AF_INET6};
-	(void)ctx;
+	static const char *const fam[] = {[AF_UNSPEC] = "", [AF_INET] = "v4", [AF_INET6] = "v6"};
+	struct pv_diag_stats stats;
+	int err;
 
-	*nseg = 0;
-	raw->len = 0;
-	for (size_t p = 0; p < 2; p++) {
-		if (!pv_filter_want_proto(o, protos[p]))
-			continue;
-		for (size_t f = 0; f < 2; f++) {
-			if (!pv_filter_want_family(o, families[f]))
-				continue;
-			struct dump_segment *s = &seg[(*nseg)++];
-			s->q = *base;
-			s->q.family = families[f];
-			s->q.proto = protos[p];
-			s->off = raw->len;
-			int err = pv_diag_dump(nl, &s->q, raw, &s->stats);
-			if (err) {
-				fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
-					proto_name(s->q.proto),
-					families[f] == AF_INET ? "v4" : "v6", strerror(-err));
-				return EXIT_RUNTIME;
-			}
-			s->len = raw->len - s->off;
-			if (s->q.bytecode_len &&
-			    pv_diag_reply_error(raw->data + s->off, s->len) == -EINVAL)
-				return -EINVAL;
+	for (;;) {
+		q->bytecode = bytecode->len ? bytecode->data : NULL;
+		q->bytecode_len = bytecode->len;
+		raw->len = 0;
+		err = pv_diag_dump(nl, q, raw, &stats);
+		if (err) {
+			fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
+				proto_name(q->proto), fam[q->family], strerror(-err));
+			return EXIT_RUNTIME;
 		}
+		if (!bytecode->len || pv_diag_reply_error(raw->data, raw->len) != -EINVAL)
+			break;
+		bytecode->len = 0;
+		if (*use_eq) {
+			*use_eq = false;
+			if (pv_bc_compile(sel->clauses, sel->nclauses, false, bytecode) < 0)
+				bytecode->len = 0;
+		}
+	}
+
+	size_t before = l->n;
+	err = pv_diag_parse(raw->data, raw->len, q->proto, l);
+	if (ctx->debug)
+		fprintf(stderr,
+			"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
+			"states 0x%x, filter program %zu bytes\n",
+			proto_name(q->proto), fam[q->family], l->n - before, stats.datagrams,
+			stats.bytes, q->states, q->bytecode_len);
+	if (err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT) {
+		/* The protocol's diag module is missing: show what we can. */
+		uint8_t bit = q->proto == IPPROTO_TCP ? 1 : 2;
+		if (!(*warned & bit))
+			fprintf(stderr, "portview: warning: the kernel cannot list %s sockets (%s); "
+					"skipped\n",
+				proto_name(q->proto), strerror(-err));
+		*warned |= bit;
+	} else if (err) {
+		fprintf(stderr, "portview: %s socket dump failed: %s\n", proto_name(q->proto),
+			err == -EBADMSG ? "malformed reply from the kernel" : strerror(-err));
+		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
 }
@@ -414,104 +426,69 @@ static int drain(const struct pv_options *o, const struct context *ctx, struct m
 static int collect(const struct pv_options *o, const struct context *ctx,
 		   const struct selection *sel, struct pv_socklist *l)
 {
-	struct dump_segment seg[4];
-	size_t nseg = 0;
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	struct mnl_socket *nl;
-	struct pv_buf raw, bytecode;
-	int err;
-
-	err = pv_diag_open(&nl);
+	int err = pv_diag_open(&nl);
 	if (err) {
 		fprintf(stderr, "portview: cannot open a netlink sock_diag socket: %s\n",
 			strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	pv_buf_init(&raw);
-	pv_buf_init(&bytecode);
 
 	/*
 	 * Single ports use the exact-match ops where the kernel has them
-	 * (Linux 4.17 and later); an older kernel refuses the whole program
-	 * with EINVAL, and the filter is compiled again with ranges.
+	 * (Linux 4.17 and later); see dump_one for older kernels.
 	 */
+	struct pv_buf raw, bytecode;
+	pv_buf_init(&raw);
+	pv_buf_init(&bytecode);
+	bool use_eq = true;
+	if (sel->nclauses && pv_bc_compile(sel->clauses, sel->nclauses, true, &bytecode) < 0)
+		bytecode.len = 0; /* too big for the kernel: user space filters */
+
 	int status = EXIT_OK;
-	for (int use_eq = 1; use_eq >= 0; use_eq--) {
-		bytecode.len = 0;
-		if (sel->nclauses &&
-		    pv_bc_compile(sel->clauses, sel->nclauses, use_eq, &bytecode) < 0)
-			bytecode.len = 0; /* too big for the kernel: filter in user space */
-		struct pv_diag_query base = {
-		    .states = sel->states,
-		    .bytecode = bytecode.len ? bytecode.data : NULL,
-		    .bytecode_len = bytecode.len,
-		};
-		status = drain(o, ctx, nl, &base, &raw, seg, &nseg);
-		if (status != -EINVAL)
-			break;
-		if (!use_eq) {
-			/* Even plain ranges refused: let user space do it all. */
-			bytecode.len = 0;
-			base.bytecode = NULL;
-			base.bytecode_len = 0;
-			status = drain(o, ctx, nl, &base, &raw, seg, &nseg);
+	uint8_t warned = 0;
+	for (size_t p = 0; p < 2 && status == EXIT_OK; p++) {
+		if (!pv_filter_want_proto(o, protos[p]))
+			continue;
+		struct pv_diag_query q = {.proto = protos[p], .states = sel->states};
+		bool v4 = pv_filter_want_family(o, AF_INET);
+		bool v6 = pv_filter_want_family(o, AF_INET6);
+		if (v4 && v6 && protos[p] == IPPROTO_TCP && !ctx->per_family) {
+			/* One walk of the TCP hash for both families (see sock_diag.h). */
+			q.family = AF_UNSPEC;
+			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, &raw, l, &warned);
+			continue;
+		}
+		if (v4) {
+			q.family = AF_INET;
+			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, &raw, l, &warned);
+		}
+		if (v6 && status == EXIT_OK) {
+			q.family = AF_INET6;
+			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, &raw, l, &warned);
 		}
 	}
 	pv_diag_close(nl);
-
-	uint8_t warned = 0;
-	for (size_t i = 0; i < nseg && status == EXIT_OK; i++) {
-		size_t before = l->n;
-		err = pv_diag_parse(raw.data + seg[i].off, seg[i].len, seg[i].q.proto, l);
-		if (ctx->debug)
-			fprintf(stderr,
-				"portview: debug: %s%s dump: %zu sockets in %zu datagrams "
-				"(%zu bytes), states 0x%x, filter program %zu bytes\n",
-				proto_name(seg[i].q.proto),
-				seg[i].q.family == AF_INET ? "v4" : "v6", l->n - before,
-				seg[i].stats.datagrams, seg[i].stats.bytes, seg[i].q.states,
-				seg[i].q.bytecode_len);
-		if (err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT) {
-			/* The protocol's diag module is missing: show what we can. */
-			uint8_t bit = seg[i].q.proto == IPPROTO_TCP ? 1 : 2;
-			if (!(warned & bit))
-				fprintf(stderr,
-					"portview: warning: the kernel cannot list %s sockets "
-					"(%s); skipped\n",
-					proto_name(seg[i].q.proto), strerror(-err));
-			warned |= bit;
-		} else if (err) {
-			fprintf(stderr, "portview: %s socket dump failed: %s\n",
-				proto_name(seg[i].q.proto),
-				err == -EBADMSG ? "malformed reply from the kernel"
-						: strerror(-err));
-			status = EXIT_RUNTIME;
-		}
-	}
 	pv_buf_free(&bytecode);
 	pv_buf_free(&raw);
 	return status;
 }
 
-static int attribute_owners(const struct pv_options *o, struct pv_socklist *l,
-			    struct pv_owner_table *t)
+/* Join the finished /proc walk with the sockets the dump returned. */
+static void attribute_owners(struct pv_socklist *l, struct pv_scan *scan,
+			     struct pv_owner_table *t)
 {
 	pv_owners_init(t, l->n);
 	for (size_t i = 0; i < l->n; i++)
 		pv_owners_want(t, l->v[i].inode);
-	int err = pv_owners_walk(t, o->proc_root);
-	if (err) {
-		fprintf(stderr, "portview: cannot read %s: %s\n", o->proc_root, strerror(-err));
-		pv_owners_free(t);
-		return EXIT_RUNTIME;
-	}
-	pv_owners_finish(t);
+	pv_owners_join(t, scan);
 	for (size_t i = 0; i < l->n; i++)
 		pv_owners_lookup(t, l->v[i].inode, &l->v[i].owner_first, &l->v[i].owner_count);
 	if (t->denied)
 		fputs("portview: owners of other users' sockets could not be identified "
 		      "(run as root to see them all)\n",
 		      stderr);
-	return EXIT_OK;
 }
 
 static int write_out(const struct pv_buf *out)
@@ -538,6 +515,19 @@ static int list_sockets(const struct pv_options *o, const struct context *ctx,
 			   o->sort_key == PV_SORT_PROGRAM;
 	bool want_names = !o->numeric && !o->json;
 
+	/*
+	 * The /proc walk does not depend on the dump: start it on a second
+	 * thread now, and let this thread join it once the dump is parsed.
+	 */
+	struct pv_scan scan;
+	if (want_owners) {
+		int err = pv_scan_start(&scan, o->proc_root, true);
+		if (err) {
+			fprintf(stderr, "portview: cannot read %s: %s\n", o->proc_root,
+				strerror(-err));
+			return EXIT_RUNTIME;
+		}
+	}
 	pv_socklist_init(&l);
 	pv_users_init(&users);
 	int status = collect(o, ctx, sel, &l);
@@ -545,8 +535,12 @@ static int list_sockets(const struct pv_options *o, const struct context *ctx,
 		pv_annotate(&l, &ctx->services, &ctx->ephemeral);
 		if (pv_filter_needs_pass(o))
 			pv_socklist_filter(&l, pv_filter_keep, o);
-		if (want_owners)
-			status = attribute_owners(o, &l, &owners);
+	}
+	if (want_owners) {
+		pv_scan_finish(&scan);
+		if (status == EXIT_OK)
+			attribute_owners(&l, &scan, &owners);
+		pv_scan_free(&scan);
 	}
 	if (status == EXIT_OK) {
 		if (want_names)
@@ -689,8 +683,7 @@ static int run_lookup(struct pv_options *o, const struct context *ctx)
 			return EXIT_USAGE;
 		}
 		struct pv_lookup_port *p = &ports[nports++];
-		p->port = (uint16_t)v;
-		p->proto = proto;
+		*p = (struct pv_lookup_port){.port = (uint16_t)v, .proto = proto};
 		size_t total = pv_services_all_by_port(&ctx->services, p->port, proto, p->entries,
 						       sizeof(p->entries) / sizeof(p->entries[0]));
 		p->nentries = total < 32 ? total : 32;
@@ -821,7 +814,9 @@ int main(int argc, char **argv)
 	if (env)
 		o.services_path = env;
 	const char *debug = getenv("PORTVIEW_DEBUG");
-	struct context ctx = {.debug = debug && *debug && strcmp(debug, "0") != 0};
+	const char *dump_mode = getenv("PORTVIEW_DUMP");
+	struct context ctx = {.debug = debug && *debug && strcmp(debug, "0") != 0,
+			      .per_family = dump_mode && strcmp(dump_mode, "per-family") == 0};
 	pv_services_load(&ctx.services, o.services_path);
 	pv_ephemeral_load(&ctx.ephemeral, o.sysctl_dir);
 

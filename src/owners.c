@@ -12,6 +12,190 @@
 
 #define NO_SLOT UINT32_MAX
 
+/* ---- the walk ---------------------------------------------------------- */
+
+static bool parse_num(const char *s, int32_t *out)
+{
+	int64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+		if (v > INT32_MAX)
+			return false;
+	}
+	*out = (int32_t)v;
+	return true;
+}
+
+/* Parse "socket:[12345]"; returns 0 when the link is not a socket. */
+static uint32_t socket_inode(const char *link, ssize_t n)
+{
+	if (n < 10 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
+		return 0;
+	uint64_t v = 0;
+	for (ssize_t i = 8; i < n - 1; i++) {
+		if (link[i] < '0' || link[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(link[i] - '0');
+		if (v > UINT32_MAX)
+			return 0;
+	}
+	return (uint32_t)v;
+}
+
+static uint32_t add_process(struct pv_scan_part *p, int procfd, int32_t pid)
+{
+	if (p->nprocs == p->capprocs) {
+		p->capprocs = p->capprocs ? p->capprocs * 2 : 64;
+		p->procs = xreallocarray(p->procs, p->capprocs, sizeof(*p->procs));
+	}
+	struct pv_process *pr = &p->procs[p->nprocs];
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+
+	char path[32];
+	snprintf(path, sizeof(path), "%d", (int)pid);
+	struct stat st;
+	if (fstatat(procfd, path, &st, 0) == 0)
+		pr->uid = st.st_uid;
+	snprintf(path, sizeof(path), "%d/comm", (int)pid);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, pr->comm, sizeof(pr->comm));
+		close(fd);
+		if (n > 0) {
+			/* The kernel ends comm with one newline; keep any others. */
+			if (pr->comm[n - 1] == '\n')
+				n--;
+			pr->comm_len = (uint32_t)n;
+		}
+	}
+	return (uint32_t)p->nprocs++;
+}
+
+static void walk_process(struct pv_scan_part *p, int procfd, int32_t pid)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "%d/fd", (int)pid);
+	int dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		/* ENOENT: the process exited meanwhile; nothing to attribute. */
+		if (errno == EACCES || errno == EPERM)
+			p->denied = true;
+		return;
+	}
+
+	uint32_t proc = NO_SLOT;
+	char dents[16384];
+	for (;;) {
+		ssize_t n = getdents64(dfd, dents, sizeof(dents));
+		if (n <= 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			off += d->d_reclen;
+			int32_t fdnum;
+			if (!parse_num(d->d_name, &fdnum))
+				continue;
+			char link[64];
+			ssize_t len = readlinkat(dfd, d->d_name, link, sizeof(link));
+			uint32_t inode = socket_inode(link, len);
+			if (!inode)
+				continue;
+			if (proc == NO_SLOT)
+				proc = add_process(p, procfd, pid);
+			if (p->nfds == p->capfds) {
+				p->capfds = p->capfds ? p->capfds * 2 : 1024;
+				p->fds = xreallocarray(p->fds, p->capfds, sizeof(*p->fds));
+			}
+			p->fds[p->nfds++] = (struct pv_owner){pid, fdnum, proc, inode};
+		}
+	}
+	close(dfd);
+}
+
+static void work(struct pv_scan *s)
+{
+	struct pv_scan_part *p = &s->parts[atomic_fetch_add(&s->parts_used, 1)];
+	for (;;) {
+		size_t i = atomic_fetch_add(&s->next, 1);
+		if (i >= s->npids)
+			return;
+		walk_process(p, s->procfd, s->pids[i]);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	work(arg);
+	return NULL;
+}
+
+int pv_scan_start(struct pv_scan *s, const char *proc_root, bool background)
+{
+	memset(s, 0, sizeof(*s));
+	atomic_init(&s->next, 0);
+	atomic_init(&s->parts_used, 0);
+	s->procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->procfd < 0)
+		return -errno;
+
+	size_t cap = 0;
+	char dents[32768];
+	for (;;) {
+		ssize_t n = getdents64(s->procfd, dents, sizeof(dents));
+		if (n < 0) {
+			int err = -errno;
+			pv_scan_free(s);
+			return err;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			off += d->d_reclen;
+			int32_t pid;
+			if (!parse_num(d->d_name, &pid))
+				continue;
+			if (s->npids == cap) {
+				cap = cap ? cap * 2 : 256;
+				s->pids = xreallocarray(s->pids, cap, sizeof(*s->pids));
+			}
+			s->pids[s->npids++] = pid;
+		}
+	}
+	/* Without a worker (or if it cannot start) the caller walks it all. */
+	if (background)
+		s->threaded = pthread_create(&s->worker, NULL, worker_main, s) == 0;
+	return 0;
+}
+
+void pv_scan_finish(struct pv_scan *s)
+{
+	work(s);
+	if (s->threaded)
+		pthread_join(s->worker, NULL);
+	s->threaded = false;
+}
+
+void pv_scan_free(struct pv_scan *s)
+{
+	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
+		free(s->parts[i].fds);
+		free(s->parts[i].procs);
+	}
+	free(s->pids);
+	if (s->procfd >= 0)
+		close(s->procfd);
+	memset(s, 0, sizeof(*s));
+	s->procfd = -1;
+}
+
+/* ---- the join ---------------------------------------------------------- */
+
 static size_t inode_hash(uint32_t ino, size_t mask)
 {
 	return (size_t)(ino * 2654435761u) & mask;
@@ -86,167 +270,83 @@ void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
 	t->slots[i] = (uint32_t)t->nslots++;
 }
 
-/* Parse "socket:[12345]"; returns 0 when the link is not a socket. */
-static uint32_t socket_inode(const char *link, ssize_t n)
+static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
 {
-	if (n < 10 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
-		return 0;
-	uint64_t v = 0;
-	for (ssize_t i = 8; i < n - 1; i++) {
-		if (link[i] < '0' || link[i] > '9')
-			return 0;
-		v = v * 10 + (uint64_t)(link[i] - '0');
-		if (v > UINT32_MAX)
-			return 0;
-	}
-	return (uint32_t)v;
+	return a->pid < b->pid || (a->pid == b->pid && a->fd < b->fd);
 }
 
-static uint32_t add_process(struct pv_owner_table *t, int procfd, const char *pidname, int32_t pid)
+void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 {
-	if (t->nprocs == t->capprocs) {
-		t->capprocs = t->capprocs ? t->capprocs * 2 : 64;
-		t->procs = xreallocarray(t->procs, t->capprocs, sizeof(*t->procs));
+	t->first = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->first));
+	t->count = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->count));
+
+	/* Processes of every part, renumbered into one array. */
+	size_t nprocs = 0, nfds = 0;
+	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
+		nprocs += s->parts[i].nprocs;
+		nfds += s->parts[i].nfds;
+		t->denied |= s->parts[i].denied;
 	}
-	struct pv_process *p = &t->procs[t->nprocs];
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
+	t->procs = xreallocarray(NULL, nprocs ? nprocs : 1, sizeof(*t->procs));
+	uint32_t *slot_of = xreallocarray(NULL, nfds ? nfds : 1, sizeof(*slot_of));
 
-	struct stat st;
-	if (fstatat(procfd, pidname, &st, 0) == 0)
-		p->uid = st.st_uid;
-
-	char path[sizeof(((struct dirent64 *)0)->d_name) + 8];
-	snprintf(path, sizeof(path), "%s/comm", pidname);
-	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, p->comm, sizeof(p->comm));
-		close(fd);
-		if (n > 0) {
-			/* The kernel ends comm with one newline; keep any others. */
-			if (p->comm[n - 1] == '\n')
-				n--;
-			p->comm_len = (uint32_t)n;
+	/* Count the wanted fds per slot (a counting sort by inode). */
+	size_t k = 0, base = 0;
+	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
+		const struct pv_scan_part *p = &s->parts[i];
+		memcpy(t->procs + base, p->procs, p->nprocs * sizeof(*p->procs));
+		base += p->nprocs;
+		for (size_t j = 0; j < p->nfds; j++) {
+			uint32_t slot = find_slot(t, p->fds[j].inode);
+			slot_of[k++] = slot;
+			if (slot != NO_SLOT)
+				t->count[slot]++;
 		}
 	}
-	return (uint32_t)t->nprocs++;
-}
-
-static void add_owner(struct pv_owner_table *t, uint32_t slot, int32_t pid, int32_t fd,
-		      uint32_t proc)
-{
-	if (t->nowners == t->capowners) {
-		t->capowners = t->capowners ? t->capowners * 2 : 256;
-		t->owners = xreallocarray(t->owners, t->capowners, sizeof(*t->owners));
+	t->nprocs = nprocs;
+	size_t total = 0;
+	for (size_t i = 0; i < t->nslots; i++) {
+		t->first[i] = (uint32_t)total;
+		total += t->count[i];
+		t->count[i] = 0;
 	}
-	t->owners[t->nowners++] =
-	    (struct pv_owner){.pid = pid, .fd = fd, .proc = proc, .slot = slot};
-}
+	t->owners = xreallocarray(NULL, total ? total : 1, sizeof(*t->owners));
+	t->nowners = total;
 
-static bool parse_num(const char *s, int32_t *out)
-{
-	int64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (*s - '0');
-		if (v > INT32_MAX)
-			return false;
-	}
-	*out = (int32_t)v;
-	return true;
-}
-
-static void walk_process(struct pv_owner_table *t, int procfd, const char *pidname, int32_t pid)
-{
-	char path[sizeof(((struct dirent64 *)0)->d_name) + 8];
-	snprintf(path, sizeof(path), "%s/fd", pidname);
-	int dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		/* ENOENT: the process exited meanwhile; nothing to attribute. */
-		if (errno == EACCES || errno == EPERM)
-			t->denied = true;
-		return;
-	}
-
-	uint32_t proc = NO_SLOT;
-	char dents[16384];
-	for (;;) {
-		ssize_t n = getdents64(dfd, dents, sizeof(dents));
-		if (n <= 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			int32_t fdnum;
-			if (!parse_num(d->d_name, &fdnum))
-				continue;
-			char link[64];
-			ssize_t len = readlinkat(dfd, d->d_name, link, sizeof(link));
-			uint32_t inode = socket_inode(link, len);
-			if (!inode)
-				continue;
-			uint32_t slot = find_slot(t, inode);
+	k = 0;
+	base = 0;
+	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
+		const struct pv_scan_part *p = &s->parts[i];
+		for (size_t j = 0; j < p->nfds; j++, k++) {
+			uint32_t slot = slot_of[k];
 			if (slot == NO_SLOT)
 				continue;
-			if (proc == NO_SLOT)
-				proc = add_process(t, procfd, pidname, pid);
-			add_owner(t, slot, pid, fdnum, proc);
+			struct pv_owner o = p->fds[j];
+			o.proc += (uint32_t)base;
+			/* insertion into the slot's group, sorted by pid then fd */
+			struct pv_owner *g = t->owners + t->first[slot];
+			uint32_t n = t->count[slot]++;
+			while (n > 0 && owner_before(&o, &g[n - 1])) {
+				g[n] = g[n - 1];
+				n--;
+			}
+			g[n] = o;
 		}
+		base += p->nprocs;
 	}
-	close(dfd);
+	free(slot_of);
 }
 
 int pv_owners_walk(struct pv_owner_table *t, const char *proc_root)
 {
-	int procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return -errno;
-
-	char dents[32768];
-	int err = 0;
-	for (;;) {
-		ssize_t n = getdents64(procfd, dents, sizeof(dents));
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			int32_t pid;
-			if (parse_num(d->d_name, &pid))
-				walk_process(t, procfd, d->d_name, pid);
-		}
-	}
-	close(procfd);
-	return err;
-}
-
-static int owner_cmp(const void *pa, const void *pb)
-{
-	const struct pv_owner *a = pa, *b = pb;
-	if (a->slot != b->slot)
-		return a->slot < b->slot ? -1 : 1;
-	if (a->pid != b->pid)
-		return a->pid < b->pid ? -1 : 1;
-	return (a->fd > b->fd) - (a->fd < b->fd);
-}
-
-void pv_owners_finish(struct pv_owner_table *t)
-{
-	if (t->nowners > 1)
-		qsort(t->owners, t->nowners, sizeof(*t->owners), owner_cmp);
-	t->first = xcalloc(t->nslots, sizeof(*t->first));
-	t->count = xcalloc(t->nslots, sizeof(*t->count));
-	for (size_t i = t->nowners; i-- > 0;) {
-		t->first[t->owners[i].slot] = (uint32_t)i;
-		t->count[t->owners[i].slot]++;
-	}
+	struct pv_scan s;
+	int err = pv_scan_start(&s, proc_root, false);
+	if (err)
+		return err;
+	pv_scan_finish(&s);
+	pv_owners_join(t, &s);
+	pv_scan_free(&s);
+	return 0;
 }
 
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,

@@ -289,15 +289,23 @@ static void load_etc(struct pv_services *s, const char *path)
 	s->etc = xreallocarray(v, n, sizeof(*v));
 	s->netc = n;
 	s->etc_text = text;
-	s->etc_by_name = name_index(s->etc, n);
 }
 
 void pv_services_load(struct pv_services *s, const char *etc_path)
 {
 	memset(s, 0, sizeof(*s));
-	s->iana_by_name = name_index(pv_iana_services, pv_iana_services_count);
 	if (etc_path)
 		load_etc(s, etc_path);
+}
+
+/*
+ * The by-name indexes and the by-port cache are built on first use: most
+ * runs never look up a name, and sorting 11,500 names costs more than the
+ * rest of a small listing.  They are caches, so the const lookups fill them.
+ */
+static struct pv_services *cache_of(const struct pv_services *s)
+{
+	return (struct pv_services *)s;
 }
 
 void pv_services_free(struct pv_services *s)
@@ -306,6 +314,7 @@ void pv_services_free(struct pv_services *s)
 	free(s->etc_text);
 	free(s->iana_by_name);
 	free(s->etc_by_name);
+	free(s->port_cache);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -314,8 +323,8 @@ void pv_services_free(struct pv_services *s)
  * tcp, udp, dccp, sctp.  Duplicate lines in /etc/services keep their order,
  * so the first one is found, as getservbyport() does.
  */
-const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16_t port,
-					     uint8_t proto)
+static const struct pv_service *by_port_uncached(const struct pv_services *s, uint16_t port,
+						 uint8_t proto)
 {
 	size_t lo, hi;
 	port_range(s->etc, s->netc, port, proto, &lo, &hi);
@@ -325,6 +334,22 @@ const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16
 	if (lo < hi)
 		return &pv_iana_services[lo];
 	return NULL;
+}
+
+const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16_t port,
+					     uint8_t proto)
+{
+	/* Busy hosts repeat a few server ports: remember recent answers. */
+	struct pv_services *c = cache_of(s);
+	if (!c->port_cache)
+		c->port_cache = xcalloc(PV_PORT_CACHE, sizeof(*c->port_cache));
+	uint32_t key = ((uint32_t)port << 8 | proto) + 1;
+	struct pv_port_cache_entry *e = &c->port_cache[(port ^ proto * 31u) % PV_PORT_CACHE];
+	if (e->key != key) {
+		e->key = key;
+		e->svc = by_port_uncached(s, port, proto);
+	}
+	return e->svc;
 }
 
 static void emit(const struct pv_service *e, const struct pv_service **out, size_t max,
@@ -415,6 +440,11 @@ size_t pv_services_all_by_name(const struct pv_services *s, const char *name,
 			       const struct pv_service **out, size_t max)
 {
 	size_t count = 0;
+	struct pv_services *c = cache_of(s);
+	if (!c->iana_by_name) {
+		c->iana_by_name = name_index(pv_iana_services, pv_iana_services_count);
+		c->etc_by_name = s->netc ? name_index(s->etc, s->netc) : NULL;
+	}
 	by_name_in(s->etc, s->netc, s->etc_by_name, name, out, max, &count);
 	by_name_in(pv_iana_services, pv_iana_services_count, s->iana_by_name, name, out, max,
 		   &count);

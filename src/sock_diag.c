@@ -56,14 +56,20 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 	/* 8-byte aligned storage for the message */
 	uint64_t *buf = xcalloc(size / 8 + 1, 8);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 
-	struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = q->family;
-	req->sdiag_protocol = q->proto;
-	req->idiag_states = q->states;
+	if (q->family == AF_UNSPEC && q->proto == IPPROTO_TCP) {
+		nlh->nlmsg_type = TCPDIAG_GETSOCK;
+		struct inet_diag_req *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+		req->idiag_states = q->states;
+	} else {
+		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+		req->sdiag_family = q->family;
+		req->sdiag_protocol = q->proto;
+		req->idiag_states = q->states;
+	}
 	if (q->bytecode_len)
 		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, q->bytecode_len, q->bytecode);
 
@@ -131,7 +137,8 @@ static int on_data(const struct nlmsghdr *nlh, void *data)
 {
 	struct parse_ctx *ctx = data;
 
-	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+	/* TCPDIAG_GETSOCK replies to the both-families TCP request */
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK)
 		return MNL_CB_OK;
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg)) {
 		ctx->err = -EBADMSG;

@@ -2,6 +2,8 @@
 #ifndef PORTVIEW_OWNERS_H
 #define PORTVIEW_OWNERS_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +22,44 @@ struct pv_owner {
 	int32_t pid;
 	int32_t fd;
 	uint32_t proc; /* index into pv_owner_table.procs */
-	uint32_t slot; /* internal: which wanted inode */
+	uint32_t inode;
 };
+
+/*
+ * The walk: every socket fd of every process, found independently of the
+ * kernel dump so that it can run on another thread while the dump runs.
+ * Workers take processes one at a time from a shared index and keep what
+ * they find in parts of their own, so no lock is needed.
+ */
+#define PV_SCAN_WORKERS 2
+struct pv_scan_part {
+	struct pv_owner *fds; /* .proc indexes this part's procs */
+	size_t nfds, capfds;
+	struct pv_process *procs;
+	size_t nprocs, capprocs;
+	bool denied;
+};
+
+struct pv_scan {
+	int procfd;
+	int32_t *pids;
+	size_t npids;
+	atomic_size_t next;
+	atomic_int parts_used;
+	struct pv_scan_part parts[PV_SCAN_WORKERS];
+	pthread_t worker;
+	bool threaded;
+};
+
+/*
+ * List the processes under proc_root and, when background is true, start a
+ * worker thread walking their fds.  Returns 0, or a negative errno when
+ * proc_root cannot be read.
+ */
+int pv_scan_start(struct pv_scan *s, const char *proc_root, bool background);
+/* Walk what is left on the calling thread, then wait for the worker. */
+void pv_scan_finish(struct pv_scan *s);
+void pv_scan_free(struct pv_scan *s);
 
 struct pv_owner_table {
 	/* open-addressed inode -> slot map of the inodes we look for */
@@ -29,13 +67,13 @@ struct pv_owner_table {
 	uint32_t *slots;
 	size_t cap;
 	size_t nslots;
-	/* per slot, after pv_owners_finish: a range of owners[] */
+	/* per slot, after pv_owners_join: a range of owners[] */
 	uint32_t *first;
 	uint32_t *count;
 	struct pv_owner *owners;
-	size_t nowners, capowners;
+	size_t nowners;
 	struct pv_process *procs;
-	size_t nprocs, capprocs;
+	size_t nprocs;
 	/* some /proc/PID/fd could not be read (another user's process) */
 	bool denied;
 };
@@ -46,14 +84,12 @@ void pv_owners_free(struct pv_owner_table *t);
 /* Look for holders of this socket inode (0 is ignored: no file exists). */
 void pv_owners_want(struct pv_owner_table *t, uint32_t inode);
 /*
- * Walk proc_root/PID/fd for every process and record each (pid, fd) holding
- * a wanted inode.  Processes that vanish or cannot be read are skipped (the
- * latter sets denied).  Returns 0, or a negative errno if proc_root itself
- * cannot be read.
+ * Keep the scanned fds that hold a wanted inode, grouped by inode, each
+ * group sorted by pid then fd.  The scan must be finished.
  */
+void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s);
+/* Scan proc_root on this thread and join: for callers with no dump to overlap. */
 int pv_owners_walk(struct pv_owner_table *t, const char *proc_root);
-/* Group owners by inode, each group sorted by pid then fd. */
-void pv_owners_finish(struct pv_owner_table *t);
 /* The owners of inode as a range of t->owners; count 0 if none. */
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
 		      uint32_t *count);

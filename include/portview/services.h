@@ -35,7 +35,13 @@ struct pv_services {
 	/* indexes sorted by name (case-insensitive), for lookups by name */
 	const struct pv_service **iana_by_name;
 	const struct pv_service **etc_by_name;
+	/* recent by-port answers, direct-mapped */
+	struct pv_port_cache_entry {
+		uint32_t key; /* (port << 8 | proto) + 1; 0: empty */
+		const struct pv_service *svc;
+	} *port_cache;
 };
+#define PV_PORT_CACHE 4096
 
 /*
  * Load the registry.  etc_path is read once; a missing, unreadable, empty or

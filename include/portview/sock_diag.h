@@ -17,7 +17,13 @@ struct mnl_socket;
 #define PV_DIAG_RCVBUF (32u * 1024u)
 
 struct pv_diag_query {
-	uint8_t family;	      /* AF_INET or AF_INET6 */
+	/*
+	 * AF_INET or AF_INET6; or, for TCP, AF_UNSPEC: both families in one walk
+	 * of the kernel's TCP hash, through the older TCPDIAG_GETSOCK request
+	 * (the kernel serves it with sdiag_family AF_UNSPEC; SOCK_DIAG_BY_FAMILY
+	 * has no handler for AF_UNSPEC).  Replies are the same inet_diag_msg.
+	 */
+	uint8_t family;
 	uint8_t proto;	      /* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t states;      /* bitmask of 1 << TCP_* */
 	const void *bytecode; /* INET_DIAG_REQ_BYTECODE program, or NULL */
