@@ -51,16 +51,35 @@ void pv_buf_init(struct pv_buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->fd = -1;
+	b->err = 0;
+}
+
+void pv_buf_init_sink(struct pv_buf *b, int fd)
+{
+	pv_buf_init(b);
+	b->fd = fd;
+}
+
+int pv_buf_flush(struct pv_buf *b)
+{
+	if (b->fd >= 0 && !b->err)
+		b->err = pv_buf_write(b, b->fd);
+	b->len = 0;
+	return b->err;
 }
 
 void pv_buf_free(struct pv_buf *b)
 {
 	free(b->data);
-	pv_buf_init(b);
+	b->data = NULL;
+	b->len = b->cap = 0;
 }
 
 char *pv_buf_reserve(struct pv_buf *b, size_t n)
 {
+	if (b->fd >= 0 && b->len >= PV_BUF_FLUSH)
+		pv_buf_flush(b);
 	if (b->cap - b->len < n) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap - b->len < n) {
@@ -103,16 +122,21 @@ void pv_buf_pad(struct pv_buf *b, char c, size_t n)
 
 void pv_buf_printf(struct pv_buf *b, const char *fmt, ...)
 {
+	/* Most output is short: format once into room reserved up front. */
 	va_list ap;
+	char *tail = pv_buf_reserve(b, 64);
+	size_t room = b->cap - b->len;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(tail, room, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	char *tail = pv_buf_reserve(b, (size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(tail, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= room) {
+		tail = pv_buf_reserve(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(tail, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 

@@ -36,6 +36,19 @@ static int is_link_local6(const uint8_t a[16])
 	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] == 0xff && (a[1] & 0x0f) == 0x02);
 }
 
+size_t pv_format_uint(char *out, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 size_t pv_format_endpoint(char *out, uint8_t family, const struct pv_endpoint *ep, uint32_t ifindex,
 			  struct pv_ifcache *ifc)
 {
@@ -43,8 +56,15 @@ size_t pv_format_endpoint(char *out, uint8_t family, const struct pv_endpoint *e
 	int n;
 
 	if (family == AF_INET) {
-		inet_ntop(AF_INET, ep->addr, addr, sizeof(addr));
-		n = snprintf(out, PV_ENDPOINT_MAX, "%s:%u", addr, ep->port);
+		/* the hot path of a large listing: no printf */
+		size_t len = 0;
+		for (int i = 0; i < 4; i++) {
+			len += pv_format_uint(out + len, ep->addr[i]);
+			out[len++] = i < 3 ? '.' : ':';
+		}
+		len += pv_format_uint(out + len, ep->port);
+		out[len] = '\0';
+		return len;
 	} else {
 		inet_ntop(AF_INET6, ep->addr, addr, sizeof(addr));
 		if (ifindex && is_link_local6(ep->addr)) {

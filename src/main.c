@@ -411,8 +411,9 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 		/* The protocol's diag module is missing: show what we can. */
 		uint8_t bit = q->proto == IPPROTO_TCP ? 1 : 2;
 		if (!(*warned & bit))
-			fprintf(stderr, "portview: warning: the kernel cannot list %s sockets (%s); "
-					"skipped\n",
+			fprintf(stderr,
+				"portview: warning: the kernel cannot list %s sockets (%s); "
+				"skipped\n",
 				proto_name(q->proto), strerror(-err));
 		*warned |= bit;
 	} else if (err) {
@@ -476,8 +477,7 @@ static int collect(const struct pv_options *o, const struct context *ctx,
 }
 
 /* Join the finished /proc walk with the sockets the dump returned. */
-static void attribute_owners(struct pv_socklist *l, struct pv_scan *scan,
-			     struct pv_owner_table *t)
+static void attribute_owners(struct pv_socklist *l, struct pv_scan *scan, struct pv_owner_table *t)
 {
 	pv_owners_init(t, l->n);
 	for (size_t i = 0; i < l->n; i++)
@@ -491,9 +491,10 @@ static void attribute_owners(struct pv_socklist *l, struct pv_scan *scan,
 		      stderr);
 }
 
-static int write_out(const struct pv_buf *out)
+/* Write what is left of the output (a sink has written the rest). */
+static int write_out(struct pv_buf *out)
 {
-	int err = pv_buf_write(out, STDOUT_FILENO);
+	int err = out->fd >= 0 ? pv_buf_flush(out) : pv_buf_write(out, STDOUT_FILENO);
 	/* A reader that went away (| head) wanted no more: not an error. */
 	if (err && err != -EPIPE) {
 		fprintf(stderr, "portview: cannot write output: %s\n", strerror(-err));
@@ -571,7 +572,7 @@ static int run_list(const struct pv_options *o, const struct context *ctx)
 	struct selection sel = {.states = pv_filter_states(o), .clauses = clauses, .nclauses = n};
 
 	struct pv_buf out;
-	pv_buf_init(&out);
+	pv_buf_init_sink(&out, STDOUT_FILENO);
 	int status = list_sockets(o, ctx, &sel, &out);
 	if (status == EXIT_OK)
 		status = write_out(&out);

@@ -45,10 +45,6 @@ static const struct {
     [COL_FOREIGN_PORT] = {"Foreign Port", 0},
 };
 
-struct cell {
-	uint32_t off, len;
-};
-
 /* Distinct owner PIDs; owners of one socket are sorted by pid. */
 static void owner_cell(struct pv_buf *arena, const struct pv_sock *s,
 		       const struct pv_owner_table *t, bool program)
@@ -133,31 +129,55 @@ static const char *timer_name(uint8_t timer)
 	}
 }
 
-static void extended_cells(struct pv_buf *arena, struct cell *row, const struct pv_sock *s,
-			   struct pv_users *users)
+static void add_uint(struct pv_buf *b, uint32_t v)
 {
-	size_t start = arena->len;
-	const char *name = users ? pv_users_name(users, s->uid) : NULL;
-	if (name)
-		pv_escape_text(arena, name, strlen(name));
-	else
-		pv_buf_printf(arena, "%u", s->uid);
-	row[COL_USER] = (struct cell){(uint32_t)start, (uint32_t)(arena->len - start)};
+	char *p = pv_buf_reserve(b, 10);
+	b->len += pv_format_uint(p, v);
+}
 
-	start = arena->len;
-	pv_buf_printf(arena, "%u", s->inode);
-	row[COL_INODE] = (struct cell){(uint32_t)start, (uint32_t)(arena->len - start)};
-	start = arena->len;
-	pv_buf_printf(arena, "%u", s->rqueue);
-	row[COL_RECVQ] = (struct cell){(uint32_t)start, (uint32_t)(arena->len - start)};
-	start = arena->len;
-	pv_buf_printf(arena, "%u", s->wqueue);
-	row[COL_SENDQ] = (struct cell){(uint32_t)start, (uint32_t)(arena->len - start)};
-	start = arena->len;
-	/* like netstat -o: the timer, seconds left and retransmits */
-	pv_buf_printf(arena, "%s (%u.%02u/%u)", timer_name(s->timer), s->expires / 1000,
-		      s->expires % 1000 / 10, s->retrans);
-	row[COL_TIMER] = (struct cell){(uint32_t)start, (uint32_t)(arena->len - start)};
+/* The text of one variable cell (every column but Proto and State). */
+static void format_cell(struct pv_buf *b, int col, const struct pv_sock *s,
+			const struct pv_owner_table *owners, struct pv_users *users,
+			const struct pv_options *o, struct pv_ifcache *ifc)
+{
+	switch (col) {
+	case COL_LOCAL:
+	case COL_FOREIGN:
+		endpoint_cell(b, s, col == COL_LOCAL, o, ifc);
+		break;
+	case COL_PID:
+	case COL_PROGRAM:
+		owner_cell(b, s, owners, col == COL_PROGRAM);
+		break;
+	case COL_USER: {
+		const char *name = users ? pv_users_name(users, s->uid) : NULL;
+		if (name)
+			pv_escape_text(b, name, strlen(name));
+		else
+			add_uint(b, s->uid);
+		break;
+	}
+	case COL_INODE:
+		add_uint(b, s->inode);
+		break;
+	case COL_RECVQ:
+		add_uint(b, s->rqueue);
+		break;
+	case COL_SENDQ:
+		add_uint(b, s->wqueue);
+		break;
+	case COL_TIMER:
+		/* like netstat -o: the timer, seconds left and retransmits */
+		pv_buf_printf(b, "%s (%u.%02u/%u)", timer_name(s->timer), s->expires / 1000,
+			      s->expires % 1000 / 10, s->retrans);
+		break;
+	case COL_LOCAL_PORT:
+		pv_annotation_text(b, s->local_service, s->local_class, s->local_ephemeral);
+		break;
+	case COL_FOREIGN_PORT:
+		pv_annotation_text(b, s->remote_service, s->remote_class, false);
+		break;
+	}
 }
 
 /* SGR colours: the state, and the class of each annotated port. */
@@ -194,12 +214,6 @@ static const char *class_color(uint8_t cls, bool ephemeral)
 	}
 }
 
-static void add_cell(struct pv_buf *arena, struct cell *c, size_t start)
-{
-	c->off = (uint32_t)start;
-	c->len = (uint32_t)(arena->len - start);
-}
-
 void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 		     const struct pv_owner_table *owners, struct pv_users *users,
 		     const struct pv_options *o)
@@ -217,55 +231,30 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 			width[c] = strlen(columns[c].title) + 1;
 	}
 
-	/* First pass: every variable cell into one arena, measuring widths. */
-	struct pv_buf arena;
-	pv_buf_init(&arena);
-	struct cell *cells = xreallocarray(NULL, l->n ? l->n : 1, sizeof(struct cell) * NCOLS);
+	/*
+	 * Two passes, formatting each cell twice: once to measure the column
+	 * widths, once to print.  Formatting is cheaper than holding every cell
+	 * of a 100,000-row table in memory.
+	 */
+	struct pv_buf cell, row;
+	pv_buf_init(&cell);
+	pv_buf_init(&row);
 	struct pv_ifcache ifc;
 	pv_ifcache_init(&ifc);
 
 	for (size_t r = 0; r < l->n; r++) {
-		const struct pv_sock *s = &l->v[r];
-		struct cell *row = &cells[r * NCOLS];
-		size_t start = arena.len;
-
-		endpoint_cell(&arena, s, true, o, &ifc);
-		add_cell(&arena, &row[COL_LOCAL], start);
-		start = arena.len;
-		endpoint_cell(&arena, s, false, o, &ifc);
-		add_cell(&arena, &row[COL_FOREIGN], start);
-		if (on[COL_PID]) {
-			start = arena.len;
-			owner_cell(&arena, s, owners, false);
-			add_cell(&arena, &row[COL_PID], start);
-		}
-		if (on[COL_PROGRAM]) {
-			start = arena.len;
-			owner_cell(&arena, s, owners, true);
-			add_cell(&arena, &row[COL_PROGRAM], start);
-		}
-		if (x)
-			extended_cells(&arena, row, s, users);
-		if (ann) {
-			start = arena.len;
-			pv_annotation_text(&arena, s->local_service, s->local_class,
-					   s->local_ephemeral);
-			add_cell(&arena, &row[COL_LOCAL_PORT], start);
-			start = arena.len;
-			pv_annotation_text(&arena, s->remote_service, s->remote_class, false);
-			add_cell(&arena, &row[COL_FOREIGN_PORT], start);
-		}
 		for (int c = COL_LOCAL; c < NCOLS; c++) {
 			if (!on[c] || c == COL_STATE)
 				continue;
-			size_t w = pv_text_width(arena.data + row[c].off, row[c].len) + 1;
+			cell.len = 0;
+			format_cell(&cell, c, &l->v[r], owners, users, o, &ifc);
+			size_t w = pv_text_width(cell.data, cell.len) + 1;
 			if (w > width[c])
 				width[c] = w;
 		}
 	}
 	/* State names are at most 12 characters, inside the minimum width. */
 
-	size_t line;
 	if (!o->no_header) {
 		pv_buf_puts(out, "\nActive Connections\n\n  ");
 		for (int c = 0; c <= last; c++) {
@@ -280,9 +269,8 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 
 	for (size_t r = 0; r < l->n; r++) {
 		const struct pv_sock *s = &l->v[r];
-		const struct cell *row = &cells[r * NCOLS];
-		line = out->len;
-		pv_buf_puts(out, "  ");
+		row.len = 0;
+		pv_buf_puts(&row, "  ");
 		for (int c = 0; c <= last; c++) {
 			if (!on[c])
 				continue;
@@ -296,8 +284,10 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 				len = w = strlen(text);
 				color = state_color(s);
 			} else {
-				text = arena.data + row[c].off;
-				len = row[c].len;
+				cell.len = 0;
+				format_cell(&cell, c, s, owners, users, o, &ifc);
+				text = cell.data;
+				len = cell.len;
 				w = pv_text_width(text, len);
 				if (c == COL_LOCAL_PORT)
 					color = class_color(s->local_class, s->local_ephemeral);
@@ -305,23 +295,24 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 					color = class_color(s->remote_class, false);
 			}
 			if (o->color && color && len) {
-				pv_buf_puts(out, color);
-				pv_buf_add(out, text, len);
-				pv_buf_puts(out, "\033[0m");
+				pv_buf_puts(&row, color);
+				pv_buf_add(&row, text, len);
+				pv_buf_puts(&row, "\033[0m");
 			} else {
-				pv_buf_add(out, text, len);
+				pv_buf_add(&row, text, len);
 			}
 			if (c != last)
-				pv_buf_pad(out, ' ', width[c] - w);
+				pv_buf_pad(&row, ' ', width[c] - w);
 		}
 		/* An empty last cell (unconnected UDP's state) leaves padding. */
-		while (out->len > line && out->data[out->len - 1] == ' ')
-			out->len--;
-		pv_buf_putc(out, '\n');
+		while (row.len > 0 && row.data[row.len - 1] == ' ')
+			row.len--;
+		pv_buf_putc(&row, '\n');
+		pv_buf_add(out, row.data, row.len);
 	}
 
-	free(cells);
-	pv_buf_free(&arena);
+	pv_buf_free(&cell);
+	pv_buf_free(&row);
 }
 
 static const char *proto_label(uint8_t proto)

@@ -1,4 +1,5 @@
 #include "portview/sort.h"
+#include "portview/buf.h"
 #include "portview/state.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct sort_ctx {
 	enum pv_sort_key key;
 	bool reverse;
 	const struct pv_owner_table *owners;
+	const struct pv_sock *v;
 };
 
 static int cmp_int(long long a, long long b)
@@ -75,7 +77,8 @@ static int cmp_endpoint(const struct pv_sock *a, const struct pv_endpoint *ea,
 static int by_key(const void *pa, const void *pb, void *arg)
 {
 	const struct sort_ctx *ctx = arg;
-	const struct pv_sock *a = pa, *b = pb;
+	const struct pv_sock *a = &ctx->v[*(const uint32_t *)pa];
+	const struct pv_sock *b = &ctx->v[*(const uint32_t *)pb];
 	int c = 0;
 	switch (ctx->key) {
 	case PV_SORT_PROTO:
@@ -108,10 +111,37 @@ static int by_key(const void *pa, const void *pb, void *arg)
 	return ctx->reverse ? -c : c;
 }
 
+/*
+ * Records are large, so sort their indices and then move each record once,
+ * following the permutation's cycles in place.
+ */
 void pv_socklist_sort_by(struct pv_socklist *l, enum pv_sort_key key, bool reverse,
 			 const struct pv_owner_table *owners)
 {
-	struct sort_ctx ctx = {key, reverse, owners};
-	if (l->n > 1)
-		qsort_r(l->v, l->n, sizeof(*l->v), by_key, &ctx);
+	if (l->n < 2)
+		return;
+	uint32_t *order = xreallocarray(NULL, l->n, sizeof(*order));
+	for (size_t i = 0; i < l->n; i++)
+		order[i] = (uint32_t)i;
+	struct sort_ctx ctx = {key, reverse, owners, l->v};
+	qsort_r(order, l->n, sizeof(*order), by_key, &ctx);
+
+	/* position i must receive record order[i] */
+	for (size_t i = 0; i < l->n; i++) {
+		if (order[i] == i)
+			continue;
+		struct pv_sock tmp = l->v[i];
+		size_t j = i;
+		for (;;) {
+			size_t from = order[j];
+			order[j] = (uint32_t)j;
+			if (from == i) {
+				l->v[j] = tmp;
+				break;
+			}
+			l->v[j] = l->v[from];
+			j = from;
+		}
+	}
+	free(order);
 }

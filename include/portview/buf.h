@@ -19,9 +19,22 @@ struct pv_buf {
 	char *data;
 	size_t len;
 	size_t cap;
+	/*
+	 * A sink: when fd >= 0, the buffer writes itself out there whenever it
+	 * holds PV_BUF_FLUSH bytes, so a large table never sits in memory whole.
+	 * The first write error is kept in err (later output is dropped).
+	 */
+	int fd;
+	int err;
 };
 
+#define PV_BUF_FLUSH (256u * 1024u)
+
 void pv_buf_init(struct pv_buf *b);
+/* A buffer that flushes to fd as it fills (see struct pv_buf). */
+void pv_buf_init_sink(struct pv_buf *b, int fd);
+/* Write out what a sink holds; returns 0 or the first write error. */
+int pv_buf_flush(struct pv_buf *b);
 void pv_buf_free(struct pv_buf *b);
 /* Make room for at least n more bytes; returns the tail. */
 char *pv_buf_reserve(struct pv_buf *b, size_t n);

@@ -23,6 +23,9 @@ void pv_ifcache_init(struct pv_ifcache *c);
 /* The interface's name, or its number when it has none. */
 const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_NAMESIZE]);
 
+/* Decimal digits of v at out (at most 10, no NUL); returns how many. */
+size_t pv_format_uint(char *out, uint32_t v);
+
 /*
  * Format an endpoint the way Windows netstat does: 127.0.0.1:80,
  * [::1]:80, [fe80::1%eth0]:22 (the scope only on link-local addresses, from

@@ -39,7 +39,7 @@ struct pv_services {
 	struct pv_port_cache_entry {
 		uint32_t key; /* (port << 8 | proto) + 1; 0: empty */
 		const struct pv_service *svc;
-	} *port_cache;
+	} * port_cache;
 };
 #define PV_PORT_CACHE 4096
 
