@@ -294,7 +294,8 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 	size_t k = 0, base = 0;
 	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
 		const struct pv_scan_part *p = &s->parts[i];
-		memcpy(t->procs + base, p->procs, p->nprocs * sizeof(*p->procs));
+		if (p->nprocs)
+			memcpy(t->procs + base, p->procs, p->nprocs * sizeof(*p->procs));
 		base += p->nprocs;
 		for (size_t j = 0; j < p->nfds; j++) {
 			uint32_t slot = find_slot(t, p->fds[j].inode);
