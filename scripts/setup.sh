@@ -6,9 +6,13 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$top/build"
 
-# Everything the build, the tests and the scripts use, by Debian package.
-packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev check iproute2
-util-linux python3 groff-base valgrind"
+# Everything the build and portview need, by Debian package; scripts/test
+# adds what only the tests use (set NEED_TEST_PACKAGES=1 before sourcing).
+# (check is here too: the build configures its unit tests.)
+packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev check python3"
+if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
+	packages="$packages iproute2 util-linux groff-base valgrind clang libclang-rt-14-dev"
+fi
 
 missing_packages() {
 	local p missing=""

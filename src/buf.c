@@ -80,7 +80,8 @@ char *pv_buf_reserve(struct pv_buf *b, size_t n)
 {
 	if (b->fd >= 0 && b->len >= PV_BUF_FLUSH)
 		pv_buf_flush(b);
-	if (b->cap - b->len < n) {
+	/* (a buffer that never held anything has no storage to point into) */
+	if (!b->data || b->cap - b->len < n) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap - b->len < n) {
 			if (cap > SIZE_MAX / 2)

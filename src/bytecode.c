@@ -172,6 +172,8 @@ int pv_bc_compile(const struct pv_port_clause *clauses, size_t n, bool use_eq, s
 			return -E2BIG;
 	}
 
+	if (size == 0)
+		return 0; /* every clause always true: no program at all */
 	pv_buf_reserve(out, size);
 	size_t pos = 0;
 	for (size_t i = 0; i < n; i++)

@@ -50,6 +50,16 @@ static size_t whole_messages(const uint8_t *buf, size_t len)
 	return off;
 }
 
+/* An NLMSG_ERROR carrying 0: an acknowledgement, which does not end a dump. */
+static bool is_ack(const struct nlmsghdr *h)
+{
+	struct nlmsgerr e;
+	if (h->nlmsg_len < sizeof(*h) + sizeof(e))
+		return false;
+	memcpy(&e, (const char *)h + sizeof(*h), sizeof(e));
+	return e.error == 0;
+}
+
 static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, uint32_t seq)
 {
 	size_t size = MNL_SOCKET_BUFFER_SIZE + MNL_ALIGN(q->bytecode_len);
@@ -108,7 +118,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
 				const struct nlmsghdr *h = (const struct nlmsghdr *)(tail + off);
 				if (h->nlmsg_flags & NLM_F_DUMP_INTR)
 					interrupted = true;
-				if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				if (h->nlmsg_type == NLMSG_DONE ||
+				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
 					done = true;
 				off += NLMSG_ALIGN((size_t)h->nlmsg_len);
 			}
@@ -200,15 +211,20 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 	struct parse_ctx *ctx = data;
 	struct nlmsgerr e;
 
-	ctx->done = true;
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(e)) {
+		ctx->done = true;
 		ctx->err = -EBADMSG;
 		return MNL_CB_STOP;
 	}
 	memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-	/* An error of 0 is an acknowledgement, not a failure. */
+	/*
+	 * An error of 0 is an acknowledgement, not the end of the dump: the
+	 * dump is complete only at NLMSG_DONE (found by fuzzing: an ack alone
+	 * used to pass as a whole, empty dump).
+	 */
 	if (e.error == 0)
 		return MNL_CB_OK;
+	ctx->done = true;
 	ctx->err = e.error < 0 ? e.error : -e.error;
 	return MNL_CB_STOP;
 }

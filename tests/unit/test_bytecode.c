@@ -406,6 +406,12 @@ START_TEST(empty_and_trivial_filters)
 	ck_assert_int_eq(pv_bc_compile(all, 3, true, &b), 0);
 	ck_assert_uint_eq(b.len, 4);
 	check_both(all, 3);
+	/* into a buffer that never held anything (found by fuzzing) */
+	struct pv_buf fresh;
+	pv_buf_init(&fresh);
+	ck_assert_int_eq(pv_bc_compile(all, 3, true, &fresh), 0);
+	ck_assert_uint_eq(fresh.len, 0);
+	pv_buf_free(&fresh);
 
 	/* ... so only the other clause is compiled, appended after the header. */
 	struct pv_port_clause mixed[2] = {mk(PV_SIDE_ANY, "0-65535"), mk(PV_SIDE_SRC, "8080")};

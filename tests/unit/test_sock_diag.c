@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 
 #include "helpers.h"
@@ -165,6 +166,24 @@ START_TEST(short_payload_is_malformed)
 }
 END_TEST
 
+START_TEST(ack_is_not_the_end_of_a_dump)
+{
+	/* NLMSG_ERROR with error 0 (an ack), and nothing after it */
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} ack;
+	memset(&ack, 0, sizeof(ack));
+	ack.h.nlmsg_len = sizeof(ack);
+	ack.h.nlmsg_type = NLMSG_ERROR;
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	ck_assert_int_eq(pv_diag_parse(&ack, sizeof(ack), IPPROTO_TCP, &l), -EBADMSG);
+	ck_assert_int_eq(pv_diag_reply_error(&ack, sizeof(ack)), 0);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sock_diag");
@@ -179,6 +198,7 @@ int main(void)
 	tcase_add_test(tc, duplicates_dropped_by_cookie);
 	tcase_add_test(tc, empty_and_junk_input);
 	tcase_add_test(tc, short_payload_is_malformed);
+	tcase_add_test(tc, ack_is_not_the_end_of_a_dump);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

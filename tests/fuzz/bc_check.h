@@ -1,0 +1,219 @@
+/*
+ * An independent model of how the kernel treats an INET_DIAG_REQ_BYTECODE
+ * program (net/ipv4/inet_diag.c), for checking what pv_bc_compile emits.
+ *
+ *   bcc_audit()  the rules of inet_diag_bc_audit() and valid_cc()
+ *   bcc_run()    inet_diag_bc_run() for the port comparisons
+ *
+ * Both work on the bytes only (no pointer casts, so no alignment
+ * assumptions) and never read outside [prog, prog + size).
+ *
+ * The auditor is stricter than the kernel in one way: it accepts only the
+ * op codes portview may emit (port comparisons, JMP, NOP).  The kernel also
+ * knows AUTO and the *_COND ops; an emitted program holding one of those
+ * would be a portview bug even when the kernel takes it.
+ */
+#ifndef PORTVIEW_FUZZ_BC_CHECK_H
+#define PORTVIEW_FUZZ_BC_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <linux/inet_diag.h>
+
+#define BCC_OP 4 /* sizeof(struct inet_diag_bc_op) */
+
+_Static_assert(sizeof(struct inet_diag_bc_op) == BCC_OP, "inet_diag_bc_op is 4 bytes");
+
+/* One op: code (u8), yes (u8), no (u16, host order). */
+struct bcc_op {
+	unsigned code, yes, no;
+};
+
+static inline struct bcc_op bcc_op_at(const uint8_t *prog, size_t pos)
+{
+	struct inet_diag_bc_op raw;
+	memcpy(&raw, prog + pos, sizeof(raw));
+	return (struct bcc_op){raw.code, raw.yes, raw.no};
+}
+
+static inline bool bcc_is_port_cmp(unsigned code)
+{
+	return code == INET_DIAG_BC_S_GE || code == INET_DIAG_BC_S_LE ||
+	       code == INET_DIAG_BC_D_GE || code == INET_DIAG_BC_D_LE ||
+	       code == INET_DIAG_BC_S_EQ || code == INET_DIAG_BC_D_EQ;
+}
+
+/* Why a program failed the audit; NULL when it passed. */
+struct bcc_verdict {
+	const char *why;
+	size_t pos; /* byte offset of the offending op */
+};
+
+/*
+ * valid_cc(): starting at the beginning and following only `yes`, is there
+ * an op boundary with exactly `remain` bytes left?  (remain == 0 is the end.)
+ */
+static inline bool bcc_on_yes_walk(const uint8_t *prog, size_t size, long remain)
+{
+	long len = (long)size;
+	size_t pos = 0;
+
+	while (len >= 0) {
+		if (remain > len)
+			return false;
+		if (remain == len)
+			return true;
+		/* len > remain >= 0: an op starts here, inside the program?  */
+		if (pos + BCC_OP > size)
+			return false;
+		struct bcc_op op = bcc_op_at(prog, pos);
+		if (op.yes < BCC_OP || op.yes % BCC_OP)
+			return false;
+		len -= op.yes;
+		pos += op.yes;
+	}
+	return false;
+}
+
+/*
+ * inet_diag_bc_audit() for the attribute payload prog[0, size).  The
+ * attribute's nla_len (size + 4) must also fit in 16 bits.
+ */
+static inline struct bcc_verdict bcc_audit(const uint8_t *prog, size_t size)
+{
+	if (size < BCC_OP)
+		return (struct bcc_verdict){"shorter than one op", 0};
+	if (size + 4 > UINT16_MAX)
+		return (struct bcc_verdict){"attribute longer than nla_len can say", 0};
+
+	long len = (long)size;
+	size_t pos = 0;
+	while (len > 0) {
+		/*
+		 * The kernel reads the op even when fewer than 4 bytes are
+		 * left (it relies on nla padding); here that is an error.
+		 */
+		if (len < BCC_OP)
+			return (struct bcc_verdict){"partial op at the end", pos};
+		struct bcc_op op = bcc_op_at(prog, pos);
+		long min_len = BCC_OP;
+
+		if (bcc_is_port_cmp(op.code)) {
+			/* valid_port_comparison(): the port rides in a second op */
+			min_len += BCC_OP;
+			if (len < min_len)
+				return (struct bcc_verdict){"port op without its port", pos};
+		} else if (op.code != INET_DIAG_BC_JMP && op.code != INET_DIAG_BC_NOP) {
+			return (struct bcc_verdict){"op code portview never emits", pos};
+		}
+
+		if (op.code != INET_DIAG_BC_NOP) {
+			if ((long)op.no < min_len)
+				return (struct bcc_verdict){"no below the op's length", pos};
+			if ((long)op.no > len + 4)
+				return (struct bcc_verdict){"no beyond end + 4", pos};
+			if (op.no & 3)
+				return (struct bcc_verdict){"no not a multiple of 4", pos};
+			if ((long)op.no < len && !bcc_on_yes_walk(prog, size, len - (long)op.no))
+				return (struct bcc_verdict){"no lands off the yes-walk", pos};
+		}
+		if ((long)op.yes < min_len)
+			return (struct bcc_verdict){"yes below the op's length", pos};
+		if ((long)op.yes > len + 4)
+			return (struct bcc_verdict){"yes beyond end + 4", pos};
+		if (op.yes & 3)
+			return (struct bcc_verdict){"yes not a multiple of 4", pos};
+		pos += op.yes;
+		len -= op.yes;
+	}
+	if (len != 0)
+		return (struct bcc_verdict){"yes-walk does not end exactly at the end", pos};
+	return (struct bcc_verdict){NULL, 0};
+}
+
+/*
+ * inet_diag_bc_run() for a socket with these ports (host order).  Only for
+ * programs bcc_audit() passed; *ok is cleared if the run still goes wrong
+ * (reads outside the program, takes no step, runs too long).
+ */
+static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+			   bool *ok)
+{
+	long len = (long)size;
+	size_t pos = 0, steps = 0;
+
+	*ok = true;
+	while (len > 0) {
+		if (pos + BCC_OP > size || ++steps > size) {
+			*ok = false;
+			return false;
+		}
+		struct bcc_op op = bcc_op_at(prog, pos);
+		unsigned port = 0;
+		bool yes;
+
+		if (bcc_is_port_cmp(op.code)) {
+			if (pos + 2 * BCC_OP > size) {
+				*ok = false;
+				return false;
+			}
+			port = bcc_op_at(prog, pos + BCC_OP).no;
+		}
+		switch (op.code) {
+		case INET_DIAG_BC_NOP:
+			yes = true;
+			break;
+		case INET_DIAG_BC_JMP:
+			yes = false;
+			break;
+		case INET_DIAG_BC_S_GE:
+			yes = sport >= port;
+			break;
+		case INET_DIAG_BC_S_LE:
+			yes = sport <= port;
+			break;
+		case INET_DIAG_BC_S_EQ:
+			yes = sport == port;
+			break;
+		case INET_DIAG_BC_D_GE:
+			yes = dport >= port;
+			break;
+		case INET_DIAG_BC_D_LE:
+			yes = dport <= port;
+			break;
+		case INET_DIAG_BC_D_EQ:
+			yes = dport == port;
+			break;
+		default:
+			*ok = false;
+			return false;
+		}
+		unsigned step = yes ? op.yes : op.no;
+		if (step == 0) {
+			*ok = false;
+			return false;
+		}
+		len -= (long)step;
+		pos += step;
+	}
+	return len == 0;
+}
+
+/* Whether the program holds an EQ op on its yes-walk. */
+static inline bool bcc_has_eq(const uint8_t *prog, size_t size)
+{
+	for (size_t pos = 0; pos + BCC_OP <= size;) {
+		struct bcc_op op = bcc_op_at(prog, pos);
+		if (op.code == INET_DIAG_BC_S_EQ || op.code == INET_DIAG_BC_D_EQ)
+			return true;
+		if (op.yes == 0)
+			break;
+		pos += op.yes;
+	}
+	return false;
+}
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * pv_diag_parse() on arbitrary bytes, for TCP and UDP, checked against a
+ * model of its documented contract (include/portview/sock_diag.h):
+ *
+ *   - netlink messages are walked by nlmsg_len (4-byte aligned); the walk
+ *     stops at the first message that does not fit (nlmsg_len < 16 or past
+ *     the end, which covers lengths of 2^31 and more);
+ *   - a message flagged NLM_F_DUMP_INTR gives -EINTR;
+ *   - SOCK_DIAG_BY_FAMILY messages, and TCPDIAG_GETSOCK ones (the replies
+ *     to the both-families TCP request), become records (a payload shorter
+ *     than inet_diag_msg, or a family other than AF_INET/AF_INET6, is
+ *     -EBADMSG); other data types and other control messages are skipped;
+ *   - NLMSG_DONE ends the dump with its int when negative, else 0;
+ *   - NLMSG_ERROR ends it with its error (negated when positive), -EBADMSG
+ *     when too short to hold struct nlmsgerr; an error of 0 is an
+ *     acknowledgement and does not end the dump;
+ *   - bytes that end before NLMSG_DONE (or an error) give -EBADMSG;
+ *   - records are de-duplicated by cookie (INET_DIAG_NOCOOKIE counts as 0,
+ *     and cookie 0 is never de-duplicated).
+ *
+ * The model says which records come out, field by field, and the return
+ * value.  On top of that: the input is not written to; a buffer at a 4-byte
+ * but not 8-byte boundary gives the same answer; a buffer that is not
+ * 4-byte aligned is -EBADMSG with no records; parsing the same bytes again
+ * into the same list adds only the cookie-0 records; pv_diag_reply_error()
+ * agrees with the parse about a leading NLMSG_ERROR.
+ */
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "fuzz_util.h"
+#include "portview/sock.h"
+#include "portview/sock_diag.h"
+
+#define HDR	    16u /* struct nlmsghdr */
+#define DIAG_MSG    72u /* struct inet_diag_msg */
+#define NLMSGERR    20u /* struct nlmsgerr: int + nlmsghdr */
+#define MAX_RECORDS 4096
+
+_Static_assert(sizeof(struct nlmsghdr) == HDR, "nlmsghdr");
+_Static_assert(sizeof(struct inet_diag_msg) == DIAG_MSG, "inet_diag_msg");
+_Static_assert(sizeof(struct nlmsgerr) == NLMSGERR, "nlmsgerr");
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+struct model {
+	int ret;
+	bool saw_done; /* an NLMSG_DONE was reached */
+	size_t n;      /* records expected */
+	size_t nzero;  /* of which cookie 0 */
+	struct pv_sock v[MAX_RECORDS];
+};
+
+static struct model model; /* big: not on the stack */
+
+static bool model_seen(const struct model *m, uint64_t cookie)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].cookie == cookie)
+			return true;
+	return false;
+}
+
+static void model_record(struct model *m, const uint8_t *p, uint8_t proto)
+{
+	struct pv_sock s;
+	memset(&s, 0, sizeof(s));
+	s.proto = proto;
+	s.family = p[0];
+	s.state = p[1];
+	s.timer = p[2];
+	s.retrans = p[3];
+	s.local.port = ntohs(get16(p + 4));
+	s.remote.port = ntohs(get16(p + 6));
+	size_t alen = s.family == AF_INET ? 4 : 16;
+	memcpy(s.local.addr, p + 8, alen);
+	memcpy(s.remote.addr, p + 24, alen);
+	s.ifindex = get32(p + 40);
+	s.cookie = (uint64_t)get32(p + 44) | (uint64_t)get32(p + 48) << 32;
+	if (s.cookie == UINT64_MAX)
+		s.cookie = 0;
+	s.expires = get32(p + 52);
+	s.rqueue = get32(p + 56);
+	s.wqueue = get32(p + 60);
+	s.uid = get32(p + 64);
+	s.inode = get32(p + 68);
+	if (s.cookie != 0 && model_seen(m, s.cookie))
+		return;
+	FUZZ_CHECK(m->n < MAX_RECORDS, "input too large for the model");
+	m->v[m->n++] = s;
+	if (s.cookie == 0)
+		m->nzero++;
+}
+
+static void run_model(struct model *m, const uint8_t *buf, size_t len, uint8_t proto)
+{
+	m->n = m->nzero = 0;
+	m->saw_done = false;
+	size_t off = 0;
+	while (len - off >= HDR) {
+		const uint8_t *h = buf + off;
+		uint32_t mlen = get32(h);
+		uint16_t type = get16(h + 4), flags = get16(h + 6);
+		if (mlen < HDR || mlen > len - off)
+			break; /* truncated or lying: the bytes end here */
+		const uint8_t *payload = h + HDR;
+		uint32_t plen = mlen - HDR;
+
+		if (flags & NLM_F_DUMP_INTR) {
+			m->ret = -EINTR;
+			return;
+		}
+		if (type == SOCK_DIAG_BY_FAMILY || type == TCPDIAG_GETSOCK) {
+			if (plen < DIAG_MSG || (payload[0] != AF_INET && payload[0] != AF_INET6)) {
+				m->ret = -EBADMSG;
+				return;
+			}
+			model_record(m, payload, proto);
+		} else if (type == NLMSG_DONE) {
+			int status = 0;
+			if (plen >= sizeof(int))
+				memcpy(&status, payload, sizeof(int));
+			m->saw_done = true;
+			m->ret = status < 0 ? status : 0;
+			return;
+		} else if (type == NLMSG_ERROR) {
+			if (plen < NLMSGERR) {
+				m->ret = -EBADMSG;
+				return;
+			}
+			int error;
+			memcpy(&error, payload, sizeof(int));
+			if (error != 0) {
+				m->ret = error < 0 ? error : -error;
+				return;
+			}
+		}
+		off += ((size_t)mlen + 3) & ~(size_t)3;
+		if (off > len)
+			off = len;
+	}
+	m->ret = m->saw_done ? 0 : -EBADMSG;
+}
+
+static void check_record(const struct pv_sock *got, const struct pv_sock *want, size_t i)
+{
+#define SAME(f) FUZZ_CHECK(got->f == want->f, "record %zu: field " #f, i)
+	SAME(proto);
+	SAME(family);
+	SAME(state);
+	SAME(timer);
+	SAME(retrans);
+	SAME(local.port);
+	SAME(remote.port);
+	SAME(ifindex);
+	SAME(cookie);
+	SAME(expires);
+	SAME(rqueue);
+	SAME(wqueue);
+	SAME(uid);
+	SAME(inode);
+	SAME(owner_first);
+	SAME(owner_count);
+	SAME(local_service);
+	SAME(remote_service);
+	SAME(local_class);
+	SAME(remote_class);
+	SAME(local_ephemeral);
+#undef SAME
+	FUZZ_CHECK(memcmp(got->local.addr, want->local.addr, 16) == 0, "record %zu: local addr", i);
+	FUZZ_CHECK(memcmp(got->remote.addr, want->remote.addr, 16) == 0, "record %zu: remote addr",
+		   i);
+}
+
+static bool ret_is_documented(int ret, const struct model *m)
+{
+	/* 0, -EINTR, -EBADMSG, or what the kernel put in DONE/ERROR */
+	return ret == 0 || ret == -EINTR || ret == -EBADMSG || (ret < 0 && ret == m->ret);
+}
+
+static void parse_and_check(const uint8_t *buf, size_t size, uint8_t proto)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	int ret = pv_diag_parse(buf, size, proto, &l);
+	run_model(&model, buf, size, proto);
+
+	FUZZ_CHECK(ret <= 0, "positive return %d", ret);
+	FUZZ_CHECK(ret_is_documented(ret, &model), "undocumented return %d", ret);
+	for (size_t i = 0; i < l.n; i++) {
+		FUZZ_CHECK(l.v[i].family == AF_INET || l.v[i].family == AF_INET6,
+			   "record %zu has family %u", i, l.v[i].family);
+		FUZZ_CHECK(l.v[i].proto == proto, "record %zu has proto %u", i, l.v[i].proto);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_CHECK(l.v[i].cookie == 0 || l.v[i].cookie != l.v[j].cookie,
+				   "records %zu and %zu share cookie %#llx", j, i,
+				   (unsigned long long)l.v[i].cookie);
+	}
+	FUZZ_CHECK(ret != 0 || model.saw_done,
+		   "returned 0 but the bytes hold no NLMSG_DONE before they end or go bad");
+	FUZZ_CHECK(ret == model.ret, "returned %d, the contract says %d", ret, model.ret);
+	FUZZ_CHECK(l.n == model.n, "%zu records, the contract says %zu", l.n, model.n);
+	for (size_t i = 0; i < l.n; i++)
+		check_record(&l.v[i], &model.v[i], i);
+
+	/* Again into the same list: only the records without a cookie come back. */
+	size_t before = l.n;
+	int again = pv_diag_parse(buf, size, proto, &l);
+	FUZZ_CHECK(again == ret, "second parse returned %d, first %d", again, ret);
+	FUZZ_CHECK(l.n == before + model.nzero, "second parse: %zu records, want %zu", l.n,
+		   before + model.nzero);
+	pv_socklist_free(&l);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* malloc'ed storage is 16-byte aligned, and ASan guards its end exactly. */
+	uint8_t *buf = malloc(size ? size : 1);
+	uint8_t *orig = malloc(size ? size : 1);
+	FUZZ_CHECK(buf && orig, "out of memory");
+	memcpy(buf, data, size);
+	memcpy(orig, data, size);
+
+	parse_and_check(buf, size, IPPROTO_TCP);
+	parse_and_check(buf, size, IPPROTO_UDP);
+	FUZZ_CHECK(memcmp(buf, orig, size) == 0, "pv_diag_parse wrote to its input");
+
+	/* At a 4-byte but not 8-byte boundary: the same answer. */
+	uint8_t *odd = malloc(size + 8);
+	FUZZ_CHECK(odd != NULL, "out of memory");
+	memcpy(odd + 4, data, size);
+	{
+		struct pv_socklist a, b;
+		pv_socklist_init(&a);
+		pv_socklist_init(&b);
+		int ra = pv_diag_parse(buf, size, IPPROTO_TCP, &a);
+		int rb = pv_diag_parse(odd + 4, size, IPPROTO_TCP, &b);
+		FUZZ_CHECK(ra == rb && a.n == b.n, "4-byte aligned copy: %d/%zu vs %d/%zu", rb, b.n,
+			   ra, a.n);
+		pv_socklist_free(&a);
+		pv_socklist_free(&b);
+	}
+	/* Not 4-byte aligned: cannot be from the kernel, rejected untouched. */
+	for (size_t shift = 1; shift < 4; shift++) {
+		memmove(odd + shift, data, size);
+		struct pv_socklist l;
+		pv_socklist_init(&l);
+		int r = pv_diag_parse(odd + shift, size, IPPROTO_TCP, &l);
+		FUZZ_CHECK(r == -EBADMSG && l.n == 0, "misaligned by %zu: %d, %zu records", shift,
+			   r, l.n);
+		pv_socklist_free(&l);
+	}
+	free(odd);
+
+	/* The refused-request check agrees with the parse. */
+	int rerr = pv_diag_reply_error(buf, size);
+	FUZZ_CHECK(rerr <= 0, "pv_diag_reply_error returned %d", rerr);
+	if (rerr != 0) {
+		uint16_t type = get16(buf + 4), flags = get16(buf + 6);
+		FUZZ_CHECK(type == NLMSG_ERROR, "reply error %d without NLMSG_ERROR", rerr);
+		if (!(flags & NLM_F_DUMP_INTR)) {
+			struct pv_socklist l;
+			pv_socklist_init(&l);
+			int r = pv_diag_parse(buf, size, IPPROTO_TCP, &l);
+			FUZZ_CHECK(r == rerr, "reply error %d but parse says %d", rerr, r);
+			pv_socklist_free(&l);
+		}
+	}
+
+	free(orig);
+	free(buf);
+	return 0;
+}
