@@ -106,7 +106,8 @@ static void print_help(void)
 	    "  -V, --version      show the version and exit\n\n"
 	    "States and groups for --state:\n  %s\n\n"
 	    "Environment: PORTVIEW_SERVICES replaces /etc/services; PORTVIEW_DEBUG=1\n"
-	    "prints what each kernel dump returned; NO_COLOR disables --color=auto.\n\n"
+	    "prints what each kernel dump returned; PORTVIEW_DUMP=per-family dumps TCP once\n"
+	    "per address family; NO_COLOR disables --color=auto.\n\n"
 	    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
 	    "See portview(8).\n",
 	    pv_state_valid_names());

@@ -236,6 +236,12 @@ def check(w, binary):
          % (len(rows), len(w.socks)))
     compare(c, "portview -ano vs ss -tuanpH", rows,
             parse_ss(run_ss(["-tuanpH"])))
+    # TCP dumped per family instead of in one both-families request
+    os.environ["PORTVIEW_DUMP"] = "per-family"
+    rc2, out2, err2 = common.run_portview(["-ano"], binary, plain=True)
+    del os.environ["PORTVIEW_DUMP"]
+    c.eq((rc2, err2, out2), (0, "", out),
+         "PORTVIEW_DUMP=per-family lists exactly the same table")
     c.ok([sort_key(r) for r in rows] == sorted(sort_key(r) for r in rows),
          "portview -ano: rows in documented order")
     bad = [r for r in rows
