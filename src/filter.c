@@ -30,6 +30,19 @@ uint32_t pv_filter_states(const struct pv_options *o)
 	return PV_STATES_CONNECTED;
 }
 
+uint32_t pv_filter_proto_states(const struct pv_options *o, uint32_t states, uint8_t proto)
+{
+	/*
+	 * -l means listening TCP and unconnected UDP.  A TCP socket in CLOSE is
+	 * in no table the kernel dumps, but asking for the state makes it walk
+	 * the whole established table: at 100,000 sockets -tl took 22 ms
+	 * instead of 5.
+	 */
+	if (proto == IPPROTO_TCP && o->listening && !o->all && !o->states_given)
+		return states & ~PV_SF(PV_TCP_CLOSE);
+	return states;
+}
+
 bool pv_filter_want_proto(const struct pv_options *o, uint8_t proto)
 {
 	if (!o->tcp && !o->udp)

@@ -453,7 +453,10 @@ static int collect(const struct pv_options *o, const struct context *ctx,
 	for (size_t p = 0; p < 2 && status == EXIT_OK; p++) {
 		if (!pv_filter_want_proto(o, protos[p]))
 			continue;
-		struct pv_diag_query q = {.proto = protos[p], .states = sel->states};
+		struct pv_diag_query q = {
+		    .proto = protos[p],
+		    .states = pv_filter_proto_states(o, sel->states, protos[p]),
+		};
 		bool v4 = pv_filter_want_family(o, AF_INET);
 		bool v6 = pv_filter_want_family(o, AF_INET6);
 		if (v4 && v6 && protos[p] == IPPROTO_TCP && !ctx->per_family) {

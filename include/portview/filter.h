@@ -14,6 +14,8 @@
 
 /* The idiag_states mask the options select (for TCP and UDP alike). */
 uint32_t pv_filter_states(const struct pv_options *o);
+/* The mask to send for one protocol (-l needs no CLOSE for TCP). */
+uint32_t pv_filter_proto_states(const struct pv_options *o, uint32_t states, uint8_t proto);
 bool pv_filter_want_proto(const struct pv_options *o, uint8_t proto);
 /*
  * Which families to dump.  An IPv4-only listing still dumps AF_INET6,

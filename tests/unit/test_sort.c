@@ -101,6 +101,10 @@ START_TEST(default_all_listening_and_state_masks)
 	ck_assert_uint_eq(pv_filter_states(&o), 0xffe & ~listen_close);
 	o.listening = true;
 	ck_assert_uint_eq(pv_filter_states(&o), listen_close);
+	/* TCP gets no CLOSE: it would make the kernel walk every connection */
+	ck_assert_uint_eq(pv_filter_proto_states(&o, listen_close, IPPROTO_TCP),
+			  PV_SF(PV_TCP_LISTEN));
+	ck_assert_uint_eq(pv_filter_proto_states(&o, listen_close, IPPROTO_UDP), listen_close);
 	o.all = true;
 	ck_assert_uint_eq(pv_filter_states(&o), 0xffe);
 	o.states_given = true;
