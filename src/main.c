@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -374,23 +375,23 @@ struct selection {
  */
 static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_diag_query *q,
 		    const struct selection *sel, struct pv_buf *bytecode, bool *use_eq,
-		    struct pv_buf *raw, struct pv_socklist *l, uint8_t *warned)
+		    struct pv_socklist *l, uint8_t *warned)
 {
 	static const char *const fam[] = {[AF_UNSPEC] = "", [AF_INET] = "v4", [AF_INET6] = "v6"};
 	struct pv_diag_stats stats;
+	struct pv_raw raw = {0};
 	int err;
 
 	for (;;) {
 		q->bytecode = bytecode->len ? bytecode->data : NULL;
 		q->bytecode_len = bytecode->len;
-		raw->len = 0;
-		err = pv_diag_dump(nl, q, raw, &stats);
+		err = pv_diag_dump(nl, q, &raw, &stats);
 		if (err) {
 			fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
 				proto_name(q->proto), fam[q->family], strerror(-err));
 			return EXIT_RUNTIME;
 		}
-		if (!bytecode->len || pv_diag_reply_error(raw->data, raw->len) != -EINVAL)
+		if (!bytecode->len || pv_raw_reply_error(&raw) != -EINVAL)
 			break;
 		bytecode->len = 0;
 		if (*use_eq) {
@@ -401,7 +402,7 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 	}
 
 	size_t before = l->n;
-	err = pv_diag_parse(raw->data, raw->len, q->proto, l);
+	err = pv_diag_parse_raw(&raw, q->proto, l);
 	if (ctx->debug)
 		fprintf(stderr,
 			"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
@@ -441,8 +442,7 @@ static int collect(const struct pv_options *o, const struct context *ctx,
 	 * Single ports use the exact-match ops where the kernel has them
 	 * (Linux 4.17 and later); see dump_one for older kernels.
 	 */
-	struct pv_buf raw, bytecode;
-	pv_buf_init(&raw);
+	struct pv_buf bytecode;
 	pv_buf_init(&bytecode);
 	bool use_eq = true;
 	if (sel->nclauses && pv_bc_compile(sel->clauses, sel->nclauses, true, &bytecode) < 0)
@@ -462,21 +462,20 @@ static int collect(const struct pv_options *o, const struct context *ctx,
 		if (v4 && v6 && protos[p] == IPPROTO_TCP && !ctx->per_family) {
 			/* One walk of the TCP hash for both families (see sock_diag.h). */
 			q.family = AF_UNSPEC;
-			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, &raw, l, &warned);
+			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
 			continue;
 		}
 		if (v4) {
 			q.family = AF_INET;
-			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, &raw, l, &warned);
+			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
 		}
 		if (v6 && status == EXIT_OK) {
 			q.family = AF_INET6;
-			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, &raw, l, &warned);
+			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
 		}
 	}
 	pv_diag_close(nl);
 	pv_buf_free(&bytecode);
-	pv_buf_free(&raw);
 	return status;
 }
 
@@ -536,6 +535,7 @@ static int list_sockets(const struct pv_options *o, const struct context *ctx,
 	pv_socklist_init(&l);
 	pv_users_init(&users);
 	int status = collect(o, ctx, sel, &l);
+	pv_socklist_done_adding(&l);
 	if (status == EXIT_OK) {
 		pv_annotate(&l, &ctx->services, &ctx->ephemeral);
 		if (pv_filter_needs_pass(o))
@@ -801,6 +801,13 @@ int main(int argc, char **argv)
 {
 	struct pv_options o;
 	pv_options_init(&o);
+
+	/*
+	 * Keep glibc from raising its mmap threshold as blocks are freed: the
+	 * drained dump's chunks must go back to the kernel as they are parsed,
+	 * or the raw bytes and the records sit in memory together.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	enum color_mode color = COLOR_AUTO;
 	int status = parse_args(argc, argv, &o, &color);

@@ -108,7 +108,7 @@ static void walk_process(struct pv_scan_part *p, int procfd, int32_t pid)
 			if (proc == NO_SLOT)
 				proc = add_process(p, procfd, pid);
 			if (p->nfds == p->capfds) {
-				p->capfds = p->capfds ? p->capfds * 2 : 1024;
+				p->capfds = p->capfds ? p->capfds + p->capfds / 2 : 1024;
 				p->fds = xreallocarray(p->fds, p->capfds, sizeof(*p->fds));
 			}
 			p->fds[p->nfds++] = (struct pv_owner){pid, fdnum, proc, inode};
@@ -205,7 +205,7 @@ void pv_owners_init(struct pv_owner_table *t, size_t expected)
 {
 	memset(t, 0, sizeof(*t));
 	size_t cap = 64;
-	while (cap < expected * 2)
+	while (cap * 3 < expected * 4)
 		cap *= 2;
 	t->cap = cap;
 	t->keys = xcalloc(cap, sizeof(*t->keys));
@@ -259,7 +259,7 @@ void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
 {
 	if (inode == 0)
 		return;
-	if ((t->nslots + 1) * 2 > t->cap)
+	if ((t->nslots + 1) * 4 > t->cap * 3)
 		grow(t);
 	size_t mask = t->cap - 1;
 	size_t i = inode_hash(inode, mask);
@@ -281,17 +281,15 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 	t->count = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->count));
 
 	/* Processes of every part, renumbered into one array. */
-	size_t nprocs = 0, nfds = 0;
+	size_t nprocs = 0;
 	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
 		nprocs += s->parts[i].nprocs;
-		nfds += s->parts[i].nfds;
 		t->denied |= s->parts[i].denied;
 	}
 	t->procs = xreallocarray(NULL, nprocs ? nprocs : 1, sizeof(*t->procs));
-	uint32_t *slot_of = xreallocarray(NULL, nfds ? nfds : 1, sizeof(*slot_of));
 
 	/* Count the wanted fds per slot (a counting sort by inode). */
-	size_t k = 0, base = 0;
+	size_t base = 0;
 	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
 		const struct pv_scan_part *p = &s->parts[i];
 		if (p->nprocs)
@@ -299,7 +297,6 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 		base += p->nprocs;
 		for (size_t j = 0; j < p->nfds; j++) {
 			uint32_t slot = find_slot(t, p->fds[j].inode);
-			slot_of[k++] = slot;
 			if (slot != NO_SLOT)
 				t->count[slot]++;
 		}
@@ -314,12 +311,12 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 	t->owners = xreallocarray(NULL, total ? total : 1, sizeof(*t->owners));
 	t->nowners = total;
 
-	k = 0;
+	/* Place them; looking each inode up again costs less than remembering. */
 	base = 0;
 	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
 		const struct pv_scan_part *p = &s->parts[i];
-		for (size_t j = 0; j < p->nfds; j++, k++) {
-			uint32_t slot = slot_of[k];
+		for (size_t j = 0; j < p->nfds; j++) {
+			uint32_t slot = find_slot(t, p->fds[j].inode);
 			if (slot == NO_SLOT)
 				continue;
 			struct pv_owner o = p->fds[j];
@@ -335,7 +332,6 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 		}
 		base += p->nprocs;
 	}
-	free(slot_of);
 }
 
 int pv_owners_walk(struct pv_owner_table *t, const char *proc_root)

@@ -51,11 +51,28 @@ static void seen_grow(struct pv_socklist *l)
 	l->seen_cap = cap;
 }
 
+void pv_socklist_done_adding(struct pv_socklist *l)
+{
+	free(l->seen);
+	l->seen = NULL;
+	l->seen_cap = 0;
+}
+
+void pv_socklist_reserve(struct pv_socklist *l, size_t more)
+{
+	if (l->cap - l->n < more) {
+		l->cap = l->n + more;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	while ((l->n + more) * 4 > l->seen_cap * 3)
+		seen_grow(l);
+}
+
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 {
 	if (s->cookie != 0) {
-		/* Keep the load factor at or under one half. */
-		if ((l->n + 1) * 2 > l->seen_cap)
+		/* Keep the load factor at or under three quarters. */
+		if ((l->n + 1) * 4 > l->seen_cap * 3)
 			seen_grow(l);
 		if (!seen_insert(l->seen, l->seen_cap, s->cookie))
 			return false;

@@ -90,51 +90,116 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 	return err;
 }
 
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw,
+void pv_raw_free(struct pv_raw *raw)
+{
+	while (raw->head) {
+		struct pv_raw_chunk *next = raw->head->next;
+		free(raw->head);
+		raw->head = next;
+	}
+	memset(raw, 0, sizeof(*raw));
+}
+
+/* Append n bytes at p; with keep_len 0, pad to the netlink alignment. */
+static void *raw_append(struct pv_raw *raw, const void *p, size_t n, bool align)
+{
+	size_t need = align ? NLMSG_ALIGN(n) : n;
+	struct pv_raw_chunk *c = raw->tail;
+	if (!c || c->cap - c->len < need) {
+		size_t cap = need > PV_RAW_CHUNK ? need : PV_RAW_CHUNK;
+		c = xmalloc(sizeof(*c) + cap);
+		c->next = NULL;
+		c->len = 0;
+		c->cap = cap;
+		if (raw->tail)
+			raw->tail->next = c;
+		else
+			raw->head = c;
+		raw->tail = c;
+	}
+	char *dst = (char *)c->data + c->len;
+	memcpy(dst, p, n);
+	memset(dst + n, 0, need - n);
+	c->len += need;
+	return dst;
+}
+
+static bool is_record(const struct nlmsghdr *h)
+{
+	return (h->nlmsg_type == SOCK_DIAG_BY_FAMILY || h->nlmsg_type == TCPDIAG_GETSOCK) &&
+	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
+}
+
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
 		 struct pv_diag_stats *stats)
 {
 	static uint32_t seq_counter;
-	const size_t start = raw->len;
+	/* 8-byte aligned room for one datagram */
+	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
+	int ret = -EINTR;
 
 	for (int attempt = 0; attempt < 4; attempt++) {
 		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
+		pv_raw_free(raw);
 		int err = send_request(nl, q, seq);
-		if (err)
-			return err;
+		if (err) {
+			ret = err;
+			break;
+		}
 
 		bool done = false, interrupted = false;
 		*stats = (struct pv_diag_stats){0};
 		while (!done) {
-			char *tail = pv_buf_reserve(raw, PV_DIAG_RCVBUF);
-			ssize_t n = mnl_socket_recvfrom(nl, tail, PV_DIAG_RCVBUF);
+			ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
-				return -errno;
+				ret = -errno;
+				goto out;
 			}
-			/* Only look for the end here; parsing comes later. */
-			size_t whole = whole_messages((const uint8_t *)tail, (size_t)n);
+			stats->datagrams++;
+			stats->bytes += (size_t)n;
+			/*
+			 * Keep each message for the parse that follows the drain, but
+			 * only the header and the inet_diag_msg of a record: portview
+			 * reads no attribute, and they are a third of the bytes.
+			 */
+			const char *base = (const char *)dgram;
+			size_t whole = whole_messages((const uint8_t *)base, (size_t)n);
 			for (size_t off = 0; off < whole;) {
-				const struct nlmsghdr *h = (const struct nlmsghdr *)(tail + off);
+				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
+				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
 				if (h->nlmsg_flags & NLM_F_DUMP_INTR)
 					interrupted = true;
 				if (h->nlmsg_type == NLMSG_DONE ||
 				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
 					done = true;
-				off += NLMSG_ALIGN((size_t)h->nlmsg_len);
+				if (is_record(h)) {
+					size_t keep = NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
+					struct nlmsghdr *copy = raw_append(raw, h, keep, true);
+					copy->nlmsg_len = (uint32_t)keep;
+					raw->messages++;
+				} else {
+					raw_append(raw, h, h->nlmsg_len, true);
+				}
+				off += step < whole - off ? step : whole - off;
 			}
-			/* A datagram that is not whole messages cannot be parsed. */
-			if (whole != (size_t)n)
+			/* Bytes that are not whole messages: kept, for the parse to refuse. */
+			if (whole != (size_t)n) {
+				raw_append(raw, base + whole, (size_t)n - whole, false);
 				done = true;
-			raw->len += (size_t)n;
-			stats->datagrams++;
-			stats->bytes += (size_t)n;
+			}
 		}
-		if (!interrupted)
-			return 0;
-		raw->len = start;
+		if (!interrupted) {
+			ret = 0;
+			break;
+		}
 	}
-	return -EINTR;
+out:
+	free(dgram);
+	if (ret)
+		pv_raw_free(raw);
+	return ret;
 }
 
 struct parse_ctx {
@@ -242,30 +307,61 @@ int pv_diag_reply_error(const void *raw, size_t len)
 	return e.error < 0 ? e.error : -e.error;
 }
 
-int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out)
+int pv_raw_reply_error(const struct pv_raw *raw)
+{
+	return raw->head ? pv_diag_reply_error(raw->head->data, raw->head->len) : 0;
+}
+
+/* Run the callbacks over the whole messages of buf; false to stop. */
+static bool parse_bytes(const void *buf, size_t len, struct parse_ctx *ctx)
 {
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
 	    [NLMSG_DONE] = on_done,
 	    [NLMSG_ERROR] = on_error,
 	};
-	struct parse_ctx ctx = {.proto = proto, .out = out};
+	size_t whole = whole_messages(buf, len);
+	if (whole == 0)
+		return false;
+	int ret = mnl_cb_run2(buf, whole, 0, 0, on_data, ctx, ctl, NLMSG_MIN_TYPE);
+	if (ret < 0 && ctx->err == 0)
+		ctx->err = errno == EINTR ? -EINTR : -EBADMSG;
+	/* trailing bytes that are not a message end the stream */
+	return ret > 0 && !ctx->err && !ctx->done && whole == len;
+}
 
+static int parse_result(const struct parse_ctx *ctx)
+{
+	if (ctx->err)
+		return ctx->err;
+	return ctx->done ? 0 : -EBADMSG;
+}
+
+int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out)
+{
+	struct parse_ctx ctx = {.proto = proto, .out = out};
 	/*
 	 * Netlink messages are 4-byte aligned; a buffer that is not cannot
 	 * have come from the kernel.
 	 */
 	if ((uintptr_t)raw % 4 != 0)
 		return -EBADMSG;
+	parse_bytes(raw, len, &ctx);
+	return parse_result(&ctx);
+}
 
-	len = whole_messages(raw, len);
-	if (len == 0)
-		return -EBADMSG;
-	int ret = mnl_cb_run2(raw, len, 0, 0, on_data, &ctx, ctl, NLMSG_MIN_TYPE);
-	if (ret < 0 && ctx.err == 0)
-		return errno == EINTR ? -EINTR : -EBADMSG;
-	if (ctx.err)
-		return ctx.err;
-	if (!ctx.done)
-		return -EBADMSG;
-	return 0;
+int pv_diag_parse_raw(struct pv_raw *raw, uint8_t proto, struct pv_socklist *out)
+{
+	struct parse_ctx ctx = {.proto = proto, .out = out};
+	pv_socklist_reserve(out, raw->messages);
+	/* Each chunk is freed once parsed: the records take its place. */
+	while (raw->head) {
+		struct pv_raw_chunk *c = raw->head;
+		bool go_on = parse_bytes(c->data, c->len, &ctx);
+		raw->head = c->next;
+		free(c);
+		if (!go_on)
+			break;
+	}
+	pv_raw_free(raw);
+	return parse_result(&ctx);
 }

@@ -61,6 +61,13 @@ void pv_socklist_free(struct pv_socklist *l);
  * changed).  Returns true if it was added.
  */
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s);
+/*
+ * No more records will be added: drop the cookie set (a megabyte at 100,000
+ * sockets).  Adding after this would no longer drop duplicates.
+ */
+void pv_socklist_done_adding(struct pv_socklist *l);
+/* Make room for more records at once (exactly, not by doubling). */
+void pv_socklist_reserve(struct pv_socklist *l, size_t more);
 /* Drop the records for which keep() is false, preserving order. */
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg);

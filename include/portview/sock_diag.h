@@ -41,14 +41,31 @@ int pv_diag_open(struct mnl_socket **out);
 void pv_diag_close(struct mnl_socket *nl);
 
 /*
- * Send one dump request and append every reply datagram, unparsed, to raw
- * until the kernel's NLMSG_DONE or NLMSG_ERROR.  Draining before parsing
- * keeps the kernel's view of the table as short-lived as possible.  A dump
- * the kernel marks as interrupted is restarted a few times.  Returns 0 or a
- * negative errno for a transport failure; errors the kernel reports inside
- * the dump are left for pv_diag_parse().
+ * A drained dump, waiting to be parsed: its netlink messages in order,
+ * records cut to their header and inet_diag_msg (portview reads no
+ * attribute), in chunks that the parse frees as it goes.
  */
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_buf *raw,
+#define PV_RAW_CHUNK (256u * 1024u)
+struct pv_raw_chunk {
+	struct pv_raw_chunk *next;
+	size_t len, cap;
+	uint64_t data[]; /* netlink messages, 8-byte aligned */
+};
+struct pv_raw {
+	struct pv_raw_chunk *head, *tail;
+	size_t messages; /* records, to size the socket list before parsing */
+};
+void pv_raw_free(struct pv_raw *raw);
+
+/*
+ * Send one dump request and keep every reply message in raw until the
+ * kernel's NLMSG_DONE or NLMSG_ERROR.  Draining before parsing keeps the
+ * kernel's view of the table as short-lived as possible.  A dump the kernel
+ * marks as interrupted is restarted a few times.  Returns 0 or a negative
+ * errno for a transport failure; errors the kernel reports inside the dump
+ * are left for the parse.
+ */
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
 		 struct pv_diag_stats *stats);
 
 /*
@@ -56,6 +73,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
  * example -EINVAL for a filter program the kernel does not understand), or 0.
  */
 int pv_diag_reply_error(const void *raw, size_t len);
+int pv_raw_reply_error(const struct pv_raw *raw);
 
 /*
  * Parse the raw bytes of one dump (a sequence of netlink messages ending in
@@ -66,5 +84,7 @@ int pv_diag_reply_error(const void *raw, size_t len);
  * or end before NLMSG_DONE.
  */
 int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out);
+/* The same for a drained dump, which it frees. */
+int pv_diag_parse_raw(struct pv_raw *raw, uint8_t proto, struct pv_socklist *out);
 
 #endif
