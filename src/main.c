@@ -658,7 +658,10 @@ static int parse_proto(const char *s, uint8_t *proto)
 static void lookup_error(const char *arg, const char *why)
 {
 	fputs("portview: --lookup ", stderr);
-	put_escaped(stderr, arg, strlen(arg));
+	if (arg[0])
+		put_escaped(stderr, arg, strlen(arg));
+	else
+		fputs("''", stderr);
 	fprintf(stderr, ": %s\n", why);
 }
 
@@ -669,6 +672,10 @@ static int run_lookup(struct pv_options *o, const struct context *ctx)
 	struct pv_lookup_port ports[16];
 	size_t nports = 0;
 
+	if (arg[0] == '\0') {
+		lookup_error(arg, "empty port or service name");
+		return EXIT_USAGE;
+	}
 	if (arg[0] >= '0' && arg[0] <= '9') {
 		char *end;
 		errno = 0;

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Nothing lost under churn.
+
+In a private network namespace, four "stable" processes hold 5,000
+established loopback TCP connections between them (10,000 sockets, each
+process holding the client ends of 1,250 connections to the next process
+and the server ends of 1,250 connections from the previous one).  Two
+churner processes open and close loopback connections as fast as they can
+(one over IPv4, one over IPv6, on addresses and ports the stable sockets do
+not use), for the whole test.  Then `portview -ano --json` runs 20 times in
+a row.  In every run:
+
+  * every stable socket appears exactly once (matched by local and foreign
+    address and port), as ESTABLISHED, and its owners are exactly one
+    descriptor of the process that holds it;
+  * no socket at all appears twice: no cookie is repeated, and no
+    (proto, family, local, foreign, state) is repeated;
+  * portview exits 0 with an empty stderr.
+
+The churners count their connections; every run must overlap churn.
+
+Exit status: 0 pass, 1 fail, 77 skip.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+NPROC = 4                 # stable processes
+PER_PROC = 1250           # connections each process opens (client side)
+NCONN = NPROC * PER_PROC  # 5,000 connections, 10,000 sockets
+RUNS = 20
+SERVER_ADDR = "127.0.0.1"
+CLIENT_ADDR = "127.0.0.2"
+LISTEN_PORT0 = 7000       # process i listens on LISTEN_PORT0 + i
+CLIENT_PORT0 = 10000      # process i's clients use CLIENT_PORT0 + i*PER_PROC + j
+CHURN_V4 = "127.0.0.3"
+CHURN_V6 = "::1"
+CHURN_PORT = 9000
+
+# A stable process: listens, connects to the next one's listener, accepts the
+# previous one's connections, then holds everything until stdin closes.
+STABLE_CODE = r'''
+import ctypes, os, resource, socket, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+ctypes.CDLL(None).prctl(15, ctypes.create_string_buffer(sys.argv[1].encode()), 0, 0, 0)
+laddr, lport = sys.argv[2], int(sys.argv[3])
+L = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+L.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+L.bind((laddr, lport))
+L.listen(4096)
+keep = []
+out = sys.stdout
+out.write("ready %d %d\n" % (os.getpid(), hard))
+out.flush()
+for line in sys.stdin:
+    w = line.split()
+    try:
+        if w[0] == "connect":          # connect CADDR FIRSTPORT COUNT DADDR DPORT
+            caddr, first, count = w[1], int(w[2]), int(w[3])
+            daddr, dport = w[4], int(w[5])
+            for p in range(first, first + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind((caddr, p))
+                s.connect((daddr, dport))
+                keep.append(s)
+            out.write("ok\n")
+        elif w[0] == "accept":         # accept COUNT -> ok PEERPORTS...
+            ports = []
+            for _ in range(int(w[1])):
+                s, peer = L.accept()
+                keep.append(s)
+                ports.append(peer[1])
+            out.write("ok %s\n" % " ".join(map(str, ports)))
+        elif w[0] == "closelisten":
+            L.close()
+            out.write("ok\n")
+        else:
+            out.write("err unknown command\n")
+    except Exception as e:
+        out.write("err %r\n" % (e,))
+    out.flush()
+'''
+
+# A churner: one listener, then connect/accept/close in a loop as fast as it
+# can, keeping a small ring of live connections so that sockets are created
+# and destroyed (and fds reused) all the time.  Most connections end with an
+# RST (SO_LINGER 0) so that TIME_WAIT sockets do not pile up; every 32nd is
+# closed normally.  "count" on stdin -> "N ERRORS"; EOF -> exit.
+CHURN_CODE = r'''
+import ctypes, os, select, socket, struct, sys
+ctypes.CDLL(None).prctl(15, ctypes.create_string_buffer(sys.argv[1].encode()), 0, 0, 0)
+fam = socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET
+addr, port = sys.argv[2], int(sys.argv[3])
+L = socket.socket(fam, socket.SOCK_STREAM)
+L.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+L.bind((addr, port))
+L.listen(128)
+RST = struct.pack("ii", 1, 0)
+ring = []
+n = errors = 0
+sys.stdout.write("ready %d\n" % os.getpid())
+sys.stdout.flush()
+while True:
+    for _ in range(32):
+        try:
+            c = socket.socket(fam, socket.SOCK_STREAM)
+            c.connect((addr, port))
+            s, _ = L.accept()
+            ring.append((c, s))
+            n += 1
+        except OSError:
+            errors += 1
+            try:
+                c.close()
+            except Exception:
+                pass
+        if len(ring) > 16:
+            c, s = ring.pop(0)
+            if n % 32:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RST)
+            c.close()
+            s.close()
+    r, _, _ = select.select([sys.stdin], [], [], 0)
+    if r:
+        line = sys.stdin.readline()
+        if not line:
+            break
+        sys.stdout.write("%d %d\n" % (n, errors))
+        sys.stdout.flush()
+'''
+
+
+class Proc:
+    def __init__(self, code, *args):
+        self.p = subprocess.Popen([sys.executable, "-c", code] +
+                                  [str(a) for a in args],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, bufsize=1)
+        line = self.p.stdout.readline()
+        if not line.startswith("ready "):
+            raise RuntimeError("helper did not start: %r" % line)
+        self.words = line.split()[1:]
+        self.pid = int(self.words[0])
+        if self.pid != self.p.pid:
+            raise RuntimeError("helper pid mismatch")
+
+    def send(self, *words):
+        self.p.stdin.write(" ".join(str(w) for w in words) + "\n")
+        self.p.stdin.flush()
+
+    def reply(self):
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("helper %d died" % self.pid)
+        return line.split()
+
+    def ok(self):
+        w = self.reply()
+        if not w or w[0] != "ok":
+            raise RuntimeError("helper %d: %s" % (self.pid, " ".join(w)))
+        return w[1:]
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def churn_count(churners):
+    for ch in churners:
+        ch.send("count")
+    n = errors = 0
+    for ch in churners:
+        a, b = ch.reply()
+        n += int(a)
+        errors += int(b)
+    return n, errors
+
+
+def build_model():
+    """{(laddr, lport, raddr, rport): pid-index} for the 10,000 sockets."""
+    model = {}
+    for i in range(NPROC):
+        nxt = (i + 1) % NPROC
+        for j in range(PER_PROC):
+            cport = CLIENT_PORT0 + i * PER_PROC + j
+            # Client end, held by i; server end, held by the next process.
+            model[(CLIENT_ADDR, cport, SERVER_ADDR, LISTEN_PORT0 + nxt)] = i
+            model[(SERVER_ADDR, LISTEN_PORT0 + nxt, CLIENT_ADDR, cport)] = nxt
+    return model
+
+
+def endpoint(e):
+    return (e["address"], e["port"])
+
+
+def check_run(c, n, rc, out, err, model, pids, elapsed, churned):
+    name = "run %2d" % n
+    c.eq(rc, 0, name + ": exit status 0")
+    c.eq(err, "", name + ": stderr empty")
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        c.ok(False, name + ": stdout is one JSON document", str(e))
+        return
+    seen = {}            # stable key -> [objects]
+    cookies = {}
+    tuples = {}
+    churn_rows = 0
+    for o in doc:
+        lk, fk = endpoint(o["local"]), endpoint(o["foreign"])
+        key = lk + fk
+        if key in model:
+            seen.setdefault(key, []).append(o)
+        elif o["proto"] == "tcp" and (lk[0] in (CHURN_V4, CHURN_V6) or
+                                      fk[0] in (CHURN_V4, CHURN_V6)):
+            churn_rows += 1
+        cookies[o["cookie"]] = cookies.get(o["cookie"], 0) + 1
+        t = (o["proto"], o["family"], lk, fk, o["state"])
+        tuples[t] = tuples.get(t, 0) + 1
+
+    missing = [k for k in model if k not in seen]
+    twice = [(k, len(v)) for k, v in seen.items() if len(v) > 1]
+    wrong = []
+    for k, objs in seen.items():
+        want = pids[model[k]]
+        for o in objs:
+            got = None if o["owners"] is None else \
+                [w["pid"] for w in o["owners"]]
+            if o["state"] != "ESTABLISHED" or got != [want]:
+                wrong.append((k, o["state"], got, want))
+    dup_cookies = [(k, v) for k, v in cookies.items() if v > 1]
+    dup_tuples = [(k, v) for k, v in tuples.items() if v > 1]
+
+    print("%s: %d rows, stable %d/%d found, %d missing, %d twice, "
+          "%d wrong state/owner; churn rows %d; duplicate cookies %d, "
+          "duplicate tuples %d; churners +%d connections; %.2f s"
+          % (name, len(doc), len(seen), len(model), len(missing), len(twice),
+             len(wrong), churn_rows, len(dup_cookies), len(dup_tuples),
+             churned, elapsed))
+    c.ok(not missing, name + ": every stable socket listed",
+         "%d missing, e.g. %r" % (len(missing), missing[:5]))
+    c.ok(not twice, name + ": no stable socket listed twice",
+         "%d twice, e.g. %r" % (len(twice), twice[:5]))
+    c.ok(not wrong, name + ": stable sockets ESTABLISHED, owned by exactly "
+         "their holder", "%d wrong, e.g. (key, state, owner pids, want) %r"
+         % (len(wrong), wrong[:5]))
+    c.ok(not dup_cookies, name + ": no cookie appears twice",
+         "e.g. %r" % dup_cookies[:5])
+    c.ok(not dup_tuples, name + ": no (proto, family, local, foreign, state) "
+         "appears twice", "e.g. %r" % dup_tuples[:5])
+
+
+def main():
+    common.enter_netns()
+    pv = common.require_portview()
+    t0 = time.monotonic()
+    c = common.Checker()
+    stable, churners = [], []
+    try:
+        for i in range(NPROC):
+            stable.append(Proc(STABLE_CODE, "pv-stable%d" % i, SERVER_ADDR,
+                               LISTEN_PORT0 + i))
+        hard = int(stable[0].words[1])
+        if hard < PER_PROC * 2 + 50:
+            print("SKIP: RLIMIT_NOFILE hard limit %d is too low" % hard)
+            sys.exit(common.SKIP)
+        pids = [h.pid for h in stable]
+        for i, h in enumerate(stable):
+            h.send("connect", CLIENT_ADDR, CLIENT_PORT0 + i * PER_PROC,
+                   PER_PROC, SERVER_ADDR, LISTEN_PORT0 + (i + 1) % NPROC)
+        for h in stable:
+            h.ok()
+        for i, h in enumerate(stable):
+            h.send("accept", PER_PROC)
+        for i, h in enumerate(stable):
+            prev = (i - 1) % NPROC
+            got = sorted(int(p) for p in h.ok())
+            want = list(range(CLIENT_PORT0 + prev * PER_PROC,
+                              CLIENT_PORT0 + (prev + 1) * PER_PROC))
+            if got != want:
+                raise RuntimeError("process %d accepted unexpected peers" % i)
+            h.send("closelisten")
+            h.ok()
+        model = build_model()
+
+        # The kernel's own view (/proc/net/tcp) must hold every stable socket
+        # before churn starts: a setup mistake is not a portview bug.
+        kern = {(socket.inet_ntoa(k[2]), k[3], socket.inet_ntoa(k[4]),
+                 k[5]): k[6]
+                for k in common.kernel_sockets()
+                if k[0] == "TCP" and k[1] == 4}
+        bad = [k for k in model if kern.get(k) != common.ESTABLISHED]
+        if bad:
+            raise RuntimeError("kernel lacks %d stable sockets, e.g. %r"
+                               % (len(bad), bad[:3]))
+        print("stable: %d connections (%d sockets) held by PIDs %s; set up "
+              "in %.1f s" % (NCONN, len(model), pids, time.monotonic() - t0))
+
+        churners.append(Proc(CHURN_CODE, "pv-churn4", CHURN_V4, CHURN_PORT))
+        churners.append(Proc(CHURN_CODE, "pv-churn6", CHURN_V6, CHURN_PORT))
+        time.sleep(0.3)
+        start_n, _ = churn_count(churners)
+        c.ok(start_n > 0, "churners are churning before the runs (%d "
+             "connections so far)" % start_n)
+
+        overlapped = 0
+        before = start_n
+        for n in range(1, RUNS + 1):
+            t = time.monotonic()
+            rc, out, err = common.run_portview(["-ano", "--json"], pv,
+                                               timeout=60)
+            elapsed = time.monotonic() - t
+            after, _ = churn_count(churners)
+            check_run(c, n, rc, out, err, model, pids, elapsed, after - before)
+            if after > before:
+                overlapped += 1
+            before = after
+        end_n, errors = churn_count(churners)
+        total = end_n - start_n
+        print("churners: %d connections opened and closed during the %d runs "
+              "(%d connect errors)" % (total, RUNS, errors))
+        c.ok(total >= 1000, "churners made at least 1000 connections during "
+             "the runs (%d)" % total)
+        c.eq(overlapped, RUNS, "churn went on during every run")
+        for ch in churners:
+            c.ok(ch.p.poll() is None, "churner %d still alive" % ch.pid)
+        for h in stable:
+            c.ok(h.p.poll() is None, "stable process %d still alive" % h.pid)
+    finally:
+        for p in churners + stable:
+            p.stop()
+    print("total time %.1f s" % (time.monotonic() - t0))
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
