@@ -35,6 +35,8 @@
 #include "portview/state.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+/* internal: the both-families TCP request failed, use one per family */
+enum { EXIT_RETRY_PER_FAMILY = -2 };
 
 /* The whole name resolution of a run is bounded by this. */
 #define PV_RESOLVE_TIMEOUT_MS 1000
@@ -403,6 +405,8 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 
 	size_t before = l->n;
 	err = pv_diag_parse_raw(&raw, q->proto, l);
+	if (err && q->family == AF_UNSPEC && l->n == before)
+		return EXIT_RETRY_PER_FAMILY; /* no TCPDIAG_GETSOCK here: ask per family */
 	if (ctx->debug)
 		fprintf(stderr,
 			"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
@@ -463,7 +467,9 @@ static int collect(const struct pv_options *o, const struct context *ctx,
 			/* One walk of the TCP hash for both families (see sock_diag.h). */
 			q.family = AF_UNSPEC;
 			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
-			continue;
+			if (status != EXIT_RETRY_PER_FAMILY)
+				continue;
+			status = EXIT_OK;
 		}
 		if (v4) {
 			q.family = AF_INET;
