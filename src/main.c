@@ -358,7 +358,8 @@ struct context {
 	struct pv_services services;
 	struct pv_ephemeral ephemeral;
 	bool debug;
-	bool per_family; /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
+	bool per_family;  /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
+	bool single_pass; /* PORTVIEW_DUMP=once: no second walk */
 };
 
 /* What to dump: which states, and the port filter to push into the kernel. */
@@ -407,12 +408,35 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 	err = pv_diag_parse_raw(&raw, q->proto, l);
 	if (err && q->family == AF_UNSPEC && l->n == before)
 		return EXIT_RETRY_PER_FAMILY; /* no TCPDIAG_GETSOCK here: ask per family */
+	size_t first = l->n - before;
+	/*
+	 * A dump that came in one datagram never resumed, so it skipped
+	 * nothing; otherwise walk again for what the first walk skipped
+	 * (sock_diag.h).
+	 */
+	if (!err && !ctx->single_pass && stats.datagrams > 1) {
+		struct pv_diag_stats again;
+		err = pv_diag_dump_missing(nl, q, l, &raw, &again);
+		if (err) {
+			fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
+				proto_name(q->proto), fam[q->family], strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		struct pv_socklist extra;
+		pv_socklist_init(&extra);
+		err = pv_diag_parse_raw(&raw, q->proto, &extra);
+		if (!err)
+			pv_socklist_add_missing(l, before, &extra);
+		pv_socklist_free(&extra);
+		stats.datagrams += again.datagrams;
+		stats.bytes += again.bytes;
+	}
 	if (ctx->debug)
 		fprintf(stderr,
 			"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
-			"states 0x%x, filter program %zu bytes\n",
+			"states 0x%x, filter program %zu bytes, second pass %zu more\n",
 			proto_name(q->proto), fam[q->family], l->n - before, stats.datagrams,
-			stats.bytes, q->states, q->bytecode_len);
+			stats.bytes, q->states, q->bytecode_len, l->n - before - first);
 	if (err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT) {
 		/* The protocol's diag module is missing: show what we can. */
 		uint8_t bit = q->proto == IPPROTO_TCP ? 1 : 2;
@@ -841,7 +865,8 @@ int main(int argc, char **argv)
 	const char *debug = getenv("PORTVIEW_DEBUG");
 	const char *dump_mode = getenv("PORTVIEW_DUMP");
 	struct context ctx = {.debug = debug && *debug && strcmp(debug, "0") != 0,
-			      .per_family = dump_mode && strcmp(dump_mode, "per-family") == 0};
+			      .per_family = dump_mode && strstr(dump_mode, "per-family") != NULL,
+			      .single_pass = dump_mode && strstr(dump_mode, "once") != NULL};
 	pv_services_load(&ctx.services, o.services_path);
 	pv_ephemeral_load(&ctx.ephemeral, o.sysctl_dir);
 

@@ -51,6 +51,67 @@ static void seen_grow(struct pv_socklist *l)
 	l->seen_cap = cap;
 }
 
+static uint64_t tuple_hash(const struct pv_sock *s)
+{
+	uint64_t h = 1469598103934665603ULL ^ ((uint64_t)s->proto << 8 | s->family);
+	const uint8_t *parts[2] = {s->local.addr, s->remote.addr};
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 16; i++)
+			h = (h ^ parts[k][i]) * 1099511628211ULL;
+	h = (h ^ s->local.port) * 1099511628211ULL;
+	h = (h ^ s->remote.port) * 1099511628211ULL;
+	return h;
+}
+
+static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
+{
+	return a->proto == b->proto && a->family == b->family && a->local.port == b->local.port &&
+	       a->remote.port == b->remote.port && memcmp(a->local.addr, b->local.addr, 16) == 0 &&
+	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
+}
+
+void pv_socklist_add_missing(struct pv_socklist *l, size_t from, const struct pv_socklist *extra)
+{
+	if (extra->n == 0)
+		return;
+	size_t n = l->n - from, cap = 64;
+	while (cap < n * 2)
+		cap *= 2;
+	uint32_t *slot = xcalloc(cap, sizeof(*slot)); /* index + 1; 0: empty */
+	for (size_t i = from; i < l->n; i++) {
+		size_t j = (size_t)tuple_hash(&l->v[i]) & (cap - 1);
+		while (slot[j])
+			j = (j + 1) & (cap - 1);
+		slot[j] = (uint32_t)(i + 1);
+	}
+	size_t end = l->n;
+	for (size_t k = 0; k < extra->n; k++) {
+		const struct pv_sock *e = &extra->v[k];
+		bool seen = false;
+		if (e->state != 10 /* TCP_LISTEN */) {
+			size_t j = (size_t)tuple_hash(e) & (cap - 1);
+			for (; slot[j] && !seen; j = (j + 1) & (cap - 1))
+				seen = slot[j] - 1 < end && same_tuple(&l->v[slot[j] - 1], e);
+		}
+		if (!seen)
+			pv_socklist_add(l, e);
+	}
+	free(slot);
+}
+
+bool pv_socklist_has_cookie(const struct pv_socklist *l, uint64_t cookie)
+{
+	if (cookie == 0 || cookie == ~(uint64_t)0 || !l->seen_cap)
+		return false;
+	size_t mask = l->seen_cap - 1;
+	for (size_t i = cookie_hash(cookie, mask);; i = (i + 1) & mask) {
+		if (l->seen[i] == cookie)
+			return true;
+		if (l->seen[i] == 0)
+			return false;
+	}
+}
+
 void pv_socklist_done_adding(struct pv_socklist *l)
 {
 	free(l->seen);

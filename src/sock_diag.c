@@ -130,8 +130,31 @@ static bool is_record(const struct nlmsghdr *h)
 	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
 }
 
+static uint64_t record_cookie(const struct nlmsghdr *h)
+{
+	struct inet_diag_msg m;
+	memcpy(&m, (const char *)h + NLMSG_HDRLEN, sizeof(m));
+	return (uint64_t)m.id.idiag_cookie[0] | (uint64_t)m.id.idiag_cookie[1] << 32;
+}
+
+static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
+		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats);
+
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
 		 struct pv_diag_stats *stats)
+{
+	return dump(nl, q, NULL, raw, stats);
+}
+
+int pv_diag_dump_missing(struct mnl_socket *nl, const struct pv_diag_query *q,
+			 const struct pv_socklist *known, struct pv_raw *raw,
+			 struct pv_diag_stats *stats)
+{
+	return dump(nl, q, known, raw, stats);
+}
+
+static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
+		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats)
 {
 	static uint32_t seq_counter;
 	/* 8-byte aligned room for one datagram */
@@ -174,7 +197,10 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
 				if (h->nlmsg_type == NLMSG_DONE ||
 				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
 					done = true;
-				if (is_record(h)) {
+				if (is_record(h) && known &&
+				    pv_socklist_has_cookie(known, record_cookie(h))) {
+					/* the first pass has it */
+				} else if (is_record(h)) {
 					size_t keep = NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
 					struct nlmsghdr *copy = raw_append(raw, h, keep, true);
 					copy->nlmsg_len = (uint32_t)keep;

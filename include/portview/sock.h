@@ -62,6 +62,19 @@ void pv_socklist_free(struct pv_socklist *l);
  */
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s);
 /*
+ * Add the records of extra (a second walk of the kernel's table) that the
+ * first walk, records from index `from` of l, did not have: a socket is
+ * new only if no record there has its protocol, family, addresses and
+ * ports.  Between the walks a connection may have closed and another
+ * taken its addresses (a new cookie), which would otherwise be listed as
+ * a second row; listeners are exempt, as SO_REUSEPORT listeners share
+ * their addresses.
+ */
+void pv_socklist_add_missing(struct pv_socklist *l, size_t from, const struct pv_socklist *extra);
+
+/* Whether a record with this (non-zero) cookie was added. */
+bool pv_socklist_has_cookie(const struct pv_socklist *l, uint64_t cookie);
+/*
  * No more records will be added: drop the cookie set (a megabyte at 100,000
  * sockets).  Adding after this would no longer drop duplicates.
  */

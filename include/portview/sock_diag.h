@@ -69,6 +69,17 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
 		 struct pv_diag_stats *stats);
 
 /*
+ * The same, keeping only records whose cookie is not in known: a second
+ * pass over the kernel's tables that costs memory only for what the first
+ * pass missed.  (A dump resumes each datagram at a position within a hash
+ * bucket, so a socket removed earlier in that bucket in between makes the
+ * walk skip one that stays; two walks rarely skip the same socket.)
+ */
+int pv_diag_dump_missing(struct mnl_socket *nl, const struct pv_diag_query *q,
+			 const struct pv_socklist *known, struct pv_raw *raw,
+			 struct pv_diag_stats *stats);
+
+/*
  * The error of a reply that is an NLMSG_ERROR (the request was refused, for
  * example -EINVAL for a filter program the kernel does not understand), or 0.
  */
