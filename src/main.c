@@ -273,7 +273,10 @@ static int parse_args(int argc, char **argv, struct pv_options *o, enum color_mo
 			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
 			int k = c - OPT_PORT;
 			if (o->nport_args == sizeof(o->port_args) / sizeof(o->port_args[0])) {
-				fprintf(stderr, "portview: %s: too many port options\n", names[k]);
+				fprintf(stderr,
+					"portview: %s %s: too many port options (at most %d "
+					"--port, --sport and --dport; use a list: 80,443)\n",
+					names[k], optarg, PV_MAX_PORT_ARGS);
 				return EXIT_USAGE;
 			}
 			o->port_args[o->nport_args++] = (struct pv_port_arg){

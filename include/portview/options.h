@@ -7,6 +7,9 @@
 
 #include "portview/bytecode.h"
 
+/* --port, --sport and --dport options, all together */
+#define PV_MAX_PORT_ARGS 128
+
 struct pv_options {
 	bool all;	 /* -a: add listening TCP and unconnected UDP */
 	bool listening;	 /* -l: only those */
@@ -40,7 +43,7 @@ struct pv_options {
 		const char *option; /* "--port" */
 		const char *spec;
 		uint8_t sides; /* enum pv_port_side */
-	} port_args[32];
+	} port_args[PV_MAX_PORT_ARGS];
 	size_t nport_args;
 	uint8_t classes; /* --class: bits 1 << enum pv_port_class, PV_CLASS_EPHEMERAL_BIT */
 	/* The port filter: one clause per option kind, ANDed. */

@@ -264,7 +264,11 @@ def option_cases():
             ([b"--ranges", b"--lookup", b"80"],
              "portview: --ranges and --lookup cannot be combined"),
             ([b"--lookup", b"80", b"--lookup", b"443"],
-             "portview: --lookup: give it once")):
+             "portview: --lookup: give it once"),
+            # 128 port options are fine (mixed kinds); the 129th is named
+            ([b"--dport", b"1", b"--sport", b"2"] + [b"--port", b"3"] * 127,
+             "portview: --port 3: too many port options (at most 128 --port, "
+             "--sport and --dport; use a list: 80,443)")):
         cases.append((argv, line, True))
     return cases
 
