@@ -593,22 +593,32 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
 
 
 def escape_comm(b):
-    """Render comm bytes: control bytes and invalid UTF-8 as \\xNN."""
+    """Untrusted bytes as portview shows them (process names in the table,
+    input echoed in messages): a backslash as \\\\, each byte of a C0
+    control, DEL, a C1 control or invalid UTF-8 as \\xNN, the rest as is."""
     out = []
     i = 0
     while i < len(b):
         c = b[i]
         if c < 0x80:
-            out.append("\\x%02x" % c if c < 0x20 or c == 0x7f else chr(c))
+            if c < 0x20 or c == 0x7f:
+                out.append("\\x%02x" % c)
+            elif c == 0x5c:
+                out.append("\\\\")
+            else:
+                out.append(chr(c))
             i += 1
             continue
-        for n in (4, 3, 2):
+        for n in (2, 3, 4):
             try:
                 ch = b[i:i + n].decode("utf-8")
             except UnicodeDecodeError:
                 continue
             if len(ch) == 1:
-                out.append(ch)
+                if 0x80 <= ord(ch) <= 0x9f:
+                    out.append("".join("\\x%02x" % x for x in b[i:i + n]))
+                else:
+                    out.append(ch)
                 i += n
                 break
         else:

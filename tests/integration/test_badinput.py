@@ -65,38 +65,7 @@ ESC = b"\x1b[2J"
 # helpers
 
 def esc(b):
-    """The value as portview's messages must show it: a backslash as \\\\,
-    each byte of a C0 control, DEL, a C1 control or invalid UTF-8 as \\xNN,
-    everything else as it is."""
-    out = []
-    i = 0
-    while i < len(b):
-        c = b[i]
-        if c < 0x80:
-            if c < 0x20 or c == 0x7f:
-                out.append("\\x%02x" % c)
-            elif c == 0x5c:
-                out.append("\\\\")
-            else:
-                out.append(chr(c))
-            i += 1
-            continue
-        for n in (2, 3, 4):
-            try:
-                ch = b[i:i + n].decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if len(ch) == 1:
-                if 0x80 <= ord(ch) <= 0x9f:
-                    out.append("".join("\\x%02x" % x for x in b[i:i + n]))
-                else:
-                    out.append(ch)
-                i += n
-                break
-        else:
-            out.append("\\x%02x" % c)
-            i += 1
-    return "".join(out)
+    return common.escape_comm(b)
 
 
 def shown(b):
