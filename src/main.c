@@ -110,7 +110,8 @@ static void print_help(void)
 	    "States and groups for --state:\n  %s\n\n"
 	    "Environment: PORTVIEW_SERVICES replaces /etc/services; PORTVIEW_DEBUG=1\n"
 	    "prints what each kernel dump returned; PORTVIEW_DUMP=per-family dumps TCP once\n"
-	    "per address family; NO_COLOR disables --color=auto.\n\n"
+	    "per address family, =once and =twice walk each dump once or twice (see\n"
+	    "portview(8)); NO_COLOR disables --color=auto.\n\n"
 	    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
 	    "See portview(8).\n",
 	    pv_state_valid_names());
@@ -361,8 +362,9 @@ struct context {
 	struct pv_services services;
 	struct pv_ephemeral ephemeral;
 	bool debug;
-	bool per_family;  /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
-	bool single_pass; /* PORTVIEW_DUMP=once: no second walk */
+	bool per_family;   /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
+	bool single_pass;  /* PORTVIEW_DUMP=once: no second walk */
+	bool always_twice; /* PORTVIEW_DUMP=twice: a second walk, not the check */
 };
 
 /* What to dump: which states, and the port filter to push into the kernel. */
@@ -371,6 +373,49 @@ struct selection {
 	const struct pv_port_clause *clauses;
 	size_t nclauses;
 };
+
+/* The states a TCP socket in the kernel's established hash can be in. */
+#define EHASH_STATES (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
+
+/*
+ * Whether every socket a walk counts to find its resume point is also one
+ * it reports, so that its datagram boundaries can be checked from the
+ * records around them (sock_diag.h): TCP in both families, no filter
+ * program, and all the established hash's states or none of them.  (UDP
+ * is walked per family, and a family's walk counts the other's sockets.)
+ */
+static bool boundaries_checkable(const struct pv_diag_query *q)
+{
+	uint32_t ehash = q->states & EHASH_STATES;
+	return q->proto == IPPROTO_TCP && q->family == AF_UNSPEC && !q->bytecode_len &&
+	       (ehash == 0 || ehash == EHASH_STATES);
+}
+
+/*
+ * A second walk for what the first may have skipped, keeping only the
+ * records it did not report; states narrows the walk.  Returns 0 or a
+ * negative errno.
+ */
+static int walk_again(struct mnl_socket *nl, const struct pv_diag_query *q, uint32_t states,
+		      struct pv_socklist *l, size_t before, struct pv_diag_stats *stats)
+{
+	struct pv_diag_query again = *q;
+	struct pv_diag_stats more;
+	struct pv_raw raw = {0};
+	again.states = states;
+	int err = pv_diag_dump_missing(nl, &again, l, &raw, &more);
+	if (err)
+		return err;
+	struct pv_socklist extra;
+	pv_socklist_init(&extra);
+	err = pv_diag_parse_raw(&raw, q->proto, &extra);
+	if (!err)
+		pv_socklist_add_missing(l, before, &extra);
+	pv_socklist_free(&extra);
+	stats->datagrams += more.datagrams;
+	stats->bytes += more.bytes;
+	return err;
+}
 
 /*
  * One kernel dump, drained whole into raw and then parsed into l: draining
@@ -386,12 +431,13 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 	static const char *const fam[] = {[AF_UNSPEC] = "", [AF_INET] = "v4", [AF_INET6] = "v6"};
 	struct pv_diag_stats stats;
 	struct pv_raw raw = {0};
+	struct pv_diag_tails tails = {0};
 	int err;
 
 	for (;;) {
 		q->bytecode = bytecode->len ? bytecode->data : NULL;
 		q->bytecode_len = bytecode->len;
-		err = pv_diag_dump(nl, q, &raw, &stats);
+		err = pv_diag_dump_tails(nl, q, &raw, &stats, &tails);
 		if (err) {
 			fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
 				proto_name(q->proto), fam[q->family], strerror(-err));
@@ -413,33 +459,46 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 		return EXIT_RETRY_PER_FAMILY; /* no TCPDIAG_GETSOCK here: ask per family */
 	size_t first = l->n - before;
 	/*
-	 * A dump that came in one datagram never resumed, so it skipped
-	 * nothing; otherwise walk again for what the first walk skipped
-	 * (sock_diag.h).
+	 * A dump whose records came in one datagram never resumed, so it
+	 * skipped nothing.  Otherwise check the records before each boundary: if none
+	 * has gone, the walk skipped nothing either (sock_diag.h); listeners
+	 * are few and may share a bucket by the dozen (SO_REUSEPORT), so a
+	 * boundary among them is settled by walking the listeners again.
+	 * Where that cannot be checked, or something has gone, walk again.
 	 */
-	if (!err && !ctx->single_pass && stats.datagrams > 1) {
-		struct pv_diag_stats again;
-		err = pv_diag_dump_missing(nl, q, l, &raw, &again);
-		if (err) {
-			fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
-				proto_name(q->proto), fam[q->family], strerror(-err));
-			return EXIT_RUNTIME;
+	const char *second = "none";
+	size_t checked = 0;
+	long gone = 0;
+	if (!err && !ctx->single_pass && tails.boundaries > 0) {
+		bool again = true;
+		if (!ctx->always_twice && boundaries_checkable(q)) {
+			if (tails.listener_boundary && (q->states & PV_SF(PV_TCP_LISTEN))) {
+				err = walk_again(nl, q, PV_SF(PV_TCP_LISTEN), l, before, &stats);
+				second = "listeners";
+			}
+			size_t keep = 0;
+			for (size_t i = 0; i < tails.n; i++)
+				if (tails.v[i].state != PV_TCP_LISTEN)
+					tails.v[keep++] = tails.v[i];
+			checked = keep;
+			if (!err)
+				gone = pv_diag_count_gone(q->proto, tails.v, keep);
+			again = gone != 0;
 		}
-		struct pv_socklist extra;
-		pv_socklist_init(&extra);
-		err = pv_diag_parse_raw(&raw, q->proto, &extra);
-		if (!err)
-			pv_socklist_add_missing(l, before, &extra);
-		pv_socklist_free(&extra);
-		stats.datagrams += again.datagrams;
-		stats.bytes += again.bytes;
+		if (again && !err) {
+			err = walk_again(nl, q, q->states, l, before, &stats);
+			second = "all";
+		}
 	}
+	pv_diag_tails_free(&tails);
 	if (ctx->debug)
 		fprintf(stderr,
 			"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
-			"states 0x%x, filter program %zu bytes, second pass %zu more\n",
+			"states 0x%x, filter program %zu bytes, boundary records checked %zu "
+			"(%ld gone), second pass %s, %zu more\n",
 			proto_name(q->proto), fam[q->family], l->n - before, stats.datagrams,
-			stats.bytes, q->states, q->bytecode_len, l->n - before - first);
+			stats.bytes, q->states, q->bytecode_len, checked, gone, second,
+			l->n - before - first);
 	if (err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT) {
 		/* The protocol's diag module is missing: show what we can. */
 		uint8_t bit = q->proto == IPPROTO_TCP ? 1 : 2;
@@ -869,7 +928,8 @@ int main(int argc, char **argv)
 	const char *dump_mode = getenv("PORTVIEW_DUMP");
 	struct context ctx = {.debug = debug && *debug && strcmp(debug, "0") != 0,
 			      .per_family = dump_mode && strstr(dump_mode, "per-family") != NULL,
-			      .single_pass = dump_mode && strstr(dump_mode, "once") != NULL};
+			      .single_pass = dump_mode && strstr(dump_mode, "once") != NULL,
+			      .always_twice = dump_mode && strstr(dump_mode, "twice") != NULL};
 	pv_services_load(&ctx.services, o.services_path);
 	pv_ephemeral_load(&ctx.ephemeral, o.sysctl_dir);
 

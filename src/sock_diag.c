@@ -138,23 +138,80 @@ static uint64_t record_cookie(const struct nlmsghdr *h)
 }
 
 static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
-		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats);
+		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats,
+		struct pv_diag_tails *tails);
 
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
 		 struct pv_diag_stats *stats)
 {
-	return dump(nl, q, NULL, raw, stats);
+	return dump(nl, q, NULL, raw, stats, NULL);
+}
+
+int pv_diag_dump_tails(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
+		       struct pv_diag_stats *stats, struct pv_diag_tails *tails)
+{
+	return dump(nl, q, NULL, raw, stats, tails);
+}
+
+void pv_diag_tails_free(struct pv_diag_tails *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * The kernel stops filling a dump datagram when the next record does not
+ * fit (the walk goes on in the next datagram, from a saved position) or
+ * when the walk is over (NLMSG_DONE then comes in a datagram of its own).
+ * A datagram is taken to have stopped mid-walk when records follow it, or
+ * when it is this full (a record is well under 1 KiB).
+ */
+#define FULLISH (PV_DIAG_RCVBUF - 2048u)
+
+/* The last records of one datagram, until it is known to be a boundary. */
+struct tail {
+	struct pv_diag_id v[PV_DIAG_TAIL];
+	size_t n;
+};
+
+static void take_tail(struct tail *tail, const char *base, const size_t *ring, size_t seen)
+{
+	tail->n = seen < PV_DIAG_TAIL ? seen : PV_DIAG_TAIL;
+	for (size_t i = 0; i < tail->n; i++) {
+		struct inet_diag_msg m;
+		memcpy(&m, base + ring[(seen - tail->n + i) % PV_DIAG_TAIL] + NLMSG_HDRLEN,
+		       sizeof(m));
+		tail->v[i] = (struct pv_diag_id){
+		    .id = m.id, .family = m.idiag_family, .state = m.idiag_state};
+	}
+}
+
+static void commit_tail(struct pv_diag_tails *t, struct tail *tail)
+{
+	if (tail->n == 0)
+		return;
+	if (t->cap - t->n < tail->n) {
+		t->cap = t->cap ? t->cap * 2 : 64 * PV_DIAG_TAIL;
+		t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
+	}
+	memcpy(t->v + t->n, tail->v, tail->n * sizeof(*tail->v));
+	t->n += tail->n;
+	t->boundaries++;
+	if (tail->v[tail->n - 1].state == 10 /* TCP_LISTEN */)
+		t->listener_boundary = true;
+	tail->n = 0;
 }
 
 int pv_diag_dump_missing(struct mnl_socket *nl, const struct pv_diag_query *q,
 			 const struct pv_socklist *known, struct pv_raw *raw,
 			 struct pv_diag_stats *stats)
 {
-	return dump(nl, q, known, raw, stats);
+	return dump(nl, q, known, raw, stats, NULL);
 }
 
 static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
-		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats)
+		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats,
+		struct pv_diag_tails *tails)
 {
 	static uint32_t seq_counter;
 	/* 8-byte aligned room for one datagram */
@@ -164,6 +221,8 @@ static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 	for (int attempt = 0; attempt < 4; attempt++) {
 		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
 		pv_raw_free(raw);
+		if (tails)
+			pv_diag_tails_free(tails);
 		int err = send_request(nl, q, seq);
 		if (err) {
 			ret = err;
@@ -171,6 +230,7 @@ static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 		}
 
 		bool done = false, interrupted = false;
+		struct tail tail = {.n = 0};
 		*stats = (struct pv_diag_stats){0};
 		while (!done) {
 			ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
@@ -189,6 +249,7 @@ static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 			 */
 			const char *base = (const char *)dgram;
 			size_t whole = whole_messages((const uint8_t *)base, (size_t)n);
+			size_t ring[PV_DIAG_TAIL], records = 0; /* offsets of the last records */
 			for (size_t off = 0; off < whole;) {
 				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
 				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
@@ -201,6 +262,7 @@ static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 				    pv_socklist_has_cookie(known, record_cookie(h))) {
 					/* the first pass has it */
 				} else if (is_record(h)) {
+					ring[records++ % PV_DIAG_TAIL] = off;
 					size_t keep = NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
 					struct nlmsghdr *copy = raw_append(raw, h, keep, true);
 					copy->nlmsg_len = (uint32_t)keep;
@@ -215,6 +277,15 @@ static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 				raw_append(raw, base + whole, (size_t)n - whole, false);
 				done = true;
 			}
+			if (tails) {
+				if (records)
+					commit_tail(tails, &tail); /* the previous datagram's */
+				tail.n = 0;
+				if (!done)
+					take_tail(&tail, base, ring, records);
+				if ((size_t)n >= FULLISH)
+					commit_tail(tails, &tail);
+			}
 		}
 		if (!interrupted) {
 			ret = 0;
@@ -223,8 +294,11 @@ static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 	}
 out:
 	free(dgram);
-	if (ret)
+	if (ret) {
 		pv_raw_free(raw);
+		if (tails)
+			pv_diag_tails_free(tails);
+	}
 	return ret;
 }
 
@@ -390,4 +464,95 @@ int pv_diag_parse_raw(struct pv_raw *raw, uint8_t proto, struct pv_socklist *out
 	}
 	pv_raw_free(raw);
 	return parse_result(&ctx);
+}
+
+long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n)
+{
+	/*
+	 * Each request gets one reply: the socket's record, or an NLMSG_ERROR.
+	 * A batch's replies must fit the receive buffer (the kernel drops a
+	 * reply to a full socket), about 2 KiB each with the skb overhead.
+	 */
+	enum { BATCH = 32 };
+	struct request {
+		struct nlmsghdr h;
+		struct inet_diag_req_v2 r;
+	};
+	if (n == 0)
+		return 0;
+	struct mnl_socket *nl;
+	int err = pv_diag_open(&nl);
+	if (err)
+		return err;
+	struct request *req = xcalloc(BATCH, sizeof(*req));
+	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
+	uint32_t seq0 = (uint32_t)time(NULL) << 8;
+	long gone = 0;
+
+	for (size_t at = 0; at < n && gone >= 0; at += BATCH) {
+		size_t k = n - at < BATCH ? n - at : BATCH;
+		seq0 += BATCH;
+		for (size_t i = 0; i < k; i++) {
+			const struct pv_diag_id *id = &ids[at + i];
+			req[i] = (struct request){
+			    .h = {.nlmsg_len = sizeof(struct request),
+				  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+				  .nlmsg_flags = NLM_F_REQUEST,
+				  .nlmsg_seq = seq0 + (uint32_t)i},
+			    .r = {.sdiag_family = id->family,
+				  .sdiag_protocol = proto,
+				  .idiag_states = ~0u,
+				  .id = id->id},
+			};
+		}
+		if (mnl_socket_sendto(nl, req, k * sizeof(*req)) < 0) {
+			gone = -errno;
+			break;
+		}
+		for (size_t replies = 0; replies < k && gone >= 0;) {
+			ssize_t got = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
+			if (got < 0) {
+				if (errno != EINTR)
+					gone = -errno;
+				continue;
+			}
+			const char *base = (const char *)dgram;
+			size_t whole = whole_messages((const uint8_t *)base, (size_t)got);
+			for (size_t off = 0; off < whole && gone >= 0;) {
+				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
+				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
+				off += step < whole - off ? step : whole - off;
+				if (h->nlmsg_seq - seq0 >= k)
+					continue; /* not a reply to this batch */
+				replies++;
+				if (h->nlmsg_type == NLMSG_ERROR) {
+					int e = pv_diag_reply_error(h, h->nlmsg_len);
+					if (e == -ENOENT)
+						gone++;
+					else
+						gone = e ? e : -EBADMSG;
+				} else if (!is_record(h)) {
+					gone = -EBADMSG;
+				}
+			}
+		}
+	}
+	free(dgram);
+	free(req);
+	pv_diag_close(nl);
+	return gone;
+}
+
+void pv_diag_id_of(const struct pv_sock *s, struct pv_diag_id *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = s->family;
+	out->state = s->state;
+	out->id.idiag_sport = htons(s->local.port);
+	out->id.idiag_dport = htons(s->remote.port);
+	memcpy(out->id.idiag_src, s->local.addr, sizeof(out->id.idiag_src));
+	memcpy(out->id.idiag_dst, s->remote.addr, sizeof(out->id.idiag_dst));
+	out->id.idiag_if = s->ifindex;
+	out->id.idiag_cookie[0] = (uint32_t)s->cookie;
+	out->id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
 }

@@ -2,6 +2,8 @@
 #ifndef PORTVIEW_SOCK_DIAG_H
 #define PORTVIEW_SOCK_DIAG_H
 
+#include <linux/inet_diag.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,6 +11,7 @@
 #include "portview/sock.h"
 
 struct mnl_socket;
+struct pv_diag_tails;
 
 /*
  * The kernel fills each dump datagram up to the reader's buffer size, capped
@@ -67,6 +70,9 @@ void pv_raw_free(struct pv_raw *raw);
  */
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
 		 struct pv_diag_stats *stats);
+/* The same, also noting the records around each datagram boundary (tails). */
+int pv_diag_dump_tails(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
+		       struct pv_diag_stats *stats, struct pv_diag_tails *tails);
 
 /*
  * The same, keeping only records whose cookie is not in known: a second
@@ -78,6 +84,43 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv
 int pv_diag_dump_missing(struct mnl_socket *nl, const struct pv_diag_query *q,
 			 const struct pv_socklist *known, struct pv_raw *raw,
 			 struct pv_diag_stats *stats);
+
+/*
+ * The sockets that ended each datagram of a multi-datagram dump but the
+ * last, so that the walk's resume points can be checked afterwards.  The
+ * kernel resumes a dump at a (hash bucket, position) pair; a socket removed
+ * from that bucket, before that position, between two datagrams shifts the
+ * bucket and the walk skips the socket after the boundary.  Every socket
+ * before the position in that bucket ended the datagram, so if none of the
+ * last few records of each datagram has gone, nothing was skipped.
+ *
+ * For each boundary: up to PV_DIAG_TAIL records, the last of the datagram
+ * (latest last), and whether the datagram's last record was a listener (the
+ * listeners' hash is walked before the connections').
+ */
+#define PV_DIAG_TAIL 8u
+struct pv_diag_id {
+	struct inet_diag_sockid id;
+	uint8_t family;
+	uint8_t state;
+};
+struct pv_diag_tails {
+	struct pv_diag_id *v; /* the records, boundary after boundary */
+	size_t n, cap;
+	size_t boundaries;
+	bool listener_boundary; /* some datagram ended with a listener */
+};
+void pv_diag_tails_free(struct pv_diag_tails *t);
+
+/*
+ * Ask the kernel for each socket in ids again (exact lookups, by address,
+ * port and cookie, in batches).  Returns how many are gone (the kernel has
+ * no socket with that address and cookie), or a negative errno when a
+ * lookup failed otherwise, so that nothing can be concluded.
+ */
+/* The identity of a parsed record, to ask the kernel for it again. */
+void pv_diag_id_of(const struct pv_sock *s, struct pv_diag_id *out);
+long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n);
 
 /*
  * The error of a reply that is an NLMSG_ERROR (the request was refused, for

@@ -24,6 +24,7 @@ Exit status: 0 pass, 1 fail, 77 skip.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -212,7 +213,8 @@ def endpoint(e):
 def check_run(c, n, rc, out, err, model, pids, elapsed, churned):
     name = "run %2d" % n
     c.eq(rc, 0, name + ": exit status 0")
-    c.eq(err, "", name + ": stderr empty")
+    c.eq([l for l in err.splitlines() if "portview: debug:" not in l], [],
+         name + ": stderr holds nothing but the debug lines")
     try:
         doc = json.loads(out)
     except ValueError as e:
@@ -330,16 +332,30 @@ def main():
 
         overlapped = 0
         before = start_n
+        paths = {}
+        os.environ["PORTVIEW_DEBUG"] = "1"
         for n in range(1, RUNS + 1):
             t = time.monotonic()
             rc, out, err = common.run_portview(["-ano", "--json"], pv,
                                                timeout=60)
+            # how the TCP dump made sure it skipped nothing (main.c dump_one)
+            m = re.search(r"debug: TCP dump: .*checked (\d+) \((-?\d+) gone\), "
+                          r"second pass (\w+)", err)
+            path = ("%s gone: second walk %s" % (
+                "some" if int(m.group(2)) else "none", m.group(3))
+                if m else "no debug line")
+            paths[path] = paths.get(path, 0) + 1
             elapsed = time.monotonic() - t
             after, _ = churn_count(churners)
             check_run(c, n, rc, out, err, model, pids, elapsed, after - before)
             if after > before:
                 overlapped += 1
             before = after
+        del os.environ["PORTVIEW_DEBUG"]
+        print("boundary checks: %s" % ", ".join(
+            "%s in %d runs" % kv for kv in sorted(paths.items())))
+        c.ok("no debug line" not in paths, "every run printed its TCP dump's "
+             "debug line", repr(paths))
         end_n, errors = churn_count(churners)
         total = end_n - start_n
         print("churners: %d connections opened and closed during the %d runs "

@@ -1,0 +1,268 @@
+/*
+ * The exact lookups that check a dump's boundaries, against the running
+ * kernel: each test runs in a child of its own (CK_FORK) inside a private
+ * network namespace, on sockets it opened itself.  Needs CAP_SYS_ADMIN for
+ * the namespace; exits 77 (skipped) where a namespace cannot be made.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "portview/sock_diag.h"
+#include "portview/state.h"
+
+static void private_netns(void)
+{
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	ck_assert_int_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	ck_assert_int_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+}
+
+static socklen_t loopback(int family, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(port);
+	a->sin6_addr = in6addr_loopback;
+	return sizeof(*a);
+}
+
+static int bound(int family, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, port, &ss);
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+	return fd;
+}
+
+static int listener(int family, uint16_t port)
+{
+	int fd = bound(family, port);
+	ck_assert_int_eq(listen(fd, 128), 0);
+	return fd;
+}
+
+/* A connection from client_port to the listener on port: {client, server}. */
+static void connect_pair(int lfd, int family, uint16_t port, uint16_t client_port, int fds[2])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, port, &ss);
+	fds[0] = bound(family, client_port);
+	ck_assert_int_eq(connect(fds[0], (struct sockaddr *)&ss, len), 0);
+	fds[1] = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(fds[1], 0);
+}
+
+/* Close with a reset: the socket leaves the kernel's tables at once. */
+static void reset_close(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(fd);
+}
+
+static void dump_tcp(struct pv_socklist *l)
+{
+	struct mnl_socket *nl;
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	struct pv_diag_query q = {
+	    .family = AF_UNSPEC, .proto = IPPROTO_TCP, .states = PV_STATES_ALL};
+	struct pv_raw raw = {0};
+	struct pv_diag_stats st;
+	ck_assert_int_eq(pv_diag_dump(nl, &q, &raw, &st), 0);
+	ck_assert_int_eq(pv_diag_parse_raw(&raw, IPPROTO_TCP, l), 0);
+	pv_diag_close(nl);
+}
+
+static const struct pv_sock *find(const struct pv_socklist *l, uint8_t family, uint16_t lport,
+				  uint16_t rport)
+{
+	const struct pv_sock *hit = NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].family == family && l->v[i].local.port == lport &&
+		    l->v[i].remote.port == rport) {
+			ck_assert_msg(hit == NULL, "two sockets %u -> %u", lport, rport);
+			hit = &l->v[i];
+		}
+	ck_assert_msg(hit != NULL, "no socket %u -> %u", lport, rport);
+	return hit;
+}
+
+static long gone(const struct pv_sock *s)
+{
+	struct pv_diag_id id;
+	pv_diag_id_of(s, &id);
+	return pv_diag_count_gone(IPPROTO_TCP, &id, 1);
+}
+
+static long all_gone(const struct pv_socklist *l)
+{
+	struct pv_diag_id *ids = calloc(l->n + 1, sizeof(*ids));
+	ck_assert_ptr_nonnull(ids);
+	for (size_t i = 0; i < l->n; i++)
+		pv_diag_id_of(&l->v[i], &ids[i]);
+	long n = pv_diag_count_gone(IPPROTO_TCP, ids, l->n);
+	free(ids);
+	return n;
+}
+
+START_TEST(open_sockets_are_found)
+{
+	private_netns();
+	int l4 = listener(AF_INET, 5000), l6 = listener(AF_INET6, 5001), c4[2], c6[2];
+	connect_pair(l4, AF_INET, 5000, 40000, c4);
+	connect_pair(l6, AF_INET6, 5001, 40001, c6);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	dump_tcp(&l);
+	ck_assert_uint_eq(l.n, 6);
+	ck_assert_int_eq(all_gone(&l), 0);
+	ck_assert_int_eq(gone(find(&l, AF_INET6, 40001, 5001)), 0);
+	ck_assert_int_eq(pv_diag_count_gone(IPPROTO_TCP, NULL, 0), 0);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+START_TEST(reset_connection_is_gone)
+{
+	private_netns();
+	int lfd = listener(AF_INET, 5000), c[2];
+	connect_pair(lfd, AF_INET, 5000, 40000, c);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	dump_tcp(&l);
+	ck_assert_uint_eq(l.n, 3);
+	reset_close(c[0]); /* the server end takes the reset and closes too */
+	usleep(20000);
+	ck_assert_int_eq(gone(find(&l, AF_INET, 40000, 5000)), 1);
+	ck_assert_int_eq(gone(find(&l, AF_INET, 5000, 40000)), 1);
+	ck_assert_int_eq(gone(find(&l, AF_INET, 5000, 0)), 0);
+	ck_assert_int_eq(all_gone(&l), 2);
+	close(c[1]);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/*
+ * A connection that closes into TIME_WAIT keeps its cookie and its place:
+ * not gone.  The end that closes last leaves the tables: gone.
+ */
+START_TEST(time_wait_is_not_gone)
+{
+	private_netns();
+	int lfd = listener(AF_INET, 5000), c[2];
+	connect_pair(lfd, AF_INET, 5000, 40000, c);
+	struct pv_socklist l, after;
+	pv_socklist_init(&l);
+	pv_socklist_init(&after);
+	dump_tcp(&l);
+	close(c[0]);
+	usleep(20000);
+	close(c[1]);
+	usleep(20000);
+	dump_tcp(&after);
+	ck_assert_uint_eq(find(&after, AF_INET, 40000, 5000)->state, PV_TCP_TIME_WAIT);
+	ck_assert_int_eq(gone(find(&l, AF_INET, 40000, 5000)), 0);
+	ck_assert_int_eq(gone(find(&l, AF_INET, 5000, 40000)), 1);
+	pv_socklist_free(&l);
+	pv_socklist_free(&after);
+}
+END_TEST
+
+/* The same addresses and ports on a new socket: a new cookie, so gone. */
+START_TEST(same_tuple_new_socket_is_gone)
+{
+	private_netns();
+	int lfd = listener(AF_INET6, 5000), c[2];
+	connect_pair(lfd, AF_INET6, 5000, 40000, c);
+	struct pv_socklist l, again;
+	pv_socklist_init(&l);
+	pv_socklist_init(&again);
+	dump_tcp(&l);
+	reset_close(c[0]);
+	close(c[1]);
+	usleep(20000);
+	connect_pair(lfd, AF_INET6, 5000, 40000, c);
+	dump_tcp(&again);
+	const struct pv_sock *old = find(&l, AF_INET6, 40000, 5000);
+	const struct pv_sock *now = find(&again, AF_INET6, 40000, 5000);
+	ck_assert(old->cookie != now->cookie);
+	ck_assert_int_eq(gone(old), 1);
+	ck_assert_int_eq(gone(now), 0);
+	pv_socklist_free(&l);
+	pv_socklist_free(&again);
+}
+END_TEST
+
+/* More lookups than one batch holds, some gone. */
+START_TEST(many_in_batches)
+{
+	private_netns();
+	enum { N = 100, CLOSED = 37 };
+	int lfd = listener(AF_INET, 5000), c[N][2];
+	for (int i = 0; i < N; i++)
+		connect_pair(lfd, AF_INET, 5000, (uint16_t)(40000 + i), c[i]);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	dump_tcp(&l);
+	ck_assert_uint_eq(l.n, 2 * N + 1);
+	ck_assert_int_eq(all_gone(&l), 0);
+	for (int i = 0; i < CLOSED; i++)
+		reset_close(c[i * 2][0]);
+	usleep(50000);
+	ck_assert_int_eq(all_gone(&l), 2 * CLOSED);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* Whether this process may make a network namespace (in a throwaway child). */
+static bool can_unshare(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
+	int st;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+int main(void)
+{
+	if (!can_unshare()) {
+		puts("skip: cannot create a network namespace (needs root)");
+		return 77;
+	}
+	Suite *s = suite_create("diag_live");
+	TCase *tc = tcase_create("lookups");
+	tcase_add_test(tc, open_sockets_are_found);
+	tcase_add_test(tc, reset_connection_is_gone);
+	tcase_add_test(tc, time_wait_is_not_gone);
+	tcase_add_test(tc, same_tuple_new_socket_is_gone);
+	tcase_add_test(tc, many_in_batches);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
