@@ -1,25 +1,37 @@
 #include "portview/annotate.h"
 #include "portview/buf.h"
 #include "portview/format.h"
+#include "portview/owners.h"
+#include "portview/resolve.h"
 
 #include <string.h>
 
-void pv_annotate(struct pv_socklist *l, const struct pv_services *svc,
-		 const struct pv_ephemeral *eph)
+void pv_annotate_sock(struct pv_sock *s, const struct pv_services *svc,
+		      const struct pv_ephemeral *eph)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct pv_sock *s = &l->v[i];
-		if (s->local.port) {
-			s->local_class = (uint8_t)pv_port_class(s->local.port);
-			s->local_service = pv_services_by_port(svc, s->local.port, s->proto);
-			s->local_ephemeral = pv_port_is_ephemeral(eph, s->local.port);
-			s->ephemeral_unknown = !eph->known;
-		}
-		if (s->remote.port) {
-			s->remote_class = (uint8_t)pv_port_class(s->remote.port);
-			s->remote_service = pv_services_by_port(svc, s->remote.port, s->proto);
-			s->remote_in_range = pv_port_is_ephemeral(eph, s->remote.port);
-		}
+	if (s->local.port) {
+		s->local_class = (uint8_t)pv_port_class(s->local.port);
+		s->local_service = pv_services_by_port(svc, s->local.port, s->proto);
+		s->local_ephemeral = pv_port_is_ephemeral(eph, s->local.port);
+		s->ephemeral_unknown = !eph->known;
+	}
+	if (s->remote.port) {
+		s->remote_class = (uint8_t)pv_port_class(s->remote.port);
+		s->remote_service = pv_services_by_port(svc, s->remote.port, s->proto);
+		s->remote_in_range = pv_port_is_ephemeral(eph, s->remote.port);
+	}
+}
+
+void pv_view_get(const struct pv_view *v, size_t i, struct pv_sock *out)
+{
+	pv_socklist_get(v->l, i, out);
+	if (v->services)
+		pv_annotate_sock(out, v->services, v->ephemeral);
+	if (v->owners)
+		pv_owners_lookup(v->owners, out->inode, &out->owner_first, &out->owner_count);
+	if (v->names) {
+		out->local_host = pv_names_host(v->names, out->family, out->local.addr);
+		out->remote_host = pv_names_host(v->names, out->family, out->remote.addr);
 	}
 }
 

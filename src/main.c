@@ -401,28 +401,26 @@ static int walk_again(struct mnl_socket *nl, const struct pv_diag_query *q, uint
 {
 	struct pv_diag_query again = *q;
 	struct pv_diag_stats more;
-	struct pv_raw raw = {0};
-	again.states = states;
-	int err = pv_diag_dump_missing(nl, &again, l, &raw, &more);
-	if (err)
-		return err;
+	struct pv_cookies known;
 	struct pv_socklist extra;
+	again.states = states;
+	pv_cookies_of(&known, l, before, states);
 	pv_socklist_init(&extra);
-	err = pv_diag_parse_raw(&raw, q->proto, &extra);
+	extra.keep_more = l->keep_more;
+	int err = pv_diag_dump(nl, &again, &known, &extra, &more, NULL);
 	if (!err)
-		pv_socklist_add_missing(l, before, &extra);
+		pv_socklist_add_missing(l, before, states, &extra);
 	pv_socklist_free(&extra);
+	pv_cookies_free(&known);
 	stats->datagrams += more.datagrams;
 	stats->bytes += more.bytes;
 	return err;
 }
 
 /*
- * One kernel dump, drained whole into raw and then parsed into l: draining
- * first keeps the kernel's walk short (fewer sockets move under it), parsing
- * before the next dump keeps only one dump's bytes in memory.  A filter
- * program the kernel refuses (EINVAL) is compiled again without the EQ ops,
- * then dropped (user space filters anyway).  Returns an exit status.
+ * One kernel dump, parsed into l as it arrives.  A filter program the
+ * kernel refuses (EINVAL) is compiled again without the EQ ops, then
+ * dropped (user space filters anyway).  Returns an exit status.
  */
 static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_diag_query *q,
 		    const struct selection *sel, struct pv_buf *bytecode, bool *use_eq,
@@ -430,20 +428,15 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 {
 	static const char *const fam[] = {[AF_UNSPEC] = "", [AF_INET] = "v4", [AF_INET6] = "v6"};
 	struct pv_diag_stats stats;
-	struct pv_raw raw = {0};
 	struct pv_diag_tails tails = {0};
+	size_t before = l->n;
 	int err;
 
 	for (;;) {
 		q->bytecode = bytecode->len ? bytecode->data : NULL;
 		q->bytecode_len = bytecode->len;
-		err = pv_diag_dump_tails(nl, q, &raw, &stats, &tails);
-		if (err) {
-			fprintf(stderr, "portview: %s%s socket dump failed: %s\n",
-				proto_name(q->proto), fam[q->family], strerror(-err));
-			return EXIT_RUNTIME;
-		}
-		if (!bytecode->len || pv_raw_reply_error(&raw) != -EINVAL)
+		err = pv_diag_dump(nl, q, NULL, l, &stats, &tails);
+		if (!bytecode->len || err != -EINVAL)
 			break;
 		bytecode->len = 0;
 		if (*use_eq) {
@@ -453,8 +446,6 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 		}
 	}
 
-	size_t before = l->n;
-	err = pv_diag_parse_raw(&raw, q->proto, l);
 	if (err && q->family == AF_UNSPEC && l->n == before)
 		return EXIT_RETRY_PER_FAMILY; /* no TCPDIAG_GETSOCK here: ask per family */
 	size_t first = l->n - before;
@@ -578,8 +569,6 @@ static void attribute_owners(struct pv_socklist *l, struct pv_scan *scan, struct
 	for (size_t i = 0; i < l->n; i++)
 		pv_owners_want(t, l->v[i].inode);
 	pv_owners_join(t, scan);
-	for (size_t i = 0; i < l->n; i++)
-		pv_owners_lookup(t, l->v[i].inode, &l->v[i].owner_first, &l->v[i].owner_count);
 	if (t->denied)
 		fputs("portview: owners of other users' sockets could not be identified "
 		      "(run as root to see them all)\n",
@@ -598,7 +587,21 @@ static int write_out(struct pv_buf *out)
 	return EXIT_OK;
 }
 
-/* The listing pipeline: dump, annotate, filter, owners, sort, render. */
+/* A filter that reads the annotations (--class) needs them worked out. */
+struct keep_arg {
+	const struct pv_options *o;
+	const struct context *ctx;
+};
+
+static bool keep_annotated(const struct pv_sock *s, const void *arg)
+{
+	const struct keep_arg *k = arg;
+	struct pv_sock a = *s;
+	pv_annotate_sock(&a, &k->ctx->services, &k->ctx->ephemeral);
+	return pv_filter_keep(&a, k->o);
+}
+
+/* The listing pipeline: dump, sort, drop repeats, filter, owners, render. */
 static int list_sockets(const struct pv_options *o, const struct context *ctx,
 			const struct selection *sel, struct pv_buf *out)
 {
@@ -625,13 +628,20 @@ static int list_sockets(const struct pv_options *o, const struct context *ctx,
 		}
 	}
 	pv_socklist_init(&l);
+	/* Queues, timers and the interface: only -e and JSON show them. */
+	l.keep_more = o->extended || o->json;
 	pv_users_init(&users);
 	int status = collect(o, ctx, sel, &l);
-	pv_socklist_done_adding(&l);
 	if (status == EXIT_OK) {
-		pv_annotate(&l, &ctx->services, &ctx->ephemeral);
-		if (pv_filter_needs_pass(o))
-			pv_socklist_filter(&l, pv_filter_keep, o);
+		/* Repeats sit next to each other in display order. */
+		pv_socklist_sort(&l);
+		size_t repeats = pv_socklist_dedupe(&l);
+		if (ctx->debug && repeats)
+			fprintf(stderr, "portview: debug: %zu repeated sockets dropped\n", repeats);
+		if (pv_filter_needs_pass(o)) {
+			struct keep_arg k = {o, ctx};
+			pv_socklist_filter(&l, keep_annotated, &k);
+		}
 	}
 	if (want_owners) {
 		pv_scan_finish(&scan);
@@ -642,11 +652,20 @@ static int list_sockets(const struct pv_options *o, const struct context *ctx,
 	if (status == EXIT_OK) {
 		if (want_names)
 			pv_names_resolve(&names, &l, PV_RESOLVE_TIMEOUT_MS);
-		pv_socklist_sort_by(&l, o->sort_key, o->sort_reverse, want_owners ? &owners : NULL);
+		if (o->sort_key != PV_SORT_DEFAULT || o->sort_reverse)
+			pv_socklist_sort_by(&l, o->sort_key, o->sort_reverse,
+					    want_owners ? &owners : NULL);
+		struct pv_view view = {
+		    .l = &l,
+		    .services = &ctx->services,
+		    .ephemeral = &ctx->ephemeral,
+		    .owners = want_owners ? &owners : NULL,
+		    .names = want_names ? &names : NULL,
+		};
 		if (o->json)
-			pv_render_json(out, &l, &owners, &users);
+			pv_render_json(out, &view, &users);
 		else
-			pv_render_table(out, &l, want_owners ? &owners : NULL, &users, o);
+			pv_render_table(out, &view, &users, o);
 		if (want_owners)
 			pv_owners_free(&owners);
 		if (want_names)

@@ -169,8 +169,8 @@ uint32_t pv_ports_in_use(const struct pv_socklist *l, uint8_t proto, uint16_t lo
 	uint8_t *seen = xcalloc(65536 / 8, 1);
 	uint32_t n = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		const struct pv_sock *s = &l->v[i];
-		uint16_t port = s->local.port;
+		const struct pv_rec *s = &l->v[i];
+		uint16_t port = s->lport;
 		if (s->proto != proto || port < lo || port > hi)
 			continue;
 		if (skip_reserved && pv_port_is_reserved(skip_reserved, port))

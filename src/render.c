@@ -214,10 +214,12 @@ static const char *class_color(uint8_t cls, bool ephemeral)
 	}
 }
 
-void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
-		     const struct pv_owner_table *owners, struct pv_users *users,
+void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_users *users,
 		     const struct pv_options *o)
 {
+	const struct pv_socklist *l = v->l;
+	const struct pv_owner_table *owners = v->owners;
+	struct pv_sock s;
 	bool x = o->extended, ann = !o->plain;
 	bool on[NCOLS] = {true, true, true, true, o->owner, o->program, x, x, x, x, x, ann, ann};
 	int last = NCOLS - 1;
@@ -243,11 +245,12 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 	pv_ifcache_init(&ifc);
 
 	for (size_t r = 0; r < l->n; r++) {
+		pv_view_get(v, r, &s);
 		for (int c = COL_LOCAL; c < NCOLS; c++) {
 			if (!on[c] || c == COL_STATE)
 				continue;
 			cell.len = 0;
-			format_cell(&cell, c, &l->v[r], owners, users, o, &ifc);
+			format_cell(&cell, c, &s, owners, users, o, &ifc);
 			size_t w = pv_text_width(cell.data, cell.len) + 1;
 			if (w > width[c])
 				width[c] = w;
@@ -268,7 +271,7 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 	}
 
 	for (size_t r = 0; r < l->n; r++) {
-		const struct pv_sock *s = &l->v[r];
+		pv_view_get(v, r, &s);
 		row.len = 0;
 		pv_buf_puts(&row, "  ");
 		for (int c = 0; c <= last; c++) {
@@ -277,22 +280,22 @@ void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
 			const char *text, *color = NULL;
 			size_t len, w;
 			if (c == COL_PROTO) {
-				text = s->proto == IPPROTO_TCP ? "TCP" : "UDP";
+				text = s.proto == IPPROTO_TCP ? "TCP" : "UDP";
 				len = w = 3;
 			} else if (c == COL_STATE) {
-				text = pv_state_display(s->proto, s->state);
+				text = pv_state_display(s.proto, s.state);
 				len = w = strlen(text);
-				color = state_color(s);
+				color = state_color(&s);
 			} else {
 				cell.len = 0;
-				format_cell(&cell, c, s, owners, users, o, &ifc);
+				format_cell(&cell, c, &s, owners, users, o, &ifc);
 				text = cell.data;
 				len = cell.len;
 				w = pv_text_width(text, len);
 				if (c == COL_LOCAL_PORT)
-					color = class_color(s->local_class, s->local_ephemeral);
+					color = class_color(s.local_class, s.local_ephemeral);
 				else if (c == COL_FOREIGN_PORT)
-					color = class_color(s->remote_class, false);
+					color = class_color(s.remote_class, false);
 			}
 			if (o->color && color && len) {
 				pv_buf_puts(&row, color);

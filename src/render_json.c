@@ -92,12 +92,15 @@ static void owners_array(struct pv_buf *out, const struct pv_sock *s,
 	pv_buf_putc(out, ']');
 }
 
-void pv_render_json(struct pv_buf *out, const struct pv_socklist *l,
-		    const struct pv_owner_table *owners, struct pv_users *users)
+void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users *users)
 {
+	const struct pv_socklist *l = v->l;
+	const struct pv_owner_table *owners = v->owners;
+	struct pv_sock view;
+	const struct pv_sock *s = &view;
 	pv_buf_putc(out, '[');
 	for (size_t i = 0; i < l->n; i++) {
-		const struct pv_sock *s = &l->v[i];
+		pv_view_get(v, i, &view);
 		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
 		key(out, "proto", true);
 		pv_buf_puts(out, s->proto == IPPROTO_TCP ? "\"tcp\"" : "\"udp\"");

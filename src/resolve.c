@@ -119,7 +119,7 @@ static void run_queries(ares_channel ch, long long deadline)
 	}
 }
 
-void pv_names_resolve(struct pv_names *t, struct pv_socklist *l, unsigned timeout_ms)
+void pv_names_resolve(struct pv_names *t, const struct pv_socklist *l, unsigned timeout_ms)
 {
 	memset(t, 0, sizeof(*t));
 	t->cap = 64;
@@ -137,8 +137,10 @@ void pv_names_resolve(struct pv_names *t, struct pv_socklist *l, unsigned timeou
 	}
 
 	long long deadline = now_ms() + timeout_ms;
+	struct pv_sock view;
+	const struct pv_sock *s = &view;
 	for (size_t i = 0; i < l->n; i++) {
-		const struct pv_sock *s = &l->v[i];
+		pv_socklist_get(l, i, &view);
 		const struct pv_endpoint *eps[2] = {&s->local, &s->remote};
 		for (int k = 0; k < 2; k++) {
 			if (is_wildcard(eps[k]->addr))
@@ -155,17 +157,14 @@ void pv_names_resolve(struct pv_names *t, struct pv_socklist *l, unsigned timeou
 	/* What is still pending is cancelled: its callback sees no host. */
 	ares_destroy(ch);
 	ares_library_cleanup();
+}
 
-	for (size_t i = 0; i < l->n; i++) {
-		struct pv_sock *s = &l->v[i];
-		struct pv_name_entry *e;
-		if (!is_wildcard(s->local.addr) &&
-		    (e = entry_for(t, s->family, s->local.addr, NULL)) != NULL)
-			s->local_host = e->name;
-		if (!is_wildcard(s->remote.addr) &&
-		    (e = entry_for(t, s->family, s->remote.addr, NULL)) != NULL)
-			s->remote_host = e->name;
-	}
+const char *pv_names_host(const struct pv_names *t, uint8_t family, const uint8_t addr[16])
+{
+	if (!t->cap || is_wildcard(addr))
+		return NULL;
+	const struct pv_name_entry *e = entry_for((struct pv_names *)t, family, addr, NULL);
+	return e ? e->name : NULL;
 }
 
 void pv_names_free(struct pv_names *t)

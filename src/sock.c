@@ -8,13 +8,104 @@
 void pv_socklist_init(struct pv_socklist *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->keep_more = true;
 }
 
 void pv_socklist_free(struct pv_socklist *l)
 {
 	free(l->v);
-	free(l->seen);
+	free(l->more);
+	free(l->v6);
 	pv_socklist_init(l);
+}
+
+bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
+{
+	if (l->n == l->cap) {
+		/* realloc of a large block moves pages (mremap), it does not copy */
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+		if (l->keep_more)
+			l->more = xreallocarray(l->more, l->cap, sizeof(*l->more));
+	}
+	struct pv_rec *r = &l->v[l->n];
+	memset(r, 0, sizeof(*r));
+	r->cookie = s->cookie;
+	r->lport = s->local.port;
+	r->rport = s->remote.port;
+	r->proto = s->proto;
+	r->family = s->family;
+	r->state = s->state;
+	r->inode = s->inode;
+	r->uid = s->uid;
+	if (s->family == AF_INET6) {
+		if (l->n6 == l->cap6) {
+			l->cap6 = l->cap6 ? l->cap6 * 2 : 64;
+			l->v6 = xreallocarray(l->v6, l->cap6, sizeof(*l->v6));
+		}
+		struct pv_v6 *a = &l->v6[l->n6];
+		memcpy(a->local, s->local.addr, 16);
+		memcpy(a->remote, s->remote.addr, 16);
+		a->ifindex = s->ifindex;
+		r->laddr = (uint32_t)l->n6++;
+	} else {
+		memcpy(&r->laddr, s->local.addr, 4);
+		memcpy(&r->raddr, s->remote.addr, 4);
+	}
+	if (l->keep_more)
+		l->more[l->n] = (struct pv_rec_more){.rqueue = s->rqueue,
+						     .wqueue = s->wqueue,
+						     .expires = s->expires,
+						     .ifindex = s->ifindex,
+						     .timer = s->timer,
+						     .retrans = s->retrans};
+	l->n++;
+	return true;
+}
+
+void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
+{
+	const struct pv_rec *r = &l->v[i];
+	memset(out, 0, sizeof(*out));
+	out->cookie = r->cookie;
+	out->proto = r->proto;
+	out->family = r->family;
+	out->state = r->state;
+	out->local.port = r->lport;
+	out->remote.port = r->rport;
+	out->inode = r->inode;
+	out->uid = r->uid;
+	if (r->family == AF_INET6) {
+		const struct pv_v6 *a = &l->v6[r->laddr];
+		memcpy(out->local.addr, a->local, 16);
+		memcpy(out->remote.addr, a->remote, 16);
+		out->ifindex = a->ifindex;
+	} else {
+		memcpy(out->local.addr, &r->laddr, 4);
+		memcpy(out->remote.addr, &r->raddr, 4);
+	}
+	if (l->more) {
+		const struct pv_rec_more *m = &l->more[i];
+		out->rqueue = m->rqueue;
+		out->wqueue = m->wqueue;
+		out->expires = m->expires;
+		out->ifindex = m->ifindex;
+		out->timer = m->timer;
+		out->retrans = m->retrans;
+	}
+}
+
+struct pv_socklist_mark pv_socklist_mark(const struct pv_socklist *l)
+{
+	return (struct pv_socklist_mark){l->n, l->n6};
+}
+
+void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
+{
+	if (m.n < l->n)
+		l->n = m.n;
+	if (m.n6 < l->n6)
+		l->n6 = m.n6;
 }
 
 static size_t cookie_hash(uint64_t c, size_t mask)
@@ -26,29 +117,44 @@ static size_t cookie_hash(uint64_t c, size_t mask)
 }
 
 /* Cookie 0 never comes from the kernel; it marks an empty slot. */
-static bool seen_insert(uint64_t *set, size_t cap, uint64_t cookie)
+void pv_cookies_of(struct pv_cookies *c, const struct pv_socklist *l, size_t from, uint32_t states)
 {
-	size_t mask = cap - 1;
-	for (size_t i = cookie_hash(cookie, mask);; i = (i + 1) & mask) {
-		if (set[i] == cookie)
-			return false;
-		if (set[i] == 0) {
-			set[i] = cookie;
-			return true;
-		}
+	size_t n = 0;
+	for (size_t k = from; k < l->n; k++)
+		n += (states >> l->v[k].state) & 1;
+	c->cap = 64;
+	while (c->cap < n * 2)
+		c->cap *= 2;
+	c->v = xcalloc(c->cap, sizeof(*c->v));
+	size_t mask = c->cap - 1;
+	for (size_t k = from; k < l->n; k++) {
+		uint64_t cookie = l->v[k].cookie;
+		if (cookie == 0 || !((states >> l->v[k].state) & 1))
+			continue;
+		size_t i = cookie_hash(cookie, mask);
+		while (c->v[i] && c->v[i] != cookie)
+			i = (i + 1) & mask;
+		c->v[i] = cookie;
 	}
 }
 
-static void seen_grow(struct pv_socklist *l)
+bool pv_cookies_has(const struct pv_cookies *c, uint64_t cookie)
 {
-	size_t cap = l->seen_cap ? l->seen_cap * 2 : 1024;
-	uint64_t *set = xcalloc(cap, sizeof(*set));
-	for (size_t i = 0; i < l->seen_cap; i++)
-		if (l->seen[i])
-			seen_insert(set, cap, l->seen[i]);
-	free(l->seen);
-	l->seen = set;
-	l->seen_cap = cap;
+	if (cookie == 0 || !c->cap)
+		return false;
+	size_t mask = c->cap - 1;
+	for (size_t i = cookie_hash(cookie, mask);; i = (i + 1) & mask) {
+		if (c->v[i] == cookie)
+			return true;
+		if (c->v[i] == 0)
+			return false;
+	}
+}
+
+void pv_cookies_free(struct pv_cookies *c)
+{
+	free(c->v);
+	memset(c, 0, sizeof(*c));
 }
 
 static uint64_t tuple_hash(const struct pv_sock *s)
@@ -70,89 +176,69 @@ static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
 	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
 }
 
-void pv_socklist_add_missing(struct pv_socklist *l, size_t from, const struct pv_socklist *extra)
+/* Whether a record takes part in add_missing's check of addresses. */
+static bool tuple_checked(const struct pv_rec *r, uint32_t states)
+{
+	return r->state != 10 /* TCP_LISTEN */ && ((states >> r->state) & 1);
+}
+
+void pv_socklist_add_missing(struct pv_socklist *l, size_t from, uint32_t states,
+			     const struct pv_socklist *extra)
 {
 	if (extra->n == 0)
 		return;
-	size_t n = l->n - from, cap = 64;
+	size_t n = 0, cap = 64;
+	for (size_t i = from; i < l->n; i++)
+		n += tuple_checked(&l->v[i], states);
 	while (cap < n * 2)
 		cap *= 2;
 	uint32_t *slot = xcalloc(cap, sizeof(*slot)); /* index + 1; 0: empty */
+	struct pv_sock s, e;
 	for (size_t i = from; i < l->n; i++) {
-		size_t j = (size_t)tuple_hash(&l->v[i]) & (cap - 1);
+		if (!tuple_checked(&l->v[i], states))
+			continue;
+		pv_socklist_get(l, i, &s);
+		size_t j = (size_t)tuple_hash(&s) & (cap - 1);
 		while (slot[j])
 			j = (j + 1) & (cap - 1);
 		slot[j] = (uint32_t)(i + 1);
 	}
 	size_t end = l->n;
 	for (size_t k = 0; k < extra->n; k++) {
-		const struct pv_sock *e = &extra->v[k];
+		pv_socklist_get(extra, k, &e);
 		bool seen = false;
-		if (e->state != 10 /* TCP_LISTEN */) {
-			size_t j = (size_t)tuple_hash(e) & (cap - 1);
-			for (; slot[j] && !seen; j = (j + 1) & (cap - 1))
-				seen = slot[j] - 1 < end && same_tuple(&l->v[slot[j] - 1], e);
+		if (e.state != 10 /* TCP_LISTEN */) {
+			size_t j = (size_t)tuple_hash(&e) & (cap - 1);
+			for (; slot[j] && !seen; j = (j + 1) & (cap - 1)) {
+				if (slot[j] - 1 >= end)
+					continue;
+				pv_socklist_get(l, slot[j] - 1, &s);
+				seen = same_tuple(&s, &e);
+			}
 		}
 		if (!seen)
-			pv_socklist_add(l, e);
+			pv_socklist_add(l, &e);
 	}
 	free(slot);
 }
 
-bool pv_socklist_has_cookie(const struct pv_socklist *l, uint64_t cookie)
+static void move_rec(struct pv_socklist *l, size_t to, size_t from)
 {
-	if (cookie == 0 || cookie == ~(uint64_t)0 || !l->seen_cap)
-		return false;
-	size_t mask = l->seen_cap - 1;
-	for (size_t i = cookie_hash(cookie, mask);; i = (i + 1) & mask) {
-		if (l->seen[i] == cookie)
-			return true;
-		if (l->seen[i] == 0)
-			return false;
-	}
-}
-
-void pv_socklist_done_adding(struct pv_socklist *l)
-{
-	free(l->seen);
-	l->seen = NULL;
-	l->seen_cap = 0;
-}
-
-void pv_socklist_reserve(struct pv_socklist *l, size_t more)
-{
-	if (l->cap - l->n < more) {
-		l->cap = l->n + more;
-		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
-	}
-	while ((l->n + more) * 4 > l->seen_cap * 3)
-		seen_grow(l);
-}
-
-bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
-{
-	if (s->cookie != 0) {
-		/* Keep the load factor at or under three quarters. */
-		if ((l->n + 1) * 4 > l->seen_cap * 3)
-			seen_grow(l);
-		if (!seen_insert(l->seen, l->seen_cap, s->cookie))
-			return false;
-	}
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
-	}
-	l->v[l->n++] = *s;
-	return true;
+	l->v[to] = l->v[from];
+	if (l->more)
+		l->more[to] = l->more[from];
 }
 
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg)
 {
 	size_t j = 0;
-	for (size_t i = 0; i < l->n; i++)
-		if (keep(&l->v[i], arg))
-			l->v[j++] = l->v[i];
+	struct pv_sock s;
+	for (size_t i = 0; i < l->n; i++) {
+		pv_socklist_get(l, i, &s);
+		if (keep(&s, arg))
+			move_rec(l, j++, i);
+	}
 	l->n = j;
 }
 
@@ -193,13 +279,181 @@ int pv_sock_cmp(const struct pv_sock *a, const struct pv_sock *b)
 	return (a->cookie > b->cookie) - (a->cookie < b->cookie);
 }
 
-static int qsort_cmp(const void *a, const void *b)
+/* The same order as pv_sock_cmp up to the ports, on records. */
+static int rec_tuple_cmp(const struct pv_socklist *l, const struct pv_rec *a,
+			 const struct pv_rec *b)
 {
-	return pv_sock_cmp(a, b);
+	int c;
+	if ((c = cmp_u(a->proto, b->proto)))
+		return c;
+	if ((c = cmp_u(a->family, b->family)))
+		return c;
+	if (a->family == AF_INET6) {
+		const struct pv_v6 *x = &l->v6[a->laddr], *y = &l->v6[b->laddr];
+		if ((c = memcmp(x->local, y->local, 16)))
+			return c;
+		if ((c = cmp_u(a->lport, b->lport)))
+			return c;
+		if ((c = memcmp(x->remote, y->remote, 16)))
+			return c;
+		return cmp_u(a->rport, b->rport);
+	}
+	/* network order: compare as big-endian numbers */
+	if ((c = cmp_u(ntohl(a->laddr), ntohl(b->laddr))))
+		return c;
+	if ((c = cmp_u(a->lport, b->lport)))
+		return c;
+	if ((c = cmp_u(ntohl(a->raddr), ntohl(b->raddr))))
+		return c;
+	return cmp_u(a->rport, b->rport);
+}
+
+int pv_rec_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b)
+{
+	int c = rec_tuple_cmp(l, a, b);
+	if (c)
+		return c;
+	if ((c = cmp_u(a->state, b->state)))
+		return c;
+	return (a->cookie > b->cookie) - (a->cookie < b->cookie);
+}
+
+static void swap_rec(struct pv_socklist *l, size_t i, size_t j)
+{
+	struct pv_rec t = l->v[i];
+	l->v[i] = l->v[j];
+	l->v[j] = t;
+	if (l->more) {
+		struct pv_rec_more m = l->more[i];
+		l->more[i] = l->more[j];
+		l->more[j] = m;
+	}
+}
+
+struct sorter {
+	struct pv_socklist *l;
+	pv_rec_cmp_fn cmp;
+	const void *ctx;
+};
+
+static int cmp_at(const struct sorter *s, size_t i, size_t j)
+{
+	return s->cmp(s->l, &s->l->v[i], &s->l->v[j], s->ctx);
+}
+
+static void sift_down(const struct sorter *s, size_t lo, size_t root, size_t n)
+{
+	for (;;) {
+		size_t child = 2 * root + 1;
+		if (child >= n)
+			return;
+		if (child + 1 < n && cmp_at(s, lo + child, lo + child + 1) < 0)
+			child++;
+		if (cmp_at(s, lo + root, lo + child) >= 0)
+			return;
+		swap_rec(s->l, lo + root, lo + child);
+		root = child;
+	}
+}
+
+static void heap_sort(const struct sorter *s, size_t lo, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(s, lo, i, n);
+	for (size_t end = n; end-- > 1;) {
+		swap_rec(s->l, lo, lo + end);
+		sift_down(s, lo, 0, end);
+	}
+}
+
+static void insertion_sort(const struct sorter *s, size_t lo, size_t hi)
+{
+	for (size_t i = lo + 1; i < hi; i++)
+		for (size_t j = i; j > lo && cmp_at(s, j - 1, j) > 0; j--)
+			swap_rec(s->l, j - 1, j);
+}
+
+/*
+ * Quicksort on [lo, hi) with the median of three as pivot, recursing into
+ * the smaller side; heapsort past a depth limit keeps n log n.
+ */
+static void intro_sort(const struct sorter *s, size_t lo, size_t hi, unsigned depth)
+{
+	while (hi - lo > 16) {
+		if (depth-- == 0) {
+			heap_sort(s, lo, hi - lo);
+			return;
+		}
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_at(s, mid, lo) < 0)
+			swap_rec(s->l, mid, lo);
+		if (cmp_at(s, hi - 1, lo) < 0)
+			swap_rec(s->l, hi - 1, lo);
+		if (cmp_at(s, hi - 1, mid) < 0)
+			swap_rec(s->l, hi - 1, mid);
+		/* the pivot waits at lo; Hoare partition of (lo, hi) */
+		swap_rec(s->l, lo, mid);
+		size_t i = lo, j = hi;
+		for (;;) {
+			do
+				i++;
+			while (i < hi && cmp_at(s, i, lo) < 0);
+			do
+				j--;
+			while (cmp_at(s, j, lo) > 0);
+			if (i >= j)
+				break;
+			swap_rec(s->l, i, j);
+		}
+		swap_rec(s->l, lo, j);
+		/* [lo, j) <= pivot at j <= (j, hi) */
+		if (j - lo < hi - j - 1) {
+			intro_sort(s, lo, j, depth);
+			lo = j + 1;
+		} else {
+			intro_sort(s, j + 1, hi, depth);
+			hi = j;
+		}
+	}
+	insertion_sort(s, lo, hi);
+}
+
+void pv_socklist_sort_with(struct pv_socklist *l, pv_rec_cmp_fn cmp, const void *ctx)
+{
+	if (l->n < 2)
+		return;
+	unsigned depth = 0;
+	for (size_t n = l->n; n; n >>= 1)
+		depth += 2;
+	struct sorter s = {l, cmp, ctx};
+	intro_sort(&s, 0, l->n, depth);
+}
+
+static int default_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b,
+		       const void *ctx)
+{
+	(void)ctx;
+	return pv_rec_cmp(l, a, b);
 }
 
 void pv_socklist_sort(struct pv_socklist *l)
 {
-	if (l->n > 1)
-		qsort(l->v, l->n, sizeof(*l->v), qsort_cmp);
+	pv_socklist_sort_with(l, default_cmp, NULL);
+}
+
+size_t pv_socklist_dedupe(struct pv_socklist *l)
+{
+	size_t j = 0, run = 0; /* run: where the kept records of this tuple start */
+	for (size_t i = 0; i < l->n; i++) {
+		if (j == 0 || rec_tuple_cmp(l, &l->v[run], &l->v[i]) != 0)
+			run = j;
+		bool repeat = false;
+		for (size_t k = run; k < j && !repeat && l->v[i].cookie; k++)
+			repeat = l->v[k].cookie == l->v[i].cookie;
+		if (!repeat)
+			move_rec(l, j++, i);
+	}
+	size_t dropped = l->n - j;
+	l->n = j;
+	return dropped;
 }

@@ -90,67 +90,10 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 	return err;
 }
 
-void pv_raw_free(struct pv_raw *raw)
-{
-	while (raw->head) {
-		struct pv_raw_chunk *next = raw->head->next;
-		free(raw->head);
-		raw->head = next;
-	}
-	memset(raw, 0, sizeof(*raw));
-}
-
-/* Append n bytes at p; with keep_len 0, pad to the netlink alignment. */
-static void *raw_append(struct pv_raw *raw, const void *p, size_t n, bool align)
-{
-	size_t need = align ? NLMSG_ALIGN(n) : n;
-	struct pv_raw_chunk *c = raw->tail;
-	if (!c || c->cap - c->len < need) {
-		size_t cap = need > PV_RAW_CHUNK ? need : PV_RAW_CHUNK;
-		c = xmalloc(sizeof(*c) + cap);
-		c->next = NULL;
-		c->len = 0;
-		c->cap = cap;
-		if (raw->tail)
-			raw->tail->next = c;
-		else
-			raw->head = c;
-		raw->tail = c;
-	}
-	char *dst = (char *)c->data + c->len;
-	memcpy(dst, p, n);
-	memset(dst + n, 0, need - n);
-	c->len += need;
-	return dst;
-}
-
 static bool is_record(const struct nlmsghdr *h)
 {
 	return (h->nlmsg_type == SOCK_DIAG_BY_FAMILY || h->nlmsg_type == TCPDIAG_GETSOCK) &&
 	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
-}
-
-static uint64_t record_cookie(const struct nlmsghdr *h)
-{
-	struct inet_diag_msg m;
-	memcpy(&m, (const char *)h + NLMSG_HDRLEN, sizeof(m));
-	return (uint64_t)m.id.idiag_cookie[0] | (uint64_t)m.id.idiag_cookie[1] << 32;
-}
-
-static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
-		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats,
-		struct pv_diag_tails *tails);
-
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
-		 struct pv_diag_stats *stats)
-{
-	return dump(nl, q, NULL, raw, stats, NULL);
-}
-
-int pv_diag_dump_tails(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
-		       struct pv_diag_stats *stats, struct pv_diag_tails *tails)
-{
-	return dump(nl, q, NULL, raw, stats, tails);
 }
 
 void pv_diag_tails_free(struct pv_diag_tails *t)
@@ -202,109 +145,10 @@ static void commit_tail(struct pv_diag_tails *t, struct tail *tail)
 	tail->n = 0;
 }
 
-int pv_diag_dump_missing(struct mnl_socket *nl, const struct pv_diag_query *q,
-			 const struct pv_socklist *known, struct pv_raw *raw,
-			 struct pv_diag_stats *stats)
-{
-	return dump(nl, q, known, raw, stats, NULL);
-}
-
-static int dump(struct mnl_socket *nl, const struct pv_diag_query *q,
-		const struct pv_socklist *known, struct pv_raw *raw, struct pv_diag_stats *stats,
-		struct pv_diag_tails *tails)
-{
-	static uint32_t seq_counter;
-	/* 8-byte aligned room for one datagram */
-	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
-	int ret = -EINTR;
-
-	for (int attempt = 0; attempt < 4; attempt++) {
-		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
-		pv_raw_free(raw);
-		if (tails)
-			pv_diag_tails_free(tails);
-		int err = send_request(nl, q, seq);
-		if (err) {
-			ret = err;
-			break;
-		}
-
-		bool done = false, interrupted = false;
-		struct tail tail = {.n = 0};
-		*stats = (struct pv_diag_stats){0};
-		while (!done) {
-			ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				ret = -errno;
-				goto out;
-			}
-			stats->datagrams++;
-			stats->bytes += (size_t)n;
-			/*
-			 * Keep each message for the parse that follows the drain, but
-			 * only the header and the inet_diag_msg of a record: portview
-			 * reads no attribute, and they are a third of the bytes.
-			 */
-			const char *base = (const char *)dgram;
-			size_t whole = whole_messages((const uint8_t *)base, (size_t)n);
-			size_t ring[PV_DIAG_TAIL], records = 0; /* offsets of the last records */
-			for (size_t off = 0; off < whole;) {
-				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
-				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
-				if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-					interrupted = true;
-				if (h->nlmsg_type == NLMSG_DONE ||
-				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
-					done = true;
-				if (is_record(h) && known &&
-				    pv_socklist_has_cookie(known, record_cookie(h))) {
-					/* the first pass has it */
-				} else if (is_record(h)) {
-					ring[records++ % PV_DIAG_TAIL] = off;
-					size_t keep = NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
-					struct nlmsghdr *copy = raw_append(raw, h, keep, true);
-					copy->nlmsg_len = (uint32_t)keep;
-					raw->messages++;
-				} else {
-					raw_append(raw, h, h->nlmsg_len, true);
-				}
-				off += step < whole - off ? step : whole - off;
-			}
-			/* Bytes that are not whole messages: kept, for the parse to refuse. */
-			if (whole != (size_t)n) {
-				raw_append(raw, base + whole, (size_t)n - whole, false);
-				done = true;
-			}
-			if (tails) {
-				if (records)
-					commit_tail(tails, &tail); /* the previous datagram's */
-				tail.n = 0;
-				if (!done)
-					take_tail(&tail, base, ring, records);
-				if ((size_t)n >= FULLISH)
-					commit_tail(tails, &tail);
-			}
-		}
-		if (!interrupted) {
-			ret = 0;
-			break;
-		}
-	}
-out:
-	free(dgram);
-	if (ret) {
-		pv_raw_free(raw);
-		if (tails)
-			pv_diag_tails_free(tails);
-	}
-	return ret;
-}
-
 struct parse_ctx {
 	uint8_t proto;
 	struct pv_socklist *out;
+	const struct pv_cookies *known; /* leave these out; may be NULL */
 	int err;
 	bool done;
 };
@@ -349,6 +193,8 @@ static int on_data(const struct nlmsghdr *nlh, void *data)
 	s.wqueue = m.idiag_wqueue;
 	s.uid = m.idiag_uid;
 	s.inode = m.idiag_inode;
+	if (ctx->known && pv_cookies_has(ctx->known, s.cookie))
+		return MNL_CB_OK; /* the first walk has it */
 	pv_socklist_add(ctx->out, &s);
 	return MNL_CB_OK;
 }
@@ -407,11 +253,6 @@ int pv_diag_reply_error(const void *raw, size_t len)
 	return e.error < 0 ? e.error : -e.error;
 }
 
-int pv_raw_reply_error(const struct pv_raw *raw)
-{
-	return raw->head ? pv_diag_reply_error(raw->head->data, raw->head->len) : 0;
-}
-
 /* Run the callbacks over the whole messages of buf; false to stop. */
 static bool parse_bytes(const void *buf, size_t len, struct parse_ctx *ctx)
 {
@@ -449,21 +290,89 @@ int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist
 	return parse_result(&ctx);
 }
 
-int pv_diag_parse_raw(struct pv_raw *raw, uint8_t proto, struct pv_socklist *out)
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
+		 const struct pv_cookies *known, struct pv_socklist *out,
+		 struct pv_diag_stats *stats, struct pv_diag_tails *tails)
 {
-	struct parse_ctx ctx = {.proto = proto, .out = out};
-	pv_socklist_reserve(out, raw->messages);
-	/* Each chunk is freed once parsed: the records take its place. */
-	while (raw->head) {
-		struct pv_raw_chunk *c = raw->head;
-		bool go_on = parse_bytes(c->data, c->len, &ctx);
-		raw->head = c->next;
-		free(c);
-		if (!go_on)
+	static uint32_t seq_counter;
+	/* 8-byte aligned room for one datagram */
+	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
+	struct pv_socklist_mark mark = pv_socklist_mark(out);
+	int ret = -EINTR;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
+		pv_socklist_rollback(out, mark);
+		if (tails)
+			pv_diag_tails_free(tails);
+		int err = send_request(nl, q, seq);
+		if (err) {
+			ret = err;
 			break;
+		}
+
+		struct parse_ctx ctx = {.proto = q->proto, .out = out, .known = known};
+		struct tail tail = {.n = 0};
+		bool done = false, parsing = true, interrupted = false;
+		*stats = (struct pv_diag_stats){0};
+		while (!done) {
+			ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				ret = -errno;
+				goto out;
+			}
+			stats->datagrams++;
+			stats->bytes += (size_t)n;
+			const char *base = (const char *)dgram;
+			size_t whole = whole_messages((const uint8_t *)base, (size_t)n);
+			size_t ring[PV_DIAG_TAIL], records = 0; /* offsets of the last records */
+			for (size_t off = 0; off < whole;) {
+				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
+				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
+				if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+					interrupted = true;
+				if (h->nlmsg_type == NLMSG_DONE ||
+				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
+					done = true;
+				if (is_record(h))
+					ring[records++ % PV_DIAG_TAIL] = off;
+				off += step < whole - off ? step : whole - off;
+			}
+			/* Bytes that are not whole messages: nothing after them counts. */
+			if (whole != (size_t)n)
+				done = true;
+			/*
+			 * The parse stops at the end, at an error or at an interrupted
+			 * dump; the rest of the dump is still read, so that none of it
+			 * is left for the next request to find.
+			 */
+			if (parsing)
+				parsing = parse_bytes(base, (size_t)n, &ctx);
+			if (tails) {
+				if (records)
+					commit_tail(tails, &tail); /* the previous datagram's */
+				tail.n = 0;
+				if (!done)
+					take_tail(&tail, base, ring, records);
+				if ((size_t)n >= FULLISH)
+					commit_tail(tails, &tail);
+			}
+		}
+		if (!interrupted) {
+			ret = parse_result(&ctx);
+			break;
+		}
 	}
-	pv_raw_free(raw);
-	return parse_result(&ctx);
+out:
+	free(dgram);
+	if (ret) {
+		pv_socklist_rollback(out, mark);
+		if (tails)
+			pv_diag_tails_free(tails);
+	}
+	return ret;
 }
 
 long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n)

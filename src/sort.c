@@ -3,6 +3,7 @@
 #include "portview/state.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@ struct sort_ctx {
 	enum pv_sort_key key;
 	bool reverse;
 	const struct pv_owner_table *owners;
-	const struct pv_sock *v;
 };
 
 static int cmp_int(long long a, long long b)
@@ -47,101 +47,101 @@ static int cmp_int(long long a, long long b)
 	return (a > b) - (a < b);
 }
 
-static int first_pid(const struct pv_sock *s, const struct pv_owner_table *t)
+/* The first owner of a record, or NULL. */
+static const struct pv_owner *first_owner(const struct pv_rec *r, const struct pv_owner_table *t)
 {
-	return t && s->owner_count ? t->owners[s->owner_first].pid : INT_MAX;
+	uint32_t first, count;
+	if (!t)
+		return NULL;
+	pv_owners_lookup(t, r->inode, &first, &count);
+	return count ? &t->owners[first] : NULL;
 }
 
-static int cmp_program(const struct pv_sock *a, const struct pv_sock *b,
+static int cmp_program(const struct pv_owner *a, const struct pv_owner *b,
 		       const struct pv_owner_table *t)
 {
-	bool ha = t && a->owner_count, hb = t && b->owner_count;
-	if (!ha || !hb)
-		return cmp_int(!ha, !hb); /* unknown owners last */
-	const struct pv_process *pa = &t->procs[t->owners[a->owner_first].proc];
-	const struct pv_process *pb = &t->procs[t->owners[b->owner_first].proc];
+	if (!a || !b)
+		return cmp_int(!a, !b); /* unknown owners last */
+	const struct pv_process *pa = &t->procs[a->proc];
+	const struct pv_process *pb = &t->procs[b->proc];
 	size_t n = pa->comm_len < pb->comm_len ? pa->comm_len : pb->comm_len;
 	int c = memcmp(pa->comm, pb->comm, n);
 	return c ? c : cmp_int(pa->comm_len, pb->comm_len);
 }
 
-static int cmp_endpoint(const struct pv_sock *a, const struct pv_endpoint *ea,
-			const struct pv_sock *b, const struct pv_endpoint *eb)
+static void endpoint_of(const struct pv_socklist *l, const struct pv_rec *r, bool local,
+			uint8_t addr[16], uint16_t *port)
 {
-	int c = cmp_int(a->family, b->family);
-	if (!c)
-		c = memcmp(ea->addr, eb->addr, sizeof(ea->addr));
-	return c ? c : cmp_int(ea->port, eb->port);
+	memset(addr, 0, 16);
+	if (r->family == AF_INET6)
+		memcpy(addr, local ? l->v6[r->laddr].local : l->v6[r->laddr].remote, 16);
+	else
+		memcpy(addr, local ? &r->laddr : &r->raddr, 4);
+	*port = local ? r->lport : r->rport;
 }
 
-static int by_key(const void *pa, const void *pb, void *arg)
+static int cmp_endpoint(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b,
+			bool local)
+{
+	int c = cmp_int(a->family, b->family);
+	if (c)
+		return c;
+	uint8_t x[16], y[16];
+	uint16_t px, py;
+	endpoint_of(l, a, local, x, &px);
+	endpoint_of(l, b, local, y, &py);
+	c = memcmp(x, y, 16);
+	return c ? c : cmp_int(px, py);
+}
+
+static int by_key(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b,
+		  const void *arg)
 {
 	const struct sort_ctx *ctx = arg;
-	const struct pv_sock *a = &ctx->v[*(const uint32_t *)pa];
-	const struct pv_sock *b = &ctx->v[*(const uint32_t *)pb];
 	int c = 0;
 	switch (ctx->key) {
 	case PV_SORT_PROTO:
 		c = cmp_int(a->proto, b->proto);
 		break;
 	case PV_SORT_LOCAL:
-		c = cmp_endpoint(a, &a->local, b, &b->local);
+		c = cmp_endpoint(l, a, b, true);
 		break;
 	case PV_SORT_FOREIGN:
-		c = cmp_endpoint(a, &a->remote, b, &b->remote);
+		c = cmp_endpoint(l, a, b, false);
 		break;
 	case PV_SORT_STATE:
 		c = strcmp(pv_state_display(a->proto, a->state),
 			   pv_state_display(b->proto, b->state));
 		break;
-	case PV_SORT_PID:
-		c = cmp_int(first_pid(a, ctx->owners), first_pid(b, ctx->owners));
+	case PV_SORT_PID: {
+		const struct pv_owner *x = first_owner(a, ctx->owners);
+		const struct pv_owner *y = first_owner(b, ctx->owners);
+		c = cmp_int(x ? x->pid : INT_MAX, y ? y->pid : INT_MAX);
 		break;
+	}
 	case PV_SORT_PROGRAM:
-		c = cmp_program(a, b, ctx->owners);
+		c = cmp_program(first_owner(a, ctx->owners), first_owner(b, ctx->owners),
+				ctx->owners);
 		break;
 	case PV_SORT_PORT:
-		c = cmp_int(a->local.port, b->local.port);
+		c = cmp_int(a->lport, b->lport);
 		break;
 	case PV_SORT_DEFAULT:
 		break;
 	}
 	if (!c)
-		c = pv_sock_cmp(a, b);
+		c = pv_rec_cmp(l, a, b);
 	return ctx->reverse ? -c : c;
 }
 
-/*
- * Records are large, so sort their indices and then move each record once,
- * following the permutation's cycles in place.
- */
+/* In place, on the 32-byte records (sock.c's introsort). */
 void pv_socklist_sort_by(struct pv_socklist *l, enum pv_sort_key key, bool reverse,
 			 const struct pv_owner_table *owners)
 {
-	if (l->n < 2)
+	if (key == PV_SORT_DEFAULT && !reverse) {
+		pv_socklist_sort(l);
 		return;
-	uint32_t *order = xreallocarray(NULL, l->n, sizeof(*order));
-	for (size_t i = 0; i < l->n; i++)
-		order[i] = (uint32_t)i;
-	struct sort_ctx ctx = {key, reverse, owners, l->v};
-	qsort_r(order, l->n, sizeof(*order), by_key, &ctx);
-
-	/* position i must receive record order[i] */
-	for (size_t i = 0; i < l->n; i++) {
-		if (order[i] == i)
-			continue;
-		struct pv_sock tmp = l->v[i];
-		size_t j = i;
-		for (;;) {
-			size_t from = order[j];
-			order[j] = (uint32_t)j;
-			if (from == i) {
-				l->v[j] = tmp;
-				break;
-			}
-			l->v[j] = l->v[from];
-			j = from;
-		}
 	}
-	free(order);
+	struct sort_ctx ctx = {key, reverse, owners};
+	pv_socklist_sort_with(l, by_key, &ctx);
 }

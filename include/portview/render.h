@@ -2,6 +2,7 @@
 #ifndef PORTVIEW_RENDER_H
 #define PORTVIEW_RENDER_H
 
+#include "portview/annotate.h"
 #include "portview/buf.h"
 #include "portview/options.h"
 #include "portview/owners.h"
@@ -10,12 +11,11 @@
 /*
  * The Windows `netstat -no` table: a blank line, "Active Connections", a
  * blank line, the header, one row per socket in list order.  Columns widen
- * to their longest value; nothing is truncated.  owners may be NULL when
- * no owner column is asked for.
+ * to their longest value; nothing is truncated.  The view's owners may be
+ * NULL when no owner column is asked for.
  */
 struct pv_users;
-void pv_render_table(struct pv_buf *out, const struct pv_socklist *l,
-		     const struct pv_owner_table *owners, struct pv_users *users,
+void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_users *users,
 		     const struct pv_options *o);
 
 #include "portview/ports.h"
@@ -44,11 +44,10 @@ void pv_render_lookup(struct pv_buf *out, const struct pv_lookup_port *ports, si
 /*
  * One JSON document: an array with one object per socket, in list order.
  * The schema is documented in portview(8); missing values are null.
- * owners may be NULL (then every "owners" is null).
+ * The view's owners may be NULL (then every "owners" is null).
  */
 struct pv_users;
-void pv_render_json(struct pv_buf *out, const struct pv_socklist *l,
-		    const struct pv_owner_table *owners, struct pv_users *users);
+void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users *users);
 
 /* --ranges --json: an array with one object per row. */
 void pv_render_ranges_json(struct pv_buf *out, const struct pv_range_use *rows, size_t n);

@@ -21,7 +21,9 @@ struct pv_names {
  * record's local_host / remote_host to a name, or leaves NULL (show the
  * number).  Never fails: what did not resolve stays numeric.
  */
-void pv_names_resolve(struct pv_names *names, struct pv_socklist *l, unsigned timeout_ms);
+void pv_names_resolve(struct pv_names *names, const struct pv_socklist *l, unsigned timeout_ms);
+/* The name found for an address, or NULL (none, a wildcard, or not asked). */
+const char *pv_names_host(const struct pv_names *names, uint8_t family, const uint8_t addr[16]);
 void pv_names_free(struct pv_names *names);
 
 #endif

@@ -12,6 +12,7 @@
 
 struct mnl_socket;
 struct pv_diag_tails;
+struct pv_cookies;
 
 /*
  * The kernel fills each dump datagram up to the reader's buffer size, capped
@@ -44,46 +45,21 @@ int pv_diag_open(struct mnl_socket **out);
 void pv_diag_close(struct mnl_socket *nl);
 
 /*
- * A drained dump, waiting to be parsed: its netlink messages in order,
- * records cut to their header and inet_diag_msg (portview reads no
- * attribute), in chunks that the parse frees as it goes.
+ * Send one dump request and parse each reply datagram into out as it
+ * arrives, until the kernel's NLMSG_DONE or NLMSG_ERROR.  (Parsing a
+ * datagram takes microseconds next to the kernel's filling it, and holding
+ * the raw dump would cost more memory than the records.)  Records whose
+ * cookie is in known (may be NULL) are left out: a second walk keeps only
+ * what the first did not report.  tails (may be NULL) notes the records
+ * before each datagram boundary, see below.  A dump the kernel marks as
+ * interrupted is restarted a few times, its records dropped first.
+ * Returns 0, a negative errno for a transport failure, the error the
+ * kernel reported (in NLMSG_DONE or NLMSG_ERROR), or -EBADMSG for a
+ * malformed reply.
  */
-#define PV_RAW_CHUNK (256u * 1024u)
-struct pv_raw_chunk {
-	struct pv_raw_chunk *next;
-	size_t len, cap;
-	uint64_t data[]; /* netlink messages, 8-byte aligned */
-};
-struct pv_raw {
-	struct pv_raw_chunk *head, *tail;
-	size_t messages; /* records, to size the socket list before parsing */
-};
-void pv_raw_free(struct pv_raw *raw);
-
-/*
- * Send one dump request and keep every reply message in raw until the
- * kernel's NLMSG_DONE or NLMSG_ERROR.  Draining before parsing keeps the
- * kernel's view of the table as short-lived as possible.  A dump the kernel
- * marks as interrupted is restarted a few times.  Returns 0 or a negative
- * errno for a transport failure; errors the kernel reports inside the dump
- * are left for the parse.
- */
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
-		 struct pv_diag_stats *stats);
-/* The same, also noting the records around each datagram boundary (tails). */
-int pv_diag_dump_tails(struct mnl_socket *nl, const struct pv_diag_query *q, struct pv_raw *raw,
-		       struct pv_diag_stats *stats, struct pv_diag_tails *tails);
-
-/*
- * The same, keeping only records whose cookie is not in known: a second
- * pass over the kernel's tables that costs memory only for what the first
- * pass missed.  (A dump resumes each datagram at a position within a hash
- * bucket, so a socket removed earlier in that bucket in between makes the
- * walk skip one that stays; two walks rarely skip the same socket.)
- */
-int pv_diag_dump_missing(struct mnl_socket *nl, const struct pv_diag_query *q,
-			 const struct pv_socklist *known, struct pv_raw *raw,
-			 struct pv_diag_stats *stats);
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
+		 const struct pv_cookies *known, struct pv_socklist *out,
+		 struct pv_diag_stats *stats, struct pv_diag_tails *tails);
 
 /*
  * The sockets that ended each datagram of a multi-datagram dump but the
@@ -127,18 +103,16 @@ long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n);
  * example -EINVAL for a filter program the kernel does not understand), or 0.
  */
 int pv_diag_reply_error(const void *raw, size_t len);
-int pv_raw_reply_error(const struct pv_raw *raw);
 
 /*
  * Parse the raw bytes of one dump (a sequence of netlink messages ending in
- * NLMSG_DONE) into records of protocol proto, appended to out with
- * duplicates dropped by cookie.  A pure function of its input.  Returns 0,
+ * NLMSG_DONE) into records of protocol proto, appended to out in order
+ * (repeats are dropped later, by pv_socklist_dedupe).  A pure function of
+ * its input.  Returns 0,
  * the negative errno the kernel reported (in NLMSG_DONE or NLMSG_ERROR),
  * -EINTR for an interrupted dump, or -EBADMSG when the bytes are malformed
  * or end before NLMSG_DONE.
  */
 int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out);
-/* The same for a drained dump, which it frees. */
-int pv_diag_parse_raw(struct pv_raw *raw, uint8_t proto, struct pv_socklist *out);
 
 #endif

@@ -15,14 +15,17 @@
  *     when too short to hold struct nlmsgerr; an error of 0 is an
  *     acknowledgement and does not end the dump;
  *   - bytes that end before NLMSG_DONE (or an error) give -EBADMSG;
- *   - records are de-duplicated by cookie (INET_DIAG_NOCOOKIE counts as 0,
- *     and cookie 0 is never de-duplicated).
+ *   - every record comes out, in order (INET_DIAG_NOCOOKIE becomes cookie
+ *     0); repeats are dropped later by pv_socklist_dedupe(), which drops a
+ *     record when one with the same addresses, ports and (non-zero) cookie
+ *     is already kept.
  *
  * The model says which records come out, field by field, and the return
  * value.  On top of that: the input is not written to; a buffer at a 4-byte
  * but not 8-byte boundary gives the same answer; a buffer that is not
  * 4-byte aligned is -EBADMSG with no records; parsing the same bytes again
- * into the same list adds only the cookie-0 records; pv_diag_reply_error()
+ * into the same list and de-duplicating keeps the first parse's distinct
+ * sockets plus both copies of the cookie-0 ones; pv_diag_reply_error()
  * agrees with the parse about a leading NLMSG_ERROR.
  */
 #include <errno.h>
@@ -65,18 +68,27 @@ static uint16_t get16(const uint8_t *p)
 
 struct model {
 	int ret;
-	bool saw_done; /* an NLMSG_DONE was reached */
-	size_t n;      /* records expected */
-	size_t nzero;  /* of which cookie 0 */
+	bool saw_done;	  /* an NLMSG_DONE was reached */
+	size_t n;	  /* records expected */
+	size_t nzero;	  /* of which cookie 0 */
+	size_t ndistinct; /* distinct (addresses, ports, cookie) among the others */
 	struct pv_sock v[MAX_RECORDS];
 };
 
 static struct model model; /* big: not on the stack */
 
-static bool model_seen(const struct model *m, uint64_t cookie)
+static bool same_socket(const struct pv_sock *a, const struct pv_sock *b)
+{
+	return a->cookie == b->cookie && a->proto == b->proto && a->family == b->family &&
+	       a->local.port == b->local.port && a->remote.port == b->remote.port &&
+	       memcmp(a->local.addr, b->local.addr, 16) == 0 &&
+	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
+}
+
+static bool model_seen(const struct model *m, const struct pv_sock *s)
 {
 	for (size_t i = 0; i < m->n; i++)
-		if (m->v[i].cookie == cookie)
+		if (same_socket(&m->v[i], s))
 			return true;
 	return false;
 }
@@ -104,17 +116,17 @@ static void model_record(struct model *m, const uint8_t *p, uint8_t proto)
 	s.wqueue = get32(p + 60);
 	s.uid = get32(p + 64);
 	s.inode = get32(p + 68);
-	if (s.cookie != 0 && model_seen(m, s.cookie))
-		return;
 	FUZZ_CHECK(m->n < MAX_RECORDS, "input too large for the model");
-	m->v[m->n++] = s;
 	if (s.cookie == 0)
 		m->nzero++;
+	else if (!model_seen(m, &s))
+		m->ndistinct++;
+	m->v[m->n++] = s;
 }
 
 static void run_model(struct model *m, const uint8_t *buf, size_t len, uint8_t proto)
 {
-	m->n = m->nzero = 0;
+	m->n = m->nzero = m->ndistinct = 0;
 	m->saw_done = false;
 	size_t off = 0;
 	while (len - off >= HDR) {
@@ -211,24 +223,30 @@ static void parse_and_check(const uint8_t *buf, size_t size, uint8_t proto)
 		FUZZ_CHECK(l.v[i].family == AF_INET || l.v[i].family == AF_INET6,
 			   "record %zu has family %u", i, l.v[i].family);
 		FUZZ_CHECK(l.v[i].proto == proto, "record %zu has proto %u", i, l.v[i].proto);
-		for (size_t j = 0; j < i; j++)
-			FUZZ_CHECK(l.v[i].cookie == 0 || l.v[i].cookie != l.v[j].cookie,
-				   "records %zu and %zu share cookie %#llx", j, i,
-				   (unsigned long long)l.v[i].cookie);
 	}
 	FUZZ_CHECK(ret != 0 || model.saw_done,
 		   "returned 0 but the bytes hold no NLMSG_DONE before they end or go bad");
 	FUZZ_CHECK(ret == model.ret, "returned %d, the contract says %d", ret, model.ret);
 	FUZZ_CHECK(l.n == model.n, "%zu records, the contract says %zu", l.n, model.n);
-	for (size_t i = 0; i < l.n; i++)
-		check_record(&l.v[i], &model.v[i], i);
+	for (size_t i = 0; i < l.n; i++) {
+		struct pv_sock got;
+		pv_socklist_get(&l, i, &got);
+		check_record(&got, &model.v[i], i);
+	}
 
-	/* Again into the same list: only the records without a cookie come back. */
+	/* Again into the same list, then without repeats. */
 	size_t before = l.n;
 	int again = pv_diag_parse(buf, size, proto, &l);
 	FUZZ_CHECK(again == ret, "second parse returned %d, first %d", again, ret);
-	FUZZ_CHECK(l.n == before + model.nzero, "second parse: %zu records, want %zu", l.n,
-		   before + model.nzero);
+	FUZZ_CHECK(l.n == 2 * before, "second parse: %zu records, want %zu", l.n, 2 * before);
+	pv_socklist_sort(&l);
+	for (size_t i = 1; i < l.n; i++)
+		FUZZ_CHECK(pv_rec_cmp(&l, &l.v[i - 1], &l.v[i]) <= 0,
+			   "records %zu, %zu out of order", i - 1, i);
+	pv_socklist_dedupe(&l);
+	FUZZ_CHECK(l.n == model.ndistinct + 2 * model.nzero,
+		   "de-duplicated: %zu records, want %zu distinct and twice %zu without cookie",
+		   l.n, model.ndistinct, model.nzero);
 	pv_socklist_free(&l);
 }
 

@@ -5,36 +5,55 @@
 #include "portview/services.h"
 #include "portview/state.h"
 
-static char *render(const struct pv_socklist *l, const struct pv_owner_table *t,
-		    const struct pv_options *o)
+/* services NULL: no annotation columns' data (o->plain hides them anyway). */
+static char *render_with(const struct pv_socklist *l, const struct pv_owner_table *t,
+			 const struct pv_services *svc, const struct pv_ephemeral *eph,
+			 const struct pv_options *o)
 {
 	struct pv_buf b;
 	pv_buf_init(&b);
-	pv_render_table(&b, l, t, NULL, o);
+	struct pv_view v = {.l = l, .services = svc, .ephemeral = eph, .owners = t};
+	pv_render_table(&b, &v, NULL, o);
 	pv_buf_putc(&b, '\0');
 	return b.data;
 }
 
-/* Two processes, one with a hostile name; socket rows point into owners[]. */
+static char *render(const struct pv_socklist *l, const struct pv_owner_table *t,
+		    const struct pv_options *o)
+{
+	return render_with(l, t, NULL, NULL, o);
+}
+
+/*
+ * Three processes, one with a hostile name, holding the sockets by inode:
+ * 100 (3496 twice, 3500), 300 and 400 (42).
+ */
 static struct pv_process procs[] = {
     {.pid = 3496, .comm = "sshd", .comm_len = 4},
     {.pid = 3500, .comm = "sshd", .comm_len = 4},
     {.pid = 42, .comm = "x\x1b[2Jy", .comm_len = 6},
 };
-static struct pv_owner owners[] = {
-    {.pid = 3496, .fd = 3, .proc = 0},
-    {.pid = 3496, .fd = 4, .proc = 0},
-    {.pid = 3500, .fd = 3, .proc = 1},
-    {.pid = 42, .fd = 5, .proc = 2},
+static struct pv_owner fds[] = {
+    {.pid = 3496, .fd = 3, .proc = 0, .inode = 100},
+    {.pid = 3496, .fd = 4, .proc = 0, .inode = 100},
+    {.pid = 3500, .fd = 3, .proc = 1, .inode = 100},
+    {.pid = 42, .fd = 5, .proc = 2, .inode = 300},
+    {.pid = 42, .fd = 6, .proc = 2, .inode = 400},
 };
 
-static void setup_table(struct pv_owner_table *t)
+/* The owner table as a /proc walk that found fds[] would leave it. */
+static void setup_table(struct pv_owner_table *t, const struct pv_socklist *l)
 {
-	memset(t, 0, sizeof(*t));
-	t->owners = owners;
-	t->nowners = 4;
-	t->procs = procs;
-	t->nprocs = 3;
+	struct pv_scan scan;
+	memset(&scan, 0, sizeof(scan));
+	scan.parts[0].fds = fds;
+	scan.parts[0].nfds = sizeof(fds) / sizeof(fds[0]);
+	scan.parts[0].procs = procs;
+	scan.parts[0].nprocs = sizeof(procs) / sizeof(procs[0]);
+	pv_owners_init(t, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		pv_owners_want(t, l->v[i].inode);
+	pv_owners_join(t, &scan);
 }
 
 static void fill(struct pv_socklist *l)
@@ -42,18 +61,15 @@ static void fill(struct pv_socklist *l)
 	pv_socklist_init(l);
 	struct pv_sock s =
 	    mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", 5354, "127.0.0.1", 49681, PV_TCP_ESTABLISHED);
-	s.owner_first = 0;
-	s.owner_count = 3; /* 3496 twice (two fds) and 3500 */
+	s.inode = 100; /* 3496 twice (two fds) and 3500 */
 	pv_socklist_add(l, &s);
 	s = mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", 49681, "127.0.0.1", 5354, PV_TCP_TIME_WAIT);
 	pv_socklist_add(l, &s);
 	s = mksock(IPPROTO_TCP, AF_INET6, "::", 22, "::", 0, PV_TCP_LISTEN);
-	s.owner_first = 3;
-	s.owner_count = 1;
+	s.inode = 300;
 	pv_socklist_add(l, &s);
 	s = mksock(IPPROTO_UDP, AF_INET, "0.0.0.0", 5353, "0.0.0.0", 0, PV_TCP_CLOSE);
-	s.owner_first = 3;
-	s.owner_count = 1;
+	s.inode = 400;
 	pv_socklist_add(l, &s);
 }
 
@@ -89,7 +105,7 @@ START_TEST(pid_and_program_columns)
 	o.plain = true;
 	o.owner = true;
 	fill(&l);
-	setup_table(&t);
+	setup_table(&t, &l);
 	char *got = render(&l, &t, &o);
 	ck_assert_str_eq(
 	    got,
@@ -121,6 +137,7 @@ START_TEST(pid_and_program_columns)
 			 "42        42/x\\x1b[2Jy\n");
 	free(got);
 	pv_socklist_free(&l);
+	pv_owners_free(&t);
 }
 END_TEST
 
@@ -172,25 +189,21 @@ END_TEST
 
 START_TEST(port_annotation_columns)
 {
-	static const struct pv_service https = {"https", "",	      "http protocol over TLS/SSL",
-						443,	 IPPROTO_TCP, PV_SRC_IANA};
 	struct pv_socklist l;
 	struct pv_options o;
+	struct pv_services svc;
+	/* the built-in registry only: 443/tcp is https, 50123 is unassigned */
+	pv_services_load(&svc, "/dev/null");
+	struct pv_ephemeral eph = {.known = true, .lo = 32768, .hi = 60999};
 	pv_options_init(&o);
 	o.numeric = true;
 	pv_socklist_init(&l);
 	struct pv_sock s =
 	    mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", 50123, "10.0.0.2", 443, PV_TCP_ESTABLISHED);
-	s.local_class = PV_CLASS_DYNAMIC;
-	s.local_ephemeral = true;
-	s.remote_class = PV_CLASS_WELL_KNOWN;
-	s.remote_service = &https;
 	pv_socklist_add(&l, &s);
 	s = mksock(IPPROTO_TCP, AF_INET, "0.0.0.0", 443, "0.0.0.0", 0, PV_TCP_LISTEN);
-	s.local_class = PV_CLASS_WELL_KNOWN;
-	s.local_service = &https;
 	pv_socklist_add(&l, &s);
-	char *got = render(&l, NULL, &o);
+	char *got = render_with(&l, NULL, &svc, &eph, &o);
 	ck_assert_str_eq(got,
 			 "\n"
 			 "Active Connections\n"
@@ -203,6 +216,7 @@ START_TEST(port_annotation_columns)
 			 "https well-known    -\n");
 	free(got);
 	pv_socklist_free(&l);
+	pv_services_free(&svc);
 }
 END_TEST
 

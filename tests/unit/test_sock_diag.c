@@ -41,7 +41,9 @@ static int check_against_expected(const char *name, uint8_t proto, size_t *count
 	for (size_t i = 0; i < l.n; i++) {
 		char got[256];
 		ck_assert_msg(line != NULL, "%s: more records than expected", name);
-		format_record(&l.v[i], got, sizeof(got));
+		struct pv_sock s;
+		pv_socklist_get(&l, i, &s);
+		format_record(&s, got, sizeof(got));
 		ck_assert_str_eq(got, line);
 		ck_assert_int_eq(l.v[i].proto, proto);
 		ck_assert_msg(l.v[i].cookie != 0, "%s: record %zu has no cookie", name, i);
@@ -129,7 +131,12 @@ START_TEST(duplicates_dropped_by_cookie)
 	ck_assert_uint_eq(l.n, 9);
 	/* The same dump again, as a resumed dump might repeat sockets. */
 	ck_assert_int_eq(pv_diag_parse(raw, len, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(l.n, 18);
+	pv_socklist_sort(&l);
+	ck_assert_uint_eq(pv_socklist_dedupe(&l), 9);
 	ck_assert_uint_eq(l.n, 9);
+	for (size_t i = 1; i < l.n; i++)
+		ck_assert(l.v[i].cookie != l.v[i - 1].cookie);
 	pv_socklist_free(&l);
 	free(raw);
 }

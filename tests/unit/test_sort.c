@@ -57,17 +57,71 @@ START_TEST(dedupe_keeps_reuseport_twins)
 	/* SO_REUSEPORT: equal tuples, distinct sockets (cookies) */
 	struct pv_sock a = mksock(T, AF_INET, "0.0.0.0", 80, "0.0.0.0", 0, L);
 	struct pv_sock b = mksock(T, AF_INET, "0.0.0.0", 80, "0.0.0.0", 0, L);
+	/* a repeat that changed state between two datagrams of the dump */
+	struct pv_sock c = mksock(T, AF_INET6, "::1", 443, "::1", 40000, E);
+	struct pv_sock c2 = c;
+	c2.state = PV_TCP_CLOSE_WAIT;
+	struct pv_sock d = mksock(T, AF_INET6, "::1", 443, "::1", 40000, PV_TCP_TIME_WAIT);
 	ck_assert(pv_socklist_add(&l, &a));
+	ck_assert(pv_socklist_add(&l, &c));
 	ck_assert(pv_socklist_add(&l, &b));
-	ck_assert(!pv_socklist_add(&l, &a));
-	ck_assert_uint_eq(l.n, 2);
-	/* many records: the cookie set grows and still finds repeats */
+	ck_assert(pv_socklist_add(&l, &a));
+	ck_assert(pv_socklist_add(&l, &d));
+	ck_assert(pv_socklist_add(&l, &c2));
+	/* many records, each twice */
 	for (int i = 0; i < 5000; i++) {
 		struct pv_sock s = mksock(U, AF_INET, "127.0.0.1", (uint16_t)i, "0.0.0.0", 0, 7);
 		ck_assert(pv_socklist_add(&l, &s));
-		ck_assert(!pv_socklist_add(&l, &s));
+		ck_assert(pv_socklist_add(&l, &s));
 	}
-	ck_assert_uint_eq(l.n, 5002);
+	pv_socklist_sort(&l);
+	ck_assert_uint_eq(pv_socklist_dedupe(&l), 5002);
+	ck_assert_uint_eq(l.n, 5004);
+	/* a and b, then the IPv6 connection once and its TIME_WAIT namesake */
+	ck_assert(l.v[0].cookie == a.cookie && l.v[1].cookie == b.cookie);
+	ck_assert(l.v[2].cookie == c.cookie && l.v[3].cookie == d.cookie);
+	for (size_t i = 4; i < l.n; i++)
+		ck_assert_uint_eq(l.v[i].lport, i - 4);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* The introsort against a plain insertion sort, on many equal keys too. */
+START_TEST(sort_matches_reference_order)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	uint32_t x = 12345;
+	enum { N = 3000 };
+	struct pv_sock *ref = calloc(N, sizeof(*ref));
+	ck_assert_ptr_nonnull(ref);
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.0.%u.%u", (x >> 8) % 3, (x >> 12) % 4);
+		bool v6 = (x >> 20) % 5 == 0;
+		ref[i] =
+		    v6 ? mksock(T, AF_INET6, (x >> 3) % 2 ? "::1" : "fe80::1", (uint16_t)(x % 7),
+				"::2", 80, E)
+		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 5),
+				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
+		ref[i].ifindex = (uint32_t)i + 1;
+		pv_socklist_add(&l, &ref[i]);
+	}
+	for (int i = 1; i < N; i++)
+		for (int j = i; j > 0 && pv_sock_cmp(&ref[j - 1], &ref[j]) > 0; j--) {
+			struct pv_sock t = ref[j];
+			ref[j] = ref[j - 1];
+			ref[j - 1] = t;
+		}
+	pv_socklist_sort(&l);
+	for (int i = 0; i < N; i++) {
+		struct pv_sock got;
+		pv_socklist_get(&l, (size_t)i, &got);
+		ck_assert_msg(got.cookie == ref[i].cookie, "row %d out of order", i);
+		ck_assert_uint_eq(l.more[i].ifindex, ref[i].ifindex);
+	}
+	free(ref);
 	pv_socklist_free(&l);
 }
 END_TEST
@@ -124,6 +178,7 @@ int main(void)
 	tcase_add_test(tc, order_proto_family_local_foreign);
 	tcase_add_test(tc, ports_compare_as_numbers);
 	tcase_add_test(tc, dedupe_keeps_reuseport_twins);
+	tcase_add_test(tc, sort_matches_reference_order);
 	tcase_add_test(tc, ipv4_filter_keeps_v4_mapped);
 	tcase_add_test(tc, default_all_listening_and_state_masks);
 	suite_add_tcase(s, tc);
