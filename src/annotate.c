@@ -52,3 +52,31 @@ void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_
 	if (ephemeral)
 		pv_buf_puts(out, " ephemeral");
 }
+
+size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephemeral)
+{
+	if (cls == PV_CLASS_NONE)
+		return 1;
+	size_t w = 1;
+	if (svc) {
+		/* printable ASCII but the backslash is shown as it is */
+		const unsigned char *p = (const unsigned char *)svc->name;
+		size_t n = strlen(svc->name);
+		bool plain = true;
+		for (size_t i = 0; i < n && plain; i++)
+			plain = p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\';
+		if (plain) {
+			w = n;
+		} else {
+			struct pv_buf b;
+			pv_buf_init(&b);
+			pv_escape_text(&b, svc->name, n);
+			w = pv_text_width(b.data, b.len);
+			pv_buf_free(&b);
+		}
+	}
+	w += 1 + strlen(pv_port_class_name((enum pv_port_class)cls));
+	if (ephemeral)
+		w += strlen(" ephemeral");
+	return w;
+}

@@ -5,6 +5,7 @@
 #include "portview/users.h"
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,27 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_sock *s,
 	}
 }
 
+/*
+ * A cell's width where it is known without formatting the cell, else
+ * SIZE_MAX.  A numeric IPv4 endpoint is at most 21 characters
+ * (255.255.255.255:65535), inside the column's minimum width, so it
+ * cannot widen it.
+ */
+static size_t quick_width(int col, const struct pv_sock *s, const struct pv_options *o)
+{
+	switch (col) {
+	case COL_LOCAL:
+	case COL_FOREIGN:
+		return o->numeric && s->family == AF_INET ? 0 : SIZE_MAX;
+	case COL_LOCAL_PORT:
+		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
+	case COL_FOREIGN_PORT:
+		return pv_annotation_width(s->remote_service, s->remote_class, false);
+	default:
+		return SIZE_MAX;
+	}
+}
+
 /* SGR colours: the state, and the class of each annotated port. */
 static const char *state_color(const struct pv_sock *s)
 {
@@ -249,11 +271,14 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 		for (int c = COL_LOCAL; c < NCOLS; c++) {
 			if (!on[c] || c == COL_STATE)
 				continue;
-			cell.len = 0;
-			format_cell(&cell, c, &s, owners, users, o, &ifc);
-			size_t w = pv_text_width(cell.data, cell.len) + 1;
-			if (w > width[c])
-				width[c] = w;
+			size_t w = quick_width(c, &s, o);
+			if (w == SIZE_MAX) {
+				cell.len = 0;
+				format_cell(&cell, c, &s, owners, users, o, &ifc);
+				w = pv_text_width(cell.data, cell.len);
+			}
+			if (w + 1 > width[c])
+				width[c] = w + 1;
 		}
 	}
 	/* State names are at most 12 characters, inside the minimum width. */

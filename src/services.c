@@ -315,6 +315,7 @@ void pv_services_free(struct pv_services *s)
 	free(s->iana_by_name);
 	free(s->etc_by_name);
 	free(s->port_cache);
+	free(s->any_entry);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -339,8 +340,23 @@ static const struct pv_service *by_port_uncached(const struct pv_services *s, ui
 const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16_t port,
 					     uint8_t proto)
 {
-	/* Busy hosts repeat a few server ports: remember recent answers. */
+	/*
+	 * Most ports of a busy host are the kernel's picks, mostly with no
+	 * entry at all: one bit says so.  Busy hosts repeat a few server ports:
+	 * remember recent answers.
+	 */
 	struct pv_services *c = cache_of(s);
+	if (!c->any_entry) {
+		c->any_entry = xcalloc(65536 / 8, 1);
+		for (size_t i = 0; i < s->netc; i++)
+			c->any_entry[s->etc[i].port >> 3] |= (uint8_t)(1u << (s->etc[i].port & 7));
+		for (size_t i = 0; i < pv_iana_services_count; i++) {
+			uint16_t p = pv_iana_services[i].port;
+			c->any_entry[p >> 3] |= (uint8_t)(1u << (p & 7));
+		}
+	}
+	if (!(c->any_entry[port >> 3] & (1u << (port & 7))))
+		return NULL;
 	if (!c->port_cache)
 		c->port_cache = xcalloc(PV_PORT_CACHE, sizeof(*c->port_cache));
 	uint32_t key = ((uint32_t)port << 8 | proto) + 1;

@@ -336,109 +336,122 @@ struct sorter {
 	const void *ctx;
 };
 
-static int cmp_at(const struct sorter *s, size_t i, size_t j)
+/*
+ * The display order between two IPv4 records as two 64-bit keys (protocol,
+ * local address and port; foreign address, port and state), then the
+ * cookie; anything else goes the long way.
+ */
+static inline int fast_cmp(const struct pv_socklist *l, const struct pv_rec *a,
+			   const struct pv_rec *b)
 {
-	return s->cmp(s->l, &s->l->v[i], &s->l->v[j], s->ctx);
-}
-
-static void sift_down(const struct sorter *s, size_t lo, size_t root, size_t n)
-{
-	for (;;) {
-		size_t child = 2 * root + 1;
-		if (child >= n)
-			return;
-		if (child + 1 < n && cmp_at(s, lo + child, lo + child + 1) < 0)
-			child++;
-		if (cmp_at(s, lo + root, lo + child) >= 0)
-			return;
-		swap_rec(s->l, lo + root, lo + child);
-		root = child;
-	}
-}
-
-static void heap_sort(const struct sorter *s, size_t lo, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(s, lo, i, n);
-	for (size_t end = n; end-- > 1;) {
-		swap_rec(s->l, lo, lo + end);
-		sift_down(s, lo, 0, end);
-	}
-}
-
-static void insertion_sort(const struct sorter *s, size_t lo, size_t hi)
-{
-	for (size_t i = lo + 1; i < hi; i++)
-		for (size_t j = i; j > lo && cmp_at(s, j - 1, j) > 0; j--)
-			swap_rec(s->l, j - 1, j);
+	if (a->family != AF_INET || b->family != AF_INET)
+		return pv_rec_cmp(l, a, b);
+	uint64_t x = (uint64_t)a->proto << 56 | (uint64_t)ntohl(a->laddr) << 16 | a->lport;
+	uint64_t y = (uint64_t)b->proto << 56 | (uint64_t)ntohl(b->laddr) << 16 | b->lport;
+	if (x != y)
+		return x < y ? -1 : 1;
+	x = (uint64_t)ntohl(a->raddr) << 24 | (uint64_t)a->rport << 8 | a->state;
+	y = (uint64_t)ntohl(b->raddr) << 24 | (uint64_t)b->rport << 8 | b->state;
+	if (x != y)
+		return x < y ? -1 : 1;
+	return (a->cookie > b->cookie) - (a->cookie < b->cookie);
 }
 
 /*
- * Quicksort on [lo, hi) with the median of three as pivot, recursing into
- * the smaller side; heapsort past a depth limit keeps n log n.
+ * An introsort on [lo, hi): quicksort with the median of three as pivot,
+ * recursing into the smaller side, heapsort past a depth limit (n log n
+ * whatever the input), insertion sort for short ranges.  Written once per
+ * comparison so that the default order's is inlined.
  */
-static void intro_sort(const struct sorter *s, size_t lo, size_t hi, unsigned depth)
-{
-	while (hi - lo > 16) {
-		if (depth-- == 0) {
-			heap_sort(s, lo, hi - lo);
-			return;
-		}
-		size_t mid = lo + (hi - lo) / 2;
-		if (cmp_at(s, mid, lo) < 0)
-			swap_rec(s->l, mid, lo);
-		if (cmp_at(s, hi - 1, lo) < 0)
-			swap_rec(s->l, hi - 1, lo);
-		if (cmp_at(s, hi - 1, mid) < 0)
-			swap_rec(s->l, hi - 1, mid);
-		/* the pivot waits at lo; Hoare partition of (lo, hi) */
-		swap_rec(s->l, lo, mid);
-		size_t i = lo, j = hi;
-		for (;;) {
-			do
-				i++;
-			while (i < hi && cmp_at(s, i, lo) < 0);
-			do
-				j--;
-			while (cmp_at(s, j, lo) > 0);
-			if (i >= j)
-				break;
-			swap_rec(s->l, i, j);
-		}
-		swap_rec(s->l, lo, j);
-		/* [lo, j) <= pivot at j <= (j, hi) */
-		if (j - lo < hi - j - 1) {
-			intro_sort(s, lo, j, depth);
-			lo = j + 1;
-		} else {
-			intro_sort(s, j + 1, hi, depth);
-			hi = j;
-		}
+#define DEFINE_SORT(NAME, CMP)                                                                     \
+	static void NAME##_sift(const struct sorter *s, size_t lo, size_t root, size_t n)          \
+	{                                                                                          \
+		for (;;) {                                                                         \
+			size_t child = 2 * root + 1;                                               \
+			if (child >= n)                                                            \
+				return;                                                            \
+			if (child + 1 < n && CMP(s, lo + child, lo + child + 1) < 0)               \
+				child++;                                                           \
+			if (CMP(s, lo + root, lo + child) >= 0)                                    \
+				return;                                                            \
+			swap_rec(s->l, lo + root, lo + child);                                     \
+			root = child;                                                              \
+		}                                                                                  \
+	}                                                                                          \
+	static void NAME(const struct sorter *s, size_t lo, size_t hi, unsigned depth)             \
+	{                                                                                          \
+		while (hi - lo > 16) {                                                             \
+			if (depth-- == 0) {                                                        \
+				size_t n = hi - lo;                                                \
+				for (size_t i = n / 2; i-- > 0;)                                   \
+					NAME##_sift(s, lo, i, n);                                  \
+				for (size_t end = n; end-- > 1;) {                                 \
+					swap_rec(s->l, lo, lo + end);                              \
+					NAME##_sift(s, lo, 0, end);                                \
+				}                                                                  \
+				return;                                                            \
+			}                                                                          \
+			size_t mid = lo + (hi - lo) / 2;                                           \
+			if (CMP(s, mid, lo) < 0)                                                   \
+				swap_rec(s->l, mid, lo);                                           \
+			if (CMP(s, hi - 1, lo) < 0)                                                \
+				swap_rec(s->l, hi - 1, lo);                                        \
+			if (CMP(s, hi - 1, mid) < 0)                                               \
+				swap_rec(s->l, hi - 1, mid);                                       \
+			/* the pivot waits at lo; Hoare partition of (lo, hi) */                   \
+			swap_rec(s->l, lo, mid);                                                   \
+			size_t i = lo, j = hi;                                                     \
+			for (;;) {                                                                 \
+				do                                                                 \
+					i++;                                                       \
+				while (i < hi && CMP(s, i, lo) < 0);                               \
+				do                                                                 \
+					j--;                                                       \
+				while (CMP(s, j, lo) > 0);                                         \
+				if (i >= j)                                                        \
+					break;                                                     \
+				swap_rec(s->l, i, j);                                              \
+			}                                                                          \
+			swap_rec(s->l, lo, j);                                                     \
+			/* [lo, j) <= pivot at j <= (j, hi) */                                     \
+			if (j - lo < hi - j - 1) {                                                 \
+				NAME(s, lo, j, depth);                                             \
+				lo = j + 1;                                                        \
+			} else {                                                                   \
+				NAME(s, j + 1, hi, depth);                                         \
+				hi = j;                                                            \
+			}                                                                          \
+		}                                                                                  \
+		for (size_t i = lo + 1; i < hi; i++)                                               \
+			for (size_t j = i; j > lo && CMP(s, j - 1, j) > 0; j--)                    \
+				swap_rec(s->l, j - 1, j);                                          \
 	}
-	insertion_sort(s, lo, hi);
+
+#define CMP_WITH(s, i, j)    ((s)->cmp((s)->l, &(s)->l->v[i], &(s)->l->v[j], (s)->ctx))
+#define CMP_DEFAULT(s, i, j) fast_cmp((s)->l, &(s)->l->v[i], &(s)->l->v[j])
+DEFINE_SORT(sort_with, CMP_WITH)
+DEFINE_SORT(sort_default, CMP_DEFAULT)
+
+static unsigned depth_limit(size_t n)
+{
+	unsigned depth = 0;
+	for (; n; n >>= 1)
+		depth += 2;
+	return depth;
 }
 
 void pv_socklist_sort_with(struct pv_socklist *l, pv_rec_cmp_fn cmp, const void *ctx)
 {
-	if (l->n < 2)
-		return;
-	unsigned depth = 0;
-	for (size_t n = l->n; n; n >>= 1)
-		depth += 2;
 	struct sorter s = {l, cmp, ctx};
-	intro_sort(&s, 0, l->n, depth);
-}
-
-static int default_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b,
-		       const void *ctx)
-{
-	(void)ctx;
-	return pv_rec_cmp(l, a, b);
+	if (l->n > 1)
+		sort_with(&s, 0, l->n, depth_limit(l->n));
 }
 
 void pv_socklist_sort(struct pv_socklist *l)
 {
-	pv_socklist_sort_with(l, default_cmp, NULL);
+	struct sorter s = {l, NULL, NULL};
+	if (l->n > 1)
+		sort_default(&s, 0, l->n, depth_limit(l->n));
 }
 
 size_t pv_socklist_dedupe(struct pv_socklist *l)

@@ -35,5 +35,7 @@ void pv_view_get(const struct pv_view *v, size_t i, struct pv_sock *out);
 struct pv_buf;
 void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_t cls,
 			bool ephemeral);
+/* The width on screen of that text, without writing it. */
+size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephemeral);
 
 #endif

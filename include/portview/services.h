@@ -35,6 +35,8 @@ struct pv_services {
 	/* indexes sorted by name (case-insensitive), for lookups by name */
 	const struct pv_service **iana_by_name;
 	const struct pv_service **etc_by_name;
+	/* one bit per port number that has any entry, built on first use */
+	uint8_t *any_entry;
 	/* recent by-port answers, direct-mapped */
 	struct pv_port_cache_entry {
 		uint32_t key; /* (port << 8 | proto) + 1; 0: empty */

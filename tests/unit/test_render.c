@@ -1,5 +1,7 @@
 /* The table renderer: exact text for hand-made records. */
 #include "records.h"
+#include "portview/annotate.h"
+#include "portview/format.h"
 #include "portview/ports.h"
 #include "portview/render.h"
 #include "portview/services.h"
@@ -220,6 +222,31 @@ START_TEST(port_annotation_columns)
 }
 END_TEST
 
+/* The width the table pass measures without formatting is the text's. */
+START_TEST(annotation_width_is_the_text_width)
+{
+	static const struct pv_service odd[] = {
+	    {"https", "", "", 443, IPPROTO_TCP, PV_SRC_IANA},
+	    {"a\\b", "", "", 1, IPPROTO_TCP, PV_SRC_ETC},
+	    {"x\x1b[2J", "", "", 2, IPPROTO_TCP, PV_SRC_ETC},
+	    {"caf\xc3\xa9", "", "", 3, IPPROTO_TCP, PV_SRC_ETC},
+	    {"bad\xff", "", "", 4, IPPROTO_TCP, PV_SRC_ETC},
+	    {"sp ace", "", "", 5, IPPROTO_TCP, PV_SRC_ETC},
+	};
+	for (size_t i = 0; i <= sizeof(odd) / sizeof(odd[0]); i++)
+		for (uint8_t cls = PV_CLASS_NONE; cls <= PV_CLASS_DYNAMIC; cls++)
+			for (int eph = 0; eph < 2; eph++) {
+				const struct pv_service *svc = i ? &odd[i - 1] : NULL;
+				struct pv_buf b;
+				pv_buf_init(&b);
+				pv_annotation_text(&b, svc, cls, eph);
+				ck_assert_uint_eq(pv_annotation_width(svc, cls, eph),
+						  pv_text_width(b.data, b.len));
+				pv_buf_free(&b);
+			}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -229,6 +256,7 @@ int main(void)
 	tcase_add_test(tc, long_addresses_widen_columns);
 	tcase_add_test(tc, header_without_rows);
 	tcase_add_test(tc, port_annotation_columns);
+	tcase_add_test(tc, annotation_width_is_the_text_width);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
