@@ -922,8 +922,9 @@ int main(int argc, char **argv)
 
 	/*
 	 * Keep glibc from raising its mmap threshold as blocks are freed: the
-	 * drained dump's chunks must go back to the kernel as they are parsed,
-	 * or the raw bytes and the records sit in memory together.
+	 * record array grows by realloc, which moves an mmapped block with
+	 * mremap; grown in the heap instead, it would be copied, and both
+	 * copies would count in the peak.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
