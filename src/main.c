@@ -1,12 +1,12 @@
 /*
  * portview: who is talking on which port.
  *
- * main() parses the options, runs the pipeline (kernel dump -> records ->
- * owners -> filter -> sort -> render) and turns failures into messages and
- * exit codes.  It is the only place that prints diagnostics or exits.
+ * main() runs the pipeline (kernel dump -> records -> filter -> owners ->
+ * sort -> render) and turns failures into messages and exit codes; the
+ * options are parsed in cli.c and the dumps made in collect.c (app.h).
+ * Only this front end prints diagnostics, and only main() exits.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,7 +19,6 @@
 
 #include "portview/annotate.h"
 #include "portview/buf.h"
-#include "portview/bytecode.h"
 #include "portview/filter.h"
 #include "portview/format.h"
 #include "portview/options.h"
@@ -31,536 +30,9 @@
 #include "portview/sort.h"
 #include "portview/users.h"
 #include "portview/sock.h"
-#include "portview/sock_diag.h"
 #include "portview/state.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
-/* internal: the both-families TCP request failed, use one per family */
-enum { EXIT_RETRY_PER_FAMILY = -2 };
-
-/* The whole name resolution of a run is bounded by this. */
-#define PV_RESOLVE_TIMEOUT_MS 1000
-enum {
-	OPT_STATE = 256,
-	OPT_PLAIN,
-	OPT_RANGES,
-	OPT_LOOKUP,
-	OPT_PORT,
-	OPT_SPORT,
-	OPT_DPORT,
-	OPT_CLASS,
-	OPT_SORT,
-	OPT_PLAIN_JSON,
-	OPT_COLOR,
-};
-
-static const char usage_line[] =
-    "usage: portview [-46aehHlnoptuV] [--state LIST] [--port SPEC] [--sport SPEC]\n"
-    "                [--dport SPEC] [--class LIST] [--sort KEY] [--plain] [--json]\n"
-    "                [--color[=WHEN]]\n"
-    "       portview --ranges [-tu] [--json]\n"
-    "       portview --lookup PORT[/PROTO] | --lookup NAME\n";
-
-static void usage_error(void)
-{
-	fputs(usage_line, stderr);
-	fputs("Try 'portview --help' for more information.\n", stderr);
-}
-
-static void print_help(void)
-{
-	printf("%s", usage_line);
-	printf(
-	    "\nList TCP and UDP sockets with the processes that own them and what their ports\n"
-	    "mean, in the layout of Windows 'netstat -no'.  By default: TCP connections that\n"
-	    "are not listening and connected UDP sockets.\n\n"
-	    "Selection:\n"
-	    "  -a, --all          also show listening TCP and unconnected UDP sockets\n"
-	    "  -l, --listening    show only listening TCP and unconnected UDP sockets\n"
-	    "  -t, --tcp          TCP sockets (with -u: both; neither: both)\n"
-	    "  -u, --udp          UDP sockets\n"
-	    "  -4, --ipv4         IPv4 sockets, including IPv6 sockets with v4-mapped addresses\n"
-	    "  -6, --ipv6         IPv6 sockets\n"
-	    "      --state LIST   only sockets in these states (comma-separated, repeatable,\n"
-	    "                     case-insensitive); replaces the default selection\n"
-	    "      --port SPEC    only sockets whose local or foreign port matches SPEC:\n"
-	    "                     a port, a range N-M, a service name, or a comma list\n"
-	    "      --sport SPEC   only sockets whose local port matches SPEC\n"
-	    "      --dport SPEC   only sockets whose foreign port matches SPEC\n"
-	    "      --class LIST   only sockets whose local port is in these classes:\n"
-	    "                     well-known, registered, dynamic, ephemeral\n"
-	    "Output:\n"
-	    "  -o, --owner        add the PID column (owning processes)\n"
-	    "  -p, --program      add the PID/Program name column\n"
-	    "  -e, --extended     add user, inode, receive and send queues and the TCP timer\n"
-	    "  -n, --numeric      numeric addresses and ports; no name lookups at all\n"
-	    "  -H, --no-header    leave out the title and the column header\n"
-	    "      --sort KEY     sort by proto, local, foreign, state, pid, program or port;\n"
-	    "                     a leading '-' reverses\n"
-	    "      --plain        only the netstat columns, without the port annotations\n"
-	    "      --json         one JSON document (schema in portview(8)); always numeric\n"
-	    "      --color[=WHEN] colour states and port classes: auto (on a terminal, the\n"
-	    "                     default), always or never; NO_COLOR turns auto off\n"
-	    "Other views:\n"
-	    "      --ranges       show this host's ephemeral port ranges and their use\n"
-	    "      --lookup PORT[/PROTO], --lookup NAME\n"
-	    "                     what a port or service is, and who uses it now\n"
-	    "  -h, --help         show this help and exit\n"
-	    "  -V, --version      show the version and exit\n\n"
-	    "States and groups for --state:\n  %s\n\n"
-	    "Environment: PORTVIEW_SERVICES replaces /etc/services; PORTVIEW_DEBUG=1\n"
-	    "prints what each kernel dump returned; PORTVIEW_DUMP=per-family dumps TCP once\n"
-	    "per address family, =once and =twice walk each dump once or twice (see\n"
-	    "portview(8)); NO_COLOR disables --color=auto.\n\n"
-	    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
-	    "See portview(8).\n",
-	    pv_state_valid_names());
-}
-
-/* Echo user input in a message without letting it drive the terminal. */
-static void put_escaped(FILE *f, const char *s, size_t n)
-{
-	struct pv_buf b;
-	pv_buf_init(&b);
-	pv_escape_text(&b, s, n);
-	if (b.len)
-		fwrite(b.data, 1, b.len, f);
-	pv_buf_free(&b);
-}
-
-/* Returns -1 to go on, or the exit status to end with. */
-enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
-
-static int parse_args(int argc, char **argv, struct pv_options *o, enum color_mode *color)
-{
-	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"listening", no_argument, NULL, 'l'},
-	    {"tcp", no_argument, NULL, 't'},
-	    {"udp", no_argument, NULL, 'u'},
-	    {"ipv4", no_argument, NULL, '4'},
-	    {"ipv6", no_argument, NULL, '6'},
-	    {"owner", no_argument, NULL, 'o'},
-	    {"program", no_argument, NULL, 'p'},
-	    {"numeric", no_argument, NULL, 'n'},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"plain", no_argument, NULL, OPT_PLAIN},
-	    {"ranges", no_argument, NULL, OPT_RANGES},
-	    {"lookup", required_argument, NULL, OPT_LOOKUP},
-	    {"port", required_argument, NULL, OPT_PORT},
-	    {"sport", required_argument, NULL, OPT_SPORT},
-	    {"dport", required_argument, NULL, OPT_DPORT},
-	    {"class", required_argument, NULL, OPT_CLASS},
-	    {"sort", required_argument, NULL, OPT_SORT},
-	    {"json", no_argument, NULL, OPT_PLAIN_JSON},
-	    {"color", optional_argument, NULL, OPT_COLOR},
-	    {"colour", optional_argument, NULL, OPT_COLOR},
-	    {"extended", no_argument, NULL, 'e'},
-	    {"no-header", no_argument, NULL, 'H'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-
-	static const char shortopts[] = ":46aehHlnoptuV";
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case '4':
-			o->ipv4 = true;
-			break;
-		case '6':
-			o->ipv6 = true;
-			break;
-		case 'a':
-			o->all = true;
-			break;
-		case 'h':
-			print_help();
-			return EXIT_OK;
-		case 'l':
-			o->listening = true;
-			break;
-		case 'n':
-			o->numeric = true;
-			break;
-		case 'o':
-			o->owner = true;
-			break;
-		case 'p':
-			o->program = true;
-			break;
-		case 't':
-			o->tcp = true;
-			break;
-		case 'u':
-			o->udp = true;
-			break;
-		case 'V':
-			printf("portview %s\n", PORTVIEW_VERSION);
-			return EXIT_OK;
-		case 'e':
-			o->extended = true;
-			break;
-		case 'H':
-			o->no_header = true;
-			break;
-		case OPT_PLAIN_JSON:
-			o->json = true;
-			break;
-		case OPT_SORT:
-			if (pv_parse_sort_key(optarg, &o->sort_key, &o->sort_reverse) < 0) {
-				fputs("portview: --sort ", stderr);
-				if (optarg[0])
-					put_escaped(stderr, optarg, strlen(optarg));
-				else
-					fputs("''", stderr);
-				fprintf(stderr, ": unknown sort key (valid: %s)\n",
-					pv_sort_valid_keys());
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_COLOR:
-			if (!optarg || strcmp(optarg, "always") == 0) {
-				*color = COLOR_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				*color = COLOR_NEVER;
-			} else if (strcmp(optarg, "auto") == 0) {
-				*color = COLOR_AUTO;
-			} else {
-				fputs("portview: --color=", stderr);
-				put_escaped(stderr, optarg, strlen(optarg));
-				fputs(": expected auto, always or never\n", stderr);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_STATE: {
-			const char *bad;
-			size_t badlen;
-			if (pv_state_parse_list(optarg, &o->states, &bad, &badlen) < 0) {
-				fputs("portview: --state ", stderr);
-				if (badlen == 0) {
-					fputc('\'', stderr);
-					put_escaped(stderr, optarg, strlen(optarg));
-					fputs("': empty state name", stderr);
-				} else {
-					put_escaped(stderr, bad, badlen);
-					fputs(": unknown state", stderr);
-				}
-				fprintf(stderr, " (valid: %s)\n", pv_state_valid_names());
-				return EXIT_USAGE;
-			}
-			o->states_given = true;
-			break;
-		}
-		case OPT_PLAIN:
-			o->plain = true;
-			break;
-		case OPT_RANGES:
-			o->ranges = true;
-			break;
-		case OPT_LOOKUP:
-			if (o->lookup) {
-				fputs("portview: --lookup: give it once\n", stderr);
-				return EXIT_USAGE;
-			}
-			o->lookup = optarg;
-			break;
-		case OPT_PORT:
-		case OPT_SPORT:
-		case OPT_DPORT: {
-			static const char *const names[] = {"--port", "--sport", "--dport"};
-			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
-			int k = c - OPT_PORT;
-			if (o->nport_args == sizeof(o->port_args) / sizeof(o->port_args[0])) {
-				fprintf(stderr,
-					"portview: %s %s: too many port options (at most %d "
-					"--port, --sport and --dport; use a list: 80,443)\n",
-					names[k], optarg, PV_MAX_PORT_ARGS);
-				return EXIT_USAGE;
-			}
-			o->port_args[o->nport_args++] = (struct pv_port_arg){
-			    .option = names[k], .spec = optarg, .sides = sides[k]};
-			break;
-		}
-		case OPT_CLASS: {
-			const char *bad;
-			size_t badlen;
-			if (pv_parse_class_list(optarg, &o->classes, &bad, &badlen) < 0) {
-				/* "--class foo: unknown", "--class a,,b: empty" */
-				fputs("portview: --class ", stderr);
-				if (optarg[0])
-					put_escaped(stderr, optarg, strlen(optarg));
-				else
-					fputs("''", stderr);
-				if (badlen && badlen != strlen(optarg)) {
-					fputs(": ", stderr);
-					put_escaped(stderr, bad, badlen);
-				}
-				fprintf(stderr, ": %s (valid: %s)\n",
-					badlen ? "unknown class" : "empty class name",
-					pv_class_valid_names());
-				return EXIT_USAGE;
-			}
-			break;
-		}
-		case ':':
-			fprintf(stderr, "portview: option '%s' requires an argument\n",
-				argv[optind - 1]);
-			usage_error();
-			return EXIT_USAGE;
-		default:
-			if (optopt && (optopt >= 256 || strchr(shortopts + 1, optopt))) {
-				/* A long option of ours, given a value it does not take. */
-				const char *name = "?";
-				for (const struct option *l = longopts; l->name; l++)
-					if (l->val == optopt)
-						name = l->name;
-				fprintf(stderr,
-					"portview: option '--%s' doesn't allow an argument\n",
-					name);
-			} else if (optopt) {
-				fputs("portview: invalid option -- '", stderr);
-				char ch = (char)optopt;
-				put_escaped(stderr, &ch, 1);
-				fputs("'\n", stderr);
-			} else {
-				fputs("portview: unrecognized option '", stderr);
-				put_escaped(stderr, argv[optind - 1], strlen(argv[optind - 1]));
-				fputs("'\n", stderr);
-			}
-			usage_error();
-			return EXIT_USAGE;
-		}
-	}
-	if (o->json && o->lookup) {
-		fputs("portview: --json cannot be combined with --lookup\n", stderr);
-		return EXIT_USAGE;
-	}
-	if (o->ranges && o->lookup) {
-		fputs("portview: --ranges and --lookup cannot be combined\n", stderr);
-		return EXIT_USAGE;
-	}
-	if (optind < argc) {
-		fputs("portview: unexpected argument '", stderr);
-		put_escaped(stderr, argv[optind], strlen(argv[optind]));
-		fputs("'\n", stderr);
-		usage_error();
-		return EXIT_USAGE;
-	}
-	return -1;
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_TCP ? "TCP" : "UDP";
-}
-
-/* What a run needs besides the options: the port registry and ranges. */
-struct context {
-	struct pv_services services;
-	struct pv_ephemeral ephemeral;
-	bool debug;
-	bool per_family;   /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
-	bool single_pass;  /* PORTVIEW_DUMP=once: no second walk */
-	bool always_twice; /* PORTVIEW_DUMP=twice: a second walk, not the check */
-};
-
-/* What to dump: which states, and the port filter to push into the kernel. */
-struct selection {
-	uint32_t states;
-	const struct pv_port_clause *clauses;
-	size_t nclauses;
-};
-
-/* The states a TCP socket in the kernel's established hash can be in. */
-#define EHASH_STATES (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
-
-/*
- * Whether every socket a walk counts to find its resume point is also one
- * it reports, so that its datagram boundaries can be checked from the
- * records around them (sock_diag.h): TCP in both families, no filter
- * program, and all the established hash's states or none of them.  (UDP
- * is walked per family, and a family's walk counts the other's sockets.)
- */
-static bool boundaries_checkable(const struct pv_diag_query *q)
-{
-	uint32_t ehash = q->states & EHASH_STATES;
-	return q->proto == IPPROTO_TCP && q->family == AF_UNSPEC && !q->bytecode_len &&
-	       (ehash == 0 || ehash == EHASH_STATES);
-}
-
-/*
- * A second walk for what the first may have skipped, keeping only the
- * records it did not report; states narrows the walk.  Returns 0 or a
- * negative errno.
- */
-static int walk_again(struct mnl_socket *nl, const struct pv_diag_query *q, uint32_t states,
-		      struct pv_socklist *l, size_t before, struct pv_diag_stats *stats)
-{
-	struct pv_diag_query again = *q;
-	struct pv_diag_stats more;
-	struct pv_cookies known;
-	struct pv_socklist extra;
-	again.states = states;
-	pv_cookies_of(&known, l, before, states);
-	pv_socklist_init(&extra);
-	extra.keep_more = l->keep_more;
-	int err = pv_diag_dump(nl, &again, &known, &extra, &more, NULL);
-	if (!err)
-		pv_socklist_add_missing(l, before, states, &extra);
-	pv_socklist_free(&extra);
-	pv_cookies_free(&known);
-	stats->datagrams += more.datagrams;
-	stats->bytes += more.bytes;
-	return err;
-}
-
-/*
- * One kernel dump, parsed into l as it arrives.  A filter program the
- * kernel refuses (EINVAL) is compiled again without the EQ ops, then
- * dropped (user space filters anyway).  Returns an exit status.
- */
-static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_diag_query *q,
-		    const struct selection *sel, struct pv_buf *bytecode, bool *use_eq,
-		    struct pv_socklist *l, uint8_t *warned)
-{
-	static const char *const fam[] = {[AF_UNSPEC] = "", [AF_INET] = "v4", [AF_INET6] = "v6"};
-	struct pv_diag_stats stats;
-	struct pv_diag_tails tails = {0};
-	size_t before = l->n;
-	int err;
-
-	for (;;) {
-		q->bytecode = bytecode->len ? bytecode->data : NULL;
-		q->bytecode_len = bytecode->len;
-		err = pv_diag_dump(nl, q, NULL, l, &stats, &tails);
-		if (!bytecode->len || err != -EINVAL)
-			break;
-		bytecode->len = 0;
-		if (*use_eq) {
-			*use_eq = false;
-			if (pv_bc_compile(sel->clauses, sel->nclauses, false, bytecode) < 0)
-				bytecode->len = 0;
-		}
-	}
-
-	if (err && q->family == AF_UNSPEC && l->n == before)
-		return EXIT_RETRY_PER_FAMILY; /* no TCPDIAG_GETSOCK here: ask per family */
-	size_t first = l->n - before;
-	/*
-	 * A dump whose records came in one datagram never resumed, so it
-	 * skipped nothing.  Otherwise check the records before each boundary: if none
-	 * has gone, the walk skipped nothing either (sock_diag.h); listeners
-	 * are few and may share a bucket by the dozen (SO_REUSEPORT), so a
-	 * boundary among them is settled by walking the listeners again.
-	 * Where that cannot be checked, or something has gone, walk again.
-	 */
-	const char *second = "none";
-	size_t checked = 0;
-	long gone = 0;
-	if (!err && !ctx->single_pass && tails.boundaries > 0) {
-		bool again = true;
-		if (!ctx->always_twice && boundaries_checkable(q)) {
-			if (tails.listener_boundary && (q->states & PV_SF(PV_TCP_LISTEN))) {
-				err = walk_again(nl, q, PV_SF(PV_TCP_LISTEN), l, before, &stats);
-				second = "listeners";
-			}
-			size_t keep = 0;
-			for (size_t i = 0; i < tails.n; i++)
-				if (tails.v[i].state != PV_TCP_LISTEN)
-					tails.v[keep++] = tails.v[i];
-			checked = keep;
-			if (!err)
-				gone = pv_diag_count_gone(q->proto, tails.v, keep);
-			again = gone != 0;
-		}
-		if (again && !err) {
-			err = walk_again(nl, q, q->states, l, before, &stats);
-			second = "all";
-		}
-	}
-	pv_diag_tails_free(&tails);
-	if (ctx->debug)
-		fprintf(stderr,
-			"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
-			"states 0x%x, filter program %zu bytes, boundary records checked %zu "
-			"(%ld gone), second pass %s, %zu more\n",
-			proto_name(q->proto), fam[q->family], l->n - before, stats.datagrams,
-			stats.bytes, q->states, q->bytecode_len, checked, gone, second,
-			l->n - before - first);
-	if (err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT) {
-		/* The protocol's diag module is missing: show what we can. */
-		uint8_t bit = q->proto == IPPROTO_TCP ? 1 : 2;
-		if (!(*warned & bit))
-			fprintf(stderr,
-				"portview: warning: the kernel cannot list %s sockets (%s); "
-				"skipped\n",
-				proto_name(q->proto), strerror(-err));
-		*warned |= bit;
-	} else if (err) {
-		fprintf(stderr, "portview: %s socket dump failed: %s\n", proto_name(q->proto),
-			err == -EBADMSG ? "malformed reply from the kernel" : strerror(-err));
-		return EXIT_RUNTIME;
-	}
-	return EXIT_OK;
-}
-
-static int collect(const struct pv_options *o, const struct context *ctx,
-		   const struct selection *sel, struct pv_socklist *l)
-{
-	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
-	struct mnl_socket *nl;
-	int err = pv_diag_open(&nl);
-	if (err) {
-		fprintf(stderr, "portview: cannot open a netlink sock_diag socket: %s\n",
-			strerror(-err));
-		return EXIT_RUNTIME;
-	}
-
-	/*
-	 * Single ports use the exact-match ops where the kernel has them
-	 * (Linux 4.17 and later); see dump_one for older kernels.
-	 */
-	struct pv_buf bytecode;
-	pv_buf_init(&bytecode);
-	bool use_eq = true;
-	if (sel->nclauses && pv_bc_compile(sel->clauses, sel->nclauses, true, &bytecode) < 0)
-		bytecode.len = 0; /* too big for the kernel: user space filters */
-
-	int status = EXIT_OK;
-	uint8_t warned = 0;
-	for (size_t p = 0; p < 2 && status == EXIT_OK; p++) {
-		if (!pv_filter_want_proto(o, protos[p]))
-			continue;
-		struct pv_diag_query q = {
-		    .proto = protos[p],
-		    .states = pv_filter_proto_states(o, sel->states, protos[p]),
-		};
-		bool v4 = pv_filter_want_family(o, AF_INET);
-		bool v6 = pv_filter_want_family(o, AF_INET6);
-		if (v4 && v6 && protos[p] == IPPROTO_TCP && !ctx->per_family) {
-			/* One walk of the TCP hash for both families (see sock_diag.h). */
-			q.family = AF_UNSPEC;
-			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
-			if (status != EXIT_RETRY_PER_FAMILY)
-				continue;
-			status = EXIT_OK;
-		}
-		if (v4) {
-			q.family = AF_INET;
-			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
-		}
-		if (v6 && status == EXIT_OK) {
-			q.family = AF_INET6;
-			status = dump_one(nl, ctx, &q, sel, &bytecode, &use_eq, l, &warned);
-		}
-	}
-	pv_diag_close(nl);
-	pv_buf_free(&bytecode);
-	return status;
-}
+#include "app.h"
 
 /* Join the finished /proc walk with the sockets the dump returned. */
 static void attribute_owners(struct pv_socklist *l, struct pv_scan *scan, struct pv_owner_table *t)
@@ -631,7 +103,7 @@ static int list_sockets(const struct pv_options *o, const struct context *ctx,
 	/* Queues, timers and the interface: only -e and JSON show them. */
 	l.keep_more = o->extended || o->json;
 	pv_users_init(&users);
-	int status = collect(o, ctx, sel, &l);
+	int status = app_collect(o, ctx, sel, &l);
 	if (status == EXIT_OK) {
 		/* Repeats sit next to each other in display order. */
 		pv_socklist_sort(&l);
@@ -706,7 +178,7 @@ static int run_ranges(const struct pv_options *o, const struct context *ctx)
 	both.ipv4 = both.ipv6 = false;
 
 	pv_socklist_init(&l);
-	int status = collect(&both, ctx, &sel, &l);
+	int status = app_collect(&both, ctx, &sel, &l);
 	if (status != EXIT_OK) {
 		pv_socklist_free(&l);
 		return status;
@@ -770,7 +242,7 @@ static void lookup_error(const char *arg, const char *why)
 {
 	fputs("portview: --lookup ", stderr);
 	if (arg[0])
-		put_escaped(stderr, arg, strlen(arg));
+		app_put_escaped(stderr, arg, strlen(arg));
 	else
 		fputs("''", stderr);
 	fprintf(stderr, ": %s\n", why);
@@ -902,14 +374,14 @@ static int compile_filters(struct pv_options *o, const struct context *ctx)
 	/* "--port SPEC: why", or "--port SPEC: ITEM: why" for one item of a list */
 	fprintf(stderr, "portview: %s ", a->option);
 	if (a->spec[0])
-		put_escaped(stderr, a->spec, strlen(a->spec));
+		app_put_escaped(stderr, a->spec, strlen(a->spec));
 	else
 		fputs("''", stderr);
 	if (a->spec[0] && badlen == 0)
 		why = "empty item in the list";
 	else if (a->spec[0] && badlen != strlen(a->spec)) {
 		fputs(": ", stderr);
-		put_escaped(stderr, bad, badlen);
+		app_put_escaped(stderr, bad, badlen);
 	}
 	fprintf(stderr, ": %s\n", why);
 	return EXIT_USAGE;
@@ -929,7 +401,7 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	enum color_mode color = COLOR_AUTO;
-	int status = parse_args(argc, argv, &o, &color);
+	int status = app_parse_args(argc, argv, &o, &color);
 	if (status >= 0) {
 		if (status == EXIT_OK && fflush(stdout) != 0)
 			return EXIT_RUNTIME;
