@@ -79,6 +79,7 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 	for (;;) {
 		q->bytecode = bytecode->len ? bytecode->data : NULL;
 		q->bytecode_len = bytecode->len;
+		tails.check = !ctx->single_pass && !ctx->always_twice && boundaries_checkable(q);
 		err = pv_diag_dump(nl, q, NULL, l, &stats, &tails);
 		if (!bytecode->len || err != -EINVAL)
 			break;
@@ -95,29 +96,23 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 	size_t first = l->n - before;
 	/*
 	 * A dump whose records came in one datagram never resumed, so it
-	 * skipped nothing.  Otherwise check the records before each boundary: if none
-	 * has gone, the walk skipped nothing either (sock_diag.h); listeners
-	 * are few and may share a bucket by the dozen (SO_REUSEPORT), so a
-	 * boundary among them is settled by walking the listeners again.
-	 * Where that cannot be checked, or something has gone, walk again.
+	 * skipped nothing.  Otherwise the dump looked up the connections
+	 * before each boundary as it went: if none had gone, the walk skipped
+	 * nothing either (sock_diag.h).  Listeners are few and may share a
+	 * bucket by the dozen (SO_REUSEPORT), so a boundary among them is
+	 * settled by walking the listeners again.  Where the boundaries could
+	 * not be checked, or something had gone, walk again.
 	 */
 	const char *second = "none";
-	size_t checked = 0;
-	long gone = 0;
+	size_t checked = tails.checked;
+	long gone = tails.gone;
 	if (!err && !ctx->single_pass && tails.boundaries > 0) {
 		bool again = true;
-		if (!ctx->always_twice && boundaries_checkable(q)) {
+		if (tails.check) {
 			if (tails.listener_boundary && (q->states & PV_SF(PV_TCP_LISTEN))) {
 				err = walk_again(nl, q, PV_SF(PV_TCP_LISTEN), l, before, &stats);
 				second = "listeners";
 			}
-			size_t keep = 0;
-			for (size_t i = 0; i < tails.n; i++)
-				if (tails.v[i].state != PV_TCP_LISTEN)
-					tails.v[keep++] = tails.v[i];
-			checked = keep;
-			if (!err)
-				gone = pv_diag_count_gone(q->proto, tails.v, keep);
 			again = gone != 0;
 		}
 		if (again && !err) {

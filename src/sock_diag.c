@@ -98,9 +98,14 @@ static bool is_record(const struct nlmsghdr *h)
 
 void pv_diag_tails_free(struct pv_diag_tails *t)
 {
-	free(t->v);
+	bool check = t->check;
+	pv_diag_close(t->lookup);
 	memset(t, 0, sizeof(*t));
+	t->check = check;
 }
+
+static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			  size_t n);
 
 /*
  * The kernel stops filling a dump datagram when the next record does not
@@ -129,19 +134,25 @@ static void take_tail(struct tail *tail, const char *base, const size_t *ring, s
 	}
 }
 
-static void commit_tail(struct pv_diag_tails *t, struct tail *tail)
+static void commit_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t proto)
 {
 	if (tail->n == 0)
 		return;
-	if (t->cap - t->n < tail->n) {
-		t->cap = t->cap ? t->cap * 2 : 64 * PV_DIAG_TAIL;
-		t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
-	}
-	memcpy(t->v + t->n, tail->v, tail->n * sizeof(*tail->v));
-	t->n += tail->n;
 	t->boundaries++;
 	if (tail->v[tail->n - 1].state == 10 /* TCP_LISTEN */)
 		t->listener_boundary = true;
+	/* Once something has gone the dump is walked again: stop asking. */
+	if (t->check && t->gone == 0) {
+		struct pv_diag_id ids[PV_DIAG_TAIL];
+		size_t k = 0;
+		for (size_t i = 0; i < tail->n; i++)
+			if (tail->v[i].state != 10 /* TCP_LISTEN */)
+				ids[k++] = tail->v[i];
+		int err = k && !t->lookup ? pv_diag_open(&t->lookup) : 0;
+		long gone = err ? err : count_gone_on(t->lookup, proto, ids, k);
+		t->gone = gone;
+		t->checked += k;
+	}
 	tail->n = 0;
 }
 
@@ -352,12 +363,13 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 				parsing = parse_bytes(base, (size_t)n, &ctx);
 			if (tails) {
 				if (records)
-					commit_tail(tails, &tail); /* the previous datagram's */
+					commit_tail(tails, &tail,
+						    q->proto); /* the previous one's */
 				tail.n = 0;
 				if (!done)
 					take_tail(&tail, base, ring, records);
 				if ((size_t)n >= FULLISH)
-					commit_tail(tails, &tail);
+					commit_tail(tails, &tail, q->proto);
 			}
 		}
 		if (!interrupted) {
@@ -377,6 +389,20 @@ out:
 
 long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n)
 {
+	if (n == 0)
+		return 0;
+	struct mnl_socket *nl;
+	int err = pv_diag_open(&nl);
+	if (err)
+		return err;
+	long gone = count_gone_on(nl, proto, ids, n);
+	pv_diag_close(nl);
+	return gone;
+}
+
+static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			  size_t n)
+{
 	/*
 	 * Each request gets one reply: the socket's record, or an NLMSG_ERROR.
 	 * A batch's replies must fit the receive buffer (the kernel drops a
@@ -387,15 +413,13 @@ long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n)
 		struct nlmsghdr h;
 		struct inet_diag_req_v2 r;
 	};
+	static uint32_t seq0;
 	if (n == 0)
 		return 0;
-	struct mnl_socket *nl;
-	int err = pv_diag_open(&nl);
-	if (err)
-		return err;
+	if (seq0 == 0)
+		seq0 = (uint32_t)time(NULL) << 8;
 	struct request *req = xcalloc(BATCH, sizeof(*req));
 	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
-	uint32_t seq0 = (uint32_t)time(NULL) << 8;
 	long gone = 0;
 
 	for (size_t at = 0; at < n && gone >= 0; at += BATCH) {
@@ -448,7 +472,6 @@ long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n)
 	}
 	free(dgram);
 	free(req);
-	pv_diag_close(nl);
 	return gone;
 }
 

@@ -62,17 +62,22 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 		 struct pv_diag_stats *stats, struct pv_diag_tails *tails);
 
 /*
- * The sockets that ended each datagram of a multi-datagram dump but the
- * last, so that the walk's resume points can be checked afterwards.  The
- * kernel resumes a dump at a (hash bucket, position) pair; a socket removed
- * from that bucket, before that position, between two datagrams shifts the
- * bucket and the walk skips the socket after the boundary.  Every socket
- * before the position in that bucket ended the datagram, so if none of the
- * last few records of each datagram has gone, nothing was skipped.
+ * A dump's datagram boundaries, and whether the walk may have skipped a
+ * socket at one.  The kernel resumes a dump at a (hash bucket, position)
+ * pair; a socket removed from that bucket, before that position, between
+ * two datagrams shifts the bucket and the walk skips the socket after the
+ * boundary.  Every socket before the position in that bucket ended the
+ * previous datagram, so if none of the last few records of each datagram
+ * has gone, nothing was skipped.
  *
- * For each boundary: up to PV_DIAG_TAIL records, the last of the datagram
- * (latest last), and whether the datagram's last record was a listener (the
- * listeners' hash is walked before the connections').
+ * With check set, the last PV_DIAG_TAIL connections (not listeners) of each
+ * datagram are looked up as soon as the datagram is known to be a boundary:
+ * the kernel fills the next datagram when the previous one is read, so a
+ * removal that could shift the walk has happened by then, and asking at
+ * once leaves little time for unrelated closes to look like one.
+ * Listeners are not looked up (an exact lookup of an SO_REUSEPORT listener
+ * may answer with another of its group); listener_boundary says a
+ * datagram ended with one.
  */
 #define PV_DIAG_TAIL 8u
 struct pv_diag_id {
@@ -81,21 +86,25 @@ struct pv_diag_id {
 	uint8_t state;
 };
 struct pv_diag_tails {
-	struct pv_diag_id *v; /* the records, boundary after boundary */
-	size_t n, cap;
-	size_t boundaries;
-	bool listener_boundary; /* some datagram ended with a listener */
+	bool check;		   /* in: look the boundary records up */
+	size_t boundaries;	   /* datagrams that records followed */
+	bool listener_boundary;	   /* some datagram ended with a listener */
+	size_t checked;		   /* records looked up */
+	long gone;		   /* how many had gone, or a negative errno */
+	struct mnl_socket *lookup; /* the lookups' own socket, opened on first use */
 };
+/* Close the lookup socket and clear everything but check. */
 void pv_diag_tails_free(struct pv_diag_tails *t);
 
-/*
- * Ask the kernel for each socket in ids again (exact lookups, by address,
- * port and cookie, in batches).  Returns how many are gone (the kernel has
- * no socket with that address and cookie), or a negative errno when a
- * lookup failed otherwise, so that nothing can be concluded.
- */
 /* The identity of a parsed record, to ask the kernel for it again. */
 void pv_diag_id_of(const struct pv_sock *s, struct pv_diag_id *out);
+/*
+ * Ask the kernel for each socket in ids again (exact lookups, by address,
+ * port and cookie, in batches, over a netlink socket of its own).  Returns
+ * how many are gone (the kernel has no socket with that address and
+ * cookie), or a negative errno when a lookup failed otherwise, so that
+ * nothing can be concluded.
+ */
 long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n);
 
 /*
