@@ -28,7 +28,7 @@ struct pv_buf {
 	int err;
 };
 
-#define PV_BUF_FLUSH (256u * 1024u)
+#define PV_BUF_FLUSH (64u * 1024u)
 
 void pv_buf_init(struct pv_buf *b);
 /* A buffer that flushes to fd as it fills (see struct pv_buf). */
