@@ -208,16 +208,19 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 			const char *bad;
 			size_t badlen;
 			if (pv_state_parse_list(optarg, &o->states, &bad, &badlen) < 0) {
+				/* like --port and --class: the value, then the item in a list */
 				fputs("portview: --state ", stderr);
-				if (badlen == 0) {
-					fputc('\'', stderr);
+				if (optarg[0])
 					app_put_escaped(stderr, optarg, strlen(optarg));
-					fputs("': empty state name", stderr);
-				} else {
+				else
+					fputs("''", stderr);
+				if (badlen && badlen != strlen(optarg)) {
+					fputs(": ", stderr);
 					app_put_escaped(stderr, bad, badlen);
-					fputs(": unknown state", stderr);
 				}
-				fprintf(stderr, " (valid: %s)\n", pv_state_valid_names());
+				fprintf(stderr, ": %s (valid: %s)\n",
+					badlen ? "unknown state" : "empty state name",
+					pv_state_valid_names());
 				return EXIT_USAGE;
 			}
 			o->states_given = true;

@@ -121,19 +121,21 @@ def value_cases():
     DIGITS = b"9" * LONG
     ESCLONG = ESC * (LONG // len(ESC))
 
-    # --state: the message names the item at fault.
+    # --state: the value, then the item at fault when it is a list.
     def state(v, msg=None, item=None):
         if msg is None:
-            msg = "%s: unknown state" % esc(item if item is not None else v)
+            mid = "" if item is None else esc(item) + ": "
+            msg = "%s: %sunknown state" % (esc(v), mid)
         cases.append(([b"--state", v],
                       "portview: --state %s (valid: %s)" % (msg, STATE_VALID),
                       True))
     state(b"", "'': empty state name")
+    state(b"estab,,listen", "estab,,listen: empty state name")
     for v in (b"-1", b"99999999999999999999", b"65536", b"est@b!",
               b"nosuchstate", ESC, b"a\\b\x7f\xff\xc2\x9b", A, ESCLONG):
         state(v)
-    # In a list, only the item at fault is quoted (the man page's
-    # DIAGNOSTICS suggest "--state LIST: ITEM: ..."; see the report).
+    # In a list, the whole value and then the item at fault, as the man
+    # page's DIAGNOSTICS show for --port.
     state(b"estab," + ESC, item=ESC)
 
     # --port, --sport, --dport
