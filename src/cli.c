@@ -100,6 +100,27 @@ void app_put_escaped(FILE *f, const char *s, size_t n)
 	pv_buf_free(&b);
 }
 
+/*
+ * A bad item in a comma-separated list option, as --port reports one: the
+ * value, then the item when the value is a list ("--state estab,FOO: FOO:
+ * unknown state"), or an empty item (badlen 0).
+ */
+static void bad_list_item(const char *option, const char *value, const char *bad, size_t badlen,
+			  const char *noun, const char *valid)
+{
+	fprintf(stderr, "portview: %s ", option);
+	if (value[0])
+		app_put_escaped(stderr, value, strlen(value));
+	else
+		fputs("''", stderr);
+	if (badlen && badlen != strlen(value)) {
+		fputs(": ", stderr);
+		app_put_escaped(stderr, bad, badlen);
+	}
+	fprintf(stderr, ": %s %s%s (valid: %s)\n", badlen ? "unknown" : "empty", noun,
+		badlen ? "" : " name", valid);
+}
+
 int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode *color)
 {
 	static const struct option longopts[] = {
@@ -208,19 +229,8 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 			const char *bad;
 			size_t badlen;
 			if (pv_state_parse_list(optarg, &o->states, &bad, &badlen) < 0) {
-				/* like --port and --class: the value, then the item in a list */
-				fputs("portview: --state ", stderr);
-				if (optarg[0])
-					app_put_escaped(stderr, optarg, strlen(optarg));
-				else
-					fputs("''", stderr);
-				if (badlen && badlen != strlen(optarg)) {
-					fputs(": ", stderr);
-					app_put_escaped(stderr, bad, badlen);
-				}
-				fprintf(stderr, ": %s (valid: %s)\n",
-					badlen ? "unknown state" : "empty state name",
-					pv_state_valid_names());
+				bad_list_item("--state", optarg, bad, badlen, "state",
+					      pv_state_valid_names());
 				return EXIT_USAGE;
 			}
 			o->states_given = true;
@@ -260,19 +270,8 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 			const char *bad;
 			size_t badlen;
 			if (pv_parse_class_list(optarg, &o->classes, &bad, &badlen) < 0) {
-				/* "--class foo: unknown", "--class a,,b: empty" */
-				fputs("portview: --class ", stderr);
-				if (optarg[0])
-					app_put_escaped(stderr, optarg, strlen(optarg));
-				else
-					fputs("''", stderr);
-				if (badlen && badlen != strlen(optarg)) {
-					fputs(": ", stderr);
-					app_put_escaped(stderr, bad, badlen);
-				}
-				fprintf(stderr, ": %s (valid: %s)\n",
-					badlen ? "unknown class" : "empty class name",
-					pv_class_valid_names());
+				bad_list_item("--class", optarg, bad, badlen, "class",
+					      pv_class_valid_names());
 				return EXIT_USAGE;
 			}
 			break;
