@@ -17,156 +17,31 @@
 
 #define OP_LEN 4
 
-static struct inet_diag_bc_op op_at(const uint8_t *prog, int pos)
-{
-	struct inet_diag_bc_op op;
-	memcpy(&op, prog + pos, sizeof(op));
-	return op;
-}
-
-static bool is_port_op(uint8_t code)
-{
-	switch (code) {
-	case INET_DIAG_BC_S_GE:
-	case INET_DIAG_BC_S_LE:
-	case INET_DIAG_BC_D_GE:
-	case INET_DIAG_BC_D_LE:
-	case INET_DIAG_BC_S_EQ:
-	case INET_DIAG_BC_D_EQ:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
- * The kernel's valid_cc: does the walk along `yes` from the start reach the
- * point where remain bytes are left?
+ * The kernel's rules and run are modelled once, in the fuzzers' header
+ * (tests/fuzz/bc_check.h: inet_diag_bc_audit, valid_cc, inet_diag_bc_run
+ * for the ops portview emits); these wrap it for check.
  */
-static bool on_yes_walk(const uint8_t *prog, int size, int remain)
-{
-	int len = size, pos = 0;
+#include "../fuzz/bc_check.h"
 
-	while (len >= 0) {
-		if (remain > len)
-			return false;
-		if (remain == len)
-			return true;
-		struct inet_diag_bc_op op = op_at(prog, pos);
-		if (op.yes < OP_LEN || op.yes % OP_LEN)
-			return false;
-		len -= op.yes;
-		pos += op.yes;
-	}
-	return false;
-}
-
-/*
- * The rules of the kernel's inet_diag_bc_audit for the ops portview emits
- * (port comparisons, JMP, NOP); any other code is rejected.  The attribute
- * must hold at least one op and fit its 16-bit length.  A size that is not
- * a multiple of 4 can never end the yes-walk on the end, so it is rejected
- * up front.
- */
 static int audit(const void *data, size_t size)
 {
-	const uint8_t *prog = data;
-
-	if (size < OP_LEN || size > UINT16_MAX - OP_LEN || size % OP_LEN)
-		return -EINVAL;
-
-	int len = (int)size, pos = 0;
-	while (len > 0) {
-		struct inet_diag_bc_op op = op_at(prog, pos);
-		int min_len = OP_LEN;
-
-		if (is_port_op(op.code)) {
-			/* The port sits in a second op. */
-			min_len += OP_LEN;
-			if (len < min_len)
-				return -EINVAL;
-		} else if (op.code != INET_DIAG_BC_JMP && op.code != INET_DIAG_BC_NOP) {
-			return -EINVAL;
-		}
-
-		if (op.code != INET_DIAG_BC_NOP) {
-			if (op.no < min_len || op.no > len + OP_LEN || op.no % OP_LEN)
-				return -EINVAL;
-			if (op.no < len && !on_yes_walk(prog, (int)size, len - op.no))
-				return -EINVAL;
-		}
-		if (op.yes < min_len || op.yes > len + OP_LEN || op.yes % OP_LEN)
-			return -EINVAL;
-		pos += op.yes;
-		len -= op.yes;
-	}
-	return len == 0 ? 0 : -EINVAL;
+	return bcc_audit(data, size).why ? -EINVAL : 0;
 }
 
-/*
- * The kernel's inet_diag_bc_run for the same ops: a true condition moves by
- * `yes`, a false one by `no`, JMP always by `no`; the socket passes when the
- * run lands exactly on the end.  Only for programs that passed audit().
- */
 static bool run(const void *data, size_t size, uint16_t sport, uint16_t dport)
 {
-	const uint8_t *prog = data;
-	int len = (int)size, pos = 0;
-
-	while (len > 0) {
-		struct inet_diag_bc_op op = op_at(prog, pos);
-		uint16_t port = 0;
-		bool yes;
-
-		if (is_port_op(op.code))
-			port = op_at(prog, pos + OP_LEN).no;
-		switch (op.code) {
-		case INET_DIAG_BC_NOP:
-			yes = true;
-			break;
-		case INET_DIAG_BC_JMP:
-			yes = false;
-			break;
-		case INET_DIAG_BC_S_EQ:
-			yes = sport == port;
-			break;
-		case INET_DIAG_BC_S_GE:
-			yes = sport >= port;
-			break;
-		case INET_DIAG_BC_S_LE:
-			yes = sport <= port;
-			break;
-		case INET_DIAG_BC_D_EQ:
-			yes = dport == port;
-			break;
-		case INET_DIAG_BC_D_GE:
-			yes = dport >= port;
-			break;
-		case INET_DIAG_BC_D_LE:
-			yes = dport <= port;
-			break;
-		default:
-			ck_abort_msg("run: unexpected code %u at %d", op.code, pos);
-			return false;
-		}
-		int step = yes ? op.yes : op.no;
-		if (step <= 0)
-			ck_abort_msg("run: no progress at %d", pos);
-		len -= step;
-		pos += step;
-	}
-	return len == 0;
+	bool ok;
+	bool pass = bcc_run(data, size, sport, dport, &ok);
+	/* (check records every assertion it passes: ask only on failure) */
+	if (!ok)
+		ck_abort_msg("run: the program went wrong");
+	return pass;
 }
 
 static bool has_eq_op(const struct pv_buf *b)
 {
-	for (size_t pos = 0; pos < b->len;) {
-		struct inet_diag_bc_op op = op_at((const uint8_t *)b->data, (int)pos);
-		if (op.code == INET_DIAG_BC_S_EQ || op.code == INET_DIAG_BC_D_EQ)
-			return true;
-		pos += op.yes;
-	}
-	return false;
+	return bcc_has_eq((const uint8_t *)b->data, b->len);
 }
 
 /* "22,80,1000-2000" on the given sides. */
@@ -287,7 +162,7 @@ static void expect_prog(const struct pv_port_clause *c, size_t n, bool use_eq,
 	ck_assert_int_eq(pv_bc_compile(c, n, use_eq, &b), 0);
 	ck_assert_uint_eq(b.len, nops * sizeof(*ops));
 	for (size_t i = 0; i < nops; i++) {
-		struct inet_diag_bc_op got = op_at((const uint8_t *)b.data, (int)(i * OP_LEN));
+		struct bcc_op got = bcc_op_at((const uint8_t *)b.data, i * OP_LEN);
 		ck_assert_msg(got.code == ops[i].code && got.yes == ops[i].yes &&
 				  got.no == ops[i].no,
 			      "op %zu: got {%u, %u, %u}, want {%u, %u, %u}", i, got.code, got.yes,
