@@ -418,8 +418,9 @@ static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_
 		return 0;
 	if (seq0 == 0)
 		seq0 = (uint32_t)time(NULL) << 8;
-	struct request *req = xcalloc(BATCH, sizeof(*req));
-	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
+	/* on the stack: this runs at every boundary of a large dump */
+	struct request req[BATCH];
+	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
 	long gone = 0;
 
 	for (size_t at = 0; at < n && gone >= 0; at += BATCH) {
@@ -443,7 +444,7 @@ static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_
 			break;
 		}
 		for (size_t replies = 0; replies < k && gone >= 0;) {
-			ssize_t got = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
+			ssize_t got = mnl_socket_recvfrom(nl, dgram, sizeof(dgram));
 			if (got < 0) {
 				if (errno != EINTR)
 					gone = -errno;
@@ -470,8 +471,6 @@ static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_
 			}
 		}
 	}
-	free(dgram);
-	free(req);
 	return gone;
 }
 
