@@ -11,6 +11,7 @@
 
 #include "portview/options.h"
 #include "portview/filter.h"
+#include "portview/hashwalk.h"
 #include "portview/ports.h"
 #include "portview/services.h"
 #include "portview/sock.h"
@@ -31,14 +32,21 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 /* Echo user input in a message without letting it drive the terminal. */
 void app_put_escaped(FILE *f, const char *s, size_t n);
 
+/* How a dump is made sure of (hashwalk.h), from PORTVIEW_DUMP. */
+enum pv_dump_policy {
+	PV_DUMP_CHECK = 0, /* check the boundaries, walk again in slices where needed */
+	PV_DUMP_ONCE,	   /* =once: no second walk */
+	PV_DUMP_TWICE,	   /* =twice: a second walk of everything, not the check */
+};
+
 /* What a run needs besides the options: the port registry and ranges. */
 struct context {
 	struct pv_services services;
 	struct pv_ephemeral ephemeral;
+	struct pv_hash_geometry geometry;
 	bool debug;
-	bool per_family;   /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
-	bool single_pass;  /* PORTVIEW_DUMP=once: no second walk */
-	bool always_twice; /* PORTVIEW_DUMP=twice: a second walk, not the check */
+	bool per_family; /* PORTVIEW_DUMP=per-family: no AF_UNSPEC TCP dump */
+	enum pv_dump_policy dump;
 };
 
 /* What to dump: which states, and the port filter to push into the kernel. */

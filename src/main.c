@@ -420,10 +420,12 @@ int main(int argc, char **argv)
 	const char *dump_mode = getenv("PORTVIEW_DUMP");
 	struct context ctx = {.debug = debug && *debug && strcmp(debug, "0") != 0,
 			      .per_family = dump_mode && strstr(dump_mode, "per-family") != NULL,
-			      .single_pass = dump_mode && strstr(dump_mode, "once") != NULL,
-			      .always_twice = dump_mode && strstr(dump_mode, "twice") != NULL};
+			      .dump = dump_mode && strstr(dump_mode, "once")	? PV_DUMP_ONCE
+				      : dump_mode && strstr(dump_mode, "twice") ? PV_DUMP_TWICE
+										: PV_DUMP_CHECK};
 	pv_services_load(&ctx.services, o.services_path);
 	pv_ephemeral_load(&ctx.ephemeral, o.sysctl_dir);
+	pv_hash_geometry_load(&ctx.geometry, o.sysctl_dir, o.proc_root);
 
 	/* Let write() report EPIPE instead of the signal killing us mid-table. */
 	signal(SIGPIPE, SIG_IGN);

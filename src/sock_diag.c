@@ -99,9 +99,11 @@ static bool is_record(const struct nlmsghdr *h)
 void pv_diag_tails_free(struct pv_diag_tails *t)
 {
 	bool check = t->check;
+	size_t tail_len = t->tail_len;
 	pv_diag_close(t->lookup);
 	memset(t, 0, sizeof(*t));
 	t->check = check;
+	t->tail_len = tail_len;
 }
 
 static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
@@ -118,16 +120,17 @@ static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_
 
 /* The last records of one datagram, until it is known to be a boundary. */
 struct tail {
-	struct pv_diag_id v[PV_DIAG_TAIL];
+	struct pv_diag_id v[PV_DIAG_TAIL_MAX];
 	size_t n;
 };
 
-static void take_tail(struct tail *tail, const char *base, const size_t *ring, size_t seen)
+static void take_tail(struct tail *tail, size_t len, const char *base, const size_t *ring,
+		      size_t seen)
 {
-	tail->n = seen < PV_DIAG_TAIL ? seen : PV_DIAG_TAIL;
+	tail->n = seen < len ? seen : len;
 	for (size_t i = 0; i < tail->n; i++) {
 		struct inet_diag_msg m;
-		memcpy(&m, base + ring[(seen - tail->n + i) % PV_DIAG_TAIL] + NLMSG_HDRLEN,
+		memcpy(&m, base + ring[(seen - tail->n + i) % PV_DIAG_TAIL_MAX] + NLMSG_HDRLEN,
 		       sizeof(m));
 		tail->v[i] = (struct pv_diag_id){
 		    .id = m.id, .family = m.idiag_family, .state = m.idiag_state};
@@ -143,7 +146,7 @@ static void commit_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t prot
 		t->listener_boundary = true;
 	/* Once something has gone the dump is walked again: stop asking. */
 	if (t->check && t->gone == 0) {
-		struct pv_diag_id ids[PV_DIAG_TAIL];
+		struct pv_diag_id ids[PV_DIAG_TAIL_MAX];
 		size_t k = 0;
 		for (size_t i = 0; i < tail->n; i++)
 			if (tail->v[i].state != 10 /* TCP_LISTEN */)
@@ -338,7 +341,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 			stats->bytes += (size_t)n;
 			const char *base = (const char *)dgram;
 			size_t whole = whole_messages((const uint8_t *)base, (size_t)n);
-			size_t ring[PV_DIAG_TAIL], records = 0; /* offsets of the last records */
+			size_t ring[PV_DIAG_TAIL_MAX],
+			    records = 0; /* offsets of the last records */
 			for (size_t off = 0; off < whole;) {
 				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
 				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
@@ -348,7 +352,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
 					done = true;
 				if (is_record(h))
-					ring[records++ % PV_DIAG_TAIL] = off;
+					ring[records++ % PV_DIAG_TAIL_MAX] = off;
 				off += step < whole - off ? step : whole - off;
 			}
 			/* Bytes that are not whole messages: nothing after them counts. */
@@ -367,7 +371,11 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 						    q->proto); /* the previous one's */
 				tail.n = 0;
 				if (!done)
-					take_tail(&tail, base, ring, records);
+					take_tail(&tail,
+						  tails->tail_len < PV_DIAG_TAIL_MAX
+						      ? tails->tail_len
+						      : PV_DIAG_TAIL_MAX,
+						  base, ring, records);
 				if ((size_t)n >= FULLISH)
 					commit_tail(tails, &tail, q->proto);
 			}

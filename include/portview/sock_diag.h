@@ -70,8 +70,9 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
  * previous datagram, so if none of the last few records of each datagram
  * has gone, nothing was skipped.
  *
- * With check set, the last PV_DIAG_TAIL connections (not listeners) of each
- * datagram are looked up as soon as the datagram is known to be a boundary:
+ * With check set, the last tail_len connections (not listeners) of each
+ * datagram, at most PV_DIAG_TAIL_MAX, are looked up as soon as the
+ * datagram is known to be a boundary (hashwalk.h says how many are needed):
  * the kernel fills the next datagram when the previous one is read, so a
  * removal that could shift the walk has happened by then, and asking at
  * once leaves little time for unrelated closes to look like one.
@@ -79,7 +80,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
  * may answer with another of its group); listener_boundary says a
  * datagram ended with one.
  */
-#define PV_DIAG_TAIL 8u
+#define PV_DIAG_TAIL_MAX 15u
 struct pv_diag_id {
 	struct inet_diag_sockid id;
 	uint8_t family;
@@ -87,13 +88,14 @@ struct pv_diag_id {
 };
 struct pv_diag_tails {
 	bool check;		   /* in: look the boundary records up */
+	size_t tail_len;	   /* in: how many records before each boundary */
 	size_t boundaries;	   /* datagrams that records followed */
 	bool listener_boundary;	   /* some datagram ended with a listener */
 	size_t checked;		   /* records looked up */
 	long gone;		   /* how many had gone, or a negative errno */
 	struct mnl_socket *lookup; /* the lookups' own socket, opened on first use */
 };
-/* Close the lookup socket and clear everything but check. */
+/* Close the lookup socket and clear everything but check and tail_len. */
 void pv_diag_tails_free(struct pv_diag_tails *t);
 
 /* The identity of a parsed record, to ask the kernel for it again. */

@@ -80,6 +80,43 @@ def enter_netns(pidns=True):
     sh(["ip", "link", "set", "lo", "up"])
 
 
+EHASH_MARK = "PORTVIEW_TEST_EHASH"
+CHILD_EHASH = "/proc/sys/net/ipv4/tcp_child_ehash_entries"
+
+
+def enter_small_hash_netns(buckets):
+    """Run the calling script in a network namespace whose TCP established
+    hash has `buckets` buckets, as container hosts configure them.
+
+    The size is set with net.ipv4.tcp_child_ehash_entries in an outer
+    private namespace (made by enter_netns, never the host's), and the
+    script re-executes itself in a namespace created inside it, which
+    inherits that size.  Exits 77 on kernels without the sysctl (before
+    Linux 6.1).  In the inner namespace: brings lo up and checks the size.
+    """
+    enter_netns()
+    if os.environ.get(EHASH_MARK) != str(buckets):
+        if not os.path.exists(CHILD_EHASH):
+            print("SKIP: kernel without net.ipv4.tcp_child_ehash_entries "
+                  "(Linux 6.1 and later have it)")
+            sys.exit(SKIP)
+        with open(CHILD_EHASH, "w") as f:
+            f.write(str(buckets))
+        env = dict(os.environ)
+        env[EHASH_MARK] = str(buckets)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execvpe("unshare", ["unshare", "-n", "--", sys.executable,
+                               os.path.abspath(sys.argv[0])] + sys.argv[1:],
+                   env)
+    sh(["ip", "link", "set", "lo", "up"])
+    with open("/proc/sys/net/ipv4/tcp_ehash_entries") as f:
+        got = int(f.read())
+    if got != buckets:
+        raise RuntimeError("inner namespace has %d hash buckets, not %d"
+                           % (got, buckets))
+
+
 def in_own_pidns():
     """True when enter_netns() also gave us a PID namespace (we are PID 1)."""
     return os.environ.get(NETNS_MARK) == "1" and os.getpid() == 1

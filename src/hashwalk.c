@@ -1,0 +1,182 @@
+#include "portview/hashwalk.h"
+#include "portview/sock_diag.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Read a small /proc file into buf (NUL-terminated); false if it cannot be. */
+static bool read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+void pv_hash_geometry_load(struct pv_hash_geometry *g, const char *sysctl_dir,
+			   const char *proc_root)
+{
+	char path[4096], text[1024];
+	memset(g, 0, sizeof(*g));
+
+	snprintf(path, sizeof(path), "%s/tcp_ehash_entries", sysctl_dir);
+	if (read_text(path, text, sizeof(text))) {
+		char *end;
+		long v = strtol(text, &end, 10);
+		if (end != text && (*end == '\n' || *end == '\0') && v != 0 && v > -(1L << 31) &&
+		    v < (1L << 31))
+			g->buckets = (uint32_t)(v < 0 ? -v : v);
+	}
+
+	/* "TCP: inuse 12 orphan 0 tw 3 alloc 15 mem 1", for this namespace */
+	snprintf(path, sizeof(path), "%s/net/sockstat", proc_root);
+	if (read_text(path, text, sizeof(text))) {
+		const char *tcp = strstr(text, "\nTCP: ");
+		unsigned long inuse, orphan, tw;
+		if (tcp &&
+		    sscanf(tcp, "\nTCP: inuse %lu orphan %lu tw %lu", &inuse, &orphan, &tw) == 3)
+			g->sockets = (uint32_t)(inuse + tw > UINT32_MAX ? UINT32_MAX : inuse + tw);
+	}
+}
+
+/*
+ * How many of the buckets are expected to hold at least c sockets, with
+ * n sockets spread over them at random (a Poisson distribution of mean
+ * n / buckets per bucket).
+ */
+static double buckets_with_at_least(double buckets, double n, unsigned c)
+{
+	double mean = n / buckets;
+	if (mean <= 0)
+		return 0;
+	if (c <= mean)
+		return buckets / 2; /* at least half of them: the median is near the mean */
+	/* P(X >= c) from its first term, e^-mean mean^c / c!, and the next ones */
+	double term = exp(-mean + c * log(mean) - lgamma(c + 1.0)), sum = 0;
+	for (unsigned i = c; i < c + 10000 && term > sum * 1e-12; i++) {
+		sum += term;
+		term *= mean / (i + 1);
+	}
+	return buckets * (sum < 1 ? sum : 1);
+}
+
+/* Below this many expected buckets, a bucket that long is taken not to exist. */
+#define NEGLIGIBLE 1e-6
+
+unsigned pv_hashwalk_tail(uint32_t buckets, size_t n)
+{
+	/* Kernels without tcp_ehash_entries size the one shared hash by memory. */
+	double b = buckets ? buckets : 65536;
+	/* A bucket longer than the chunk pauses the walk where no check can see. */
+	if (buckets_with_at_least(b, (double)n, PV_HASHWALK_CHUNK + 1) > NEGLIGIBLE)
+		return 0;
+	/*
+	 * A boundary after k records of a bucket can only skip a socket if the
+	 * bucket has one more: k + 2 sockets in all hide a skip from a check of
+	 * k records.
+	 */
+	for (unsigned k = 1; k < PV_DIAG_TAIL_MAX; k++)
+		if (buckets_with_at_least(b, (double)n, k + 2) <= NEGLIGIBLE)
+			return k;
+	return PV_DIAG_TAIL_MAX;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pv_port_pair *x = a, *y = b;
+	if (x->sport != y->sport)
+		return x->sport < y->sport ? -1 : 1;
+	return (x->dport > y->dport) - (x->dport < y->dport);
+}
+
+static void put(struct pv_port_rect *out, size_t max, size_t *n, struct pv_port_rect r)
+{
+	if (*n < max)
+		out[*n] = r;
+	(*n)++;
+}
+
+size_t pv_hashwalk_plan(struct pv_port_pair *pairs, size_t n, size_t per_slice,
+			struct pv_port_rect *out, size_t max)
+{
+	size_t count = 0;
+	uint32_t slo = 0;   /* where the pending rectangle's local ports start */
+	size_t pending = 0; /* pairs in it so far */
+
+	if (per_slice == 0)
+		per_slice = 1;
+	qsort(pairs, n, sizeof(*pairs), pair_cmp);
+	for (size_t i = 0; i < n;) {
+		uint16_t s = pairs[i].sport;
+		size_t j = i;
+		while (j < n && pairs[j].sport == s)
+			j++;
+		size_t group = j - i;
+		if (group > per_slice) {
+			/* One local port with many sockets: cut it by foreign port. */
+			if (pending) {
+				put(out, max, &count,
+				    (struct pv_port_rect){(uint16_t)slo, (uint16_t)(s - 1), 0,
+							  65535});
+				slo = s;
+			}
+			uint32_t dlo = 0;
+			for (size_t k = i; k < j;) {
+				size_t end = k + per_slice < j ? k + per_slice : j;
+				/* never split one foreign port between two rectangles */
+				while (end < j && pairs[end].dport == pairs[end - 1].dport)
+					end++;
+				uint32_t dhi = end == j ? 65535 : pairs[end - 1].dport;
+				put(out, max, &count,
+				    (struct pv_port_rect){(uint16_t)slo, s, (uint16_t)dlo,
+							  (uint16_t)dhi});
+				dlo = dhi + 1;
+				k = end;
+			}
+			slo = (uint32_t)s + 1;
+			pending = 0;
+		} else {
+			if (pending && pending + group > per_slice) {
+				put(out, max, &count,
+				    (struct pv_port_rect){(uint16_t)slo, (uint16_t)(s - 1), 0,
+							  65535});
+				slo = s;
+				pending = 0;
+			}
+			pending += group;
+		}
+		i = j;
+	}
+	if (slo <= 65535)
+		put(out, max, &count, (struct pv_port_rect){(uint16_t)slo, 65535, 0, 65535});
+	return count;
+}
+
+bool pv_port_rect_split(const struct pv_port_rect *r, struct pv_port_rect *a,
+			struct pv_port_rect *b)
+{
+	*a = *b = *r;
+	if (r->slo < r->shi) {
+		uint16_t mid = (uint16_t)(r->slo + (r->shi - r->slo) / 2);
+		a->shi = mid;
+		b->slo = (uint16_t)(mid + 1);
+		return true;
+	}
+	if (r->dlo < r->dhi) {
+		uint16_t mid = (uint16_t)(r->dlo + (r->dhi - r->dlo) / 2);
+		a->dhi = mid;
+		b->dlo = (uint16_t)(mid + 1);
+		return true;
+	}
+	return false;
+}
