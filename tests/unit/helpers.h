@@ -26,6 +26,37 @@ static inline void *read_data_file(const char *name, size_t *len)
 	return p;
 }
 
+/*
+ * NULL when got and want are the same text, else where they first differ,
+ * with a little of both around that point: check cannot carry a message
+ * with two whole documents in it.
+ */
+static inline const char *text_diff(const char *got, const char *want)
+{
+	static char msg[1024];
+	size_t i = 0, line = 1, start = 0;
+	while (got[i] && got[i] == want[i]) {
+		if (got[i++] == '\n') {
+			line++;
+			start = i;
+		}
+	}
+	if (got[i] == want[i])
+		return NULL;
+	size_t from = i - start > 60 ? i - 60 : start;
+	int g = (int)strcspn(got + from, "\n"), w = (int)strcspn(want + from, "\n");
+	snprintf(msg, sizeof(msg),
+		 "texts differ at line %zu, column %zu:\n  got:  %.*s\n  want: %.*s", line,
+		 i - start + 1, g < 160 ? g : 160, got + from, w < 160 ? w : 160, want + from);
+	return msg;
+}
+
+#define ck_assert_text_eq(got, want)                                                               \
+	do {                                                                                       \
+		const char *diff_ = text_diff(got, want);                                          \
+		ck_assert_msg(diff_ == NULL, "%s", diff_);                                         \
+	} while (0)
+
 static inline int run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -97,6 +98,66 @@ static void dump_tcp(struct pv_socklist *l)
 	pv_diag_close(nl);
 }
 
+/*
+ * The kernel acts on a reset or a FIN as the packet arrives, which on
+ * loopback may be a moment after the call that sent it returned: wait for
+ * the state the test needs, polling, rather than for a fixed time.
+ */
+#define WAIT_MS 10000
+
+/* The TCP state of fd as the kernel has it (TCP_INFO). */
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti.tcpi_state;
+}
+
+static void wait_state(int fd, int state)
+{
+	int now;
+	for (int ms = 0; (now = tcp_state(fd)) != state; ms++) {
+		if (ms == WAIT_MS)
+			ck_abort_msg("fd %d is %s after %d ms, want %s", fd,
+				     pv_state_display(IPPROTO_TCP, (uint8_t)now), WAIT_MS,
+				     pv_state_display(IPPROTO_TCP, (uint8_t)state));
+		usleep(1000);
+	}
+}
+
+/* How many sockets lport -> rport of family a dump lists; *state: the last one's. */
+static size_t count_in_dump(uint8_t family, uint16_t lport, uint16_t rport, uint8_t *state)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	dump_tcp(&l);
+	size_t n = 0;
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].family == family && l.v[i].lport == lport && l.v[i].rport == rport) {
+			*state = l.v[i].state;
+			n++;
+		}
+	pv_socklist_free(&l);
+	return n;
+}
+
+/* Wait until a dump lists lport -> rport once, in state, or (state 0) not at all. */
+static void wait_dump(uint8_t family, uint16_t lport, uint16_t rport, uint8_t state)
+{
+	uint8_t now = 0;
+	size_t n;
+	for (int ms = 0;
+	     (n = count_in_dump(family, lport, rport, &now)) != (state != 0) || (n && now != state);
+	     ms++) {
+		if (ms == WAIT_MS)
+			ck_abort_msg("%zu sockets %u -> %u (%s) after %d ms, want %s", n, lport,
+				     rport, n ? pv_state_display(IPPROTO_TCP, now) : "-", WAIT_MS,
+				     state ? pv_state_display(IPPROTO_TCP, state) : "none");
+		usleep(1000);
+	}
+}
+
 static struct pv_sock find(const struct pv_socklist *l, uint8_t family, uint16_t lport,
 			   uint16_t rport)
 {
@@ -159,7 +220,7 @@ START_TEST(reset_connection_is_gone)
 	dump_tcp(&l);
 	ck_assert_uint_eq(l.n, 3);
 	reset_close(c[0]); /* the server end takes the reset and closes too */
-	usleep(20000);
+	wait_state(c[1], PV_TCP_CLOSE);
 	ck_assert_int_eq(gone(find(&l, AF_INET, 40000, 5000)), 1);
 	ck_assert_int_eq(gone(find(&l, AF_INET, 5000, 40000)), 1);
 	ck_assert_int_eq(gone(find(&l, AF_INET, 5000, 0)), 0);
@@ -183,9 +244,10 @@ START_TEST(time_wait_is_not_gone)
 	pv_socklist_init(&after);
 	dump_tcp(&l);
 	close(c[0]);
-	usleep(20000);
+	wait_state(c[1], PV_TCP_CLOSE_WAIT);
 	close(c[1]);
-	usleep(20000);
+	/* the last ACK reached the server end, which has left the tables */
+	wait_dump(AF_INET, 5000, 40000, 0);
 	dump_tcp(&after);
 	ck_assert_uint_eq(find(&after, AF_INET, 40000, 5000).state, PV_TCP_TIME_WAIT);
 	ck_assert_int_eq(gone(find(&l, AF_INET, 40000, 5000)), 0);
@@ -206,8 +268,8 @@ START_TEST(same_tuple_new_socket_is_gone)
 	pv_socklist_init(&again);
 	dump_tcp(&l);
 	reset_close(c[0]);
+	wait_state(c[1], PV_TCP_CLOSE);
 	close(c[1]);
-	usleep(20000);
 	connect_pair(lfd, AF_INET6, 5000, 40000, c);
 	dump_tcp(&again);
 	struct pv_sock old = find(&l, AF_INET6, 40000, 5000);
@@ -235,7 +297,8 @@ START_TEST(many_in_batches)
 	ck_assert_int_eq(all_gone(&l), 0);
 	for (int i = 0; i < CLOSED; i++)
 		reset_close(c[i * 2][0]);
-	usleep(50000);
+	for (int i = 0; i < CLOSED; i++)
+		wait_state(c[i * 2][1], PV_TCP_CLOSE);
 	ck_assert_int_eq(all_gone(&l), 2 * CLOSED);
 	pv_socklist_free(&l);
 }
@@ -259,6 +322,7 @@ int main(void)
 	}
 	Suite *s = suite_create("diag_live");
 	TCase *tc = tcase_create("lookups");
+	tcase_set_timeout(tc, 2 * WAIT_MS / 1000 + 10); /* past any one wait */
 	tcase_add_test(tc, open_sockets_are_found);
 	tcase_add_test(tc, reset_connection_is_gone);
 	tcase_add_test(tc, time_wait_is_not_gone);

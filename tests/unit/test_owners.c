@@ -168,6 +168,110 @@ START_TEST(many_inodes_grow_the_table)
 }
 END_TEST
 
+/*
+ * The hash after many grows: 3,000 inodes wanted from the smallest table,
+ * spread over the whole 32-bit range, held by 0, 1 or 2 fds each (split
+ * over both scan parts), among fds of sockets nobody wants.  Every inode
+ * must come back with exactly its owners; a grow that dropped or moved a
+ * key, or lost its slot number, shows as an inode with none or another's.
+ */
+enum { NWANT = 3000, NPROCS = 97 };
+
+static uint32_t wanted_inode(uint32_t k)
+{
+	return 1 + k * 1431655u; /* 1 .. 4293533346 */
+}
+
+/* Owner j of wanted inode k: pids 100.. hold owner 0, pids 1100.. owner 1. */
+static int32_t owner_pid(uint32_t k, uint32_t j)
+{
+	return (int32_t)(100 + 1000 * j + k % NPROCS);
+}
+
+static int32_t owner_fd(uint32_t k, uint32_t j)
+{
+	return (int32_t)(3 + k + j);
+}
+
+static void add_fd(struct pv_scan_part *p, int32_t pid, int32_t fd, uint32_t inode)
+{
+	ck_assert_uint_lt(p->nfds, p->capfds);
+	p->fds[p->nfds++] = (struct pv_owner){pid, fd, (uint32_t)(pid % 1000 - 100), inode};
+}
+
+START_TEST(grown_table_keeps_every_inode)
+{
+	/* part 0 holds owner 1 of each inode, part 1 owner 0: the join sorts */
+	struct pv_scan scan;
+	memset(&scan, 0, sizeof(scan));
+	for (int i = 0; i < 2; i++) {
+		struct pv_scan_part *p = &scan.parts[i];
+		p->capfds = 2 * NWANT;
+		p->fds = calloc(p->capfds, sizeof(*p->fds));
+		p->procs = calloc(NPROCS, sizeof(*p->procs));
+		ck_assert(p->fds && p->procs);
+		p->nprocs = NPROCS;
+		for (int32_t q = 0; q < NPROCS; q++) {
+			struct pv_process *pr = &p->procs[q];
+			pr->pid = 100 + 1000 * (1 - i) + q;
+			pr->comm_len =
+			    (uint32_t)snprintf(pr->comm, sizeof(pr->comm), "p%d", pr->pid);
+		}
+	}
+	for (uint32_t k = 0; k < NWANT; k++) {
+		uint32_t n = k % 3;
+		for (uint32_t j = 0; j < n; j++)
+			add_fd(&scan.parts[1 - j], owner_pid(k, j), owner_fd(k, j),
+			       wanted_inode(k));
+		/* a socket nobody asked about */
+		add_fd(&scan.parts[k % 2], owner_pid(k, 1 - k % 2), 100000 + (int32_t)k,
+		       wanted_inode(k) + 2);
+	}
+
+	struct pv_owner_table t;
+	pv_owners_init(&t, 1);
+	size_t cap0 = t.cap;
+	for (uint32_t k = 0; k < NWANT; k++)
+		pv_owners_want(&t, wanted_inode(k));
+	for (uint32_t k = 0; k < NWANT; k += 7) /* again: still one slot each */
+		pv_owners_want(&t, wanted_inode(k));
+	ck_assert_uint_eq(t.nslots, NWANT);
+	ck_assert_uint_ge(t.cap, cap0 * 32); /* it grew five times or more */
+	pv_owners_join(&t, &scan);
+
+	for (uint32_t k = 0; k < NWANT; k++) {
+		uint32_t inode = wanted_inode(k), first, count;
+		pv_owners_lookup(&t, inode, &first, &count);
+		if (count != k % 3)
+			ck_abort_msg("inode %u (wanted #%u): %u owners, want %u", inode, k, count,
+				     k % 3);
+		for (uint32_t j = 0; j < count; j++) {
+			const struct pv_owner *o = &t.owners[first + j];
+			const struct pv_process *pr = &t.procs[o->proc];
+			char comm[16];
+			snprintf(comm, sizeof(comm), "p%d", owner_pid(k, j));
+			if (o->inode != inode || o->pid != owner_pid(k, j) ||
+			    o->fd != owner_fd(k, j) || pr->pid != o->pid ||
+			    pr->comm_len != strlen(comm) || memcmp(pr->comm, comm, pr->comm_len))
+				ck_abort_msg(
+				    "inode %u (wanted #%u), owner %u: inode %u pid %d fd %d "
+				    "(process %d), want pid %d fd %d",
+				    inode, k, j, o->inode, o->pid, o->fd, pr->pid, owner_pid(k, j),
+				    owner_fd(k, j));
+		}
+		pv_owners_lookup(&t, inode + 2, &first, &count);
+		if (count != 0)
+			ck_abort_msg("inode %u, never wanted, has %u owners", inode + 2, count);
+	}
+	ck_assert_uint_eq(t.nowners, NWANT); /* 0 + 1 + 2 per three inodes */
+	pv_owners_free(&t);
+	for (int i = 0; i < 2; i++) {
+		free(scan.parts[i].fds);
+		free(scan.parts[i].procs);
+	}
+}
+END_TEST
+
 START_TEST(real_proc_finds_own_socket)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -195,6 +299,7 @@ int main(void)
 	tcase_add_test(tc, walk_attributes_every_holder);
 	tcase_add_test(tc, several_fds_of_one_process_sorted);
 	tcase_add_test(tc, many_inodes_grow_the_table);
+	tcase_add_test(tc, grown_table_keeps_every_inode);
 	tcase_add_test(tc, real_proc_finds_own_socket);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

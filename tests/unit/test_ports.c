@@ -68,6 +68,23 @@ END_TEST
 
 static char dir[] = "/tmp/portview-sysctl-XXXXXX";
 
+/* A fresh sysctl directory (the template is reset: tests may share a process). */
+static void make_dir(void)
+{
+	strcpy(dir, "/tmp/portview-sysctl-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/ip_local_port_range", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/ip_local_reserved_ports", dir);
+	unlink(p);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+
 static void put(const char *name, const char *text)
 {
 	char p[512];
@@ -80,7 +97,7 @@ static void put(const char *name, const char *text)
 
 START_TEST(ephemeral_from_sysctl_files)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	make_dir();
 	put("ip_local_port_range", "50000\t50999\n");
 	put("ip_local_reserved_ports", "50010-50012,8080\n");
 	struct pv_ephemeral e;
@@ -108,6 +125,65 @@ START_TEST(ephemeral_from_sysctl_files)
 	ck_assert(!e.known);
 	ck_assert_ptr_null(e.reserved);
 	pv_ephemeral_free(&e);
+	remove_dir();
+}
+END_TEST
+
+/*
+ * Reserved ports on both ends of the range, and on both sides just
+ * outside it: nreserved counts lo..hi inclusive, and the ends are not
+ * ephemeral while the ports next to them are.
+ */
+START_TEST(reserved_ports_at_the_range_ends)
+{
+	make_dir();
+	put("ip_local_port_range", "50000 50999\n");
+	put("ip_local_reserved_ports", "8080,49999-50000,50500,50999-51000\n");
+	struct pv_ephemeral e;
+	pv_ephemeral_load(&e, dir);
+	ck_assert(e.known);
+	ck_assert_uint_eq(e.lo, 50000);
+	ck_assert_uint_eq(e.hi, 50999);
+	/* 50000, 50500, 50999; not 8080, 49999 or 51000 */
+	ck_assert_uint_eq(e.nreserved, 3);
+	ck_assert(pv_port_is_reserved(&e, 49999));
+	ck_assert(!pv_port_is_ephemeral(&e, 49999));
+	ck_assert(pv_port_is_reserved(&e, 50000));
+	ck_assert(!pv_port_is_ephemeral(&e, 50000));
+	ck_assert(!pv_port_is_reserved(&e, 50001));
+	ck_assert(pv_port_is_ephemeral(&e, 50001));
+	ck_assert(!pv_port_is_ephemeral(&e, 50500));
+	ck_assert(pv_port_is_ephemeral(&e, 50998));
+	ck_assert(pv_port_is_reserved(&e, 50999));
+	ck_assert(!pv_port_is_ephemeral(&e, 50999));
+	ck_assert(!pv_port_is_ephemeral(&e, 51000));
+	pv_ephemeral_free(&e);
+
+	/* one port, reserved; then a range that ends at 65535 */
+	put("ip_local_port_range", "50999 50999\n");
+	pv_ephemeral_load(&e, dir);
+	ck_assert_uint_eq(e.nreserved, 1);
+	ck_assert(!pv_port_is_ephemeral(&e, 50999));
+	pv_ephemeral_free(&e);
+	put("ip_local_port_range", "65530\t65535\n");
+	put("ip_local_reserved_ports", "65530,65535\n");
+	pv_ephemeral_load(&e, dir);
+	ck_assert_uint_eq(e.nreserved, 2);
+	ck_assert(!pv_port_is_ephemeral(&e, 65530));
+	ck_assert(pv_port_is_ephemeral(&e, 65531));
+	ck_assert(pv_port_is_ephemeral(&e, 65534));
+	ck_assert(!pv_port_is_ephemeral(&e, 65535));
+	pv_ephemeral_free(&e);
+
+	/* an unreadable reserved list counts as none */
+	put("ip_local_reserved_ports", "1;2\n");
+	pv_ephemeral_load(&e, dir);
+	ck_assert(e.known);
+	ck_assert_uint_eq(e.nreserved, 0);
+	ck_assert_ptr_null(e.reserved);
+	ck_assert(pv_port_is_ephemeral(&e, 65535));
+	pv_ephemeral_free(&e);
+	remove_dir();
 }
 END_TEST
 
@@ -149,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, sysctl_range_format);
 	tcase_add_test(tc, reserved_port_lists);
 	tcase_add_test(tc, ephemeral_from_sysctl_files);
+	tcase_add_test(tc, reserved_ports_at_the_range_ends);
 	tcase_add_test(tc, ports_in_use_counts_distinct_local_ports);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

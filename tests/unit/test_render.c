@@ -6,6 +6,7 @@
 #include "portview/render.h"
 #include "portview/services.h"
 #include "portview/state.h"
+#include "portview/users.h"
 
 /* services NULL: no annotation columns' data (o->plain hides them anyway). */
 static char *render_with(const struct pv_socklist *l, const struct pv_owner_table *t,
@@ -247,6 +248,368 @@ START_TEST(annotation_width_is_the_text_width)
 }
 END_TEST
 
+/* ---- JSON ---------------------------------------------------------------- */
+
+/*
+ * Holders for the JSON records, by inode: 100 (3496 twice, 3500), 300 (42,
+ * a hostile name), 400 (7, no name), 600 (43, quote and backslash); 500 is
+ * held by nobody, 999 by 42 but never wanted.  Out of order on purpose.
+ */
+static struct pv_process json_procs[] = {
+    {.pid = 3500, .comm = "sshd", .comm_len = 4},    {.pid = 3496, .comm = "sshd", .comm_len = 4},
+    {.pid = 42, .comm = "x\x1b[2Jy", .comm_len = 6}, {.pid = 7, .comm_len = 0},
+    {.pid = 43, .comm = "a\"b\\c", .comm_len = 5},
+};
+static struct pv_owner json_fds[] = {
+    {.pid = 3500, .fd = 3, .proc = 0, .inode = 100},
+    {.pid = 3496, .fd = 4, .proc = 1, .inode = 100},
+    {.pid = 42, .fd = 8, .proc = 2, .inode = 999},
+    {.pid = 3496, .fd = 3, .proc = 1, .inode = 100},
+    {.pid = 42, .fd = 5, .proc = 2, .inode = 300},
+    {.pid = 7, .fd = 9, .proc = 3, .inode = 400},
+    {.pid = 43, .fd = 6, .proc = 4, .inode = 600},
+};
+
+/* denied: some /proc/PID/fd could not be read, as for a user not root */
+static void json_table(struct pv_owner_table *t, const struct pv_socklist *l, bool denied)
+{
+	struct pv_scan scan;
+	memset(&scan, 0, sizeof(scan));
+	scan.parts[1].fds = json_fds;
+	scan.parts[1].nfds = sizeof(json_fds) / sizeof(json_fds[0]);
+	scan.parts[1].procs = json_procs;
+	scan.parts[1].nprocs = sizeof(json_procs) / sizeof(json_procs[0]);
+	scan.parts[0].denied = denied;
+	pv_owners_init(t, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		pv_owners_want(t, l->v[i].inode);
+	pv_owners_join(t, &scan);
+}
+
+/* User names as if from the passwd database; 4242 has none. */
+static void json_users(struct pv_users *u)
+{
+	pv_users_init(u);
+	u->cap = 4;
+	u->v = calloc(u->cap, sizeof(*u->v));
+	ck_assert_ptr_nonnull(u->v);
+	u->v[u->n++] = (struct pv_user_entry){0, strdup("root")};
+	u->v[u->n++] = (struct pv_user_entry){1000, strdup("alice")};
+	u->v[u->n++] = (struct pv_user_entry){4242, NULL};
+}
+
+static char *render_json(const struct pv_view *v)
+{
+	struct pv_users u;
+	json_users(&u);
+	struct pv_buf b;
+	pv_buf_init(&b);
+	pv_render_json(&b, v, &u);
+	pv_buf_putc(&b, '\0');
+	pv_users_free(&u);
+	return b.data;
+}
+
+static struct pv_sock with(struct pv_sock s, uint64_t cookie, uint32_t inode, uint32_t uid,
+			   uint32_t ifindex, uint32_t rq, uint32_t wq)
+{
+	s.cookie = cookie;
+	s.inode = inode;
+	s.uid = uid;
+	s.ifindex = ifindex;
+	s.rqueue = rq;
+	s.wqueue = wq;
+	return s;
+}
+
+/* The six records of the JSON tests; which ones: a bitmask of 1 << row. */
+static void json_fill(struct pv_socklist *l, unsigned rows)
+{
+	struct pv_sock r[6];
+	/* a client: 64-bit cookie, distinct queues, three owners */
+	r[0] = with(
+	    mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", 50123, "10.0.0.2", 443, PV_TCP_ESTABLISHED),
+	    0x123456789abcdef0ull, 100, 1000, 0, 3, 7);
+	/* a listener: no foreign side; the backlog as queues */
+	r[1] = with(mksock(IPPROTO_TCP, AF_INET, "0.0.0.0", 443, "0.0.0.0", 0, PV_TCP_LISTEN),
+		    (1ull << 32) + 1, 300, 0, 0, 0, 128);
+	/* link-local, bound to lo; no inode, a uid with no name */
+	r[2] =
+	    with(mksock(IPPROTO_TCP, AF_INET6, "fe80::1", 22, "fe80::2", 40000, PV_TCP_TIME_WAIT),
+		 7, 0, 4242, 1, 0, 0);
+	/* IPv4-mapped; 50000 is reserved: in the range, not ephemeral */
+	r[3] = with(mksock(IPPROTO_TCP, AF_INET6, "::ffff:10.0.0.1", 50000, "::ffff:10.0.0.3", 8080,
+			   PV_TCP_SYN_SENT),
+		    8, 400, 0, 0, 0, 1);
+	/* unconnected UDP: no state; an interface index with no interface */
+	r[4] = with(mksock(IPPROTO_UDP, AF_INET, "0.0.0.0", 5353, "0.0.0.0", 0, PV_TCP_CLOSE), 9,
+		    500, 0, 4000000000u, 768, 0);
+	/* connected UDP on the first port of the range */
+	r[5] = with(mksock(IPPROTO_UDP, AF_INET6, "2001:db8::1", 32768, "2001:db8::53", 53,
+			   PV_TCP_ESTABLISHED),
+		    10, 600, 1000, 0, 0, 0);
+	pv_socklist_init(l);
+	for (unsigned i = 0; i < 6; i++)
+		if (rows & 1u << i)
+			ck_assert(pv_socklist_add(l, &r[i]));
+}
+
+/* 32768-60999 with 50000 reserved */
+static void json_range(struct pv_ephemeral *e, bool known)
+{
+	memset(e, 0, sizeof(*e));
+	e->known = known;
+	e->lo = 32768;
+	e->hi = 60999;
+	e->reserved = calloc(65536 / 8, 1);
+	ck_assert_ptr_nonnull(e->reserved);
+	e->reserved[50000 >> 3] |= 1u << (50000 & 7);
+}
+
+START_TEST(json_every_field)
+{
+	struct pv_socklist l;
+	struct pv_owner_table t;
+	struct pv_services svc;
+	struct pv_ephemeral eph;
+	pv_services_load(&svc, "/dev/null");
+	json_range(&eph, true);
+	json_fill(&l, 0x3f);
+	json_table(&t, &l, false);
+	struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph, .owners = &t};
+	char *got = render_json(&v);
+	ck_assert_text_eq(
+	    got,
+	    "[\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"ESTABLISHED\", "
+	    "\"local\": {\"address\": \"10.0.0.1\", \"port\": 50123, \"service\": null, "
+	    "\"class\": \"dynamic\", \"ephemeral\": true}, "
+	    "\"foreign\": {\"address\": \"10.0.0.2\", \"port\": 443, \"service\": \"https\", "
+	    "\"class\": \"well-known\", \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": [{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 3}, "
+	    "{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 4}, "
+	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
+	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
+	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"LISTENING\", "
+	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 443, \"service\": \"https\", "
+	    "\"class\": \"well-known\", \"ephemeral\": false}, "
+	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
+	    "\"class\": null, \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": [{\"pid\": 42, \"program\": \"x\\u001b[2Jy\", \"fd\": 5}], "
+	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
+	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
+	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
+	    "\"class\": \"well-known\", \"ephemeral\": false}, "
+	    "\"foreign\": {\"address\": \"fe80::2\", \"port\": 40000, \"service\": \"safetynetp\", "
+	    "\"class\": \"registered\", \"ephemeral\": null}, "
+	    "\"interface\": \"lo\", "
+	    "\"owners\": [], "
+	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
+	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"SYN_SENT\", "
+	    "\"local\": {\"address\": \"::ffff:10.0.0.1\", \"port\": 50000, \"service\": null, "
+	    "\"class\": \"dynamic\", \"ephemeral\": false}, "
+	    "\"foreign\": {\"address\": \"::ffff:10.0.0.3\", \"port\": 8080, "
+	    "\"service\": \"http-alt\", \"class\": \"registered\", \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": [{\"pid\": 7, \"program\": null, \"fd\": 9}], "
+	    "\"uid\": 0, \"user\": \"root\", \"inode\": 400, \"cookie\": 8, "
+	    "\"rx_queue\": 0, \"tx_queue\": 1},\n"
+	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"state\": null, "
+	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
+	    "\"class\": \"registered\", \"ephemeral\": false}, "
+	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
+	    "\"class\": null, \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": [], "
+	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
+	    "\"rx_queue\": 768, \"tx_queue\": 0},\n"
+	    "  {\"proto\": \"udp\", \"family\": \"ipv6\", \"state\": \"ESTABLISHED\", "
+	    "\"local\": {\"address\": \"2001:db8::1\", \"port\": 32768, "
+	    "\"service\": \"filenet-tms\", \"class\": \"registered\", \"ephemeral\": true}, "
+	    "\"foreign\": {\"address\": \"2001:db8::53\", \"port\": 53, \"service\": \"domain\", "
+	    "\"class\": \"well-known\", \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": [{\"pid\": 43, \"program\": \"a\\\"b\\\\c\", \"fd\": 6}], "
+	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 600, \"cookie\": 10, "
+	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
+	    "]\n");
+	free(got);
+	pv_owners_free(&t);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&eph);
+	pv_services_free(&svc);
+}
+END_TEST
+
+/*
+ * Some processes could not be read and the range is unknown: owners found
+ * are listed, none found is null (unknown) but [] for a socket with no
+ * inode; every local "ephemeral" is null.
+ */
+START_TEST(json_denied_owners_and_unknown_range)
+{
+	struct pv_socklist l;
+	struct pv_owner_table t;
+	struct pv_services svc;
+	struct pv_ephemeral eph;
+	pv_services_load(&svc, "/dev/null");
+	json_range(&eph, false);
+	json_fill(&l, 1u << 0 | 1u << 2 | 1u << 4);
+	json_table(&t, &l, true);
+	ck_assert(t.denied);
+	struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph, .owners = &t};
+	char *got = render_json(&v);
+	ck_assert_text_eq(
+	    got,
+	    "[\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"ESTABLISHED\", "
+	    "\"local\": {\"address\": \"10.0.0.1\", \"port\": 50123, \"service\": null, "
+	    "\"class\": \"dynamic\", \"ephemeral\": null}, "
+	    "\"foreign\": {\"address\": \"10.0.0.2\", \"port\": 443, \"service\": \"https\", "
+	    "\"class\": \"well-known\", \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": [{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 3}, "
+	    "{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 4}, "
+	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
+	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
+	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
+	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
+	    "\"class\": \"well-known\", \"ephemeral\": null}, "
+	    "\"foreign\": {\"address\": \"fe80::2\", \"port\": 40000, \"service\": \"safetynetp\", "
+	    "\"class\": \"registered\", \"ephemeral\": null}, "
+	    "\"interface\": \"lo\", "
+	    "\"owners\": [], "
+	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
+	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
+	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"state\": null, "
+	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
+	    "\"class\": \"registered\", \"ephemeral\": null}, "
+	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
+	    "\"class\": null, \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": null, "
+	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
+	    "\"rx_queue\": 768, \"tx_queue\": 0}\n"
+	    "]\n");
+	free(got);
+	pv_owners_free(&t);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&eph);
+	pv_services_free(&svc);
+}
+END_TEST
+
+/* Owners not looked up: null everywhere, even where there is no inode. */
+START_TEST(json_without_owner_table)
+{
+	struct pv_socklist l;
+	struct pv_services svc;
+	struct pv_ephemeral eph;
+	pv_services_load(&svc, "/dev/null");
+	json_range(&eph, true);
+	json_fill(&l, 1u << 1 | 1u << 2);
+	struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph};
+	char *got = render_json(&v);
+	ck_assert_text_eq(
+	    got,
+	    "[\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"LISTENING\", "
+	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 443, \"service\": \"https\", "
+	    "\"class\": \"well-known\", \"ephemeral\": false}, "
+	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
+	    "\"class\": null, \"ephemeral\": null}, "
+	    "\"interface\": null, "
+	    "\"owners\": null, "
+	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
+	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
+	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
+	    "\"class\": \"well-known\", \"ephemeral\": false}, "
+	    "\"foreign\": {\"address\": \"fe80::2\", \"port\": 40000, \"service\": \"safetynetp\", "
+	    "\"class\": \"registered\", \"ephemeral\": null}, "
+	    "\"interface\": \"lo\", "
+	    "\"owners\": null, "
+	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
+	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
+	    "]\n");
+	free(got);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&eph);
+	pv_services_free(&svc);
+}
+END_TEST
+
+START_TEST(json_empty_list)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	struct pv_view v = {.l = &l};
+	char *got = render_json(&v);
+	ck_assert_text_eq(got, "[]\n");
+	free(got);
+}
+END_TEST
+
+/* Every kernel state by its name; unconnected UDP has none. */
+START_TEST(json_state_names)
+{
+	static const struct {
+		uint8_t proto, state;
+		const char *json;
+	} states[] = {
+	    {IPPROTO_TCP, PV_TCP_ESTABLISHED, "\"ESTABLISHED\""},
+	    {IPPROTO_TCP, PV_TCP_SYN_SENT, "\"SYN_SENT\""},
+	    {IPPROTO_TCP, PV_TCP_SYN_RECV, "\"SYN_RECEIVED\""},
+	    {IPPROTO_TCP, PV_TCP_FIN_WAIT1, "\"FIN_WAIT_1\""},
+	    {IPPROTO_TCP, PV_TCP_FIN_WAIT2, "\"FIN_WAIT_2\""},
+	    {IPPROTO_TCP, PV_TCP_TIME_WAIT, "\"TIME_WAIT\""},
+	    {IPPROTO_TCP, PV_TCP_CLOSE, "\"CLOSED\""},
+	    {IPPROTO_TCP, PV_TCP_CLOSE_WAIT, "\"CLOSE_WAIT\""},
+	    {IPPROTO_TCP, PV_TCP_LAST_ACK, "\"LAST_ACK\""},
+	    {IPPROTO_TCP, PV_TCP_LISTEN, "\"LISTENING\""},
+	    {IPPROTO_TCP, PV_TCP_CLOSING, "\"CLOSING\""},
+	    {IPPROTO_TCP, PV_TCP_NEW_SYN_RECV, "\"SYN_RECEIVED\""},
+	    {IPPROTO_UDP, PV_TCP_ESTABLISHED, "\"ESTABLISHED\""},
+	    {IPPROTO_UDP, PV_TCP_CLOSE, "null"},
+	};
+	struct pv_services svc;
+	struct pv_ephemeral eph;
+	pv_services_load(&svc, "/dev/null");
+	json_range(&eph, true);
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		struct pv_socklist l;
+		pv_socklist_init(&l);
+		struct pv_sock s = with(mksock(states[i].proto, AF_INET, "127.0.0.1", 50123,
+					       "127.0.0.1", 443, states[i].state),
+					5, 0, 0, 0, 0, 0);
+		ck_assert(pv_socklist_add(&l, &s));
+		struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph};
+		char *got = render_json(&v), want[1024];
+		snprintf(
+		    want, sizeof(want),
+		    "[\n  {\"proto\": \"%s\", \"family\": \"ipv4\", \"state\": %s, "
+		    "\"local\": {\"address\": \"127.0.0.1\", \"port\": 50123, \"service\": null, "
+		    "\"class\": \"dynamic\", \"ephemeral\": true}, "
+		    "\"foreign\": {\"address\": \"127.0.0.1\", \"port\": 443, "
+		    "\"service\": \"https\", \"class\": \"well-known\", \"ephemeral\": null}, "
+		    "\"interface\": null, \"owners\": null, \"uid\": 0, \"user\": \"root\", "
+		    "\"inode\": null, \"cookie\": 5, \"rx_queue\": 0, \"tx_queue\": 0}\n]\n",
+		    states[i].proto == IPPROTO_TCP ? "tcp" : "udp", states[i].json);
+		ck_assert_text_eq(got, want);
+		free(got);
+		pv_socklist_free(&l);
+	}
+	pv_ephemeral_free(&eph);
+	pv_services_free(&svc);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -257,6 +620,13 @@ int main(void)
 	tcase_add_test(tc, header_without_rows);
 	tcase_add_test(tc, port_annotation_columns);
 	tcase_add_test(tc, annotation_width_is_the_text_width);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("json");
+	tcase_add_test(tc, json_every_field);
+	tcase_add_test(tc, json_denied_owners_and_unknown_range);
+	tcase_add_test(tc, json_without_owner_table);
+	tcase_add_test(tc, json_empty_list);
+	tcase_add_test(tc, json_state_names);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -191,6 +191,69 @@ START_TEST(ack_is_not_the_end_of_a_dump)
 }
 END_TEST
 
+/* An NLMSG_ERROR carrying error, as the kernel would send it. */
+struct error_msg {
+	struct nlmsghdr h;
+	struct nlmsgerr e;
+};
+
+static struct error_msg error_msg(int error)
+{
+	struct error_msg m;
+	memset(&m, 0, sizeof(m));
+	m.h.nlmsg_len = sizeof(m);
+	m.h.nlmsg_type = NLMSG_ERROR;
+	m.e.error = error;
+	return m;
+}
+
+/*
+ * The kernel sends a negative errno; the parser takes a positive one too
+ * (on_error and pv_diag_reply_error negate it).  Either way the result is
+ * the negative errno: a positive return would pass for success, or for a
+ * count of sockets gone.
+ */
+START_TEST(error_code_of_either_sign_is_negative)
+{
+	static const int codes[] = {EINVAL, ENOENT, EPERM};
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		int code = codes[i];
+		struct error_msg pos = error_msg(code), neg = error_msg(-code);
+		ck_assert_int_eq(pv_diag_parse(&pos, sizeof(pos), IPPROTO_TCP, &l), -code);
+		ck_assert_int_eq(pv_diag_parse(&neg, sizeof(neg), IPPROTO_TCP, &l), -code);
+		ck_assert_int_eq(pv_diag_reply_error(&pos, sizeof(pos)), -code);
+		ck_assert_int_eq(pv_diag_reply_error(&neg, sizeof(neg)), -code);
+	}
+	ck_assert_uint_eq(l.n, 0);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* An error after records: the records are parsed, the error is returned. */
+START_TEST(error_after_records)
+{
+	size_t len;
+	uint8_t *raw = read_data_file("tcp4.bin", &len);
+	uint32_t first;
+	memcpy(&first, raw, sizeof(first));
+	ck_assert_uint_lt(first + sizeof(struct error_msg), len);
+	struct error_msg e = error_msg(EINVAL);
+	size_t n = NLMSG_ALIGN(first);
+	memcpy(raw + n, &e, sizeof(e));
+	n += sizeof(e);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	ck_assert_int_eq(pv_diag_parse(raw, n, IPPROTO_TCP, &l), -EINVAL);
+	ck_assert_uint_eq(l.n, 1);
+	/* the reply's first message is a record: no error to report */
+	ck_assert_int_eq(pv_diag_reply_error(raw, len), 0);
+	pv_socklist_free(&l);
+	free(raw);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sock_diag");
@@ -206,6 +269,8 @@ int main(void)
 	tcase_add_test(tc, empty_and_junk_input);
 	tcase_add_test(tc, short_payload_is_malformed);
 	tcase_add_test(tc, ack_is_not_the_end_of_a_dump);
+	tcase_add_test(tc, error_code_of_either_sign_is_negative);
+	tcase_add_test(tc, error_after_records);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

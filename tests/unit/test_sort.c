@@ -1,6 +1,7 @@
 /* Display order and de-duplication of records. */
 #include "records.h"
 #include "portview/filter.h"
+#include "portview/sort.h"
 #include "portview/state.h"
 
 #define T IPPROTO_TCP
@@ -100,9 +101,12 @@ START_TEST(sort_matches_reference_order)
 		char addr[32];
 		snprintf(addr, sizeof(addr), "10.0.%u.%u", (x >> 8) % 3, (x >> 12) % 4);
 		bool v6 = (x >> 20) % 5 == 0;
+		/* foreign addresses that differ in the first, middle and last bytes */
+		static const char *const foreign6[] = {
+		    "::2", "::1", "2001:db8::2", "2001:db8::1:0", "fe80::2", "::ffff:10.1.0.1"};
 		ref[i] =
 		    v6 ? mksock(T, AF_INET6, (x >> 3) % 2 ? "::1" : "fe80::1", (uint16_t)(x % 7),
-				"::2", 80, E)
+				foreign6[(x >> 5) % 6], (uint16_t)(80 + (x >> 9) % 3), E)
 		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 5),
 				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
 		ref[i].ifindex = (uint32_t)i + 1;
@@ -122,6 +126,84 @@ START_TEST(sort_matches_reference_order)
 		ck_assert_uint_eq(l.more[i].ifindex, ref[i].ifindex);
 	}
 	free(ref);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/*
+ * IPv6 records that share the local address and port and differ in the
+ * foreign address (in its first, middle or last bytes) or only in the
+ * foreign port, added scrambled.
+ */
+static const struct {
+	const char *local;
+	uint16_t lport;
+	const char *foreign;
+	uint16_t rport;
+} v6rows[] = {
+    /* default order: local address, local port, foreign address, foreign port */
+    {"2001:db8::1", 80, "fe80::ffff", 1}, /* the lower local port wins */
+    {"2001:db8::1", 443, "::1", 9},
+    {"2001:db8::1", 443, "::ffff:10.0.0.1", 1},
+    {"2001:db8::1", 443, "2001:db8::2", 80},
+    {"2001:db8::1", 443, "2001:db8::2", 81},
+    {"2001:db8::1", 443, "2001:db8::1:0", 1}, /* above ::2: bytes 12-13 */
+    {"2001:db8::1", 443, "fe80::1", 1},
+    {"2001:db8::1", 443, "ff02::1", 1},
+    {"2001:db8::2", 1, "::", 0}, /* the higher local address last */
+};
+#define NV6 (sizeof(v6rows) / sizeof(v6rows[0]))
+
+static void fill_v6(struct pv_socklist *l, struct pv_sock *socks)
+{
+	static const size_t scramble[NV6] = {5, 8, 0, 3, 7, 1, 4, 6, 2};
+	for (size_t i = 0; i < NV6; i++)
+		socks[i] = mksock(T, AF_INET6, v6rows[i].local, v6rows[i].lport, v6rows[i].foreign,
+				  v6rows[i].rport, v6rows[i].rport ? E : L);
+	pv_socklist_init(l);
+	for (size_t i = 0; i < NV6; i++)
+		ck_assert(pv_socklist_add(l, &socks[scramble[i]]));
+}
+
+/* Row i of l against socks[order[i]], by cookie, saying which is where. */
+static void check_order(const struct pv_socklist *l, const struct pv_sock *socks,
+			const size_t *order)
+{
+	ck_assert_uint_eq(l->n, NV6);
+	for (size_t i = 0; i < NV6; i++) {
+		struct pv_sock got;
+		pv_socklist_get(l, i, &got);
+		if (got.cookie == socks[order[i]].cookie)
+			continue;
+		char ga[INET6_ADDRSTRLEN], gf[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, got.local.addr, ga, sizeof(ga));
+		inet_ntop(AF_INET6, got.remote.addr, gf, sizeof(gf));
+		ck_abort_msg("row %zu is [%s]:%u -> [%s]:%u, want [%s]:%u -> [%s]:%u", i, ga,
+			     got.local.port, gf, got.remote.port, v6rows[order[i]].local,
+			     v6rows[order[i]].lport, v6rows[order[i]].foreign,
+			     v6rows[order[i]].rport);
+	}
+}
+
+START_TEST(ipv6_foreign_addresses_order)
+{
+	struct pv_socklist l;
+	struct pv_sock socks[NV6];
+	fill_v6(&l, socks);
+	pv_socklist_sort(&l);
+	static const size_t by_default[NV6] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+	check_order(&l, socks, by_default);
+
+	/* --sort foreign: the foreign address and port alone, then the default */
+	static const size_t by_foreign[NV6] = {8, 1, 2, 3, 4, 5, 6, 0, 7};
+	pv_socklist_sort_by(&l, PV_SORT_FOREIGN, false, NULL);
+	check_order(&l, socks, by_foreign);
+	static const size_t by_foreign_reversed[NV6] = {7, 0, 6, 5, 4, 3, 2, 1, 8};
+	pv_socklist_sort_by(&l, PV_SORT_FOREIGN, true, NULL);
+	check_order(&l, socks, by_foreign_reversed);
+	/* --sort local: the local address and port, then the default */
+	pv_socklist_sort_by(&l, PV_SORT_LOCAL, false, NULL);
+	check_order(&l, socks, by_default);
 	pv_socklist_free(&l);
 }
 END_TEST
@@ -179,6 +261,7 @@ int main(void)
 	tcase_add_test(tc, ports_compare_as_numbers);
 	tcase_add_test(tc, dedupe_keeps_reuseport_twins);
 	tcase_add_test(tc, sort_matches_reference_order);
+	tcase_add_test(tc, ipv6_foreign_addresses_order);
 	tcase_add_test(tc, ipv4_filter_keeps_v4_mapped);
 	tcase_add_test(tc, default_all_listening_and_state_masks);
 	suite_add_tcase(s, tc);
