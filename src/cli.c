@@ -11,6 +11,7 @@
 #include "portview/format.h"
 #include "portview/sort.h"
 #include "portview/state.h"
+#include "portview/util.h"
 
 enum {
 	OPT_STATE = 256,
@@ -255,7 +256,7 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 			static const char *const names[] = {"--port", "--sport", "--dport"};
 			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
 			int k = c - OPT_PORT;
-			if (o->nport_args == sizeof(o->port_args) / sizeof(o->port_args[0])) {
+			if (o->nport_args == ARRAY_SIZE(o->port_args)) {
 				fprintf(stderr,
 					"portview: %s %s: too many port options (at most %d "
 					"--port, --sport and --dport; use a list: 80,443)\n",

@@ -11,14 +11,10 @@
 #include "portview/hashwalk.h"
 #include "portview/sock_diag.h"
 #include "portview/state.h"
+#include "portview/util.h"
 
 /* internal: the both-families TCP request failed, use one per family */
 enum { EXIT_RETRY_PER_FAMILY = -2 };
-
-static const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_TCP ? "TCP" : "UDP";
-}
 
 /* The states a TCP socket in the kernel's established hash can be in. */
 #define EHASH_STATES (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
@@ -324,7 +320,7 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 			"states 0x%x, filter program %zu bytes, hash buckets %u, tail %u of %u "
 			"needed, walks again %zu, slices %zu (%zu split%s), boundary records "
 			"checked %zu (%ld gone), second pass %s, %zu more\n",
-			proto_name(q->proto), fam[q->family], l->n - before, stats.datagrams,
+			pv_proto_name(q->proto), fam[q->family], l->n - before, stats.datagrams,
 			stats.bytes, q->states, q->bytecode_len, ctx->geometry.buckets, tail,
 			needed, again_walks, sl.slices, sl.split,
 			sl.slices && !sl.complete ? ", incomplete" : "", checked, gone, second,
@@ -336,10 +332,10 @@ static int dump_one(struct mnl_socket *nl, const struct context *ctx, struct pv_
 			fprintf(stderr,
 				"portview: warning: the kernel cannot list %s sockets (%s); "
 				"skipped\n",
-				proto_name(q->proto), strerror(-err));
+				pv_proto_name(q->proto), strerror(-err));
 		*warned |= bit;
 	} else if (err) {
-		fprintf(stderr, "portview: %s socket dump failed: %s\n", proto_name(q->proto),
+		fprintf(stderr, "portview: %s socket dump failed: %s\n", pv_proto_name(q->proto),
 			err == -EBADMSG ? "malformed reply from the kernel" : strerror(-err));
 		return EXIT_RUNTIME;
 	}

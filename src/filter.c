@@ -1,6 +1,7 @@
 #include "portview/filter.h"
 #include "portview/ports.h"
 #include "portview/state.h"
+#include "portview/util.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -99,18 +100,11 @@ static int add_range(struct pv_port_clause *c, uint16_t lo, uint16_t hi)
 /* A decimal port number spanning exactly n bytes. */
 static int parse_number(const char *s, size_t n, uint16_t *out)
 {
-	unsigned long v = 0;
-	if (n == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-		if (v > 65535)
-			return -ERANGE;
-	}
-	*out = (uint16_t)v;
-	return 0;
+	uint64_t v;
+	int err = pv_parse_uint(s, n, 65535, &v);
+	if (!err)
+		*out = (uint16_t)v;
+	return err;
 }
 
 static int parse_item(const char *item, size_t n, const struct pv_services *svc,
@@ -159,20 +153,18 @@ static int parse_item(const char *item, size_t n, const struct pv_services *svc,
 int pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
 		       const char **bad, size_t *badlen)
 {
-	const char *p = spec;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		int err = parse_item(p, n, svc, c);
+	struct pv_split it = pv_split_start(spec, ',');
+	const char *item;
+	size_t n;
+	while (pv_split_next(&it, &item, &n)) {
+		int err = parse_item(item, n, svc, c);
 		if (err) {
-			*bad = p;
+			*bad = item;
 			*badlen = n;
 			return err;
 		}
-		if (!comma)
-			return 0;
-		p = comma + 1;
 	}
+	return 0;
 }
 
 int pv_filter_compile_ports(struct pv_options *o, const struct pv_services *svc, size_t *bad_arg,
@@ -216,12 +208,12 @@ const char *pv_class_valid_names(void)
 
 int pv_parse_class_list(const char *list, uint8_t *mask, const char **bad, size_t *badlen)
 {
-	const char *p = list;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+	struct pv_split it = pv_split_start(list, ',');
+	const char *p;
+	size_t n;
+	while (pv_split_next(&it, &p, &n)) {
 		bool found = false;
-		for (size_t i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(class_names); i++) {
 			if (strlen(class_names[i].name) == n &&
 			    strncasecmp(class_names[i].name, p, n) == 0) {
 				*mask |= class_names[i].bit;
@@ -233,10 +225,8 @@ int pv_parse_class_list(const char *list, uint8_t *mask, const char **bad, size_
 			*badlen = n;
 			return -EINVAL;
 		}
-		if (!comma)
-			return 0;
-		p = comma + 1;
 	}
+	return 0;
 }
 
 bool pv_filter_class_clause(const struct pv_options *o, const struct pv_ephemeral *eph,

@@ -1,4 +1,5 @@
 #include "portview/format.h"
+#include "portview/util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +22,7 @@ const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_
 	char name[IF_NAMESIZE];
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "%u", ifindex);
-	if (c && c->n < sizeof(c->index) / sizeof(c->index[0])) {
+	if (c && c->n < ARRAY_SIZE(c->index)) {
 		c->index[c->n] = ifindex;
 		memcpy(c->name[c->n], name, sizeof(name));
 		return c->name[c->n++];

@@ -1,5 +1,6 @@
 #include "portview/hashwalk.h"
 #include "portview/sock_diag.h"
+#include "portview/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,29 +24,42 @@ static bool read_text(const char *path, char *buf, size_t size)
 	return true;
 }
 
+/* The number after " name " in a sockstat line, or false. */
+static bool sockstat_field(const char *line, const char *name, uint64_t *v)
+{
+	char key[16];
+	snprintf(key, sizeof(key), " %s ", name);
+	const char *p = strstr(line, key);
+	if (!p)
+		return false;
+	p += strlen(key);
+	return pv_parse_uint(p, pv_digits(p, strlen(p)), UINT32_MAX, v) == 0;
+}
+
 void pv_hash_geometry_load(struct pv_hash_geometry *g, const char *sysctl_dir,
 			   const char *proc_root)
 {
 	char path[4096], text[1024];
+	uint64_t v, tw;
 	memset(g, 0, sizeof(*g));
 
+	/* negative when the namespace shares the host's hash */
 	snprintf(path, sizeof(path), "%s/tcp_ehash_entries", sysctl_dir);
 	if (read_text(path, text, sizeof(text))) {
-		char *end;
-		long v = strtol(text, &end, 10);
-		if (end != text && (*end == '\n' || *end == '\0') && v != 0 && v > -(1L << 31) &&
-		    v < (1L << 31))
-			g->buckets = (uint32_t)(v < 0 ? -v : v);
+		const char *p = text + (text[0] == '-');
+		if (pv_parse_uint(p, strcspn(p, "\n"), UINT32_MAX, &v) == 0)
+			g->buckets = (uint32_t)v;
 	}
 
 	/* "TCP: inuse 12 orphan 0 tw 3 alloc 15 mem 1", for this namespace */
 	snprintf(path, sizeof(path), "%s/net/sockstat", proc_root);
 	if (read_text(path, text, sizeof(text))) {
-		const char *tcp = strstr(text, "\nTCP: ");
-		unsigned long inuse, orphan, tw;
-		if (tcp &&
-		    sscanf(tcp, "\nTCP: inuse %lu orphan %lu tw %lu", &inuse, &orphan, &tw) == 3)
-			g->sockets = (uint32_t)(inuse + tw > UINT32_MAX ? UINT32_MAX : inuse + tw);
+		char *tcp = strstr(text, "\nTCP: ");
+		char *eol = tcp ? strchr(tcp + 1, '\n') : NULL;
+		if (eol)
+			*eol = '\0';
+		if (tcp && sockstat_field(tcp, "inuse", &v) && sockstat_field(tcp, "tw", &tw))
+			g->sockets = (uint32_t)(v + tw > UINT32_MAX ? UINT32_MAX : v + tw);
 	}
 }
 

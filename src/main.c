@@ -29,6 +29,7 @@
 #include "portview/services.h"
 #include "portview/sort.h"
 #include "portview/users.h"
+#include "portview/util.h"
 #include "portview/sock.h"
 #include "portview/state.h"
 
@@ -220,24 +221,6 @@ static int run_ranges(const struct pv_options *o, const struct context *ctx)
 	return status;
 }
 
-static int parse_proto(const char *s, uint8_t *proto)
-{
-	static const struct {
-		const char *name;
-		uint8_t proto;
-	} names[] = {{"tcp", IPPROTO_TCP},
-		     {"udp", IPPROTO_UDP},
-		     {"sctp", PV_IPPROTO_SCTP},
-		     {"dccp", PV_IPPROTO_DCCP}};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcasecmp(s, names[i].name) == 0) {
-			*proto = names[i].proto;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 static void lookup_error(const char *arg, const char *why)
 {
 	fputs("portview: --lookup ", stderr);
@@ -260,17 +243,17 @@ static int run_lookup(struct pv_options *o, const struct context *ctx)
 		return EXIT_USAGE;
 	}
 	if (arg[0] >= '0' && arg[0] <= '9') {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(arg, &end, 10);
+		size_t digits = pv_digits(arg, strlen(arg));
+		const char *end = arg + digits;
+		uint64_t v;
 		uint8_t proto = 0;
-		if (errno == ERANGE || v > 65535) {
+		if (pv_parse_uint(arg, digits, 65535, &v) < 0) {
 			lookup_error(arg, "port out of range (0-65535)");
 			return EXIT_USAGE;
 		}
 		if (*end == '/') {
-			if (parse_proto(end + 1, &proto) < 0) {
-				lookup_error(arg, "unknown protocol (valid: tcp, udp, sctp, dccp)");
+			if (pv_proto_parse(end + 1, strlen(end + 1), true, &proto) < 0) {
+				lookup_error(arg, "unknown protocol (valid: " PV_PROTO_NAMES ")");
 				return EXIT_USAGE;
 			}
 		} else if (*end) {
@@ -280,7 +263,7 @@ static int run_lookup(struct pv_options *o, const struct context *ctx)
 		struct pv_lookup_port *p = &ports[nports++];
 		*p = (struct pv_lookup_port){.port = (uint16_t)v, .proto = proto};
 		size_t total = pv_services_all_by_port(&ctx->services, p->port, proto, p->entries,
-						       sizeof(p->entries) / sizeof(p->entries[0]));
+						       ARRAY_SIZE(p->entries));
 		p->nentries = total < 32 ? total : 32;
 	} else {
 		const struct pv_service *found[64];
@@ -298,7 +281,7 @@ static int run_lookup(struct pv_options *o, const struct context *ctx)
 				if (ports[j].port == found[i]->port)
 					p = &ports[j];
 			if (!p) {
-				if (nports == sizeof(ports) / sizeof(ports[0]))
+				if (nports == ARRAY_SIZE(ports))
 					continue;
 				p = &ports[nports++];
 				*p = (struct pv_lookup_port){.port = found[i]->port,

@@ -1,5 +1,6 @@
 #include "portview/owners.h"
 #include "portview/buf.h"
+#include "portview/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,18 +15,12 @@
 
 /* ---- the walk ---------------------------------------------------------- */
 
+/* A /proc entry named by a PID or fd number. */
 static bool parse_num(const char *s, int32_t *out)
 {
-	int64_t v = 0;
-	if (!*s)
+	uint64_t v;
+	if (pv_parse_uint_str(s, INT32_MAX, &v) < 0)
 		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (*s - '0');
-		if (v > INT32_MAX)
-			return false;
-	}
 	*out = (int32_t)v;
 	return true;
 }
@@ -33,16 +28,10 @@ static bool parse_num(const char *s, int32_t *out)
 /* Parse "socket:[12345]"; returns 0 when the link is not a socket. */
 static uint32_t socket_inode(const char *link, ssize_t n)
 {
-	if (n < 10 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
+	uint64_t v;
+	if (n < 10 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']' ||
+	    pv_parse_uint(link + 8, (size_t)n - 9, UINT32_MAX, &v) < 0)
 		return 0;
-	uint64_t v = 0;
-	for (ssize_t i = 8; i < n - 1; i++) {
-		if (link[i] < '0' || link[i] > '9')
-			return 0;
-		v = v * 10 + (uint64_t)(link[i] - '0');
-		if (v > UINT32_MAX)
-			return 0;
-	}
 	return (uint32_t)v;
 }
 
@@ -198,7 +187,7 @@ void pv_scan_free(struct pv_scan *s)
 
 static size_t inode_hash(uint32_t ino, size_t mask)
 {
-	return (size_t)(ino * 2654435761u) & mask;
+	return (size_t)pv_hash64(ino) & mask;
 }
 
 void pv_owners_init(struct pv_owner_table *t, size_t expected)

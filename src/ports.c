@@ -1,5 +1,6 @@
 #include "portview/ports.h"
 #include "portview/buf.h"
+#include "portview/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,17 +60,12 @@ static ssize_t read_small(const char *dir, const char *name, char *buf, size_t s
 /* A decimal port: digits only, at most 65535.  Advances *p past it. */
 static int parse_port(const char **p, uint16_t *out)
 {
-	const char *s = *p;
-	unsigned long v = 0;
-	if (*s < '0' || *s > '9')
+	size_t n = pv_digits(*p, strlen(*p));
+	uint64_t v;
+	if (pv_parse_uint(*p, n, 65535, &v) < 0)
 		return -EINVAL;
-	while (*s >= '0' && *s <= '9') {
-		v = v * 10 + (unsigned long)(*s++ - '0');
-		if (v > 65535)
-			return -EINVAL;
-	}
 	*out = (uint16_t)v;
-	*p = s;
+	*p += n;
 	return 0;
 }
 
@@ -93,7 +89,7 @@ int pv_parse_port_range_sysctl(const char *text, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
-int pv_parse_port_bitmap(const char *text, uint8_t *bitmap)
+int pv_parse_port_list(const char *text, struct pv_portset *set)
 {
 	const char *p = text;
 	while (*p == ' ' || *p == '\n')
@@ -111,7 +107,7 @@ int pv_parse_port_bitmap(const char *text, uint8_t *bitmap)
 				return -EINVAL;
 		}
 		for (uint32_t port = lo; port <= hi; port++)
-			bitmap[port >> 3] |= (uint8_t)(1u << (port & 7));
+			pv_portset_add(set, (uint16_t)port);
 		if (*p == ',') {
 			p++;
 			continue;
@@ -134,14 +130,14 @@ void pv_ephemeral_load(struct pv_ephemeral *e, const char *sysctl_dir)
 	size_t size = 1 << 20;
 	char *text = xmalloc(size);
 	if (read_small(sysctl_dir, "ip_local_reserved_ports", text, size) > 0) {
-		uint8_t *bitmap = xcalloc(65536 / 8, 1);
-		if (pv_parse_port_bitmap(text, bitmap) == 0) {
-			e->reserved = bitmap;
+		struct pv_portset *set = pv_portset_new();
+		if (pv_parse_port_list(text, set) == 0) {
+			e->reserved = set;
 			if (e->known)
 				for (uint32_t port = e->lo; port <= e->hi; port++)
 					e->nreserved += pv_port_is_reserved(e, (uint16_t)port);
 		} else {
-			free(bitmap);
+			free(set);
 		}
 	}
 	free(text);
@@ -155,7 +151,7 @@ void pv_ephemeral_free(struct pv_ephemeral *e)
 
 bool pv_port_is_reserved(const struct pv_ephemeral *e, uint16_t port)
 {
-	return e->reserved && (e->reserved[port >> 3] & (1u << (port & 7)));
+	return e->reserved && pv_portset_has(e->reserved, port);
 }
 
 bool pv_port_is_ephemeral(const struct pv_ephemeral *e, uint16_t port)
@@ -166,7 +162,7 @@ bool pv_port_is_ephemeral(const struct pv_ephemeral *e, uint16_t port)
 uint32_t pv_ports_in_use(const struct pv_socklist *l, uint8_t proto, uint16_t lo, uint16_t hi,
 			 const struct pv_ephemeral *skip_reserved)
 {
-	uint8_t *seen = xcalloc(65536 / 8, 1);
+	struct pv_portset *seen = pv_portset_new();
 	uint32_t n = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct pv_rec *s = &l->v[i];
@@ -175,9 +171,9 @@ uint32_t pv_ports_in_use(const struct pv_socklist *l, uint8_t proto, uint16_t lo
 			continue;
 		if (skip_reserved && pv_port_is_reserved(skip_reserved, port))
 			continue;
-		if (seen[port >> 3] & (1u << (port & 7)))
+		if (pv_portset_has(seen, port))
 			continue;
-		seen[port >> 3] |= (uint8_t)(1u << (port & 7));
+		pv_portset_add(seen, port);
 		n++;
 	}
 	free(seen);

@@ -3,6 +3,7 @@
 #include "portview/format.h"
 #include "portview/state.h"
 #include "portview/users.h"
+#include "portview/util.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -305,8 +306,8 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 			const char *text, *color = NULL;
 			size_t len, w;
 			if (c == COL_PROTO) {
-				text = s.proto == IPPROTO_TCP ? "TCP" : "UDP";
-				len = w = 3;
+				text = pv_proto_name(s.proto);
+				len = w = strlen(text);
 			} else if (c == COL_STATE) {
 				text = pv_state_display(s.proto, s.state);
 				len = w = strlen(text);
@@ -343,22 +344,6 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 	pv_buf_free(&row);
 }
 
-static const char *proto_label(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case PV_IPPROTO_SCTP:
-		return "SCTP";
-	case PV_IPPROTO_DCCP:
-		return "DCCP";
-	default:
-		return "?";
-	}
-}
-
 static void pad_to(struct pv_buf *out, size_t line_start, size_t column)
 {
 	size_t used = out->len - line_start;
@@ -374,7 +359,7 @@ void pv_render_ranges(struct pv_buf *out, const struct pv_range_use *rows, size_
 		const struct pv_range_use *r = &rows[i];
 		size_t line = out->len;
 		pad_to(out, line, col[0]);
-		pv_buf_puts(out, proto_label(r->proto));
+		pv_buf_puts(out, pv_proto_name(r->proto));
 		pad_to(out, line, col[1]);
 		pv_buf_puts(out, r->iana ? "iana-dynamic" : "ephemeral");
 		if (!r->known) {
@@ -402,11 +387,8 @@ void pv_render_ranges(struct pv_buf *out, const struct pv_range_use *rows, size_
 static void lookup_entry(struct pv_buf *out, const struct pv_service *e)
 {
 	size_t line = out->len;
-	pv_buf_printf(out, "    %u/%s", e->port, proto_label(e->proto));
 	/* lower-case protocol like /etc/services */
-	for (size_t i = line + 4; i < out->len; i++)
-		if (out->data[i] >= 'A' && out->data[i] <= 'Z')
-			out->data[i] = (char)(out->data[i] - 'A' + 'a');
+	pv_buf_printf(out, "    %u/%s", e->port, pv_proto_lname(e->proto));
 	pad_to(out, line, 16);
 	pv_escape_text(out, e->name, strlen(e->name));
 	if (e->aliases[0]) {
@@ -458,8 +440,7 @@ void pv_render_lookup(struct pv_buf *out, const struct pv_lookup_port *ports, si
 				any |= p->entries[j]->proto == shown[k];
 			if (!any) {
 				size_t line = out->len;
-				pv_buf_printf(out, "    %u/%s", p->port,
-					      shown[k] == IPPROTO_TCP ? "tcp" : "udp");
+				pv_buf_printf(out, "    %u/%s", p->port, pv_proto_lname(shown[k]));
 				pad_to(out, line, 16);
 				pv_buf_puts(out, "unassigned\n");
 			}

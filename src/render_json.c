@@ -3,6 +3,7 @@
 #include "portview/render.h"
 #include "portview/state.h"
 #include "portview/users.h"
+#include "portview/util.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -103,7 +104,7 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users
 		pv_view_get(v, i, &view);
 		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
 		key(out, "proto", true);
-		pv_buf_puts(out, s->proto == IPPROTO_TCP ? "\"tcp\"" : "\"udp\"");
+		pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
 		key(out, "family", false);
 		pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
 		key(out, "state", false);
@@ -149,8 +150,7 @@ void pv_render_ranges_json(struct pv_buf *out, const struct pv_range_use *rows, 
 		const struct pv_range_use *r = &rows[i];
 		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
 		pv_buf_printf(out, "\"proto\": \"%s\", \"range\": \"%s\", ",
-			      r->proto == IPPROTO_TCP ? "tcp" : "udp",
-			      r->iana ? "iana-dynamic" : "ephemeral");
+			      pv_proto_lname(r->proto), r->iana ? "iana-dynamic" : "ephemeral");
 		if (!r->known) {
 			pv_buf_puts(out, "\"start\": null, \"end\": null, \"ports\": null, "
 					 "\"reserved\": null, \"in_use\": null}");

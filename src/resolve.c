@@ -1,5 +1,6 @@
 #include "portview/resolve.h"
 #include "portview/buf.h"
+#include "portview/util.h"
 
 #include <ares.h>
 #include <netdb.h>
@@ -12,10 +13,7 @@
 
 static size_t addr_hash(uint8_t family, const uint8_t *a, size_t mask)
 {
-	uint64_t h = 1469598103934665603ULL ^ family;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a[i]) * 1099511628211ULL;
-	return (size_t)h & mask;
+	return (size_t)pv_hash_bytes(a, 16, family) & mask;
 }
 
 /*

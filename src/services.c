@@ -29,16 +29,6 @@
 #define MAX_FILE ((size_t)4 << 20)
 #define MAX_LINE 1024
 
-static const struct {
-	const char *name;
-	uint8_t proto;
-} protos[] = {
-    {"tcp", IPPROTO_TCP},
-    {"udp", IPPROTO_UDP},
-    {"sctp", PV_IPPROTO_SCTP},
-    {"dccp", PV_IPPROTO_DCCP},
-};
-
 /* The sort key of an entry: port, then protocol number. */
 static uint32_t key_of(uint16_t port, uint8_t proto)
 {
@@ -190,26 +180,14 @@ static bool next_word(const char *line, size_t len, size_t *pos, size_t *start, 
 static bool parse_port_proto(const char *s, size_t n, uint16_t *port, uint8_t *proto)
 {
 	const char *slash = memchr(s, '/', n);
-	if (!slash || slash == s)
+	uint64_t v;
+	if (!slash || pv_parse_uint(s, (size_t)(slash - s), UINT16_MAX, &v) < 0)
 		return false;
-	uint32_t v = 0;
-	for (const char *p = s; p < slash; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (uint32_t)(*p - '0');
-		if (v > UINT16_MAX)
-			return false;
-	}
 	const char *name = slash + 1;
-	size_t nlen = n - (size_t)(name - s);
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-		if (strlen(protos[i].name) == nlen && memcmp(protos[i].name, name, nlen) == 0) {
-			*port = (uint16_t)v;
-			*proto = protos[i].proto;
-			return true;
-		}
-	}
-	return false;
+	if (pv_proto_parse(name, n - (size_t)(name - s), false, proto) < 0)
+		return false;
+	*port = (uint16_t)v;
+	return true;
 }
 
 /*
@@ -347,20 +325,18 @@ const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16
 	 */
 	struct pv_services *c = cache_of(s);
 	if (!c->any_entry) {
-		c->any_entry = xcalloc(65536 / 8, 1);
+		c->any_entry = pv_portset_new();
 		for (size_t i = 0; i < s->netc; i++)
-			c->any_entry[s->etc[i].port >> 3] |= (uint8_t)(1u << (s->etc[i].port & 7));
-		for (size_t i = 0; i < pv_iana_services_count; i++) {
-			uint16_t p = pv_iana_services[i].port;
-			c->any_entry[p >> 3] |= (uint8_t)(1u << (p & 7));
-		}
+			pv_portset_add(c->any_entry, s->etc[i].port);
+		for (size_t i = 0; i < pv_iana_services_count; i++)
+			pv_portset_add(c->any_entry, pv_iana_services[i].port);
 	}
-	if (!(c->any_entry[port >> 3] & (1u << (port & 7))))
+	if (!pv_portset_has(c->any_entry, port))
 		return NULL;
 	if (!c->port_cache)
 		c->port_cache = xcalloc(PV_PORT_CACHE, sizeof(*c->port_cache));
 	uint32_t key = ((uint32_t)port << 8 | proto) + 1;
-	struct pv_port_cache_entry *e = &c->port_cache[(port ^ proto * 31u) % PV_PORT_CACHE];
+	struct pv_port_cache_entry *e = &c->port_cache[pv_hash64(key) % PV_PORT_CACHE];
 	if (e->key != key) {
 		e->key = key;
 		e->svc = by_port_uncached(s, port, proto);

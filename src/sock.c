@@ -1,5 +1,7 @@
 #include "portview/sock.h"
 #include "portview/buf.h"
+#include "portview/state.h"
+#include "portview/util.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -110,10 +112,7 @@ void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
 
 static size_t cookie_hash(uint64_t c, size_t mask)
 {
-	c ^= c >> 33;
-	c *= 0xff51afd7ed558ccdULL;
-	c ^= c >> 33;
-	return (size_t)c & mask;
+	return (size_t)pv_hash64(c) & mask;
 }
 
 /* Cookie 0 never comes from the kernel; it marks an empty slot. */
@@ -159,14 +158,9 @@ void pv_cookies_free(struct pv_cookies *c)
 
 static uint64_t tuple_hash(const struct pv_sock *s)
 {
-	uint64_t h = 1469598103934665603ULL ^ ((uint64_t)s->proto << 8 | s->family);
-	const uint8_t *parts[2] = {s->local.addr, s->remote.addr};
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < 16; i++)
-			h = (h ^ parts[k][i]) * 1099511628211ULL;
-	h = (h ^ s->local.port) * 1099511628211ULL;
-	h = (h ^ s->remote.port) * 1099511628211ULL;
-	return h;
+	uint64_t h = pv_hash_bytes(s->local.addr, 16, (uint64_t)s->proto << 8 | s->family);
+	h = pv_hash_bytes(s->remote.addr, 16, h);
+	return pv_hash64(h ^ ((uint64_t)s->local.port << 16 | s->remote.port));
 }
 
 static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
@@ -179,7 +173,7 @@ static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
 /* Whether a record takes part in add_missing's check of addresses. */
 static bool tuple_checked(const struct pv_rec *r, uint32_t states)
 {
-	return r->state != 10 /* TCP_LISTEN */ && ((states >> r->state) & 1);
+	return r->state != PV_TCP_LISTEN && ((states >> r->state) & 1);
 }
 
 void pv_socklist_add_missing(struct pv_socklist *l, size_t from, uint32_t states,
@@ -207,7 +201,7 @@ void pv_socklist_add_missing(struct pv_socklist *l, size_t from, uint32_t states
 	for (size_t k = 0; k < extra->n; k++) {
 		pv_socklist_get(extra, k, &e);
 		bool seen = false;
-		if (e.state != 10 /* TCP_LISTEN */) {
+		if (e.state != PV_TCP_LISTEN) {
 			size_t j = (size_t)tuple_hash(&e) & (cap - 1);
 			for (; slot[j] && !seen; j = (j + 1) & (cap - 1)) {
 				if (slot[j] - 1 >= end)

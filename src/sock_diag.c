@@ -1,4 +1,5 @@
 #include "portview/sock_diag.h"
+#include "portview/state.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -142,14 +143,14 @@ static void commit_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t prot
 	if (tail->n == 0)
 		return;
 	t->boundaries++;
-	if (tail->v[tail->n - 1].state == 10 /* TCP_LISTEN */)
+	if (tail->v[tail->n - 1].state == PV_TCP_LISTEN)
 		t->listener_boundary = true;
 	/* Once something has gone the dump is walked again: stop asking. */
 	if (t->check && t->gone == 0) {
 		struct pv_diag_id ids[PV_DIAG_TAIL_MAX];
 		size_t k = 0;
 		for (size_t i = 0; i < tail->n; i++)
-			if (tail->v[i].state != 10 /* TCP_LISTEN */)
+			if (tail->v[i].state != PV_TCP_LISTEN)
 				ids[k++] = tail->v[i];
 		int err = k && !t->lookup ? pv_diag_open(&t->lookup) : 0;
 		long gone = err ? err : count_gone_on(t->lookup, proto, ids, k);

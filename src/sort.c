@@ -1,6 +1,7 @@
 #include "portview/sort.h"
 #include "portview/buf.h"
 #include "portview/state.h"
+#include "portview/util.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +28,7 @@ int pv_parse_sort_key(const char *text, enum pv_sort_key *key, bool *reverse)
 	*reverse = text[0] == '-';
 	if (*reverse)
 		text++;
-	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sort_keys); i++) {
 		if (strcasecmp(text, sort_keys[i].name) == 0) {
 			*key = sort_keys[i].key;
 			return 0;

@@ -1,4 +1,5 @@
 #include "portview/state.h"
+#include "portview/util.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -62,7 +63,7 @@ static bool name_matches(const char *want, const char *got, size_t n)
 
 static int lookup(const char *item, size_t n, uint32_t *mask)
 {
-	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(state_names); i++) {
 		if (name_matches(state_names[i].name, item, n)) {
 			*mask |= state_names[i].mask;
 			return 0;
@@ -73,19 +74,17 @@ static int lookup(const char *item, size_t n, uint32_t *mask)
 
 int pv_state_parse_list(const char *list, uint32_t *mask, const char **bad, size_t *badlen)
 {
-	const char *p = list;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+	struct pv_split it = pv_split_start(list, ',');
+	const char *p;
+	size_t n;
+	while (pv_split_next(&it, &p, &n)) {
 		if (n == 0 || lookup(p, n, mask) < 0) {
 			*bad = p;
 			*badlen = n;
 			return -EINVAL;
 		}
-		if (!comma)
-			return 0;
-		p = comma + 1;
 	}
+	return 0;
 }
 
 const char *pv_state_display(uint8_t proto, uint8_t state)

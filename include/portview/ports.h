@@ -22,10 +22,10 @@ const char *pv_port_class_name(enum pv_port_class c);
 
 /* This network namespace's ephemeral range (net.ipv4.ip_local_port_range). */
 struct pv_ephemeral {
-	bool known;	   /* the range could be read */
-	uint16_t lo, hi;   /* inclusive */
-	uint8_t *reserved; /* bitmap of ip_local_reserved_ports, NULL when none */
-	size_t nreserved;  /* reserved ports inside lo..hi */
+	bool known;		     /* the range could be read */
+	uint16_t lo, hi;	     /* inclusive */
+	struct pv_portset *reserved; /* ip_local_reserved_ports; NULL when none */
+	size_t nreserved;	     /* reserved ports inside lo..hi */
 };
 
 /*
@@ -41,10 +41,11 @@ bool pv_port_is_reserved(const struct pv_ephemeral *e, uint16_t port);
 bool pv_port_is_ephemeral(const struct pv_ephemeral *e, uint16_t port);
 
 /*
- * Parse the kernel's port list format ("8080,9000-9010", possibly empty) into
- * a 65536-bit bitmap.  Returns 0 or -EINVAL.  Exposed for tests.
+ * Add the ports of the kernel's port list format ("8080,9000-9010",
+ * possibly empty) to set.  Returns 0 or -EINVAL.
  */
-int pv_parse_port_bitmap(const char *text, uint8_t *bitmap);
+struct pv_portset;
+int pv_parse_port_list(const char *text, struct pv_portset *set);
 /* Parse "lo<ws>hi" as in ip_local_port_range.  Returns 0 or -EINVAL. */
 int pv_parse_port_range_sysctl(const char *text, uint16_t *lo, uint16_t *hi);
 

@@ -7,8 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PV_IPPROTO_DCCP 33
-#define PV_IPPROTO_SCTP 132
+#include "portview/util.h"
 
 enum pv_service_source {
 	PV_SRC_IANA = 0, /* compiled in from data/iana-services.tsv */
@@ -35,8 +34,8 @@ struct pv_services {
 	/* indexes sorted by name (case-insensitive), for lookups by name */
 	const struct pv_service **iana_by_name;
 	const struct pv_service **etc_by_name;
-	/* one bit per port number that has any entry, built on first use */
-	uint8_t *any_entry;
+	/* the ports that have any entry, built on first use */
+	struct pv_portset *any_entry;
 	/* recent by-port answers, direct-mapped */
 	struct pv_port_cache_entry {
 		uint32_t key; /* (port << 8 | proto) + 1; 0: empty */

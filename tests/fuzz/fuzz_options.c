@@ -4,7 +4,7 @@
  * The input is split at '\n' into fields.  Each field, as a C string (cut at
  * its first NUL, as a command-line argument would be), goes to
  *   pv_state_parse_list, pv_parse_class_list, pv_parse_port_spec (against the
- *   compiled-in registry, loaded once), pv_parse_port_bitmap and
+ *   compiled-in registry, loaded once), pv_parse_port_list and
  *   pv_parse_port_range_sysctl,
  * and, with its NULs, to pv_escape_text; so does the whole input.
  *
@@ -35,6 +35,7 @@
 #include "portview/filter.h"
 #include "portview/format.h"
 #include "portview/ports.h"
+#include "portview/util.h"
 #include "portview/services.h"
 #include "portview/state.h"
 
@@ -267,14 +268,15 @@ static int ref_bitmap(const char *s, uint8_t *bm)
 
 static void check_bitmap(const char *s)
 {
-	static uint8_t got[8192], want[8192];
-	memset(got, 0, sizeof(got));
+	static struct pv_portset got;
+	static uint8_t want[8192];
+	memset(&got, 0, sizeof(got));
 	memset(want, 0, sizeof(want));
-	int r = pv_parse_port_bitmap(s, got);
+	int r = pv_parse_port_list(s, &got);
 	int w = ref_bitmap(s, want);
-	FUZZ_CHECK(r == w, "pv_parse_port_bitmap returned %d, reference %d", r, w);
+	FUZZ_CHECK(r == w, "pv_parse_port_list returned %d, reference %d", r, w);
 	if (r == 0)
-		FUZZ_CHECK(memcmp(got, want, sizeof(got)) == 0, "bitmaps differ");
+		FUZZ_CHECK(memcmp(got.bits, want, sizeof(want)) == 0, "bitmaps differ");
 }
 
 /* "lo<ws>hi" with optional blanks around and a trailing newline, lo <= hi. */

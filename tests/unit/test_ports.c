@@ -7,6 +7,7 @@
 #include "records.h"
 #include "portview/ports.h"
 #include "portview/state.h"
+#include "portview/util.h"
 
 START_TEST(class_boundaries)
 {
@@ -40,28 +41,28 @@ START_TEST(sysctl_range_format)
 }
 END_TEST
 
-static bool bit(const uint8_t *b, unsigned port)
+static bool bit(const struct pv_portset *b, unsigned port)
 {
-	return b[port >> 3] & (1u << (port & 7));
+	return pv_portset_has(b, (uint16_t)port);
 }
 
 START_TEST(reserved_port_lists)
 {
-	uint8_t *b = calloc(8192, 1);
-	ck_assert_int_eq(pv_parse_port_bitmap("\n", b), 0);
+	struct pv_portset *b = pv_portset_new();
+	ck_assert_int_eq(pv_parse_port_list("\n", b), 0);
 	for (unsigned p = 0; p < 65536; p++)
 		ck_assert(!bit(b, p));
-	ck_assert_int_eq(pv_parse_port_bitmap("8080,50010-50012,65535\n", b), 0);
+	ck_assert_int_eq(pv_parse_port_list("8080,50010-50012,65535\n", b), 0);
 	ck_assert(bit(b, 8080));
 	ck_assert(!bit(b, 8081));
 	ck_assert(!bit(b, 50009));
 	ck_assert(bit(b, 50010) && bit(b, 50011) && bit(b, 50012));
 	ck_assert(!bit(b, 50013));
 	ck_assert(bit(b, 65535));
-	ck_assert_int_eq(pv_parse_port_bitmap("5-3", b), -EINVAL);
-	ck_assert_int_eq(pv_parse_port_bitmap("1,,2", b), -EINVAL);
-	ck_assert_int_eq(pv_parse_port_bitmap("70000", b), -EINVAL);
-	ck_assert_int_eq(pv_parse_port_bitmap("1;2", b), -EINVAL);
+	ck_assert_int_eq(pv_parse_port_list("5-3", b), -EINVAL);
+	ck_assert_int_eq(pv_parse_port_list("1,,2", b), -EINVAL);
+	ck_assert_int_eq(pv_parse_port_list("70000", b), -EINVAL);
+	ck_assert_int_eq(pv_parse_port_list("1;2", b), -EINVAL);
 	free(b);
 }
 END_TEST
@@ -206,9 +207,9 @@ START_TEST(ports_in_use_counts_distinct_local_ports)
 	s = mksock(IPPROTO_UDP, AF_INET, "127.0.0.1", 50002, "0.0.0.0", 0, PV_TCP_CLOSE);
 	pv_socklist_add(&l, &s);
 
-	uint8_t reserved[8192] = {0};
-	reserved[50010 >> 3] |= 1u << (50010 & 7);
-	struct pv_ephemeral e = {.known = true, .lo = 50000, .hi = 50999, .reserved = reserved};
+	struct pv_portset reserved = {{0}};
+	pv_portset_add(&reserved, 50010);
+	struct pv_ephemeral e = {.known = true, .lo = 50000, .hi = 50999, .reserved = &reserved};
 	ck_assert_uint_eq(pv_ports_in_use(&l, IPPROTO_TCP, 50000, 50999, NULL), 2);
 	ck_assert_uint_eq(pv_ports_in_use(&l, IPPROTO_TCP, 50000, 50999, &e), 1);
 	ck_assert_uint_eq(pv_ports_in_use(&l, IPPROTO_UDP, 50000, 50999, &e), 1);

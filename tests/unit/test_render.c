@@ -7,6 +7,7 @@
 #include "portview/services.h"
 #include "portview/state.h"
 #include "portview/users.h"
+#include "portview/util.h"
 
 /* services NULL: no annotation columns' data (o->plain hides them anyway). */
 static char *render_with(const struct pv_socklist *l, const struct pv_owner_table *t,
@@ -361,9 +362,8 @@ static void json_range(struct pv_ephemeral *e, bool known)
 	e->known = known;
 	e->lo = 32768;
 	e->hi = 60999;
-	e->reserved = calloc(65536 / 8, 1);
-	ck_assert_ptr_nonnull(e->reserved);
-	e->reserved[50000 >> 3] |= 1u << (50000 & 7);
+	e->reserved = pv_portset_new();
+	pv_portset_add(e->reserved, 50000);
 }
 
 START_TEST(json_every_field)

@@ -1,0 +1,87 @@
+/*
+ * Small helpers, one of each: array length, decimal numbers, comma lists,
+ * sets of ports, hashing and protocol names.
+ */
+#ifndef PORTVIEW_UTIL_H
+#define PORTVIEW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * A decimal number spelled by exactly the n bytes at s: digits only (no
+ * sign, space or prefix), at most max.  Returns 0, -EINVAL (empty or not
+ * all digits) or -ERANGE (above max; leading zeros are fine).
+ */
+int pv_parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out);
+/* The same for a NUL-terminated string. */
+int pv_parse_uint_str(const char *s, uint64_t max, uint64_t *out);
+/* The number of decimal digits s starts with, at most n. */
+size_t pv_digits(const char *s, size_t n);
+
+/*
+ * The items of a list separated by sep: "a,,b" gives "a", "" and "b"; ""
+ * gives one empty item.
+ *
+ *   struct pv_split it = pv_split_start(list, ',');
+ *   while (pv_split_next(&it, &item, &len)) ...
+ */
+struct pv_split {
+	const char *p; /* the rest of the list; NULL when done */
+	char sep;
+};
+struct pv_split pv_split_start(const char *list, char sep);
+bool pv_split_next(struct pv_split *it, const char **item, size_t *len);
+
+/* A set of port numbers, one bit each (8 KiB). */
+struct pv_portset {
+	uint8_t bits[65536 / 8];
+};
+
+static inline void pv_portset_add(struct pv_portset *s, uint16_t port)
+{
+	s->bits[port >> 3] |= (uint8_t)(1u << (port & 7));
+}
+
+static inline bool pv_portset_has(const struct pv_portset *s, uint16_t port)
+{
+	return (s->bits[port >> 3] >> (port & 7)) & 1;
+}
+
+/* A new, empty set (free() it). */
+struct pv_portset *pv_portset_new(void);
+
+/* Mix the bits of an integer key for a hash table (a bijection). */
+static inline uint64_t pv_hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Hash n bytes, starting from seed (FNV-1a, then mixed). */
+uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed);
+
+#define PV_IPPROTO_DCCP 33
+#define PV_IPPROTO_SCTP 132
+
+/* "TCP", "UDP", "SCTP", "DCCP", or "?" for another protocol. */
+const char *pv_proto_name(uint8_t proto);
+/* The same in lower case, as /etc/services writes it. */
+const char *pv_proto_lname(uint8_t proto);
+/*
+ * The protocol a name of n bytes stands for ("tcp", ...; any case when
+ * ignore_case, else lower case only, as /etc/services has it).  Returns 0
+ * and the protocol number, or -EINVAL.
+ */
+int pv_proto_parse(const char *s, size_t n, bool ignore_case, uint8_t *proto);
+/* The names pv_proto_parse knows, for messages. */
+#define PV_PROTO_NAMES "tcp, udp, sctp, dccp"
+
+#endif

@@ -1,0 +1,109 @@
+#include "portview/util.h"
+#include "portview/buf.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+size_t pv_digits(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+int pv_parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	bool over = false;
+	if (n == 0 || pv_digits(s, n) != n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (d > max || v > (max - d) / 10)
+			over = true; /* keep going: "12x" is -EINVAL even when long */
+		else
+			v = v * 10 + d;
+	}
+	if (over)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int pv_parse_uint_str(const char *s, uint64_t max, uint64_t *out)
+{
+	return pv_parse_uint(s, strlen(s), max, out);
+}
+
+struct pv_split pv_split_start(const char *list, char sep)
+{
+	return (struct pv_split){.p = list, .sep = sep};
+}
+
+bool pv_split_next(struct pv_split *it, const char **item, size_t *len)
+{
+	if (!it->p)
+		return false;
+	const char *end = strchr(it->p, it->sep);
+	*item = it->p;
+	*len = end ? (size_t)(end - it->p) : strlen(it->p);
+	it->p = end ? end + 1 : NULL;
+	return true;
+}
+
+struct pv_portset *pv_portset_new(void)
+{
+	return xcalloc(1, sizeof(struct pv_portset));
+}
+
+uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed)
+{
+	const uint8_t *b = p;
+	uint64_t h = 1469598103934665603ULL ^ seed;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return pv_hash64(h);
+}
+
+static const struct {
+	uint8_t proto;
+	const char *name, *lname;
+} protos[] = {
+    {IPPROTO_TCP, "TCP", "tcp"},
+    {IPPROTO_UDP, "UDP", "udp"},
+    {PV_IPPROTO_SCTP, "SCTP", "sctp"},
+    {PV_IPPROTO_DCCP, "DCCP", "dccp"},
+};
+
+const char *pv_proto_name(uint8_t proto)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (protos[i].proto == proto)
+			return protos[i].name;
+	return "?";
+}
+
+const char *pv_proto_lname(uint8_t proto)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (protos[i].proto == proto)
+			return protos[i].lname;
+	return "?";
+}
+
+int pv_proto_parse(const char *s, size_t n, bool ignore_case, uint8_t *proto)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+		const char *name = protos[i].lname;
+		if (strlen(name) != n)
+			continue;
+		if (ignore_case ? strncasecmp(name, s, n) == 0 : memcmp(name, s, n) == 0) {
+			*proto = protos[i].proto;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
