@@ -270,10 +270,10 @@ def check(w, binary, ext):
     rc, out, err = common.run_portview(["-a", "--json"], binary)
     ck.eq((rc, err), (0, ""), "--json: exit 0, stderr empty")
     doc = json.loads(out)
-    got = [(o["proto"].upper(), o["local"]["address"], o["local"]["port"],
-            o["foreign"]["address"], o["foreign"]["port"],
-            o["uid"], o["user"], o["inode"], o["rx_queue"], o["tx_queue"])
-           for o in doc]
+    fields = ("uid", "user", "inode", "rx_queue", "tx_queue")
+    got = [((o["proto"].upper(), o["local"]["address"], o["local"]["port"],
+             o["foreign"]["address"], o["foreign"]["port"]),
+            {f: o[f] for f in fields}) for o in doc]
 
     def jaddr(a):
         t = a.text()
@@ -282,15 +282,19 @@ def check(w, binary, ext):
     for s in sorted(socks, key=common.Sock.sort_key):
         e = ext[id(s)]
         unconnected = s.state in (LISTEN, CLOSE)
-        want.append((s.proto, jaddr(s.laddr), s.lport,
-                     None if unconnected else jaddr(s.raddr),
-                     None if unconnected else s.rport,
-                     e.uid, e.user, e.inode or None, e.rq, e.sq))
+        want.append(((s.proto, jaddr(s.laddr), s.lport,
+                      None if unconnected else jaddr(s.raddr),
+                      None if unconnected else s.rport),
+                     dict(zip(fields, (e.uid, e.user, e.inode or None, e.rq,
+                                       e.sq)))))
     ck.ok(len(want) > 0, "--json: the model has rows (%d)" % len(want))
-    ck.eq(len(got), len(want), "--json: one object per socket")
+    ck.eq([g[0] for g in got], [x[0] for x in want],
+          "--json: one object per socket, in the default order")
     for g, x in zip(got, want):
-        ck.eq(g, x, "--json %s %s %s -> %s %s: uid, user, inode, "
-              "rx_queue, tx_queue" % x[:5])
+        proto, la, lp, ra, rp = x[0]
+        ck.eq(g[1], x[1], "--json %s %s:%d -> %s: %s" % (
+            proto, la, lp, "%s:%d" % (ra, rp) if ra else "-",
+            ", ".join(fields)))
     ck.finish()
 
 
