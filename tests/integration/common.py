@@ -448,6 +448,15 @@ class World:
                       sid)
         return c, s
 
+    def inode(self, s):
+        """The inode of s, as its holder's fstat(2) shows it; 0 when no
+        holder has it (TIME_WAIT, the accept queue)."""
+        return s.holder.cmd("inode", s.sid)[0] if s.holder else 0
+
+    def fd(self, s):
+        """The descriptor number s has in its holder."""
+        return s.holder.cmd("fd", s.sid)[0]
+
     def close(self, s):
         s.holder.cmd("close", s.sid)
         s.owners.clear()
@@ -727,8 +736,11 @@ EXTENDED_TITLES = ["User", "Inode", "Recv-Q", "Send-Q", "Timer"]
 
 
 def render_table(socks, comms=None, owner=False, program=False,
-                 extended=None, key=None, reverse=False):
+                 extended=None, key=None, reverse=False, header=True):
     """Exact stdout portview must print for these sockets.
+
+    header=False: as with -H, the rows only (laid out as under the header;
+    nothing at all when there is no row).
 
     extended: None, or a function of a Sock returning its five -e cells
     (User, Inode, Recv-Q, Send-Q, Timer) as strings.
@@ -737,13 +749,13 @@ def render_table(socks, comms=None, owner=False, program=False,
     the whole order, ties included (the rows' tuples must be distinct).
     """
     comms = comms or {}
-    header = ["Proto", "Local Address", "Foreign Address", "State"]
+    titles = ["Proto", "Local Address", "Foreign Address", "State"]
     if owner:
-        header.append("PID")
+        titles.append("PID")
     if program:
-        header.append("PID/Program name")
+        titles.append("PID/Program name")
     if extended:
-        header += EXTENDED_TITLES
+        titles += EXTENDED_TITLES
     if key is None:
         order = sorted(socks, key=Sock.sort_key, reverse=reverse)
     else:
@@ -767,12 +779,95 @@ def render_table(socks, comms=None, owner=False, program=False,
                "State": 16, "PID": 8}
     widths = [7] + [max([minimum.get(t, 0), len(t) + 1] +
                         [len(r[i]) + 1 for r in rows])
-                    for i, t in enumerate(header) if i > 0]
-    lines = ["", "Active Connections", ""]
-    for r in [header] + rows:
+                    for i, t in enumerate(titles) if i > 0]
+    lines = []
+    for r in [titles] + rows:
         cells = [c.ljust(w) for c, w in zip(r[:-1], widths)] + [r[-1]]
         lines.append(("  " + "".join(cells)).rstrip(" "))
-    return "\n".join(lines) + "\n"
+    if not header:
+        return "".join(line + "\n" for line in lines[1:])
+    return "\n".join(["", "Active Connections", ""] + lines) + "\n"
+
+
+def json_address(a):
+    """An Addr as JSON's address members write it (inet_ntop, no brackets
+    or scope)."""
+    t = a.text()
+    return t[1:-1].split("%")[0] if t.startswith("[") else t
+
+
+def port_class(port):
+    return ("well-known" if port < 1024 else
+            "registered" if port < 49152 else "dynamic")
+
+
+def ephemeral_range():
+    """This namespace's ip_local_port_range, as (low, high); raises when
+    some ports are reserved (the models do not handle that)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo, hi = (int(v) for v in f.read().split())
+    with open("/proc/sys/net/ipv4/ip_local_reserved_ports") as f:
+        if f.read().strip():
+            raise RuntimeError("ip_local_reserved_ports is not empty")
+    return lo, hi
+
+
+class JsonModel:
+    """The --json object portview must print for a model socket.
+
+    Everything but the service names and the cookie, which come from the
+    registry and the kernel.  Asks the holders for each socket's inode and
+    descriptor when created: make it once the world is built.
+    """
+
+    def __init__(self, world):
+        self.w = world
+        self.ephemeral = ephemeral_range()
+        with open("/proc/sys/net/core/somaxconn") as f:
+            self.somaxconn = int(f.read())
+        self.inodes = {id(s): world.inode(s) for s in world.socks}
+        self.fds = {id(s): world.fd(s) for s in world.socks if s.holder}
+
+    def json(self, s, rx_queue=0, tx_queue=None):
+        """tx_queue: None for the listener's backlog (TCP listeners made by
+        World.tcp_listen with backlog 128) or 0."""
+        lo, hi = self.ephemeral
+        bare = s.state == LISTEN or (s.proto == "UDP" and s.state == CLOSE)
+        pids = sorted(s.owners)
+        if tx_queue is None:
+            tx_queue = min(128, self.somaxconn) if s.state == LISTEN else 0
+        fd = self.fds.get(id(s))
+        return {
+            "proto": s.proto.lower(),
+            "family": "ipv4" if s.family == 4 else "ipv6",
+            "state": (None if s.proto == "UDP" and s.state == CLOSE
+                      else s.state_text()),
+            "local": {"address": json_address(s.laddr), "port": s.lport,
+                      "class": port_class(s.lport),
+                      "ephemeral": lo <= s.lport <= hi},
+            "foreign": ({"address": None, "port": None, "class": None,
+                         "ephemeral": None} if bare else
+                        {"address": json_address(s.raddr), "port": s.rport,
+                         "class": port_class(s.rport), "ephemeral": None}),
+            "interface": s.laddr.scope or None,
+            "owners": [{"pid": p, "program": self.w.comms[p].decode(
+                "utf-8", "replace"), "fd": fd} for p in pids],
+            "uid": 0, "user": "root",
+            "inode": self.inodes[id(s)] or None,
+            "rx_queue": rx_queue, "tx_queue": tx_queue,
+        }
+
+    @staticmethod
+    def label(o):
+        """proto local -> foreign of a JSON object, for messages."""
+        def ep(e):
+            if e["address"] is None:
+                return "-"
+            return ("[%s]:%d" if ":" in e["address"] else "%s:%d") % (
+                e["address"], e["port"])
+        return ("%s %s -> %s %s" % (o["proto"], ep(o["local"]),
+                                    ep(o["foreign"]),
+                                    o["state"] or "")).rstrip()
 
 
 # ---------------------------------------------------------------------------

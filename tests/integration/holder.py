@@ -38,6 +38,7 @@ Commands (IDs are small integers naming the sockets this holder keeps):
     send ID NBYTES                              -> ok NBYTES  (blocking)
     keepalive ID                                -> ok         (SO_KEEPALIVE)
     inode ID                                    -> ok INODE   (fstat)
+    fd ID                                       -> ok FD
     close ID                                    -> ok
     fork [COMM_HEX]                             -> ok CHILDPID
         the child shares every socket open at that moment and lives as
@@ -232,6 +233,10 @@ def cmd_keepalive(sid):
 
 def cmd_inode(sid):
     return [os.fstat(socks[int(sid)].fileno()).st_ino]
+
+
+def cmd_fd(sid):
+    return [socks[int(sid)].fileno()]
 
 
 def cmd_close(sid):

@@ -57,12 +57,8 @@ def build(w, have_veth, nobody, anon):
     """Open the sockets; return {id(sock): Ext}."""
     ext = {}
 
-    def inode(s):
-        (n,) = s.holder.cmd("inode", s.sid)
-        return n
-
     def root(s, rq, sq, timer, ino=True):
-        ext[id(s)] = Ext("root", 0, inode(s) if ino else 0, rq, sq, timer)
+        ext[id(s)] = Ext("root", 0, w.inode(s) if ino else 0, rq, sq, timer)
         if s.proto == "TCP" and s.state != TIME_WAIT:
             wait(s, 0)
         return s
@@ -144,18 +140,18 @@ def build(w, have_veth, nobody, anon):
                              accept=False)
         root(c, 0, 0, "off")
         uid = 65534
-        ext[id(nl)] = Ext("nobody", uid, inode(nl), 1, 3, "off")
+        ext[id(nl)] = Ext("nobody", uid, w.inode(nl), 1, 3, "off")
         # A connection in the accept queue belongs to the listener's user.
         ext[id(s)] = Ext("nobody", uid, 0, 0, 0, "off")
         u = w.udp_bind(nob, "127.0.0.1", 5000)
-        ext[id(u)] = Ext("nobody", uid, inode(u), 0, 0, "off")
+        ext[id(u)] = Ext("nobody", uid, w.inode(u), 0, 0, "off")
         wait(nl, uid)
         wait(s, uid)
     if anon:
         a = w.holder("pv-anon", user=str(anon[2]), group=str(anon[2]),
                      python=anon[0], script=anon[1])
         u = w.udp_connect(a, "127.0.0.1", 5001, "127.0.0.1", 5002)
-        ext[id(u)] = Ext(None, anon[2], inode(u), 0, 0, "off")
+        ext[id(u)] = Ext(None, anon[2], w.inode(u), 0, 0, "off")
     return ext
 
 
@@ -275,15 +271,12 @@ def check(w, binary, ext):
              o["foreign"]["address"], o["foreign"]["port"]),
             {f: o[f] for f in fields}) for o in doc]
 
-    def jaddr(a):
-        t = a.text()
-        return t[1:-1] if t.startswith("[") else t
     want = []
     for s in sorted(socks, key=common.Sock.sort_key):
         e = ext[id(s)]
         unconnected = s.state in (LISTEN, CLOSE)
-        want.append(((s.proto, jaddr(s.laddr), s.lport,
-                      None if unconnected else jaddr(s.raddr),
+        want.append(((s.proto, common.json_address(s.laddr), s.lport,
+                      None if unconnected else common.json_address(s.raddr),
                       None if unconnected else s.rport),
                      dict(zip(fields, (e.uid, e.user, e.inode or None, e.rq,
                                        e.sq)))))

@@ -103,14 +103,11 @@ def json_rows(doc):
 
 
 def model_json_rows(socks):
-    def addr(a):
-        t = a.text()
-        return t[1:-1] if t.startswith("[") else t
-
     def row(s):
         bare = s.state in (common.LISTEN, common.CLOSE)
-        return (s.proto.lower(), (addr(s.laddr), s.lport),
-                (None, None) if bare else (addr(s.raddr), s.rport))
+        a = common.json_address
+        return (s.proto.lower(), (a(s.laddr), s.lport),
+                (None, None) if bare else (a(s.raddr), s.rport))
     return [row(s) for s in socks]
 
 
