@@ -224,6 +224,13 @@ def unnamed_uid(first=4242):
         uid += 1
 
 
+# What usage errors list as valid (the exact text of the messages).
+STATE_VALID = ("established, estab, syn-sent, syn-recv, syn-received, "
+               "fin-wait-1, fin-wait1, fin-wait-2, fin-wait2, time-wait, "
+               "close, closed, unconn, close-wait, last-ack, listen, "
+               "listening, closing, all, connected, synchronized, bucket, big")
+
+
 # ---------------------------------------------------------------------------
 # holders
 
