@@ -497,7 +497,9 @@ def check_vanishing(c, pv, w):
             p.stdin.write("count\n")
             p.stdin.flush()
             return int(p.stdout.readline())
-        time.sleep(0.2)
+        # Under way before the first run.
+        common.wait_until(lambda: count() > 0, "the forker's first fork",
+                          10)
         start = before = count()
         overlapped = 0
         failed = []
