@@ -923,7 +923,13 @@ class Checker:
             return self.ok(False, what, "diff (expected -> got, '$' marks "
                            "line ends, <NN> a control byte):\n" +
                            visible(diff.replace("\n", "$\n").rstrip("\n")))
-        return self.ok(False, what, "expected %r\ngot      %r" % (want, got))
+        detail = "expected %r\ngot      %r" % (want, got)
+        if isinstance(got, dict) and isinstance(want, dict):
+            diff = ["%s: expected %r, got %r" % (k, want.get(k), got.get(k))
+                    for k in sorted(set(want) | set(got), key=str)
+                    if want.get(k) != got.get(k)]
+            detail = "differs in " + "; ".join(diff) + "\n" + detail
+        return self.ok(False, what, detail)
 
     def finish(self):
         print("%d checks, %d failed" % (self.count, self.failures))
