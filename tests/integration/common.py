@@ -10,6 +10,9 @@ Main pieces:
                      test can compute the exact table portview must print
   run_portview()     run the binary, return (rc, stdout, stderr)
   render_table()     the exact expected stdout for a list of model sockets
+                     (optionally with the -e columns, in a --sort order)
+  kernel_tcp()       TCP sockets' queues, timer, uid and inode as the kernel
+                     shows them in /proc/net/tcp*, for condition waits
   Checker            prints PASS/FAIL lines with readable diffs
 """
 
@@ -232,6 +235,37 @@ def public_copy(*paths):
         os.chmod(dst, 0o755)
         out.append(dst)
     return d, out
+
+
+def python_for(user, group):
+    """A python3 that user can run (setpriv), or None."""
+    for p in ("/usr/bin/python3", sys.executable):
+        if p and os.path.exists(p):
+            r = subprocess.run(as_user_prefix(user, group) + [p, "-c", "pass"],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            if r.returncode == 0:
+                return p
+    return None
+
+
+def unnamed_uid(first=4242):
+    """A user ID (from first up) that has no name in the user database."""
+    import pwd
+    uid = first
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+        uid += 1
+
+
+# What usage errors list as valid (the exact text of the messages).
+STATE_VALID = ("established, estab, syn-sent, syn-recv, syn-received, "
+               "fin-wait-1, fin-wait1, fin-wait-2, fin-wait2, time-wait, "
+               "close, closed, unconn, close-wait, last-ack, listen, "
+               "listening, closing, all, connected, synchronized, bucket, big")
 
 
 # ---------------------------------------------------------------------------
@@ -458,6 +492,15 @@ class World:
                       sid)
         return c, s
 
+    def inode(self, s):
+        """The inode of s, as its holder's fstat(2) shows it; 0 when no
+        holder has it (TIME_WAIT, the accept queue)."""
+        return s.holder.cmd("inode", s.sid)[0] if s.holder else 0
+
+    def fd(self, s):
+        """The descriptor number s has in its holder."""
+        return s.holder.cmd("fd", s.sid)[0]
+
     def close(self, s):
         s.holder.cmd("close", s.sid)
         s.owners.clear()
@@ -516,16 +559,22 @@ class World:
         wait_kernel(s, SYN_RECV)
         return s
 
-    def repaired(self, h, laddr, lport, raddr, rport, final):
+    def repaired(self, h, laddr, lport, raddr, rport, final, window=None):
         """An IPv4 connection to a silent peer driven into state final.
 
         final is one of ESTABLISHED, FIN_WAIT1, CLOSING, LAST_ACK,
         CLOSE_WAIT, or "orphan" (FIN_WAIT1 after close(): no owner).
+        window: the receive window the peer is taken to have announced
+        (None: none, a closed window).  The socket's snd_seq and rcv_seq
+        are its initial sequence numbers, for injecting the peer's
+        segments.
         """
         snd, rcv = 1000, 5000
-        (sid,) = h.cmd("repair", laddr, lport, raddr, rport, snd, rcv)
+        (sid,) = h.cmd("repair", laddr, lport, raddr, rport, snd, rcv,
+                       *([] if window is None else [window]))
         s = self._add("TCP", Addr(laddr), lport, Addr(raddr), rport,
                       ESTABLISHED, [h.pid], h, sid)
+        s.snd_seq, s.rcv_seq = snd, rcv
         peer_fin = ["inject", raddr, rport, laddr, lport, rcv, snd, 0x11]
         if final == FIN_WAIT1:
             h.cmd("shutdown", sid)
@@ -599,6 +648,69 @@ def wait_kernel(s, state, timeout=5.0):
         time.sleep(0.01)
 
 
+def wait_until(cond, what, timeout=5.0):
+    """Poll cond() until it returns a true value, which is returned.
+
+    Raises RuntimeError naming what after timeout seconds.  For the tests'
+    condition waits: never a fixed sleep where the condition can be seen.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise RuntimeError("timeout (%.1f s) waiting for %s" % (timeout,
+                                                                  what))
+        time.sleep(0.01)
+
+
+# /proc/net/tcp's "tr" codes, which are inet_diag's idiag_timer codes too.
+TIMER_CODES = {0: "off", 1: "on", 2: "keepalive", 3: "timewait", 4: "probe"}
+
+
+def kernel_tcp():
+    """{(family, laddr, lport, raddr, rport): info} from /proc/net/tcp*.
+
+    info has state, txq, rxq (the queues as /proc shows them: the same
+    numbers as inet_diag's), timer (a TIMER_CODES name), uid and inode.
+    """
+    out = {}
+    for fam, name in ((4, "tcp"), (6, "tcp6")):
+        with open("/proc/net/" + name) as f:
+            next(f)
+            for line in f:
+                w = line.split()
+                la, lp = w[1].split(":")
+                ra, rp = w[2].split(":")
+                txq, rxq = w[4].split(":")
+                tr = int(w[5].split(":")[0], 16)
+                out[(fam, _proc_addr(la), int(lp, 16), _proc_addr(ra),
+                     int(rp, 16))] = {
+                    "state": int(w[3], 16), "txq": int(txq, 16),
+                    "rxq": int(rxq, 16),
+                    "timer": TIMER_CODES.get(tr, "code %d" % tr),
+                    "uid": int(w[7]), "inode": int(w[9])}
+    return out
+
+
+def wait_tcp(s, timeout=5.0, **want):
+    """Wait until the kernel shows TCP socket s with these info values
+    (see kernel_tcp), e.g. wait_tcp(s, rxq=100, timer="off")."""
+    key = (s.family, s.laddr.packed, s.lport, s.raddr.packed, s.rport)
+    last = []
+
+    def ok():
+        info = kernel_tcp().get(key)
+        last[:] = [info]
+        return info is not None and all(info[k] == v
+                                        for k, v in want.items())
+    try:
+        wait_until(ok, "%r to show %r" % (s, want), timeout)
+    except RuntimeError as e:
+        raise RuntimeError("%s; the kernel shows %r" % (e, last[0]))
+
+
 # ---------------------------------------------------------------------------
 # expected output
 
@@ -664,16 +776,37 @@ def escape_comm(b):
     return "".join(out)
 
 
-def render_table(socks, comms=None, owner=False, program=False):
-    """Exact stdout portview must print for these sockets."""
+EXTENDED_TITLES = ["User", "Inode", "Recv-Q", "Send-Q", "Timer"]
+
+
+def render_table(socks, comms=None, owner=False, program=False,
+                 extended=None, key=None, reverse=False, header=True):
+    """Exact stdout portview must print for these sockets.
+
+    header=False: as with -H, the rows only (laid out as under the header;
+    nothing at all when there is no row).
+
+    extended: None, or a function of a Sock returning its five -e cells
+    (User, Inode, Recv-Q, Send-Q, Timer) as strings.
+    key: None for the default order, else a function of a Sock giving its
+    --sort key; ties are broken by the default order, and reverse flips
+    the whole order, ties included (the rows' tuples must be distinct).
+    """
     comms = comms or {}
-    header = ["Proto", "Local Address", "Foreign Address", "State"]
+    titles = ["Proto", "Local Address", "Foreign Address", "State"]
     if owner:
-        header.append("PID")
+        titles.append("PID")
     if program:
-        header.append("PID/Program name")
+        titles.append("PID/Program name")
+    if extended:
+        titles += EXTENDED_TITLES
+    if key is None:
+        order = sorted(socks, key=Sock.sort_key, reverse=reverse)
+    else:
+        order = sorted(socks, key=lambda s: (key(s), s.sort_key()),
+                       reverse=reverse)
     rows = []
-    for s in sorted(socks, key=Sock.sort_key):
+    for s in order:
         pids = sorted(s.owners)
         r = [s.proto, s.local_text(), s.foreign_text(), s.state_text()]
         if owner:
@@ -681,18 +814,104 @@ def render_table(socks, comms=None, owner=False, program=False):
         if program:
             r.append(",".join("%d/%s" % (p, escape_comm(comms[p]))
                               for p in pids) or "-")
+        if extended:
+            r += list(extended(s))
         rows.append(r)
-    widths = [7,
-              max([23] + [len(r[1]) + 1 for r in rows]),
-              max([23] + [len(r[2]) + 1 for r in rows]),
-              max([16] + [len(r[3]) + 1 for r in rows])]
-    if owner:
-        widths.append(max([8] + [len(r[4]) + 1 for r in rows]))
-    lines = ["", "Active Connections", ""]
-    for r in [header] + rows:
+    # Minimum widths (Proto 7, addresses 23, State 16, PID 8); every other
+    # column is one wider than its title or its longest cell.
+    minimum = {"Proto": 7, "Local Address": 23, "Foreign Address": 23,
+               "State": 16, "PID": 8}
+    widths = [7] + [max([minimum.get(t, 0), len(t) + 1] +
+                        [len(r[i]) + 1 for r in rows])
+                    for i, t in enumerate(titles) if i > 0]
+    lines = []
+    for r in [titles] + rows:
         cells = [c.ljust(w) for c, w in zip(r[:-1], widths)] + [r[-1]]
         lines.append(("  " + "".join(cells)).rstrip(" "))
-    return "\n".join(lines) + "\n"
+    if not header:
+        return "".join(line + "\n" for line in lines[1:])
+    return "\n".join(["", "Active Connections", ""] + lines) + "\n"
+
+
+def json_address(a):
+    """An Addr as JSON's address members write it (inet_ntop, no brackets
+    or scope)."""
+    t = a.text()
+    return t[1:-1].split("%")[0] if t.startswith("[") else t
+
+
+def port_class(port):
+    return ("well-known" if port < 1024 else
+            "registered" if port < 49152 else "dynamic")
+
+
+def ephemeral_range():
+    """This namespace's ip_local_port_range, as (low, high); raises when
+    some ports are reserved (the models do not handle that)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo, hi = (int(v) for v in f.read().split())
+    with open("/proc/sys/net/ipv4/ip_local_reserved_ports") as f:
+        if f.read().strip():
+            raise RuntimeError("ip_local_reserved_ports is not empty")
+    return lo, hi
+
+
+class JsonModel:
+    """The --json object portview must print for a model socket.
+
+    Everything but the service names and the cookie, which come from the
+    registry and the kernel.  Asks the holders for each socket's inode and
+    descriptor when created: make it once the world is built.
+    """
+
+    def __init__(self, world):
+        self.w = world
+        self.ephemeral = ephemeral_range()
+        with open("/proc/sys/net/core/somaxconn") as f:
+            self.somaxconn = int(f.read())
+        self.inodes = {id(s): world.inode(s) for s in world.socks}
+        self.fds = {id(s): world.fd(s) for s in world.socks if s.holder}
+
+    def json(self, s, rx_queue=0, tx_queue=None):
+        """tx_queue: None for the listener's backlog (TCP listeners made by
+        World.tcp_listen with backlog 128) or 0."""
+        lo, hi = self.ephemeral
+        bare = s.state == LISTEN or (s.proto == "UDP" and s.state == CLOSE)
+        pids = sorted(s.owners)
+        if tx_queue is None:
+            tx_queue = min(128, self.somaxconn) if s.state == LISTEN else 0
+        fd = self.fds.get(id(s))
+        return {
+            "proto": s.proto.lower(),
+            "family": "ipv4" if s.family == 4 else "ipv6",
+            "state": (None if s.proto == "UDP" and s.state == CLOSE
+                      else s.state_text()),
+            "local": {"address": json_address(s.laddr), "port": s.lport,
+                      "class": port_class(s.lport),
+                      "ephemeral": lo <= s.lport <= hi},
+            "foreign": ({"address": None, "port": None, "class": None,
+                         "ephemeral": None} if bare else
+                        {"address": json_address(s.raddr), "port": s.rport,
+                         "class": port_class(s.rport), "ephemeral": None}),
+            "interface": s.laddr.scope or None,
+            "owners": [{"pid": p, "program": self.w.comms[p].decode(
+                "utf-8", "replace"), "fd": fd} for p in pids],
+            "uid": 0, "user": "root",
+            "inode": self.inodes[id(s)] or None,
+            "rx_queue": rx_queue, "tx_queue": tx_queue,
+        }
+
+    @staticmethod
+    def label(o):
+        """proto local -> foreign of a JSON object, for messages."""
+        def ep(e):
+            if e["address"] is None:
+                return "-"
+            return ("[%s]:%d" if ":" in e["address"] else "%s:%d") % (
+                e["address"], e["port"])
+        return ("%s %s -> %s %s" % (o["proto"], ep(o["local"]),
+                                    ep(o["foreign"]),
+                                    o["state"] or "")).rstrip()
 
 
 # ---------------------------------------------------------------------------
@@ -741,7 +960,13 @@ class Checker:
             return self.ok(False, what, "diff (expected -> got, '$' marks "
                            "line ends, <NN> a control byte):\n" +
                            visible(diff.replace("\n", "$\n").rstrip("\n")))
-        return self.ok(False, what, "expected %r\ngot      %r" % (want, got))
+        detail = "expected %r\ngot      %r" % (want, got)
+        if isinstance(got, dict) and isinstance(want, dict):
+            diff = ["%s: expected %r, got %r" % (k, want.get(k), got.get(k))
+                    for k in sorted(set(want) | set(got), key=str)
+                    if want.get(k) != got.get(k)]
+            detail = "differs in " + "; ".join(diff) + "\n" + detail
+        return self.ok(False, what, detail)
 
     def finish(self):
         print("%d checks, %d failed" % (self.count, self.failures))

@@ -26,11 +26,19 @@ Commands (IDs are small integers naming the sockets this holder keeps):
     udp_connect LADDR LPORT RADDR RPORT         -> ok ID
     udp_many ADDR FIRSTPORT COUNT               -> ok FIRSTID LASTID
         (FIRSTPORT 0: every socket gets an ephemeral port)
-    repair LADDR LPORT RADDR RPORT SNDSEQ RCVSEQ -> ok ID
-        TCP_REPAIR: an ESTABLISHED IPv4 socket without a handshake
-    inject SRC SPORT DST DPORT SEQ ACK FLAGS    -> ok
-        send one raw IPv4 TCP segment (FLAGS is a number, e.g. 2 = SYN)
+    repair LADDR LPORT RADDR RPORT SNDSEQ RCVSEQ [WINDOW] -> ok ID
+        TCP_REPAIR: an ESTABLISHED IPv4 socket without a handshake; with
+        WINDOW, the peer is taken to have announced that receive window
+        (TCP_REPAIR_WINDOW), so data sent is transmitted (and waits to be
+        acknowledged) instead of waiting for the window to open
+    inject SRC SPORT DST DPORT SEQ ACK FLAGS [NBYTES] -> ok
+        send one raw IPv4 TCP segment (FLAGS is a number, e.g. 2 = SYN),
+        with NBYTES bytes of data (default none)
     shutdown ID                                 -> ok         (SHUT_WR)
+    send ID NBYTES                              -> ok NBYTES  (blocking)
+    keepalive ID                                -> ok         (SO_KEEPALIVE)
+    inode ID                                    -> ok INODE   (fstat)
+    fd ID                                       -> ok FD
     close ID                                    -> ok
     fork [COMM_HEX]                             -> ok CHILDPID
         the child shares every socket open at that moment and lives as
@@ -53,6 +61,7 @@ TCP_QUEUE_SEQ = 21
 TCP_RECV_QUEUE = 1
 TCP_SEND_QUEUE = 2
 TCP_REPAIR_OFF_NO_WP = -1
+TCP_REPAIR_WINDOW = 29
 
 socks = {}
 next_id = [1]
@@ -160,7 +169,7 @@ def cmd_udp_many(addr, first, count):
     return [ids[0], ids[-1]]
 
 
-def cmd_repair(laddr, lport, raddr, rport, sndseq, rcvseq):
+def cmd_repair(laddr, lport, raddr, rport, sndseq, rcvseq, window=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(SOL_TCP, TCP_REPAIR, 1)
     s.setsockopt(SOL_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
@@ -169,6 +178,12 @@ def cmd_repair(laddr, lport, raddr, rport, sndseq, rcvseq):
     s.setsockopt(SOL_TCP, TCP_QUEUE_SEQ, int(rcvseq))
     s.bind((laddr, int(lport)))
     s.connect((raddr, int(rport)))
+    if window is not None:
+        # struct tcp_repair_window: snd_wl1, snd_wnd, max_window, rcv_wnd,
+        # rcv_wup
+        win = int(window)
+        s.setsockopt(SOL_TCP, TCP_REPAIR_WINDOW, struct.pack(
+            "=5I", int(rcvseq), win, win, win, int(rcvseq)))
     s.setsockopt(SOL_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP)
     return [keep(s)]
 
@@ -182,10 +197,11 @@ def checksum(data):
     return ~total & 0xFFFF
 
 
-def cmd_inject(src, sport, dst, dport, seq, ack, flags):
+def cmd_inject(src, sport, dst, dport, seq, ack, flags, nbytes="0"):
     srcb, dstb = socket.inet_aton(src), socket.inet_aton(dst)
     tcp = struct.pack("!HHIIBBHHH", int(sport), int(dport), int(seq),
                       int(ack), 5 << 4, int(flags), 65535, 0, 0)
+    tcp += b"y" * int(nbytes)
     pseudo = srcb + dstb + struct.pack("!BBH", 0, socket.IPPROTO_TCP,
                                        len(tcp))
     tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
@@ -202,6 +218,25 @@ def cmd_inject(src, sport, dst, dport, seq, ack, flags):
 def cmd_shutdown(sid):
     socks[int(sid)].shutdown(socket.SHUT_WR)
     return []
+
+
+def cmd_send(sid, nbytes):
+    data = b"x" * int(nbytes)
+    socks[int(sid)].sendall(data)
+    return [len(data)]
+
+
+def cmd_keepalive(sid):
+    socks[int(sid)].setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    return []
+
+
+def cmd_inode(sid):
+    return [os.fstat(socks[int(sid)].fileno()).st_ino]
+
+
+def cmd_fd(sid):
+    return [socks[int(sid)].fileno()]
 
 
 def cmd_close(sid):

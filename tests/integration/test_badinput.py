@@ -43,10 +43,7 @@ import common  # noqa: E402
 
 NOTE = (b"portview: owners of other users' sockets could not be identified "
         b"(run as root to see them all)\n")
-STATE_VALID = ("established, estab, syn-sent, syn-recv, syn-received, "
-               "fin-wait-1, fin-wait1, fin-wait-2, fin-wait2, time-wait, "
-               "close, closed, unconn, close-wait, last-ack, listen, "
-               "listening, closing, all, connected, synchronized, bucket, big")
+STATE_VALID = common.STATE_VALID
 CLASS_VALID = "well-known, registered, dynamic, ephemeral"
 SORT_VALID = ("proto, local, foreign, state, pid, program, port "
               "(a leading - reverses)")
@@ -500,7 +497,9 @@ def check_vanishing(c, pv, w):
             p.stdin.write("count\n")
             p.stdin.flush()
             return int(p.stdout.readline())
-        time.sleep(0.2)
+        # Under way before the first run.
+        common.wait_until(lambda: count() > 0, "the forker's first fork",
+                          10)
         start = before = count()
         overlapped = 0
         failed = []

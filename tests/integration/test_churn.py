@@ -371,7 +371,11 @@ def main():
 
         churners.append(Proc(CHURN_CODE, "pv-churn4", CHURN_V4, CHURN_PORT))
         churners.append(Proc(CHURN_CODE, "pv-churn6", CHURN_V6, CHURN_PORT))
-        time.sleep(0.3)
+        try:
+            common.wait_until(lambda: churn_count(churners)[0] > 0,
+                              "the churners' first connections", 10)
+        except RuntimeError as e:
+            print("NOTE: %s" % e)
         start_n, _ = churn_count(churners)
         c.ok(start_n > 0, "churners are churning before the runs (%d "
              "connections so far)" % start_n)

@@ -22,17 +22,6 @@ NOTE = ("portview: owners of other users' sockets could not be identified "
 USER, GROUP = "nobody", "nogroup"
 
 
-def python_for_nobody():
-    for p in ("/usr/bin/python3", sys.executable):
-        if p and os.path.exists(p):
-            r = subprocess.run(common.as_user_prefix(USER, GROUP) +
-                               [p, "-c", "pass"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            if r.returncode == 0:
-                return p
-    return None
-
-
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -40,7 +29,7 @@ def main():
         if not shutil.which(tool):
             print("SKIP: %s not found" % tool)
             sys.exit(common.SKIP)
-    python = python_for_nobody()
+    python = common.python_for(USER, GROUP)
     if not python:
         print("SKIP: no python3 that user nobody can run")
         sys.exit(common.SKIP)

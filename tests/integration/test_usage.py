@@ -7,7 +7,6 @@ ephemeral ports on 127.0.0.1.
 """
 
 import os
-import re
 import subprocess
 import sys
 
@@ -53,40 +52,44 @@ def main():
     c = common.Checker()
 
     # --- --state -----------------------------------------------------------
-    prefix = "portview: --state FOO: unknown state (valid: "
-    err = usage_error(c, pv, ["--state", "FOO"], prefix=prefix,
-                      more_lines=lambda rest: rest == [])
-    m = re.match(re.escape(prefix) + r"(.*)\)$", err.rstrip("\n"))
-    if c.ok(m is not None, "--state FOO: message ends with ')'",
-            "stderr: %r" % err):
-        listed = [n.strip() for n in m.group(1).split(",")]
-        c.eq(listed[0], "established",
-             "--state FOO: valid list starts with 'established'")
-        # Every name the message offers must really be accepted...
-        bad = [n for n in listed
-               if common.run_portview(["--state", n], pv)[0] != 0]
-        c.eq(bad, [], "every name listed as valid is accepted by --state")
-        # ...and it should offer the names the spec documents.
-        canon = {n.replace("-", "_").lower() for n in listed}
-        missing = [n for n in STATE_NAMES if n not in canon]
-        c.eq(missing, [], "valid list names every documented state/group")
+    # The whole message, exactly, for each kind of bad value.
+    def state_error(argv, value, what):
+        usage_error(c, pv, argv, first_line="portview: --state %s: %s "
+                    "(valid: %s)" % (value, what, common.STATE_VALID),
+                    more_lines=lambda rest: rest == [])
+    state_error(["--state", "FOO"], "FOO", "unknown state")
     # Printed as the user typed it (case kept), also with '=' syntax.
-    usage_error(c, pv, ["--state", "Bogus-Name"],
-                prefix="portview: --state Bogus-Name: unknown state (valid: ",
-                more_lines=lambda rest: rest == [])
-    usage_error(c, pv, ["--state=nope"],
-                prefix="portview: --state nope: unknown state (valid: ",
-                more_lines=lambda rest: rest == [])
-    usage_error(c, pv, ["--state", ""], prefix="portview: --state ",
-                more_lines=lambda rest: rest == [])
-    usage_error(c, pv, ["--state", "estab,FOO"],
-                prefix="portview: --state estab,FOO: FOO: unknown state (valid: ",
-                more_lines=lambda rest: rest == [])
-    err = usage_error(c, pv, ["--state", "estab", "--state", "FOO"],
-                      prefix="portview: --state FOO: unknown state")
-    err = usage_error(c, pv, ["--state"], prefix="portview: ")
-    c.ok("state" in err, "--state without argument: message names the "
-         "option", repr(err))
+    state_error(["--state", "Bogus-Name"], "Bogus-Name", "unknown state")
+    state_error(["--state=nope"], "nope", "unknown state")
+    state_error(["--state", ""], "''", "empty state name")
+    state_error(["--state", "estab,FOO"], "estab,FOO: FOO", "unknown state")
+    state_error(["--state", "estab,,listen"], "estab,,listen",
+                "empty state name")
+    # The bad one of two --state options.
+    state_error(["--state", "estab", "--state", "FOO"], "FOO",
+                "unknown state")
+    usage_error(c, pv, ["--state"],
+                first_line="portview: option '--state' requires an argument",
+                more_lines=lambda rest: len(rest) >= 1 and
+                any("portview" in r for r in rest))
+
+    # Every name the message offers is accepted, and so is every name the
+    # spec documents, in any case and with '-' or '_': exit 0, nothing on
+    # stderr, a table on stdout.
+    listed = common.STATE_VALID.split(", ")
+    canon = {n.replace("-", "_") for n in listed}
+    c.eq([n for n in STATE_NAMES if n not in canon], [],
+         "the valid list names every documented state and group")
+    names = sorted(set(listed) | set(STATE_NAMES) |
+                   {n.upper().replace("_", "-") for n in STATE_NAMES})
+    bad = []
+    for n in names:
+        rc, out, err = common.run_portview(["--state", n, "-n"], pv)
+        if (rc, err) != (0, "") or not out.startswith(
+                "\nActive Connections\n\n  Proto "):
+            bad.append((n, rc, err, out[:40]))
+    c.eq(bad, [], "--state NAME for the %d spellings: exit 0, stderr "
+         "empty, a table" % len(names))
 
     # --- unknown options / arguments ------------------------------------
     def has_usage(rest):

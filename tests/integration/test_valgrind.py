@@ -2,7 +2,9 @@
 """valgrind memcheck over real runs: no invalid access, no leak.
 
 In a private network namespace with sockets of every kind, each mode of
-portview runs under memcheck; any error or definite/indirect leak fails.
+portview runs under memcheck; any error or definite/indirect leak fails,
+and so does an exit status other than 0 for a valid invocation (with
+output and an empty stderr) or 2 for a usage error (with no output).
 """
 
 import os
@@ -13,12 +15,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+# (arguments, exit status): valid invocations must succeed, usage errors
+# exit 2.
 RUNS = [
-    ["-ano"], ["-anope", "--sort", "program"], ["-a"], ["--json", "-a"],
-    ["--ranges"], ["--ranges", "--json"], ["--lookup", "8080"],
-    ["--lookup", "https"], ["-an", "--port", "8080,https", "--class",
-                            "ephemeral,well-known"],
-    ["--state", "bogus"], ["--port", "99999"], ["--bogus"],
+    (["-ano"], 0), (["-anope", "--sort", "program"], 0), (["-a"], 0),
+    (["--json", "-a"], 0), (["--ranges"], 0), (["--ranges", "--json"], 0),
+    (["--lookup", "8080"], 0), (["--lookup", "https"], 0),
+    (["-an", "--port", "8080,https", "--class", "ephemeral,well-known"], 0),
+    (["--state", "bogus"], 2), (["--port", "99999"], 2), (["--bogus"], 2),
 ]
 
 
@@ -42,16 +46,23 @@ def main():
         w.tcp_connect(h, "127.0.0.1", 40001, l2, "127.0.0.1")
         w.time_wait(*w.tcp_connect(h, "127.0.0.1", 40002, l1, "127.0.0.1"))
         ck = common.Checker()
-        for args in RUNS:
+        for args, status in RUNS:
             r = subprocess.run(
                 ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                  "--errors-for-leak-kinds=definite,indirect",
                  "--show-leak-kinds=definite,indirect", binary] + args,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
             err = r.stderr.decode("utf-8", "replace")
-            ck.ok(r.returncode in (0, 2) and "==" not in err,
-                  "valgrind portview %s: exit %d, no error or leak" %
-                  (" ".join(args), r.returncode), err)
+            name = "valgrind portview %s" % " ".join(args)
+            ck.ok(r.returncode == status and "==" not in err,
+                  "%s: exit %d, no error or leak" % (name, status),
+                  "exit %d\n%s" % (r.returncode, err))
+            if status == 0:
+                ck.ok(r.stdout.strip() != b"" and err == "",
+                      "%s: output, stderr empty" % name,
+                      "stdout %r\nstderr %r" % (r.stdout[:200], err))
+            else:
+                ck.eq(r.stdout, b"", "%s: nothing on stdout" % name)
         ck.finish()
     finally:
         w.stop()
