@@ -1,17 +1,19 @@
-/* The command line: options, --help, usage errors. */
-#include <errno.h>
+/*
+ * The command line and the environment, into one request (cli.h): the
+ * options, --help, and every usage error, each naming the input at fault
+ * (escaped: it is user text) and why.
+ */
+#include "cli.h"
+#include "portview/buf.h"
+#include "portview/format.h"
+#include "portview/state.h"
+#include "portview/util.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include "app.h"
-#include "portview/buf.h"
-#include "portview/format.h"
-#include "portview/sort.h"
-#include "portview/state.h"
-#include "portview/util.h"
+#include <unistd.h>
 
 enum {
 	OPT_STATE = 256,
@@ -23,7 +25,7 @@ enum {
 	OPT_DPORT,
 	OPT_CLASS,
 	OPT_SORT,
-	OPT_PLAIN_JSON,
+	OPT_JSON,
 	OPT_COLOR,
 };
 
@@ -90,39 +92,126 @@ static void print_help(void)
 	    pv_state_valid_names());
 }
 
-/* Echo user input in a message without letting it drive the terminal. */
-void app_put_escaped(FILE *f, const char *s, size_t n)
+/* Echo user input without letting it drive the terminal. */
+static void put_escaped(const char *s, size_t n)
 {
 	struct pv_buf b;
 	pv_buf_init(&b);
 	pv_escape_text(&b, s, n);
 	if (b.len)
-		fwrite(b.data, 1, b.len, f);
+		fwrite(b.data, 1, b.len, stderr);
 	pv_buf_free(&b);
 }
 
 /*
- * A bad item in a comma-separated list option, as --port reports one: the
- * value, then the item when the value is a list ("--state estab,FOO: FOO:
- * unknown state"), or an empty item (badlen 0).
+ * The one report of a bad value:
+ *   portview: OPTION VALUE[: ITEM]: why[ (valid: ...)]
+ * The item is named when it is part of a longer value (a list).  An empty
+ * value shows as '' after a space ("--port ''"), as nothing after '='.
  */
-static void bad_list_item(const char *option, const char *value, const char *bad, size_t badlen,
-			  const char *noun, const char *valid)
+static void bad_value(const char *option, const char *sep, const char *value,
+		      const struct pv_why *w)
 {
-	fprintf(stderr, "portview: %s ", option);
-	if (value[0])
-		app_put_escaped(stderr, value, strlen(value));
+	fprintf(stderr, "portview: %s%s", option, sep);
+	if (value[0] || sep[0] != ' ')
+		put_escaped(value, strlen(value));
 	else
 		fputs("''", stderr);
-	if (badlen && badlen != strlen(value)) {
+	if (w->item && w->len && w->len != strlen(value)) {
 		fputs(": ", stderr);
-		app_put_escaped(stderr, bad, badlen);
+		put_escaped(w->item, w->len);
 	}
-	fprintf(stderr, ": %s %s%s (valid: %s)\n", badlen ? "unknown" : "empty", noun,
-		badlen ? "" : " name", valid);
+	fprintf(stderr, ": %s", w->why);
+	if (w->valid)
+		fprintf(stderr, " (valid: %s)", w->valid);
+	fputc('\n', stderr);
 }
 
-int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode *color)
+/* PORTVIEW_DUMP: a comma list of per-family, once, twice. */
+static bool parse_dump(const char *value, struct pv_dump_policy *d, struct pv_why *why)
+{
+	struct pv_split it = pv_split_start(value, ',');
+	const char *item;
+	size_t n;
+	while (pv_split_next(&it, &item, &n)) {
+		if (n == 10 && memcmp(item, "per-family", 10) == 0)
+			d->per_family = true;
+		else if (n == 4 && memcmp(item, "once", 4) == 0)
+			d->check = PV_DUMP_ONCE;
+		else if (n == 5 && memcmp(item, "twice", 5) == 0)
+			d->check = PV_DUMP_TWICE;
+		else if (n || value[0]) {
+			*why = (struct pv_why){.why = "unknown value",
+					       .item = item,
+					       .len = n,
+					       .valid = "per-family, once, twice"};
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The environment's part of the request. */
+static int read_env(struct pv_request *req, int *color_auto_off)
+{
+	const char *services = getenv("PORTVIEW_SERVICES");
+	if (services)
+		req->services_path = services;
+	const char *debug = getenv("PORTVIEW_DEBUG");
+	req->debug = debug && *debug && strcmp(debug, "0") != 0;
+	const char *dump = getenv("PORTVIEW_DUMP");
+	struct pv_why why;
+	if (dump && !parse_dump(dump, &req->dump, &why)) {
+		bad_value("PORTVIEW_DUMP", "=", dump, &why);
+		return EXIT_USAGE;
+	}
+	/* https://no-color.org: a set, non-empty NO_COLOR turns auto off */
+	const char *no_color = getenv("NO_COLOR");
+	*color_auto_off = no_color && *no_color;
+	return -1;
+}
+
+/* The port options, kept as given until the end of the command line. */
+#define MAX_PORT_ARGS 128
+struct port_arg {
+	const char *option; /* "--port" */
+	const char *spec;
+	uint8_t sides; /* enum pv_port_side */
+};
+
+/* Compile the port options into the query's clauses, one per kind, ANDed. */
+static int compile_ports(const struct port_arg *args, size_t n, const struct pv_services *svc,
+			 struct pv_query *q)
+{
+	static const uint8_t kinds[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
+	q->nclauses = 0;
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		struct pv_port_clause *c = &q->clauses[q->nclauses];
+		memset(c, 0, sizeof(*c));
+		c->sides = kinds[k];
+		for (size_t i = 0; i < n; i++) {
+			struct pv_why why;
+			if (args[i].sides != kinds[k])
+				continue;
+			if (!pv_parse_port_spec(args[i].spec, svc, c, &why)) {
+				bad_value(args[i].option, " ", args[i].spec, &why);
+				return EXIT_USAGE;
+			}
+		}
+		if (c->nranges)
+			q->nclauses++;
+	}
+	return -1;
+}
+
+bool pv_request_wants_owners(const struct pv_request *req)
+{
+	/* JSON always carries owners; sorting by them needs them too. */
+	return req->table.owner || req->table.program || req->json ||
+	       req->order.key == PV_SORT_PID || req->order.key == PV_SORT_PROGRAM;
+}
+
+int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
 {
 	static const struct option longopts[] = {
 	    {"all", no_argument, NULL, 'a'},
@@ -143,7 +232,7 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 	    {"dport", required_argument, NULL, OPT_DPORT},
 	    {"class", required_argument, NULL, OPT_CLASS},
 	    {"sort", required_argument, NULL, OPT_SORT},
-	    {"json", no_argument, NULL, OPT_PLAIN_JSON},
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {"color", optional_argument, NULL, OPT_COLOR},
 	    {"colour", optional_argument, NULL, OPT_COLOR},
 	    {"extended", no_argument, NULL, 'e'},
@@ -152,103 +241,109 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
-
 	static const char shortopts[] = ":46aehHlnoptuV";
+	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
+	struct port_arg ports[MAX_PORT_ARGS];
+	size_t nports = 0;
+	bool all = false, listening = false, states_given = false;
+	const char *lookup = NULL;
+	struct pv_query *q = &req->query;
+	struct pv_why why;
+	int c, color_auto_off;
+
+	*req = (struct pv_request){
+	    .proc_root = "/proc",
+	    .sysctl_dir = "/proc/sys/net/ipv4",
+	    .services_path = "/etc/services",
+	};
+	int status = read_env(req, &color_auto_off);
+	if (status >= 0)
+		return status;
+	pv_services_load(svc, req->services_path);
+
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case '4':
-			o->ipv4 = true;
+			q->ipv4 = true;
 			break;
 		case '6':
-			o->ipv6 = true;
+			q->ipv6 = true;
 			break;
 		case 'a':
-			o->all = true;
+			all = true;
 			break;
 		case 'h':
 			print_help();
 			return EXIT_OK;
 		case 'l':
-			o->listening = true;
+			listening = true;
 			break;
 		case 'n':
-			o->numeric = true;
+			req->table.numeric = true;
 			break;
 		case 'o':
-			o->owner = true;
+			req->table.owner = true;
 			break;
 		case 'p':
-			o->program = true;
+			req->table.program = true;
 			break;
 		case 't':
-			o->tcp = true;
+			q->tcp = true;
 			break;
 		case 'u':
-			o->udp = true;
+			q->udp = true;
 			break;
 		case 'V':
 			printf("portview %s\n", PORTVIEW_VERSION);
 			return EXIT_OK;
 		case 'e':
-			o->extended = true;
+			req->table.extended = true;
 			break;
 		case 'H':
-			o->no_header = true;
+			req->table.no_header = true;
 			break;
-		case OPT_PLAIN_JSON:
-			o->json = true;
+		case OPT_JSON:
+			req->json = true;
 			break;
 		case OPT_SORT:
-			if (pv_parse_sort_key(optarg, &o->sort_key, &o->sort_reverse) < 0) {
-				fputs("portview: --sort ", stderr);
-				if (optarg[0])
-					app_put_escaped(stderr, optarg, strlen(optarg));
-				else
-					fputs("''", stderr);
-				fprintf(stderr, ": unknown sort key (valid: %s)\n",
-					pv_sort_valid_keys());
+			if (!pv_parse_sort_key(optarg, &req->order, &why)) {
+				bad_value("--sort", " ", optarg, &why);
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_COLOR:
 			if (!optarg || strcmp(optarg, "always") == 0) {
-				*color = COLOR_ALWAYS;
+				color = COLOR_ALWAYS;
 			} else if (strcmp(optarg, "never") == 0) {
-				*color = COLOR_NEVER;
+				color = COLOR_NEVER;
 			} else if (strcmp(optarg, "auto") == 0) {
-				*color = COLOR_AUTO;
+				color = COLOR_AUTO;
 			} else {
-				fputs("portview: --color=", stderr);
-				app_put_escaped(stderr, optarg, strlen(optarg));
-				fputs(": expected auto, always or never\n", stderr);
+				why = (struct pv_why){.why = "expected auto, always or never"};
+				bad_value("--color", "=", optarg, &why);
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_STATE: {
-			const char *bad;
-			size_t badlen;
-			if (pv_state_parse_list(optarg, &o->states, &bad, &badlen) < 0) {
-				bad_list_item("--state", optarg, bad, badlen, "state",
-					      pv_state_valid_names());
+		case OPT_STATE:
+			if (!pv_state_parse_list(optarg, &q->states, &why)) {
+				bad_value("--state", " ", optarg, &why);
 				return EXIT_USAGE;
 			}
-			o->states_given = true;
+			states_given = true;
 			break;
-		}
 		case OPT_PLAIN:
-			o->plain = true;
+			req->table.plain = true;
 			break;
 		case OPT_RANGES:
-			o->ranges = true;
+			req->mode = PV_MODE_RANGES;
 			break;
 		case OPT_LOOKUP:
-			if (o->lookup) {
+			if (lookup) {
 				fputs("portview: --lookup: give it once\n", stderr);
 				return EXIT_USAGE;
 			}
-			o->lookup = optarg;
+			lookup = optarg;
 			break;
 		case OPT_PORT:
 		case OPT_SPORT:
@@ -256,27 +351,23 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 			static const char *const names[] = {"--port", "--sport", "--dport"};
 			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
 			int k = c - OPT_PORT;
-			if (o->nport_args == ARRAY_SIZE(o->port_args)) {
-				fprintf(stderr,
-					"portview: %s %s: too many port options (at most %d "
-					"--port, --sport and --dport; use a list: 80,443)\n",
-					names[k], optarg, PV_MAX_PORT_ARGS);
+			if (nports == ARRAY_SIZE(ports)) {
+				why = (struct pv_why){
+				    .why = "too many port options (at most 128 --port, --sport and "
+					   "--dport; use a list: 80,443)"};
+				bad_value(names[k], " ", optarg, &why);
 				return EXIT_USAGE;
 			}
-			o->port_args[o->nport_args++] = (struct pv_port_arg){
+			ports[nports++] = (struct port_arg){
 			    .option = names[k], .spec = optarg, .sides = sides[k]};
 			break;
 		}
-		case OPT_CLASS: {
-			const char *bad;
-			size_t badlen;
-			if (pv_parse_class_list(optarg, &o->classes, &bad, &badlen) < 0) {
-				bad_list_item("--class", optarg, bad, badlen, "class",
-					      pv_class_valid_names());
+		case OPT_CLASS:
+			if (!pv_parse_class_list(optarg, &q->classes, &why)) {
+				bad_value("--class", " ", optarg, &why);
 				return EXIT_USAGE;
 			}
 			break;
-		}
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
@@ -295,31 +386,75 @@ int app_parse_args(int argc, char **argv, struct pv_options *o, enum color_mode 
 			} else if (optopt) {
 				fputs("portview: invalid option -- '", stderr);
 				char ch = (char)optopt;
-				app_put_escaped(stderr, &ch, 1);
+				put_escaped(&ch, 1);
 				fputs("'\n", stderr);
 			} else {
 				fputs("portview: unrecognized option '", stderr);
-				app_put_escaped(stderr, argv[optind - 1], strlen(argv[optind - 1]));
+				put_escaped(argv[optind - 1], strlen(argv[optind - 1]));
 				fputs("'\n", stderr);
 			}
 			usage_error();
 			return EXIT_USAGE;
 		}
 	}
-	if (o->json && o->lookup) {
+	if (req->json && lookup) {
 		fputs("portview: --json cannot be combined with --lookup\n", stderr);
 		return EXIT_USAGE;
 	}
-	if (o->ranges && o->lookup) {
+	if (req->mode == PV_MODE_RANGES && lookup) {
 		fputs("portview: --ranges and --lookup cannot be combined\n", stderr);
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
 		fputs("portview: unexpected argument '", stderr);
-		app_put_escaped(stderr, argv[optind], strlen(argv[optind]));
+		put_escaped(argv[optind], strlen(argv[optind]));
 		fputs("'\n", stderr);
 		usage_error();
 		return EXIT_USAGE;
+	}
+	if ((status = compile_ports(ports, nports, svc, q)) >= 0)
+		return status;
+
+	req->table.color = color == COLOR_ALWAYS ||
+			   (color == COLOR_AUTO && isatty(STDOUT_FILENO) && !color_auto_off);
+
+	/* The states: --state replaces the default; -a is a superset of -l. */
+	if (!states_given) {
+		if (all)
+			q->states = PV_STATES_ALL;
+		else if (listening)
+			q->states = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
+		else /* like netstat and ss: connections, which for UDP means connected */
+			q->states = PV_STATES_CONNECTED;
+	}
+	q->tcp_listen_only = listening && !all && !states_given;
+
+	if (req->mode == PV_MODE_RANGES) {
+		/* Every socket in the ranges, IPv4 and IPv6 drawing on one port space. */
+		q->states = PV_STATES_ALL;
+		q->tcp_listen_only = false;
+		q->ipv4 = q->ipv6 = false;
+		q->nclauses = 0;
+		q->classes = 0;
+	}
+	if (lookup) {
+		/* Who uses the ports now: every state, either side, with owners. */
+		if (!pv_lookup_parse(lookup, svc, &req->lookup, &why)) {
+			bad_value("--lookup", " ", lookup, &why);
+			return EXIT_USAGE;
+		}
+		bool tcp, udp;
+		req->mode = PV_MODE_LOOKUP;
+		pv_lookup_clause(&req->lookup, &q->clauses[0], &tcp, &udp);
+		q->nclauses = 1;
+		q->states = PV_STATES_ALL;
+		q->tcp_listen_only = false;
+		req->lookup_sockets = tcp || udp;
+		if (!q->tcp && !q->udp) {
+			q->tcp = tcp;
+			q->udp = udp;
+		}
+		req->table.program = true;
 	}
 	return -1;
 }

@@ -3,6 +3,8 @@
 #include "portview/util.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +14,22 @@
 #include <unistd.h>
 
 #define NO_SLOT UINT32_MAX
+
+/*
+ * Workers take processes one at a time from a shared index and keep what
+ * they find in parts of their own, so no lock is needed.
+ */
+#define SCAN_WORKERS 2
+struct pv_scan {
+	int procfd;
+	int32_t *pids;
+	size_t npids;
+	atomic_size_t next;
+	atomic_int parts_used;
+	struct pv_scan_part parts[SCAN_WORKERS];
+	pthread_t worker;
+	bool threaded;
+};
 
 /* ---- the walk ---------------------------------------------------------- */
 
@@ -123,14 +141,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int pv_scan_start(struct pv_scan *s, const char *proc_root, bool background)
+int pv_scan_start(struct pv_scan **out, const char *proc_root, bool background)
 {
-	memset(s, 0, sizeof(*s));
+	struct pv_scan *s = xcalloc(1, sizeof(*s));
 	atomic_init(&s->next, 0);
 	atomic_init(&s->parts_used, 0);
 	s->procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->procfd < 0)
-		return -errno;
+	if (s->procfd < 0) {
+		int err = -errno;
+		free(s);
+		return err;
+	}
 
 	size_t cap = 0;
 	char dents[32768];
@@ -159,6 +180,7 @@ int pv_scan_start(struct pv_scan *s, const char *proc_root, bool background)
 	/* Without a worker (or if it cannot start) the caller walks it all. */
 	if (background)
 		s->threaded = pthread_create(&s->worker, NULL, worker_main, s) == 0;
+	*out = s;
 	return 0;
 }
 
@@ -170,17 +192,24 @@ void pv_scan_finish(struct pv_scan *s)
 	s->threaded = false;
 }
 
+const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n)
+{
+	*n = SCAN_WORKERS;
+	return s->parts;
+}
+
 void pv_scan_free(struct pv_scan *s)
 {
-	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
+	if (!s)
+		return;
+	for (int i = 0; i < SCAN_WORKERS; i++) {
 		free(s->parts[i].fds);
 		free(s->parts[i].procs);
 	}
 	free(s->pids);
 	if (s->procfd >= 0)
 		close(s->procfd);
-	memset(s, 0, sizeof(*s));
-	s->procfd = -1;
+	free(s);
 }
 
 /* ---- the join ---------------------------------------------------------- */
@@ -264,23 +293,23 @@ static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
 	return a->pid < b->pid || (a->pid == b->pid && a->fd < b->fd);
 }
 
-void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
+void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts)
 {
 	t->first = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->first));
 	t->count = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->count));
 
 	/* Processes of every part, renumbered into one array. */
 	size_t nprocs = 0;
-	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
-		nprocs += s->parts[i].nprocs;
-		t->denied |= s->parts[i].denied;
+	for (size_t i = 0; i < nparts; i++) {
+		nprocs += parts[i].nprocs;
+		t->denied |= parts[i].denied;
 	}
 	t->procs = xreallocarray(NULL, nprocs ? nprocs : 1, sizeof(*t->procs));
 
 	/* Count the wanted fds per slot (a counting sort by inode). */
 	size_t base = 0;
-	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
-		const struct pv_scan_part *p = &s->parts[i];
+	for (size_t i = 0; i < nparts; i++) {
+		const struct pv_scan_part *p = &parts[i];
 		if (p->nprocs)
 			memcpy(t->procs + base, p->procs, p->nprocs * sizeof(*p->procs));
 		base += p->nprocs;
@@ -302,8 +331,8 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 
 	/* Place them; looking each inode up again costs less than remembering. */
 	base = 0;
-	for (int i = 0; i < PV_SCAN_WORKERS; i++) {
-		const struct pv_scan_part *p = &s->parts[i];
+	for (size_t i = 0; i < nparts; i++) {
+		const struct pv_scan_part *p = &parts[i];
 		for (size_t j = 0; j < p->nfds; j++) {
 			uint32_t slot = find_slot(t, p->fds[j].inode);
 			if (slot == NO_SLOT)
@@ -321,18 +350,6 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s)
 		}
 		base += p->nprocs;
 	}
-}
-
-int pv_owners_walk(struct pv_owner_table *t, const char *proc_root)
-{
-	struct pv_scan s;
-	int err = pv_scan_start(&s, proc_root, false);
-	if (err)
-		return err;
-	pv_scan_finish(&s);
-	pv_owners_join(t, &s);
-	pv_scan_free(&s);
-	return 0;
 }
 
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,

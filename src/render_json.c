@@ -2,7 +2,6 @@
 #include "portview/format.h"
 #include "portview/render.h"
 #include "portview/state.h"
-#include "portview/users.h"
 #include "portview/util.h"
 
 #include <arpa/inet.h>
@@ -35,8 +34,9 @@ static bool has_foreign(const struct pv_sock *s)
 	return s->remote.port != 0 || memcmp(s->remote.addr, zero, sizeof(zero)) != 0;
 }
 
-static void endpoint(struct pv_buf *out, const struct pv_sock *s, bool local)
+static void endpoint(struct pv_buf *out, const struct pv_row *r, bool local)
 {
+	const struct pv_sock *s = &r->s;
 	const struct pv_endpoint *ep = local ? &s->local : &s->remote;
 	if (!local && !has_foreign(s)) {
 		pv_buf_puts(out, "{\"address\": null, \"port\": null, \"service\": null, "
@@ -45,8 +45,8 @@ static void endpoint(struct pv_buf *out, const struct pv_sock *s, bool local)
 	}
 	char addr[INET6_ADDRSTRLEN];
 	inet_ntop(s->family, ep->addr, addr, sizeof(addr));
-	const struct pv_service *svc = local ? s->local_service : s->remote_service;
-	uint8_t cls = local ? s->local_class : s->remote_class;
+	const struct pv_service *svc = local ? r->local_service : r->remote_service;
+	uint8_t cls = local ? r->local_class : r->remote_class;
 
 	pv_buf_putc(out, '{');
 	key(out, "address", true);
@@ -59,27 +59,27 @@ static void endpoint(struct pv_buf *out, const struct pv_sock *s, bool local)
 	str_or_null(out, cls ? pv_port_class_name((enum pv_port_class)cls) : NULL);
 	key(out, "ephemeral", false);
 	/* Only the local side is judged against this host's range. */
-	if (!local || s->ephemeral_unknown)
+	if (!local || r->ephemeral_unknown)
 		pv_buf_puts(out, "null");
 	else
-		pv_buf_puts(out, s->local_ephemeral ? "true" : "false");
+		pv_buf_puts(out, r->local_ephemeral ? "true" : "false");
 	pv_buf_putc(out, '}');
 }
 
-static void owners_array(struct pv_buf *out, const struct pv_sock *s,
-			 const struct pv_owner_table *t)
+static void owners_array(struct pv_buf *out, const struct pv_row *r, const struct pv_owner_table *t)
 {
+	const struct pv_sock *s = &r->s;
 	/*
 	 * No owners found means none exist when the socket has no file (inode
 	 * 0) or every process could be read; otherwise it is unknown.
 	 */
-	if (!t || (s->owner_count == 0 && s->inode != 0 && t->denied)) {
+	if (!t || (r->owner_count == 0 && s->inode != 0 && t->denied)) {
 		pv_buf_puts(out, "null");
 		return;
 	}
 	pv_buf_putc(out, '[');
-	for (uint32_t i = 0; i < s->owner_count; i++) {
-		const struct pv_owner *o = &t->owners[s->owner_first + i];
+	for (uint32_t i = 0; i < r->owner_count; i++) {
+		const struct pv_owner *o = &t->owners[r->owner_first + i];
 		const struct pv_process *p = &t->procs[o->proc];
 		if (i)
 			pv_buf_puts(out, ", ");
@@ -93,15 +93,15 @@ static void owners_array(struct pv_buf *out, const struct pv_sock *s,
 	pv_buf_putc(out, ']');
 }
 
-void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users *users)
+void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 {
 	const struct pv_socklist *l = v->l;
-	const struct pv_owner_table *owners = v->owners;
-	struct pv_sock view;
-	const struct pv_sock *s = &view;
+	const struct pv_owner_table *owners = v->has_owners ? &v->owners : NULL;
+	struct pv_row row;
+	const struct pv_sock *s = &row.s;
 	pv_buf_putc(out, '[');
 	for (size_t i = 0; i < l->n; i++) {
-		pv_view_get(v, i, &view);
+		pv_view_row(v, i, &row);
 		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
 		key(out, "proto", true);
 		pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
@@ -111,9 +111,9 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users
 		const char *state = pv_state_display(s->proto, s->state);
 		str_or_null(out, state[0] ? state : NULL);
 		key(out, "local", false);
-		endpoint(out, s, true);
+		endpoint(out, &row, true);
 		key(out, "foreign", false);
-		endpoint(out, s, false);
+		endpoint(out, &row, false);
 		key(out, "interface", false);
 		if (s->ifindex) {
 			char name[IF_NAMESIZE];
@@ -122,11 +122,11 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users
 			pv_buf_puts(out, "null");
 		}
 		key(out, "owners", false);
-		owners_array(out, s, owners);
+		owners_array(out, &row, owners);
 		key(out, "uid", false);
 		pv_buf_printf(out, "%u", s->uid);
 		key(out, "user", false);
-		str_or_null(out, pv_users_name(users, s->uid));
+		str_or_null(out, pv_view_user(v, s->uid));
 		key(out, "inode", false);
 		if (s->inode)
 			pv_buf_printf(out, "%u", s->inode);

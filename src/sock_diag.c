@@ -1,3 +1,10 @@
+/*
+ * sock_diag: dump requests, their replies parsed datagram by datagram in
+ * one walk each, and exact lookups for the boundary check.  libmnl opens,
+ * binds and talks over the socket; the messages are walked here, because
+ * mnl_nlmsg_ok() compares nlmsg_len as an int, so a length of 2^31 or more
+ * would pass it and send a parser past the end of its buffer.
+ */
 #include "portview/sock_diag.h"
 #include "portview/state.h"
 
@@ -6,8 +13,8 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
-#include <stdlib.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -33,32 +40,139 @@ void pv_diag_close(struct mnl_socket *nl)
 }
 
 /*
- * The length of the prefix of buf made of whole netlink messages.
- * mnl_nlmsg_ok() compares nlmsg_len as an int, so a length of 2^31 or more
- * would pass it and send the parser past the end of the buffer.
+ * The next whole message of buf[*off, len): its header, copied out (a
+ * message may sit at any 4-byte boundary).  False at the end, or when the
+ * bytes left are not a whole message (*off is then below len).
  */
-static size_t whole_messages(const uint8_t *buf, size_t len)
+static bool next_message(const char *buf, size_t len, size_t *off, struct nlmsghdr *h, size_t *at)
 {
-	size_t off = 0;
-	while (len - off >= sizeof(struct nlmsghdr)) {
-		uint32_t mlen;
-		memcpy(&mlen, buf + off, sizeof(mlen));
-		if (mlen < sizeof(struct nlmsghdr) || mlen > len - off)
-			break;
-		size_t step = NLMSG_ALIGN((size_t)mlen);
-		off += step < len - off ? step : len - off;
-	}
-	return off;
+	if (len - *off < sizeof(*h))
+		return false;
+	memcpy(h, buf + *off, sizeof(*h));
+	if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - *off)
+		return false;
+	*at = *off;
+	size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
+	*off += step < len - *off ? step : len - *off;
+	return true;
 }
 
-/* An NLMSG_ERROR carrying 0: an acknowledgement, which does not end a dump. */
-static bool is_ack(const struct nlmsghdr *h)
+/* The error an NLMSG_ERROR carries, always negative; 0 for an acknowledgement. */
+static int error_of(const char *msg, const struct nlmsghdr *h)
 {
 	struct nlmsgerr e;
-	if (h->nlmsg_len < sizeof(*h) + sizeof(e))
+	if (h->nlmsg_len < NLMSG_HDRLEN + sizeof(e))
+		return -EBADMSG;
+	memcpy(&e, msg + NLMSG_HDRLEN, sizeof(e));
+	return e.error < 0 ? e.error : -e.error;
+}
+
+static bool is_record(const struct nlmsghdr *h)
+{
+	return (h->nlmsg_type == SOCK_DIAG_BY_FAMILY || h->nlmsg_type == TCPDIAG_GETSOCK) &&
+	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
+}
+
+void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_socklist *out,
+			const struct pv_idset *known)
+{
+	memset(p, 0, sizeof(*p));
+	p->proto = proto;
+	p->out = out;
+	p->known = known;
+}
+
+/* One record message into the list; false when it is malformed. */
+static bool add_record(struct pv_diag_parse *p, const char *msg)
+{
+	struct inet_diag_msg m;
+	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
+	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
-	memcpy(&e, (const char *)h + sizeof(*h), sizeof(e));
-	return e.error == 0;
+	struct pv_sock s = {
+	    .proto = p->proto,
+	    .family = m.idiag_family,
+	    .state = m.idiag_state,
+	    .timer = m.idiag_timer,
+	    .retrans = m.idiag_retrans,
+	    .local.port = ntohs(m.id.idiag_sport),
+	    .remote.port = ntohs(m.id.idiag_dport),
+	    .ifindex = m.id.idiag_if,
+	    .cookie = (uint64_t)m.id.idiag_cookie[0] | (uint64_t)m.id.idiag_cookie[1] << 32,
+	    .expires = m.idiag_expires,
+	    .rqueue = m.idiag_rqueue,
+	    .wqueue = m.idiag_wqueue,
+	    .uid = m.idiag_uid,
+	    .inode = m.idiag_inode,
+	};
+	size_t alen = m.idiag_family == AF_INET ? 4 : 16;
+	memcpy(s.local.addr, m.id.idiag_src, alen);
+	memcpy(s.remote.addr, m.id.idiag_dst, alen);
+	if (s.cookie == ~(uint64_t)0) /* INET_DIAG_NOCOOKIE: nothing to dedupe on */
+		s.cookie = 0;
+	if (!(p->known && pv_idset_has(p->known, s.cookie))) /* a first walk has it */
+		pv_socklist_add(p->out, &s);
+	return true;
+}
+
+bool pv_diag_parse_datagram(struct pv_diag_parse *p, const void *buf, size_t len)
+{
+	const char *base = buf;
+	size_t off = 0, at;
+	struct nlmsghdr h;
+
+	p->records = 0;
+	/* Netlink messages are 4-byte aligned: other bytes cannot be the kernel's. */
+	if ((uintptr_t)buf % 4 != 0) {
+		p->err = p->err ? p->err : -EBADMSG;
+		p->ended = true;
+		return false;
+	}
+	while (!p->ended && next_message(base, len, &off, &h, &at)) {
+		if (h.nlmsg_flags & NLM_F_DUMP_INTR)
+			p->err = p->err ? p->err : -EINTR;
+		if (h.nlmsg_type == NLMSG_DONE) {
+			/* A negative status: the dump failed (-ENOENT: no diag module). */
+			int status = 0;
+			if (h.nlmsg_len >= NLMSG_HDRLEN + sizeof(status))
+				memcpy(&status, base + at + NLMSG_HDRLEN, sizeof(status));
+			if (status < 0 && !p->err)
+				p->err = status;
+			p->ended = true;
+		} else if (h.nlmsg_type == NLMSG_ERROR) {
+			/*
+			 * An error of 0 is an acknowledgement, not the end of the dump:
+			 * the dump is complete only at NLMSG_DONE (found by fuzzing: an
+			 * ack alone used to pass as a whole, empty dump).
+			 */
+			int e = error_of(base + at, &h);
+			if (e) {
+				p->err = p->err ? p->err : e;
+				p->ended = true;
+			}
+		} else if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY || h.nlmsg_type == TCPDIAG_GETSOCK) {
+			if (!is_record(&h)) {
+				p->err = p->err ? p->err : -EBADMSG;
+				continue;
+			}
+			p->last[p->records++ % PV_DIAG_TAIL_MAX] = at;
+			if (!p->err && !add_record(p, base + at))
+				p->err = -EBADMSG;
+		}
+	}
+	/* Bytes that are not a whole message: nothing after them can be read. */
+	if (!p->ended && off != len) {
+		p->err = p->err ? p->err : -EBADMSG;
+		p->ended = true;
+	}
+	return !p->ended;
+}
+
+int pv_diag_parse_result(const struct pv_diag_parse *p)
+{
+	if (p->err)
+		return p->err;
+	return p->ended ? 0 : -EBADMSG;
 }
 
 static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, uint32_t seq)
@@ -91,25 +205,6 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 	return err;
 }
 
-static bool is_record(const struct nlmsghdr *h)
-{
-	return (h->nlmsg_type == SOCK_DIAG_BY_FAMILY || h->nlmsg_type == TCPDIAG_GETSOCK) &&
-	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
-}
-
-void pv_diag_tails_free(struct pv_diag_tails *t)
-{
-	bool check = t->check;
-	size_t tail_len = t->tail_len;
-	pv_diag_close(t->lookup);
-	memset(t, 0, sizeof(*t));
-	t->check = check;
-	t->tail_len = tail_len;
-}
-
-static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
-			  size_t n);
-
 /*
  * The kernel stops filling a dump datagram when the next record does not
  * fit (the walk goes on in the next datagram, from a saved position) or
@@ -125,14 +220,15 @@ struct tail {
 	size_t n;
 };
 
-static void take_tail(struct tail *tail, size_t len, const char *base, const size_t *ring,
-		      size_t seen)
+static void take_tail(struct tail *tail, size_t len, const char *base,
+		      const struct pv_diag_parse *p)
 {
+	size_t seen = p->records;
 	tail->n = seen < len ? seen : len;
 	for (size_t i = 0; i < tail->n; i++) {
 		struct inet_diag_msg m;
-		memcpy(&m, base + ring[(seen - tail->n + i) % PV_DIAG_TAIL_MAX] + NLMSG_HDRLEN,
-		       sizeof(m));
+		size_t at = p->last[(seen - tail->n + i) % PV_DIAG_TAIL_MAX];
+		memcpy(&m, base + at + NLMSG_HDRLEN, sizeof(m));
 		tail->v[i] = (struct pv_diag_id){
 		    .id = m.id, .family = m.idiag_family, .state = m.idiag_state};
 	}
@@ -152,185 +248,51 @@ static void commit_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t prot
 		for (size_t i = 0; i < tail->n; i++)
 			if (tail->v[i].state != PV_TCP_LISTEN)
 				ids[k++] = tail->v[i];
-		int err = k && !t->lookup ? pv_diag_open(&t->lookup) : 0;
-		long gone = err ? err : count_gone_on(t->lookup, proto, ids, k);
-		t->gone = gone;
+		t->gone = pv_diag_count_gone(t->lookup, proto, ids, k);
 		t->checked += k;
 	}
 	tail->n = 0;
 }
 
-struct parse_ctx {
-	uint8_t proto;
-	struct pv_socklist *out;
-	const struct pv_cookies *known; /* leave these out; may be NULL */
-	int err;
-	bool done;
-};
-
-static int on_data(const struct nlmsghdr *nlh, void *data)
-{
-	struct parse_ctx *ctx = data;
-
-	/* TCPDIAG_GETSOCK replies to the both-families TCP request */
-	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK)
-		return MNL_CB_OK;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg)) {
-		ctx->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	/* The payload may sit at any 4-byte boundary; copy it out. */
-	struct inet_diag_msg m;
-	memcpy(&m, mnl_nlmsg_get_payload(nlh), sizeof(m));
-	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6) {
-		ctx->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-
-	struct pv_sock s;
-	memset(&s, 0, sizeof(s));
-	s.proto = ctx->proto;
-	s.family = m.idiag_family;
-	s.state = m.idiag_state;
-	s.timer = m.idiag_timer;
-	s.retrans = m.idiag_retrans;
-	size_t alen = m.idiag_family == AF_INET ? 4 : 16;
-	memcpy(s.local.addr, m.id.idiag_src, alen);
-	memcpy(s.remote.addr, m.id.idiag_dst, alen);
-	s.local.port = ntohs(m.id.idiag_sport);
-	s.remote.port = ntohs(m.id.idiag_dport);
-	s.ifindex = m.id.idiag_if;
-	s.cookie = (uint64_t)m.id.idiag_cookie[0] | (uint64_t)m.id.idiag_cookie[1] << 32;
-	if (s.cookie == ~(uint64_t)0) /* INET_DIAG_NOCOOKIE: nothing to dedupe on */
-		s.cookie = 0;
-	s.expires = m.idiag_expires;
-	s.rqueue = m.idiag_rqueue;
-	s.wqueue = m.idiag_wqueue;
-	s.uid = m.idiag_uid;
-	s.inode = m.idiag_inode;
-	if (ctx->known && pv_cookies_has(ctx->known, s.cookie))
-		return MNL_CB_OK; /* the first walk has it */
-	pv_socklist_add(ctx->out, &s);
-	return MNL_CB_OK;
-}
-
-/*
- * libmnl's own NLMSG_DONE handling stops without looking at the payload, so
- * a dump the kernel failed (for example -ENOENT when the protocol's diag
- * module is missing) would look like an empty success.
- */
-static int on_done(const struct nlmsghdr *nlh, void *data)
-{
-	struct parse_ctx *ctx = data;
-	ctx->done = true;
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-		int status;
-		memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(status));
-		if (status < 0)
-			ctx->err = status;
-	}
-	return MNL_CB_STOP;
-}
-
-static int on_error(const struct nlmsghdr *nlh, void *data)
-{
-	struct parse_ctx *ctx = data;
-	struct nlmsgerr e;
-
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(e)) {
-		ctx->done = true;
-		ctx->err = -EBADMSG;
-		return MNL_CB_STOP;
-	}
-	memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-	/*
-	 * An error of 0 is an acknowledgement, not the end of the dump: the
-	 * dump is complete only at NLMSG_DONE (found by fuzzing: an ack alone
-	 * used to pass as a whole, empty dump).
-	 */
-	if (e.error == 0)
-		return MNL_CB_OK;
-	ctx->done = true;
-	ctx->err = e.error < 0 ? e.error : -e.error;
-	return MNL_CB_STOP;
-}
-
-int pv_diag_reply_error(const void *raw, size_t len)
-{
-	struct nlmsghdr h;
-	struct nlmsgerr e;
-	if (len < sizeof(h) + sizeof(e))
-		return 0;
-	memcpy(&h, raw, sizeof(h));
-	if (h.nlmsg_type != NLMSG_ERROR || h.nlmsg_len < sizeof(h) + sizeof(e) || h.nlmsg_len > len)
-		return 0;
-	memcpy(&e, (const char *)raw + sizeof(h), sizeof(e));
-	return e.error < 0 ? e.error : -e.error;
-}
-
-/* Run the callbacks over the whole messages of buf; false to stop. */
-static bool parse_bytes(const void *buf, size_t len, struct parse_ctx *ctx)
-{
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
-	    [NLMSG_DONE] = on_done,
-	    [NLMSG_ERROR] = on_error,
-	};
-	size_t whole = whole_messages(buf, len);
-	if (whole == 0)
-		return false;
-	int ret = mnl_cb_run2(buf, whole, 0, 0, on_data, ctx, ctl, NLMSG_MIN_TYPE);
-	if (ret < 0 && ctx->err == 0)
-		ctx->err = errno == EINTR ? -EINTR : -EBADMSG;
-	/* trailing bytes that are not a message end the stream */
-	return ret > 0 && !ctx->err && !ctx->done && whole == len;
-}
-
-static int parse_result(const struct parse_ctx *ctx)
-{
-	if (ctx->err)
-		return ctx->err;
-	return ctx->done ? 0 : -EBADMSG;
-}
-
-int pv_diag_parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *out)
-{
-	struct parse_ctx ctx = {.proto = proto, .out = out};
-	/*
-	 * Netlink messages are 4-byte aligned; a buffer that is not cannot
-	 * have come from the kernel.
-	 */
-	if ((uintptr_t)raw % 4 != 0)
-		return -EBADMSG;
-	parse_bytes(raw, len, &ctx);
-	return parse_result(&ctx);
-}
-
-int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
-		 const struct pv_cookies *known, struct pv_socklist *out,
-		 struct pv_diag_stats *stats, struct pv_diag_tails *tails)
+int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const struct pv_idset *known,
+		 struct pv_socklist *out, struct pv_diag_stats *stats, struct pv_diag_tails *tails)
 {
 	static uint32_t seq_counter;
 	/* 8-byte aligned room for one datagram */
 	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
 	struct pv_socklist_mark mark = pv_socklist_mark(out);
+	size_t tail_len = 0;
 	int ret = -EINTR;
 
+	if (tails) {
+		tail_len = tails->tail_len < PV_DIAG_TAIL_MAX ? tails->tail_len : PV_DIAG_TAIL_MAX;
+		if (!tails->lookup)
+			tails->check = false;
+	}
 	for (int attempt = 0; attempt < 4; attempt++) {
 		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
 		pv_socklist_rollback(out, mark);
-		if (tails)
-			pv_diag_tails_free(tails);
+		if (tails) {
+			tails->boundaries = tails->checked = 0;
+			tails->listener_boundary = false;
+			tails->gone = 0;
+		}
+		*stats = (struct pv_diag_stats){0};
 		int err = send_request(nl, q, seq);
 		if (err) {
 			ret = err;
 			break;
 		}
 
-		struct parse_ctx ctx = {.proto = q->proto, .out = out, .known = known};
+		struct pv_diag_parse p;
 		struct tail tail = {.n = 0};
-		bool done = false, parsing = true, interrupted = false;
-		*stats = (struct pv_diag_stats){0};
-		while (!done) {
+		pv_diag_parse_init(&p, q->proto, out, known);
+		/*
+		 * The parse stops keeping records at an error or an interrupted
+		 * dump; the rest of the dump is still read, so that none of it is
+		 * left for the next request to find.
+		 */
+		for (bool more = true; more;) {
 			ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
 			if (n < 0) {
 				if (errno == EINTR)
@@ -340,77 +302,31 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q,
 			}
 			stats->datagrams++;
 			stats->bytes += (size_t)n;
-			const char *base = (const char *)dgram;
-			size_t whole = whole_messages((const uint8_t *)base, (size_t)n);
-			size_t ring[PV_DIAG_TAIL_MAX],
-			    records = 0; /* offsets of the last records */
-			for (size_t off = 0; off < whole;) {
-				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
-				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
-				if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-					interrupted = true;
-				if (h->nlmsg_type == NLMSG_DONE ||
-				    (h->nlmsg_type == NLMSG_ERROR && !is_ack(h)))
-					done = true;
-				if (is_record(h))
-					ring[records++ % PV_DIAG_TAIL_MAX] = off;
-				off += step < whole - off ? step : whole - off;
-			}
-			/* Bytes that are not whole messages: nothing after them counts. */
-			if (whole != (size_t)n)
-				done = true;
-			/*
-			 * The parse stops at the end, at an error or at an interrupted
-			 * dump; the rest of the dump is still read, so that none of it
-			 * is left for the next request to find.
-			 */
-			if (parsing)
-				parsing = parse_bytes(base, (size_t)n, &ctx);
+			more = pv_diag_parse_datagram(&p, dgram, (size_t)n);
 			if (tails) {
-				if (records)
-					commit_tail(tails, &tail,
-						    q->proto); /* the previous one's */
+				/* records after the previous datagram: it was a boundary */
+				if (p.records)
+					commit_tail(tails, &tail, q->proto);
 				tail.n = 0;
-				if (!done)
-					take_tail(&tail,
-						  tails->tail_len < PV_DIAG_TAIL_MAX
-						      ? tails->tail_len
-						      : PV_DIAG_TAIL_MAX,
-						  base, ring, records);
+				if (more)
+					take_tail(&tail, tail_len, (const char *)dgram, &p);
 				if ((size_t)n >= FULLISH)
 					commit_tail(tails, &tail, q->proto);
 			}
 		}
-		if (!interrupted) {
-			ret = parse_result(&ctx);
+		ret = pv_diag_parse_result(&p);
+		if (ret != -EINTR)
 			break;
-		}
 	}
 out:
 	free(dgram);
-	if (ret) {
+	if (ret)
 		pv_socklist_rollback(out, mark);
-		if (tails)
-			pv_diag_tails_free(tails);
-	}
 	return ret;
 }
 
-long pv_diag_count_gone(uint8_t proto, const struct pv_diag_id *ids, size_t n)
-{
-	if (n == 0)
-		return 0;
-	struct mnl_socket *nl;
-	int err = pv_diag_open(&nl);
-	if (err)
-		return err;
-	long gone = count_gone_on(nl, proto, ids, n);
-	pv_diag_close(nl);
-	return gone;
-}
-
-static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
-			  size_t n)
+long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			size_t n)
 {
 	/*
 	 * Each request gets one reply: the socket's record, or an NLMSG_ERROR.
@@ -460,39 +376,23 @@ static long count_gone_on(struct mnl_socket *nl, uint8_t proto, const struct pv_
 				continue;
 			}
 			const char *base = (const char *)dgram;
-			size_t whole = whole_messages((const uint8_t *)base, (size_t)got);
-			for (size_t off = 0; off < whole && gone >= 0;) {
-				const struct nlmsghdr *h = (const struct nlmsghdr *)(base + off);
-				size_t step = NLMSG_ALIGN((size_t)h->nlmsg_len);
-				off += step < whole - off ? step : whole - off;
-				if (h->nlmsg_seq - seq0 >= k)
+			size_t off = 0, msg;
+			struct nlmsghdr h;
+			while (gone >= 0 && next_message(base, (size_t)got, &off, &h, &msg)) {
+				if (h.nlmsg_seq - seq0 >= k)
 					continue; /* not a reply to this batch */
 				replies++;
-				if (h->nlmsg_type == NLMSG_ERROR) {
-					int e = pv_diag_reply_error(h, h->nlmsg_len);
+				if (h.nlmsg_type == NLMSG_ERROR) {
+					int e = error_of(base + msg, &h);
 					if (e == -ENOENT)
 						gone++;
 					else
 						gone = e ? e : -EBADMSG;
-				} else if (!is_record(h)) {
+				} else if (!is_record(&h)) {
 					gone = -EBADMSG;
 				}
 			}
 		}
 	}
 	return gone;
-}
-
-void pv_diag_id_of(const struct pv_sock *s, struct pv_diag_id *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->family = s->family;
-	out->state = s->state;
-	out->id.idiag_sport = htons(s->local.port);
-	out->id.idiag_dport = htons(s->remote.port);
-	memcpy(out->id.idiag_src, s->local.addr, sizeof(out->id.idiag_src));
-	memcpy(out->id.idiag_dst, s->remote.addr, sizeof(out->id.idiag_dst));
-	out->id.idiag_if = s->ifindex;
-	out->id.idiag_cookie[0] = (uint32_t)s->cookie;
-	out->id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
 }

@@ -1,13 +1,16 @@
+/*
+ * The order of rows.  One comparison of endpoints serves the display
+ * order and the local and foreign --sort keys; the sort is an introsort
+ * written once per comparison, so that the display order's is inlined.
+ */
 #include "portview/sort.h"
-#include "portview/buf.h"
 #include "portview/state.h"
-#include "portview/util.h"
 
-#include <errno.h>
-#include <netinet/in.h>
 #include <limits.h>
-#include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 static const struct {
 	const char *name;
@@ -18,34 +21,214 @@ static const struct {
     {"port", PV_SORT_PORT},
 };
 
-const char *pv_sort_valid_keys(void)
+bool pv_parse_sort_key(const char *text, struct pv_order *order, struct pv_why *why)
 {
-	return "proto, local, foreign, state, pid, program, port (a leading - reverses)";
-}
-
-int pv_parse_sort_key(const char *text, enum pv_sort_key *key, bool *reverse)
-{
-	*reverse = text[0] == '-';
-	if (*reverse)
-		text++;
+	bool reverse = text[0] == '-';
 	for (size_t i = 0; i < ARRAY_SIZE(sort_keys); i++) {
-		if (strcasecmp(text, sort_keys[i].name) == 0) {
-			*key = sort_keys[i].key;
-			return 0;
+		if (strcasecmp(text + reverse, sort_keys[i].name) == 0) {
+			*order = (struct pv_order){sort_keys[i].key, reverse};
+			return true;
 		}
 	}
-	return -EINVAL;
+	*why = (struct pv_why){
+	    .why = "unknown sort key",
+	    .valid = "proto, local, foreign, state, pid, program, port (a leading - reverses)"};
+	return false;
 }
 
-struct sort_ctx {
-	enum pv_sort_key key;
-	bool reverse;
+static inline int cmp_u(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/*
+ * Family, then address, then port of one side of two records.  IPv4
+ * addresses are stored in network order: compared as numbers.
+ */
+static inline int endpoint_cmp(const struct pv_socklist *l, const struct pv_rec *a,
+			       const struct pv_rec *b, bool local)
+{
+	int c;
+	if ((c = cmp_u(a->family, b->family)))
+		return c;
+	if (a->family == AF_INET6) {
+		const struct pv_v6 *x = &l->v6[a->laddr], *y = &l->v6[b->laddr];
+		c = local ? memcmp(x->local, y->local, 16) : memcmp(x->remote, y->remote, 16);
+		if (c)
+			return c;
+	} else if ((c = local ? cmp_u(ntohl(a->laddr), ntohl(b->laddr))
+			      : cmp_u(ntohl(a->raddr), ntohl(b->raddr)))) {
+		return c;
+	}
+	return local ? cmp_u(a->lport, b->lport) : cmp_u(a->rport, b->rport);
+}
+
+/*
+ * The display order up to the ports.  Two IPv4 records, most of a busy
+ * host, compare as two 64-bit keys.
+ */
+static inline int tuple_cmp(const struct pv_socklist *l, const struct pv_rec *a,
+			    const struct pv_rec *b)
+{
+	int c;
+	if (a->family == AF_INET && b->family == AF_INET) {
+		uint64_t x = (uint64_t)a->proto << 56 | (uint64_t)ntohl(a->laddr) << 16 | a->lport;
+		uint64_t y = (uint64_t)b->proto << 56 | (uint64_t)ntohl(b->laddr) << 16 | b->lport;
+		if (x != y)
+			return x < y ? -1 : 1;
+		return cmp_u((uint64_t)ntohl(a->raddr) << 16 | a->rport,
+			     (uint64_t)ntohl(b->raddr) << 16 | b->rport);
+	}
+	/* TCP (6) sorts before UDP (17) by number. */
+	if ((c = cmp_u(a->proto, b->proto)))
+		return c;
+	if ((c = endpoint_cmp(l, a, b, true)))
+		return c;
+	return endpoint_cmp(l, a, b, false);
+}
+
+static inline int display_cmp(const struct pv_socklist *l, const struct pv_rec *a,
+			      const struct pv_rec *b)
+{
+	int c = tuple_cmp(l, a, b);
+	if (c)
+		return c;
+	if ((c = cmp_u(a->state, b->state)))
+		return c;
+	return cmp_u(a->cookie, b->cookie);
+}
+
+int pv_display_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b)
+{
+	return display_cmp(l, a, b);
+}
+
+static void swap_rec(struct pv_socklist *l, size_t i, size_t j)
+{
+	struct pv_rec t = l->v[i];
+	l->v[i] = l->v[j];
+	l->v[j] = t;
+	if (l->more) {
+		struct pv_rec_more m = l->more[i];
+		l->more[i] = l->more[j];
+		l->more[j] = m;
+	}
+}
+
+struct sorter {
+	struct pv_socklist *l;
+	const struct pv_order *order;
 	const struct pv_owner_table *owners;
 };
 
-static int cmp_int(long long a, long long b)
+static int by_key(const struct sorter *s, const struct pv_rec *a, const struct pv_rec *b);
+
+#define DEFINE_SORT(NAME, CMP)                                                                     \
+	static void NAME##_sift(const struct sorter *s, size_t lo, size_t root, size_t n)          \
+	{                                                                                          \
+		for (;;) {                                                                         \
+			size_t child = 2 * root + 1;                                               \
+			if (child >= n)                                                            \
+				return;                                                            \
+			if (child + 1 < n && CMP(s, lo + child, lo + child + 1) < 0)               \
+				child++;                                                           \
+			if (CMP(s, lo + root, lo + child) >= 0)                                    \
+				return;                                                            \
+			swap_rec(s->l, lo + root, lo + child);                                     \
+			root = child;                                                              \
+		}                                                                                  \
+	}                                                                                          \
+	static void NAME(const struct sorter *s, size_t lo, size_t hi, unsigned depth)             \
+	{                                                                                          \
+		while (hi - lo > 16) {                                                             \
+			if (depth-- == 0) {                                                        \
+				size_t n = hi - lo;                                                \
+				for (size_t i = n / 2; i-- > 0;)                                   \
+					NAME##_sift(s, lo, i, n);                                  \
+				for (size_t end = n; end-- > 1;) {                                 \
+					swap_rec(s->l, lo, lo + end);                              \
+					NAME##_sift(s, lo, 0, end);                                \
+				}                                                                  \
+				return;                                                            \
+			}                                                                          \
+			size_t mid = lo + (hi - lo) / 2;                                           \
+			if (CMP(s, mid, lo) < 0)                                                   \
+				swap_rec(s->l, mid, lo);                                           \
+			if (CMP(s, hi - 1, lo) < 0)                                                \
+				swap_rec(s->l, hi - 1, lo);                                        \
+			if (CMP(s, hi - 1, mid) < 0)                                               \
+				swap_rec(s->l, hi - 1, mid);                                       \
+			/* the pivot waits at lo; Hoare partition of (lo, hi) */                   \
+			swap_rec(s->l, lo, mid);                                                   \
+			size_t i = lo, j = hi;                                                     \
+			for (;;) {                                                                 \
+				do                                                                 \
+					i++;                                                       \
+				while (i < hi && CMP(s, i, lo) < 0);                               \
+				do                                                                 \
+					j--;                                                       \
+				while (CMP(s, j, lo) > 0);                                         \
+				if (i >= j)                                                        \
+					break;                                                     \
+				swap_rec(s->l, i, j);                                              \
+			}                                                                          \
+			swap_rec(s->l, lo, j);                                                     \
+			/* [lo, j) <= pivot at j <= (j, hi) */                                     \
+			if (j - lo < hi - j - 1) {                                                 \
+				NAME(s, lo, j, depth);                                             \
+				lo = j + 1;                                                        \
+			} else {                                                                   \
+				NAME(s, j + 1, hi, depth);                                         \
+				hi = j;                                                            \
+			}                                                                          \
+		}                                                                                  \
+		for (size_t i = lo + 1; i < hi; i++)                                               \
+			for (size_t j = i; j > lo && CMP(s, j - 1, j) > 0; j--)                    \
+				swap_rec(s->l, j - 1, j);                                          \
+	}
+
+#define CMP_KEY(s, i, j)     by_key((s), &(s)->l->v[i], &(s)->l->v[j])
+#define CMP_DISPLAY(s, i, j) display_cmp((s)->l, &(s)->l->v[i], &(s)->l->v[j])
+DEFINE_SORT(sort_key, CMP_KEY)
+DEFINE_SORT(sort_display, CMP_DISPLAY)
+
+static unsigned depth_limit(size_t n)
 {
-	return (a > b) - (a < b);
+	unsigned depth = 0;
+	for (; n; n >>= 1)
+		depth += 2;
+	return depth;
+}
+
+void pv_socklist_sort(struct pv_socklist *l)
+{
+	struct sorter s = {.l = l};
+	if (l->n > 1)
+		sort_display(&s, 0, l->n, depth_limit(l->n));
+}
+
+static void move_rec(struct pv_socklist *l, size_t to, size_t from)
+{
+	l->v[to] = l->v[from];
+	if (l->more)
+		l->more[to] = l->more[from];
+}
+
+size_t pv_socklist_dedupe(struct pv_socklist *l)
+{
+	size_t j = 0, run = 0; /* run: where the kept records of this tuple start */
+	for (size_t i = 0; i < l->n; i++) {
+		if (j == 0 || tuple_cmp(l, &l->v[run], &l->v[i]) != 0)
+			run = j;
+		bool repeat = false;
+		for (size_t k = run; k < j && !repeat && l->v[i].cookie; k++)
+			repeat = l->v[k].cookie == l->v[i].cookie;
+		if (!repeat)
+			move_rec(l, j++, i);
+	}
+	size_t dropped = l->n - j;
+	l->n = j;
+	return dropped;
 }
 
 /* The first owner of a record, or NULL. */
@@ -62,87 +245,59 @@ static int cmp_program(const struct pv_owner *a, const struct pv_owner *b,
 		       const struct pv_owner_table *t)
 {
 	if (!a || !b)
-		return cmp_int(!a, !b); /* unknown owners last */
+		return cmp_u(!a, !b); /* unknown owners last */
 	const struct pv_process *pa = &t->procs[a->proc];
 	const struct pv_process *pb = &t->procs[b->proc];
 	size_t n = pa->comm_len < pb->comm_len ? pa->comm_len : pb->comm_len;
 	int c = memcmp(pa->comm, pb->comm, n);
-	return c ? c : cmp_int(pa->comm_len, pb->comm_len);
+	return c ? c : cmp_u(pa->comm_len, pb->comm_len);
 }
 
-static void endpoint_of(const struct pv_socklist *l, const struct pv_rec *r, bool local,
-			uint8_t addr[16], uint16_t *port)
+static int by_key(const struct sorter *s, const struct pv_rec *a, const struct pv_rec *b)
 {
-	memset(addr, 0, 16);
-	if (r->family == AF_INET6)
-		memcpy(addr, local ? l->v6[r->laddr].local : l->v6[r->laddr].remote, 16);
-	else
-		memcpy(addr, local ? &r->laddr : &r->raddr, 4);
-	*port = local ? r->lport : r->rport;
-}
-
-static int cmp_endpoint(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b,
-			bool local)
-{
-	int c = cmp_int(a->family, b->family);
-	if (c)
-		return c;
-	uint8_t x[16], y[16];
-	uint16_t px, py;
-	endpoint_of(l, a, local, x, &px);
-	endpoint_of(l, b, local, y, &py);
-	c = memcmp(x, y, 16);
-	return c ? c : cmp_int(px, py);
-}
-
-static int by_key(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b,
-		  const void *arg)
-{
-	const struct sort_ctx *ctx = arg;
 	int c = 0;
-	switch (ctx->key) {
+	switch (s->order->key) {
 	case PV_SORT_PROTO:
-		c = cmp_int(a->proto, b->proto);
+		c = cmp_u(a->proto, b->proto);
 		break;
 	case PV_SORT_LOCAL:
-		c = cmp_endpoint(l, a, b, true);
+		c = endpoint_cmp(s->l, a, b, true);
 		break;
 	case PV_SORT_FOREIGN:
-		c = cmp_endpoint(l, a, b, false);
+		c = endpoint_cmp(s->l, a, b, false);
 		break;
 	case PV_SORT_STATE:
 		c = strcmp(pv_state_display(a->proto, a->state),
 			   pv_state_display(b->proto, b->state));
 		break;
 	case PV_SORT_PID: {
-		const struct pv_owner *x = first_owner(a, ctx->owners);
-		const struct pv_owner *y = first_owner(b, ctx->owners);
-		c = cmp_int(x ? x->pid : INT_MAX, y ? y->pid : INT_MAX);
+		const struct pv_owner *x = first_owner(a, s->owners);
+		const struct pv_owner *y = first_owner(b, s->owners);
+		c = cmp_u(x ? (uint64_t)x->pid : UINT64_MAX, y ? (uint64_t)y->pid : UINT64_MAX);
 		break;
 	}
 	case PV_SORT_PROGRAM:
-		c = cmp_program(first_owner(a, ctx->owners), first_owner(b, ctx->owners),
-				ctx->owners);
+		c = cmp_program(first_owner(a, s->owners), first_owner(b, s->owners), s->owners);
 		break;
 	case PV_SORT_PORT:
-		c = cmp_int(a->lport, b->lport);
+		c = cmp_u(a->lport, b->lport);
 		break;
 	case PV_SORT_DEFAULT:
 		break;
 	}
 	if (!c)
-		c = pv_rec_cmp(l, a, b);
-	return ctx->reverse ? -c : c;
+		c = display_cmp(s->l, a, b);
+	return s->order->reverse ? -c : c;
 }
 
-/* In place, on the 32-byte records (sock.c's introsort). */
-void pv_socklist_sort_by(struct pv_socklist *l, enum pv_sort_key key, bool reverse,
+void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
 			 const struct pv_owner_table *owners)
 {
-	if (key == PV_SORT_DEFAULT && !reverse) {
+	if (order->key == PV_SORT_DEFAULT && !order->reverse) {
 		pv_socklist_sort(l);
 		return;
 	}
-	struct sort_ctx ctx = {key, reverse, owners};
-	pv_socklist_sort_with(l, by_key, &ctx);
+	struct sorter s = {l, order, owners};
+	if (l->n > 1)
+		sort_key(&s, 0, l->n, depth_limit(l->n));
 }

@@ -72,19 +72,21 @@ static int lookup(const char *item, size_t n, uint32_t *mask)
 	return -EINVAL;
 }
 
-int pv_state_parse_list(const char *list, uint32_t *mask, const char **bad, size_t *badlen)
+bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why)
 {
 	struct pv_split it = pv_split_start(list, ',');
 	const char *p;
 	size_t n;
 	while (pv_split_next(&it, &p, &n)) {
 		if (n == 0 || lookup(p, n, mask) < 0) {
-			*bad = p;
-			*badlen = n;
-			return -EINVAL;
+			*why = (struct pv_why){.why = n ? "unknown state" : "empty state name",
+					       .item = p,
+					       .len = n,
+					       .valid = pv_state_valid_names()};
+			return false;
 		}
 	}
-	return 0;
+	return true;
 }
 
 const char *pv_state_display(uint8_t proto, uint8_t state)

@@ -2,6 +2,7 @@
 #include "portview/buf.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
@@ -57,6 +58,61 @@ bool pv_split_next(struct pv_split *it, const char **item, size_t *len)
 struct pv_portset *pv_portset_new(void)
 {
 	return xcalloc(1, sizeof(struct pv_portset));
+}
+
+void pv_idset_init(struct pv_idset *s, size_t expected)
+{
+	s->cap = 64;
+	while (s->cap < expected * 2)
+		s->cap *= 2;
+	s->v = xcalloc(s->cap, sizeof(*s->v));
+	s->n = 0;
+}
+
+static void idset_put(uint64_t *v, size_t cap, uint64_t id)
+{
+	size_t mask = cap - 1;
+	size_t i = (size_t)pv_hash64(id) & mask;
+	while (v[i] && v[i] != id)
+		i = (i + 1) & mask;
+	v[i] = id;
+}
+
+void pv_idset_add(struct pv_idset *s, uint64_t id)
+{
+	if (id == 0 || pv_idset_has(s, id))
+		return;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap * 2;
+		uint64_t *v = xcalloc(cap, sizeof(*v));
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i])
+				idset_put(v, cap, s->v[i]);
+		free(s->v);
+		s->v = v;
+		s->cap = cap;
+	}
+	idset_put(s->v, s->cap, id);
+	s->n++;
+}
+
+bool pv_idset_has(const struct pv_idset *s, uint64_t id)
+{
+	if (id == 0 || !s->cap)
+		return false;
+	size_t mask = s->cap - 1;
+	for (size_t i = (size_t)pv_hash64(id) & mask;; i = (i + 1) & mask) {
+		if (s->v[i] == id)
+			return true;
+		if (s->v[i] == 0)
+			return false;
+	}
+}
+
+void pv_idset_free(struct pv_idset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }
 
 uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed)

@@ -2,8 +2,6 @@
 #ifndef PORTVIEW_OWNERS_H
 #define PORTVIEW_OWNERS_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,39 +24,33 @@ struct pv_owner {
 };
 
 /*
- * The walk: every socket fd of every process, found independently of the
- * kernel dump so that it can run on another thread while the dump runs.
- * Workers take processes one at a time from a shared index and keep what
- * they find in parts of their own, so no lock is needed.
+ * What one walker found: every socket fd of the processes it took, each
+ * fd's .proc indexing its procs.
  */
-#define PV_SCAN_WORKERS 2
 struct pv_scan_part {
-	struct pv_owner *fds; /* .proc indexes this part's procs */
+	struct pv_owner *fds;
 	size_t nfds, capfds;
 	struct pv_process *procs;
 	size_t nprocs, capprocs;
-	bool denied;
-};
-
-struct pv_scan {
-	int procfd;
-	int32_t *pids;
-	size_t npids;
-	atomic_size_t next;
-	atomic_int parts_used;
-	struct pv_scan_part parts[PV_SCAN_WORKERS];
-	pthread_t worker;
-	bool threaded;
+	bool denied; /* some /proc/PID/fd could not be read */
 };
 
 /*
- * List the processes under proc_root and, when background is true, start a
- * worker thread walking their fds.  Returns 0, or a negative errno when
- * proc_root cannot be read.
+ * The walk: every socket fd of every process, found independently of the
+ * kernel dump so that it can run on another thread while the dump runs.
  */
-int pv_scan_start(struct pv_scan *s, const char *proc_root, bool background);
-/* Walk what is left on the calling thread, then wait for the worker. */
+struct pv_scan;
+
+/*
+ * List the processes under proc_root and, when background is true, start a
+ * thread walking their fds.  Returns 0, or a negative errno when proc_root
+ * cannot be read.
+ */
+int pv_scan_start(struct pv_scan **out, const char *proc_root, bool background);
+/* Walk what is left on the calling thread, then wait for the thread. */
 void pv_scan_finish(struct pv_scan *s);
+/* What the finished walk found: its parts. */
+const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n);
 void pv_scan_free(struct pv_scan *s);
 
 struct pv_owner_table {
@@ -85,11 +77,9 @@ void pv_owners_free(struct pv_owner_table *t);
 void pv_owners_want(struct pv_owner_table *t, uint32_t inode);
 /*
  * Keep the scanned fds that hold a wanted inode, grouped by inode, each
- * group sorted by pid then fd.  The scan must be finished.
+ * group sorted by pid then fd: the parts of a finished walk.
  */
-void pv_owners_join(struct pv_owner_table *t, const struct pv_scan *s);
-/* Scan proc_root on this thread and join: for callers with no dump to overlap. */
-int pv_owners_walk(struct pv_owner_table *t, const char *proc_root);
+void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts);
 /* The owners of inode as a range of t->owners; count 0 if none. */
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
 		      uint32_t *count);

@@ -51,17 +51,6 @@ int pv_parse_port_range_sysctl(const char *text, uint16_t *lo, uint16_t *hi);
 
 #include "portview/sock.h"
 
-/* One row of --ranges. */
-struct pv_range_use {
-	uint8_t proto;
-	bool iana;  /* IANA's dynamic range, else this host's ephemeral one */
-	bool known; /* false: the host's range could not be read */
-	uint16_t start;
-	uint32_t count;	  /* ports in the range */
-	int32_t reserved; /* reserved ports in it; -1 where that does not apply */
-	uint32_t in_use;  /* distinct local ports in use, reserved ones excluded */
-};
-
 /*
  * Count the distinct local ports of proto in lo..hi held by sockets of l
  * (any state, both families), leaving out ports reserved in eph when given.

@@ -1,55 +1,65 @@
-/* Renderers: records in, text out.  They never print or fail. */
+/*
+ * Renderers: a view in, text out.  They never print or fail, and each
+ * takes only its own options.
+ */
 #ifndef PORTVIEW_RENDER_H
 #define PORTVIEW_RENDER_H
 
-#include "portview/annotate.h"
+#include <stdbool.h>
+
 #include "portview/buf.h"
-#include "portview/options.h"
-#include "portview/owners.h"
-#include "portview/sock.h"
+#include "portview/lookup.h"
+#include "portview/ports.h"
+#include "portview/services.h"
+#include "portview/view.h"
+
+/* What the table shows. */
+struct pv_table_opts {
+	bool owner;	/* -o: the PID column */
+	bool program;	/* -p: the PID/Program name column */
+	bool extended;	/* -e: user, inode, queues, timer */
+	bool plain;	/* --plain: no port annotation columns */
+	bool no_header; /* -H */
+	bool numeric;	/* -n: addresses and ports as numbers */
+	bool color;	/* SGR colours (decided from --color, NO_COLOR, the terminal) */
+};
 
 /*
  * The Windows `netstat -no` table: a blank line, "Active Connections", a
- * blank line, the header, one row per socket in list order.  Columns widen
- * to their longest value; nothing is truncated.  The view's owners may be
- * NULL when no owner column is asked for.
+ * blank line, the header, one row per record in list order.  Columns widen
+ * to their longest value; nothing is truncated.
  */
-struct pv_users;
-void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_users *users,
-		     const struct pv_options *o);
+void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o);
 
-#include "portview/ports.h"
-#include "portview/services.h"
+/*
+ * One JSON document: an array with one object per record, in list order.
+ * The schema is documented in portview(8); missing values are null, and
+ * "owners" is null throughout when the view has no owners.
+ */
+void pv_render_json(struct pv_buf *out, const struct pv_view *v);
 
-/* --ranges: this host's ephemeral ranges next to IANA's dynamic range. */
-void pv_render_ranges(struct pv_buf *out, const struct pv_range_use *rows, size_t n);
-
-/* What --lookup found about one port. */
-struct pv_lookup_port {
-	uint16_t port;
-	uint8_t proto; /* 0: every protocol */
-	bool by_name;  /* found through a service name: list only its entries */
-	const struct pv_service *entries[32];
-	size_t nentries;
+/* One row of --ranges. */
+struct pv_range_use {
+	uint8_t proto;
+	bool iana;  /* IANA's dynamic range, else the namespace's ephemeral one */
+	bool known; /* false: the namespace's range could not be read */
+	uint16_t start;
+	uint32_t count;	  /* ports in the range */
+	int32_t reserved; /* reserved ports in it; -1 where that does not apply */
+	uint32_t in_use;  /* distinct local ports in use, reserved ones excluded */
 };
+
+/* --ranges: the ephemeral ranges next to IANA's dynamic range. */
+void pv_render_ranges(struct pv_buf *out, const struct pv_range_use *rows, size_t n);
+/* --ranges --json: an array with one object per row. */
+void pv_render_ranges_json(struct pv_buf *out, const struct pv_range_use *rows, size_t n);
 
 /*
  * --lookup: for each port, its registered services (or "unassigned"), its
  * class and whether it is ephemeral here.  The sockets using the ports are
- * rendered separately with pv_render_table.
+ * rendered separately, as a table.
  */
 void pv_render_lookup(struct pv_buf *out, const struct pv_lookup_port *ports, size_t n,
 		      const struct pv_ephemeral *eph);
-
-/*
- * One JSON document: an array with one object per socket, in list order.
- * The schema is documented in portview(8); missing values are null.
- * The view's owners may be NULL (then every "owners" is null).
- */
-struct pv_users;
-void pv_render_json(struct pv_buf *out, const struct pv_view *v, struct pv_users *users);
-
-/* --ranges --json: an array with one object per row. */
-void pv_render_ranges_json(struct pv_buf *out, const struct pv_range_use *rows, size_t n);
 
 #endif

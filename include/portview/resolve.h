@@ -17,9 +17,9 @@ struct pv_names {
 /*
  * Resolve every distinct address of the list (wildcards excepted) through
  * c-ares: /etc/hosts answers at once, DNS for the rest, all queries in
- * flight together, and the whole run cut off after timeout_ms.  Sets each
- * record's local_host / remote_host to a name, or leaves NULL (show the
- * number).  Never fails: what did not resolve stays numeric.
+ * flight together, and the whole run cut off after timeout_ms; then
+ * pv_names_host() gives each address's name, or NULL (show the number).
+ * Never fails: what did not resolve stays numeric.
  */
 void pv_names_resolve(struct pv_names *names, const struct pv_socklist *l, unsigned timeout_ms);
 /* The name found for an address, or NULL (none, a wildcard, or not asked). */

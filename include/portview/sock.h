@@ -1,12 +1,14 @@
-/* The socket record and the list that owns the records. */
+/*
+ * The socket record and the list that owns the records: what the kernel
+ * said of each socket, nothing more (what later stages add lives in the
+ * view, view.h).
+ */
 #ifndef PORTVIEW_SOCK_H
 #define PORTVIEW_SOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-struct pv_service;
 
 struct pv_endpoint {
 	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes */
@@ -28,20 +30,6 @@ struct pv_sock {
 	uint32_t wqueue;
 	uint32_t uid;
 	uint32_t inode;
-	/* Owners, as a range of the owner table (see owners.h). */
-	uint32_t owner_first;
-	uint32_t owner_count;
-	/* What the ports mean (annotate.h); NULL service: none known. */
-	const struct pv_service *local_service;
-	const struct pv_service *remote_service;
-	uint8_t local_class; /* enum pv_port_class */
-	uint8_t remote_class;
-	bool local_ephemeral;
-	bool ephemeral_unknown; /* the host's range could not be read */
-	bool remote_in_range;	/* foreign port inside the host's ephemeral range */
-	/* Host names (resolve.h); NULL: show the address. */
-	const char *local_host;
-	const char *remote_host;
 };
 
 /*
@@ -87,10 +75,7 @@ void pv_socklist_init(struct pv_socklist *l);
 void pv_socklist_free(struct pv_socklist *l);
 /* Append a copy of s (its addresses, ports and kernel fields). */
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s);
-/*
- * Record i as a view: addresses, ports and kernel fields; the annotations,
- * owners and host names are left empty (see view.h).
- */
+/* Record i, unpacked. */
 void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out);
 
 /* A point to go back to: drop every record added after it. */
@@ -100,52 +85,9 @@ struct pv_socklist_mark {
 struct pv_socklist_mark pv_socklist_mark(const struct pv_socklist *l);
 void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m);
 
-/* A set of cookies (a second walk keeps only what the first did not have). */
-struct pv_cookies {
-	uint64_t *v;
-	size_t cap;
-};
-/* The cookies of records from..l->n in states (a mask of 1 << state). */
-void pv_cookies_of(struct pv_cookies *c, const struct pv_socklist *l, size_t from, uint32_t states);
-bool pv_cookies_has(const struct pv_cookies *c, uint64_t cookie);
-void pv_cookies_free(struct pv_cookies *c);
-
-/*
- * Add the records of extra (a second walk of the kernel's table) that the
- * first walk, records from index `from` of l, did not have: a socket is
- * new only if no record there has its protocol, family, addresses and
- * ports.  Between the walks a connection may have closed and another
- * taken its addresses (a new cookie), which would otherwise be listed as
- * a second row; listeners are exempt, as SO_REUSEPORT listeners share
- * their addresses.  Only records in states (the second walk's) count.
- */
-void pv_socklist_add_missing(struct pv_socklist *l, size_t from, uint32_t states,
-			     const struct pv_socklist *extra);
-
 /* Drop the records for which keep() is false, preserving order. */
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg);
-
-/* The display order: protocol, family, local address and port, foreign. */
-int pv_sock_cmp(const struct pv_sock *a, const struct pv_sock *b);
-/* The same order on stored records. */
-int pv_rec_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b);
-/* Sort in place, in display order. */
-void pv_socklist_sort(struct pv_socklist *l);
-/*
- * Sort in place with cmp (an introsort: no memory beyond the records),
- * moving the `more` fields along.
- */
-typedef int (*pv_rec_cmp_fn)(const struct pv_socklist *l, const struct pv_rec *a,
-			     const struct pv_rec *b, const void *ctx);
-void pv_socklist_sort_with(struct pv_socklist *l, pv_rec_cmp_fn cmp, const void *ctx);
-/*
- * Drop repeats of a socket (same cookie) from a list sorted in display
- * order: a dump may report a socket twice when the hash bucket it resumed
- * from gained a socket, and the repeat has the same addresses and ports,
- * so it sits among the records with those.  Returns how many were dropped.
- */
-size_t pv_socklist_dedupe(struct pv_socklist *l);
 
 bool pv_addr_is_v4mapped(const uint8_t addr[16]);
 

@@ -1,26 +1,62 @@
-/* Row order: the default (protocol, local, foreign) or a user's --sort key. */
+/*
+ * The order of rows: the display order (protocol, family, local address
+ * and port, foreign address and port), or a user's --sort key with the
+ * display order breaking ties; and the removal of repeats, which the
+ * display order puts side by side.
+ */
 #ifndef PORTVIEW_SORT_H
 #define PORTVIEW_SORT_H
 
 #include <stdbool.h>
 
-#include "portview/options.h"
 #include "portview/owners.h"
 #include "portview/sock.h"
+#include "portview/util.h"
+
+enum pv_sort_key {
+	PV_SORT_DEFAULT = 0, /* the display order */
+	PV_SORT_PROTO,
+	PV_SORT_LOCAL,
+	PV_SORT_FOREIGN,
+	PV_SORT_STATE,
+	PV_SORT_PID,
+	PV_SORT_PROGRAM,
+	PV_SORT_PORT,
+};
+
+struct pv_order {
+	enum pv_sort_key key;
+	bool reverse; /* turns the whole order around */
+};
 
 /*
- * Parse a --sort KEY: proto, local, foreign, state, pid, program, port, with
- * a leading '-' to reverse.  Returns 0 or -EINVAL.
+ * Parse a --sort KEY: proto, local, foreign, state, pid, program, port,
+ * any case, with a leading '-' to reverse.  Returns false with why filled.
  */
-int pv_parse_sort_key(const char *text, enum pv_sort_key *key, bool *reverse);
-const char *pv_sort_valid_keys(void);
+bool pv_parse_sort_key(const char *text, struct pv_order *order, struct pv_why *why);
 
 /*
- * Sort by key, ties broken by the default order; reverse turns the whole
- * order around.  owners may be NULL (pid and program then sort as unknown,
- * after every known one).
+ * The display order of two records: protocol (TCP first), family, local
+ * address and port, foreign address and port, state, then the cookie, so
+ * that equal tuples (SO_REUSEPORT) keep one order from run to run.
  */
-void pv_socklist_sort_by(struct pv_socklist *l, enum pv_sort_key key, bool reverse,
+int pv_display_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b);
+
+/* Sort in display order, in place (an introsort: no memory beyond the records). */
+void pv_socklist_sort(struct pv_socklist *l);
+/*
+ * Drop repeats of a socket (same cookie) from a list sorted in display
+ * order: a dump may report a socket twice when the hash bucket it resumed
+ * in gained a socket, and the repeat has the same addresses and ports, so
+ * it sits among the records with those.  Returns how many were dropped.
+ */
+size_t pv_socklist_dedupe(struct pv_socklist *l);
+
+/*
+ * Sort by a user's order, ties broken by the display order.  owners may be
+ * NULL (pid and program then sort as unknown, after every known one).
+ */
+void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
 			 const struct pv_owner_table *owners);
 
 #endif

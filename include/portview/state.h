@@ -2,8 +2,11 @@
 #ifndef PORTVIEW_STATE_H
 #define PORTVIEW_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "portview/util.h"
 
 /* Kernel TCP states as bits of inet_diag_req_v2.idiag_states. */
 #define PV_TCP_ESTABLISHED  1
@@ -27,9 +30,9 @@
 /*
  * Parse a comma-separated list of state names and groups into a mask,
  * OR-ing into *mask.  Case-insensitive; '-' and '_' are the same.  Returns
- * 0, or -EINVAL with *bad and *badlen naming the offending item.
+ * false with why filled (naming the item) when one is unknown or empty.
  */
-int pv_state_parse_list(const char *list, uint32_t *mask, const char **bad, size_t *badlen);
+bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why);
 
 /* The names accepted by pv_state_parse_list, for messages and --help. */
 const char *pv_state_valid_names(void);

@@ -65,8 +65,32 @@ static inline uint64_t pv_hash64(uint64_t x)
 	return x;
 }
 
+/* A set of non-zero 64-bit ids (socket cookies), open-addressed. */
+struct pv_idset {
+	uint64_t *v; /* 0: an empty slot */
+	size_t cap, n;
+};
+/* An empty set with room for about expected ids before it grows. */
+void pv_idset_init(struct pv_idset *s, size_t expected);
+void pv_idset_add(struct pv_idset *s, uint64_t id); /* 0 is ignored */
+bool pv_idset_has(const struct pv_idset *s, uint64_t id);
+void pv_idset_free(struct pv_idset *s);
+
 /* Hash n bytes, starting from seed (FNV-1a, then mixed). */
 uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed);
+
+/*
+ * Why a parser of user input refused it: what was wrong and, for a list,
+ * the item at fault.  Parsers fill it and return false; the message is
+ * made where the option is known (cli.c):
+ *   portview: --state estab,FOO: FOO: unknown state (valid: ...)
+ */
+struct pv_why {
+	const char *why;   /* "unknown state" */
+	const char *item;  /* the item at fault, inside the input; NULL: the whole */
+	size_t len;	   /* its length */
+	const char *valid; /* what would be accepted, or NULL */
+};
 
 #define PV_IPPROTO_DCCP 33
 #define PV_IPPROTO_SCTP 132

@@ -32,7 +32,7 @@
 #include "fuzz_util.h"
 #include "portview/buf.h"
 #include "portview/bytecode.h"
-#include "portview/filter.h"
+#include "portview/query.h"
 #include "portview/format.h"
 #include "portview/ports.h"
 #include "portview/util.h"
@@ -73,15 +73,28 @@ static char *upper_dup(const char *s)
 
 typedef int (*list_parser)(const char *, void *, const char **, size_t *);
 
+/* The parsers' why, as the item at fault and -EINVAL (0 when parsed). */
+static int as_code(bool ok, const struct pv_why *w, const char **bad, size_t *badlen)
+{
+	if (ok)
+		return 0;
+	FUZZ_CHECK(w->why && w->why[0], "a refusal without a reason");
+	*bad = w->item;
+	*badlen = w->len;
+	return -EINVAL;
+}
+
 static int state_parse(const char *s, void *mask, const char **bad, size_t *badlen)
 {
-	return pv_state_parse_list(s, mask, bad, badlen);
+	struct pv_why w;
+	return as_code(pv_state_parse_list(s, mask, &w), &w, bad, badlen);
 }
 
 static int class_parse(const char *s, void *mask, const char **bad, size_t *badlen)
 {
 	uint8_t m = (uint8_t) * (uint32_t *)mask;
-	int r = pv_parse_class_list(s, &m, bad, badlen);
+	struct pv_why w;
+	int r = as_code(pv_parse_class_list(s, &m, &w), &w, bad, badlen);
 	*(uint32_t *)mask = m;
 	return r;
 }
@@ -189,12 +202,22 @@ static void check_port_spec(const char *s, uint8_t sides)
 	struct pv_port_clause c;
 	memset(&c, 0, sizeof(c));
 	c.sides = sides;
-	const char *bad = NULL;
-	size_t badlen = 0;
-	int r = pv_parse_port_spec(s, &svc, &c, &bad, &badlen);
-	FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE || r == -EDOM || r == -ENOENT ||
-		       r == -E2BIG,
-		   "pv_parse_port_spec returned %d", r);
+	static const char *const reasons[] = {"port out of range (0-65535)",
+					      "range start is above its end",
+					      "unknown service name",
+					      "too many ports and ranges (at most 64 per option)",
+					      "not a port, range N-M or service name",
+					      "empty port",
+					      "empty item in the list"};
+	struct pv_why w = {0};
+	bool ok = pv_parse_port_spec(s, &svc, &c, &w);
+	const char *bad = w.item;
+	size_t badlen = w.len;
+	bool known = ok;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]) && !ok; i++)
+		known |= strcmp(w.why, reasons[i]) == 0;
+	FUZZ_CHECK(known, "pv_parse_port_spec: undocumented reason '%s'", w.why);
+	int r = ok ? 0 : strcmp(w.why, reasons[3]) == 0 ? -E2BIG : -EINVAL;
 	FUZZ_CHECK(c.sides == sides, "pv_parse_port_spec changed sides");
 	FUZZ_CHECK(c.nranges <= PV_MAX_RANGES, "%zu ranges", c.nranges);
 	for (size_t i = 0; i < c.nranges; i++) {

@@ -26,4 +26,30 @@ static inline struct pv_sock mksock(uint8_t proto, int af, const char *src, uint
 	return s;
 }
 
+/*
+ * The documented display order, written out independently of src/sort.c:
+ * protocol number, family, local address (as bytes, network order) and
+ * port, foreign address and port, state, cookie.
+ */
+static inline int ref_cmp(const struct pv_sock *a, const struct pv_sock *b)
+{
+#define REF_CMP(x, y)                                                                              \
+	if ((x) != (y))                                                                            \
+		return (x) < (y) ? -1 : 1;
+	REF_CMP(a->proto, b->proto)
+	REF_CMP(a->family, b->family)
+	int c = memcmp(a->local.addr, b->local.addr, 16);
+	if (c)
+		return c;
+	REF_CMP(a->local.port, b->local.port)
+	c = memcmp(a->remote.addr, b->remote.addr, 16);
+	if (c)
+		return c;
+	REF_CMP(a->remote.port, b->remote.port)
+	REF_CMP(a->state, b->state)
+	REF_CMP(a->cookie, b->cookie)
+#undef REF_CMP
+	return 0;
+}
+
 #endif

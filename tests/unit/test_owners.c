@@ -82,6 +82,21 @@ static const struct pv_process *proc_of(const struct pv_owner_table *t, uint32_t
 	return &t->procs[t->owners[first + i].proc];
 }
 
+/* The /proc walk as the program makes it, on this thread, then the join. */
+static int walk(struct pv_owner_table *t, const char *proc_root)
+{
+	struct pv_scan *s;
+	int err = pv_scan_start(&s, proc_root, false);
+	if (err)
+		return err;
+	pv_scan_finish(s);
+	size_t n;
+	const struct pv_scan_part *parts = pv_scan_parts(s, &n);
+	pv_owners_join(t, parts, n);
+	pv_scan_free(s);
+	return 0;
+}
+
 START_TEST(walk_attributes_every_holder)
 {
 	build_tree();
@@ -94,7 +109,7 @@ START_TEST(walk_attributes_every_holder)
 	pv_owners_want(&t, 0);	  /* TIME_WAIT: ignored */
 	pv_owners_want(&t, 1000); /* twice: one slot */
 	ck_assert_uint_eq(t.nslots, 4);
-	ck_assert_int_eq(pv_owners_walk(&t, root), 0);
+	ck_assert_int_eq(walk(&t, root), 0);
 	ck_assert(!t.denied);
 
 	uint32_t first, count;
@@ -142,7 +157,7 @@ START_TEST(several_fds_of_one_process_sorted)
 	struct pv_owner_table t;
 	pv_owners_init(&t, 1);
 	pv_owners_want(&t, 1000);
-	ck_assert_int_eq(pv_owners_walk(&t, root), 0);
+	ck_assert_int_eq(walk(&t, root), 0);
 	uint32_t first, count;
 	pv_owners_lookup(&t, 1000, &first, &count);
 	ck_assert_uint_eq(count, 4);
@@ -163,7 +178,7 @@ START_TEST(many_inodes_grow_the_table)
 	for (uint32_t i = 1; i <= 10000; i++)
 		pv_owners_want(&t, i * 7919u);
 	ck_assert_uint_eq(t.nslots, 10000);
-	ck_assert_int_eq(pv_owners_walk(&t, "/nonexistent-proc"), -ENOENT);
+	ck_assert_int_eq(walk(&t, "/nonexistent-proc"), -ENOENT);
 	pv_owners_free(&t);
 }
 END_TEST
@@ -202,10 +217,10 @@ static void add_fd(struct pv_scan_part *p, int32_t pid, int32_t fd, uint32_t ino
 START_TEST(grown_table_keeps_every_inode)
 {
 	/* part 0 holds owner 1 of each inode, part 1 owner 0: the join sorts */
-	struct pv_scan scan;
-	memset(&scan, 0, sizeof(scan));
+	struct pv_scan_part parts[2];
+	memset(parts, 0, sizeof(parts));
 	for (int i = 0; i < 2; i++) {
-		struct pv_scan_part *p = &scan.parts[i];
+		struct pv_scan_part *p = &parts[i];
 		p->capfds = 2 * NWANT;
 		p->fds = calloc(p->capfds, sizeof(*p->fds));
 		p->procs = calloc(NPROCS, sizeof(*p->procs));
@@ -221,10 +236,9 @@ START_TEST(grown_table_keeps_every_inode)
 	for (uint32_t k = 0; k < NWANT; k++) {
 		uint32_t n = k % 3;
 		for (uint32_t j = 0; j < n; j++)
-			add_fd(&scan.parts[1 - j], owner_pid(k, j), owner_fd(k, j),
-			       wanted_inode(k));
+			add_fd(&parts[1 - j], owner_pid(k, j), owner_fd(k, j), wanted_inode(k));
 		/* a socket nobody asked about */
-		add_fd(&scan.parts[k % 2], owner_pid(k, 1 - k % 2), 100000 + (int32_t)k,
+		add_fd(&parts[k % 2], owner_pid(k, 1 - k % 2), 100000 + (int32_t)k,
 		       wanted_inode(k) + 2);
 	}
 
@@ -237,7 +251,7 @@ START_TEST(grown_table_keeps_every_inode)
 		pv_owners_want(&t, wanted_inode(k));
 	ck_assert_uint_eq(t.nslots, NWANT);
 	ck_assert_uint_ge(t.cap, cap0 * 32); /* it grew five times or more */
-	pv_owners_join(&t, &scan);
+	pv_owners_join(&t, parts, 2);
 
 	for (uint32_t k = 0; k < NWANT; k++) {
 		uint32_t inode = wanted_inode(k), first, count;
@@ -266,8 +280,8 @@ START_TEST(grown_table_keeps_every_inode)
 	ck_assert_uint_eq(t.nowners, NWANT); /* 0 + 1 + 2 per three inodes */
 	pv_owners_free(&t);
 	for (int i = 0; i < 2; i++) {
-		free(scan.parts[i].fds);
-		free(scan.parts[i].procs);
+		free(parts[i].fds);
+		free(parts[i].procs);
 	}
 }
 END_TEST
@@ -281,7 +295,7 @@ START_TEST(real_proc_finds_own_socket)
 	struct pv_owner_table t;
 	pv_owners_init(&t, 1);
 	pv_owners_want(&t, (uint32_t)st.st_ino);
-	ck_assert_int_eq(pv_owners_walk(&t, "/proc"), 0);
+	ck_assert_int_eq(walk(&t, "/proc"), 0);
 	uint32_t first, count;
 	pv_owners_lookup(&t, (uint32_t)st.st_ino, &first, &count);
 	ck_assert_uint_eq(count, 1);

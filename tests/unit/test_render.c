@@ -1,31 +1,41 @@
 /* The table renderer: exact text for hand-made records. */
 #include "records.h"
-#include "portview/annotate.h"
 #include "portview/format.h"
 #include "portview/ports.h"
 #include "portview/render.h"
 #include "portview/services.h"
 #include "portview/state.h"
 #include "portview/users.h"
+#include "portview/view.h"
 #include "portview/util.h"
 
-/* services NULL: no annotation columns' data (o->plain hides them anyway). */
-static char *render_with(const struct pv_socklist *l, const struct pv_owner_table *t,
-			 const struct pv_services *svc, const struct pv_ephemeral *eph,
-			 const struct pv_options *o)
+static const struct pv_scan_part *table_parts(size_t *n);
+
+/*
+ * services NULL: no annotation columns' data (o->plain hides them anyway);
+ * owners: with the owners table_parts() finds.
+ */
+static char *render_with(const struct pv_socklist *l, bool owners, const struct pv_services *svc,
+			 const struct pv_ephemeral *eph, const struct pv_table_opts *o)
 {
 	struct pv_buf b;
+	struct pv_view v;
 	pv_buf_init(&b);
-	struct pv_view v = {.l = l, .services = svc, .ephemeral = eph, .owners = t};
-	pv_render_table(&b, &v, NULL, o);
+	pv_view_init(&v, l, svc, eph);
+	if (owners) {
+		size_t n;
+		const struct pv_scan_part *parts = table_parts(&n);
+		ck_assert(!pv_view_join_owners(&v, parts, n));
+	}
+	pv_render_table(&b, &v, o);
 	pv_buf_putc(&b, '\0');
+	pv_view_free(&v);
 	return b.data;
 }
 
-static char *render(const struct pv_socklist *l, const struct pv_owner_table *t,
-		    const struct pv_options *o)
+static char *render(const struct pv_socklist *l, bool owners, const struct pv_table_opts *o)
 {
-	return render_with(l, t, NULL, NULL, o);
+	return render_with(l, owners, NULL, NULL, o);
 }
 
 /*
@@ -45,19 +55,16 @@ static struct pv_owner fds[] = {
     {.pid = 42, .fd = 6, .proc = 2, .inode = 400},
 };
 
-/* The owner table as a /proc walk that found fds[] would leave it. */
-static void setup_table(struct pv_owner_table *t, const struct pv_socklist *l)
+/* What a /proc walk that found fds[] would leave. */
+static const struct pv_scan_part *table_parts(size_t *n)
 {
-	struct pv_scan scan;
-	memset(&scan, 0, sizeof(scan));
-	scan.parts[0].fds = fds;
-	scan.parts[0].nfds = sizeof(fds) / sizeof(fds[0]);
-	scan.parts[0].procs = procs;
-	scan.parts[0].nprocs = sizeof(procs) / sizeof(procs[0]);
-	pv_owners_init(t, l->n);
-	for (size_t i = 0; i < l->n; i++)
-		pv_owners_want(t, l->v[i].inode);
-	pv_owners_join(t, &scan);
+	static struct pv_scan_part part;
+	part = (struct pv_scan_part){.fds = fds,
+				     .nfds = sizeof(fds) / sizeof(fds[0]),
+				     .procs = procs,
+				     .nprocs = sizeof(procs) / sizeof(procs[0])};
+	*n = 1;
+	return &part;
 }
 
 static void fill(struct pv_socklist *l)
@@ -80,12 +87,11 @@ static void fill(struct pv_socklist *l)
 START_TEST(netstat_layout_without_owner)
 {
 	struct pv_socklist l;
-	struct pv_options o;
-	pv_options_init(&o);
+	struct pv_table_opts o = {0};
 	o.numeric = true;
 	o.plain = true;
 	fill(&l);
-	char *got = render(&l, NULL, &o);
+	char *got = render(&l, false, &o);
 	ck_assert_str_eq(got, "\n"
 			      "Active Connections\n"
 			      "\n"
@@ -102,15 +108,12 @@ END_TEST
 START_TEST(pid_and_program_columns)
 {
 	struct pv_socklist l;
-	struct pv_options o;
-	struct pv_owner_table t;
-	pv_options_init(&o);
+	struct pv_table_opts o = {0};
 	o.numeric = true;
 	o.plain = true;
 	o.owner = true;
 	fill(&l);
-	setup_table(&t, &l);
-	char *got = render(&l, &t, &o);
+	char *got = render(&l, true, &o);
 	ck_assert_str_eq(
 	    got,
 	    "\n"
@@ -124,7 +127,7 @@ START_TEST(pid_and_program_columns)
 	free(got);
 
 	o.program = true;
-	got = render(&l, &t, &o);
+	got = render(&l, true, &o);
 	ck_assert_str_eq(got,
 			 "\n"
 			 "Active Connections\n"
@@ -141,15 +144,13 @@ START_TEST(pid_and_program_columns)
 			 "42        42/x\\x1b[2Jy\n");
 	free(got);
 	pv_socklist_free(&l);
-	pv_owners_free(&t);
 }
 END_TEST
 
 START_TEST(long_addresses_widen_columns)
 {
 	struct pv_socklist l;
-	struct pv_options o;
-	pv_options_init(&o);
+	struct pv_table_opts o = {0};
 	o.numeric = true;
 	o.plain = true;
 	pv_socklist_init(&l);
@@ -158,7 +159,7 @@ START_TEST(long_addresses_widen_columns)
 	pv_socklist_add(&l, &s);
 	s = mksock(IPPROTO_TCP, AF_INET, "1.2.3.4", 1, "5.6.7.8", 2, PV_TCP_FIN_WAIT1);
 	pv_socklist_add(&l, &s);
-	char *got = render(&l, NULL, &o);
+	char *got = render(&l, false, &o);
 	ck_assert_str_eq(got,
 			 "\n"
 			 "Active Connections\n"
@@ -177,13 +178,12 @@ END_TEST
 START_TEST(header_without_rows)
 {
 	struct pv_socklist l;
-	struct pv_options o;
-	pv_options_init(&o);
+	struct pv_table_opts o = {0};
 	o.numeric = true;
 	o.plain = true;
 	o.owner = true;
 	pv_socklist_init(&l);
-	char *got = render(&l, NULL, &o);
+	char *got = render(&l, false, &o);
 	ck_assert_str_eq(
 	    got, "\nActive Connections\n\n"
 		 "  Proto  Local Address          Foreign Address        State           PID\n");
@@ -194,12 +194,11 @@ END_TEST
 START_TEST(port_annotation_columns)
 {
 	struct pv_socklist l;
-	struct pv_options o;
+	struct pv_table_opts o = {0};
 	struct pv_services svc;
 	/* the built-in registry only: 443/tcp is https, 50123 is unassigned */
 	pv_services_load(&svc, "/dev/null");
 	struct pv_ephemeral eph = {.known = true, .lo = 32768, .hi = 60999};
-	pv_options_init(&o);
 	o.numeric = true;
 	pv_socklist_init(&l);
 	struct pv_sock s =
@@ -207,7 +206,7 @@ START_TEST(port_annotation_columns)
 	pv_socklist_add(&l, &s);
 	s = mksock(IPPROTO_TCP, AF_INET, "0.0.0.0", 443, "0.0.0.0", 0, PV_TCP_LISTEN);
 	pv_socklist_add(&l, &s);
-	char *got = render_with(&l, NULL, &svc, &eph, &o);
+	char *got = render_with(&l, false, &svc, &eph, &o);
 	ck_assert_str_eq(got,
 			 "\n"
 			 "Active Connections\n"
@@ -271,22 +270,6 @@ static struct pv_owner json_fds[] = {
     {.pid = 43, .fd = 6, .proc = 4, .inode = 600},
 };
 
-/* denied: some /proc/PID/fd could not be read, as for a user not root */
-static void json_table(struct pv_owner_table *t, const struct pv_socklist *l, bool denied)
-{
-	struct pv_scan scan;
-	memset(&scan, 0, sizeof(scan));
-	scan.parts[1].fds = json_fds;
-	scan.parts[1].nfds = sizeof(json_fds) / sizeof(json_fds[0]);
-	scan.parts[1].procs = json_procs;
-	scan.parts[1].nprocs = sizeof(json_procs) / sizeof(json_procs[0]);
-	scan.parts[0].denied = denied;
-	pv_owners_init(t, l->n);
-	for (size_t i = 0; i < l->n; i++)
-		pv_owners_want(t, l->v[i].inode);
-	pv_owners_join(t, &scan);
-}
-
 /* User names as if from the passwd database; 4242 has none. */
 static void json_users(struct pv_users *u)
 {
@@ -299,15 +282,35 @@ static void json_users(struct pv_users *u)
 	u->v[u->n++] = (struct pv_user_entry){4242, NULL};
 }
 
-static char *render_json(const struct pv_view *v)
+/*
+ * A view of l, its user names from json_users(); with owners, those of
+ * json_fds, and with denied, some /proc/PID/fd unreadable too, as for a
+ * user not root.
+ */
+static void json_view(struct pv_view *v, const struct pv_socklist *l, const struct pv_services *svc,
+		      const struct pv_ephemeral *eph, bool owners, bool denied)
 {
-	struct pv_users u;
-	json_users(&u);
+	pv_view_init(v, l, svc, eph);
+	json_users(&v->users);
+	if (owners) {
+		struct pv_scan_part parts[2] = {
+		    {.denied = denied},
+		    {.fds = json_fds,
+		     .nfds = sizeof(json_fds) / sizeof(json_fds[0]),
+		     .procs = json_procs,
+		     .nprocs = sizeof(json_procs) / sizeof(json_procs[0])},
+		};
+		ck_assert_int_eq(pv_view_join_owners(v, parts, 2), denied);
+	}
+}
+
+static char *render_json(struct pv_view *v)
+{
 	struct pv_buf b;
 	pv_buf_init(&b);
-	pv_render_json(&b, v, &u);
+	pv_render_json(&b, v);
 	pv_buf_putc(&b, '\0');
-	pv_users_free(&u);
+	pv_view_free(v);
 	return b.data;
 }
 
@@ -369,14 +372,13 @@ static void json_range(struct pv_ephemeral *e, bool known)
 START_TEST(json_every_field)
 {
 	struct pv_socklist l;
-	struct pv_owner_table t;
 	struct pv_services svc;
 	struct pv_ephemeral eph;
 	pv_services_load(&svc, "/dev/null");
 	json_range(&eph, true);
 	json_fill(&l, 0x3f);
-	json_table(&t, &l, false);
-	struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph, .owners = &t};
+	struct pv_view v;
+	json_view(&v, &l, &svc, &eph, true, false);
 	char *got = render_json(&v);
 	ck_assert_text_eq(
 	    got,
@@ -439,7 +441,6 @@ START_TEST(json_every_field)
 	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
 	    "]\n");
 	free(got);
-	pv_owners_free(&t);
 	pv_socklist_free(&l);
 	pv_ephemeral_free(&eph);
 	pv_services_free(&svc);
@@ -454,15 +455,13 @@ END_TEST
 START_TEST(json_denied_owners_and_unknown_range)
 {
 	struct pv_socklist l;
-	struct pv_owner_table t;
 	struct pv_services svc;
 	struct pv_ephemeral eph;
 	pv_services_load(&svc, "/dev/null");
 	json_range(&eph, false);
 	json_fill(&l, 1u << 0 | 1u << 2 | 1u << 4);
-	json_table(&t, &l, true);
-	ck_assert(t.denied);
-	struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph, .owners = &t};
+	struct pv_view v;
+	json_view(&v, &l, &svc, &eph, true, true);
 	char *got = render_json(&v);
 	ck_assert_text_eq(
 	    got,
@@ -498,7 +497,6 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"rx_queue\": 768, \"tx_queue\": 0}\n"
 	    "]\n");
 	free(got);
-	pv_owners_free(&t);
 	pv_socklist_free(&l);
 	pv_ephemeral_free(&eph);
 	pv_services_free(&svc);
@@ -514,7 +512,8 @@ START_TEST(json_without_owner_table)
 	pv_services_load(&svc, "/dev/null");
 	json_range(&eph, true);
 	json_fill(&l, 1u << 1 | 1u << 2);
-	struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph};
+	struct pv_view v;
+	json_view(&v, &l, &svc, &eph, false, false);
 	char *got = render_json(&v);
 	ck_assert_text_eq(
 	    got,
@@ -549,7 +548,8 @@ START_TEST(json_empty_list)
 {
 	struct pv_socklist l;
 	pv_socklist_init(&l);
-	struct pv_view v = {.l = &l};
+	struct pv_view v;
+	json_view(&v, &l, NULL, NULL, false, false);
 	char *got = render_json(&v);
 	ck_assert_text_eq(got, "[]\n");
 	free(got);
@@ -589,7 +589,8 @@ START_TEST(json_state_names)
 					       "127.0.0.1", 443, states[i].state),
 					5, 0, 0, 0, 0, 0);
 		ck_assert(pv_socklist_add(&l, &s));
-		struct pv_view v = {.l = &l, .services = &svc, .ephemeral = &eph};
+		struct pv_view v;
+		json_view(&v, &l, &svc, &eph, false, false);
 		char *got = render_json(&v), want[1024];
 		snprintf(
 		    want, sizeof(want),

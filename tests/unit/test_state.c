@@ -8,9 +8,8 @@
 static uint32_t parse_ok(const char *list)
 {
 	uint32_t mask = 0;
-	const char *bad = NULL;
-	size_t badlen = 0;
-	ck_assert_msg(pv_state_parse_list(list, &mask, &bad, &badlen) == 0, "'%s' rejected", list);
+	struct pv_why why;
+	ck_assert_msg(pv_state_parse_list(list, &mask, &why), "'%s' rejected", list);
 	return mask;
 }
 
@@ -56,10 +55,9 @@ START_TEST(lists_and_repeats_accumulate)
 	ck_assert_uint_eq(parse_ok("estab,listen"),
 			  PV_SF(PV_TCP_ESTABLISHED) | PV_SF(PV_TCP_LISTEN));
 	uint32_t mask = 0;
-	const char *bad;
-	size_t badlen;
-	ck_assert_int_eq(pv_state_parse_list("estab", &mask, &bad, &badlen), 0);
-	ck_assert_int_eq(pv_state_parse_list("time-wait", &mask, &bad, &badlen), 0);
+	struct pv_why why;
+	ck_assert(pv_state_parse_list("estab", &mask, &why));
+	ck_assert(pv_state_parse_list("time-wait", &mask, &why));
 	ck_assert_uint_eq(mask, PV_SF(PV_TCP_ESTABLISHED) | PV_SF(PV_TCP_TIME_WAIT));
 }
 END_TEST
@@ -67,21 +65,25 @@ END_TEST
 START_TEST(bad_items_are_named)
 {
 	uint32_t mask = 0;
-	const char *bad = NULL;
-	size_t badlen = 99;
+	struct pv_why why = {.len = 99};
 	const char *list = "estab,FOO,listen";
-	ck_assert_int_eq(pv_state_parse_list(list, &mask, &bad, &badlen), -EINVAL);
-	ck_assert_ptr_eq(bad, list + 6);
-	ck_assert_uint_eq(badlen, 3);
+	ck_assert(!pv_state_parse_list(list, &mask, &why));
+	ck_assert_ptr_eq(why.item, list + 6);
+	ck_assert_uint_eq(why.len, 3);
+	ck_assert_str_eq(why.why, "unknown state");
+	ck_assert_str_eq(why.valid, pv_state_valid_names());
 
-	ck_assert_int_eq(pv_state_parse_list("", &mask, &bad, &badlen), -EINVAL);
-	ck_assert_uint_eq(badlen, 0);
-	ck_assert_int_eq(pv_state_parse_list("estab,", &mask, &bad, &badlen), -EINVAL);
-	ck_assert_uint_eq(badlen, 0);
-	ck_assert_int_eq(pv_state_parse_list("established2", &mask, &bad, &badlen), -EINVAL);
-	ck_assert_int_eq(pv_state_parse_list("estab listen", &mask, &bad, &badlen), -EINVAL);
+	ck_assert(!pv_state_parse_list("", &mask, &why));
+	ck_assert_uint_eq(why.len, 0);
+	ck_assert_str_eq(why.why, "empty state name");
+	ck_assert(!pv_state_parse_list("estab,", &mask, &why));
+	ck_assert_uint_eq(why.len, 0);
+	ck_assert_str_eq(why.why, "empty state name");
+	ck_assert(!pv_state_parse_list("established2", &mask, &why));
+	ck_assert(!pv_state_parse_list("estab listen", &mask, &why));
 	/* A prefix of a name is not the name. */
-	ck_assert_int_eq(pv_state_parse_list("est", &mask, &bad, &badlen), -EINVAL);
+	ck_assert(!pv_state_parse_list("est", &mask, &why));
+	ck_assert_str_eq(why.why, "unknown state");
 }
 END_TEST
 

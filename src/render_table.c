@@ -1,8 +1,7 @@
-#include "portview/render.h"
-#include "portview/annotate.h"
+/* The table renderer: the layout of Windows `netstat -no`, plus columns. */
 #include "portview/format.h"
+#include "portview/render.h"
 #include "portview/state.h"
-#include "portview/users.h"
 #include "portview/util.h"
 
 #include <netinet/in.h>
@@ -48,8 +47,8 @@ static const struct {
 };
 
 /* Distinct owner PIDs; owners of one socket are sorted by pid. */
-static void owner_cell(struct pv_buf *arena, const struct pv_sock *s,
-		       const struct pv_owner_table *t, bool program)
+static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struct pv_owner_table *t,
+		       bool program)
 {
 	if (!t || s->owner_count == 0) {
 		pv_buf_putc(arena, '-');
@@ -78,16 +77,16 @@ static void owner_cell(struct pv_buf *arena, const struct pv_sock *s,
  * and the service name unless the port is in the ephemeral range (a client
  * port that only happens to share a number with a service).
  */
-static void endpoint_cell(struct pv_buf *arena, const struct pv_sock *s, bool local,
-			  const struct pv_options *o, struct pv_ifcache *ifc)
+static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool local,
+			  const struct pv_table_opts *o, struct pv_ifcache *ifc)
 {
-	const struct pv_endpoint *ep = local ? &s->local : &s->remote;
-	if (!local && s->proto == IPPROTO_UDP && s->state == PV_TCP_CLOSE) {
+	const struct pv_endpoint *ep = local ? &s->s.local : &s->s.remote;
+	if (!local && s->s.proto == IPPROTO_UDP && s->s.state == PV_TCP_CLOSE) {
 		pv_buf_puts(arena, "*:*");
 		return;
 	}
 	char *p = pv_buf_reserve(arena, PV_ENDPOINT_MAX);
-	size_t n = pv_format_endpoint(p, s->family, ep, s->ifindex, ifc);
+	size_t n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
 	if (o->numeric) {
 		arena->len += n;
 		return;
@@ -138,21 +137,21 @@ static void add_uint(struct pv_buf *b, uint32_t v)
 }
 
 /* The text of one variable cell (every column but Proto and State). */
-static void format_cell(struct pv_buf *b, int col, const struct pv_sock *s,
-			const struct pv_owner_table *owners, struct pv_users *users,
-			const struct pv_options *o, struct pv_ifcache *ifc)
+static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const struct pv_view *v,
+			const struct pv_table_opts *o, struct pv_ifcache *ifc)
 {
+	const struct pv_sock *s = &r->s;
 	switch (col) {
 	case COL_LOCAL:
 	case COL_FOREIGN:
-		endpoint_cell(b, s, col == COL_LOCAL, o, ifc);
+		endpoint_cell(b, r, col == COL_LOCAL, o, ifc);
 		break;
 	case COL_PID:
 	case COL_PROGRAM:
-		owner_cell(b, s, owners, col == COL_PROGRAM);
+		owner_cell(b, r, v->has_owners ? &v->owners : NULL, col == COL_PROGRAM);
 		break;
 	case COL_USER: {
-		const char *name = users ? pv_users_name(users, s->uid) : NULL;
+		const char *name = pv_view_user(v, s->uid);
 		if (name)
 			pv_escape_text(b, name, strlen(name));
 		else
@@ -174,10 +173,10 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_sock *s,
 			      s->expires % 1000 / 10, s->retrans);
 		break;
 	case COL_LOCAL_PORT:
-		pv_annotation_text(b, s->local_service, s->local_class, s->local_ephemeral);
+		pv_annotation_text(b, r->local_service, r->local_class, r->local_ephemeral);
 		break;
 	case COL_FOREIGN_PORT:
-		pv_annotation_text(b, s->remote_service, s->remote_class, false);
+		pv_annotation_text(b, r->remote_service, r->remote_class, false);
 		break;
 	}
 }
@@ -188,12 +187,12 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_sock *s,
  * (255.255.255.255:65535), inside the column's minimum width, so it
  * cannot widen it.
  */
-static size_t quick_width(int col, const struct pv_sock *s, const struct pv_options *o)
+static size_t quick_width(int col, const struct pv_row *s, const struct pv_table_opts *o)
 {
 	switch (col) {
 	case COL_LOCAL:
 	case COL_FOREIGN:
-		return o->numeric && s->family == AF_INET ? 0 : SIZE_MAX;
+		return o->numeric && s->s.family == AF_INET ? 0 : SIZE_MAX;
 	case COL_LOCAL_PORT:
 		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
 	case COL_FOREIGN_PORT:
@@ -237,12 +236,10 @@ static const char *class_color(uint8_t cls, bool ephemeral)
 	}
 }
 
-void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_users *users,
-		     const struct pv_options *o)
+void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
 {
 	const struct pv_socklist *l = v->l;
-	const struct pv_owner_table *owners = v->owners;
-	struct pv_sock s;
+	struct pv_row s;
 	bool x = o->extended, ann = !o->plain;
 	bool on[NCOLS] = {true, true, true, true, o->owner, o->program, x, x, x, x, x, ann, ann};
 	int last = NCOLS - 1;
@@ -268,14 +265,14 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 	pv_ifcache_init(&ifc);
 
 	for (size_t r = 0; r < l->n; r++) {
-		pv_view_get(v, r, &s);
+		pv_view_row(v, r, &s);
 		for (int c = COL_LOCAL; c < NCOLS; c++) {
 			if (!on[c] || c == COL_STATE)
 				continue;
 			size_t w = quick_width(c, &s, o);
 			if (w == SIZE_MAX) {
 				cell.len = 0;
-				format_cell(&cell, c, &s, owners, users, o, &ifc);
+				format_cell(&cell, c, &s, v, o, &ifc);
 				w = pv_text_width(cell.data, cell.len);
 			}
 			if (w + 1 > width[c])
@@ -297,7 +294,7 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 	}
 
 	for (size_t r = 0; r < l->n; r++) {
-		pv_view_get(v, r, &s);
+		pv_view_row(v, r, &s);
 		row.len = 0;
 		pv_buf_puts(&row, "  ");
 		for (int c = 0; c <= last; c++) {
@@ -306,15 +303,15 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 			const char *text, *color = NULL;
 			size_t len, w;
 			if (c == COL_PROTO) {
-				text = pv_proto_name(s.proto);
+				text = pv_proto_name(s.s.proto);
 				len = w = strlen(text);
 			} else if (c == COL_STATE) {
-				text = pv_state_display(s.proto, s.state);
+				text = pv_state_display(s.s.proto, s.s.state);
 				len = w = strlen(text);
-				color = state_color(&s);
+				color = state_color(&s.s);
 			} else {
 				cell.len = 0;
-				format_cell(&cell, c, &s, owners, users, o, &ifc);
+				format_cell(&cell, c, &s, v, o, &ifc);
 				text = cell.data;
 				len = cell.len;
 				w = pv_text_width(text, len);
@@ -342,108 +339,4 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, struct pv_user
 
 	pv_buf_free(&cell);
 	pv_buf_free(&row);
-}
-
-static void pad_to(struct pv_buf *out, size_t line_start, size_t column)
-{
-	size_t used = out->len - line_start;
-	pv_buf_pad(out, ' ', used < column ? column - used : 1);
-}
-
-void pv_render_ranges(struct pv_buf *out, const struct pv_range_use *rows, size_t n)
-{
-	static const size_t col[] = {2, 9, 24, 31, 38, 48, 56};
-	pv_buf_puts(out, "\nLocal Port Ranges\n\n");
-	pv_buf_puts(out, "  Proto  Range          Start  Ports  Reserved  In Use  Used\n");
-	for (size_t i = 0; i < n; i++) {
-		const struct pv_range_use *r = &rows[i];
-		size_t line = out->len;
-		pad_to(out, line, col[0]);
-		pv_buf_puts(out, pv_proto_name(r->proto));
-		pad_to(out, line, col[1]);
-		pv_buf_puts(out, r->iana ? "iana-dynamic" : "ephemeral");
-		if (!r->known) {
-			pad_to(out, line, col[2]);
-			pv_buf_puts(out, "unknown (ip_local_port_range unreadable)\n");
-			continue;
-		}
-		pad_to(out, line, col[2]);
-		pv_buf_printf(out, "%u", r->start);
-		pad_to(out, line, col[3]);
-		pv_buf_printf(out, "%u", r->count);
-		pad_to(out, line, col[4]);
-		if (r->reserved < 0)
-			pv_buf_putc(out, '-');
-		else
-			pv_buf_printf(out, "%d", r->reserved);
-		pad_to(out, line, col[5]);
-		pv_buf_printf(out, "%u", r->in_use);
-		pad_to(out, line, col[6]);
-		uint32_t usable = r->count - (uint32_t)(r->reserved > 0 ? r->reserved : 0);
-		pv_buf_printf(out, "%.2f%%\n", usable ? 100.0 * r->in_use / usable : 0.0);
-	}
-}
-
-static void lookup_entry(struct pv_buf *out, const struct pv_service *e)
-{
-	size_t line = out->len;
-	/* lower-case protocol like /etc/services */
-	pv_buf_printf(out, "    %u/%s", e->port, pv_proto_lname(e->proto));
-	pad_to(out, line, 16);
-	pv_escape_text(out, e->name, strlen(e->name));
-	if (e->aliases[0]) {
-		pv_buf_puts(out, " (");
-		pv_escape_text(out, e->aliases, strlen(e->aliases));
-		pv_buf_putc(out, ')');
-	}
-	pv_buf_puts(out, e->source == PV_SRC_ETC ? "  [/etc/services]" : "  [IANA]");
-	if (e->description[0]) {
-		pv_buf_puts(out, "\n                  ");
-		pv_escape_text(out, e->description, strlen(e->description));
-	}
-	pv_buf_putc(out, '\n');
-}
-
-void pv_render_lookup(struct pv_buf *out, const struct pv_lookup_port *ports, size_t n,
-		      const struct pv_ephemeral *eph)
-{
-	static const uint8_t shown[] = {IPPROTO_TCP, IPPROTO_UDP};
-	for (size_t i = 0; i < n; i++) {
-		const struct pv_lookup_port *p = &ports[i];
-		enum pv_port_class cls = pv_port_class(p->port);
-		if (i)
-			pv_buf_putc(out, '\n');
-		pv_buf_printf(out, "Port %u\n", p->port);
-		pv_buf_printf(out, "  Class:      %s (%s)\n", pv_port_class_name(cls),
-			      cls == PV_CLASS_WELL_KNOWN   ? "0-1023, assigned by IANA"
-			      : cls == PV_CLASS_REGISTERED ? "1024-49151, registered with IANA"
-							   : "49152-65535, dynamic/private");
-		if (!eph->known)
-			pv_buf_puts(out,
-				    "  Ephemeral:  unknown (ip_local_port_range unreadable)\n");
-		else if (pv_port_is_reserved(eph, p->port))
-			pv_buf_printf(out,
-				      "  Ephemeral:  no, reserved (ip_local_reserved_ports)\n");
-		else
-			pv_buf_printf(out, "  Ephemeral:  %s (this host's range is %u-%u)\n",
-				      pv_port_is_ephemeral(eph, p->port) ? "yes" : "no", eph->lo,
-				      eph->hi);
-		pv_buf_puts(out, "  Services:\n");
-		for (size_t j = 0; j < p->nentries; j++)
-			lookup_entry(out, p->entries[j]);
-		/* Say so for TCP and UDP when nothing is registered for them. */
-		for (size_t k = 0; k < sizeof(shown) && !p->by_name; k++) {
-			if (p->proto && p->proto != shown[k])
-				continue;
-			bool any = false;
-			for (size_t j = 0; j < p->nentries; j++)
-				any |= p->entries[j]->proto == shown[k];
-			if (!any) {
-				size_t line = out->len;
-				pv_buf_printf(out, "    %u/%s", p->port, pv_proto_lname(shown[k]));
-				pad_to(out, line, 16);
-				pv_buf_puts(out, "unassigned\n");
-			}
-		}
-	}
 }

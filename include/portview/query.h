@@ -1,0 +1,77 @@
+/*
+ * What a listing selects: protocols, families, states, port filters and
+ * port classes.  Built once from the command line (cli.c), read by the
+ * snapshot, which pushes what it can into the kernel's request (the state
+ * mask, a filter program compiled by bytecode.c) and checks the rest in
+ * user space.
+ */
+#ifndef PORTVIEW_QUERY_H
+#define PORTVIEW_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portview/bytecode.h"
+#include "portview/ports.h"
+#include "portview/services.h"
+#include "portview/sock.h"
+#include "portview/util.h"
+
+#define PV_CLASS_EPHEMERAL_BIT (1u << 7)
+
+struct pv_query {
+	bool tcp, udp;	 /* neither: both */
+	bool ipv4, ipv6; /* neither: both */
+	uint32_t states; /* the idiag_states mask: bit 1 << TCP_* */
+	/*
+	 * TCP asks for LISTEN only (-l): CLOSE, which -l means for UDP, is in
+	 * no table of the TCP dump, but asking for it walks every connection.
+	 */
+	bool tcp_listen_only;
+	/* The port filter: the AND of --port, --sport and --dport clauses. */
+	struct pv_port_clause clauses[3];
+	size_t nclauses;
+	uint8_t classes; /* --class: bits 1 << enum pv_port_class, PV_CLASS_EPHEMERAL_BIT */
+};
+
+/* The states to ask for with one protocol. */
+uint32_t pv_query_proto_states(const struct pv_query *q, uint8_t proto);
+bool pv_query_wants_proto(const struct pv_query *q, uint8_t proto);
+/*
+ * Whether to dump a family.  An IPv4-only listing still dumps AF_INET6,
+ * because v4-mapped IPv6 sockets carry IPv4 traffic.
+ */
+bool pv_query_wants_family(const struct pv_query *q, uint8_t family);
+
+/*
+ * The check in user space of one record: the family rule above, the port
+ * clauses and the classes of the local port (against the network
+ * namespace's ephemeral range).  The kernel already applied what it
+ * could; checking again costs little and covers what it could not
+ * (reserved ports).
+ */
+bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
+		   const struct pv_sock *s);
+/* Whether pv_query_keep can reject anything, so that the pass is needed. */
+bool pv_query_needs_check(const struct pv_query *q);
+/*
+ * The --class selection as a clause on the local port for the kernel, in
+ * the network namespace whose range eph is.  False when there is no
+ * class filter.
+ */
+bool pv_query_class_clause(const struct pv_query *q, const struct pv_ephemeral *eph,
+			   struct pv_port_clause *c);
+
+/*
+ * Parse a port SPEC: comma-separated numbers, ranges N-M and service names
+ * (their TCP and UDP ports), added to c's ranges.  Returns false with why
+ * filled when the spec is bad.
+ */
+bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
+			struct pv_why *why);
+
+/* Parse a --class list into *mask's bits.  Returns false with why filled. */
+bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why);
+
+#endif

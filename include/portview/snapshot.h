@@ -1,0 +1,90 @@
+/*
+ * A snapshot: the sockets a query selects, from one round of kernel dumps
+ * (TCP, both families in one walk where the kernel allows, then UDP per
+ * family), each made sure of (hashwalk.h), repeats dropped, the user-space
+ * check applied, in display order.  A snapshotter keeps its netlink
+ * sockets, so one process can take any number of snapshots.
+ */
+#ifndef PORTVIEW_SNAPSHOT_H
+#define PORTVIEW_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portview/hashwalk.h"
+#include "portview/ports.h"
+#include "portview/query.h"
+#include "portview/sock.h"
+
+/* How each dump is made sure of (PORTVIEW_DUMP). */
+enum pv_dump_check {
+	PV_DUMP_CHECK = 0, /* boundaries checked, walked again (in slices) where needed */
+	PV_DUMP_ONCE,	   /* one walk, nothing checked */
+	PV_DUMP_TWICE,	   /* always a second whole walk instead */
+};
+
+struct pv_dump_policy {
+	enum pv_dump_check check;
+	bool per_family; /* TCP asked once per family, as UDP always is */
+};
+
+/* What a snapshot reads of its network namespace. */
+struct pv_netns_facts {
+	struct pv_ephemeral ephemeral;	  /* annotations, --class, --ranges */
+	struct pv_hash_geometry geometry; /* how crowded the TCP hash is */
+};
+
+void pv_netns_facts_load(struct pv_netns_facts *f, const char *sysctl_dir, const char *proc_root);
+void pv_netns_facts_free(struct pv_netns_facts *f);
+
+/* One kernel dump of a snapshot, for PORTVIEW_DEBUG and the warnings. */
+struct pv_dump_report {
+	uint8_t proto, family;
+	int err;	    /* the kernel cannot list the protocol (-ENOENT...): skipped */
+	size_t sockets;	    /* records kept from all of the dump's walks */
+	size_t first;	    /* of them, from the first walk */
+	size_t datagrams;   /* of every walk */
+	size_t bytes;	    /* of every walk */
+	uint32_t states;    /* the mask asked for */
+	size_t program_len; /* the filter program's bytes */
+	uint32_t buckets;   /* the TCP hash's, 0 when unknown */
+	unsigned tail;	    /* records looked up before each boundary */
+	unsigned needed;    /* ... that the crowding called for (0: crowded) */
+	size_t walks_again; /* whole walks after the first */
+	size_t slices;	    /* sliced walks */
+	size_t split;	    /* slices split for coming back in more than one datagram */
+	bool incomplete;    /* a slice could not be split enough */
+	size_t checked;	    /* boundary records looked up */
+	long gone;	    /* of them gone, or a negative errno */
+	const char *second; /* "none", "listeners", "all", "sliced" or "unverified" */
+};
+
+#define PV_SNAPSHOT_MAX_DUMPS 8
+
+struct pv_snapshot_report {
+	struct pv_dump_report dumps[PV_SNAPSHOT_MAX_DUMPS];
+	size_t ndumps;
+	size_t repeats; /* repeated sockets dropped */
+	/* The dump that failed, when pv_snapshot_take returns an error. */
+	uint8_t failed_proto;
+};
+
+struct pv_snapshotter;
+
+/* Open the netlink sockets.  Returns 0 or a negative errno. */
+int pv_snapshotter_open(struct pv_snapshotter **out);
+void pv_snapshotter_close(struct pv_snapshotter *s);
+
+/*
+ * Take a snapshot of what q selects in the namespace ns describes (the
+ * snapshotter's), into out (emptied first).  keep_more keeps the queues,
+ * timers and interface (for -e and JSON).  A protocol the kernel cannot
+ * list is skipped (its report says why).  Returns 0, or a negative errno
+ * when a dump failed (rep->failed_proto says which).
+ */
+int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
+		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
+		     bool keep_more, struct pv_socklist *out, struct pv_snapshot_report *rep);
+
+#endif

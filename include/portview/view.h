@@ -1,0 +1,77 @@
+/*
+ * The view of a snapshot: its records and what later stages add to each,
+ * the owning processes (owners.h), what the ports mean (services.h,
+ * ports.h), host names (resolve.h) and user names (users.h).  These are
+ * worked out as each row is read rather than stored, which keeps a record
+ * at 32 bytes.  Renderers read a view, nothing else of the run.
+ */
+#ifndef PORTVIEW_VIEW_H
+#define PORTVIEW_VIEW_H
+
+#include "portview/owners.h"
+#include "portview/ports.h"
+#include "portview/resolve.h"
+#include "portview/services.h"
+#include "portview/sock.h"
+#include "portview/users.h"
+
+/* One row: a record with everything the view adds. */
+struct pv_row {
+	struct pv_sock s; /* what the kernel said */
+	/* Owners, as a range of the view's owner table. */
+	uint32_t owner_first;
+	uint32_t owner_count;
+	/* What the ports mean; NULL service: none known. */
+	const struct pv_service *local_service;
+	const struct pv_service *remote_service;
+	uint8_t local_class; /* enum pv_port_class; NONE for port 0 */
+	uint8_t remote_class;
+	bool local_ephemeral;
+	bool ephemeral_unknown; /* the namespace's range could not be read */
+	bool remote_in_range;	/* foreign port inside the namespace's ephemeral range */
+	/* Host names; NULL: show the address. */
+	const char *local_host;
+	const char *remote_host;
+};
+
+struct pv_view {
+	const struct pv_socklist *l;
+	const struct pv_services *services;   /* NULL: no annotations */
+	const struct pv_ephemeral *ephemeral; /* the snapshot's namespace's range */
+	struct pv_owner_table owners;
+	bool has_owners; /* owners were looked up */
+	struct pv_names names;
+	bool has_names;	       /* host names were looked up */
+	struct pv_users users; /* a cache: filled as rows are read */
+};
+
+/* A view of l with port annotations from services (may be NULL) and eph. */
+void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
+		  const struct pv_services *services, const struct pv_ephemeral *eph);
+/*
+ * Join the parts of a finished /proc walk with the records: the owners of
+ * each socket.  Returns true when some processes could not be read
+ * (another user's), so that owners may be missing.
+ */
+bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
+/* Look up the records' host names, all of it bounded by timeout_ms. */
+void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms);
+void pv_view_free(struct pv_view *v);
+
+/* Row i of the view. */
+void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out);
+/* The user name of a uid, or NULL (looked up once each). */
+const char *pv_view_user(const struct pv_view *v, uint32_t uid);
+
+/* Fill a row's port annotations from the registry and the range. */
+void pv_annotate_row(struct pv_row *r, const struct pv_services *svc,
+		     const struct pv_ephemeral *eph);
+
+/* Append the annotation cell text: "https well-known", "- dynamic ephemeral". */
+struct pv_buf;
+void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_t cls,
+			bool ephemeral);
+/* The width on screen of that text, without writing it. */
+size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephemeral);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The command line and the environment, read once into a request that is
+ * complete and read-only afterwards: which mode, what to select, how to
+ * show it.  Only main.c and cli.c include this; the library never does.
+ */
+#ifndef PORTVIEW_CLI_H
+#define PORTVIEW_CLI_H
+
+#include <stdbool.h>
+
+#include "portview/lookup.h"
+#include "portview/query.h"
+#include "portview/render.h"
+#include "portview/services.h"
+#include "portview/snapshot.h"
+#include "portview/sort.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+enum pv_mode {
+	PV_MODE_LIST,	/* the socket table or its JSON */
+	PV_MODE_RANGES, /* --ranges */
+	PV_MODE_LOOKUP, /* --lookup: the registry's answer, then the table */
+};
+
+struct pv_request {
+	enum pv_mode mode;
+	struct pv_query query; /* what to select (for --lookup, its ports) */
+	struct pv_table_opts table;
+	struct pv_order order; /* --sort */
+	bool json;
+	struct pv_lookup lookup;    /* --lookup's ports and registry entries */
+	bool lookup_sockets;	    /* --lookup asks about TCP or UDP: list the sockets */
+	struct pv_dump_policy dump; /* PORTVIEW_DUMP */
+	bool debug;		    /* PORTVIEW_DEBUG */
+	const char *proc_root;	    /* "/proc" */
+	const char *sysctl_dir;	    /* "/proc/sys/net/ipv4" */
+	const char *services_path;  /* "/etc/services", or $PORTVIEW_SERVICES */
+};
+
+/*
+ * Read argv and the environment into req, loading into svc the service
+ * registry that port names are looked up in (free it with
+ * pv_services_free).  Prints --help, --version or the usage error.
+ * Returns -1 to go on, or the exit status to end with.
+ */
+int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req);
+
+/* Whether the listing needs the owners of its sockets. */
+bool pv_request_wants_owners(const struct pv_request *req);
+
+#endif

@@ -1,0 +1,204 @@
+#include "portview/query.h"
+#include "portview/state.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+uint32_t pv_query_proto_states(const struct pv_query *q, uint8_t proto)
+{
+	if (proto == IPPROTO_TCP && q->tcp_listen_only)
+		return q->states & ~PV_SF(PV_TCP_CLOSE);
+	return q->states;
+}
+
+bool pv_query_wants_proto(const struct pv_query *q, uint8_t proto)
+{
+	if (!q->tcp && !q->udp)
+		return true;
+	return proto == IPPROTO_TCP ? q->tcp : q->udp;
+}
+
+bool pv_query_wants_family(const struct pv_query *q, uint8_t family)
+{
+	if (!q->ipv4 && !q->ipv6)
+		return true;
+	if (family == AF_INET)
+		return q->ipv4;
+	return true; /* AF_INET6: wanted by -6, and by -4 for v4-mapped sockets */
+}
+
+static bool ipv4_only(const struct pv_query *q)
+{
+	return q->ipv4 && !q->ipv6;
+}
+
+bool pv_query_needs_check(const struct pv_query *q)
+{
+	return ipv4_only(q) || q->nclauses || q->classes;
+}
+
+static bool class_matches(const struct pv_query *q, const struct pv_ephemeral *eph, uint16_t port)
+{
+	if (q->classes & (1u << pv_port_class(port)))
+		return true;
+	return (q->classes & PV_CLASS_EPHEMERAL_BIT) && pv_port_is_ephemeral(eph, port);
+}
+
+bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
+		   const struct pv_sock *s)
+{
+	if (s->family == AF_INET6 && ipv4_only(q) && !pv_addr_is_v4mapped(s->local.addr) &&
+	    !pv_addr_is_v4mapped(s->remote.addr))
+		return false;
+	if (q->nclauses &&
+	    !pv_port_clauses_match(q->clauses, q->nclauses, s->local.port, s->remote.port))
+		return false;
+	/* a socket without a local port has no class */
+	if (q->classes && (!s->local.port || !class_matches(q, eph, s->local.port)))
+		return false;
+	return true;
+}
+
+/* Add a range unless the clause has it; false when the clause is full. */
+static bool add_range(struct pv_port_clause *c, uint16_t lo, uint16_t hi)
+{
+	for (size_t i = 0; i < c->nranges; i++)
+		if (c->ranges[i].lo == lo && c->ranges[i].hi == hi)
+			return true;
+	if (c->nranges == PV_MAX_RANGES)
+		return false;
+	c->ranges[c->nranges++] = (struct pv_port_range){lo, hi};
+	return true;
+}
+
+static const char *const TOO_MANY = "too many ports and ranges (at most 64 per option)";
+
+/* A decimal port number spanning exactly n bytes, or why not. */
+static const char *parse_number(const char *s, size_t n, uint16_t *out)
+{
+	uint64_t v;
+	int err = pv_parse_uint(s, n, 65535, &v);
+	if (err)
+		return err == -ERANGE ? "port out of range (0-65535)"
+				      : "not a port, range N-M or service name";
+	*out = (uint16_t)v;
+	return NULL;
+}
+
+/* One item of a port spec; returns why it is bad, or NULL. */
+static const char *parse_item(const char *item, size_t n, const struct pv_services *svc,
+			      struct pv_port_clause *c)
+{
+	if (item[0] >= '0' && item[0] <= '9') {
+		const char *dash = memchr(item, '-', n);
+		uint16_t lo, hi;
+		const char *why = parse_number(item, dash ? (size_t)(dash - item) : n, &lo);
+		if (why)
+			return why;
+		hi = lo;
+		if (dash && (why = parse_number(dash + 1, n - (size_t)(dash + 1 - item), &hi)))
+			return why;
+		if (lo > hi)
+			return "range start is above its end";
+		return add_range(c, lo, hi) ? NULL : TOO_MANY;
+	}
+
+	/* A service name (they begin with a letter): its TCP and UDP ports. */
+	if (!((item[0] >= 'a' && item[0] <= 'z') || (item[0] >= 'A' && item[0] <= 'Z')))
+		return "not a port, range N-M or service name";
+	char name[128];
+	if (n >= sizeof(name))
+		return "unknown service name";
+	memcpy(name, item, n);
+	name[n] = '\0';
+	const struct pv_service *found[64];
+	size_t total = pv_services_all_by_name(svc, name, found, ARRAY_SIZE(found));
+	if (total > ARRAY_SIZE(found))
+		total = ARRAY_SIZE(found);
+	bool any = false;
+	for (size_t i = 0; i < total; i++) {
+		if (found[i]->proto != IPPROTO_TCP && found[i]->proto != IPPROTO_UDP)
+			continue;
+		if (!add_range(c, found[i]->port, found[i]->port))
+			return TOO_MANY;
+		any = true;
+	}
+	return any ? NULL : "unknown service name";
+}
+
+bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
+			struct pv_why *why)
+{
+	struct pv_split it = pv_split_start(spec, ',');
+	const char *item;
+	size_t n;
+	while (pv_split_next(&it, &item, &n)) {
+		const char *bad = n	    ? parse_item(item, n, svc, c)
+				  : spec[0] ? "empty item in the list"
+					    : "empty port";
+		if (bad) {
+			*why = (struct pv_why){.why = bad, .item = item, .len = n};
+			return false;
+		}
+	}
+	return true;
+}
+
+static const struct {
+	const char *name;
+	uint8_t bit;
+} class_names[] = {
+    {"well-known", 1u << PV_CLASS_WELL_KNOWN},
+    {"registered", 1u << PV_CLASS_REGISTERED},
+    {"dynamic", 1u << PV_CLASS_DYNAMIC},
+    {"ephemeral", PV_CLASS_EPHEMERAL_BIT},
+};
+
+bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why)
+{
+	struct pv_split it = pv_split_start(list, ',');
+	const char *p;
+	size_t n;
+	while (pv_split_next(&it, &p, &n)) {
+		bool found = false;
+		for (size_t i = 0; i < ARRAY_SIZE(class_names); i++) {
+			if (strlen(class_names[i].name) == n &&
+			    strncasecmp(class_names[i].name, p, n) == 0) {
+				*mask |= class_names[i].bit;
+				found = true;
+			}
+		}
+		if (!found) {
+			*why =
+			    (struct pv_why){.why = n ? "unknown class" : "empty class name",
+					    .item = p,
+					    .len = n,
+					    .valid = "well-known, registered, dynamic, ephemeral"};
+			return false;
+		}
+	}
+	return true;
+}
+
+bool pv_query_class_clause(const struct pv_query *q, const struct pv_ephemeral *eph,
+			   struct pv_port_clause *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->sides = PV_SIDE_SRC;
+	if (!q->classes)
+		return false;
+	if (q->classes & (1u << PV_CLASS_WELL_KNOWN))
+		add_range(c, 0, 1023);
+	if (q->classes & (1u << PV_CLASS_REGISTERED))
+		add_range(c, 1024, 49151);
+	if (q->classes & (1u << PV_CLASS_DYNAMIC))
+		add_range(c, 49152, 65535);
+	/* Reserved ports inside the range are left for user space. */
+	if ((q->classes & PV_CLASS_EPHEMERAL_BIT) && eph->known)
+		add_range(c, eph->lo, eph->hi);
+	/* No range (an unknown ephemeral range): user space rejects all. */
+	return c->nranges > 0;
+}

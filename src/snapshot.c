@@ -1,0 +1,570 @@
+/*
+ * A snapshot: one round of kernel dumps, each made sure of, merged into
+ * one list.  The policy of making sure (hashwalk.h):
+ *
+ *   one datagram, short buckets          nothing to do
+ *   short buckets, TCP, checkable        the boundary records looked up;
+ *                                        a checked walk again where one
+ *                                        has gone (at most three)
+ *   long buckets, or not checkable       a second walk in slices
+ *   (UDP, a filter, some states)
+ *
+ * A second walk keeps only what the first did not report (by cookie), and
+ * of that, nothing whose addresses and ports the first listed.
+ */
+#include "portview/snapshot.h"
+#include "portview/buf.h"
+#include "portview/bytecode.h"
+#include "portview/sock_diag.h"
+#include "portview/sort.h"
+#include "portview/state.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct pv_snapshotter {
+	struct mnl_socket *nl;	   /* the dumps */
+	struct mnl_socket *lookup; /* the boundary checks' exact lookups */
+};
+
+int pv_snapshotter_open(struct pv_snapshotter **out)
+{
+	struct pv_snapshotter *s = xcalloc(1, sizeof(*s));
+	int err = pv_diag_open(&s->nl);
+	if (!err)
+		err = pv_diag_open(&s->lookup);
+	if (err) {
+		pv_snapshotter_close(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void pv_snapshotter_close(struct pv_snapshotter *s)
+{
+	if (!s)
+		return;
+	pv_diag_close(s->nl);
+	pv_diag_close(s->lookup);
+	free(s);
+}
+
+void pv_netns_facts_load(struct pv_netns_facts *f, const char *sysctl_dir, const char *proc_root)
+{
+	pv_ephemeral_load(&f->ephemeral, sysctl_dir);
+	pv_hash_geometry_load(&f->geometry, sysctl_dir, proc_root);
+}
+
+void pv_netns_facts_free(struct pv_netns_facts *f)
+{
+	pv_ephemeral_free(&f->ephemeral);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ---- merging a second walk ---------------------------------------------- */
+
+/* The cookies of records from..l->n in states. */
+static void cookies_of(struct pv_idset *c, const struct pv_socklist *l, size_t from,
+		       uint32_t states)
+{
+	pv_idset_init(c, l->n - from);
+	for (size_t k = from; k < l->n; k++)
+		if ((states >> l->v[k].state) & 1)
+			pv_idset_add(c, l->v[k].cookie);
+}
+
+static uint64_t tuple_hash(const struct pv_sock *s)
+{
+	uint64_t h = pv_hash_bytes(s->local.addr, 16, (uint64_t)s->proto << 8 | s->family);
+	h = pv_hash_bytes(s->remote.addr, 16, h);
+	return pv_hash64(h ^ ((uint64_t)s->local.port << 16 | s->remote.port));
+}
+
+static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
+{
+	return a->proto == b->proto && a->family == b->family && a->local.port == b->local.port &&
+	       a->remote.port == b->remote.port && memcmp(a->local.addr, b->local.addr, 16) == 0 &&
+	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
+}
+
+/* Whether a record takes part in the check of addresses. */
+static bool tuple_checked(const struct pv_rec *r, uint32_t states)
+{
+	return r->state != PV_TCP_LISTEN && ((states >> r->state) & 1);
+}
+
+/*
+ * Add the records of extra (a second walk) that the first walk, records
+ * from index `from` of l, did not have: a socket is new only if no record
+ * there has its protocol, family, addresses and ports.  Between the walks
+ * a connection may have closed and another taken its addresses (a new
+ * cookie), which would otherwise be listed as a second row; listeners are
+ * exempt, as SO_REUSEPORT listeners share their addresses.  Only records
+ * in states (the second walk's) count.  Frees extra.
+ */
+static void merge_walk(struct pv_socklist *l, size_t from, uint32_t states,
+		       struct pv_socklist *extra)
+{
+	size_t n = 0, cap = 64;
+	for (size_t i = from; i < l->n; i++)
+		n += tuple_checked(&l->v[i], states);
+	while (cap < n * 2)
+		cap *= 2;
+	uint32_t *slot = xcalloc(cap, sizeof(*slot)); /* index + 1; 0: empty */
+	struct pv_sock s, e;
+	for (size_t i = from; i < l->n; i++) {
+		if (!tuple_checked(&l->v[i], states))
+			continue;
+		pv_socklist_get(l, i, &s);
+		size_t j = (size_t)tuple_hash(&s) & (cap - 1);
+		while (slot[j])
+			j = (j + 1) & (cap - 1);
+		slot[j] = (uint32_t)(i + 1);
+	}
+	size_t end = l->n;
+	for (size_t k = 0; k < extra->n; k++) {
+		pv_socklist_get(extra, k, &e);
+		bool seen = false;
+		if (e.state != PV_TCP_LISTEN) {
+			size_t j = (size_t)tuple_hash(&e) & (cap - 1);
+			for (; slot[j] && !seen; j = (j + 1) & (cap - 1)) {
+				if (slot[j] - 1 >= end)
+					continue;
+				pv_socklist_get(l, slot[j] - 1, &s);
+				seen = same_tuple(&s, &e);
+			}
+		}
+		if (!seen)
+			pv_socklist_add(l, &e);
+	}
+	free(slot);
+	pv_socklist_free(extra);
+}
+
+/* ---- one dump and its second walks -------------------------------------- */
+
+/* The states a TCP socket in the kernel's established hash can be in. */
+#define EHASH_STATES (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
+
+/* What a dump needs besides its query. */
+struct dump_ctx {
+	struct pv_snapshotter *s;
+	const struct pv_netns_facts *ns;
+	const struct pv_dump_policy *policy;
+	const struct pv_port_clause *clauses; /* the port filter, with --class's */
+	size_t nclauses;
+	struct pv_buf *bytecode; /* the filter compiled */
+	bool use_eq;		 /* the kernel takes the EQ ops */
+};
+
+/*
+ * Whether every socket a walk counts to find its resume point is also one
+ * it reports, so that its datagram boundaries can be checked from the
+ * records around them (sock_diag.h): TCP in both families, no filter
+ * program, and all the established hash's states or none of them.  (UDP
+ * is walked per family, and a family's walk counts the other's sockets.)
+ */
+static bool boundaries_checkable(const struct pv_diag_query *q)
+{
+	uint32_t ehash = q->states & EHASH_STATES;
+	return q->proto == IPPROTO_TCP && q->family == AF_UNSPEC && !q->bytecode_len &&
+	       (ehash == 0 || ehash == EHASH_STATES);
+}
+
+/* Records from..l->n in states. */
+static size_t count_in(const struct pv_socklist *l, size_t from, uint32_t states)
+{
+	size_t n = 0;
+	for (size_t i = from; i < l->n; i++)
+		n += (states >> l->v[i].state) & 1;
+	return n;
+}
+
+/*
+ * How many established-hash records a walk must look up before each
+ * boundary, given about n sockets in the hash (0: the hash is crowded, no
+ * number will do).  A walk that asks for no established state has no
+ * established-hash boundaries.
+ */
+static unsigned tail_for(const struct dump_ctx *c, uint32_t states, size_t n)
+{
+	if (!(states & EHASH_STATES))
+		return PV_DIAG_TAIL_MAX;
+	return pv_hashwalk_tail(c->ns->geometry.buckets, n);
+}
+
+static void add_stats(struct pv_dump_report *r, const struct pv_diag_stats *st)
+{
+	r->datagrams += st->datagrams;
+	r->bytes += st->bytes;
+}
+
+/*
+ * A second walk for what the first may have skipped, keeping only the
+ * records it did not report; states narrows the walk.  With tails, the
+ * walk checks its own boundaries.  Returns 0 or a negative errno.
+ */
+static int walk_again(struct dump_ctx *c, const struct pv_diag_query *q, uint32_t states,
+		      struct pv_socklist *l, size_t before, struct pv_dump_report *r,
+		      struct pv_diag_tails *tails)
+{
+	struct pv_diag_query again = *q;
+	struct pv_diag_stats more;
+	struct pv_idset known;
+	struct pv_socklist extra;
+	again.states = states;
+	cookies_of(&known, l, before, states);
+	pv_socklist_init(&extra);
+	extra.keep_more = l->keep_more;
+	int err = pv_diag_dump(c->s->nl, &again, &known, &extra, &more, tails);
+	if (!err)
+		merge_walk(l, before, states, &extra);
+	else
+		pv_socklist_free(&extra);
+	pv_idset_free(&known);
+	add_stats(r, &more);
+	r->walks_again++;
+	return err;
+}
+
+/*
+ * Slices a sliced walk may take.  Each slice costs the kernel a walk of
+ * the whole hash (about 0.1 us a socket), against about 1.3 us a socket
+ * for a walk that fills every record: past some 20 slices the slices cost
+ * more than two more whole walks, which shrink the odds of a miss instead
+ * of ruling it out.  Up to 64 (some 10,000 records) the certainty is
+ * worth the price.
+ */
+#define MAX_SLICES 64
+/* Records planned per slice: a datagram holds about 250 (hashwalk.h). */
+#define PER_SLICE 150
+
+/* A slice's filter: the user's clauses ANDed with the rectangle's. */
+static size_t slice_clauses(const struct dump_ctx *c, const struct pv_port_rect *r,
+			    struct pv_port_clause *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nclauses; i++)
+		out[n++] = c->clauses[i];
+	if (r->slo != 0 || r->shi != 65535)
+		out[n++] = (struct pv_port_clause){
+		    .sides = PV_SIDE_SRC, .nranges = 1, .ranges = {{r->slo, r->shi}}};
+	if (r->dlo != 0 || r->dhi != 65535)
+		out[n++] = (struct pv_port_clause){
+		    .sides = PV_SIDE_DST, .nranges = 1, .ranges = {{r->dlo, r->dhi}}};
+	return n;
+}
+
+/*
+ * Walk the hash again in slices that each come back in one datagram, with
+ * few sockets per bucket, so that no slice's walk ever pauses inside a
+ * bucket (hashwalk.h): port rectangles planned from the records the first
+ * walk found, each ANDed with the user's port filter.  A slice that comes
+ * back larger is split and walked again.  Sets *too_many, and walks
+ * nothing, when it would take more than MAX_SLICES.  Returns 0 or a
+ * negative errno.
+ */
+static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32_t states,
+		       struct pv_socklist *l, size_t before, struct pv_dump_report *r,
+		       bool *too_many)
+{
+	size_t n = count_in(l, before, states);
+	struct pv_port_pair *pairs = xreallocarray(NULL, n ? n : 1, sizeof(*pairs));
+	size_t k = 0;
+	for (size_t i = before; i < l->n; i++)
+		if ((states >> l->v[i].state) & 1)
+			pairs[k++] = (struct pv_port_pair){l->v[i].lport, l->v[i].rport};
+	size_t nrects = pv_hashwalk_plan(pairs, n, PER_SLICE, NULL, 0);
+	*too_many = nrects > MAX_SLICES;
+	if (*too_many) {
+		free(pairs);
+		return 0;
+	}
+	/* a stack of rectangles to walk: each split adds one */
+	size_t cap = nrects + 64;
+	struct pv_port_rect *stack = xreallocarray(NULL, cap, sizeof(*stack));
+	size_t top = pv_hashwalk_plan(pairs, n, PER_SLICE, stack, nrects);
+	free(pairs);
+
+	struct pv_idset known;
+	struct pv_socklist extra;
+	struct pv_buf bc;
+	cookies_of(&known, l, before, states);
+	pv_socklist_init(&extra);
+	extra.keep_more = l->keep_more;
+	pv_buf_init(&bc);
+	int err = 0;
+	while (top > 0 && !err) {
+		struct pv_port_rect rect = stack[--top];
+		struct pv_port_clause clauses[8];
+		size_t nc = slice_clauses(c, &rect, clauses);
+		bc.len = 0;
+		if (pv_bc_compile(clauses, nc, c->use_eq, &bc) < 0) {
+			err = -E2BIG;
+			break;
+		}
+		struct pv_diag_query slice = *q;
+		slice.states = states;
+		slice.bytecode = bc.len ? bc.data : NULL;
+		slice.bytecode_len = bc.len;
+		struct pv_diag_stats more;
+		struct pv_diag_tails tails = {0};
+		struct pv_socklist_mark mark = pv_socklist_mark(&extra);
+		err = pv_diag_dump(c->s->nl, &slice, &known, &extra, &more, &tails);
+		if (err == -EINVAL && c->use_eq && bc.len) {
+			/* a kernel without the EQ ops: the same slice with GE and LE */
+			c->use_eq = false;
+			stack[top++] = rect;
+			err = 0;
+			continue;
+		}
+		r->slices++;
+		add_stats(r, &more);
+		if (err || tails.boundaries == 0)
+			continue;
+		/* More than one datagram: it may have skipped; walk it in halves. */
+		struct pv_port_rect a, b;
+		if (pv_port_rect_split(&rect, &a, &b)) {
+			pv_socklist_rollback(&extra, mark);
+			if (top + 2 > cap) {
+				cap *= 2;
+				stack = xreallocarray(stack, cap, sizeof(*stack));
+			}
+			stack[top++] = b;
+			stack[top++] = a;
+			r->split++;
+		} else {
+			r->incomplete = true; /* one port pair, too many sockets */
+		}
+	}
+	if (!err)
+		merge_walk(l, before, states, &extra);
+	else
+		pv_socklist_free(&extra);
+	pv_buf_free(&bc);
+	pv_idset_free(&known);
+	free(stack);
+	return err;
+}
+
+/* Make sure of a first walk whose outcome tails and r tell (see the top). */
+static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
+		     const struct pv_diag_tails *tails, struct pv_socklist *l, size_t before,
+		     struct pv_dump_report *r)
+{
+	bool too_many;
+	int err = 0;
+	/*
+	 * The established hash's records, and how long its buckets may be with
+	 * that many: a walk that may have paused inside a bucket of more than
+	 * 16 sockets, or whose boundaries were checked with too few records,
+	 * cannot be vouched for by its check.
+	 */
+	size_t ehash = count_in(l, before, EHASH_STATES);
+	size_t sockets = c->ns->geometry.sockets;
+	r->needed = tail_for(c, q->states, ehash > sockets ? ehash : sockets);
+	bool pauses = r->needed == 0 && q->proto == IPPROTO_TCP;
+	if (c->policy->check == PV_DUMP_ONCE || (tails->boundaries == 0 && !pauses))
+		return 0;
+
+	bool listeners = tails->listener_boundary && (q->states & PV_SF(PV_TCP_LISTEN));
+	if (c->policy->check == PV_DUMP_TWICE) {
+		r->second = "all";
+		return walk_again(c, q, q->states, l, before, r, NULL);
+	}
+	if (tails->check && !pauses && r->needed <= r->tail) {
+		if (r->gone != 0) {
+			/*
+			 * A connection before a boundary went away meanwhile.  The
+			 * hash is not crowded, so a walk again whose own check
+			 * passes is complete; under heavy churn it may take another.
+			 */
+			struct pv_diag_tails t2 = {
+			    .check = true, .tail_len = r->tail, .lookup = c->s->lookup};
+			bool vouched = false;
+			do {
+				err = walk_again(c, q, q->states, l, before, r, &t2);
+				r->checked += t2.checked;
+				vouched = t2.boundaries == 0 || t2.gone == 0;
+			} while (!err && !vouched && r->walks_again < 3);
+			r->second = vouched ? "all" : "unverified";
+		} else {
+			r->second = listeners ? "listeners" : "none";
+		}
+		/*
+		 * The connections' boundaries are vouched for, but not the
+		 * listeners' (an exact lookup of an SO_REUSEPORT listener may
+		 * answer with another of its group): walk them again in slices.
+		 */
+		if (!err && listeners)
+			err = walk_sliced(c, q, PV_SF(PV_TCP_LISTEN), l, before, r, &too_many);
+		return err;
+	}
+	/* Crowded or unchecked: walk the whole selection in slices. */
+	r->second = "sliced";
+	err = walk_sliced(c, q, q->states, l, before, r, &too_many);
+	if (!err && too_many) {
+		/* Too many slices: two more whole walks, each a second chance. */
+		r->second = "unverified";
+		for (int i = 0; i < 2 && !err; i++)
+			err = walk_again(c, q, q->states, l, before, r, NULL);
+	}
+	return err;
+}
+
+/*
+ * One kernel dump, parsed into l as it arrives, then made sure of.  A
+ * filter program the kernel refuses (EINVAL) is compiled again without the
+ * EQ ops, then dropped (user space filters anyway).  Returns 0 or a
+ * negative errno.
+ */
+static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_socklist *l,
+		    struct pv_dump_report *r)
+{
+	size_t before = l->n;
+	int err;
+	/* Before the walk, only the namespace's own count says how full the hash is. */
+	size_t sockets = c->ns->geometry.sockets;
+	unsigned tail = tail_for(c, q->states, sockets ? sockets : SIZE_MAX / 2);
+	struct pv_diag_tails tails = {0};
+	struct pv_diag_stats stats;
+
+	*r = (struct pv_dump_report){.proto = q->proto,
+				     .family = q->family,
+				     .buckets = c->ns->geometry.buckets,
+				     .tail = tail,
+				     .second = "none"};
+	for (;;) {
+		q->bytecode = c->bytecode->len ? c->bytecode->data : NULL;
+		q->bytecode_len = c->bytecode->len;
+		tails = (struct pv_diag_tails){.check = c->policy->check == PV_DUMP_CHECK &&
+							boundaries_checkable(q) && tail > 0,
+					       .tail_len = tail,
+					       .lookup = c->s->lookup};
+		err = pv_diag_dump(c->s->nl, q, NULL, l, &stats, &tails);
+		if (!c->bytecode->len || err != -EINVAL)
+			break;
+		c->bytecode->len = 0;
+		if (c->use_eq) {
+			c->use_eq = false;
+			if (pv_bc_compile(c->clauses, c->nclauses, false, c->bytecode) < 0)
+				c->bytecode->len = 0;
+		}
+	}
+	r->states = q->states;
+	r->program_len = q->bytecode_len;
+	add_stats(r, &stats);
+	r->first = l->n - before;
+	r->checked = tails.checked;
+	r->gone = tails.gone;
+	if (!err)
+		err = make_sure(c, q, &tails, l, before, r);
+	r->sockets = l->n - before;
+	r->err = err;
+	return err;
+}
+
+/* Whether an error means the kernel cannot list the protocol at all. */
+static bool protocol_missing(int err)
+{
+	return err == -ENOENT || err == -EOPNOTSUPP || err == -EPROTONOSUPPORT;
+}
+
+struct keep_arg {
+	const struct pv_query *q;
+	const struct pv_ephemeral *eph;
+};
+
+static bool keep(const struct pv_sock *s, const void *arg)
+{
+	const struct keep_arg *k = arg;
+	return pv_query_keep(k->q, k->eph, s);
+}
+
+int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
+		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
+		     bool keep_more, struct pv_socklist *out, struct pv_snapshot_report *rep)
+{
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	memset(rep, 0, sizeof(*rep));
+	pv_socklist_free(out);
+	/* Queues, timers and the interface: only -e and JSON show them. */
+	out->keep_more = keep_more;
+
+	/* The port filter and the --class range, for this namespace. */
+	struct pv_port_clause clauses[4];
+	size_t n = 0;
+	for (size_t i = 0; i < q->nclauses; i++)
+		clauses[n++] = q->clauses[i];
+	if (pv_query_class_clause(q, &ns->ephemeral, &clauses[n]))
+		n++;
+	/*
+	 * Single ports use the exact-match ops where the kernel has them
+	 * (Linux 4.17 and later); dump_one falls back for older kernels.
+	 */
+	struct pv_buf bytecode;
+	pv_buf_init(&bytecode);
+	if (n && pv_bc_compile(clauses, n, true, &bytecode) < 0)
+		bytecode.len = 0; /* too big for the kernel: user space filters */
+	struct dump_ctx c = {.s = s,
+			     .ns = ns,
+			     .policy = policy,
+			     .clauses = clauses,
+			     .nclauses = n,
+			     .bytecode = &bytecode,
+			     .use_eq = true};
+
+	int err = 0;
+	for (size_t p = 0; p < ARRAY_SIZE(protos) && !err; p++) {
+		if (!pv_query_wants_proto(q, protos[p]))
+			continue;
+		struct pv_diag_query dq = {
+		    .proto = protos[p],
+		    .states = pv_query_proto_states(q, protos[p]),
+		};
+		bool v4 = pv_query_wants_family(q, AF_INET);
+		bool v6 = pv_query_wants_family(q, AF_INET6);
+		uint8_t families[3];
+		size_t nf = 0;
+		if (v4 && v6 && protos[p] == IPPROTO_TCP && !policy->per_family)
+			families[nf++] = AF_UNSPEC; /* one walk for both (sock_diag.h) */
+		if (v4)
+			families[nf++] = AF_INET;
+		if (v6)
+			families[nf++] = AF_INET6;
+		for (size_t f = 0; f < nf && !err; f++) {
+			size_t before = out->n;
+			struct pv_dump_report *r = &rep->dumps[rep->ndumps++];
+			dq.family = families[f];
+			err = dump_one(&c, &dq, out, r);
+			if (dq.family == AF_UNSPEC && err && out->n == before) {
+				/* no TCPDIAG_GETSOCK here: ask per family */
+				rep->ndumps--;
+				err = 0;
+				continue;
+			}
+			if (protocol_missing(err))
+				err = 0; /* skipped: the report says why */
+			if (dq.family == AF_UNSPEC)
+				break; /* both families done */
+		}
+		if (err)
+			rep->failed_proto = protos[p];
+	}
+	pv_buf_free(&bytecode);
+	if (err)
+		return err;
+
+	/* Repeats sit next to each other in display order. */
+	pv_socklist_sort(out);
+	rep->repeats = pv_socklist_dedupe(out);
+	if (pv_query_needs_check(q)) {
+		struct keep_arg k = {q, &ns->ephemeral};
+		pv_socklist_filter(out, keep, &k);
+	}
+	return 0;
+}

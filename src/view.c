@@ -1,0 +1,125 @@
+#include "portview/view.h"
+#include "portview/buf.h"
+#include "portview/format.h"
+
+#include <string.h>
+
+void pv_annotate_row(struct pv_row *r, const struct pv_services *svc,
+		     const struct pv_ephemeral *eph)
+{
+	const struct pv_sock *s = &r->s;
+	if (s->local.port) {
+		r->local_class = (uint8_t)pv_port_class(s->local.port);
+		r->local_service = pv_services_by_port(svc, s->local.port, s->proto);
+		r->local_ephemeral = pv_port_is_ephemeral(eph, s->local.port);
+		r->ephemeral_unknown = !eph->known;
+	}
+	if (s->remote.port) {
+		r->remote_class = (uint8_t)pv_port_class(s->remote.port);
+		r->remote_service = pv_services_by_port(svc, s->remote.port, s->proto);
+		r->remote_in_range = pv_port_is_ephemeral(eph, s->remote.port);
+	}
+}
+
+void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
+		  const struct pv_services *services, const struct pv_ephemeral *eph)
+{
+	memset(v, 0, sizeof(*v));
+	v->l = l;
+	v->services = services;
+	v->ephemeral = eph;
+	pv_users_init(&v->users);
+}
+
+bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)
+{
+	pv_owners_init(&v->owners, v->l->n);
+	for (size_t i = 0; i < v->l->n; i++)
+		pv_owners_want(&v->owners, v->l->v[i].inode);
+	pv_owners_join(&v->owners, parts, nparts);
+	v->has_owners = true;
+	return v->owners.denied;
+}
+
+void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms)
+{
+	pv_names_resolve(&v->names, v->l, timeout_ms);
+	v->has_names = true;
+}
+
+void pv_view_free(struct pv_view *v)
+{
+	if (v->has_owners)
+		pv_owners_free(&v->owners);
+	if (v->has_names)
+		pv_names_free(&v->names);
+	pv_users_free(&v->users);
+	memset(v, 0, sizeof(*v));
+}
+
+void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	pv_socklist_get(v->l, i, &out->s);
+	const struct pv_sock *s = &out->s;
+	if (v->services)
+		pv_annotate_row(out, v->services, v->ephemeral);
+	if (v->has_owners)
+		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
+	if (v->has_names) {
+		out->local_host = pv_names_host(&v->names, s->family, s->local.addr);
+		out->remote_host = pv_names_host(&v->names, s->family, s->remote.addr);
+	}
+}
+
+const char *pv_view_user(const struct pv_view *v, uint32_t uid)
+{
+	/* a cache, filled as rows are read */
+	return pv_users_name((struct pv_users *)&v->users, uid);
+}
+
+void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_t cls,
+			bool ephemeral)
+{
+	if (cls == PV_CLASS_NONE) {
+		pv_buf_putc(out, '-');
+		return;
+	}
+	if (svc)
+		/* /etc/services is the administrator's, but still untrusted text */
+		pv_escape_text(out, svc->name, strlen(svc->name));
+	else
+		pv_buf_putc(out, '-');
+	pv_buf_putc(out, ' ');
+	pv_buf_puts(out, pv_port_class_name((enum pv_port_class)cls));
+	if (ephemeral)
+		pv_buf_puts(out, " ephemeral");
+}
+
+size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephemeral)
+{
+	if (cls == PV_CLASS_NONE)
+		return 1;
+	size_t w = 1;
+	if (svc) {
+		/* printable ASCII but the backslash is shown as it is */
+		const unsigned char *p = (const unsigned char *)svc->name;
+		size_t n = strlen(svc->name);
+		bool plain = true;
+		for (size_t i = 0; i < n && plain; i++)
+			plain = p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\';
+		if (plain) {
+			w = n;
+		} else {
+			struct pv_buf b;
+			pv_buf_init(&b);
+			pv_escape_text(&b, svc->name, n);
+			w = pv_text_width(b.data, b.len);
+			pv_buf_free(&b);
+		}
+	}
+	w += 1 + strlen(pv_port_class_name((enum pv_port_class)cls));
+	if (ephemeral)
+		w += strlen(" ephemeral");
+	return w;
+}
