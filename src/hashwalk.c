@@ -129,7 +129,8 @@ size_t pv_hashwalk_plan(struct pv_port_pair *pairs, size_t n, size_t per_slice,
 
 	if (per_slice == 0)
 		per_slice = 1;
-	qsort(pairs, n, sizeof(*pairs), pair_cmp);
+	if (n > 1)
+		qsort(pairs, n, sizeof(*pairs), pair_cmp);
 	for (size_t i = 0; i < n;) {
 		uint16_t s = pairs[i].sport;
 		size_t j = i;

@@ -611,6 +611,53 @@ START_TEST(json_state_names)
 }
 END_TEST
 
+/* --ranges: the share in use is of the ports not reserved. */
+START_TEST(ranges_table_and_json)
+{
+	struct pv_range_use rows[] = {
+	    {.proto = IPPROTO_TCP,
+	     .known = true,
+	     .start = 50000,
+	     .count = 1000,
+	     .reserved = 500,
+	     .in_use = 5},
+	    {.proto = IPPROTO_TCP,
+	     .iana = true,
+	     .known = true,
+	     .start = 49152,
+	     .count = 16384,
+	     .reserved = -1,
+	     .in_use = 3},
+	    {.proto = IPPROTO_UDP, .known = false},
+	};
+	struct pv_buf b;
+	pv_buf_init(&b);
+	pv_render_ranges(&b, rows, 3);
+	pv_buf_putc(&b, '\0');
+	ck_assert_text_eq(b.data,
+			  "\n"
+			  "Local Port Ranges\n"
+			  "\n"
+			  "  Proto  Range          Start  Ports  Reserved  In Use  Used\n"
+			  "  TCP    ephemeral      50000  1000   500       5       1.00%\n"
+			  "  TCP    iana-dynamic   49152  16384  -         3       0.02%\n"
+			  "  UDP    ephemeral      unknown (ip_local_port_range unreadable)\n");
+	b.len = 0;
+	pv_render_ranges_json(&b, rows, 3);
+	pv_buf_putc(&b, '\0');
+	ck_assert_text_eq(b.data,
+			  "[\n"
+			  "  {\"proto\": \"tcp\", \"range\": \"ephemeral\", \"start\": 50000, "
+			  "\"end\": 50999, \"ports\": 1000, \"reserved\": 500, \"in_use\": 5},\n"
+			  "  {\"proto\": \"tcp\", \"range\": \"iana-dynamic\", \"start\": 49152, "
+			  "\"end\": 65535, \"ports\": 16384, \"reserved\": null, \"in_use\": 3},\n"
+			  "  {\"proto\": \"udp\", \"range\": \"ephemeral\", \"start\": null, "
+			  "\"end\": null, \"ports\": null, \"reserved\": null, \"in_use\": null}\n"
+			  "]\n");
+	pv_buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -621,6 +668,7 @@ int main(void)
 	tcase_add_test(tc, header_without_rows);
 	tcase_add_test(tc, port_annotation_columns);
 	tcase_add_test(tc, annotation_width_is_the_text_width);
+	tcase_add_test(tc, ranges_table_and_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_every_field);
