@@ -98,11 +98,6 @@ static inline int display_cmp(const struct pv_socklist *l, const struct pv_rec *
 	return cmp_u(a->cookie, b->cookie);
 }
 
-int pv_display_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b)
-{
-	return display_cmp(l, a, b);
-}
-
 static void swap_rec(struct pv_socklist *l, size_t i, size_t j)
 {
 	struct pv_rec t = l->v[i];

@@ -4,8 +4,9 @@
 
 #include <string.h>
 
-void pv_annotate_row(struct pv_row *r, const struct pv_services *svc,
-		     const struct pv_ephemeral *eph)
+/* A row's port annotations, from the registry and the namespace's range. */
+static void annotate_row(struct pv_row *r, const struct pv_services *svc,
+			 const struct pv_ephemeral *eph)
 {
 	const struct pv_sock *s = &r->s;
 	if (s->local.port) {
@@ -63,7 +64,7 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	pv_socklist_get(v->l, i, &out->s);
 	const struct pv_sock *s = &out->s;
 	if (v->services)
-		pv_annotate_row(out, v->services, v->ephemeral);
+		annotate_row(out, v->services, v->ephemeral);
 	if (v->has_owners)
 		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
 	if (v->has_names) {

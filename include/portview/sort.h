@@ -36,12 +36,10 @@ struct pv_order {
 bool pv_parse_sort_key(const char *text, struct pv_order *order, struct pv_why *why);
 
 /*
- * The display order of two records: protocol (TCP first), family, local
- * address and port, foreign address and port, state, then the cookie, so
- * that equal tuples (SO_REUSEPORT) keep one order from run to run.
+ * The display order: protocol (TCP first), family, local address and
+ * port, foreign address and port, state, then the cookie, so that equal
+ * tuples (SO_REUSEPORT) keep one order from run to run.
  */
-int pv_display_cmp(const struct pv_socklist *l, const struct pv_rec *a, const struct pv_rec *b);
-
 /* Sort in display order, in place (an introsort: no memory beyond the records). */
 void pv_socklist_sort(struct pv_socklist *l);
 /*

@@ -63,10 +63,6 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out);
 /* The user name of a uid, or NULL (looked up once each). */
 const char *pv_view_user(const struct pv_view *v, uint32_t uid);
 
-/* Fill a row's port annotations from the registry and the range. */
-void pv_annotate_row(struct pv_row *r, const struct pv_services *svc,
-		     const struct pv_ephemeral *eph);
-
 /* Append the annotation cell text: "https well-known", "- dynamic ephemeral". */
 struct pv_buf;
 void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_t cls,

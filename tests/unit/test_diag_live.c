@@ -16,76 +16,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "live.h"
 #include "portview/sock_diag.h"
 #include "portview/state.h"
-
-static void private_netns(void)
-{
-	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	ck_assert_int_ge(fd, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	ck_assert_int_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-	ifr.ifr_flags |= IFF_UP;
-	ck_assert_int_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-	close(fd);
-}
-
-static socklen_t loopback(int family, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		return sizeof(*a);
-	}
-	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-	a->sin6_family = AF_INET6;
-	a->sin6_port = htons(port);
-	a->sin6_addr = in6addr_loopback;
-	return sizeof(*a);
-}
-
-static int bound(int family, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = loopback(family, port, &ss);
-	int fd = socket(family, SOCK_STREAM, 0), one = 1;
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
-	return fd;
-}
-
-static int listener(int family, uint16_t port)
-{
-	int fd = bound(family, port);
-	ck_assert_int_eq(listen(fd, 128), 0);
-	return fd;
-}
-
-/* A connection from client_port to the listener on port: {client, server}. */
-static void connect_pair(int lfd, int family, uint16_t port, uint16_t client_port, int fds[2])
-{
-	struct sockaddr_storage ss;
-	socklen_t len = loopback(family, port, &ss);
-	fds[0] = bound(family, client_port);
-	ck_assert_int_eq(connect(fds[0], (struct sockaddr *)&ss, len), 0);
-	fds[1] = accept(lfd, NULL, NULL);
-	ck_assert_int_ge(fds[1], 0);
-}
-
-/* Close with a reset: the socket leaves the kernel's tables at once. */
-static void reset_close(int fd)
-{
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-	close(fd);
-}
 
 static void dump_tcp(struct pv_socklist *l)
 {
@@ -329,15 +262,6 @@ START_TEST(many_in_batches)
 END_TEST
 
 /* Whether this process may make a network namespace (in a throwaway child). */
-static bool can_unshare(void)
-{
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-	int st;
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 int main(void)
 {
 	if (!can_unshare()) {
