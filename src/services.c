@@ -368,16 +368,12 @@ size_t pv_services_all_by_port(const struct pv_services *s, uint16_t port, uint8
 /* Whether name is one of the space-separated words of aliases, ignoring case. */
 static bool has_alias(const char *aliases, const char *name, size_t nlen)
 {
-	const char *p = aliases;
-	while (*p) {
-		const char *sp = strchr(p, ' ');
-		size_t l = sp ? (size_t)(sp - p) : strlen(p);
+	struct pv_split it = pv_split_start(aliases, ' ');
+	const char *p;
+	size_t l;
+	while (pv_split_next(&it, &p, &l))
 		if (l == nlen && strncasecmp(p, name, nlen) == 0)
 			return true;
-		if (!sp)
-			break;
-		p = sp + 1;
-	}
 	return false;
 }
 
