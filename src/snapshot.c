@@ -67,11 +67,13 @@ void pv_netns_facts_free(struct pv_netns_facts *f)
 
 /* ---- merging a second walk ---------------------------------------------- */
 
-/* The cookies of records from..l->n in states. */
+static size_t count_in(const struct pv_socklist *l, size_t from, uint32_t states);
+
+/* The cookies of records from..l->n in states (sized for those alone). */
 static void cookies_of(struct pv_idset *c, const struct pv_socklist *l, size_t from,
 		       uint32_t states)
 {
-	pv_idset_init(c, l->n - from);
+	pv_idset_init(c, count_in(l, from, states));
 	for (size_t k = from; k < l->n; k++)
 		if ((states >> l->v[k].state) & 1)
 			pv_idset_add(c, l->v[k].cookie);
