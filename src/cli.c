@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 enum {
@@ -30,7 +31,7 @@ enum {
 };
 
 static const char usage_line[] =
-    "usage: portview [-46aehHlnoptuV] [--state LIST] [--port SPEC] [--sport SPEC]\n"
+    "usage: portview [-46aehHlnoptuVW] [--state LIST] [--port SPEC] [--sport SPEC]\n"
     "                [--dport SPEC] [--class LIST] [--sort KEY] [--plain] [--json]\n"
     "                [--color[=WHEN]]\n"
     "       portview --ranges [-tu] [--json]\n"
@@ -70,6 +71,7 @@ static void print_help(void)
 	    "  -e, --extended     add user, inode, receive and send queues and the TCP timer\n"
 	    "  -n, --numeric      numeric addresses and ports; no name lookups at all\n"
 	    "  -H, --no-header    leave out the title and the column header\n"
+	    "  -W, --wide         every owner, every column: nothing fitted to the terminal\n"
 	    "      --sort KEY     sort by proto, local, foreign, state, pid, program or port;\n"
 	    "                     a leading '-' reverses\n"
 	    "      --plain        only the netstat columns, without the port annotations\n"
@@ -165,10 +167,31 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 		bad_value("PORTVIEW_DUMP", "=", dump, &why);
 		return EXIT_USAGE;
 	}
-	/* https://no-color.org: a set, non-empty NO_COLOR turns auto off */
-	const char *no_color = getenv("NO_COLOR");
-	*color_auto_off = no_color && *no_color;
+	/*
+	 * https://no-color.org: a set, non-empty NO_COLOR turns auto off; so
+	 * does a terminal that says it has no colour (TERM unset or dumb).
+	 */
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	*color_auto_off = (no_color && *no_color) || !term || !*term || strcmp(term, "dumb") == 0;
 	return -1;
+}
+
+/*
+ * The width of the terminal standard output is, or 0 when it is not one:
+ * TIOCGWINSZ, else COLUMNS.  A pipe or a file gets everything.
+ */
+static unsigned terminal_width(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *cols = getenv("COLUMNS");
+	uint64_t v;
+	if (cols && pv_parse_uint_str(cols, 100000, &v) == 0 && v > 0)
+		return (unsigned)v;
+	return 0;
 }
 
 /* The port options, kept as given until the end of the command line. */
@@ -237,11 +260,12 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"colour", optional_argument, NULL, OPT_COLOR},
 	    {"extended", no_argument, NULL, 'e'},
 	    {"no-header", no_argument, NULL, 'H'},
+	    {"wide", no_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char shortopts[] = ":46aehHlnoptuV";
+	static const char shortopts[] = ":46aehHlnoptuVW";
 	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
@@ -302,6 +326,9 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			break;
 		case 'H':
 			req->table.no_header = true;
+			break;
+		case 'W':
+			req->table.wide = true;
 			break;
 		case OPT_JSON:
 			req->json = true;
@@ -417,6 +444,8 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 
 	req->table.color = color == COLOR_ALWAYS ||
 			   (color == COLOR_AUTO && isatty(STDOUT_FILENO) && !color_auto_off);
+	if (!req->table.wide)
+		req->table.width = terminal_width();
 
 	/* The states: --state replaces the default; -a is a superset of -l. */
 	if (!states_given) {

@@ -46,29 +46,47 @@ static const struct {
     [COL_FOREIGN_PORT] = {"Foreign Port", 0},
 };
 
-/* Distinct owner PIDs; owners of one socket are sorted by pid. */
+/* One owner: its PID, and with program its name. */
+static void owner_text(struct pv_buf *arena, const struct pv_owner_table *t,
+		       const struct pv_owner *o, bool program)
+{
+	pv_buf_printf(arena, "%d", (int)o->pid);
+	if (program) {
+		const struct pv_process *p = &t->procs[o->proc];
+		pv_buf_putc(arena, '/');
+		pv_escape_text(arena, p->comm, p->comm_len);
+	}
+}
+
+/*
+ * Distinct owner PIDs (owners of one socket are sorted by pid), or with
+ * condense the lowest and how many more: "5323 (+5)".
+ */
 static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struct pv_owner_table *t,
-		       bool program)
+		       bool program, bool condense)
 {
 	if (!t || s->owner_count == 0) {
 		pv_buf_putc(arena, '-');
 		return;
 	}
 	int32_t last = -1;
+	uint32_t more = 0;
 	for (uint32_t i = 0; i < s->owner_count; i++) {
 		const struct pv_owner *o = &t->owners[s->owner_first + i];
 		if (o->pid == last)
 			continue;
+		if (last != -1 && condense) {
+			more++;
+			last = o->pid;
+			continue;
+		}
 		if (last != -1)
 			pv_buf_putc(arena, ',');
 		last = o->pid;
-		pv_buf_printf(arena, "%d", (int)o->pid);
-		if (program) {
-			const struct pv_process *p = &t->procs[o->proc];
-			pv_buf_putc(arena, '/');
-			pv_escape_text(arena, p->comm, p->comm_len);
-		}
+		owner_text(arena, t, o, program);
 	}
+	if (more)
+		pv_buf_printf(arena, " (+%u)", more);
 }
 
 /*
@@ -92,7 +110,7 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		return;
 	}
 	const char *host = local ? s->local_host : s->remote_host;
-	const struct pv_service *svc = local ? s->local_service : s->remote_service;
+	const struct pv_service *svc = local ? s->local_name : s->remote_name;
 	bool in_range = local ? s->local_ephemeral : s->remote_in_range;
 	size_t colon = n;
 	while (colon > 0 && p[colon - 1] != ':')
@@ -138,7 +156,7 @@ static void add_uint(struct pv_buf *b, uint32_t v)
 
 /* The text of one variable cell (every column but Proto and State). */
 static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const struct pv_view *v,
-			const struct pv_table_opts *o, struct pv_ifcache *ifc)
+			const struct pv_table_opts *o, bool condense, struct pv_ifcache *ifc)
 {
 	const struct pv_sock *s = &r->s;
 	switch (col) {
@@ -148,7 +166,7 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 		break;
 	case COL_PID:
 	case COL_PROGRAM:
-		owner_cell(b, r, v->has_owners ? &v->owners : NULL, col == COL_PROGRAM);
+		owner_cell(b, r, v->has_owners ? &v->owners : NULL, col == COL_PROGRAM, condense);
 		break;
 	case COL_USER: {
 		const char *name = pv_view_user(v, s->uid);
@@ -185,14 +203,15 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
  * A cell's width where it is known without formatting the cell, else
  * SIZE_MAX.  A numeric IPv4 endpoint is at most 21 characters
  * (255.255.255.255:65535), inside the column's minimum width, so it
- * cannot widen it.
+ * cannot widen it; unless the table may be fitted to a terminal, where
+ * the columns may shrink to their content.
  */
 static size_t quick_width(int col, const struct pv_row *s, const struct pv_table_opts *o)
 {
 	switch (col) {
 	case COL_LOCAL:
 	case COL_FOREIGN:
-		return o->numeric && s->s.family == AF_INET ? 0 : SIZE_MAX;
+		return o->numeric && s->s.family == AF_INET && !o->width ? 0 : SIZE_MAX;
 	case COL_LOCAL_PORT:
 		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
 	case COL_FOREIGN_PORT:
@@ -236,59 +255,142 @@ static const char *class_color(uint8_t cls, bool ephemeral)
 	}
 }
 
+/* The layout of a table: which columns, how wide. */
+struct layout {
+	bool on[NCOLS];
+	size_t width[NCOLS];
+	size_t indent;
+	bool condense; /* owner lists as the lowest PID and a count */
+};
+
+/* The widest cell of each column (titles included), both ways for owners. */
+struct measure {
+	size_t content[NCOLS];
+	size_t owners_condensed[2]; /* COL_PID, COL_PROGRAM condensed, for fit() */
+};
+
+static size_t row_width(const struct layout *lay, const struct measure *m)
+{
+	size_t w = lay->indent;
+	int last = NCOLS - 1;
+	while (last > 0 && !lay->on[last])
+		last--;
+	for (int c = 0; c <= last; c++)
+		if (lay->on[c])
+			w += c == last ? m->content[c] : lay->width[c];
+	return w;
+}
+
+/* Column widths: the content and a space, at least Windows netstat's unless compact. */
+static void set_widths(struct layout *lay, const struct measure *m, bool compact)
+{
+	for (int c = 0; c < NCOLS; c++) {
+		size_t w = m->content[c] + 1;
+		if (!compact && w < columns[c].min_width)
+			w = columns[c].min_width;
+		lay->width[c] = w;
+	}
+}
+
+/*
+ * Fit a table to the terminal's width (o->width): leave out the Foreign
+ * Port annotations, then the Local Port ones, then condense owner lists,
+ * then drop the netstat columns' padding to their content, then the
+ * indent.  Never a netstat column and never an address: a table whose
+ * addresses alone are wider stays wider.
+ */
+static void fit(struct layout *lay, struct measure *m, const struct pv_table_opts *o)
+{
+	if (!o->width)
+		return;
+	if (row_width(lay, m) > o->width)
+		lay->on[COL_FOREIGN_PORT] = false;
+	if (row_width(lay, m) > o->width)
+		lay->on[COL_LOCAL_PORT] = false;
+	if (row_width(lay, m) > o->width && !lay->condense &&
+	    (lay->on[COL_PID] || lay->on[COL_PROGRAM])) {
+		lay->condense = true;
+		m->content[COL_PID] = m->owners_condensed[0];
+		m->content[COL_PROGRAM] = m->owners_condensed[1];
+		set_widths(lay, m, false);
+	}
+	if (row_width(lay, m) > o->width)
+		set_widths(lay, m, true);
+	if (row_width(lay, m) > o->width)
+		lay->indent = 0;
+}
+
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
 {
 	const struct pv_socklist *l = v->l;
 	struct pv_row s;
 	bool x = o->extended, ann = !o->plain;
-	bool on[NCOLS] = {true, true, true, true, o->owner, o->program, x, x, x, x, x, ann, ann};
-	int last = NCOLS - 1;
-	while (!on[last])
-		last--;
-
-	size_t width[NCOLS];
-	for (int c = 0; c < NCOLS; c++) {
-		width[c] = columns[c].min_width;
-		if (width[c] < strlen(columns[c].title) + 1)
-			width[c] = strlen(columns[c].title) + 1;
-	}
+	struct layout lay = {
+	    .on = {true, true, true, true, o->owner, o->program, x, x, x, x, x, ann, ann},
+	    .indent = 2,
+	    /* -W and -e list every owner; a terminal may condense them still (fit) */
+	    .condense = !o->wide && !o->extended,
+	};
+	struct measure m;
+	for (int c = 0; c < NCOLS; c++)
+		m.content[c] = strlen(columns[c].title);
+	m.owners_condensed[0] = m.content[COL_PID];
+	m.owners_condensed[1] = m.content[COL_PROGRAM];
 
 	/*
 	 * Two passes, formatting each cell twice: once to measure the column
 	 * widths, once to print.  Formatting is cheaper than holding every cell
-	 * of a 100,000-row table in memory.
+	 * of a 100,000-row table in memory.  Owner cells are measured both
+	 * ways where the table may be fitted to a terminal.
 	 */
 	struct pv_buf cell, row;
 	pv_buf_init(&cell);
 	pv_buf_init(&row);
 	struct pv_ifcache ifc;
 	pv_ifcache_init(&ifc);
+	bool may_condense = o->width && !lay.condense;
 
 	for (size_t r = 0; r < l->n; r++) {
 		pv_view_row(v, r, &s);
+		size_t sw = strlen(pv_state_display(s.s.proto, s.s.state));
+		if (sw > m.content[COL_STATE])
+			m.content[COL_STATE] = sw;
 		for (int c = COL_LOCAL; c < NCOLS; c++) {
-			if (!on[c] || c == COL_STATE)
+			if (!lay.on[c] || c == COL_STATE)
 				continue;
 			size_t w = quick_width(c, &s, o);
 			if (w == SIZE_MAX) {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, &ifc);
+				format_cell(&cell, c, &s, v, o, lay.condense, &ifc);
 				w = pv_text_width(cell.data, cell.len);
 			}
-			if (w + 1 > width[c])
-				width[c] = w + 1;
+			if (w > m.content[c])
+				m.content[c] = w;
+			if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
+				cell.len = 0;
+				format_cell(&cell, c, &s, v, o, true, &ifc);
+				w = pv_text_width(cell.data, cell.len);
+				size_t *full = &m.owners_condensed[c - COL_PID];
+				if (w > *full)
+					*full = w;
+			}
 		}
 	}
-	/* State names are at most 12 characters, inside the minimum width. */
+	set_widths(&lay, &m, false);
+	fit(&lay, &m, o);
+	int last = NCOLS - 1;
+	while (!lay.on[last])
+		last--;
 
 	if (!o->no_header) {
-		pv_buf_puts(out, "\nActive Connections\n\n  ");
+		pv_buf_puts(out, "\nActive Connections\n\n");
+		pv_buf_pad(out, ' ', lay.indent);
 		for (int c = 0; c <= last; c++) {
-			if (!on[c])
+			if (!lay.on[c])
 				continue;
 			pv_buf_puts(out, columns[c].title);
 			if (c != last)
-				pv_buf_pad(out, ' ', width[c] - strlen(columns[c].title));
+				pv_buf_pad(out, ' ', lay.width[c] - strlen(columns[c].title));
 		}
 		pv_buf_putc(out, '\n');
 	}
@@ -296,9 +398,9 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 	for (size_t r = 0; r < l->n; r++) {
 		pv_view_row(v, r, &s);
 		row.len = 0;
-		pv_buf_puts(&row, "  ");
+		pv_buf_pad(&row, ' ', lay.indent);
 		for (int c = 0; c <= last; c++) {
-			if (!on[c])
+			if (!lay.on[c])
 				continue;
 			const char *text, *color = NULL;
 			size_t len, w;
@@ -311,7 +413,7 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 				color = state_color(&s.s);
 			} else {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, &ifc);
+				format_cell(&cell, c, &s, v, o, lay.condense, &ifc);
 				text = cell.data;
 				len = cell.len;
 				w = pv_text_width(text, len);
@@ -328,7 +430,7 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 				pv_buf_add(&row, text, len);
 			}
 			if (c != last)
-				pv_buf_pad(&row, ' ', width[c] - w);
+				pv_buf_pad(&row, ' ', lay.width[c] - w);
 		}
 		/* An empty last cell (unconnected UDP's state) leaves padding. */
 		while (row.len > 0 && row.data[row.len - 1] == ' ')

@@ -315,6 +315,14 @@ static const struct pv_service *by_port_uncached(const struct pv_services *s, ui
 	return NULL;
 }
 
+const struct pv_service *pv_services_etc_by_port(const struct pv_services *s, uint16_t port,
+						 uint8_t proto)
+{
+	size_t lo, hi;
+	port_range(s->etc, s->netc, port, proto, &lo, &hi);
+	return lo < hi ? &s->etc[lo] : NULL;
+}
+
 const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16_t port,
 					     uint8_t proto)
 {

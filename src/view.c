@@ -70,6 +70,12 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	if (v->has_names) {
 		out->local_host = pv_names_host(&v->names, s->family, s->local.addr);
 		out->remote_host = pv_names_host(&v->names, s->family, s->remote.addr);
+		if (v->services && s->local.port)
+			out->local_name =
+			    pv_services_etc_by_port(v->services, s->local.port, s->proto);
+		if (v->services && s->remote.port)
+			out->remote_name =
+			    pv_services_etc_by_port(v->services, s->remote.port, s->proto);
 	}
 }
 

@@ -22,12 +22,18 @@ struct pv_table_opts {
 	bool no_header; /* -H */
 	bool numeric;	/* -n: addresses and ports as numbers */
 	bool color;	/* SGR colours (decided from --color, NO_COLOR, the terminal) */
+	bool wide;	/* -W: every owner of a shared socket, nothing left out */
+	unsigned width; /* the terminal's columns to fit the table into; 0: no limit */
 };
 
 /*
  * The Windows `netstat -no` table: a blank line, "Active Connections", a
  * blank line, the header, one row per record in list order.  Columns widen
- * to their longest value; nothing is truncated.
+ * to their longest value; no cell is cut.  A socket several processes hold
+ * shows the lowest PID and how many more ("5323 (+5)") unless o->wide or
+ * o->extended.  With o->width the table is fitted to that many columns:
+ * the annotation columns go first, then owner lists are condensed, then
+ * the padding; never a netstat column.
  */
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o);
 

@@ -57,6 +57,14 @@ const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16
 					     uint8_t proto);
 
 /*
+ * The name /etc/services (or $PORTVIEW_SERVICES) gives a port, or NULL:
+ * what the address columns show, as netstat does; the IANA registry's
+ * thousands of names stay in the annotations.
+ */
+const struct pv_service *pv_services_etc_by_port(const struct pv_services *s, uint16_t port,
+						 uint8_t proto);
+
+/*
  * Every entry, from both sources, for the port (any protocol when proto is
  * 0), /etc/services ones first.  Returns how many there are; stores at most
  * max of them.

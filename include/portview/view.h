@@ -32,6 +32,9 @@ struct pv_row {
 	/* Host names; NULL: show the address. */
 	const char *local_host;
 	const char *remote_host;
+	/* The addresses' port names, from /etc/services only; NULL: the number. */
+	const struct pv_service *local_name;
+	const struct pv_service *remote_name;
 };
 
 struct pv_view {

@@ -780,11 +780,19 @@ EXTENDED_TITLES = ["User", "Inode", "Recv-Q", "Send-Q", "Timer"]
 
 
 def render_table(socks, comms=None, owner=False, program=False,
-                 extended=None, key=None, reverse=False, header=True):
-    """Exact stdout portview must print for these sockets.
+                 extended=None, key=None, reverse=False, header=True,
+                 wide=False, compact=False, indent=2):
+    """Exact stdout portview must print for these sockets (to a pipe).
 
     header=False: as with -H, the rows only (laid out as under the header;
     nothing at all when there is no row).
+
+    A socket several processes hold shows the lowest PID and how many more
+    ("99 (+2)"), unless wide (-W) or extended (-e), which list them all.
+
+    compact and indent: as a table fitted to a narrow terminal has them
+    (columns one wider than their longest cell, without Windows netstat's
+    minimum widths; the indent of each line).
 
     extended: None, or a function of a Sock returning its five -e cells
     (User, Inode, Recv-Q, Send-Q, Timer) as strings.
@@ -806,14 +814,18 @@ def render_table(socks, comms=None, owner=False, program=False,
         order = sorted(socks, key=lambda s: (key(s), s.sort_key()),
                        reverse=reverse)
     rows = []
+    every = wide or bool(extended)
     for s in order:
         pids = sorted(s.owners)
+        more = " (+%d)" % (len(pids) - 1) if len(pids) > 1 and not every else ""
+        if more:
+            pids = pids[:1]
         r = [s.proto, s.local_text(), s.foreign_text(), s.state_text()]
         if owner:
-            r.append(",".join(str(p) for p in pids) or "-")
+            r.append((",".join(str(p) for p in pids) or "-") + more)
         if program:
-            r.append(",".join("%d/%s" % (p, escape_comm(comms[p]))
-                              for p in pids) or "-")
+            r.append((",".join("%d/%s" % (p, escape_comm(comms[p]))
+                               for p in pids) or "-") + more)
         if extended:
             r += list(extended(s))
         rows.append(r)
@@ -821,16 +833,52 @@ def render_table(socks, comms=None, owner=False, program=False,
     # column is one wider than its title or its longest cell.
     minimum = {"Proto": 7, "Local Address": 23, "Foreign Address": 23,
                "State": 16, "PID": 8}
-    widths = [7] + [max([minimum.get(t, 0), len(t) + 1] +
-                        [len(r[i]) + 1 for r in rows])
-                    for i, t in enumerate(titles) if i > 0]
+    if compact:
+        minimum = {}
+    widths = [max([minimum.get(t, 0), len(t) + 1] +
+                  [len(r[i]) + 1 for r in rows])
+              for i, t in enumerate(titles)]
     lines = []
     for r in [titles] + rows:
         cells = [c.ljust(w) for c, w in zip(r[:-1], widths)] + [r[-1]]
-        lines.append(("  " + "".join(cells)).rstrip(" "))
+        lines.append((" " * indent + "".join(cells)).rstrip(" "))
     if not header:
         return "".join(line + "\n" for line in lines[1:])
     return "\n".join(["", "Active Connections", ""] + lines) + "\n"
+
+
+def run_on_pty(argv, cols, rows=50, env=None, timeout=30):
+    """Run argv with a pseudo-terminal of cols x rows as its standard
+    input, output and error, as a user's terminal; return (exit status,
+    what it wrote, with the terminal's CR LF turned back into LF)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                         env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if not r:
+            if p.poll() is not None:
+                break
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the other side has gone
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    rc = p.wait(timeout=timeout)
+    return rc, out.replace(b"\r\n", b"\n")
 
 
 def json_address(a):

@@ -6,7 +6,7 @@ connections over IPv4, IPv6 and v4-mapped IPv6, listeners, TIME_WAIT,
 half-closed pairs, unaccepted connections, bound and connected UDP, and --
 when veth is available -- SYN_SENT, SYN_RECEIVED, FIN_WAIT_1, CLOSING,
 LAST_ACK and a scoped link-local listener).  The multiset of
-(proto, local, foreign, state, owner PIDs) printed by `portview -ano` must
+(proto, local, foreign, state, owner PIDs) printed by `portview -anoW` must
 equal what `ss -tuanpH` reports; likewise for -lno vs `ss -tulnpH` and for
 the default selection.  Rows must also come out in the documented order.
 """
@@ -227,18 +227,18 @@ def main():
 
 def check(w, binary):
     c = common.Checker()
-    rc, out, err = common.run_portview(["-ano"], binary, plain=True)
-    c.eq((rc, err), (0, ""), "portview -ano: exit 0, stderr empty")
+    rc, out, err = common.run_portview(["-anoW"], binary, plain=True)
+    c.eq((rc, err), (0, ""), "portview -anoW: exit 0, stderr empty")
     head, rows = parse_portview(out)
-    c.eq(head[:3], ["", "Active Connections", ""], "portview -ano: title")
+    c.eq(head[:3], ["", "Active Connections", ""], "portview -anoW: title")
     c.ok(len(rows) == len(w.socks) and len(rows) >= 400,
-         "portview -ano: %d rows for %d sockets created"
+         "portview -anoW: %d rows for %d sockets created"
          % (len(rows), len(w.socks)))
-    compare(c, "portview -ano vs ss -tuanpH", rows,
+    compare(c, "portview -anoW vs ss -tuanpH", rows,
             parse_ss(run_ss(["-tuanpH"])))
     # TCP dumped per family instead of in one both-families request
     os.environ["PORTVIEW_DUMP"] = "per-family"
-    rc2, out2, err2 = common.run_portview(["-ano"], binary, plain=True)
+    rc2, out2, err2 = common.run_portview(["-anoW"], binary, plain=True)
     del os.environ["PORTVIEW_DUMP"]
     c.eq((rc2, err2, out2), (0, "", out),
          "PORTVIEW_DUMP=per-family lists exactly the same table")
@@ -247,7 +247,7 @@ def check(w, binary):
     # of the connections is needed; the table is the same as with one walk
     # and with two.
     os.environ["PORTVIEW_DEBUG"] = "1"
-    rc3, out3, err3 = common.run_portview(["-ano"], binary, plain=True)
+    rc3, out3, err3 = common.run_portview(["-anoW"], binary, plain=True)
     del os.environ["PORTVIEW_DEBUG"]
     tcp = [l for l in err3.splitlines() if "debug: TCP dump:" in l]
     m = re.search(r"in (\d+) datagrams.*boundary records checked (\d+) "
@@ -261,34 +261,34 @@ def check(w, binary):
     c.eq((rc3, out3), (0, out), "PORTVIEW_DEBUG=1: the same table")
     for mode in ("once", "twice"):
         os.environ["PORTVIEW_DUMP"] = mode
-        rc4, out4, err4 = common.run_portview(["-ano"], binary, plain=True)
+        rc4, out4, err4 = common.run_portview(["-anoW"], binary, plain=True)
         del os.environ["PORTVIEW_DUMP"]
         c.eq((rc4, err4, out4), (0, "", out),
              "PORTVIEW_DUMP=%s lists exactly the same table" % mode)
     c.ok([sort_key(r) for r in rows] == sorted(sort_key(r) for r in rows),
-         "portview -ano: rows in documented order")
+         "portview -anoW: rows in documented order")
     bad = [r for r in rows
            if r[3] == "LISTENING" and r[2] != ("0.0.0.0:0" if r[1][0] != "["
                                               else "[::]:0")
            or r[0] == "UDP" and r[3] == "" and r[2] != "*:*"]
     c.eq(bad, [], "listener foreign 0.0.0.0:0 / [::]:0, unconnected UDP *:*")
 
-    rc, out, err = common.run_portview(["-lno"], binary, plain=True)
-    c.eq((rc, err), (0, ""), "portview -lno: exit 0, stderr empty")
-    compare(c, "portview -lno vs ss -tulnpH", parse_portview(out)[1],
+    rc, out, err = common.run_portview(["-lnoW"], binary, plain=True)
+    c.eq((rc, err), (0, ""), "portview -lnoW: exit 0, stderr empty")
+    compare(c, "portview -lnoW vs ss -tulnpH", parse_portview(out)[1],
             parse_ss(run_ss(["-tulnpH"])))
 
-    rc, out, err = common.run_portview(["-no"], binary, plain=True)
-    c.eq((rc, err), (0, ""), "portview -no: exit 0, stderr empty")
+    rc, out, err = common.run_portview(["-noW"], binary, plain=True)
+    c.eq((rc, err), (0, ""), "portview -noW: exit 0, stderr empty")
     conn = [k for k in parse_ss(run_ss(["-tuanpH"]))
             if k[3] not in ("LISTENING", "")]
-    compare(c, "portview -no vs ss -tuanpH minus LISTEN/UNCONN",
+    compare(c, "portview -noW vs ss -tuanpH minus LISTEN/UNCONN",
             parse_portview(out)[1], conn)
 
     # ss's own state filter as the oracle for a --state group.  (With two
     # states ss still prints the State column.)
-    rc, out, err = common.run_portview(["-no", "--state", "bucket"], binary, plain=True)
-    c.eq((rc, err), (0, ""), "portview -no --state bucket: exit 0")
+    rc, out, err = common.run_portview(["-noW", "--state", "bucket"], binary, plain=True)
+    c.eq((rc, err), (0, ""), "portview -noW --state bucket: exit 0")
     compare(c, "portview --state bucket vs ss state time-wait state "
             "syn-recv", parse_portview(out)[1],
             parse_ss(run_ss(["-tuanpH", "state", "time-wait", "state",

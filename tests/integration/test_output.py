@@ -47,6 +47,7 @@ def main():
     try:
         l443 = w.tcp_listen(srv, "127.0.0.1", 443)
         l8080 = w.tcp_listen(srv, "::1", 8080)
+        w.tcp_listen(srv, "127.0.0.1", 3000)  # hbci for IANA only
         w.udp_bind(srv, "0.0.0.0", 5353)
         w.tcp_connect(bad, "127.0.0.1", 40000, l443, "127.0.0.1")
         w.tcp_connect(bad, "127.0.0.3", 45000, l443, "127.0.0.1")
@@ -265,8 +266,16 @@ def cases(binary, w, S, B):
           "-an: the model's numeric table (and the name server's socket)")
     ck.eq(dns.queries(), [], "-n: the name server received no query")
 
+    # Port names in the addresses come from /etc/services alone (here a
+    # file of three entries), as netstat's: 5353/udp is named, 3000/tcp,
+    # which only the IANA registry names (hbci), keeps its number there
+    # and is named in the annotation column.
+    services = os.path.join(tmp, "services")
+    with open(services, "w") as f:
+        f.write("https 443/tcp\nhttp-alt 8080/tcp\nmdns 5353/udp\n")
     t0 = time.monotonic()
-    rc, out, err = run(binary, ["-a", "--plain"], prefix=wrap)
+    rc, out, err = run(binary, ["-a", "--plain"], prefix=wrap,
+                       env={"PORTVIEW_SERVICES": services})
     elapsed = time.monotonic() - t0
     text = out.decode()
     ck.ok(rc == 0 and "localhost:https" in text and
@@ -274,6 +283,7 @@ def cases(binary, w, S, B):
           "ip6-localhost:http-alt" in text and "0.0.0.0:mdns" in text,
           "names: /etc/hosts names and service names; unresolved stays "
           "numeric", text + err)
+
     ck.ok(elapsed < 2.0, "names: a silent name server costs about a second "
           "at most (%.2f s)" % elapsed)
     ck.ok("localhost:40000" in text, "names: an ephemeral port keeps its "
@@ -286,6 +296,18 @@ def cases(binary, w, S, B):
     ck.eq(sorted(got), ["3.0.0.127.in-addr.arpa", "53.0.0.127.in-addr.arpa"],
           "without -n: one PTR query for each address /etc/hosts does not "
           "name")
+    rc, out, err = run(binary, ["-l", "--port", "3000"], prefix=wrap,
+                       env={"PORTVIEW_SERVICES": services})
+    rows = [l for l in out.decode().splitlines() if "3000" in l]
+    ck.eq((rc, err, [" ".join(r.split()) for r in rows]),
+          (0, "", ["TCP localhost:3000 0.0.0.0:0 LISTENING hbci registered -"]),
+          "names: 3000, unknown to /etc/services, stays a number in the "
+          "address; the annotation names it from IANA")
+    rc, out, err = run(binary, ["-a", "--plain"], prefix=wrap,
+                       env={"PORTVIEW_SERVICES": "/dev/null"})
+    ck.ok(rc == 0 and "localhost:443 " in out.decode() and
+          "0.0.0.0:5353" in out.decode(),
+          "names: without /etc/services every port stays a number", out)
     dns.close()
     ck.finish()
 

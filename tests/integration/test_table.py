@@ -240,9 +240,14 @@ def run_cases(w, binary, have_veth):
         (["--state", "time-wait", "-u", "-o", "-p"],
          {"states": {TIME_WAIT}, "udp": True}, True, True),
     ]
+    # -W lists every owner of a shared socket; without it, the lowest PID
+    # and how many more ("99 (+2)").
+    cases += [(["-a", "-o", "-p", "-W"], {"all": True}, True, True),
+              (["-ao", "--wide"], {"all": True}, True, False)]
     for argv, sel, owner, program in cases:
         rows = S(socks, **sel)
-        want = common.render_table(rows, w.comms, owner, program)
+        wide = "-W" in argv or "--wide" in argv
+        want = common.render_table(rows, w.comms, owner, program, wide=wide)
         rc, out, err = common.run_portview(argv, binary, plain=True)
         name = "portview %s" % " ".join(argv)
         c.eq(rc, 0, name + ": exit status")
@@ -251,7 +256,9 @@ def run_cases(w, binary, have_veth):
 
     # A few sanity checks on the expectations themselves, so that a
     # mistake in the model cannot silently weaken the tests above.
-    all_rows = common.render_table(S(socks, all=True), w.comms, True, True)
+    all_rows = common.render_table(S(socks, all=True), w.comms, True, True,
+                                   wide=True)
+    condensed = common.render_table(S(socks, all=True), w.comms, True, True)
     for needle in ("[::ffff:127.0.0.1]:9100", "[::ffff:127.0.0.1]:42000",
                    "[::]:5353", "*:*", "TIME_WAIT", "FIN_WAIT_2",
                    "CLOSE_WAIT", "/pv-kid2",
@@ -260,6 +267,8 @@ def run_cases(w, binary, have_veth):
         c.ok(needle in all_rows, "model contains %r" % needle)
     if common.in_own_pidns():
         c.ok("99,200,1000 " in all_rows, "model has PID cell 99,200,1000")
+        c.ok("99 (+2) " in condensed and "99/pv-kid (+2)" in condensed,
+             "condensed model has PID cell '99 (+2)'")
     needles = ["[2001:db8::1:0:0:1]:9400"]
     if have_veth:
         needles += ["SYN_SENT", "SYN_RECEIVED", "[fe80::1%pv0]:22",

@@ -105,6 +105,115 @@ START_TEST(netstat_layout_without_owner)
 }
 END_TEST
 
+/* A socket held by several processes: the lowest PID and how many more. */
+START_TEST(shared_sockets_condensed)
+{
+	struct pv_socklist l;
+	struct pv_table_opts o = {.numeric = true, .plain = true, .owner = true, .program = true};
+	fill(&l);
+	char *got = render(&l, true, &o);
+	ck_assert_str_eq(got,
+			 "\n"
+			 "Active Connections\n"
+			 "\n"
+			 "  Proto  Local Address          Foreign Address        State           "
+			 "PID       PID/Program name\n"
+			 "  TCP    127.0.0.1:5354         127.0.0.1:49681        ESTABLISHED     "
+			 "3496 (+1) 3496/sshd (+1)\n"
+			 "  TCP    127.0.0.1:49681        127.0.0.1:5354         TIME_WAIT       "
+			 "-         -\n"
+			 "  TCP    [::]:22                [::]:0                 LISTENING       "
+			 "42        42/x\\x1b[2Jy\n"
+			 "  UDP    0.0.0.0:5353           *:*                                    "
+			 "42        42/x\\x1b[2Jy\n");
+	free(got);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/*
+ * Fitted to the terminal: the annotation columns go first (Foreign Port,
+ * then Local Port), then the owner lists condense, then the padding
+ * shrinks to the content; the netstat columns and the addresses stay.
+ */
+START_TEST(fitted_to_the_terminal)
+{
+	struct pv_socklist l;
+	struct pv_services svc;
+	struct pv_ephemeral eph = {.known = true, .lo = 32768, .hi = 60999};
+	pv_services_load(&svc, "/dev/null");
+	pv_socklist_init(&l);
+	struct pv_sock s = mksock(IPPROTO_TCP, AF_INET6, "2001:db8::10", 443, "2001:db8:aaaa::20",
+				  52114, PV_TCP_ESTABLISHED);
+	s.inode = 100;
+	pv_socklist_add(&l, &s);
+	s = mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", 3000, "0.0.0.0", 0, PV_TCP_LISTEN);
+	s.inode = 300;
+	pv_socklist_add(&l, &s);
+
+	/* the whole table, as a pipe gets it: 120 columns */
+	struct pv_table_opts o = {.numeric = true, .owner = true};
+	char *got = render_with(&l, true, &svc, &eph, &o);
+	ck_assert_text_eq(got,
+			  "\n"
+			  "Active Connections\n"
+			  "\n"
+			  "  Proto  Local Address          Foreign Address           State     "
+			  "      PID       Local Port       Foreign Port\n"
+			  "  TCP    [2001:db8::10]:443     [2001:db8:aaaa::20]:52114 ESTABLISHED"
+			  "     3496 (+1) https well-known - dynamic\n"
+			  "  TCP    10.0.0.1:3000          0.0.0.0:0                 LISTENING  "
+			  "     42        hbci registered  -\n");
+	free(got);
+
+	/* 100 columns: the Foreign Port column goes */
+	o.width = 100;
+	got = render_with(&l, true, &svc, &eph, &o);
+	ck_assert_text_eq(got,
+			  "\n"
+			  "Active Connections\n"
+			  "\n"
+			  "  Proto  Local Address          Foreign Address           State     "
+			  "      PID       Local Port\n"
+			  "  TCP    [2001:db8::10]:443     [2001:db8:aaaa::20]:52114 ESTABLISHED"
+			  "     3496 (+1) https well-known\n"
+			  "  TCP    10.0.0.1:3000          0.0.0.0:0                 LISTENING  "
+			  "     42        hbci registered\n");
+	free(got);
+
+	/* 80: the Local Port column too, then the padding of the rest */
+	o.width = 80;
+	got = render_with(&l, true, &svc, &eph, &o);
+	ck_assert_text_eq(
+	    got, "\n"
+		 "Active Connections\n"
+		 "\n"
+		 "  Proto Local Address      Foreign Address           State       PID\n"
+		 "  TCP   [2001:db8::10]:443 [2001:db8:aaaa::20]:52114 ESTABLISHED 3496 (+1)\n"
+		 "  TCP   10.0.0.1:3000      0.0.0.0:0                 LISTENING   42\n");
+	free(got);
+
+	/* -W lists every owner and -e too; a narrow terminal condenses them still */
+	o.width = 0;
+	o.wide = true;
+	got = render_with(&l, true, &svc, &eph, &o);
+	ck_assert_ptr_nonnull(strstr(got, " 3496,3500 "));
+	free(got);
+	o.wide = false;
+	o.extended = true;
+	o.plain = true;
+	got = render_with(&l, true, &svc, &eph, &o);
+	ck_assert_ptr_nonnull(strstr(got, " 3496,3500 "));
+	free(got);
+	o.width = 60;
+	got = render_with(&l, true, &svc, &eph, &o);
+	ck_assert_ptr_nonnull(strstr(got, " 3496 (+1) "));
+	free(got);
+	pv_socklist_free(&l);
+	pv_services_free(&svc);
+}
+END_TEST
+
 START_TEST(pid_and_program_columns)
 {
 	struct pv_socklist l;
@@ -112,6 +221,7 @@ START_TEST(pid_and_program_columns)
 	o.numeric = true;
 	o.plain = true;
 	o.owner = true;
+	o.wide = true; /* every owner */
 	fill(&l);
 	char *got = render(&l, true, &o);
 	ck_assert_str_eq(
@@ -664,6 +774,8 @@ int main(void)
 	TCase *tc = tcase_create("table");
 	tcase_add_test(tc, netstat_layout_without_owner);
 	tcase_add_test(tc, pid_and_program_columns);
+	tcase_add_test(tc, shared_sockets_condensed);
+	tcase_add_test(tc, fitted_to_the_terminal);
 	tcase_add_test(tc, long_addresses_widen_columns);
 	tcase_add_test(tc, header_without_rows);
 	tcase_add_test(tc, port_annotation_columns);
