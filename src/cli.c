@@ -28,14 +28,19 @@ enum {
 	OPT_SORT,
 	OPT_JSON,
 	OPT_COLOR,
+	OPT_SRC,
+	OPT_DST,
+	OPT_PID,
+	OPT_PROGRAM,
+	OPT_COMMAND,
+	OPT_NO_LOOPBACK,
 };
 
 static const char usage_line[] =
-    "usage: portview [-46aehHlnoptuVW] [--state LIST] [--port SPEC] [--sport SPEC]\n"
-    "                [--dport SPEC] [--class LIST] [--sort KEY] [--plain] [--json]\n"
-    "                [--color[=WHEN]]\n"
-    "       portview --ranges [-tu] [--json]\n"
-    "       portview --lookup PORT[/PROTO] | --lookup NAME\n";
+    "usage: portview [OPTION]...              the sockets, as Windows netstat -no\n"
+    "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
+    "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
+    "       portview --lookup NAME            the same for a service name\n";
 
 static void usage_error(void)
 {
@@ -45,61 +50,74 @@ static void usage_error(void)
 
 static void print_help(void)
 {
-	printf("%s", usage_line);
-	printf(
-	    "\nList TCP and UDP sockets with the processes that own them and what their ports\n"
-	    "mean, in the layout of Windows 'netstat -no'.  By default: TCP connections that\n"
-	    "are not listening and connected UDP sockets.\n\n"
-	    "Selection:\n"
-	    "  -a, --all          also show listening TCP and unconnected UDP sockets\n"
-	    "  -l, --listening    show only listening TCP and unconnected UDP sockets\n"
-	    "  -t, --tcp          TCP sockets (with -u: both; neither: both)\n"
-	    "  -u, --udp          UDP sockets\n"
-	    "  -4, --ipv4         IPv4 sockets, including IPv6 sockets with v4-mapped addresses\n"
-	    "  -6, --ipv6         IPv6 sockets\n"
-	    "      --state LIST   only sockets in these states (comma-separated, repeatable,\n"
-	    "                     case-insensitive); replaces the default selection\n"
-	    "      --port SPEC    only sockets whose local or foreign port matches SPEC:\n"
-	    "                     a port, a range N-M, a service name, or a comma list\n"
-	    "      --sport SPEC   only sockets whose local port matches SPEC\n"
-	    "      --dport SPEC   only sockets whose foreign port matches SPEC\n"
-	    "      --class LIST   only sockets whose local port is in these classes:\n"
-	    "                     well-known, registered, dynamic, ephemeral\n"
-	    "Output:\n"
-	    "  -o, --owner        add the PID column (owning processes)\n"
-	    "  -p, --program      add the PID/Program name column\n"
-	    "  -e, --extended     add user, inode, receive and send queues and the TCP timer\n"
-	    "  -n, --numeric      numeric addresses and ports; no name lookups at all\n"
-	    "  -H, --no-header    leave out the title and the column header\n"
-	    "  -W, --wide         every owner, every column: nothing fitted to the terminal\n"
-	    "      --sort KEY     sort by proto, local, foreign, state, pid, program or port;\n"
-	    "                     a leading '-' reverses\n"
-	    "      --plain        only the netstat columns, without the port annotations\n"
-	    "      --json         one JSON document (schema in portview(8)); always numeric\n"
-	    "      --color[=WHEN] colour states and port classes: auto (on a terminal, the\n"
-	    "                     default), always or never; NO_COLOR turns auto off\n"
-	    "Other views:\n"
-	    "      --ranges       show this host's ephemeral port ranges and their use\n"
-	    "      --lookup PORT[/PROTO], --lookup NAME\n"
-	    "                     what a port or service is, and who uses it now\n"
-	    "  -h, --help         show this help and exit\n"
-	    "  -V, --version      show the version and exit\n\n"
-	    "States and groups for --state:\n  %s\n\n"
-	    "Environment: PORTVIEW_SERVICES replaces /etc/services; PORTVIEW_DEBUG=1\n"
-	    "prints what each kernel dump returned; PORTVIEW_DUMP=per-family dumps TCP once\n"
-	    "per address family, =once and =twice walk each dump once or twice (see\n"
-	    "portview(8)); NO_COLOR disables --color=auto.\n\n"
-	    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
-	    "See portview(8).\n",
-	    pv_state_valid_names());
+	fputs(usage_line, stdout);
+	fputs("\n"
+	      "Which sockets (default: connections, without listening sockets):\n"
+	      "  -a, --all            listening TCP and unconnected UDP sockets too\n"
+	      "  -l, --listening      only listening TCP and unconnected UDP sockets\n"
+	      "  -t, --tcp            TCP sockets (with -u: both; neither: both)\n"
+	      "  -u, --udp            UDP sockets\n"
+	      "  -4, --ipv4           IPv4, with the IPv6 sockets that carry IPv4\n"
+	      "  -6, --ipv6           IPv6\n"
+	      "      --state LIST     in these states (below); replaces -a and -l\n"
+	      "      --port SPEC      local or foreign port: 80, 8000-8100, https, lists\n"
+	      "      --sport SPEC     local port\n"
+	      "      --dport SPEC     foreign port\n"
+	      "      --src ADDR[/N]   local address or network, IPv4 or IPv6; lists\n"
+	      "      --dst ADDR[/N]   foreign address or network\n"
+	      "      --pid LIST       held by these processes\n"
+	      "      --command NAME   held by a process of this name (--program=NAME)\n"
+	      "      --class LIST     local port in: well-known, registered, dynamic,\n"
+	      "                       ephemeral\n"
+	      "      --no-loopback    no sockets on loopback addresses\n"
+	      "  A filter that names a port, an address or a process selects every\n"
+	      "  state, unless -a, -l or --state says otherwise.\n"
+	      "\n"
+	      "Columns:\n"
+	      "  -o, --owner          PID\n"
+	      "  -p, --program        PID/Program name\n"
+	      "  -e, --extended       user, inode, queues and the TCP timer\n"
+	      "      --plain          only the netstat columns: no port annotations\n"
+	      "\n"
+	      "Output:\n"
+	      "  -n, --numeric        numbers: no host or service names, no lookups\n"
+	      "  -H, --no-header      the rows only\n"
+	      "  -W, --wide           everything: every owner, every column, even wider\n"
+	      "                       than the terminal\n"
+	      "      --sort KEYS      by proto, local, foreign, state, pid, program or\n"
+	      "                       port, a comma list; '-' before a key reverses it\n"
+	      "      --json           one JSON document (portview(8) has its schema)\n"
+	      "      --color[=WHEN]   colour: auto (on a terminal; the default), always,\n"
+	      "                       never; NO_COLOR or TERM=dumb turn auto off\n"
+	      "\n"
+	      "Other modes:\n"
+	      "      --ranges         this host's ephemeral port ranges and their use\n"
+	      "      --lookup PORT[/PROTO], --lookup NAME\n"
+	      "                       what a port or service is, and who uses it now\n"
+	      "  -h, --help           this help\n"
+	      "  -V, --version        the version\n"
+	      "\n"
+	      "States: established, syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
+	      "  time-wait, close, close-wait, last-ack, listening, closing; groups:\n"
+	      "  all, connected, synchronized, bucket, big; and ss's spellings (estab,\n"
+	      "  unconn, listen...).\n"
+	      "\n"
+	      "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
+	      "The manual: man portview.\n",
+	      stdout);
 }
 
-/* Echo user input without letting it drive the terminal. */
+/*
+ * Echo user input without letting it drive the terminal, and without a
+ * 100 KB value filling it: escaped, cut after 64 characters with "...".
+ */
+#define ECHO_MAX 64
 static void put_escaped(const char *s, size_t n)
 {
 	struct pv_buf b;
 	pv_buf_init(&b);
-	pv_escape_text(&b, s, n);
+	if (pv_escape_text_max(&b, s, n, ECHO_MAX) < n)
+		pv_buf_puts(&b, "...");
 	if (b.len)
 		fwrite(b.data, 1, b.len, stderr);
 	pv_buf_free(&b);
@@ -107,9 +125,10 @@ static void put_escaped(const char *s, size_t n)
 
 /*
  * The one report of a bad value:
- *   portview: OPTION VALUE[: ITEM]: why[ (valid: ...)]
+ *   portview: OPTION VALUE[: ITEM]: why[; did you mean X?][ (valid: ...)]
  * The item is named when it is part of a longer value (a list).  An empty
  * value shows as '' after a space ("--port ''"), as nothing after '='.
+ * A near miss gets its likely meaning instead of the list of valid ones.
  */
 static void bad_value(const char *option, const char *sep, const char *value,
 		      const struct pv_why *w)
@@ -124,8 +143,180 @@ static void bad_value(const char *option, const char *sep, const char *value,
 		put_escaped(w->item, w->len);
 	}
 	fprintf(stderr, ": %s", w->why);
-	if (w->valid)
+	if (w->suggest)
+		fprintf(stderr, "; did you mean %s?", w->suggest);
+	else if (w->hint)
+		fprintf(stderr, "; %s", w->hint);
+	else if (w->valid)
 		fprintf(stderr, " (valid: %s)", w->valid);
+	fputc('\n', stderr);
+}
+
+/*
+ * The option as the user spelled it: "--colour", an abbreviation such as
+ * "--stat", or "-a".  getopt_long accepts only a long option's full name
+ * or a prefix of it, so the spelling fits.  Returns what joined the value
+ * to it: "=" or " ".
+ */
+#define SPELLED_MAX 24
+static const char *spell(char out[SPELLED_MAX], char **argv, int c, int longindex)
+{
+	if (longindex < 0) {
+		out[0] = '-';
+		out[1] = (char)c;
+		out[2] = '\0';
+		return " ";
+	}
+	/* A separate value is the element after the option's own. */
+	const char *elt =
+	    optarg && argv[optind - 1] == optarg ? argv[optind - 2] : argv[optind - 1];
+	size_t n = strcspn(elt, "=");
+	if (n >= SPELLED_MAX)
+		n = SPELLED_MAX - 1;
+	memcpy(out, elt, n);
+	out[n] = '\0';
+	return elt[strcspn(elt, "=")] ? "=" : " ";
+}
+
+/* The options given, each once, as first spelled: for mode conflicts. */
+struct given {
+	int code[48];
+	char name[48][SPELLED_MAX];
+	size_t n;
+};
+
+static void note_given(struct given *g, int code, const char *name)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->code[i] == code)
+			return;
+	if (g->n < ARRAY_SIZE(g->code)) {
+		g->code[g->n] = code;
+		memcpy(g->name[g->n++], name, SPELLED_MAX);
+	}
+}
+
+/*
+ * An option that would do nothing in a mode is a usage error naming both:
+ * --ranges counts every socket in the port ranges; --lookup shows every
+ * socket on the port it names.  Which options a mode takes is listed in
+ * the message.
+ */
+static int mode_conflict(const struct given *g, enum pv_mode mode, bool lookup)
+{
+	static const int ranges_no[] = {
+	    'a',       'l',	'4',	 '6',	  OPT_STATE,   OPT_PORT,  OPT_SPORT,
+	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMMAND, OPT_CLASS, OPT_NO_LOOPBACK,
+	    OPT_SORT,  'o',	'p',	 'e',	  OPT_PLAIN,   'H',	  'W'};
+	static const int lookup_no[] = {'a',	   'l',	      OPT_STATE, OPT_PORT,
+					OPT_SPORT, OPT_DPORT, OPT_CLASS};
+	const int *no = lookup ? lookup_no : ranges_no;
+	size_t nno = lookup ? ARRAY_SIZE(lookup_no) : ARRAY_SIZE(ranges_no);
+	if (!lookup && mode != PV_MODE_RANGES)
+		return -1;
+	const char *mode_name = NULL;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->code[i] == (lookup ? OPT_LOOKUP : OPT_RANGES))
+			mode_name = g->name[i];
+	for (size_t i = 0; i < g->n; i++) {
+		for (size_t k = 0; k < nno; k++) {
+			if (g->code[i] != no[k])
+				continue;
+			fprintf(stderr, "portview: %s cannot be combined with %s: %s\n", g->name[i],
+				mode_name,
+				lookup ? "it lists every socket on the port (-t, -u, -4, -6, "
+					 "--src, --dst, --pid and --command narrow it)"
+				       : "it counts every socket in the ranges (only -t, -u "
+					 "and --json apply)");
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+/* What an ss or Windows netstat habit means here, for a stray argument. */
+static bool protocol_word(const char *w)
+{
+	static const char *const words[] = {"tcp", "udp", "tcpv6", "udpv6", "tcp6", "udp6"};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcasecmp(w, words[i]) == 0)
+			return true;
+	return false;
+}
+
+static void stray_hint(char **argv, int argc, int at, const char *after_p)
+{
+	static const char *const ss_words[] = {"state", "sport", "dport", "src", "dst"};
+	const char *w = argv[at];
+	const char *next = at + 1 < argc ? argv[at + 1] : NULL;
+	if (next && strcmp(next, "=") == 0)
+		next = at + 2 < argc ? argv[at + 2] : NULL;
+	if (w == after_p) {
+		if (protocol_word(w)) {
+			fprintf(stderr, "; for %s sockets write %s (-p shows programs here)",
+				strncasecmp(w, "tcp", 3) == 0 ? "TCP" : "UDP",
+				strncasecmp(w, "tcp", 3) == 0 ? "-t" : "-u");
+			return;
+		}
+		fputs("; to keep one program's sockets write --command ", stderr);
+		put_escaped(w, strlen(w));
+		return;
+	}
+	if (protocol_word(w)) {
+		fprintf(stderr, "; for %s sockets write %s",
+			strncasecmp(w, "tcp", 3) == 0 ? "TCP" : "UDP",
+			strncasecmp(w, "tcp", 3) == 0 ? "-t" : "-u");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ss_words); i++) {
+		if (strcmp(w, ss_words[i]) != 0)
+			continue;
+		fprintf(stderr, "; ss's '%s' is --%s here: write --%s ", w, w, w);
+		if (next) {
+			/* ss writes ports as ":80" */
+			put_escaped(next + (next[0] == ':' && i > 0 && i < 3),
+				    strlen(next + (next[0] == ':' && i > 0 && i < 3)));
+		} else {
+			fputs(i == 0 ? "STATE" : i < 3 ? "PORT" : "ADDR", stderr);
+		}
+		return;
+	}
+	uint32_t mask;
+	struct pv_why why;
+	if (pv_state_parse_list(w, &mask, &why)) {
+		fputs("; to list sockets in that state write --state ", stderr);
+		put_escaped(w, strlen(w));
+	}
+}
+
+/* A long option nobody has: its likely meaning, or the ones it could be. */
+static void unknown_long(const char *arg, const struct option *longopts)
+{
+	const char *name = arg + 2;
+	size_t n = strcspn(name, "=");
+	fputs("portview: unrecognized option '", stderr);
+	put_escaped(arg, strlen(arg));
+	fputc('\'', stderr);
+	size_t prefixed = 0;
+	for (const struct option *l = longopts; l->name; l++)
+		prefixed += n && strncmp(l->name, name, n) == 0;
+	if (prefixed > 1) {
+		fputs("; it could be", stderr);
+		const char *sep = " ";
+		for (const struct option *l = longopts; l->name; l++) {
+			if (n && strncmp(l->name, name, n) == 0) {
+				fprintf(stderr, "%s--%s", sep, l->name);
+				sep = ", ";
+			}
+		}
+	} else {
+		size_t count = 0;
+		while (longopts[count].name)
+			count++;
+		const char *near = pv_nearest(name, n, longopts, count, sizeof(*longopts));
+		if (near)
+			fprintf(stderr, "; did you mean --%s?", near);
+	}
 	fputc('\n', stderr);
 }
 
@@ -197,7 +388,8 @@ static unsigned terminal_width(void)
 /* The port options, kept as given until the end of the command line. */
 #define MAX_PORT_ARGS 128
 struct port_arg {
-	const char *option; /* "--port" */
+	char option[SPELLED_MAX]; /* "--port", as spelled */
+	const char *sep;
 	const char *spec;
 	uint8_t sides; /* enum pv_port_side */
 };
@@ -217,7 +409,7 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 			if (args[i].sides != kinds[k])
 				continue;
 			if (!pv_parse_port_spec(args[i].spec, svc, c, &why)) {
-				bad_value(args[i].option, " ", args[i].spec, &why);
+				bad_value(args[i].option, args[i].sep, args[i].spec, &why);
 				return EXIT_USAGE;
 			}
 		}
@@ -231,7 +423,7 @@ bool pv_request_wants_owners(const struct pv_request *req)
 {
 	/* JSON always carries owners; sorting by them needs them too. */
 	return req->table.owner || req->table.program || req->json ||
-	       req->order.key == PV_SORT_PID || req->order.key == PV_SORT_PROGRAM;
+	       pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
 }
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
@@ -244,7 +436,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"ipv4", no_argument, NULL, '4'},
 	    {"ipv6", no_argument, NULL, '6'},
 	    {"owner", no_argument, NULL, 'o'},
-	    {"program", no_argument, NULL, 'p'},
+	    {"program", optional_argument, NULL, OPT_PROGRAM},
 	    {"numeric", no_argument, NULL, 'n'},
 	    {"state", required_argument, NULL, OPT_STATE},
 	    {"plain", no_argument, NULL, OPT_PLAIN},
@@ -254,6 +446,11 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"sport", required_argument, NULL, OPT_SPORT},
 	    {"dport", required_argument, NULL, OPT_DPORT},
 	    {"class", required_argument, NULL, OPT_CLASS},
+	    {"src", required_argument, NULL, OPT_SRC},
+	    {"dst", required_argument, NULL, OPT_DST},
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"command", required_argument, NULL, OPT_COMMAND},
+	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
 	    {"sort", required_argument, NULL, OPT_SORT},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"color", optional_argument, NULL, OPT_COLOR},
@@ -270,10 +467,17 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
 	bool all = false, listening = false, states_given = false;
+	bool named = false; /* a filter names an address, a process */
 	const char *lookup = NULL;
 	struct pv_query *q = &req->query;
 	struct pv_why why;
-	int c, color_auto_off;
+	int c, color_auto_off, longindex;
+	struct given given = {.n = 0};
+	char opt[SPELLED_MAX]; /* the option being read, as spelled */
+	const char *sep = " "; /* and what joined its value to it */
+	char lookup_opt[SPELLED_MAX];
+	const char *lookup_sep = " ";
+	const char *after_p = NULL; /* the word after a bare -p: netstat -p tcp? */
 
 	*req = (struct pv_request){
 	    .proc_root = "/proc",
@@ -286,7 +490,16 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	pv_services_load(svc, req->services_path);
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while (longindex = -1,
+	       (c = getopt_long(argc, argv, shortopts, longopts, &longindex)) != -1) {
+		if (c != '?' && c != ':') {
+			sep = spell(opt, argv, c, longindex);
+			note_given(&given, c == OPT_PROGRAM ? (optarg ? OPT_COMMAND : 'p') : c,
+				   opt);
+		}
+		if ((c == 'p' || (c == OPT_PROGRAM && !optarg)) && optind < argc &&
+		    argv[optind][0] != '-')
+			after_p = argv[optind];
 		switch (c) {
 		case '4':
 			q->ipv4 = true;
@@ -334,8 +547,8 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			req->json = true;
 			break;
 		case OPT_SORT:
-			if (!pv_parse_sort_key(optarg, &req->order, &why)) {
-				bad_value("--sort", " ", optarg, &why);
+			if (!pv_parse_sort_keys(optarg, &req->order, &why)) {
+				bad_value(opt, sep, optarg, &why);
 				return EXIT_USAGE;
 			}
 			break;
@@ -348,13 +561,13 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				color = COLOR_AUTO;
 			} else {
 				why = (struct pv_why){.why = "expected auto, always or never"};
-				bad_value("--color", "=", optarg, &why);
+				bad_value(opt, sep, optarg, &why);
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_STATE:
 			if (!pv_state_parse_list(optarg, &q->states, &why)) {
-				bad_value("--state", " ", optarg, &why);
+				bad_value(opt, sep, optarg, &why);
 				return EXIT_USAGE;
 			}
 			states_given = true;
@@ -371,27 +584,82 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				return EXIT_USAGE;
 			}
 			lookup = optarg;
+			memcpy(lookup_opt, opt, SPELLED_MAX);
+			lookup_sep = sep;
 			break;
 		case OPT_PORT:
 		case OPT_SPORT:
 		case OPT_DPORT: {
-			static const char *const names[] = {"--port", "--sport", "--dport"};
 			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
 			int k = c - OPT_PORT;
 			if (nports == ARRAY_SIZE(ports)) {
 				why = (struct pv_why){
 				    .why = "too many port options (at most 128 --port, --sport and "
 					   "--dport; use a list: 80,443)"};
-				bad_value(names[k], " ", optarg, &why);
+				bad_value(opt, sep, optarg, &why);
 				return EXIT_USAGE;
 			}
-			ports[nports++] = (struct port_arg){
-			    .option = names[k], .spec = optarg, .sides = sides[k]};
+			ports[nports] =
+			    (struct port_arg){.sep = sep, .spec = optarg, .sides = sides[k]};
+			memcpy(ports[nports++].option, opt, SPELLED_MAX);
 			break;
 		}
+		case OPT_SRC:
+		case OPT_DST: {
+			uint8_t side = c == OPT_SRC ? PV_SIDE_SRC : PV_SIDE_DST;
+			struct pv_addr_clause *a = NULL;
+			for (size_t i = 0; i < q->naddrs; i++)
+				if (q->addrs[i].side == side)
+					a = &q->addrs[i];
+			if (!a) {
+				a = &q->addrs[q->naddrs++];
+				*a = (struct pv_addr_clause){.side = side};
+			}
+			if (!pv_parse_addr_list(optarg, a, &why)) {
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			named = true;
+			break;
+		}
+		case OPT_PID:
+			if (!pv_parse_pid_list(optarg, q, &why)) {
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			named = true;
+			break;
+		case OPT_PROGRAM:
+			/* --program is netstat's -p; --program=NAME is --command NAME */
+			if (!optarg) {
+				req->table.program = true;
+				break;
+			}
+			/* fall through */
+		case OPT_COMMAND: {
+			size_t n = strlen(optarg);
+			const char *bad = !n ? "empty program name"
+					  : n >= sizeof(q->programs[0])
+					      ? "longer than a command name "
+						"can be (15 bytes)"
+					  : q->nprograms == ARRAY_SIZE(q->programs)
+					      ? "too many --command options (at most 8)"
+					      : NULL;
+			if (bad) {
+				why = (struct pv_why){.why = bad};
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			memcpy(q->programs[q->nprograms++], optarg, n + 1);
+			named = true;
+			break;
+		}
+		case OPT_NO_LOOPBACK:
+			q->no_loopback = true;
+			break;
 		case OPT_CLASS:
 			if (!pv_parse_class_list(optarg, &q->classes, &why)) {
-				bad_value("--class", " ", optarg, &why);
+				bad_value(opt, sep, optarg, &why);
 				return EXIT_USAGE;
 			}
 			break;
@@ -416,9 +684,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				put_escaped(&ch, 1);
 				fputs("'\n", stderr);
 			} else {
-				fputs("portview: unrecognized option '", stderr);
-				put_escaped(argv[optind - 1], strlen(argv[optind - 1]));
-				fputs("'\n", stderr);
+				unknown_long(argv[optind - 1], longopts);
 			}
 			usage_error();
 			return EXIT_USAGE;
@@ -435,10 +701,19 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	if (optind < argc) {
 		fputs("portview: unexpected argument '", stderr);
 		put_escaped(argv[optind], strlen(argv[optind]));
-		fputs("'\n", stderr);
+		fputc('\'', stderr);
+		stray_hint(argv, argc, optind, after_p);
+		fputc('\n', stderr);
 		usage_error();
 		return EXIT_USAGE;
 	}
+	/* A bad value first: it is the more precise complaint. */
+	if (lookup && !pv_lookup_parse(lookup, svc, &req->lookup, &why)) {
+		bad_value(lookup_opt, lookup_sep, lookup, &why);
+		return EXIT_USAGE;
+	}
+	if ((status = mode_conflict(&given, req->mode, lookup != NULL)) >= 0)
+		return status;
 	if ((status = compile_ports(ports, nports, svc, q)) >= 0)
 		return status;
 
@@ -447,9 +722,14 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	if (!req->table.wide)
 		req->table.width = terminal_width();
 
-	/* The states: --state replaces the default; -a is a superset of -l. */
+	/*
+	 * The states: --state replaces the default; -a is a superset of -l.  A
+	 * filter that names a port, an address or a process asks about every
+	 * state, listeners included, as lsof does.
+	 */
+	named |= nports > 0;
 	if (!states_given) {
-		if (all)
+		if (all || (named && !listening))
 			q->states = PV_STATES_ALL;
 		else if (listening)
 			q->states = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
@@ -457,6 +737,10 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			q->states = PV_STATES_CONNECTED;
 	}
 	q->tcp_listen_only = listening && !all && !states_given;
+
+	req->wider = *q;
+	req->wider.states = PV_STATES_ALL;
+	req->wider.tcp_listen_only = false;
 
 	if (req->mode == PV_MODE_RANGES) {
 		/* Every socket in the ranges, IPv4 and IPv6 drawing on one port space. */
@@ -468,10 +752,6 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	}
 	if (lookup) {
 		/* Who uses the ports now: every state, either side, with owners. */
-		if (!pv_lookup_parse(lookup, svc, &req->lookup, &why)) {
-			bad_value("--lookup", " ", lookup, &why);
-			return EXIT_USAGE;
-		}
 		bool tcp, udp;
 		req->mode = PV_MODE_LOOKUP;
 		pv_lookup_clause(&req->lookup, &q->clauses[0], &tcp, &udp);

@@ -26,6 +26,11 @@ enum pv_mode {
 struct pv_request {
 	enum pv_mode mode;
 	struct pv_query query; /* what to select (for --lookup, its ports) */
+	/*
+	 * The same filters in every state: what an empty listing on a terminal
+	 * asks, to say which states would have matched.
+	 */
+	struct pv_query wider;
 	struct pv_table_opts table;
 	struct pv_order order; /* --sort */
 	bool json;

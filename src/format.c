@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -117,15 +118,19 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-void pv_escape_text(struct pv_buf *out, const char *s, size_t n)
+size_t pv_escape_text_max(struct pv_buf *out, const char *s, size_t n, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
+	size_t i = 0, used = 0;
 
 	while (i < n) {
 		unsigned char c = p[i];
 		size_t len = utf8_seq(p + i, n - i);
+		size_t step = c == '\\' ? 2 : (len == 0 || c < 0x20 || c == 0x7f) ? 4 : len;
+		if (used + step > max)
+			break;
+		used += step;
 		if (c == '\\') {
 			pv_buf_add(out, "\\\\", 2);
 			i++;
@@ -138,6 +143,12 @@ void pv_escape_text(struct pv_buf *out, const char *s, size_t n)
 			i += len;
 		}
 	}
+	return i;
+}
+
+void pv_escape_text(struct pv_buf *out, const char *s, size_t n)
+{
+	pv_escape_text_max(out, s, n, SIZE_MAX);
 }
 
 void pv_json_string(struct pv_buf *out, const char *s, size_t n)

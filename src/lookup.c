@@ -32,19 +32,42 @@ static bool by_port(const char *arg, const struct pv_services *svc, struct pv_lo
 	return true;
 }
 
-/* A service name: one block per distinct port, in the order found. */
+/*
+ * A service name, with or without a protocol ("http", "domain/udp"): one
+ * block per distinct port, in the order found.
+ */
 static bool by_name(const char *arg, const struct pv_services *svc, struct pv_lookup *lk,
 		    struct pv_why *why)
 {
-	const struct pv_service *found[64];
-	size_t total = pv_services_all_by_name(svc, arg, found, ARRAY_SIZE(found));
-	if (total == 0) {
-		*why = (struct pv_why){.why = "unknown service name"};
+	const char *slash = strchr(arg, '/');
+	size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+	uint8_t proto = 0;
+	if (slash && pv_proto_parse(slash + 1, strlen(slash + 1), true, &proto) < 0) {
+		*why = (struct pv_why){.why = "unknown protocol", .valid = PV_PROTO_NAMES};
 		return false;
 	}
+	char name[64];
+	if (n == 0 || n >= sizeof(name)) {
+		*why = (struct pv_why){.why = n ? "unknown service name" : "empty service name"};
+		return false;
+	}
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	const struct pv_service *found[64];
+	size_t total = pv_services_all_by_name(svc, name, found, ARRAY_SIZE(found));
 	if (total > ARRAY_SIZE(found))
 		total = ARRAY_SIZE(found);
-	for (size_t i = 0; i < total; i++) {
+	size_t kept = 0;
+	for (size_t i = 0; i < total; i++)
+		if (!proto || found[i]->proto == proto)
+			found[kept++] = found[i];
+	if (kept == 0) {
+		*why = (struct pv_why){.why = total ? "no such service on that protocol"
+						    : "unknown service name",
+				       .suggest = total ? NULL : pv_services_nearest(svc, name, n)};
+		return false;
+	}
+	for (size_t i = 0; i < kept; i++) {
 		struct pv_lookup_port *p = NULL;
 		for (size_t j = 0; j < lk->nports; j++)
 			if (lk->ports[j].port == found[i]->port)
@@ -53,7 +76,8 @@ static bool by_name(const char *arg, const struct pv_services *svc, struct pv_lo
 			if (lk->nports == ARRAY_SIZE(lk->ports))
 				continue;
 			p = &lk->ports[lk->nports++];
-			*p = (struct pv_lookup_port){.port = found[i]->port, .by_name = true};
+			*p = (struct pv_lookup_port){
+			    .port = found[i]->port, .proto = proto, .by_name = true};
 		}
 		if (p->nentries < ARRAY_SIZE(p->entries))
 			p->entries[p->nentries++] = found[i];

@@ -22,6 +22,7 @@
 #include "portview/owners.h"
 #include "portview/render.h"
 #include "portview/snapshot.h"
+#include "portview/state.h"
 #include "portview/sort.h"
 #include "portview/view.h"
 
@@ -56,12 +57,12 @@ static void debug_dump(const struct pv_dump_report *r)
 }
 
 /*
- * Take a snapshot and say what the run should know of it: the debug
+ * Take a snapshot of q and say what the run should know of it: the debug
  * lines, a protocol the kernel cannot list (once each), a failure.
  * Returns an exit status.
  */
-static int take(const struct pv_request *req, const struct pv_netns_facts *ns, bool keep_more,
-		struct pv_socklist *l)
+static int take(const struct pv_request *req, const struct pv_query *q,
+		const struct pv_netns_facts *ns, bool keep_more, struct pv_socklist *l)
 {
 	struct pv_snapshotter *s;
 	struct pv_snapshot_report rep;
@@ -71,7 +72,7 @@ static int take(const struct pv_request *req, const struct pv_netns_facts *ns, b
 			strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	err = pv_snapshot_take(s, &req->query, ns, &req->dump, keep_more, l, &rep);
+	err = pv_snapshot_take(s, q, ns, &req->dump, keep_more, l, &rep);
 	pv_snapshotter_close(s);
 	bool warned[256] = {false};
 	for (size_t i = 0; i < rep.ndumps; i++) {
@@ -97,15 +98,41 @@ static int take(const struct pv_request *req, const struct pv_netns_facts *ns, b
 	return EXIT_OK;
 }
 
-/* The listing: snapshot, view, order, render. */
-static int list_sockets(const struct pv_request *req, const struct pv_services *svc,
-			const struct pv_netns_facts *ns, struct pv_buf *out)
+/* --pid and --program: whether one of the socket's owners is named. */
+struct owner_filter {
+	const struct pv_query *q;
+	const struct pv_view *view;
+};
+
+static bool owner_named(const struct pv_sock *s, const void *arg)
+{
+	const struct owner_filter *f = arg;
+	const struct pv_owner_table *t = &f->view->owners;
+	uint32_t first, count;
+	pv_owners_lookup(t, s->inode, &first, &count);
+	for (uint32_t i = 0; i < count; i++) {
+		const struct pv_owner *o = &t->owners[first + i];
+		const struct pv_process *p = &t->procs[o->proc];
+		if (pv_query_owner_matches(f->q, o->pid, p->comm, p->comm_len))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A snapshot of q made into a view of l, with the owners when the listing
+ * wants them (and --pid and --program applied).  quiet: no note about
+ * owners that could not be seen.  Returns an exit status; the view is
+ * to be freed either way.
+ */
+static int gather(const struct pv_request *req, const struct pv_query *q,
+		  const struct pv_services *svc, const struct pv_netns_facts *ns, bool quiet,
+		  struct pv_socklist *l, struct pv_view *view)
 {
 	bool want_owners = pv_request_wants_owners(req);
-	bool want_names = !req->table.numeric && !req->json;
-	struct pv_socklist l;
 	struct pv_scan *scan = NULL;
 
+	pv_view_init(view, l, svc, &ns->ephemeral);
 	/*
 	 * The /proc walk does not depend on the dump: start it on a second
 	 * thread now, and let this thread join it once the dump is parsed.
@@ -118,25 +145,86 @@ static int list_sockets(const struct pv_request *req, const struct pv_services *
 			return EXIT_RUNTIME;
 		}
 	}
-	pv_socklist_init(&l);
 	/* Queues, timers and the interface: only -e and JSON show them. */
-	int status = take(req, ns, req->table.extended || req->json, &l);
-	struct pv_view view;
-	pv_view_init(&view, &l, svc, &ns->ephemeral);
+	int status = take(req, q, ns, req->table.extended || req->json, l);
 	if (want_owners) {
 		pv_scan_finish(scan);
 		size_t nparts;
 		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
-		if (status == EXIT_OK && pv_view_join_owners(&view, parts, nparts))
+		if (status == EXIT_OK && pv_view_join_owners(view, parts, nparts) && !quiet)
 			fputs("portview: owners of other users' sockets could not be identified "
 			      "(run as root to see them all)\n",
 			      stderr);
 		pv_scan_free(scan);
 	}
+	if (status == EXIT_OK && pv_query_by_owner(q)) {
+		struct owner_filter f = {q, view};
+		pv_socklist_filter(l, owner_named, &f);
+	}
+	return status;
+}
+
+static const char *plural(size_t n, const char *one, const char *more)
+{
+	return n == 1 ? one : more;
+}
+
+/*
+ * An empty listing on a terminal: one line on stderr saying so, and what
+ * the same filters find in the states the selection left out.
+ */
+static void say_empty(const struct pv_request *req, const struct pv_services *svc,
+		      const struct pv_netns_facts *ns)
+{
+	const struct pv_query *q = &req->query;
+	bool listening_only = q->states == (PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE));
+	bool connections_only = q->states == PV_STATES_CONNECTED;
+	const char *none = listening_only     ? "no listening sockets"
+			   : connections_only ? "no connections"
+					      : "no sockets in the states asked for";
+	size_t listeners = 0, others = 0;
+	struct pv_socklist l;
+	struct pv_view view;
+	pv_socklist_init(&l);
+	if (q->states != PV_STATES_ALL &&
+	    gather(req, &req->wider, svc, ns, true, &l, &view) == EXIT_OK) {
+		for (size_t i = 0; i < l.n; i++) {
+			const struct pv_rec *r = &l.v[i];
+			bool listener = r->state == PV_TCP_LISTEN ||
+					(r->proto == IPPROTO_UDP && r->state == PV_TCP_CLOSE);
+			listeners += listener;
+			others += !listener;
+		}
+	}
+	if (q->states != PV_STATES_ALL)
+		pv_view_free(&view);
+	pv_socklist_free(&l);
+	if (connections_only && listeners)
+		fprintf(stderr, "portview: %s; %zu listening %s: add -a\n", none, listeners,
+			plural(listeners, "socket matches", "sockets match"));
+	else if (listening_only && others)
+		fprintf(stderr, "portview: %s; %zu %s: add -a\n", none, others,
+			plural(others, "connection matches", "connections match"));
+	else if (!connections_only && !listening_only && listeners + others)
+		fprintf(stderr, "portview: %s; %zu in other states %s: add --state all\n", none,
+			listeners + others, plural(listeners + others, "matches", "match"));
+	else
+		fprintf(stderr, "portview: %s\n",
+			q->states == PV_STATES_ALL ? "no sockets match" : none);
+}
+
+/* The listing: snapshot, view, order, render. */
+static int list_sockets(const struct pv_request *req, const struct pv_services *svc,
+			const struct pv_netns_facts *ns, struct pv_buf *out)
+{
+	struct pv_socklist l;
+	struct pv_view view;
+	pv_socklist_init(&l);
+	int status = gather(req, &req->query, svc, ns, false, &l, &view);
 	if (status == EXIT_OK) {
-		if (want_names)
+		if (!req->table.numeric && !req->json)
 			pv_view_resolve_names(&view, PV_RESOLVE_TIMEOUT_MS);
-		if (req->order.key != PV_SORT_DEFAULT || req->order.reverse)
+		if (req->order.n)
 			pv_socklist_sort_by(&l, &req->order, view.has_owners ? &view.owners : NULL);
 		if (req->json)
 			pv_render_json(out, &view);
@@ -144,7 +232,14 @@ static int list_sockets(const struct pv_request *req, const struct pv_services *
 			pv_render_table(out, &view, &req->table);
 	}
 	pv_view_free(&view);
+	bool empty = status == EXIT_OK && l.n == 0;
 	pv_socklist_free(&l);
+	if (empty && req->mode == PV_MODE_LIST && !req->json && isatty(STDOUT_FILENO)) {
+		/* the header first, then the line that says why it has no rows */
+		if (out->fd >= 0)
+			pv_buf_flush(out);
+		say_empty(req, svc, ns);
+	}
 	return status;
 }
 
@@ -167,7 +262,7 @@ static int run_ranges(const struct pv_request *req, const struct pv_netns_facts 
 	struct pv_socklist l;
 
 	pv_socklist_init(&l);
-	int status = take(req, ns, false, &l);
+	int status = take(req, &req->query, ns, false, &l);
 	if (status != EXIT_OK) {
 		pv_socklist_free(&l);
 		return status;

@@ -1,6 +1,7 @@
 #include "portview/query.h"
 #include "portview/state.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -37,7 +38,33 @@ static bool ipv4_only(const struct pv_query *q)
 
 bool pv_query_needs_check(const struct pv_query *q)
 {
-	return ipv4_only(q) || q->nclauses || q->classes;
+	return ipv4_only(q) || q->nclauses || q->classes || q->naddrs || q->no_loopback;
+}
+
+bool pv_query_by_owner(const struct pv_query *q)
+{
+	return q->npids || q->nprograms;
+}
+
+bool pv_query_owner_matches(const struct pv_query *q, int32_t pid, const char *comm,
+			    size_t comm_len)
+{
+	bool pid_ok = !q->npids, prog_ok = !q->nprograms;
+	for (size_t i = 0; i < q->npids && !pid_ok; i++)
+		pid_ok = q->pids[i] == pid;
+	for (size_t i = 0; i < q->nprograms && !prog_ok; i++)
+		prog_ok = strlen(q->programs[i]) == comm_len &&
+			  memcmp(q->programs[i], comm, comm_len) == 0;
+	return pid_ok && prog_ok;
+}
+
+/* 127.0.0.0/8, ::1, and 127.0.0.0/8 mapped into IPv6. */
+static bool is_loopback(uint8_t family, const uint8_t addr[16])
+{
+	static const uint8_t v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	if (family == AF_INET)
+		return addr[0] == 127;
+	return memcmp(addr, v6_loop, 16) == 0 || (pv_addr_is_v4mapped(addr) && addr[12] == 127);
 }
 
 static bool class_matches(const struct pv_query *q, const struct pv_ephemeral *eph, uint16_t port)
@@ -58,6 +85,11 @@ bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
 		return false;
 	/* a socket without a local port has no class */
 	if (q->classes && (!s->local.port || !class_matches(q, eph, s->local.port)))
+		return false;
+	if (q->naddrs &&
+	    !pv_addr_clauses_match(q->addrs, q->naddrs, s->family, s->local.addr, s->remote.addr))
+		return false;
+	if (q->no_loopback && is_loopback(s->family, s->local.addr))
 		return false;
 	return true;
 }
@@ -90,7 +122,7 @@ static const char *parse_number(const char *s, size_t n, uint16_t *out)
 
 /* One item of a port spec; returns why it is bad, or NULL. */
 static const char *parse_item(const char *item, size_t n, const struct pv_services *svc,
-			      struct pv_port_clause *c)
+			      struct pv_port_clause *c, const char **suggest)
 {
 	if (item[0] >= '0' && item[0] <= '9') {
 		const char *dash = memchr(item, '-', n);
@@ -126,7 +158,10 @@ static const char *parse_item(const char *item, size_t n, const struct pv_servic
 			return TOO_MANY;
 		any = true;
 	}
-	return any ? NULL : "unknown service name";
+	if (any)
+		return NULL;
+	*suggest = pv_services_nearest(svc, item, n);
+	return "unknown service name";
 }
 
 bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
@@ -136,11 +171,13 @@ bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct 
 	const char *item;
 	size_t n;
 	while (pv_split_next(&it, &item, &n)) {
-		const char *bad = n	    ? parse_item(item, n, svc, c)
+		const char *suggest = NULL;
+		const char *bad = n	    ? parse_item(item, n, svc, c, &suggest)
 				  : spec[0] ? "empty item in the list"
 					    : "empty port";
 		if (bad) {
-			*why = (struct pv_why){.why = bad, .item = item, .len = n};
+			*why =
+			    (struct pv_why){.why = bad, .item = item, .len = n, .suggest = suggest};
 			return false;
 		}
 	}
@@ -172,13 +209,99 @@ bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why)
 			}
 		}
 		if (!found) {
-			*why =
-			    (struct pv_why){.why = n ? "unknown class" : "empty class name",
-					    .item = p,
-					    .len = n,
-					    .valid = "well-known, registered, dynamic, ephemeral"};
+			*why = (struct pv_why){
+			    .why = n ? "unknown class" : "empty class name",
+			    .item = p,
+			    .len = n,
+			    .valid = "well-known, registered, dynamic, ephemeral",
+			    .suggest = pv_nearest(p, n, class_names, ARRAY_SIZE(class_names),
+						  sizeof(class_names[0]))};
 			return false;
 		}
+	}
+	return true;
+}
+
+/* One address, "10.0.0.0/8", "[2001:db8::1]", "::1/128": into *p. */
+static const char *parse_prefix(const char *item, size_t n, struct pv_prefix *p)
+{
+	static const char *const not_addr = "not an IPv4 or IPv6 address or CIDR prefix";
+	char text[64];
+	const char *slash = memchr(item, '/', n);
+	const char *addr = item;
+	size_t alen = slash ? (size_t)(slash - item) : n;
+	if (alen >= 2 && addr[0] == '[' && addr[alen - 1] == ']') {
+		addr++;
+		alen -= 2;
+	}
+	if (alen == 0 || alen >= sizeof(text))
+		return not_addr;
+	memcpy(text, addr, alen);
+	text[alen] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, text, p->addr) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, text, p->addr) == 1)
+		p->family = AF_INET6;
+	else
+		return not_addr;
+	unsigned max = p->family == AF_INET ? 32 : 128;
+	p->len = (uint8_t)max;
+	if (slash) {
+		uint64_t v;
+		int err = pv_parse_uint(slash + 1, (size_t)(item + n - slash - 1), max, &v);
+		if (err == -ERANGE)
+			return max == 32 ? "prefix length out of range (0-32)"
+					 : "prefix length out of range (0-128)";
+		if (err)
+			return max == 32 ? "not a prefix length (0-32)"
+					 : "not a prefix length (0-128)";
+		p->len = (uint8_t)v;
+	}
+	/* host bits past the prefix: cleared, as ss does */
+	for (unsigned bit = p->len; bit < max; bit++)
+		p->addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	return NULL;
+}
+
+bool pv_parse_addr_list(const char *list, struct pv_addr_clause *c, struct pv_why *why)
+{
+	struct pv_split it = pv_split_start(list, ',');
+	const char *item;
+	size_t n;
+	while (pv_split_next(&it, &item, &n)) {
+		struct pv_prefix p;
+		const char *bad = !n ? (list[0] ? "empty item in the list" : "empty address")
+				  : c->n == PV_MAX_PREFIXES ? "too many addresses (at most 32)"
+							    : parse_prefix(item, n, &p);
+		if (bad) {
+			*why = (struct pv_why){.why = bad, .item = item, .len = n};
+			return false;
+		}
+		c->v[c->n++] = p;
+	}
+	return true;
+}
+
+bool pv_parse_pid_list(const char *list, struct pv_query *q, struct pv_why *why)
+{
+	struct pv_split it = pv_split_start(list, ',');
+	const char *item;
+	size_t n;
+	while (pv_split_next(&it, &item, &n)) {
+		uint64_t v;
+		const char *bad = NULL;
+		if (!n)
+			bad = list[0] ? "empty item in the list" : "empty process ID";
+		else if (q->npids == ARRAY_SIZE(q->pids))
+			bad = "too many process IDs (at most 64)";
+		else if (pv_parse_uint(item, n, INT32_MAX, &v) < 0 || v == 0)
+			bad = "not a process ID";
+		if (bad) {
+			*why = (struct pv_why){.why = bad, .item = item, .len = n};
+			return false;
+		}
+		q->pids[q->npids++] = (int32_t)v;
 	}
 	return true;
 }

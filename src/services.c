@@ -10,6 +10,7 @@
  */
 #include "portview/services.h"
 #include "portview/buf.h"
+#include "portview/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -445,4 +446,15 @@ size_t pv_services_all_by_name(const struct pv_services *s, const char *name,
 	by_name_in(pv_iana_services, pv_iana_services_count, s->iana_by_name, name, out, max,
 		   &count);
 	return count;
+}
+
+const char *pv_services_nearest(const struct pv_services *s, const char *name, size_t n)
+{
+	/* /etc/services first: its names are the ones people run */
+	const char *hit =
+	    s->netc ? pv_nearest(name, n, &s->etc[0].name, s->netc, sizeof(s->etc[0])) : NULL;
+	if (!hit)
+		hit = pv_nearest(name, n, &pv_iana_services[0].name, pv_iana_services_count,
+				 sizeof(pv_iana_services[0]));
+	return hit;
 }

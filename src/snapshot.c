@@ -159,6 +159,8 @@ struct dump_ctx {
 	const struct pv_dump_policy *policy;
 	const struct pv_port_clause *clauses; /* the port filter, with --class's */
 	size_t nclauses;
+	const struct pv_addr_clause *addrs; /* the address filter */
+	size_t naddrs;
 	struct pv_buf *bytecode; /* the filter compiled */
 	bool use_eq;		 /* the kernel takes the EQ ops */
 };
@@ -305,7 +307,7 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 		struct pv_port_clause clauses[8];
 		size_t nc = slice_clauses(c, &rect, clauses);
 		bc.len = 0;
-		if (pv_bc_compile(clauses, nc, c->use_eq, &bc) < 0) {
+		if (pv_bc_compile(clauses, nc, c->addrs, c->naddrs, c->use_eq, &bc) < 0) {
 			err = -E2BIG;
 			break;
 		}
@@ -453,7 +455,8 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 		c->bytecode->len = 0;
 		if (c->use_eq) {
 			c->use_eq = false;
-			if (pv_bc_compile(c->clauses, c->nclauses, false, c->bytecode) < 0)
+			if (pv_bc_compile(c->clauses, c->nclauses, c->addrs, c->naddrs, false,
+					  c->bytecode) < 0)
 				c->bytecode->len = 0;
 		}
 	}
@@ -510,13 +513,15 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 */
 	struct pv_buf bytecode;
 	pv_buf_init(&bytecode);
-	if (n && pv_bc_compile(clauses, n, true, &bytecode) < 0)
+	if ((n || q->naddrs) && pv_bc_compile(clauses, n, q->addrs, q->naddrs, true, &bytecode) < 0)
 		bytecode.len = 0; /* too big for the kernel: user space filters */
 	struct dump_ctx c = {.s = s,
 			     .ns = ns,
 			     .policy = policy,
 			     .clauses = clauses,
 			     .nclauses = n,
+			     .addrs = q->addrs,
+			     .naddrs = q->naddrs,
 			     .bytecode = &bytecode,
 			     .use_eq = true};
 

@@ -21,18 +21,47 @@ static const struct {
     {"port", PV_SORT_PORT},
 };
 
-bool pv_parse_sort_key(const char *text, struct pv_order *order, struct pv_why *why)
+bool pv_parse_sort_keys(const char *list, struct pv_order *order, struct pv_why *why)
 {
-	bool reverse = text[0] == '-';
-	for (size_t i = 0; i < ARRAY_SIZE(sort_keys); i++) {
-		if (strcasecmp(text + reverse, sort_keys[i].name) == 0) {
-			*order = (struct pv_order){sort_keys[i].key, reverse};
-			return true;
+	static const char valid[] = "proto, local, foreign, state, pid, program, port; a comma "
+				    "list; a leading - reverses a key";
+	struct pv_split it = pv_split_start(list, ',');
+	const char *item;
+	size_t n;
+	struct pv_order o = {.n = 0};
+	while (pv_split_next(&it, &item, &n)) {
+		bool reverse = n && item[0] == '-';
+		size_t k = ARRAY_SIZE(sort_keys);
+		for (size_t i = 0; i < ARRAY_SIZE(sort_keys); i++)
+			if (strlen(sort_keys[i].name) == n - reverse &&
+			    strncasecmp(item + reverse, sort_keys[i].name, n - reverse) == 0)
+				k = i;
+		const char *bad = k == ARRAY_SIZE(sort_keys)
+				      ? (n ? "unknown sort key" : "empty sort key")
+				  : o.n == PV_SORT_KEYS ? "too many sort keys (at most 4)"
+							: NULL;
+		if (bad) {
+			*why = (struct pv_why){
+			    .why = bad,
+			    .item = item,
+			    .len = n,
+			    .valid = k == ARRAY_SIZE(sort_keys) ? valid : NULL,
+			    .suggest = pv_nearest(item + reverse, n - reverse, sort_keys,
+						  ARRAY_SIZE(sort_keys), sizeof(sort_keys[0]))};
+			return false;
 		}
+		o.keys[o.n] = sort_keys[k].key;
+		o.reverse[o.n++] = reverse;
 	}
-	*why = (struct pv_why){
-	    .why = "unknown sort key",
-	    .valid = "proto, local, foreign, state, pid, program, port (a leading - reverses)"};
+	*order = o;
+	return true;
+}
+
+bool pv_order_needs_owners(const struct pv_order *order)
+{
+	for (size_t i = 0; i < order->n; i++)
+		if (order->keys[i] == PV_SORT_PID || order->keys[i] == PV_SORT_PROGRAM)
+			return true;
 	return false;
 }
 
@@ -248,47 +277,51 @@ static int cmp_program(const struct pv_owner *a, const struct pv_owner *b,
 	return c ? c : cmp_u(pa->comm_len, pb->comm_len);
 }
 
-static int by_key(const struct sorter *s, const struct pv_rec *a, const struct pv_rec *b)
+/* One key's comparison, ascending. */
+static int key_cmp(const struct sorter *s, enum pv_sort_key key, const struct pv_rec *a,
+		   const struct pv_rec *b)
 {
-	int c = 0;
-	switch (s->order->key) {
+	switch (key) {
 	case PV_SORT_PROTO:
-		c = cmp_u(a->proto, b->proto);
-		break;
+		return cmp_u(a->proto, b->proto);
 	case PV_SORT_LOCAL:
-		c = endpoint_cmp(s->l, a, b, true);
-		break;
+		return endpoint_cmp(s->l, a, b, true);
 	case PV_SORT_FOREIGN:
-		c = endpoint_cmp(s->l, a, b, false);
-		break;
+		return endpoint_cmp(s->l, a, b, false);
 	case PV_SORT_STATE:
-		c = strcmp(pv_state_display(a->proto, a->state),
-			   pv_state_display(b->proto, b->state));
-		break;
+		return strcmp(pv_state_display(a->proto, a->state),
+			      pv_state_display(b->proto, b->state));
 	case PV_SORT_PID: {
 		const struct pv_owner *x = first_owner(a, s->owners);
 		const struct pv_owner *y = first_owner(b, s->owners);
-		c = cmp_u(x ? (uint64_t)x->pid : UINT64_MAX, y ? (uint64_t)y->pid : UINT64_MAX);
-		break;
+		return cmp_u(x ? (uint64_t)x->pid : UINT64_MAX, y ? (uint64_t)y->pid : UINT64_MAX);
 	}
 	case PV_SORT_PROGRAM:
-		c = cmp_program(first_owner(a, s->owners), first_owner(b, s->owners), s->owners);
-		break;
+		return cmp_program(first_owner(a, s->owners), first_owner(b, s->owners), s->owners);
 	case PV_SORT_PORT:
-		c = cmp_u(a->lport, b->lport);
-		break;
+		return cmp_u(a->lport, b->lport);
 	case PV_SORT_DEFAULT:
 		break;
 	}
-	if (!c)
-		c = display_cmp(s->l, a, b);
-	return s->order->reverse ? -c : c;
+	return 0;
+}
+
+static int by_key(const struct sorter *s, const struct pv_rec *a, const struct pv_rec *b)
+{
+	const struct pv_order *o = s->order;
+	for (size_t i = 0; i < o->n; i++) {
+		int c = key_cmp(s, o->keys[i], a, b);
+		if (c)
+			return o->reverse[i] ? -c : c;
+	}
+	int c = display_cmp(s->l, a, b);
+	return o->n && o->reverse[o->n - 1] ? -c : c;
 }
 
 void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
 			 const struct pv_owner_table *owners)
 {
-	if (order->key == PV_SORT_DEFAULT && !order->reverse) {
+	if (order->n == 0) {
 		pv_socklist_sort(l);
 		return;
 	}

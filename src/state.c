@@ -7,26 +7,26 @@
 #include <string.h>
 
 struct state_name {
-	const char *name; /* lower case, '_' as separator */
+	const char *name; /* lower case, '-' as separator */
 	uint32_t mask;
 };
 
 static const struct state_name state_names[] = {
     {"established", PV_SF(PV_TCP_ESTABLISHED)},
     {"estab", PV_SF(PV_TCP_ESTABLISHED)},
-    {"syn_sent", PV_SF(PV_TCP_SYN_SENT)},
-    {"syn_recv", PV_SF(PV_TCP_SYN_RECV)},
-    {"syn_received", PV_SF(PV_TCP_SYN_RECV)},
-    {"fin_wait1", PV_SF(PV_TCP_FIN_WAIT1)},
-    {"fin_wait_1", PV_SF(PV_TCP_FIN_WAIT1)},
-    {"fin_wait2", PV_SF(PV_TCP_FIN_WAIT2)},
-    {"fin_wait_2", PV_SF(PV_TCP_FIN_WAIT2)},
-    {"time_wait", PV_SF(PV_TCP_TIME_WAIT)},
+    {"syn-sent", PV_SF(PV_TCP_SYN_SENT)},
+    {"syn-recv", PV_SF(PV_TCP_SYN_RECV)},
+    {"syn-received", PV_SF(PV_TCP_SYN_RECV)},
+    {"fin-wait1", PV_SF(PV_TCP_FIN_WAIT1)},
+    {"fin-wait-1", PV_SF(PV_TCP_FIN_WAIT1)},
+    {"fin-wait2", PV_SF(PV_TCP_FIN_WAIT2)},
+    {"fin-wait-2", PV_SF(PV_TCP_FIN_WAIT2)},
+    {"time-wait", PV_SF(PV_TCP_TIME_WAIT)},
     {"close", PV_SF(PV_TCP_CLOSE)},
     {"closed", PV_SF(PV_TCP_CLOSE)},
     {"unconn", PV_SF(PV_TCP_CLOSE)},
-    {"close_wait", PV_SF(PV_TCP_CLOSE_WAIT)},
-    {"last_ack", PV_SF(PV_TCP_LAST_ACK)},
+    {"close-wait", PV_SF(PV_TCP_CLOSE_WAIT)},
+    {"last-ack", PV_SF(PV_TCP_LAST_ACK)},
     {"listen", PV_SF(PV_TCP_LISTEN)},
     {"listening", PV_SF(PV_TCP_LISTEN)},
     {"closing", PV_SF(PV_TCP_CLOSING)},
@@ -38,13 +38,6 @@ static const struct state_name state_names[] = {
     {"big", PV_STATES_ALL & ~(PV_SF(PV_TCP_SYN_RECV) | PV_SF(PV_TCP_TIME_WAIT))},
 };
 
-const char *pv_state_valid_names(void)
-{
-	return "established, estab, syn-sent, syn-recv, syn-received, fin-wait-1, fin-wait1, "
-	       "fin-wait-2, fin-wait2, time-wait, close, closed, unconn, close-wait, last-ack, "
-	       "listen, listening, closing, all, connected, synchronized, bucket, big";
-}
-
 static bool name_matches(const char *want, const char *got, size_t n)
 {
 	if (strlen(want) != n)
@@ -53,8 +46,8 @@ static bool name_matches(const char *want, const char *got, size_t n)
 		char c = got[i];
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
-		else if (c == '-')
-			c = '_';
+		else if (c == '_')
+			c = '-';
 		if (c != want[i])
 			return false;
 	}
@@ -79,10 +72,17 @@ bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why)
 	size_t n;
 	while (pv_split_next(&it, &p, &n)) {
 		if (n == 0 || lookup(p, n, mask) < 0) {
+			/*
+			 * Near misses get a suggestion; the 23 names would make a
+			 * line of 250 columns: --help lists them.
+			 */
 			*why = (struct pv_why){.why = n ? "unknown state" : "empty state name",
 					       .item = p,
 					       .len = n,
-					       .valid = pv_state_valid_names()};
+					       .hint = "portview --help lists them",
+					       .suggest = pv_nearest(p, n, state_names,
+								     ARRAY_SIZE(state_names),
+								     sizeof(state_names[0]))};
 			return false;
 		}
 	}

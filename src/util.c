@@ -55,6 +55,72 @@ bool pv_split_next(struct pv_split *it, const char **item, size_t *len)
 	return true;
 }
 
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+unsigned pv_edit_distance(const char *a, size_t an, const char *b, size_t bn, unsigned limit)
+{
+	/* optimal string alignment, three rows; longer words cannot be near */
+	enum { MAX = 64 };
+	unsigned rows[3][MAX + 1];
+	if (an > MAX || bn > MAX)
+		return limit + 1;
+	if ((an > bn ? an - bn : bn - an) > limit)
+		return limit + 1;
+	unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+	for (size_t j = 0; j <= bn; j++)
+		prev[j] = (unsigned)j;
+	for (size_t i = 1; i <= an; i++) {
+		cur[0] = (unsigned)i;
+		unsigned best = cur[0];
+		for (size_t j = 1; j <= bn; j++) {
+			unsigned cost = lower(a[i - 1]) != lower(b[j - 1]);
+			unsigned d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (prev[j - 1] + cost < d)
+				d = prev[j - 1] + cost;
+			if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+			    lower(a[i - 2]) == lower(b[j - 1]) && prev2[j - 2] + 1 < d)
+				d = prev2[j - 2] + 1;
+			cur[j] = d;
+			if (d < best)
+				best = d;
+		}
+		if (best > limit)
+			return limit + 1;
+		unsigned *t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[bn] < limit + 1 ? prev[bn] : limit + 1;
+}
+
+const char *pv_nearest(const char *word, size_t len, const void *cands, size_t n, size_t stride)
+{
+	/* ties go to a candidate that starts like the word: htp is http, not ftp */
+	unsigned limit = len <= 4 ? 1 : 2, best = 2 * (limit + 1);
+	const char *found = NULL;
+	if (len == 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *c;
+		memcpy(&c, (const char *)cands + i * stride, sizeof(c));
+		if (!c)
+			continue;
+		unsigned d = pv_edit_distance(word, len, c, strlen(c), limit);
+		unsigned score = 2 * d + (lower(c[0]) != lower(word[0]));
+		if (d > 0 && d <= limit && score < best) {
+			best = score;
+			found = c;
+		}
+	}
+	return found;
+}
+
 struct pv_portset *pv_portset_new(void)
 {
 	return xcalloc(1, sizeof(struct pv_portset));

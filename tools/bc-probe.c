@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	for (size_t i = nbase; i < n; i++)
 		c[i] = c[i % nbase];
 
-	err = hex ? parse_hex(hex, &prog) : pv_bc_compile(c, n, use_eq, &prog);
+	err = hex ? parse_hex(hex, &prog) : pv_bc_compile(c, n, NULL, 0, use_eq, &prog);
 	if (err < 0) {
 		printf("compile: %s (%d)\n", strerror(-err), err);
 		goto out;

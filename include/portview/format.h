@@ -43,6 +43,12 @@ size_t pv_format_endpoint(char *out, uint8_t family, const struct pv_endpoint *e
 void pv_escape_text(struct pv_buf *out, const char *s, size_t n);
 
 /*
+ * The same, but at most max bytes of output, whole characters and escapes
+ * only.  Returns how many bytes of s it took (n when all of it fitted).
+ */
+size_t pv_escape_text_max(struct pv_buf *out, const char *s, size_t n, size_t max);
+
+/*
  * Append text as a JSON string (RFC 8259), quotes included: '"', '\\' and
  * control characters (C0, DEL, C1) escaped, invalid UTF-8 replaced by
  * U+FFFD, so any bytes give a valid document.

@@ -32,7 +32,16 @@ struct pv_query {
 	/* The port filter: the AND of --port, --sport and --dport clauses. */
 	struct pv_port_clause clauses[3];
 	size_t nclauses;
-	uint8_t classes; /* --class: bits 1 << enum pv_port_class, PV_CLASS_EPHEMERAL_BIT */
+	/* The address filter: the AND of --src and --dst clauses. */
+	struct pv_addr_clause addrs[2];
+	size_t naddrs;
+	uint8_t classes;  /* --class: bits 1 << enum pv_port_class, PV_CLASS_EPHEMERAL_BIT */
+	bool no_loopback; /* --no-loopback: no socket with a loopback local address */
+	/* --pid and --program: checked against the owners, once they are known */
+	int32_t pids[64];
+	size_t npids;
+	char programs[8][16]; /* NUL-terminated command names */
+	size_t nprograms;
 };
 
 /* The states to ask for with one protocol. */
@@ -55,6 +64,16 @@ bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
 		   const struct pv_sock *s);
 /* Whether pv_query_keep can reject anything, so that the pass is needed. */
 bool pv_query_needs_check(const struct pv_query *q);
+
+/* Whether the query selects by owner (--pid, --program). */
+bool pv_query_by_owner(const struct pv_query *q);
+/*
+ * The owner check: whether one of a socket's owners (pid, command name of
+ * comm_len bytes) is one the query names.  Call it for each owner; a
+ * socket without owners never passes it.
+ */
+bool pv_query_owner_matches(const struct pv_query *q, int32_t pid, const char *comm,
+			    size_t comm_len);
 /*
  * The --class selection as a clause on the local port for the kernel, in
  * the network namespace whose range eph is.  False when there is no
@@ -73,5 +92,14 @@ bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct 
 
 /* Parse a --class list into *mask's bits.  Returns false with why filled. */
 bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why);
+
+/*
+ * Parse an address list (--src, --dst): comma-separated IPv4 or IPv6
+ * addresses (IPv6 may be in brackets), each with an optional /PREFIX;
+ * host bits past the prefix are cleared.  Added to c's prefixes.
+ */
+bool pv_parse_addr_list(const char *list, struct pv_addr_clause *c, struct pv_why *why);
+/* Parse a --pid list into q->pids. */
+bool pv_parse_pid_list(const char *list, struct pv_query *q, struct pv_why *why);
 
 #endif

@@ -65,6 +65,12 @@ const struct pv_service *pv_services_etc_by_port(const struct pv_services *s, ui
 						 uint8_t proto);
 
 /*
+ * The service name a mistyped one of n bytes most likely meant (util.h's
+ * pv_nearest over both sources' names), or NULL.
+ */
+const char *pv_services_nearest(const struct pv_services *s, const char *name, size_t n);
+
+/*
  * Every entry, from both sources, for the port (any protocol when proto is
  * 0), /etc/services ones first.  Returns how many there are; stores at most
  * max of them.

@@ -24,16 +24,22 @@ enum pv_sort_key {
 	PV_SORT_PORT,
 };
 
+/* --sort: up to four keys, each with its direction; none: the display order. */
+#define PV_SORT_KEYS 4
 struct pv_order {
-	enum pv_sort_key key;
-	bool reverse; /* turns the whole order around */
+	enum pv_sort_key keys[PV_SORT_KEYS];
+	bool reverse[PV_SORT_KEYS];
+	size_t n;
 };
 
 /*
- * Parse a --sort KEY: proto, local, foreign, state, pid, program, port,
- * any case, with a leading '-' to reverse.  Returns false with why filled.
+ * Parse a --sort list of KEYs: proto, local, foreign, state, pid, program,
+ * port, any case, each with a leading '-' to reverse it, comma-separated.
+ * Returns false with why filled.
  */
-bool pv_parse_sort_key(const char *text, struct pv_order *order, struct pv_why *why);
+bool pv_parse_sort_keys(const char *list, struct pv_order *order, struct pv_why *why);
+/* Whether the order needs the owners (pid, program). */
+bool pv_order_needs_owners(const struct pv_order *order);
 
 /*
  * The display order: protocol (TCP first), family, local address and
@@ -51,8 +57,10 @@ void pv_socklist_sort(struct pv_socklist *l);
 size_t pv_socklist_dedupe(struct pv_socklist *l);
 
 /*
- * Sort by a user's order, ties broken by the display order.  owners may be
- * NULL (pid and program then sort as unknown, after every known one).
+ * Sort by a user's keys, ties broken by the display order in the last
+ * key's direction (so that "-port" turns the whole order around).  owners
+ * may be NULL (pid and program then sort as unknown, after every known
+ * one).
  */
 void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
 			 const struct pv_owner_table *owners);

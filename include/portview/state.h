@@ -34,9 +34,6 @@
  */
 bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why);
 
-/* The names accepted by pv_state_parse_list, for messages and --help. */
-const char *pv_state_valid_names(void);
-
 /*
  * The Windows netstat spelling of a state.  Unconnected UDP sockets (kernel
  * state CLOSE) have no state and get the empty string.

@@ -86,11 +86,25 @@ uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed);
  *   portview: --state estab,FOO: FOO: unknown state (valid: ...)
  */
 struct pv_why {
-	const char *why;   /* "unknown state" */
-	const char *item;  /* the item at fault, inside the input; NULL: the whole */
-	size_t len;	   /* its length */
-	const char *valid; /* what would be accepted, or NULL */
+	const char *why;     /* "unknown state" */
+	const char *item;    /* the item at fault, inside the input; NULL: the whole */
+	size_t len;	     /* its length */
+	const char *valid;   /* what would be accepted, or NULL */
+	const char *suggest; /* a near miss's likely meaning ("did you mean"), or NULL */
+	const char *hint;    /* what to do instead, when no suggestion is near, or NULL */
 };
+
+/*
+ * The candidate a mistyped word most likely meant: the nearest by edit
+ * distance (insertions, deletions, substitutions and swaps of neighbours,
+ * ignoring case), if within 1 for words of up to 4 characters, 2 for
+ * longer ones; NULL when none is that near.  cands holds n strings;
+ * stride is the distance in bytes between two of them (for a table of
+ * structs whose first member is the name), or sizeof(char *).
+ */
+const char *pv_nearest(const char *word, size_t len, const void *cands, size_t n, size_t stride);
+/* The edit distance above, capped at limit + 1. */
+unsigned pv_edit_distance(const char *a, size_t an, const char *b, size_t bn, unsigned limit);
 
 #define PV_IPPROTO_DCCP 33
 #define PV_IPPROTO_SCTP 132

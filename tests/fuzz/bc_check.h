@@ -2,16 +2,19 @@
  * An independent model of how the kernel treats an INET_DIAG_REQ_BYTECODE
  * program (net/ipv4/inet_diag.c), for checking what pv_bc_compile emits.
  *
- *   bcc_audit()  the rules of inet_diag_bc_audit() and valid_cc()
+ *   bcc_audit()  the rules of inet_diag_bc_audit(), valid_hostcond() and
+ *                valid_cc()
  *   bcc_run()    inet_diag_bc_run() for the port comparisons
+ *   bcc_run_sock()  the same with addresses: S_COND and D_COND too
  *
  * Both work on the bytes only (no pointer casts, so no alignment
  * assumptions) and never read outside [prog, prog + size).
  *
  * The auditor is stricter than the kernel in one way: it accepts only the
- * op codes portview may emit (port comparisons, JMP, NOP).  The kernel also
- * knows AUTO and the *_COND ops; an emitted program holding one of those
- * would be a portview bug even when the kernel takes it.
+ * op codes portview may emit (port comparisons, S_COND and D_COND, JMP,
+ * NOP).  The kernel also knows AUTO, DEV_COND and the others; an emitted
+ * program holding one of those would be a portview bug even when the
+ * kernel takes it.
  */
 #ifndef PORTVIEW_FUZZ_BC_CHECK_H
 #define PORTVIEW_FUZZ_BC_CHECK_H
@@ -23,7 +26,8 @@
 
 #include <linux/inet_diag.h>
 
-#define BCC_OP 4 /* sizeof(struct inet_diag_bc_op) */
+#define BCC_OP	 4 /* sizeof(struct inet_diag_bc_op) */
+#define BCC_COND 8 /* sizeof(struct inet_diag_hostcond): family, prefix_len, port */
 
 _Static_assert(sizeof(struct inet_diag_bc_op) == BCC_OP, "inet_diag_bc_op is 4 bytes");
 
@@ -106,6 +110,23 @@ static inline struct bcc_verdict bcc_audit(const uint8_t *prog, size_t size)
 			min_len += BCC_OP;
 			if (len < min_len)
 				return (struct bcc_verdict){"port op without its port", pos};
+		} else if (op.code == INET_DIAG_BC_S_COND || op.code == INET_DIAG_BC_D_COND) {
+			/* valid_hostcond(): the condition, then its address */
+			min_len += BCC_COND;
+			if (len < min_len)
+				return (struct bcc_verdict){"cond op without its hostcond", pos};
+			uint8_t family = prog[pos + BCC_OP], prefix = prog[pos + BCC_OP + 1];
+			long addr_len = family == 2 /* AF_INET */     ? 4
+					: family == 10 /* AF_INET6 */ ? 16
+					: family == 0		      ? 0
+								      : -1;
+			if (addr_len < 0)
+				return (struct bcc_verdict){"hostcond of an unknown family", pos};
+			min_len += addr_len;
+			if (len < min_len)
+				return (struct bcc_verdict){"hostcond without its address", pos};
+			if (prefix > 8 * addr_len)
+				return (struct bcc_verdict){"prefix longer than the address", pos};
 		} else if (op.code != INET_DIAG_BC_JMP && op.code != INET_DIAG_BC_NOP) {
 			return (struct bcc_verdict){"op code portview never emits", pos};
 		}
@@ -134,13 +155,45 @@ static inline struct bcc_verdict bcc_audit(const uint8_t *prog, size_t size)
 	return (struct bcc_verdict){NULL, 0};
 }
 
+/* The first bits bits of a and b agree (bitstring_match()). */
+static inline bool bcc_bits_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	for (unsigned i = 0; i < bits; i++) {
+		unsigned byte = i / 8, mask = 0x80u >> (i % 8);
+		if ((a[byte] & mask) != (b[byte] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* S_COND / D_COND on one address of a socket of this family. */
+static inline bool bcc_cond(const uint8_t *prog, size_t pos, uint8_t family, const uint8_t *addr)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	int32_t port;
+	uint8_t cfam = prog[pos + BCC_OP], prefix = prog[pos + BCC_OP + 1];
+	const uint8_t *caddr = prog + pos + BCC_OP + BCC_COND;
+	memcpy(&port, prog + pos + BCC_OP + 4, 4);
+	if (port != -1)
+		return false; /* portview always asks for any port */
+	if (cfam != 0 && cfam != family) {
+		/* an IPv4 condition holds for the IPv4 address of a v4-mapped one */
+		return family == 10 && cfam == 2 && memcmp(addr, mapped, 12) == 0 &&
+		       bcc_bits_match(addr + 12, caddr, prefix);
+	}
+	return prefix == 0 || bcc_bits_match(addr, caddr, prefix);
+}
+
 /*
- * inet_diag_bc_run() for a socket with these ports (host order).  Only for
- * programs bcc_audit() passed; *ok is cleared if the run still goes wrong
- * (reads outside the program, takes no step, runs too long).
+ * inet_diag_bc_run() for a socket of this family with these ports (host
+ * order) and addresses (16 bytes each, network order, IPv4 in the first
+ * 4).  Only for programs bcc_audit() passed; *ok is cleared if the run
+ * still goes wrong (reads outside the program, takes no step, runs too
+ * long).
  */
-static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
-			   bool *ok)
+static inline bool bcc_run_sock(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+				uint8_t family, const uint8_t *saddr, const uint8_t *daddr,
+				bool *ok)
 {
 	long len = (long)size;
 	size_t pos = 0, steps = 0;
@@ -163,6 +216,15 @@ static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uin
 			port = bcc_op_at(prog, pos + BCC_OP).no;
 		}
 		switch (op.code) {
+		case INET_DIAG_BC_S_COND:
+		case INET_DIAG_BC_D_COND:
+			if (pos + BCC_OP + BCC_COND > size) {
+				*ok = false;
+				return false;
+			}
+			yes = bcc_cond(prog, pos, family,
+				       op.code == INET_DIAG_BC_S_COND ? saddr : daddr);
+			break;
 		case INET_DIAG_BC_NOP:
 			yes = true;
 			break;
@@ -200,6 +262,14 @@ static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uin
 		pos += step;
 	}
 	return len == 0;
+}
+
+/* bcc_run_sock() for a socket whose addresses do not matter: IPv4, zeros. */
+static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+			   bool *ok)
+{
+	static const uint8_t zero[16];
+	return bcc_run_sock(prog, size, sport, dport, 2, zero, zero, ok);
 }
 
 /* Whether the program holds an EQ op on its yes-walk. */

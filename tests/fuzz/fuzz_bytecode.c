@@ -134,7 +134,7 @@ static void compile_and_check(const struct pv_port_clause *c, size_t nc, bool us
 {
 	struct pv_buf b;
 	fuzz_buf_init(&b);
-	int r = pv_bc_compile(c, nc, use_eq, &b);
+	int r = pv_bc_compile(c, nc, NULL, 0, use_eq, &b);
 	/* 3 clauses of 64 ranges on both sides are far below the 16-bit limits. */
 	FUZZ_CHECK(r == 0, "pv_bc_compile returned %d", r);
 	check_program(c, nc, (const uint8_t *)b.data, b.len, use_eq, pairs, npairs, seed);
@@ -143,7 +143,7 @@ static void compile_and_check(const struct pv_port_clause *c, size_t nc, bool us
 	struct pv_buf a;
 	fuzz_buf_init(&a);
 	pv_buf_add(&a, "pre!", 4);
-	r = pv_bc_compile(c, nc, use_eq, &a);
+	r = pv_bc_compile(c, nc, NULL, 0, use_eq, &a);
 	FUZZ_CHECK(r == 0, "pv_bc_compile (appending) returned %d", r);
 	FUZZ_CHECK(a.len == 4 + b.len && memcmp(a.data, "pre!", 4) == 0 &&
 		       (b.len == 0 || memcmp(a.data + 4, b.data, b.len) == 0),
@@ -199,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c[0].nranges = PV_MAX_RANGES + 1 + (seed & 0xff);
 	struct pv_buf b;
 	fuzz_buf_init(&b);
-	int r = pv_bc_compile(c, nc, seed & 1, &b);
+	int r = pv_bc_compile(c, nc, NULL, 0, seed & 1, &b);
 	FUZZ_CHECK(r == -EINVAL, "%zu ranges: pv_bc_compile returned %d", c[0].nranges, r);
 	FUZZ_CHECK(b.len == 0, "%zu ranges: %zu bytes emitted", c[0].nranges, b.len);
 	pv_buf_free(&b);

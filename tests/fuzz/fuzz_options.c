@@ -184,7 +184,7 @@ static void check_compiles(const struct pv_port_clause *c)
 	for (int eq = 0; eq < 2; eq++) {
 		struct pv_buf b;
 		fuzz_buf_init(&b);
-		int r = pv_bc_compile(c, 1, eq, &b);
+		int r = pv_bc_compile(c, 1, NULL, 0, eq, &b);
 		FUZZ_CHECK(r == 0, "pv_bc_compile of a parsed spec returned %d", r);
 		if (b.len) {
 			struct bcc_verdict v = bcc_audit((const uint8_t *)b.data, b.len);

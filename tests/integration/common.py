@@ -741,10 +741,11 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
     return out
 
 
-def escape_comm(b):
+def escape_pieces(b):
     """Untrusted bytes as portview shows them (process names in the table,
-    input echoed in messages): a backslash as \\\\, each byte of a C0
-    control, DEL, a C1 control or invalid UTF-8 as \\xNN, the rest as is."""
+    input echoed in messages), as a list of pieces: a backslash as \\\\,
+    each byte of a C0 control, DEL, a C1 control or invalid UTF-8 as
+    \\xNN, each other character as is."""
     out = []
     i = 0
     while i < len(b):
@@ -765,7 +766,7 @@ def escape_comm(b):
                 continue
             if len(ch) == 1:
                 if 0x80 <= ord(ch) <= 0x9f:
-                    out.append("".join("\\x%02x" % x for x in b[i:i + n]))
+                    out.extend("\\x%02x" % x for x in b[i:i + n])
                 else:
                     out.append(ch)
                 i += n
@@ -773,6 +774,24 @@ def escape_comm(b):
         else:
             out.append("\\x%02x" % c)
             i += 1
+    return out
+
+
+def escape_comm(b):
+    return "".join(escape_pieces(b))
+
+
+def echo(b, limit=64):
+    """User input as an error message echoes it: escaped, and cut with
+    "..." once the escaped text would pass limit bytes."""
+    out, used = [], 0
+    pieces = escape_pieces(b)
+    for k, piece in enumerate(pieces):
+        n = len(piece.encode("utf-8"))
+        if used + n > limit:
+            return "".join(out) + "..."
+        out.append(piece)
+        used += n
     return "".join(out)
 
 
@@ -798,7 +817,8 @@ def render_table(socks, comms=None, owner=False, program=False,
     (User, Inode, Recv-Q, Send-Q, Timer) as strings.
     key: None for the default order, else a function of a Sock giving its
     --sort key; ties are broken by the default order, and reverse flips
-    the whole order, ties included (the rows' tuples must be distinct).
+    the whole order, ties included (the rows' tuples must be distinct);
+    or a list of (function, reversed) pairs for a list of keys.
     """
     comms = comms or {}
     titles = ["Proto", "Local Address", "Foreign Address", "State"]
@@ -810,6 +830,12 @@ def render_table(socks, comms=None, owner=False, program=False,
         titles += EXTENDED_TITLES
     if key is None:
         order = sorted(socks, key=Sock.sort_key, reverse=reverse)
+    elif isinstance(key, list):
+        # --sort K1,K2: [(function, reversed)...]; ties left by every key
+        # go by the default order, in the last key's direction.
+        order = sorted(socks, key=Sock.sort_key, reverse=key[-1][1])
+        for fn, rev in reversed(key):
+            order = sorted(order, key=fn, reverse=rev)  # stable
     else:
         order = sorted(socks, key=lambda s: (key(s), s.sort_key()),
                        reverse=reverse)

@@ -43,16 +43,21 @@ import common  # noqa: E402
 
 NOTE = (b"portview: owners of other users' sockets could not be identified "
         b"(run as root to see them all)\n")
-STATE_VALID = common.STATE_VALID
+STATE_HINT = "portview --help lists them"
 CLASS_VALID = "well-known, registered, dynamic, ephemeral"
-SORT_VALID = ("proto, local, foreign, state, pid, program, port "
-              "(a leading - reverses)")
+SORT_VALID = ("proto, local, foreign, state, pid, program, port; a comma "
+              "list; a leading - reverses a key")
 PROTO_VALID = "tcp, udp, sctp, dccp"
 
 NOT_PORT = "not a port, range N-M or service name"
 RANGE = "port out of range (0-65535)"
 UNKNOWN_SVC = "unknown service name"
 LOOKUP_NOT = "not a port, PORT/PROTO or service name"
+
+RANGES_ONLY = ("it counts every socket in the ranges (only -t, -u and --json "
+               "apply)")
+LOOKUP_ONLY = ("it lists every socket on the port (-t, -u, -4, -6, --src, "
+               "--dst, --pid and --command narrow it)")
 
 LONG = 100 * 1024
 ESC = b"\x1b[2J"
@@ -62,7 +67,8 @@ ESC = b"\x1b[2J"
 # helpers
 
 def esc(b):
-    return common.escape_comm(b)
+    """A value as an error message echoes it: escaped, cut after 64."""
+    return common.echo(b)
 
 
 def shown(b):
@@ -119,18 +125,23 @@ def value_cases():
     ESCLONG = ESC * (LONG // len(ESC))
 
     # --state: the value, then the item at fault when it is a list.
-    def state(v, msg=None, item=None):
+    # A near miss gets its meaning; anything else a pointer to --help,
+    # not 23 names on one line.
+    def state(v, msg=None, item=None, tail="; " + STATE_HINT):
         if msg is None:
             mid = "" if item is None else esc(item) + ": "
             msg = "%s: %sunknown state" % (esc(v), mid)
         cases.append(([b"--state", v],
-                      "portview: --state %s (valid: %s)" % (msg, STATE_VALID),
-                      True))
+                      "portview: --state %s%s" % (msg, tail), True))
     state(b"", "'': empty state name")
     state(b"estab,,listen", "estab,,listen: empty state name")
-    for v in (b"-1", b"99999999999999999999", b"65536", b"est@b!",
+    for v in (b"-1", b"99999999999999999999", b"65536",
               b"nosuchstate", ESC, b"a\\b\x7f\xff\xc2\x9b", A, ESCLONG):
         state(v)
+    state(b"est@b!", tail="; did you mean estab?")
+    state(b"ESTABLISHD", tail="; did you mean established?")
+    state(b"listen,tim-wait", item=b"tim-wait",
+          tail="; did you mean time-wait?")
     # In a list, the whole value and then the item at fault, as the man
     # page's DIAGNOSTICS show for --port.
     state(b"estab," + ESC, item=ESC)
@@ -152,6 +163,8 @@ def value_cases():
         port(b"8x", NOT_PORT)
         port(b"80-", NOT_PORT)
         port(b"nosuchservice", UNKNOWN_SVC)
+        port(b"htp", UNKNOWN_SVC + "; did you mean http?")
+        port(b"80,sshh", UNKNOWN_SVC + "; did you mean ssh?", item=b"sshh")
         port(ESC, NOT_PORT)
         port(b"80," + ESC, NOT_PORT, item=ESC)
         port(b"80,,443", "empty item in the list")
@@ -164,17 +177,30 @@ def value_cases():
         cases.append(([b"--class", v], "portview: --class %s (valid: %s)"
                       % (msg, CLASS_VALID), True))
     klass(b"", "'': empty class name")
-    for v in (b"-1", b"99999999999999999999", b"65536", b"dyn@mic!",
+    for v in (b"-1", b"99999999999999999999", b"65536",
               b"nosuchclass", ESC, A, ESCLONG):
         klass(v, "%s: unknown class" % esc(v))
+    cases.append(([b"--class", b"dyn@mic!"], "portview: --class dyn@mic!: "
+                  "unknown class; did you mean dynamic?", True))
     klass(b"dynamic," + ESC, "%s: %s: unknown class"
           % (esc(b"dynamic," + ESC), esc(ESC)))
 
     # --sort
-    for v in (b"", b"-1", b"99999999999999999999", b"65536", b"p@rt!",
+    for v in (b"-1", b"99999999999999999999", b"65536",
               b"nosuchkey", b"-", ESC, b"-" + ESC, A, ESCLONG):
         cases.append(([b"--sort", v], "portview: --sort %s: unknown sort key "
                       "(valid: %s)" % (shown(v), SORT_VALID), True))
+    for v, item, why in (
+            (b"", None, "empty sort key"),
+            (b"state,,port", b"", "empty sort key"),
+            (b"p@rt!", None, "unknown sort key; did you mean port?"),
+            (b"state,-prot", b"-prot", "unknown sort key; did you mean proto?"),
+            (b"port,state,pid,local,foreign", b"foreign",
+             "too many sort keys (at most 4)")):
+        mid = "" if not item else esc(item) + ": "
+        tail = "" if "?" in why or "many" in why else " (valid: %s)" % SORT_VALID
+        cases.append(([b"--sort", v], "portview: --sort %s: %s%s%s"
+                      % (shown(v), mid, why, tail), True))
 
     # --color=WHEN (the value is joined to the option: shown right after =)
     for v in (b"", b"-1", b"99999999999999999999", b"65536", b"alw@ys!",
@@ -211,8 +237,35 @@ def option_cases():
     for argv, first in (
             ([b"--bogus"], "portview: unrecognized option '--bogus'"),
             ([b"--" + ESC], "portview: unrecognized option '--%s'" % esc(ESC)),
-            ([b"--" + b"x" * LONG], "portview: unrecognized option '--%s'"
-             % ("x" * LONG)),
+            ([b"--" + b"x" * LONG], "portview: unrecognized option '--%s...'"
+             % ("x" * 62)),
+            # a near miss among the long options, or the ones it could be
+            ([b"--sate", b"listen"], "portview: unrecognized option '--sate'; "
+             "did you mean --state?"),
+            ([b"--no-loopbak"], "portview: unrecognized option "
+             "'--no-loopbak'; did you mean --no-loopback?"),
+            ([b"--s", b"x"], "portview: unrecognized option '--s'; it could "
+             "be --state, --sport, --src, --sort"),
+            # ss's words and Windows netstat's -p PROTO
+            ([b"state", b"established"], "portview: unexpected argument "
+             "'state'; ss's 'state' is --state here: write --state "
+             "established"),
+            ([b"sport", b"=", b":ssh"], "portview: unexpected argument "
+             "'sport'; ss's 'sport' is --sport here: write --sport ssh"),
+            ([b"dport", b":443"], "portview: unexpected argument 'dport'; "
+             "ss's 'dport' is --dport here: write --dport 443"),
+            ([b"dst", b"10.0.0.0/8"], "portview: unexpected argument 'dst'; "
+             "ss's 'dst' is --dst here: write --dst 10.0.0.0/8"),
+            ([b"src"], "portview: unexpected argument 'src'; ss's 'src' is "
+             "--src here: write --src ADDR"),
+            ([b"-p", b"tcp"], "portview: unexpected argument 'tcp'; for TCP "
+             "sockets write -t (-p shows programs here)"),
+            ([b"-op", b"UDP"], "portview: unexpected argument 'UDP'; for UDP "
+             "sockets write -u (-p shows programs here)"),
+            ([b"--program", b"nginx"], "portview: unexpected argument "
+             "'nginx'; to keep one program's sockets write --command nginx"),
+            ([b"established"], "portview: unexpected argument 'established'; "
+             "to list sockets in that state write --state established"),
             ([b"-x"], "portview: invalid option -- 'x'"),
             ([b"-an\x1b"], "portview: invalid option -- '\\x1b'"),
             ([b"--plain=1"],
@@ -233,6 +286,21 @@ def option_cases():
              "portview: --ranges and --lookup cannot be combined"),
             ([b"--lookup", b"80", b"--lookup", b"443"],
              "portview: --lookup: give it once"),
+            # the user's spelling, and options a mode would ignore
+            ([b"--colour=yes"],
+             "portview: --colour=yes: expected auto, always or never"),
+            ([b"--stat=ESTABLISHD"], "portview: --stat=ESTABLISHD: unknown "
+             "state; did you mean established?"),
+            ([b"--ranges", b"--port", b"80"], "portview: --port cannot be "
+             "combined with --ranges: " + RANGES_ONLY),
+            ([b"--ranges", b"-4"], "portview: -4 cannot be combined with "
+             "--ranges: " + RANGES_ONLY),
+            ([b"--ranges", b"--no-loop"], "portview: --no-loop cannot be "
+             "combined with --ranges: " + RANGES_ONLY),
+            ([b"--lookup", b"80", b"--state", b"listen"], "portview: --state "
+             "cannot be combined with --lookup: " + LOOKUP_ONLY),
+            ([b"--look", b"80", b"--sport", b"1"], "portview: --sport cannot "
+             "be combined with --look: " + LOOKUP_ONLY),
             # 128 port options are fine (mixed kinds); the 129th is named
             ([b"--dport", b"1", b"--sport", b"2"] + [b"--port", b"3"] * 127,
              "portview: --port 3: too many port options (at most 128 --port, "
@@ -246,7 +314,9 @@ def check_usage(c, pv):
     bad = []
     for argv, want, one_line in cases:
         # -ano first: with sockets around, a partial table would show.
-        full = [b"-ano"] + argv
+        # (not where the message is about what goes with a mode: -a would
+        # be the option named)
+        full = argv if "cannot be combined with" in want else [b"-ano"] + argv
         rc, out, err = run(full, pv)
         name = argv_name(argv)
         problems = []

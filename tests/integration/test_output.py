@@ -146,15 +146,24 @@ def cases(binary, w, S, B):
             (["--state", "established"],
              common.select(w.socks, states={common.ESTABLISHED})),
             (["-l"], common.select(w.socks, listening=True)),
+            # a filter that names a port asks about every state
             (["--port", "8080"],
-             [s for s in default if 8080 in (s.lport, s.rport)]),
+             [s for s in common.select(w.socks, all=True)
+              if 8080 in (s.lport, s.rport)]),
             (["-4"], common.select(w.socks, v4=True)),
             (["-6"], common.select(w.socks, v6=True)),
             (["-au"], common.select(w.socks, all=True, udp=True)),
             (["--class", "ephemeral"],
              [s for s in default if lo <= s.lport <= hi]),
             (["--sport", "40000-45000"],
-             [s for s in default if 40000 <= s.lport <= 45000])):
+             [s for s in common.select(w.socks, all=True)
+              if 40000 <= s.lport <= 45000]),
+            (["--port", "443", "--state", "established"],
+             [s for s in common.select(w.socks, states={common.ESTABLISHED})
+              if 443 in (s.lport, s.rport)]),
+            (["-l", "--port", "443"],
+             [s for s in common.select(w.socks, listening=True)
+              if s.lport == 443])):
         name = " ".join(args)
         ck.ok(len(rows) > 0, "model: %s selects %d rows" % (name, len(rows)))
         rc1, t, err1 = run(binary, ["-n", "--plain", "-H"] + args)

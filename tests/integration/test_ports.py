@@ -185,8 +185,11 @@ def run_cases(binary, s, c):
         "  UDP    ephemeral      50000  1000   2         0       0.00%",
         "  UDP    iana-dynamic   49152  16384  -         0       0.00%",
         ""]), "--ranges: exact table")
-    ck.eq(run(binary, ["--ranges", "-4"])[1], out,
-          "--ranges -4: both families share the port space, same figures")
+    # Both families draw on one port space: -4 would change nothing, and
+    # says so instead of being ignored.
+    ck.eq(run(binary, ["--ranges", "-4"]), (2, "", "portview: -4 cannot be "
+          "combined with --ranges: it counts every socket in the ranges "
+          "(only -t, -u and --json apply)\n"), "--ranges -4: usage error")
     rc, out, err = run(binary, ["--ranges", "-u"])
     ck.ok(rc == 0 and "TCP" not in out and out.count("UDP") == 2,
           "--ranges -u shows only UDP")
@@ -220,6 +223,18 @@ def run_cases(binary, s, c):
         "safetynetp registered redis registered",
         ""]),
         "--lookup 6379: exact output")
+    # NAME/PROTO: the name's entries under that protocol, its sockets
+    rc, out2, err = run(binary, ["-n", "--lookup", "redis/tcp"])
+    ck.eq((rc, err, out2), (0, "", out.replace(
+        "    6379/udp    unassigned\n", "")), "--lookup redis/tcp: the "
+        "6379 answer without the UDP line")
+    rc, out2, err = run(binary, ["-n", "--lookup", "redis/udp"])
+    ck.eq((rc, out2, err), (2, "", "portview: --lookup redis/udp: no such "
+          "service on that protocol\n"), "--lookup redis/udp: usage error")
+    rc, out2, err = run(binary, ["-n", "--lookup", "rediss/tcp"])
+    ck.eq((rc, out2, err), (2, "", "portview: --lookup rediss/tcp: unknown "
+          "service name; did you mean redis?\n"),
+          "--lookup rediss/tcp: a near miss")
     rc, out, err = run(binary, ["--lookup", "50001"])
     ck.ok(rc == 0 and "Ephemeral:  yes (this host's range is 50000-50999)"
           in out and "50001/tcp   unassigned" in out and

@@ -186,6 +186,23 @@ def check(w, binary):
         ck.ok(len(sel_socks) > 1, name + ": the model selects %d rows"
               % len(sel_socks))
         ck.eq(out, want, name + ": stdout")
+
+    # A list of keys: the second orders what the first leaves tied, each
+    # in its own direction.
+    for arg in ("state,-port", "-proto,pid", "program,-state,foreign",
+                "PROTO,-State,port,-local"):
+        spec = [(k[name.lstrip("-").lower()], name.startswith("-"))
+                for name in arg.split(",")]
+        want = common.render_table(socks, w.comms, True, True, key=spec)
+        argv = ["-a", "-o", "-p", "--sort", arg]
+        rc, out, err = common.run_portview(argv, binary, plain=True)
+        name = "portview %s --plain -n" % " ".join(argv)
+        ck.eq((rc, err), (0, ""), name + ": exit 0, stderr empty")
+        ck.eq(out, want, name + ": rows in that order")
+        first = common.render_table(socks, w.comms, True, True,
+                                    key=spec[:1])
+        ck.ok(want != first, name + ": the later keys change the order "
+              "the first key alone gives")
     ck.finish()
 
 

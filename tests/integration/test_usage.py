@@ -53,14 +53,15 @@ def main():
 
     # --- --state -----------------------------------------------------------
     # The whole message, exactly, for each kind of bad value.
-    def state_error(argv, value, what):
-        usage_error(c, pv, argv, first_line="portview: --state %s: %s "
-                    "(valid: %s)" % (value, what, common.STATE_VALID),
+    # Not the 23 names on one line: a pointer to --help, which lists them.
+    def state_error(argv, value, what, opt="--state "):
+        usage_error(c, pv, argv, first_line="portview: %s%s: %s; portview "
+                    "--help lists them" % (opt, value, what),
                     more_lines=lambda rest: rest == [])
     state_error(["--state", "FOO"], "FOO", "unknown state")
     # Printed as the user typed it (case kept), also with '=' syntax.
     state_error(["--state", "Bogus-Name"], "Bogus-Name", "unknown state")
-    state_error(["--state=nope"], "nope", "unknown state")
+    state_error(["--state=nope"], "nope", "unknown state", opt="--state=")
     state_error(["--state", ""], "''", "empty state name")
     state_error(["--state", "estab,FOO"], "estab,FOO: FOO", "unknown state")
     state_error(["--state", "estab,,listen"], "estab,,listen",
@@ -73,10 +74,20 @@ def main():
                 more_lines=lambda rest: len(rest) >= 1 and
                 any("portview" in r for r in rest))
 
-    # Every name the message offers is accepted, and so is every name the
-    # spec documents, in any case and with '-' or '_': exit 0, nothing on
+    # Every name --help offers is accepted, and so is every name the spec
+    # documents, in any case and with '-' or '_': exit 0, nothing on
     # stderr, a table on stdout.
-    listed = common.STATE_VALID.split(", ")
+    rc, help_out, _ = common.run_portview(["--help"], pv)
+    para = help_out[help_out.index("\nStates: ") + 9:]
+    para = para[:para.index("\n\n")]
+    offered = [w.strip(" .;") for w in
+               para.replace("\n", " ").replace("groups:", ",")
+               .replace("and ss's spellings (", ",").replace("...)", "")
+               .split(",")]
+    offered = [w for w in offered if w]
+    c.ok(len(offered) >= 16, "--help's States paragraph lists the names",
+         repr(offered))
+    listed = common.STATE_VALID.split(", ") + offered
     canon = {n.replace("-", "_") for n in listed}
     c.eq([n for n in STATE_NAMES if n not in canon], [],
          "the valid list names every documented state and group")
@@ -134,6 +145,13 @@ def main():
         missing = [o for o in LONG_OPTIONS if o not in out]
         c.eq(missing, [], name + ": mentions every long option")
         c.ok("Active Connections" not in out, name + ": prints no table")
+        wide = [ln for ln in out.splitlines() if len(ln) > 80]
+        c.eq(wide, [], name + ": no line wider than 80 columns")
+        c.eq([h for h in ("Which sockets", "Columns:", "Output:",
+                          "Other modes:") if "\n" + h not in out], [],
+             name + ": grouped: selection, columns, output, modes")
+        c.ok("PORTVIEW_" not in out, name + ": no test switches "
+             "(PORTVIEW_DUMP and the like are for the man page)")
         outs.append(out)
     c.eq(outs[1], outs[0], "-h prints the same as --help")
     for argv in (["-V"], ["--version"]):

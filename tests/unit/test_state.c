@@ -71,7 +71,16 @@ START_TEST(bad_items_are_named)
 	ck_assert_ptr_eq(why.item, list + 6);
 	ck_assert_uint_eq(why.len, 3);
 	ck_assert_str_eq(why.why, "unknown state");
-	ck_assert_str_eq(why.valid, pv_state_valid_names());
+	ck_assert_str_eq(why.hint, "portview --help lists them");
+	ck_assert_ptr_null(why.suggest); /* nothing is near FOO */
+
+	/* near misses: what they most likely meant, in the spelling to type */
+	ck_assert(!pv_state_parse_list("ESTABLISHD", &mask, &why));
+	ck_assert_str_eq(why.suggest, "established");
+	ck_assert(!pv_state_parse_list("estab,time_wiat", &mask, &why));
+	ck_assert_str_eq(why.suggest, "time-wait");
+	ck_assert(!pv_state_parse_list("lisen", &mask, &why));
+	ck_assert_str_eq(why.suggest, "listen");
 
 	ck_assert(!pv_state_parse_list("", &mask, &why));
 	ck_assert_uint_eq(why.len, 0);
