@@ -1,9 +1,11 @@
 /*
- * The summary (summary.c): what a hand-made population adds up to.
+ * The summary (summary.c) and its renderers: what a hand-made population
+ * adds up to, and the exact text, JSON and metrics printed for it.
  */
 #include "records.h"
 #include "portview/format.h"
 #include "portview/ports.h"
+#include "portview/render.h"
 #include "portview/services.h"
 #include "portview/state.h"
 #include "portview/summary.h"
@@ -383,6 +385,347 @@ START_TEST(percent_parser)
 }
 END_TEST
 
+/* ---- renderers ------------------------------------------------------------------------ */
+
+static char *text_of(const struct pv_summary *s, bool color)
+{
+	struct pv_buf b;
+	struct pv_summary_opts o = {.color = color};
+	pv_buf_init(&b);
+	pv_render_summary(&b, s, &o);
+	pv_buf_putc(&b, '\0');
+	return b.data;
+}
+
+START_TEST(summary_text)
+{
+	struct pv_socklist l;
+	struct pv_ephemeral e = range();
+	struct pv_summary s;
+	struct pv_services svc;
+	struct pv_view v;
+	size_t n;
+	const struct pv_scan_part *p = parts(&n);
+	pv_services_load(&svc, "/dev/null");
+	server(&l);
+	pv_view_init(&v, &l, &svc, &e);
+	pv_view_join_owners(&v, p, n);
+	pv_summary_build(&s, &v);
+	char *got = text_of(&s, false);
+	ck_assert_text_eq(got,
+			  "\n"
+			  "Socket Summary\n"
+			  "\n"
+			  "  Proto  Sockets  IPv4  IPv6\n"
+			  "  TCP    8        7     1\n"
+			  "  UDP    2        2     0\n"
+			  "  All    10       9     1\n"
+			  "\n"
+			  "  Proto  State        Sockets  IPv4  IPv6\n"
+			  "  TCP    ESTABLISHED  4        4     0\n"
+			  "  TCP    SYN_SENT     1        0     1\n"
+			  "  TCP    TIME_WAIT    1        1     0\n"
+			  "  TCP    LISTENING    2        2     0\n"
+			  "  UDP    ESTABLISHED  1        1     0\n"
+			  "  UDP    UNCONN       1        1     0\n"
+			  "\n"
+			  "  Local Port  Sockets\n"
+			  "  well-known  7\n"
+			  "  registered  0\n"
+			  "  dynamic     3\n"
+			  "  ephemeral   3\n"
+			  "\n"
+			  "Ephemeral Port Pressure\n"
+			  "\n"
+			  "  Range 50000-50019: 20 ports, 1 reserved, 19 available to each "
+			  "destination\n"
+			  "\n"
+			  "  Proto  Local Address  Foreign Address  In Use  Pressure           "
+			  "TIME_WAIT  Level\n"
+			  "  TCP    127.0.0.1      127.0.0.1:80     1/19    5.3% [..........]  "
+			  "0 (0.0%)   ok\n"
+			  "  TCP    127.0.0.1      127.0.0.1:443    1/19    5.3% [..........]  "
+			  "0 (0.0%)   ok\n"
+			  "  TCP    ::1            [::1]:8080       1/19    5.3% [..........]  "
+			  "0 (0.0%)   ok\n"
+			  "\n"
+			  "Top Programs\n"
+			  "\n"
+			  "  Sockets  Program          PIDs\n"
+			  "  3        curl             20\n"
+			  "  3        nginx            10,11\n"
+			  "  1        x\\x1b[2J\"\\\\\\x0a  30\n"
+			  "  Sockets without an owner: 3\n"
+			  "\n"
+			  "Busiest Listening Ports\n"
+			  "\n"
+			  "  Proto  Port  Service  Connections  Listener\n"
+			  "  TCP    443   https    2            10/nginx\n"
+			  "  TCP    80    http     1            10/nginx\n"
+			  "  UDP    53    domain   1            30/x\\x1b[2J\"\\\\\\x0a\n");
+	free(got);
+	pv_summary_free(&s);
+	pv_view_free(&v);
+	pv_services_free(&svc);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&e);
+}
+END_TEST
+
+/* Levels, colours, TIME_WAIT shares and more groups than are shown. */
+START_TEST(summary_text_pressure_levels)
+{
+	struct pv_socklist l;
+	struct pv_ephemeral e = range();
+	struct pv_summary s;
+	pv_socklist_init(&l);
+	/* 16 of 19 toward .1 (84.2%, 5 in TIME_WAIT), 10 toward .2 (52.6%) */
+	for (uint16_t i = 0; i < 16; i++)
+		add(&l, IPPROTO_TCP, AF_INET, "10.1.1.1", (uint16_t)(50000 + i + (i >= 10)),
+		    "10.0.0.1", 443, i < 5 ? PV_TCP_TIME_WAIT : PV_TCP_ESTABLISHED, 0);
+	for (uint16_t i = 0; i < 10; i++)
+		add(&l, IPPROTO_TCP, AF_INET, "10.1.1.1", (uint16_t)(50000 + i), "10.0.0.2", 443,
+		    PV_TCP_ESTABLISHED, 0);
+	/* eleven more destinations with one port each */
+	for (int i = 0; i < 11; i++) {
+		char dst[16];
+		snprintf(dst, sizeof(dst), "10.0.1.%d", i);
+		add(&l, IPPROTO_TCP, AF_INET, "10.1.1.1", 50000, dst, 443, PV_TCP_ESTABLISHED, 0);
+	}
+	build(&s, &l, &e, NULL, 0);
+	ck_assert_uint_eq(s.ngroups, 13);
+	char *got = text_of(&s, true);
+	const char *from = strstr(got, "\nEphemeral Port Pressure\n");
+	ck_assert_ptr_nonnull(from);
+	char *end = strstr(from, "\nTop Programs");
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	ck_assert_text_eq(
+	    from,
+	    "\nEphemeral Port Pressure\n"
+	    "\n"
+	    "  Range 50000-50019: 20 ports, 1 reserved, 19 available to each destination\n"
+	    "\n"
+	    "  Proto  Local Address  Foreign Address  In Use  Pressure            TIME_WAIT  "
+	    "Level\n"
+	    "  TCP    10.1.1.1       10.0.0.1:443     16/19   \033[1;31m84.2% [########..]\033[0m"
+	    "  5 (31.3%)  \033[1;31mcritical\033[0m\n"
+	    "  TCP    10.1.1.1       10.0.0.2:443     10/19   \033[33m52.6% [#####.....]\033[0m"
+	    "  0 (0.0%)   \033[33mwarning\033[0m\n"
+	    "  TCP    10.1.1.1       10.0.1.0:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.1:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.2:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.3:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.4:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.5:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.6:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  TCP    10.1.1.1       10.0.1.7:443     1/19    5.3% [..........]   0 (0.0%)   ok\n"
+	    "  (3 more destinations)\n");
+	free(got);
+	/* without colour: the same text, the escapes taken out */
+	got = text_of(&s, false);
+	ck_assert_ptr_null(strchr(got, '\033'));
+	ck_assert_ptr_nonnull(strstr(got, "  TCP    10.1.1.1       10.0.0.1:443     16/19   "
+					  "84.2% [########..]  5 (31.3%)  critical\n"));
+	free(got);
+	pv_summary_free(&s);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&e);
+}
+END_TEST
+
+START_TEST(summary_text_without_range_or_sockets)
+{
+	struct pv_socklist l;
+	struct pv_ephemeral e = {0};
+	struct pv_summary s;
+	struct pv_scan_part none = {0};
+	pv_socklist_init(&l);
+	build(&s, &l, &e, &none, 1);
+	char *got = text_of(&s, true);
+	ck_assert_text_eq(got, "\n"
+			       "Socket Summary\n"
+			       "\n"
+			       "  Proto  Sockets  IPv4  IPv6\n"
+			       "  All    0        0     0\n"
+			       "\n"
+			       "Ephemeral Port Pressure\n"
+			       "\n"
+			       "  Range unknown (ip_local_port_range unreadable)\n"
+			       "\n"
+			       "Top Programs\n"
+			       "\n"
+			       "  Sockets without an owner: 0\n"
+			       "\n"
+			       "Busiest Listening Ports\n"
+			       "\n"
+			       "  No connections to listening ports\n");
+	free(got);
+	pv_summary_free(&s);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+START_TEST(summary_json)
+{
+	struct pv_socklist l;
+	struct pv_ephemeral e = range();
+	struct pv_summary s;
+	struct pv_services svc;
+	struct pv_view v;
+	struct pv_buf b;
+	size_t n;
+	const struct pv_scan_part *p = parts(&n);
+	pv_services_load(&svc, "/dev/null");
+	server(&l);
+	pv_view_init(&v, &l, &svc, &e);
+	pv_view_join_owners(&v, p, n);
+	pv_summary_build(&s, &v);
+	pv_buf_init(&b);
+	pv_render_summary_json(&b, &s);
+	pv_buf_putc(&b, '\0');
+	ck_assert_text_eq(
+	    b.data,
+	    "{\n"
+	    "  \"total\": 10,\n"
+	    "  \"protocols\": [{\"proto\": \"tcp\", \"sockets\": 8, \"ipv4\": 7, \"ipv6\": 1}, "
+	    "{\"proto\": \"udp\", \"sockets\": 2, \"ipv4\": 2, \"ipv6\": 0}],\n"
+	    "  \"states\": [\n"
+	    "    {\"proto\": \"tcp\", \"state\": \"ESTABLISHED\", \"sockets\": 4, \"ipv4\": 4, "
+	    "\"ipv6\": 0},\n"
+	    "    {\"proto\": \"tcp\", \"state\": \"SYN_SENT\", \"sockets\": 1, \"ipv4\": 0, "
+	    "\"ipv6\": 1},\n"
+	    "    {\"proto\": \"tcp\", \"state\": \"TIME_WAIT\", \"sockets\": 1, \"ipv4\": 1, "
+	    "\"ipv6\": 0},\n"
+	    "    {\"proto\": \"tcp\", \"state\": \"LISTENING\", \"sockets\": 2, \"ipv4\": 2, "
+	    "\"ipv6\": 0},\n"
+	    "    {\"proto\": \"udp\", \"state\": \"ESTABLISHED\", \"sockets\": 1, \"ipv4\": 1, "
+	    "\"ipv6\": 0},\n"
+	    "    {\"proto\": \"udp\", \"state\": \"UNCONN\", \"sockets\": 1, \"ipv4\": 1, "
+	    "\"ipv6\": 0}\n"
+	    "  ],\n"
+	    "  \"local_ports\": {\"well-known\": 7, \"registered\": 0, \"dynamic\": 3, "
+	    "\"ephemeral\": 3},\n"
+	    "  \"ephemeral\": {\"start\": 50000, \"end\": 50019, \"ports\": 20, \"reserved\": 1, "
+	    "\"available\": 19, \"destinations\": 3,\n"
+	    "    \"top\": [\n"
+	    "      {\"proto\": \"tcp\", \"family\": \"ipv4\", \"local_address\": \"127.0.0.1\", "
+	    "\"foreign_address\": \"127.0.0.1\", \"foreign_port\": 80, \"in_use\": 1, "
+	    "\"available\": 19, \"pressure\": 0.0526316, \"time_wait\": 0, \"level\": \"ok\"},\n"
+	    "      {\"proto\": \"tcp\", \"family\": \"ipv4\", \"local_address\": \"127.0.0.1\", "
+	    "\"foreign_address\": \"127.0.0.1\", \"foreign_port\": 443, \"in_use\": 1, "
+	    "\"available\": 19, \"pressure\": 0.0526316, \"time_wait\": 0, \"level\": \"ok\"},\n"
+	    "      {\"proto\": \"tcp\", \"family\": \"ipv6\", \"local_address\": \"::1\", "
+	    "\"foreign_address\": \"::1\", \"foreign_port\": 8080, \"in_use\": 1, "
+	    "\"available\": 19, \"pressure\": 0.0526316, \"time_wait\": 0, \"level\": \"ok\"}\n"
+	    "    ]},\n"
+	    "  \"programs\": [\n"
+	    "    {\"program\": \"curl\", \"sockets\": 3, \"pids\": [20]},\n"
+	    "    {\"program\": \"nginx\", \"sockets\": 3, \"pids\": [10, 11]},\n"
+	    "    {\"program\": \"x\\u001b[2J\\\"\\\\\\u000a\", \"sockets\": 1, \"pids\": [30]}\n"
+	    "  ],\n"
+	    "  \"programs_total\": 3,\n"
+	    "  \"unowned\": 3,\n"
+	    "  \"owners_complete\": true,\n"
+	    "  \"listening_ports\": [\n"
+	    "    {\"proto\": \"tcp\", \"port\": 443, \"service\": \"https\", \"connections\": 2, "
+	    "\"listener\": {\"pid\": 10, \"program\": \"nginx\"}},\n"
+	    "    {\"proto\": \"tcp\", \"port\": 80, \"service\": \"http\", \"connections\": 1, "
+	    "\"listener\": {\"pid\": 10, \"program\": \"nginx\"}},\n"
+	    "    {\"proto\": \"udp\", \"port\": 53, \"service\": \"domain\", \"connections\": 1, "
+	    "\"listener\": {\"pid\": 30, \"program\": \"x\\u001b[2J\\\"\\\\\\u000a\"}}\n"
+	    "  ],\n"
+	    "  \"listening_ports_total\": 3\n"
+	    "}\n");
+	pv_buf_free(&b);
+	pv_summary_free(&s);
+	pv_view_free(&v);
+	pv_services_free(&svc);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&e);
+}
+END_TEST
+
+START_TEST(metrics_label_escapes)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *want;
+	} cases[] = {
+	    {"nginx", 5, "\"nginx\""},
+	    {"a\"b", 3, "\"a\\\"b\""},
+	    {"a\\b", 3, "\"a\\\\b\""},
+	    {"a\nb", 3, "\"a\\nb\""},
+	    {"\x1b[2J", 4, "\"\xef\xbf\xbd[2J\""},
+	    {"\x7f\t", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""},
+	    {"\xff\xc3", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""},
+	    {"\xc2\x9b!", 3, "\"\xef\xbf\xbd!\""}, /* C1: one character, one U+FFFD */
+	    {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},
+	    {"", 0, "\"\""},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct pv_buf b;
+		pv_buf_init(&b);
+		pv_metrics_label(&b, cases[i].in, cases[i].n);
+		pv_buf_putc(&b, '\0');
+		ck_assert_str_eq(b.data, cases[i].want);
+		pv_buf_free(&b);
+	}
+}
+END_TEST
+
+START_TEST(summary_metrics)
+{
+	struct pv_socklist l;
+	struct pv_ephemeral e = range();
+	struct pv_summary s;
+	struct pv_buf b;
+	size_t n;
+	const struct pv_scan_part *p = parts(&n);
+	server(&l);
+	build(&s, &l, &e, p, n);
+	pv_buf_init(&b);
+	pv_render_summary_metrics(&b, &s, 0.25);
+	pv_buf_putc(&b, '\0');
+	/* every usual state of each protocol and family, zero included */
+	ck_assert_ptr_nonnull(strstr(
+	    b.data, "# HELP portview_sockets Sockets by protocol, address family and state.\n"
+		    "# TYPE portview_sockets gauge\n"
+		    "portview_sockets{proto=\"tcp\",family=\"ipv4\",state=\"ESTABLISHED\"} 4\n"
+		    "portview_sockets{proto=\"tcp\",family=\"ipv4\",state=\"SYN_SENT\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    b.data, "portview_sockets{proto=\"tcp\",family=\"ipv6\",state=\"CLOSING\"} 0\n"
+		    "portview_sockets{proto=\"udp\",family=\"ipv4\",state=\"ESTABLISHED\"} 1\n"
+		    "portview_sockets{proto=\"udp\",family=\"ipv4\",state=\"UNCONN\"} 1\n"
+		    "portview_sockets{proto=\"udp\",family=\"ipv6\",state=\"ESTABLISHED\"} 0\n"
+		    "portview_sockets{proto=\"udp\",family=\"ipv6\",state=\"UNCONN\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "portview_ephemeral_ports_available 19\n"
+					     "# HELP portview_ephemeral_destinations "));
+	ck_assert_ptr_nonnull(strstr(b.data, "portview_ephemeral_destinations 3\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    b.data, "portview_ephemeral_ports_in_use{proto=\"tcp\",laddr=\"::1\",raddr=\"::1\","
+		    "rport=\"8080\"} 1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, "portview_ephemeral_pressure_ratio{proto=\"tcp\",laddr=\"127.0.0.1\","
+			   "raddr=\"127.0.0.1\",rport=\"80\"} 0.0526316\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    b.data, "portview_program_sockets{program=\"curl\"} 3\n"
+		    "portview_program_sockets{program=\"nginx\"} 3\n"
+		    "portview_program_sockets{program=\"x\xef\xbf\xbd[2J\\\"\\\\\\n\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "portview_unowned_sockets 3\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, "portview_listening_port_connections{proto=\"tcp\",port=\"443\"} 2\n"));
+	/* the last sample, then the end */
+	const char *tail = "portview_scrape_duration_seconds 0.250000\n# EOF\n";
+	ck_assert_str_eq(b.data + strlen(b.data) - strlen(tail), tail);
+	pv_buf_free(&b);
+	pv_summary_free(&s);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("summary");
@@ -395,6 +738,14 @@ int main(void)
 	tcase_add_test(tc, programs_and_ports);
 	tcase_add_test(tc, top_ten_programs);
 	tcase_add_test(tc, percent_parser);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("render");
+	tcase_add_test(tc, summary_text);
+	tcase_add_test(tc, summary_text_pressure_levels);
+	tcase_add_test(tc, summary_text_without_range_or_sockets);
+	tcase_add_test(tc, summary_json);
+	tcase_add_test(tc, metrics_label_escapes);
+	tcase_add_test(tc, summary_metrics);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
