@@ -7,6 +7,7 @@
 #include "portview/buf.h"
 #include "portview/format.h"
 #include "portview/state.h"
+#include "portview/summary.h"
 #include "portview/util.h"
 
 #include <getopt.h>
@@ -27,6 +28,8 @@ enum {
 	OPT_SORT,
 	OPT_JSON,
 	OPT_COLOR,
+	OPT_METRICS,
+	OPT_FAIL_ON_PRESSURE,
 };
 
 static const char usage_line[] =
@@ -34,7 +37,8 @@ static const char usage_line[] =
     "                [--dport SPEC] [--class LIST] [--sort KEY] [--plain] [--json]\n"
     "                [--color[=WHEN]]\n"
     "       portview --ranges [-tu] [--json]\n"
-    "       portview --lookup PORT[/PROTO] | --lookup NAME\n";
+    "       portview --lookup PORT[/PROTO] | --lookup NAME\n"
+    "       portview -s [-46tu] [--json | --metrics] [--fail-on-pressure PCT]\n";
 
 static void usage_error(void)
 {
@@ -80,6 +84,12 @@ static void print_help(void)
 	    "      --ranges       show this host's ephemeral port ranges and their use\n"
 	    "      --lookup PORT[/PROTO], --lookup NAME\n"
 	    "                     what a port or service is, and who uses it now\n"
+	    "  -s, --summary      counts by protocol, state, port class and program, and\n"
+	    "                     the ephemeral port pressure toward each destination\n"
+	    "      --metrics      the summary as OpenMetrics text for Prometheus\n"
+	    "      --fail-on-pressure PCT\n"
+	    "                     with the summary: exit 3 when a destination uses more\n"
+	    "                     than PCT%% of the ephemeral ports\n"
 	    "  -h, --help         show this help and exit\n"
 	    "  -V, --version      show the version and exit\n\n"
 	    "States and groups for --state:\n  %s\n\n"
@@ -87,7 +97,8 @@ static void print_help(void)
 	    "prints what each kernel dump returned; PORTVIEW_DUMP=per-family dumps TCP once\n"
 	    "per address family, =once and =twice walk each dump once or twice (see\n"
 	    "portview(8)); NO_COLOR disables --color=auto.\n\n"
-	    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
+	    "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
+	    "pressure above --fail-on-pressure.\n"
 	    "See portview(8).\n",
 	    pv_state_valid_names());
 }
@@ -207,8 +218,8 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 bool pv_request_wants_owners(const struct pv_request *req)
 {
 	/* JSON always carries owners; sorting by them needs them too. */
-	return req->table.owner || req->table.program || req->json ||
-	       req->order.key == PV_SORT_PID || req->order.key == PV_SORT_PROGRAM;
+	return req->mode == PV_MODE_SUMMARY || req->table.owner || req->table.program ||
+	       req->json || req->order.key == PV_SORT_PID || req->order.key == PV_SORT_PROGRAM;
 }
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
@@ -239,22 +250,27 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"no-header", no_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"summary", no_argument, NULL, 's'},
+	    {"metrics", no_argument, NULL, OPT_METRICS},
+	    {"fail-on-pressure", required_argument, NULL, OPT_FAIL_ON_PRESSURE},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char shortopts[] = ":46aehHlnoptuV";
+	static const char shortopts[] = ":46aehHlnopstuV";
 	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
 	bool all = false, listening = false, states_given = false;
 	const char *lookup = NULL;
+	const char *summary = NULL; /* the option that asked for the summary */
 	struct pv_query *q = &req->query;
 	struct pv_why why;
-	int c, color_auto_off;
+	int c, color_auto_off, li;
 
 	*req = (struct pv_request){
 	    .proc_root = "/proc",
 	    .sysctl_dir = "/proc/sys/net/ipv4",
 	    .services_path = "/etc/services",
+	    .fail_on_pressure = -1,
 	};
 	int status = read_env(req, &color_auto_off);
 	if (status >= 0)
@@ -262,7 +278,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	pv_services_load(svc, req->services_path);
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1) {
 		switch (c) {
 		case '4':
 			q->ipv4 = true;
@@ -368,6 +384,23 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				return EXIT_USAGE;
 			}
 			break;
+		case 's': /* the summary: -s, --metrics, --fail-on-pressure */
+			summary = li < 0 ? "-s" : "--summary";
+			break;
+		case OPT_METRICS:
+			req->metrics = true;
+			summary = "--metrics";
+			break;
+		case OPT_FAIL_ON_PRESSURE: {
+			unsigned pct;
+			if (!pv_parse_percent(optarg, &pct, &why)) {
+				bad_value("--fail-on-pressure", " ", optarg, &why);
+				return EXIT_USAGE;
+			}
+			req->fail_on_pressure = (int)pct;
+			summary = summary ? summary : "--fail-on-pressure";
+			break;
+		}
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
@@ -405,6 +438,15 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		fputs("portview: --ranges and --lookup cannot be combined\n", stderr);
 		return EXIT_USAGE;
 	}
+	if (summary && (req->mode == PV_MODE_RANGES || lookup)) {
+		fprintf(stderr, "portview: %s and %s cannot be combined\n", summary,
+			lookup ? "--lookup" : "--ranges");
+		return EXIT_USAGE;
+	}
+	if (req->metrics && req->json) {
+		fputs("portview: --json and --metrics cannot be combined\n", stderr);
+		return EXIT_USAGE;
+	}
 	if (optind < argc) {
 		fputs("portview: unexpected argument '", stderr);
 		put_escaped(argv[optind], strlen(argv[optind]));
@@ -428,6 +470,13 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			q->states = PV_STATES_CONNECTED;
 	}
 	q->tcp_listen_only = listening && !all && !states_given;
+
+	if (summary) {
+		/* Every socket, as with -a, unless -l or --state narrow it. */
+		req->mode = PV_MODE_SUMMARY;
+		if (!states_given && !listening)
+			q->states = PV_STATES_ALL;
+	}
 
 	if (req->mode == PV_MODE_RANGES) {
 		/* Every socket in the ranges, IPv4 and IPv6 drawing on one port space. */
