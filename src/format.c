@@ -184,14 +184,14 @@ void pv_metrics_label(struct pv_buf *out, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 		size_t len = utf8_seq(p + i, n - i);
-		if (c == '"' || c == '\\') {
+		if (c == '\\' || c == '"') {
 			char e[2] = {'\\', (char)c};
 			pv_buf_add(out, e, 2);
 			i++;
 		} else if (c == '\n') {
 			pv_buf_add(out, "\\n", 2);
 			i++;
-		} else if (len == 0 || c < 0x20 || c == 0x7f) {
+		} else if (c < 0x20 || c == 0x7f || len == 0) {
 			/* U+FFFD for what is not text: invalid UTF-8, controls, C1 */
 			bool c1 = c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f;
 			pv_buf_add(out, "\xef\xbf\xbd", 3);
