@@ -12,6 +12,8 @@ build="$top/build"
 packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev check python3"
 if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages iproute2 util-linux groff-base valgrind clang libclang-rt-14-dev"
+	# the parsers that read --metrics in tests/integration/test_summary.py
+	packages="$packages python3-prometheus-client"
 fi
 
 missing_packages() {

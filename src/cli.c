@@ -7,6 +7,7 @@
 #include "portview/buf.h"
 #include "portview/format.h"
 #include "portview/state.h"
+#include "portview/summary.h"
 #include "portview/util.h"
 
 #include <getopt.h>
@@ -34,13 +35,16 @@ enum {
 	OPT_PROGRAM,
 	OPT_COMMAND,
 	OPT_NO_LOOPBACK,
+	OPT_METRICS,
+	OPT_FAIL_ON_PRESSURE,
 };
 
 static const char usage_line[] =
     "usage: portview [OPTION]...              the sockets, as Windows netstat -no\n"
     "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
     "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
-    "       portview --lookup NAME            the same for a service name\n";
+    "       portview --lookup NAME            the same for a service name\n"
+    "       portview -s [--json | --metrics]  counts, and the ephemeral port pressure\n";
 
 static void usage_error(void)
 {
@@ -94,6 +98,12 @@ static void print_help(void)
 	      "      --ranges         this host's ephemeral port ranges and their use\n"
 	      "      --lookup PORT[/PROTO], --lookup NAME\n"
 	      "                       what a port or service is, and who uses it now\n"
+	      "  -s, --summary        counts by state, port class and program, and the\n"
+	      "                       ephemeral port pressure toward each destination\n"
+	      "      --metrics        the summary as OpenMetrics text, for Prometheus\n"
+	      "      --fail-on-pressure PCT\n"
+	      "                       with the summary: exit 3 when a destination uses\n"
+	      "                       more than PCT% of the ephemeral ports\n"
 	      "  -h, --help           this help\n"
 	      "  -V, --version        the version\n"
 	      "\n"
@@ -102,7 +112,8 @@ static void print_help(void)
 	      "  all, connected, synchronized, bucket, big; and ss's spellings (estab,\n"
 	      "  unconn, listen...).\n"
 	      "\n"
-	      "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
+	      "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
+	      "pressure above --fail-on-pressure.\n"
 	      "The manual: man portview.\n",
 	      stdout);
 }
@@ -198,37 +209,53 @@ static void note_given(struct given *g, int code, const char *name)
 
 /*
  * An option that would do nothing in a mode is a usage error naming both:
- * --ranges counts every socket in the port ranges; --lookup shows every
- * socket on the port it names.  Which options a mode takes is listed in
- * the message.
+ * --ranges counts every socket in the port ranges, --lookup shows every
+ * socket on the port it names, and the summary has no table to shape.
+ * The message says what the mode does take.  -n, --color, and -o, -p
+ * with --lookup, change nothing there either but are harmless habits.
  */
-static int mode_conflict(const struct given *g, enum pv_mode mode, bool lookup)
+static int mode_conflict(const struct given *g)
 {
 	static const int ranges_no[] = {
 	    'a',       'l',	'4',	 '6',	  OPT_STATE,   OPT_PORT,  OPT_SPORT,
 	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMMAND, OPT_CLASS, OPT_NO_LOOPBACK,
-	    OPT_SORT,  'o',	'p',	 'e',	  OPT_PLAIN,   'H',	  'W'};
+	    OPT_SORT,  'o',	'p',	 'e',	  OPT_PLAIN,   'H',	  'W',
+	    0};
 	static const int lookup_no[] = {'a',	   'l',	      OPT_STATE, OPT_PORT,
-					OPT_SPORT, OPT_DPORT, OPT_CLASS};
-	const int *no = lookup ? lookup_no : ranges_no;
-	size_t nno = lookup ? ARRAY_SIZE(lookup_no) : ARRAY_SIZE(ranges_no);
-	if (!lookup && mode != PV_MODE_RANGES)
-		return -1;
-	const char *mode_name = NULL;
-	for (size_t i = 0; i < g->n; i++)
-		if (g->code[i] == (lookup ? OPT_LOOKUP : OPT_RANGES))
-			mode_name = g->name[i];
-	for (size_t i = 0; i < g->n; i++) {
-		for (size_t k = 0; k < nno; k++) {
-			if (g->code[i] != no[k])
-				continue;
-			fprintf(stderr, "portview: %s cannot be combined with %s: %s\n", g->name[i],
-				mode_name,
-				lookup ? "it lists every socket on the port (-t, -u, -4, -6, "
-					 "--src, --dst, --pid and --command narrow it)"
-				       : "it counts every socket in the ranges (only -t, -u "
-					 "and --json apply)");
-			return EXIT_USAGE;
+					OPT_SPORT, OPT_DPORT, OPT_CLASS, 0};
+	static const int summary_no[] = {'o', 'p', 'e', OPT_PLAIN, 'H', 'W', OPT_SORT, 0};
+	static const struct {
+		int modes[3]; /* the options that choose the mode */
+		const int *no;
+		const char *why;
+	} modes[] = {
+	    {{OPT_RANGES},
+	     ranges_no,
+	     "it counts every socket in the ranges (only -t, -u and --json apply)"},
+	    {{OPT_LOOKUP},
+	     lookup_no,
+	     "it lists every socket on the port (-t, -u, -4, -6, --src, --dst, --pid and "
+	     "--command narrow it)"},
+	    {{'s', OPT_METRICS, OPT_FAIL_ON_PRESSURE},
+	     summary_no,
+	     "it prints counts, not a table (the selection options narrow what it counts)"},
+	};
+	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
+		const char *mode_name = NULL;
+		for (size_t i = 0; i < g->n && !mode_name; i++)
+			for (size_t k = 0; k < ARRAY_SIZE(modes[m].modes); k++)
+				if (modes[m].modes[k] && g->code[i] == modes[m].modes[k])
+					mode_name = g->name[i];
+		if (!mode_name)
+			continue;
+		for (size_t i = 0; i < g->n; i++) {
+			for (const int *no = modes[m].no; *no; no++) {
+				if (g->code[i] != *no)
+					continue;
+				fprintf(stderr, "portview: %s cannot be combined with %s: %s\n",
+					g->name[i], mode_name, modes[m].why);
+				return EXIT_USAGE;
+			}
 		}
 	}
 	return -1;
@@ -422,8 +449,8 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 bool pv_request_wants_owners(const struct pv_request *req)
 {
 	/* JSON always carries owners; sorting by them needs them too. */
-	return req->table.owner || req->table.program || req->json ||
-	       pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
+	return req->mode == PV_MODE_SUMMARY || req->table.owner || req->table.program ||
+	       req->json || pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
 }
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
@@ -460,15 +487,19 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"wide", no_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"summary", no_argument, NULL, 's'},
+	    {"metrics", no_argument, NULL, OPT_METRICS},
+	    {"fail-on-pressure", required_argument, NULL, OPT_FAIL_ON_PRESSURE},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char shortopts[] = ":46aehHlnoptuVW";
+	static const char shortopts[] = ":46aehHlnopstuVW";
 	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
 	bool all = false, listening = false, states_given = false;
 	bool named = false; /* a filter names an address, a process */
 	const char *lookup = NULL;
+	const char *summary = NULL; /* the option that asked for the summary */
 	struct pv_query *q = &req->query;
 	struct pv_why why;
 	int c, color_auto_off, longindex;
@@ -483,6 +514,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    .proc_root = "/proc",
 	    .sysctl_dir = "/proc/sys/net/ipv4",
 	    .services_path = "/etc/services",
+	    .fail_on_pressure = -1,
 	};
 	int status = read_env(req, &color_auto_off);
 	if (status >= 0)
@@ -663,6 +695,23 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				return EXIT_USAGE;
 			}
 			break;
+		case 's': /* the summary: -s, --metrics, --fail-on-pressure */
+			summary = longindex < 0 ? "-s" : "--summary";
+			break;
+		case OPT_METRICS:
+			req->metrics = true;
+			summary = "--metrics";
+			break;
+		case OPT_FAIL_ON_PRESSURE: {
+			unsigned pct;
+			if (!pv_parse_percent(optarg, &pct, &why)) {
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			req->fail_on_pressure = (int)pct;
+			summary = summary ? summary : "--fail-on-pressure";
+			break;
+		}
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
@@ -698,6 +747,15 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		fputs("portview: --ranges and --lookup cannot be combined\n", stderr);
 		return EXIT_USAGE;
 	}
+	if (summary && (req->mode == PV_MODE_RANGES || lookup)) {
+		fprintf(stderr, "portview: %s and %s cannot be combined\n", summary,
+			lookup ? "--lookup" : "--ranges");
+		return EXIT_USAGE;
+	}
+	if (req->metrics && req->json) {
+		fputs("portview: --json and --metrics cannot be combined\n", stderr);
+		return EXIT_USAGE;
+	}
 	if (optind < argc) {
 		fputs("portview: unexpected argument '", stderr);
 		put_escaped(argv[optind], strlen(argv[optind]));
@@ -712,7 +770,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		bad_value(lookup_opt, lookup_sep, lookup, &why);
 		return EXIT_USAGE;
 	}
-	if ((status = mode_conflict(&given, req->mode, lookup != NULL)) >= 0)
+	if ((status = mode_conflict(&given)) >= 0)
 		return status;
 	if ((status = compile_ports(ports, nports, svc, q)) >= 0)
 		return status;
@@ -741,6 +799,13 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	req->wider = *q;
 	req->wider.states = PV_STATES_ALL;
 	req->wider.tcp_listen_only = false;
+
+	if (summary) {
+		/* Every socket, as with -a, unless -l or --state narrow it. */
+		req->mode = PV_MODE_SUMMARY;
+		if (!states_given && !listening)
+			q->states = PV_STATES_ALL;
+	}
 
 	if (req->mode == PV_MODE_RANGES) {
 		/* Every socket in the ranges, IPv4 and IPv6 drawing on one port space. */

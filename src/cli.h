@@ -15,12 +15,13 @@
 #include "portview/snapshot.h"
 #include "portview/sort.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PRESSURE = 3 };
 
 enum pv_mode {
-	PV_MODE_LIST,	/* the socket table or its JSON */
-	PV_MODE_RANGES, /* --ranges */
-	PV_MODE_LOOKUP, /* --lookup: the registry's answer, then the table */
+	PV_MODE_LIST,	 /* the socket table or its JSON */
+	PV_MODE_RANGES,	 /* --ranges */
+	PV_MODE_LOOKUP,	 /* --lookup: the registry's answer, then the table */
+	PV_MODE_SUMMARY, /* -s, --metrics: the summary and the port pressure */
 };
 
 struct pv_request {
@@ -41,6 +42,9 @@ struct pv_request {
 	const char *proc_root;	    /* "/proc" */
 	const char *sysctl_dir;	    /* "/proc/sys/net/ipv4" */
 	const char *services_path;  /* "/etc/services", or $PORTVIEW_SERVICES */
+	/* The summary (-s) */
+	bool metrics;	      /* --metrics: as OpenMetrics text */
+	int fail_on_pressure; /* --fail-on-pressure PCT: exit 3 above it; -1: not given */
 };
 
 /*

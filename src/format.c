@@ -186,6 +186,35 @@ void pv_json_string(struct pv_buf *out, const char *s, size_t n)
 	pv_buf_putc(out, '"');
 }
 
+void pv_metrics_label(struct pv_buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	pv_buf_putc(out, '"');
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t len = utf8_seq(p + i, n - i);
+		if (c == '\\' || c == '"') {
+			char e[2] = {'\\', (char)c};
+			pv_buf_add(out, e, 2);
+			i++;
+		} else if (c == '\n') {
+			pv_buf_add(out, "\\n", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f || len == 0) {
+			/* U+FFFD for what is not text: invalid UTF-8, controls, C1 */
+			bool c1 = c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f;
+			pv_buf_add(out, "\xef\xbf\xbd", 3);
+			i += c1 ? 2 : 1;
+		} else {
+			pv_buf_add(out, p + i, len);
+			i += len;
+		}
+	}
+	pv_buf_putc(out, '"');
+}
+
 size_t pv_text_width(const char *s, size_t n)
 {
 	size_t w = 0;

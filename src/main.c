@@ -3,10 +3,12 @@
  *
  * main() runs the pipeline: request (cli.c) -> snapshot (the kernel's
  * dumps, snapshot.h) -> view (owners, names, annotations, view.h) ->
- * render (render.h), and turns failures into messages and exit codes.
+ * render (render.h), with the summary (summary.h) between view and render
+ * for -s, and turns failures into messages and exit codes.
  * Only the program (main.c, cli.c) prints diagnostics, and only main()
  * exits.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -15,15 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "portview/buf.h"
+#include "portview/format.h"
 #include "portview/owners.h"
 #include "portview/render.h"
 #include "portview/snapshot.h"
 #include "portview/state.h"
 #include "portview/sort.h"
+#include "portview/summary.h"
 #include "portview/view.h"
 
 /* The whole name resolution of a run is bounded by this. */
@@ -304,6 +309,71 @@ static int run_ranges(const struct pv_request *req, const struct pv_netns_facts 
 	return status;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Say which destination tripped --fail-on-pressure, for cron mail and logs. */
+static void pressure_note(const struct pv_pressure_group *g, int pct)
+{
+	char laddr[INET6_ADDRSTRLEN], remote[PV_ENDPOINT_MAX];
+	struct pv_endpoint ep = {.port = g->rport};
+	memcpy(ep.addr, g->raddr, sizeof(ep.addr));
+	inet_ntop(g->family, g->laddr, laddr, sizeof(laddr));
+	pv_format_endpoint(remote, g->family, &ep, 0, NULL);
+	fprintf(stderr,
+		"portview: %s %s -> %s uses %u of %u ephemeral ports, more than "
+		"--fail-on-pressure %d%%\n",
+		pv_proto_name(g->proto), laddr, remote, g->in_use, g->available, pct);
+}
+
+/*
+ * -s: every socket of one snapshot with its owners, added up (summary.c),
+ * then rendered as text, JSON or metrics; exit 3 when a destination is
+ * above --fail-on-pressure.
+ */
+static int run_summary(const struct pv_request *req, const struct pv_services *svc,
+		       const struct pv_netns_facts *ns)
+{
+	struct timespec t0;
+	struct pv_socklist l;
+	struct pv_view view;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pv_socklist_init(&l);
+	int status = gather(req, &req->query, svc, ns, false, &l, &view);
+	if (status == EXIT_OK) {
+		struct pv_summary sum;
+		struct pv_buf out;
+		pv_summary_build(&sum, &view);
+		pv_buf_init(&out);
+		if (req->metrics) {
+			pv_render_summary_metrics(&out, &sum, seconds_since(&t0));
+		} else if (req->json) {
+			pv_render_summary_json(&out, &sum);
+		} else {
+			struct pv_summary_opts o = {.color = req->table.color};
+			pv_render_summary(&out, &sum, &o);
+		}
+		status = write_out(&out);
+		pv_buf_free(&out);
+		const struct pv_pressure_group *g =
+		    req->fail_on_pressure >= 0
+			? pv_summary_over(&sum, (unsigned)req->fail_on_pressure)
+			: NULL;
+		if (status == EXIT_OK && g) {
+			pressure_note(g, req->fail_on_pressure);
+			status = EXIT_PRESSURE;
+		}
+		pv_summary_free(&sum);
+	}
+	pv_view_free(&view);
+	pv_socklist_free(&l);
+	return status;
+}
+
 /* --lookup: the registry's answer, then the sockets using the ports. */
 static int run_lookup(const struct pv_request *req, const struct pv_services *svc,
 		      const struct pv_netns_facts *ns)
@@ -350,6 +420,9 @@ int main(int argc, char **argv)
 		break;
 	case PV_MODE_LOOKUP:
 		status = run_lookup(&req, &svc, &ns);
+		break;
+	case PV_MODE_SUMMARY:
+		status = run_summary(&req, &svc, &ns);
 		break;
 	default:
 		status = run_list(&req, &svc, &ns);

@@ -166,3 +166,133 @@ void pv_render_ranges_json(struct pv_buf *out, const struct pv_range_use *rows, 
 	}
 	pv_buf_puts(out, n ? "\n]\n" : "]\n");
 }
+
+/* ---- the summary (-s --json) ---------------------------------------------------------- */
+
+static void counts(struct pv_buf *out, uint32_t v4, uint32_t v6)
+{
+	pv_buf_printf(out, "\"sockets\": %u, \"ipv4\": %u, \"ipv6\": %u}", v4 + v6, v4, v6);
+}
+
+static void summary_groups(struct pv_buf *out, const struct pv_summary *s)
+{
+	size_t shown = s->ngroups < PV_SUMMARY_TOP ? s->ngroups : PV_SUMMARY_TOP;
+	pv_buf_puts(out, "\"top\": [");
+	for (size_t i = 0; i < shown; i++) {
+		const struct pv_pressure_group *g = &s->groups[i];
+		char laddr[INET6_ADDRSTRLEN], raddr[INET6_ADDRSTRLEN];
+		inet_ntop(g->family, g->laddr, laddr, sizeof(laddr));
+		inet_ntop(g->family, g->raddr, raddr, sizeof(raddr));
+		pv_buf_puts(out, i ? ",\n      {" : "\n      {");
+		pv_buf_printf(out,
+			      "\"proto\": \"%s\", \"family\": \"%s\", \"local_address\": \"%s\", "
+			      "\"foreign_address\": \"%s\", \"foreign_port\": %u, \"in_use\": %u, "
+			      "\"available\": %u, \"pressure\": %.6g, \"time_wait\": %u, "
+			      "\"level\": \"%s\"}",
+			      pv_proto_lname(g->proto), g->family == AF_INET ? "ipv4" : "ipv6",
+			      laddr, raddr, g->rport, g->in_use, g->available, pv_pressure_ratio(g),
+			      g->time_wait, pv_pressure_level_name(pv_pressure_level(g)));
+	}
+	pv_buf_puts(out, shown ? "\n    ]}" : "]}");
+}
+
+void pv_render_summary_json(struct pv_buf *out, const struct pv_summary *s)
+{
+	static const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
+	uint32_t fam[2][2] = {{0, 0}, {0, 0}};
+	for (int p = 0; p < 2; p++)
+		for (int f = 0; f < 2; f++)
+			for (int st = 0; st < PV_SUMMARY_STATES; st++)
+				fam[p][f] += s->sockets[p][f][st];
+
+	pv_buf_printf(out, "{\n  \"total\": %zu,\n  \"protocols\": [", s->total);
+	bool first = true;
+	for (int p = 0; p < 2; p++) {
+		if (fam[p][0] + fam[p][1] == 0)
+			continue;
+		pv_buf_printf(out, "%s{\"proto\": \"%s\", ", first ? "" : ", ",
+			      pv_proto_lname(protos[p]));
+		counts(out, fam[p][0], fam[p][1]);
+		first = false;
+	}
+	pv_buf_puts(out, "],\n  \"states\": [");
+	first = true;
+	for (int p = 0; p < 2; p++) {
+		for (int st = 0; st < PV_SUMMARY_STATES; st++) {
+			uint32_t v4 = s->sockets[p][0][st], v6 = s->sockets[p][1][st];
+			if (v4 + v6 == 0)
+				continue;
+			pv_buf_printf(out, "%s\n    {\"proto\": \"%s\", \"state\": \"%s\", ",
+				      first ? "" : ",", pv_proto_lname(protos[p]),
+				      pv_summary_state_name(protos[p], (uint8_t)st));
+			counts(out, v4, v6);
+			first = false;
+		}
+	}
+	pv_buf_puts(out, first ? "],\n" : "\n  ],\n");
+	pv_buf_printf(
+	    out,
+	    "  \"local_ports\": {\"well-known\": %u, \"registered\": %u, \"dynamic\": %u, "
+	    "\"ephemeral\": %u},\n",
+	    s->classes[PV_CLASS_WELL_KNOWN], s->classes[PV_CLASS_REGISTERED],
+	    s->classes[PV_CLASS_DYNAMIC], s->ephemeral);
+
+	pv_buf_puts(out, "  \"ephemeral\": {");
+	if (s->range_known)
+		pv_buf_printf(out,
+			      "\"start\": %u, \"end\": %u, \"ports\": %u, \"reserved\": %u, "
+			      "\"available\": %u, ",
+			      s->lo, s->hi, (unsigned)(s->hi - s->lo + 1), s->reserved,
+			      s->available);
+	else
+		pv_buf_puts(out,
+			    "\"start\": null, \"end\": null, \"ports\": null, \"reserved\": null, "
+			    "\"available\": null, ");
+	pv_buf_printf(out, "\"destinations\": %zu,\n    ", s->ngroups);
+	summary_groups(out, s);
+
+	pv_buf_puts(out, ",\n  \"programs\": ");
+	if (!s->owners_known) {
+		pv_buf_puts(out, "null");
+	} else {
+		pv_buf_putc(out, '[');
+		for (size_t i = 0; i < s->nprograms; i++) {
+			const struct pv_summary_program *p = &s->programs[i];
+			pv_buf_puts(out, i ? ",\n    {\"program\": " : "\n    {\"program\": ");
+			pv_json_string(out, p->comm, p->comm_len);
+			pv_buf_printf(out, ", \"sockets\": %u, \"pids\": [", p->sockets);
+			for (size_t k = 0; k < p->npids; k++)
+				pv_buf_printf(out, "%s%d", k ? ", " : "", (int)p->pids[k]);
+			pv_buf_puts(out, "]}");
+		}
+		pv_buf_puts(out, s->nprograms ? "\n  ]" : "]");
+	}
+	if (s->owners_known)
+		pv_buf_printf(out,
+			      ",\n  \"programs_total\": %zu,\n  \"unowned\": %zu,\n"
+			      "  \"owners_complete\": %s,\n",
+			      s->programs_total, s->unowned, s->owners_partial ? "false" : "true");
+	else
+		pv_buf_puts(out, ",\n  \"programs_total\": null,\n  \"unowned\": null,\n"
+				 "  \"owners_complete\": null,\n");
+
+	pv_buf_puts(out, "  \"listening_ports\": [");
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct pv_summary_port *p = &s->ports[i];
+		pv_buf_puts(out, i ? ",\n    {" : "\n    {");
+		pv_buf_printf(out, "\"proto\": \"%s\", \"port\": %u, \"service\": ",
+			      pv_proto_lname(p->proto), p->port);
+		str_or_null(out, p->service ? p->service->name : NULL);
+		pv_buf_printf(out, ", \"connections\": %u, \"listener\": ", p->connections);
+		if (p->pid) {
+			pv_buf_printf(out, "{\"pid\": %d, \"program\": ", (int)p->pid);
+			pv_json_string(out, p->comm, p->comm_len);
+			pv_buf_putc(out, '}');
+		} else {
+			pv_buf_puts(out, "null");
+		}
+		pv_buf_putc(out, '}');
+	}
+	pv_buf_puts(out, s->nports ? "\n  ]" : "]");
+	pv_buf_printf(out, ",\n  \"listening_ports_total\": %zu\n}\n", s->ports_total);
+}

@@ -55,6 +55,13 @@ size_t pv_escape_text_max(struct pv_buf *out, const char *s, size_t n, size_t ma
  */
 void pv_json_string(struct pv_buf *out, const char *s, size_t n);
 
+/*
+ * Append text as a label value of the Prometheus and OpenMetrics text
+ * formats, quotes included: '"', '\\' and newline escaped; invalid UTF-8,
+ * other control characters (C0, DEL, C1) each become U+FFFD.
+ */
+void pv_metrics_label(struct pv_buf *out, const char *s, size_t n);
+
 /* Columns the text occupies on a terminal (one per code point). */
 size_t pv_text_width(const char *s, size_t n);
 

@@ -5,8 +5,9 @@
  * its first NUL, as a command-line argument would be), goes to
  *   pv_state_parse_list, pv_parse_class_list, pv_parse_port_spec (against the
  *   compiled-in registry, loaded once), pv_parse_port_list and
- *   pv_parse_port_range_sysctl,
- * and, with its NULs, to pv_escape_text; so does the whole input.
+ *   pv_parse_port_range_sysctl, pv_parse_percent (--fail-on-pressure),
+ * and, with its NULs, to pv_escape_text and pv_metrics_label; so does the
+ * whole input.
  *
  * Checks:
  *   - return values are the documented ones; bad and badlen name one
@@ -18,7 +19,12 @@
  *     compiles to bytecode that passes the kernel's audit (bc_check.h);
  *   - the bitmap and range parsers agree with small reference parsers;
  *   - pv_escape_text output has no byte below 0x20 or 0x7f, is valid UTF-8
- *     with no C1 control, and unescapes back to the input exactly.
+ *     with no C1 control, and unescapes back to the input exactly;
+ *   - pv_parse_percent agrees with a reference (digits, one optional '%',
+ *     at most 100);
+ *   - pv_metrics_label output is one quoted label value: valid UTF-8 without
+ *     control characters, '"' and '\\' only escaped, and it unescapes back
+ *     to the input wherever the input was text.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +44,7 @@
 #include "portview/util.h"
 #include "portview/services.h"
 #include "portview/state.h"
+#include "portview/summary.h"
 
 static struct pv_services svc;
 
@@ -438,6 +445,83 @@ static void check_escape(const uint8_t *s, size_t n)
 	pv_buf_free(&b);
 }
 
+/* --fail-on-pressure's PCT against a reference parser. */
+static void check_percent(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 1 && s[n - 1] == '%')
+		n--;
+	bool digits = n > 0;
+	for (size_t i = 0; i < n; i++)
+		digits &= s[i] >= '0' && s[i] <= '9';
+	size_t z = 0;
+	while (digits && z + 1 < n && s[z] == '0')
+		z++;
+	long want = digits && n - z <= 3 ? strtol(s + z, NULL, 10) : -1;
+	if (want > 100)
+		want = -1;
+	unsigned pct = 12345;
+	struct pv_why w = {0};
+	bool ok = pv_parse_percent(s, &pct, &w);
+	FUZZ_CHECK(ok == (want >= 0), "pv_parse_percent('%s') %s", s, ok ? "accepted" : "refused");
+	if (ok)
+		FUZZ_CHECK((long)pct == want, "pv_parse_percent('%s') gave %u", s, pct);
+	else
+		FUZZ_CHECK(w.why && w.why[0] && pct == 12345,
+			   "pv_parse_percent('%s'): no reason, or *pct written", s);
+}
+
+/* A label value of the Prometheus and OpenMetrics text formats. */
+static void check_metrics_label(const uint8_t *s, size_t n)
+{
+	struct pv_buf b;
+	fuzz_buf_init(&b);
+	pv_metrics_label(&b, (const char *)s, n);
+	const uint8_t *o = (const uint8_t *)b.data;
+	size_t on = b.len;
+	FUZZ_CHECK(on >= 2 && o[0] == '"' && o[on - 1] == '"', "label value not quoted");
+	/* Unescape, checking the text between the quotes on the way. */
+	uint8_t *u = malloc(on + 1);
+	FUZZ_CHECK(u != NULL, "out of memory");
+	size_t un = 0;
+	for (size_t i = 1; i + 1 < on;) {
+		uint32_t cp;
+		size_t l = utf8_ok(o + i, on - 1 - i, &cp);
+		FUZZ_CHECK(l != 0, "label byte %zu (%#x) is not valid UTF-8", i, o[i]);
+		FUZZ_CHECK(cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f),
+			   "label holds control U+%04X at %zu", cp, i);
+		FUZZ_CHECK(cp != '"', "unescaped quote at label byte %zu", i);
+		if (cp == '\\') {
+			FUZZ_CHECK(i + 2 < on &&
+				       (o[i + 1] == '\\' || o[i + 1] == '"' || o[i + 1] == 'n'),
+				   "bad escape at label byte %zu", i);
+			u[un++] = o[i + 1] == 'n' ? '\n' : o[i + 1];
+			i += 2;
+			continue;
+		}
+		memcpy(u + un, o + i, l);
+		un += l;
+		i += l;
+	}
+	/* Text (valid UTF-8, no control but newline) comes back as it was. */
+	bool text = true;
+	for (size_t i = 0; i < n && text;) {
+		uint32_t cp;
+		size_t l = utf8_ok(s + i, n - i, &cp);
+		text =
+		    l && (cp == '\n' || (cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f)));
+		i += l ? l : 1;
+	}
+	if (text)
+		FUZZ_CHECK(un == n && memcmp(u, s, n) == 0,
+			   "text did not come back from its label value");
+	else
+		FUZZ_CHECK(memmem(u, un, "\xef\xbf\xbd", 3) != NULL,
+			   "bytes that are not text left no U+FFFD");
+	free(u);
+	pv_buf_free(&b);
+}
+
 #define STATE_KNOWN PV_STATES_ALL
 #define CLASS_KNOWN                                                                                \
 	((1u << PV_CLASS_WELL_KNOWN) | (1u << PV_CLASS_REGISTERED) | (1u << PV_CLASS_DYNAMIC) |    \
@@ -455,6 +539,8 @@ static void check_field(const uint8_t *p, size_t n, size_t index)
 	check_bitmap(s);
 	check_range(s);
 	check_escape(p, n);
+	check_percent(s);
+	check_metrics_label(p, n);
 	free(s);
 }
 
@@ -476,5 +562,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_range(whole);
 	free(whole);
 	check_escape(data, size);
+	check_metrics_label(data, size);
 	return 0;
 }

@@ -130,6 +130,8 @@ OPTION_SEEDS = {
     "sysctl": b"  32768 60999  \n1024 1024\n60999 32768\n10,20-30,40\n 8080\n\n",
     "escape": b"\xe2\x80\x8b\xc2\x9b\xed\xa0\x80\xf4\x90\x80\x80\xc0\xaf\x7f\\x41\x00bin\n"
               b"\xf0\x9f\x98\x80 ok\n",
+    "summary": b"80\n80%\n100\n101\n007\n%\n80%%\n7.5\n-1\n"
+               b"nginx\nx\"y\\z\nca\xc3\xa9\x1b[2J\xff\n",
 }
 
 SERVICES_SEEDS = {

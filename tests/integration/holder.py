@@ -21,6 +21,9 @@ Commands (IDs are small integers naming the sockets this holder keeps):
     tcp_connect LADDR LPORT RADDR RPORT         -> ok ID      (blocking)
     tcp_connect_nb LADDR LPORT RADDR RPORT      -> ok ID      (non-blocking,
                                                    for SYN_SENT)
+    tcp_connect_auto RADDR RPORT COUNT          -> ok FIRSTID LASTID
+        COUNT connections without bind(): the kernel picks each local port
+        at connect() as a client's are picked (no SO_REUSEADDR)
     accept ID                                   -> ok NEWID
     udp_bind ADDR PORT [V6ONLY]                 -> ok ID
     udp_connect LADDR LPORT RADDR RPORT         -> ok ID
@@ -144,6 +147,16 @@ def cmd_tcp_connect_nb(laddr, lport, raddr, rport):
 
 def cmd_udp_connect(laddr, lport, raddr, rport):
     return connected(socket.SOCK_DGRAM, laddr, lport, raddr, rport)
+
+
+def cmd_tcp_connect_auto(raddr, rport, count):
+    fam, rsa = sockaddr(raddr, rport)
+    ids = []
+    for _ in range(int(count)):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.connect(rsa)
+        ids.append(keep(s))
+    return [ids[0], ids[-1]]
 
 
 def cmd_accept(sid):

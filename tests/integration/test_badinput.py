@@ -245,7 +245,7 @@ def option_cases():
             ([b"--no-loopbak"], "portview: unrecognized option "
              "'--no-loopbak'; did you mean --no-loopback?"),
             ([b"--s", b"x"], "portview: unrecognized option '--s'; it could "
-             "be --state, --sport, --src, --sort"),
+             "be --state, --sport, --src, --sort, --summary"),
             # ss's words and Windows netstat's -p PROTO
             ([b"state", b"established"], "portview: unexpected argument "
              "'state'; ss's 'state' is --state here: write --state "

@@ -16,13 +16,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 # (arguments, exit status): valid invocations must succeed, usage errors
-# exit 2.
+# exit 2, a destination above --fail-on-pressure 3.
 RUNS = [
     (["-ano"], 0), (["-anope", "--sort", "program"], 0), (["-a"], 0),
     (["--json", "-a"], 0), (["--ranges"], 0), (["--ranges", "--json"], 0),
     (["--lookup", "8080"], 0), (["--lookup", "https"], 0),
     (["-an", "--port", "8080,https", "--class", "ephemeral,well-known"], 0),
     (["--state", "bogus"], 2), (["--port", "99999"], 2), (["--bogus"], 2),
+    (["-s"], 0), (["-s", "--json"], 0), (["--metrics"], 0),
+    (["-s", "--fail-on-pressure", "0"], 3), (["--fail-on-pressure", "x"], 2),
 ]
 
 
@@ -60,6 +62,10 @@ def main():
             if status == 0:
                 ck.ok(r.stdout.strip() != b"" and err == "",
                       "%s: output, stderr empty" % name,
+                      "stdout %r\nstderr %r" % (r.stdout[:200], err))
+            elif status == 3:
+                ck.ok(r.stdout.strip() != b"" and err.count("\n") == 1,
+                      "%s: output, one line on stderr" % name,
                       "stdout %r\nstderr %r" % (r.stdout[:200], err))
             else:
                 ck.eq(r.stdout, b"", "%s: nothing on stdout" % name)
