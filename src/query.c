@@ -89,7 +89,9 @@ bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
 	if (q->naddrs &&
 	    !pv_addr_clauses_match(q->addrs, q->naddrs, s->family, s->local.addr, s->remote.addr))
 		return false;
-	if (q->no_loopback && is_loopback(s->family, s->local.addr))
+	/* Either end: a connection to 127.0.0.1 from an address of ours too. */
+	if (q->no_loopback &&
+	    (is_loopback(s->family, s->local.addr) || is_loopback(s->family, s->remote.addr)))
 		return false;
 	return true;
 }
