@@ -103,7 +103,7 @@ static int take(const struct pv_request *req, const struct pv_query *q,
 	return EXIT_OK;
 }
 
-/* --pid and --program: whether one of the socket's owners is named. */
+/* --pid and --command: whether one of the socket's owners is named. */
 struct owner_filter {
 	const struct pv_query *q;
 	const struct pv_view *view;
@@ -126,7 +126,7 @@ static bool owner_named(const struct pv_sock *s, const void *arg)
 
 /*
  * A snapshot of q made into a view of l, with the owners when the listing
- * wants them (and --pid and --program applied).  quiet: no note about
+ * wants them (and --pid and --command applied).  quiet: no note about
  * owners that could not be seen.  Returns an exit status; the view is
  * to be freed either way.
  */

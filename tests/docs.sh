@@ -33,6 +33,22 @@ for s in "-a" "-l" "-t" "-u" "-4" "-6" "-o" "-p" "-n" "-h" "-V"; do
 		{ echo "FAIL: man page lacks $s"; fail=1; }
 done
 
+# Every long option is exercised by some integration test.
+for o in $opts; do
+	if ! grep -q -- "\"$o\\b\|\"$o=\|\"$o\"\|'$o\\b\|b\"$o" "$top"/tests/integration/*.py; then
+		echo "FAIL: $o is in --help but in no integration test"
+		fail=1
+	fi
+done
+echo "ok: every long option of --help is in an integration test"
+
+# The README is short, and its links lead somewhere.
+lines=$(wc -l <"$top/README.md")
+[ "$lines" -le 150 ] || { echo "FAIL: README.md is $lines lines (a newcomer's page: 150 at most)"; fail=1; }
+for l in $(grep -o '](\(docs/[^)]*\))' "$top/README.md" | sed 's/^](//; s/)$//'); do
+	[ -f "$top/$l" ] || { echo "FAIL: README links to $l, which does not exist"; fail=1; }
+done
+
 for c in "scripts/run -no" "scripts/test"; do
 	grep -q -- "$c" "$top/README.md" || { echo "FAIL: README lacks '$c'"; fail=1; }
 done

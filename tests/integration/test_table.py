@@ -9,6 +9,7 @@ portview invocation is known exactly.
 """
 
 import os
+import re
 import socket
 import sys
 
@@ -253,6 +254,25 @@ def run_cases(w, binary, have_veth):
         c.eq(rc, 0, name + ": exit status")
         c.eq(err, "", name + ": stderr empty")
         c.eq(out, want, name + ": stdout (%d rows)" % len(rows))
+
+    # Each long option is its short one: the same bytes, the same status.
+    for short, long_ in (("-a", "--all"), ("-l", "--listening"),
+                         ("-t", "--tcp"), ("-u", "--udp"),
+                         ("-4", "--ipv4"), ("-6", "--ipv6"),
+                         ("-o", "--owner"), ("-p", "--program"),
+                         ("-e", "--extended"), ("-H", "--no-header"),
+                         ("-W", "--wide"), ("-n", "--numeric")):
+        extra = [] if short in ("-a", "-l") else ["-a"]
+        got_s = common.run_portview(extra + [short], binary, plain=True)
+        got_l = common.run_portview(extra + [long_], binary, plain=True)
+        if short == "-e":
+            # timers count down between two runs: compare up to them
+            def cut(r):
+                return (r[0], re.sub(r"\(\d+\.\d\d/", "(T/", r[1]), r[2])
+            got_s, got_l = cut(got_s), cut(got_l)
+        c.eq(got_l, got_s, "portview %s is portview %s" % (long_, short))
+        c.ok(got_s[0] == 0 and len(got_s[1]) > 2,
+             "portview %s lists sockets" % short)
 
     # A few sanity checks on the expectations themselves, so that a
     # mistake in the model cannot silently weaken the tests above.
