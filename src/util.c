@@ -69,6 +69,26 @@ unsigned pv_edit_distance(const char *a, size_t an, const char *b, size_t bn, un
 		return limit + 1;
 	if ((an > bn ? an - bn : bn - an) > limit)
 		return limit + 1;
+	/*
+	 * The letters that one word has and the other lacks bound the distance
+	 * from below (a transposition keeps them): most candidates of a search
+	 * over thousands of names stop here.  Letters share 32 bins, which only
+	 * lowers the bound.
+	 */
+	int bins[32] = {0};
+	for (size_t i = 0; i < an; i++)
+		bins[lower(a[i]) & 31]++;
+	for (size_t j = 0; j < bn; j++)
+		bins[lower(b[j]) & 31]--;
+	unsigned more = 0, fewer = 0;
+	for (size_t k = 0; k < 32; k++) {
+		if (bins[k] > 0)
+			more += (unsigned)bins[k];
+		else
+			fewer += (unsigned)-bins[k];
+	}
+	if ((more > fewer ? more : fewer) > limit)
+		return limit + 1;
 	unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
 	for (size_t j = 0; j <= bn; j++)
 		prev[j] = (unsigned)j;
