@@ -37,6 +37,8 @@ enum {
 	OPT_NO_LOOPBACK,
 	OPT_METRICS,
 	OPT_FAIL_ON_PRESSURE,
+	OPT_ALL_NETNS,
+	OPT_UNIT,
 };
 
 static const char usage_line[] =
@@ -74,6 +76,10 @@ static void print_help(void)
 	      "      --class LIST     local port in: well-known, registered, dynamic,\n"
 	      "                       ephemeral\n"
 	      "      --no-loopback    no sockets on loopback addresses\n"
+	      "  -N, --netns NS       in network namespace NS: its name (ip netns), a path\n"
+	      "                       to it, or pid:PID\n"
+	      "      --all-netns      in every network namespace, with Netns and Unit\n"
+	      "                       columns\n"
 	      "  A filter that names a port, an address or a process selects every\n"
 	      "  state, unless -a, -l or --state says otherwise.\n"
 	      "\n"
@@ -81,6 +87,7 @@ static void print_help(void)
 	      "  -o, --owner          PID\n"
 	      "  -p, --program        PID/Program name\n"
 	      "  -e, --extended       user, inode, queues and the TCP timer\n"
+	      "      --unit           the systemd unit, container or pod of the owner\n"
 	      "      --plain          only the netstat columns: no port annotations\n"
 	      "\n"
 	      "Output:\n"
@@ -450,7 +457,8 @@ bool pv_request_wants_owners(const struct pv_request *req)
 {
 	/* JSON always carries owners; sorting by them needs them too. */
 	return req->mode == PV_MODE_SUMMARY || req->table.owner || req->table.program ||
-	       req->json || pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
+	       req->table.unit || req->json || pv_order_needs_owners(&req->order) ||
+	       pv_query_by_owner(&req->query);
 }
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
@@ -488,11 +496,14 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"summary", no_argument, NULL, 's'},
+	    {"netns", required_argument, NULL, 'N'},
+	    {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
+	    {"unit", no_argument, NULL, OPT_UNIT},
 	    {"metrics", no_argument, NULL, OPT_METRICS},
 	    {"fail-on-pressure", required_argument, NULL, OPT_FAIL_ON_PRESSURE},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char shortopts[] = ":46aehHlnopstuVW";
+	static const char shortopts[] = ":46aehHlN:nopstuVW";
 	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
@@ -507,6 +518,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	char opt[SPELLED_MAX]; /* the option being read, as spelled */
 	const char *sep = " "; /* and what joined its value to it */
 	char lookup_opt[SPELLED_MAX];
+	const char *netns_sep = " ";
 	const char *lookup_sep = " ";
 	const char *after_p = NULL; /* the word after a bare -p: netstat -p tcp? */
 
@@ -515,6 +527,8 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    .sysctl_dir = "/proc/sys/net/ipv4",
 	    .services_path = "/etc/services",
 	    .fail_on_pressure = -1,
+	    .run_netns = "/run/netns",
+	    .netns = {.fd = -1},
 	};
 	int status = read_env(req, &color_auto_off);
 	if (status >= 0)
@@ -689,6 +703,23 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		case OPT_NO_LOOPBACK:
 			q->no_loopback = true;
 			break;
+		case 'N':
+			if (req->netns_spec) {
+				fprintf(stderr, "portview: %s: give it once\n", opt);
+				return EXIT_USAGE;
+			}
+			req->netns_spec = optarg;
+			memcpy(req->netns_opt, opt, sizeof(req->netns_opt));
+			netns_sep = sep;
+			break;
+		case OPT_ALL_NETNS:
+			req->all_netns = true;
+			req->table.netns = true;
+			req->table.unit = true;
+			break;
+		case OPT_UNIT:
+			req->table.unit = true;
+			break;
 		case OPT_CLASS:
 			if (!pv_parse_class_list(optarg, &q->classes, &why)) {
 				bad_value(opt, sep, optarg, &why);
@@ -752,6 +783,12 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			lookup ? "--lookup" : "--ranges");
 		return EXIT_USAGE;
 	}
+	if (req->metrics && req->all_netns) {
+		fputs("portview: --metrics cannot be combined with --all-netns: one namespace "
+		      "per scrape (-N NS)\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
 	if (req->metrics && req->json) {
 		fputs("portview: --json and --metrics cannot be combined\n", stderr);
 		return EXIT_USAGE;
@@ -765,7 +802,17 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		usage_error();
 		return EXIT_USAGE;
 	}
+	if (req->netns_spec && req->all_netns) {
+		fprintf(stderr, "portview: %s cannot be combined with --all-netns\n",
+			req->netns_opt);
+		return EXIT_USAGE;
+	}
 	/* A bad value first: it is the more precise complaint. */
+	if (req->netns_spec &&
+	    !pv_netns_open(req->netns_spec, req->proc_root, req->run_netns, &req->netns, &why)) {
+		bad_value(req->netns_opt, netns_sep, req->netns_spec, &why);
+		return EXIT_USAGE;
+	}
 	if (lookup && !pv_lookup_parse(lookup, svc, &req->lookup, &why)) {
 		bad_value(lookup_opt, lookup_sep, lookup, &why);
 		return EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "portview/lookup.h"
+#include "portview/netns.h"
 #include "portview/query.h"
 #include "portview/render.h"
 #include "portview/services.h"
@@ -45,6 +46,12 @@ struct pv_request {
 	/* The summary (-s) */
 	bool metrics;	      /* --metrics: as OpenMetrics text */
 	int fail_on_pressure; /* --fail-on-pressure PCT: exit 3 above it; -1: not given */
+	/* Network namespaces */
+	struct pv_netns netns;	  /* -N: the one to list, opened; fd -1: this one */
+	char netns_opt[24];	  /* -N as the user spelled it, for messages */
+	const char *netns_spec;	  /* -N's value */
+	bool all_netns;		  /* --all-netns */
+	const char *run_netns;	  /* "/run/netns" */
 };
 
 /*

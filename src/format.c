@@ -11,6 +11,7 @@
 void pv_ifcache_init(struct pv_ifcache *c)
 {
 	c->n = 0;
+	c->numeric = false;
 }
 
 const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_NAMESIZE])
@@ -21,6 +22,10 @@ const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_
 				return c->name[i];
 	}
 	char name[IF_NAMESIZE];
+	if (c && c->numeric) {
+		snprintf(tmp, IF_NAMESIZE, "%u", ifindex);
+		return tmp;
+	}
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "%u", ifindex);
 	if (c && c->n < ARRAY_SIZE(c->index)) {

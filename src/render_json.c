@@ -115,7 +115,10 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 		key(out, "foreign", false);
 		endpoint(out, &row, false);
 		key(out, "interface", false);
-		if (s->ifindex) {
+		if (s->ifindex && row.netns && !row.netns->own) {
+			/* another namespace's interface: its index, not a name from ours */
+			pv_buf_printf(out, "\"%u\"", s->ifindex);
+		} else if (s->ifindex) {
 			char name[IF_NAMESIZE];
 			str_or_null(out, if_indextoname(s->ifindex, name));
 		} else {
@@ -123,6 +126,24 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 		}
 		key(out, "owners", false);
 		owners_array(out, &row, owners);
+		key(out, "netns", false);
+		if (row.netns) {
+			pv_buf_printf(out, "{\"inode\": %llu, \"name\": ", row.netns->ino);
+			str_or_null(out, row.netns->name);
+			pv_buf_putc(out, '}');
+		} else {
+			pv_buf_puts(out, "null");
+		}
+		key(out, "unit", false);
+		if (row.unit && row.unit->kind) {
+			pv_buf_puts(out, "{\"kind\": ");
+			str_or_null(out, pv_unit_kind_name(row.unit->kind));
+			pv_buf_puts(out, ", \"name\": ");
+			str_or_null(out, row.unit->name);
+			pv_buf_putc(out, '}');
+		} else {
+			pv_buf_puts(out, "null");
+		}
 		key(out, "uid", false);
 		pv_buf_printf(out, "%u", s->uid);
 		key(out, "user", false);

@@ -11,12 +11,14 @@
 #include <string.h>
 
 enum col {
+	COL_NETNS,
 	COL_PROTO,
 	COL_LOCAL,
 	COL_FOREIGN,
 	COL_STATE,
 	COL_PID,
 	COL_PROGRAM,
+	COL_UNIT,
 	COL_USER,
 	COL_INODE,
 	COL_RECVQ,
@@ -31,12 +33,14 @@ static const struct {
 	const char *title;
 	size_t min_width; /* Windows netstat's column starts for the first ones */
 } columns[NCOLS] = {
+    [COL_NETNS] = {"Netns", 0},
     [COL_PROTO] = {"Proto", 7},
     [COL_LOCAL] = {"Local Address", 23},
     [COL_FOREIGN] = {"Foreign Address", 23},
     [COL_STATE] = {"State", 16},
     [COL_PID] = {"PID", 8},
     [COL_PROGRAM] = {"PID/Program name", 0},
+    [COL_UNIT] = {"Unit", 0},
     [COL_USER] = {"User", 0},
     [COL_INODE] = {"Inode", 0},
     [COL_RECVQ] = {"Recv-Q", 0},
@@ -168,6 +172,22 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 	case COL_PROGRAM:
 		owner_cell(b, r, v->has_owners ? &v->owners : NULL, col == COL_PROGRAM, condense);
 		break;
+	case COL_NETNS:
+		if (r->netns)
+			pv_escape_text(b, r->netns->label, strlen(r->netns->label));
+		else
+			pv_buf_putc(b, '-');
+		break;
+	case COL_UNIT: {
+		char label[PV_UNIT_NAME_MAX + 16];
+		if (!r->unit)
+			pv_buf_putc(b, '-');
+		else {
+			pv_unit_label(r->unit, label, sizeof(label));
+			pv_escape_text(b, label, strlen(label));
+		}
+		break;
+	}
 	case COL_USER: {
 		const char *name = pv_view_user(v, s->uid);
 		if (name)
@@ -320,13 +340,33 @@ static void fit(struct layout *lay, struct measure *m, const struct pv_table_opt
 		lay->indent = 0;
 }
 
+/* The interface names of a row: named in portview's namespace, numbers elsewhere. */
+#define IFC(row) ((row)->netns && !(row)->netns->own ? &other : &ifc)
+
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
 {
 	const struct pv_socklist *l = v->l;
 	struct pv_row s;
 	bool x = o->extended, ann = !o->plain;
 	struct layout lay = {
-	    .on = {true, true, true, true, o->owner, o->program, x, x, x, x, x, ann, ann},
+	    .on =
+		{
+		    [COL_NETNS] = o->netns,
+		    [COL_PROTO] = true,
+		    [COL_LOCAL] = true,
+		    [COL_FOREIGN] = true,
+		    [COL_STATE] = true,
+		    [COL_PID] = o->owner,
+		    [COL_PROGRAM] = o->program,
+		    [COL_UNIT] = o->unit,
+		    [COL_USER] = x,
+		    [COL_INODE] = x,
+		    [COL_RECVQ] = x,
+		    [COL_SENDQ] = x,
+		    [COL_TIMER] = x,
+		    [COL_LOCAL_PORT] = ann,
+		    [COL_FOREIGN_PORT] = ann,
+		},
 	    .indent = 2,
 	    /* -W and -e list every owner; a terminal may condense them still (fit) */
 	    .condense = !o->wide && !o->extended,
@@ -348,6 +388,9 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 	pv_buf_init(&row);
 	struct pv_ifcache ifc;
 	pv_ifcache_init(&ifc);
+	struct pv_ifcache other; /* another namespace's interfaces: their numbers */
+	pv_ifcache_init(&other);
+	other.numeric = true;
 	bool may_condense = o->width && !lay.condense;
 
 	for (size_t r = 0; r < l->n; r++) {
@@ -355,20 +398,20 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 		size_t sw = strlen(pv_state_display(s.s.proto, s.s.state));
 		if (sw > m.content[COL_STATE])
 			m.content[COL_STATE] = sw;
-		for (int c = COL_LOCAL; c < NCOLS; c++) {
-			if (!lay.on[c] || c == COL_STATE)
+		for (int c = 0; c < NCOLS; c++) {
+			if (!lay.on[c] || c == COL_PROTO || c == COL_STATE)
 				continue;
 			size_t w = quick_width(c, &s, o);
 			if (w == SIZE_MAX) {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, lay.condense, &ifc);
+				format_cell(&cell, c, &s, v, o, lay.condense, IFC(&s));
 				w = pv_text_width(cell.data, cell.len);
 			}
 			if (w > m.content[c])
 				m.content[c] = w;
 			if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, true, &ifc);
+				format_cell(&cell, c, &s, v, o, true, IFC(&s));
 				w = pv_text_width(cell.data, cell.len);
 				size_t *full = &m.owners_condensed[c - COL_PID];
 				if (w > *full)
@@ -413,7 +456,7 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 				color = state_color(&s.s);
 			} else {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, lay.condense, &ifc);
+				format_cell(&cell, c, &s, v, o, lay.condense, IFC(&s));
 				text = cell.data;
 				len = cell.len;
 				w = pv_text_width(text, len);

@@ -58,7 +58,9 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 						     .expires = s->expires,
 						     .ifindex = s->ifindex,
 						     .timer = s->timer,
-						     .retrans = s->retrans};
+						     .retrans = s->retrans,
+						     .netns = s->netns,
+						     .cgroup = s->cgroup};
 	l->n++;
 	return true;
 }
@@ -92,6 +94,8 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 		out->ifindex = m->ifindex;
 		out->timer = m->timer;
 		out->retrans = m->retrans;
+		out->netns = m->netns;
+		out->cgroup = m->cgroup;
 	}
 }
 

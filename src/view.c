@@ -2,6 +2,7 @@
 #include "portview/buf.h"
 #include "portview/format.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A row's port annotations, from the registry and the namespace's range. */
@@ -55,7 +56,35 @@ void pv_view_free(struct pv_view *v)
 	if (v->has_names)
 		pv_names_free(&v->names);
 	pv_users_free(&v->users);
+	free(v->units);
+	free(v->units_state);
 	memset(v, 0, sizeof(*v));
+}
+
+void pv_view_set_netns(struct pv_view *v, const struct pv_view_netns *ns, size_t n)
+{
+	v->netns = ns;
+	v->nnetns = n;
+}
+
+void pv_view_want_units(struct pv_view *v, const char *proc_root)
+{
+	v->units_proc_root = proc_root;
+}
+
+/* The unit of owner table process p: a cache, filled as rows are read. */
+static const struct pv_unit *unit_of(const struct pv_view *cv, uint32_t p)
+{
+	struct pv_view *v = (struct pv_view *)cv;
+	if (!v->units) {
+		v->units = xcalloc(v->owners.nprocs ? v->owners.nprocs : 1, sizeof(*v->units));
+		v->units_state = xcalloc(v->owners.nprocs ? v->owners.nprocs : 1, 1);
+	}
+	if (!v->units_state[p]) {
+		pv_unit_of_pid(v->units_proc_root, v->owners.procs[p].pid, &v->units[p]);
+		v->units_state[p] = 1;
+	}
+	return &v->units[p];
 }
 
 void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
@@ -63,10 +92,17 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	memset(out, 0, sizeof(*out));
 	pv_socklist_get(v->l, i, &out->s);
 	const struct pv_sock *s = &out->s;
+	const struct pv_ephemeral *eph = v->ephemeral;
+	if (v->nnetns && s->netns < v->nnetns) {
+		out->netns = &v->netns[s->netns];
+		eph = out->netns->ephemeral;
+	}
 	if (v->services)
-		annotate_row(out, v->services, v->ephemeral);
+		annotate_row(out, v->services, eph);
 	if (v->has_owners)
 		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
+	if (v->units_proc_root && v->has_owners && out->owner_count)
+		out->unit = unit_of(v, v->owners.owners[out->owner_first].proc);
 	if (v->has_names) {
 		out->local_host = pv_names_host(&v->names, s->family, s->local.addr);
 		out->remote_host = pv_names_host(&v->names, s->family, s->remote.addr);

@@ -17,6 +17,7 @@ struct pv_ifcache {
 	uint32_t index[16];
 	char name[16][IF_NAMESIZE];
 	unsigned n;
+	bool numeric; /* indexes of another namespace's interfaces: numbers only */
 };
 
 void pv_ifcache_init(struct pv_ifcache *c);

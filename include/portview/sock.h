@@ -30,6 +30,8 @@ struct pv_sock {
 	uint32_t wqueue;
 	uint32_t uid;
 	uint32_t inode;
+	uint32_t netns;	 /* which namespace of a run's (--all-netns), 0 otherwise */
+	uint64_t cgroup; /* the socket's cgroup (INET_DIAG_CGROUP_ID), 0: not known */
 };
 
 /*
@@ -54,6 +56,8 @@ struct pv_rec {
 struct pv_rec_more {
 	uint32_t rqueue, wqueue, expires, ifindex;
 	uint8_t timer, retrans;
+	uint32_t netns;
+	uint64_t cgroup;
 };
 
 struct pv_v6 {

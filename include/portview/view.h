@@ -13,7 +13,17 @@
 #include "portview/resolve.h"
 #include "portview/services.h"
 #include "portview/sock.h"
+#include "portview/units.h"
 #include "portview/users.h"
+
+/* One network namespace of a run that lists several (--all-netns, -N). */
+struct pv_view_netns {
+	const char *label;		      /* its name, or "pid:PID" */
+	const char *name;		      /* its name under /run/netns, or NULL */
+	unsigned long long ino;		      /* the namespace file's inode */
+	bool own;			      /* portview's: interface indexes can be named */
+	const struct pv_ephemeral *ephemeral; /* its range */
+};
 
 /* One row: a record with everything the view adds. */
 struct pv_row {
@@ -35,6 +45,10 @@ struct pv_row {
 	/* The addresses' port names, from /etc/services only; NULL: the number. */
 	const struct pv_service *local_name;
 	const struct pv_service *remote_name;
+	/* Its namespace, when the view knows several (or which one); else NULL. */
+	const struct pv_view_netns *netns;
+	/* What runs its first owner, when units were asked for; else NULL. */
+	const struct pv_unit *unit;
 };
 
 struct pv_view {
@@ -46,6 +60,13 @@ struct pv_view {
 	struct pv_names names;
 	bool has_names;	       /* host names were looked up */
 	struct pv_users users; /* a cache: filled as rows are read */
+	/* The namespaces the records' netns index, when set. */
+	const struct pv_view_netns *netns;
+	size_t nnetns;
+	/* Units of the owners' processes, a cache by process (units_proc_root set). */
+	const char *units_proc_root;
+	struct pv_unit *units;
+	unsigned char *units_state; /* per process: 0 not read, 1 read */
 };
 
 /* A view of l with port annotations from services (may be NULL) and eph. */
@@ -57,6 +78,13 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
  * (another user's), so that owners may be missing.
  */
 bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
+/*
+ * The namespaces the records come from (their netns index): rows carry
+ * theirs, and are annotated with its ephemeral range.
+ */
+void pv_view_set_netns(struct pv_view *v, const struct pv_view_netns *ns, size_t n);
+/* Rows name what runs their first owner, read from proc_root/PID/cgroup. */
+void pv_view_want_units(struct pv_view *v, const char *proc_root);
 /* Look up the records' host names, all of it bounded by timeout_ms. */
 void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms);
 void pv_view_free(struct pv_view *v);

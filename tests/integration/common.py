@@ -19,6 +19,7 @@ Main pieces:
 import difflib
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -741,6 +742,55 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
     return out
 
 
+UNIT_PATTERNS = [
+    # (kind, regular expression on one path component, group with the name)
+    ("docker", r"docker-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+    ("podman", r"libpod-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+    ("containerd", r"cri-containerd-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+    ("cri-o", r"crio-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+]
+
+
+def unit_of_path(path):
+    """What a cgroup path says runs the process, as portview's JSON "unit"
+    should: a pod's UID, else a container's short ID, else the deepest
+    systemd service or scope; None for none."""
+    parts = [p for p in path.split("/") if p]
+    for p in reversed(parts):
+        m = re.fullmatch(r"kubepods(?:-\w+)*-pod([0-9a-f_-]{36})\.slice", p) \
+            or re.fullmatch(r"pod([0-9a-f-]{36})", p)
+        if m:
+            return {"kind": "pod", "name": m.group(1).replace("_", "-")}
+    for p in reversed(parts):
+        for kind, rx in UNIT_PATTERNS:
+            m = re.fullmatch(rx, p)
+            if m:
+                return {"kind": kind, "name": m.group(1)}
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i - 1] == "docker" and re.fullmatch(r"[0-9a-f]{64}", parts[i]):
+            return {"kind": "docker", "name": parts[i][:12]}
+    for p in reversed(parts):
+        if p.endswith(".service"):
+            return {"kind": "service", "name": p}
+        if p.endswith(".scope"):
+            return {"kind": "scope", "name": p}
+    return None
+
+
+def unit_of_pid(pid):
+    """unit_of_path for the cgroup v2 line of /proc/PID/cgroup (else
+    systemd's v1 line)."""
+    try:
+        with open("/proc/%d/cgroup" % pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    v2 = [ln[3:] for ln in lines if ln.startswith("0::")]
+    v1 = [ln.split(":", 2)[2] for ln in lines if ":name=systemd:" in ln]
+    path = (v2 or v1 or [ln.split(":", 2)[2] for ln in lines[:1]] or ["/"])[0]
+    return unit_of_path(path)
+
+
 def escape_pieces(b):
     """Untrusted bytes as portview shows them (process names in the table,
     input echoed in messages), as a list of pieces: a backslash as \\\\,
@@ -970,6 +1020,9 @@ class JsonModel:
             "interface": s.laddr.scope or None,
             "owners": [{"pid": p, "program": self.w.comms[p].decode(
                 "utf-8", "replace"), "fd": fd} for p in pids],
+            "netns": {"inode": os.stat("/proc/self/ns/net").st_ino,
+                      "name": None},
+            "unit": unit_of_pid(pids[0]) if pids else None,
             "uid": 0, "user": "root",
             "inode": self.inodes[id(s)] or None,
             "rx_queue": rx_queue, "tx_queue": tx_queue,

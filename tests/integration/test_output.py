@@ -74,8 +74,8 @@ def cases(binary, w, S, B):
     ck.ok(isinstance(doc, list) and len(doc) == len(w.socks),
           "--json: one object per socket (%d)" % len(w.socks))
     keys = {"proto", "family", "state", "local", "foreign", "interface",
-            "owners", "uid", "user", "inode", "cookie", "rx_queue",
-            "tx_queue"}
+            "owners", "netns", "unit", "uid", "user", "inode", "cookie",
+            "rx_queue", "tx_queue"}
     ck.ok(all(set(o) == keys for o in doc), "--json: every object has "
           "exactly the documented keys")
     ck.ok(all(set(o["local"]) == set(o["foreign"]) == {

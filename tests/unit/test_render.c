@@ -502,7 +502,7 @@ START_TEST(json_every_field)
 	    "\"owners\": [{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 3}, "
 	    "{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 4}, "
 	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
-	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
 	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"LISTENING\", "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 443, \"service\": \"https\", "
@@ -511,7 +511,7 @@ START_TEST(json_every_field)
 	    "\"class\": null, \"ephemeral\": null}, "
 	    "\"interface\": null, "
 	    "\"owners\": [{\"pid\": 42, \"program\": \"x\\u001b[2Jy\", \"fd\": 5}], "
-	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
 	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
@@ -520,7 +520,7 @@ START_TEST(json_every_field)
 	    "\"class\": \"registered\", \"ephemeral\": null}, "
 	    "\"interface\": \"lo\", "
 	    "\"owners\": [], "
-	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
 	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"SYN_SENT\", "
 	    "\"local\": {\"address\": \"::ffff:10.0.0.1\", \"port\": 50000, \"service\": null, "
@@ -529,7 +529,7 @@ START_TEST(json_every_field)
 	    "\"service\": \"http-alt\", \"class\": \"registered\", \"ephemeral\": null}, "
 	    "\"interface\": null, "
 	    "\"owners\": [{\"pid\": 7, \"program\": null, \"fd\": 9}], "
-	    "\"uid\": 0, \"user\": \"root\", \"inode\": 400, \"cookie\": 8, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 0, \"user\": \"root\", \"inode\": 400, \"cookie\": 8, "
 	    "\"rx_queue\": 0, \"tx_queue\": 1},\n"
 	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"state\": null, "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
@@ -538,7 +538,7 @@ START_TEST(json_every_field)
 	    "\"class\": null, \"ephemeral\": null}, "
 	    "\"interface\": null, "
 	    "\"owners\": [], "
-	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
 	    "\"rx_queue\": 768, \"tx_queue\": 0},\n"
 	    "  {\"proto\": \"udp\", \"family\": \"ipv6\", \"state\": \"ESTABLISHED\", "
 	    "\"local\": {\"address\": \"2001:db8::1\", \"port\": 32768, "
@@ -547,7 +547,7 @@ START_TEST(json_every_field)
 	    "\"class\": \"well-known\", \"ephemeral\": null}, "
 	    "\"interface\": null, "
 	    "\"owners\": [{\"pid\": 43, \"program\": \"a\\\"b\\\\c\", \"fd\": 6}], "
-	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 600, \"cookie\": 10, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 1000, \"user\": \"alice\", \"inode\": 600, \"cookie\": 10, "
 	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
 	    "]\n");
 	free(got);
@@ -585,7 +585,7 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"owners\": [{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 3}, "
 	    "{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 4}, "
 	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
-	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
 	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
@@ -594,7 +594,7 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"class\": \"registered\", \"ephemeral\": null}, "
 	    "\"interface\": \"lo\", "
 	    "\"owners\": [], "
-	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
 	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
 	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"state\": null, "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
@@ -603,7 +603,7 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"class\": null, \"ephemeral\": null}, "
 	    "\"interface\": null, "
 	    "\"owners\": null, "
-	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
 	    "\"rx_queue\": 768, \"tx_queue\": 0}\n"
 	    "]\n");
 	free(got);
@@ -635,7 +635,7 @@ START_TEST(json_without_owner_table)
 	    "\"class\": null, \"ephemeral\": null}, "
 	    "\"interface\": null, "
 	    "\"owners\": null, "
-	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
 	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
@@ -644,7 +644,7 @@ START_TEST(json_without_owner_table)
 	    "\"class\": \"registered\", \"ephemeral\": null}, "
 	    "\"interface\": \"lo\", "
 	    "\"owners\": null, "
-	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
+	    "\"netns\": null, \"unit\": null, \"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
 	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
 	    "]\n");
 	free(got);
@@ -709,7 +709,7 @@ START_TEST(json_state_names)
 		    "\"class\": \"dynamic\", \"ephemeral\": true}, "
 		    "\"foreign\": {\"address\": \"127.0.0.1\", \"port\": 443, "
 		    "\"service\": \"https\", \"class\": \"well-known\", \"ephemeral\": null}, "
-		    "\"interface\": null, \"owners\": null, \"uid\": 0, \"user\": \"root\", "
+		    "\"interface\": null, \"owners\": null, \"netns\": null, \"unit\": null, \"uid\": 0, \"user\": \"root\", "
 		    "\"inode\": null, \"cookie\": 5, \"rx_queue\": 0, \"tx_queue\": 0}\n]\n",
 		    states[i].proto == IPPROTO_TCP ? "tcp" : "udp", states[i].json);
 		ck_assert_text_eq(got, want);
