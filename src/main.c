@@ -197,7 +197,8 @@ static int gather(const struct pv_request *req, const struct pv_query *q,
 	/* Queues, timers and the interface: only -e and JSON show them. */
 	int status = EXIT_OK;
 	if (!P->multi) {
-		status = take_in(req, q, &P->v[0], req->table.extended || req->json, l);
+		status = take_in(req, q, &P->v[0],
+				 req->table.extended || req->json || req->table.unit, l);
 	} else {
 		/* Each namespace's snapshot, its records marked with its index. */
 		struct pv_socklist one;

@@ -110,6 +110,20 @@ static bool add_record(struct pv_diag_parse *p, const char *msg)
 	memcpy(s.remote.addr, m.id.idiag_dst, alen);
 	if (s.cookie == ~(uint64_t)0) /* INET_DIAG_NOCOOKIE: nothing to dedupe on */
 		s.cookie = 0;
+	/* The attributes after the message: the socket's cgroup (Linux 5.7+). */
+	struct nlmsghdr h;
+	memcpy(&h, msg, sizeof(h));
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
+	while (off + sizeof(struct nlattr) <= h.nlmsg_len) {
+		struct nlattr a;
+		memcpy(&a, msg + off, sizeof(a));
+		if (a.nla_len < sizeof(a) || a.nla_len > h.nlmsg_len - off)
+			break;
+		if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID &&
+		    a.nla_len >= sizeof(a) + sizeof(uint64_t))
+			memcpy(&s.cgroup, msg + off + NLA_HDRLEN, sizeof(s.cgroup));
+		off += NLA_ALIGN(a.nla_len);
+	}
 	if (!(p->known && pv_idset_has(p->known, s.cookie))) /* a first walk has it */
 		pv_socklist_add(p->out, &s);
 	return true;

@@ -1,7 +1,12 @@
 #include "portview/units.h"
 
+#include "portview/buf.h"
+
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -172,4 +177,109 @@ void pv_unit_label(const struct pv_unit *u, char *buf, size_t size)
 	default:
 		snprintf(buf, size, "%s:%s", pv_unit_kind_name(u->kind), u->name);
 	}
+}
+
+void pv_cgroups_init(struct pv_cgroups *c, const char *mountinfo)
+{
+	memset(c, 0, sizeof(*c));
+	c->mountinfo = mountinfo;
+}
+
+void pv_cgroups_free(struct pv_cgroups *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->paths[i]);
+	free(c->paths);
+	free(c->ids);
+	free(c->unit_ids);
+	free(c->units);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Where the cgroup v2 hierarchy is mounted, from mountinfo; false if nowhere. */
+static bool cgroup2_root(const char *mountinfo, char *root, size_t size)
+{
+	FILE *f = fopen(mountinfo, "re");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE ... */
+		char *sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		char *p = line;
+		for (int field = 0; field < 4 && p; field++)
+			p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+		size_t n = p ? strcspn(p, " ") : 0;
+		if (n && n < size && !memchr(p, '\\', n)) { /* no escaped characters */
+			memcpy(root, p, n);
+			root[n] = '\0';
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void add_cgroup(struct pv_cgroups *c, uint64_t id, const char *path)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->ids = xreallocarray(c->ids, c->cap, sizeof(*c->ids));
+		c->paths = xreallocarray(c->paths, c->cap, sizeof(*c->paths));
+	}
+	c->ids[c->n] = id;
+	size_t len = strlen(path) + 1;
+	c->paths[c->n] = xmalloc(len);
+	memcpy(c->paths[c->n++], path, len);
+}
+
+/* Every directory under dir (rel its path from the root), depth first. */
+static void walk(struct pv_cgroups *c, const char *dir, const char *rel, int depth)
+{
+	if (depth > 32 || c->n > 200000)
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		char full[4096], sub[4096];
+		struct stat st;
+		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, e->d_name) >= sizeof(full) ||
+		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name) >= sizeof(sub) ||
+		    stat(full, &st) < 0)
+			continue;
+		add_cgroup(c, st.st_ino, sub);
+		walk(c, full, sub, depth + 1);
+	}
+	closedir(d);
+}
+
+const struct pv_unit *pv_cgroups_unit(struct pv_cgroups *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->nunits; i++)
+		if (c->unit_ids[i] == id)
+			return &c->units[i];
+	if (!c->built) {
+		char root[4096];
+		c->built = true;
+		if (cgroup2_root(c->mountinfo, root, sizeof(root)))
+			walk(c, root, "", 0);
+	}
+	struct pv_unit u = {0};
+	for (size_t i = 0; i < c->n; i++)
+		if (c->ids[i] == id)
+			pv_unit_from_path(c->paths[i], strlen(c->paths[i]), &u);
+	if (c->nunits == c->capunits) {
+		c->capunits = c->capunits ? 2 * c->capunits : 16;
+		c->unit_ids = xreallocarray(c->unit_ids, c->capunits, sizeof(*c->unit_ids));
+		c->units = xreallocarray(c->units, c->capunits, sizeof(*c->units));
+	}
+	c->unit_ids[c->nunits] = id;
+	c->units[c->nunits] = u;
+	return &c->units[c->nunits++];
 }

@@ -58,6 +58,7 @@ void pv_view_free(struct pv_view *v)
 	pv_users_free(&v->users);
 	free(v->units);
 	free(v->units_state);
+	pv_cgroups_free(&v->cgroups);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -70,6 +71,7 @@ void pv_view_set_netns(struct pv_view *v, const struct pv_view_netns *ns, size_t
 void pv_view_want_units(struct pv_view *v, const char *proc_root)
 {
 	v->units_proc_root = proc_root;
+	pv_cgroups_init(&v->cgroups, "/proc/self/mountinfo");
 }
 
 /* The unit of owner table process p: a cache, filled as rows are read. */
@@ -103,6 +105,9 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
 	if (v->units_proc_root && v->has_owners && out->owner_count)
 		out->unit = unit_of(v, v->owners.owners[out->owner_first].proc);
+	else if (v->units_proc_root && s->cgroup)
+		/* no owner seen: the cgroup the kernel says the socket is in */
+		out->unit = pv_cgroups_unit((struct pv_cgroups *)&v->cgroups, s->cgroup);
 	if (v->has_names) {
 		out->local_host = pv_names_host(&v->names, s->family, s->local.addr);
 		out->remote_host = pv_names_host(&v->names, s->family, s->remote.addr);

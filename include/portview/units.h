@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum pv_unit_kind {
 	PV_UNIT_NONE = 0, /* not known, or the root cgroup */
@@ -38,6 +39,28 @@ void pv_unit_from_path(const char *path, size_t len, struct pv_unit *out);
  * else systemd's v1 hierarchy).  False when it cannot be read.
  */
 bool pv_unit_of_pid(const char *proc_root, int pid, struct pv_unit *out);
+/*
+ * The cgroup v2 directories, by ID (a cgroup's ID is its directory's inode
+ * number), for sockets whose owner is not known: the kernel gives each
+ * socket's cgroup ID.  Built on the first lookup by walking the hierarchy
+ * (the cgroup2 mount in mountinfo, normally /proc/self/mountinfo).
+ */
+struct pv_cgroups {
+	const char *mountinfo;
+	bool built;
+	size_t n, cap;
+	uint64_t *ids;
+	char **paths; /* relative to the hierarchy's root: "/system.slice/x.service" */
+	/* units already worked out, by ID */
+	size_t nunits, capunits;
+	uint64_t *unit_ids;
+	struct pv_unit *units;
+};
+void pv_cgroups_init(struct pv_cgroups *c, const char *mountinfo);
+void pv_cgroups_free(struct pv_cgroups *c);
+/* The unit of cgroup id (kind PV_UNIT_NONE when not found). */
+const struct pv_unit *pv_cgroups_unit(struct pv_cgroups *c, uint64_t id);
+
 /* "service", "scope", "docker", "podman", "containerd", "cri-o", "pod", or NULL. */
 const char *pv_unit_kind_name(enum pv_unit_kind k);
 /* The column's text: "nginx.service", "docker:0123456789ab", "pod:UID", "-". */

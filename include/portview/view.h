@@ -67,6 +67,7 @@ struct pv_view {
 	const char *units_proc_root;
 	struct pv_unit *units;
 	unsigned char *units_state; /* per process: 0 not read, 1 read */
+	struct pv_cgroups cgroups;  /* the sockets' own cgroups, for those without owners */
 };
 
 /* A view of l with port annotations from services (may be NULL) and eph. */

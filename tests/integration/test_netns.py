@@ -12,6 +12,7 @@ like a systemd service.  Exits 77 only where namespaces cannot be made.
 """
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ import ctypes, socket, subprocess, sys
 if sys.argv[2] == "up":
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME
+print("ready", flush=True)
+sys.stdin.readline()  # moved into its cgroup first: a socket keeps its maker's cgroup
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", 8080)); ls.listen()
 c = socket.create_connection(("127.0.0.1", 8080)); a, _ = ls.accept()
@@ -48,6 +51,19 @@ def cgroup2_root():
     return None
 
 
+def holder_pid(pid, comm):
+    """The holder itself: `ip netns exec` runs it as a child of pid."""
+    for _ in range(2):
+        with open("/proc/%d/comm" % pid) as f:
+            if f.read().strip() == comm:
+                return pid
+        kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+        if not kids:
+            break
+        pid = int(kids[0])
+    return pid
+
+
 def main():
     common.enter_netns(pidns=True)
     binary = common.require_portview()
@@ -58,7 +74,7 @@ def main():
     # A /run/netns of this mount namespace only: no other test's names.
     os.makedirs("/run/netns", exist_ok=True)
     common.sh(["mount", "-t", "tmpfs", "pv-netns", "/run/netns"])
-    tag = "pvt%d" % os.getppid()
+    tag = "pvt%d" % random.randrange(10**6)
     names = ["%s-a" % tag, "%s-b" % tag]
     for n in names:
         common.sh(["ip", "netns", "add", n])
@@ -71,32 +87,38 @@ def main():
         def hold(key, prefix, up):
             p = subprocess.Popen(prefix + [sys.executable, "-c", HOLDER, "pv-" + key, up],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            port = int(p.stdout.readline())
-            procs[key] = (p, port)
+            p.stdout.readline()
+            procs[key] = (p, None)
         hold("host", [], "-")
         hold("a", ["ip", "netns", "exec", names[0]], "-")
         hold("b", ["ip", "netns", "exec", names[1]], "-")
         hold("u", ["unshare", "-n"], "up")
 
-        # Units: a Docker-like scope for a, a service for u.
+        # Units: a Docker-like scope for a, services for u and host.
         root = cgroup2_root()
         units = {}
         if root and os.access(root, os.W_OK):
             base = os.path.join(root, "%s.slice" % tag)
             for key, leaf, want in (
                     ("a", "docker-%s.scope" % HEX, {"kind": "docker", "name": HEX[:12]}),
-                    ("u", "pv-web.service", {"kind": "service", "name": "pv-web.service"})):
+                    ("u", "pv-web.service", {"kind": "service", "name": "pv-web.service"}),
+                    ("host", "pv-host.service",
+                     {"kind": "service", "name": "pv-host.service"})):
                 d = os.path.join(base, leaf)
                 os.makedirs(d)
                 cgroups.append(d)
                 with open(os.path.join(d, "cgroup.procs"), "w") as f:
-                    f.write(str(procs[key][0].pid))
+                    f.write(str(holder_pid(procs[key][0].pid, "pv-" + key)))
                 units[key] = want
             cgroups.append(base)
         else:
             print("note: no writable cgroup v2 hierarchy: units from the test's own cgroup")
         for key in procs:
-            units.setdefault(key, common.unit_of_pid(procs[key][0].pid))
+            units.setdefault(key, common.unit_of_pid(holder_pid(procs[key][0].pid, "pv-" + key)))
+        for key, (p, _) in list(procs.items()):
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            procs[key] = (p, int(p.stdout.readline()))
         run_checks(ck, binary, names, procs, units)
     finally:
         for p, _ in procs.values():
@@ -115,13 +137,7 @@ def main():
 
 
 def run_checks(ck, binary, names, procs, units):
-    pid = {k: procs[k][0].pid for k in procs}
-    # `ip netns exec` forks: the holder is a child of the process we made.
-    for k in ("a", "b"):
-        kids = subprocess.run(["pgrep", "-x", "pv-" + k], capture_output=True,
-                              text=True).stdout.split()
-        if kids:
-            pid[k] = int(kids[0])
+    pid = {k: holder_pid(procs[k][0].pid, "pv-" + k) for k in procs}
     label = {"host": "host", "a": names[0], "b": names[1], "u": "pid:%d" % pid["u"]}
     inode = {"host": os.stat("/proc/self/ns/net").st_ino,
              "a": os.stat("/run/netns/" + names[0]).st_ino,
@@ -211,6 +227,19 @@ def run_checks(ck, binary, names, procs, units):
           "--netns with --all-netns: usage error")
     rc, out, err = common.run_portview(["--unit", "-lnp", "--sport", "8080"], binary)
     ck.ok(rc == 0 and "Unit" in out.splitlines()[3], "--unit alone adds the column", out)
+
+    # Without root the owner is not known; the socket's own cgroup still is.
+    if units["host"] and units["host"]["kind"] == "service":
+        d, (copy,) = common.public_copy(binary)
+        try:
+            rc, out, err = common.run_portview(["--unit", "-lno", "--sport", "8080", "--plain"],
+                                               copy, user="nobody")
+        finally:
+            shutil.rmtree(d)
+        rows = [ln.split() for ln in out.splitlines()[4:]]
+        ck.eq((rc, rows), (0, [["TCP", "127.0.0.1:8080", "0.0.0.0:0", "LISTENING", "-",
+                                "pv-host.service"]]),
+              "as nobody: --unit names the socket's cgroup though its owner is hidden")
 
 
 if __name__ == "__main__":
