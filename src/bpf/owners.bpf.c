@@ -76,12 +76,14 @@ struct bpf_iter__task_file {
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * The task whose record went out last.  A full buffer makes the kernel
- * drop the current file's output and run the program again on it at the
- * next read, so this is set only once the write that carried the task
- * record has succeeded.
+ * The task whose record went out last (its kernel-wide thread id, unique
+ * among live tasks, and one load away), and its process's pid as the
+ * reader sees it.  A full buffer makes the kernel drop the current file's
+ * output and run the program again on it at the next read, so these are
+ * set only once the write that carried the task record has succeeded.
  */
-__s32 announced_tid = 0;
+__s32 announced_task = 0;
+__s32 announced_tgid = 0;
 
 /*
  * The number of p in the reader's PID namespace, at level `level`, or 0
@@ -109,18 +111,30 @@ int pv_owners(struct bpf_iter__task_file *ctx)
 	struct file *file = ctx->file;
 
 	if (ctx->meta->seq_num == 0)
-		announced_tid = 0;
+		announced_task = 0;
 	if (!task || !file)
 		return 0;
 	struct inode *inode = file->f_inode;
 	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
 		return 0;
 
+	struct pv_rec_fd fd = {
+	    .kind = PV_REC_FD,
+	    .fd = (__s32)ctx->fd,
+	    .inode = (__u32)inode->i_ino,
+	};
+	int global_tid = task->pid;
+	if (announced_task == global_tid && global_tid) {
+		fd.tgid = announced_tgid;
+		bpf_seq_write(seq, &fd, sizeof(fd));
+		return 0;
+	}
+
 	/*
-	 * The iterator visits the tasks of the reader's PID namespace (the one
-	 * of whoever made the iterator: the reader, which reads it too); the
-	 * process's number there is that of its leader's pid at the reader's
-	 * level.
+	 * A task not announced yet.  The iterator visits the tasks of the
+	 * reader's PID namespace (the one of whoever made the iterator: the
+	 * reader, which reads it too); the process's number there is that of
+	 * its leader's pid at the reader's level.
 	 */
 	struct task_struct *me = (struct task_struct *)bpf_get_current_task_btf();
 	struct pid *mine = me->thread_pid;
@@ -138,16 +152,7 @@ int pv_owners(struct bpf_iter__task_file *ctx)
 	if (tgid <= 0 || tid <= 0)
 		return 0; /* exiting, or not in the reader's namespace */
 
-	struct pv_rec_fd fd = {
-	    .kind = PV_REC_FD,
-	    .tgid = tgid,
-	    .fd = (__s32)ctx->fd,
-	    .inode = (__u32)inode->i_ino,
-	};
-	if (announced_tid == tid) {
-		bpf_seq_write(seq, &fd, sizeof(fd));
-		return 0;
-	}
+	fd.tgid = tgid;
 	struct {
 		struct pv_rec_task task;
 		struct pv_rec_fd fd;
@@ -159,7 +164,9 @@ int pv_owners(struct bpf_iter__task_file *ctx)
 	if (cred)
 		both.task.uid = cred->euid.val;
 	bpf_probe_read_kernel(both.task.comm, sizeof(both.task.comm), leader->comm);
-	if (bpf_seq_write(seq, &both, sizeof(both)) == 0)
-		announced_tid = tid;
+	if (bpf_seq_write(seq, &both, sizeof(both)) == 0) {
+		announced_task = global_tid;
+		announced_tgid = tgid;
+	}
 	return 0;
 }
