@@ -378,6 +378,23 @@ static bool parse_dump(const char *value, struct pv_dump_policy *d, struct pv_wh
 	return true;
 }
 
+/* PORTVIEW_OWNERS: bpf or proc (empty: the default, either). */
+static bool parse_owners(const char *value, enum pv_owner_source *src, struct pv_why *why)
+{
+	if (strcmp(value, "bpf") == 0)
+		*src = PV_OWNERS_BPF;
+	else if (strcmp(value, "proc") == 0)
+		*src = PV_OWNERS_PROC;
+	else if (value[0]) {
+		*why = (struct pv_why){.why = "unknown value",
+				       .item = value,
+				       .len = strlen(value),
+				       .valid = "bpf, proc"};
+		return false;
+	}
+	return true;
+}
+
 /* The environment's part of the request. */
 static int read_env(struct pv_request *req, int *color_auto_off)
 {
@@ -390,6 +407,11 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 	struct pv_why why;
 	if (dump && !parse_dump(dump, &req->dump, &why)) {
 		bad_value("PORTVIEW_DUMP", "=", dump, &why);
+		return EXIT_USAGE;
+	}
+	const char *owners = getenv("PORTVIEW_OWNERS");
+	if (owners && !parse_owners(owners, &req->owners, &why)) {
+		bad_value("PORTVIEW_OWNERS", "=", owners, &why);
 		return EXIT_USAGE;
 	}
 	/*

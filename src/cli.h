@@ -10,6 +10,7 @@
 
 #include "portview/lookup.h"
 #include "portview/netns.h"
+#include "portview/owners.h"
 #include "portview/query.h"
 #include "portview/render.h"
 #include "portview/services.h"
@@ -36,13 +37,14 @@ struct pv_request {
 	struct pv_table_opts table;
 	struct pv_order order; /* --sort */
 	bool json;
-	struct pv_lookup lookup;    /* --lookup's ports and registry entries */
-	bool lookup_sockets;	    /* --lookup asks about TCP or UDP: list the sockets */
-	struct pv_dump_policy dump; /* PORTVIEW_DUMP */
-	bool debug;		    /* PORTVIEW_DEBUG */
-	const char *proc_root;	    /* "/proc" */
-	const char *sysctl_dir;	    /* "/proc/sys/net/ipv4" */
-	const char *services_path;  /* "/etc/services", or $PORTVIEW_SERVICES */
+	struct pv_lookup lookup;     /* --lookup's ports and registry entries */
+	bool lookup_sockets;	     /* --lookup asks about TCP or UDP: list the sockets */
+	struct pv_dump_policy dump;  /* PORTVIEW_DUMP */
+	enum pv_owner_source owners; /* PORTVIEW_OWNERS */
+	bool debug;		     /* PORTVIEW_DEBUG */
+	const char *proc_root;	     /* "/proc" */
+	const char *sysctl_dir;	     /* "/proc/sys/net/ipv4" */
+	const char *services_path;   /* "/etc/services", or $PORTVIEW_SERVICES */
 	/* The summary (-s) */
 	bool metrics;	      /* --metrics: as OpenMetrics text */
 	int fail_on_pressure; /* --fail-on-pressure PCT: exit 3 above it; -1: not given */

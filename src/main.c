@@ -144,6 +144,39 @@ static int take_in(const struct pv_request *req, const struct pv_query *q, const
 	return status;
 }
 
+/* PORTVIEW_OWNERS=bpf, and the iterator could not be used. */
+static void owners_failed(int err)
+{
+	fprintf(stderr, "portview: PORTVIEW_OWNERS=bpf: cannot use the BPF iterator: %s%s\n",
+		err == -EBADMSG ? "malformed records from the kernel" : strerror(-err),
+		err == -EPERM	     ? " (it needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)"
+		: err == -EOPNOTSUPP ? " (built without it: meson -Dbpf)"
+				     : "");
+}
+
+/* PORTVIEW_DEBUG's line for the owners: which path ran, and its time. */
+static void debug_owners(const struct pv_scan *scan)
+{
+	struct pv_scan_report r;
+	pv_scan_report(scan, &r);
+	if (r.used == PV_OWNERS_BPF) {
+		fprintf(stderr,
+			"portview: debug: owners: bpf iterator: loaded in %.1f ms, all found at "
+			"%.1f ms; %zu reads (%zu bytes), %zu task and %zu fd records, %zu "
+			"repeats dropped, %zu processes\n",
+			r.load_ms, r.ready_ms, r.reads, r.bytes, r.tasks, r.fds, r.repeats,
+			r.processes);
+		return;
+	}
+	fprintf(stderr, "portview: debug: owners: /proc walk: all found at %.1f ms; %zu processes",
+		r.ready_ms, r.processes);
+	if (r.bpf_tried)
+		fprintf(stderr, " (bpf iterator failed: %s)\n",
+			r.bpf_err == -EBADMSG ? "malformed records" : strerror(-r.bpf_err));
+	else
+		fputs(" (bpf iterator not tried)\n", stderr);
+}
+
 /* --pid and --command: whether one of the socket's owners is named. */
 struct owner_filter {
 	const struct pv_query *q;
@@ -187,7 +220,11 @@ static int gather(const struct pv_request *req, const struct pv_query *q,
 	 * thread now, and let this thread join it once the dump is parsed.
 	 */
 	if (want_owners) {
-		int err = pv_scan_start(&scan, req->proc_root, true);
+		int err = pv_scan_start(&scan, req->proc_root, req->owners, true);
+		if (err && req->owners == PV_OWNERS_BPF) {
+			owners_failed(err);
+			return EXIT_RUNTIME;
+		}
 		if (err) {
 			fprintf(stderr, "portview: cannot read %s: %s\n", req->proc_root,
 				strerror(-err));
@@ -215,7 +252,14 @@ static int gather(const struct pv_request *req, const struct pv_query *q,
 		}
 	}
 	if (want_owners) {
-		pv_scan_finish(scan);
+		int err = pv_scan_finish(scan);
+		if (req->debug)
+			debug_owners(scan);
+		if (err) {
+			owners_failed(err);
+			pv_scan_free(scan);
+			return EXIT_RUNTIME;
+		}
 		size_t nparts;
 		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
 		if (status == EXIT_OK && pv_view_join_owners(view, parts, nparts) && !quiet)

@@ -38,17 +38,47 @@ struct pv_scan_part {
 /*
  * The walk: every socket fd of every process, found independently of the
  * kernel dump so that it can run on another thread while the dump runs.
+ * Two producers fill the same parts: a BPF task_file iterator
+ * (owners_bpf.h), when the process may load one, else the /proc/PID/fd
+ * walk.
  */
 struct pv_scan;
 
+enum pv_owner_source {
+	PV_OWNERS_AUTO, /* the iterator when capable, else (or if it fails) /proc */
+	PV_OWNERS_BPF,	/* the iterator, or an error */
+	PV_OWNERS_PROC, /* the /proc walk */
+};
+
 /*
- * List the processes under proc_root and, when background is true, start a
- * thread walking their fds.  Returns 0, or a negative errno when proc_root
- * cannot be read.
+ * Start finding the owners: load the iterator (src BPF, or AUTO with the
+ * capabilities it needs), or list the processes under proc_root; when
+ * background is true, a thread reads the iterator or walks the processes'
+ * fds.  Returns 0, or a negative errno when proc_root cannot be read or
+ * (src BPF) the iterator cannot be loaded.
  */
-int pv_scan_start(struct pv_scan **out, const char *proc_root, bool background);
-/* Walk what is left on the calling thread, then wait for the thread. */
-void pv_scan_finish(struct pv_scan *s);
+int pv_scan_start(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
+		  bool background);
+/*
+ * Walk what is left on the calling thread, then wait for the thread.  An
+ * iterator that fails while read is replaced by the /proc walk (AUTO) or
+ * returns its error (BPF, a negative errno); otherwise 0.
+ */
+int pv_scan_finish(struct pv_scan *s);
+
+/* What a finished scan did, for PORTVIEW_DEBUG. */
+struct pv_scan_report {
+	enum pv_owner_source used; /* PV_OWNERS_BPF or PV_OWNERS_PROC */
+	bool bpf_tried;		   /* the iterator was tried */
+	int bpf_err;		   /* why it was not used: a negative errno, or 0 */
+	double load_ms;		   /* loading and attaching the iterator */
+	double ready_ms;	   /* from the start until the owners were all found */
+	size_t processes;	   /* /proc: processes listed; BPF: processes found */
+	size_t reads, bytes;	   /* BPF: read() calls with data, and bytes */
+	size_t tasks, fds;	   /* BPF: task and fd records */
+	size_t repeats;		   /* BPF: fd records dropped as repeats */
+};
+void pv_scan_report(const struct pv_scan *s, struct pv_scan_report *r);
 /* What the finished walk found: its parts. */
 const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n);
 void pv_scan_free(struct pv_scan *s);

@@ -5,9 +5,12 @@ In a private network namespace with sockets of every kind, each mode of
 portview runs under memcheck; any error or definite/indirect leak fails,
 and so does an exit status other than 0 for a valid invocation (with
 output and an empty stderr) or 2 for a usage error (with no output).
+The owners come from the BPF iterator (root's default), and once each
+forced either way (PORTVIEW_OWNERS).
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +28,14 @@ RUNS = [
     (["--state", "bogus"], 2), (["--port", "99999"], 2), (["--bogus"], 2),
     (["-s"], 0), (["-s", "--json"], 0), (["--metrics"], 0),
     (["-s", "--fail-on-pressure", "0"], 3), (["--fail-on-pressure", "x"], 2),
+    (["-ano"], 0, "bpf"), (["--json", "-a"], 0, "proc"),
 ]
+
+# valgrind 3.19 knows bpf(2) but not BPF_LINK_CREATE (28) and
+# BPF_ITER_CREATE (33), which take an attr and return a descriptor
+# without writing the caller's memory: its warning about them is no error.
+UNHANDLED_BPF = re.compile(r"^--\d+-- WARNING: unhandled eBPF command (28|33)\n",
+                           re.M)
 
 
 def main():
@@ -48,14 +58,22 @@ def main():
         w.tcp_connect(h, "127.0.0.1", 40001, l2, "127.0.0.1")
         w.time_wait(*w.tcp_connect(h, "127.0.0.1", 40002, l1, "127.0.0.1"))
         ck = common.Checker()
-        for args, status in RUNS:
+        for run in RUNS:
+            args, status = run[:2]
+            env = dict(os.environ)
+            env.pop("PORTVIEW_OWNERS", None)
+            if len(run) == 3:
+                env["PORTVIEW_OWNERS"] = run[2]
             r = subprocess.run(
                 ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                  "--errors-for-leak-kinds=definite,indirect",
                  "--show-leak-kinds=definite,indirect", binary] + args,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-            err = r.stderr.decode("utf-8", "replace")
-            name = "valgrind portview %s" % " ".join(args)
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                env=env)
+            err = UNHANDLED_BPF.sub("", r.stderr.decode("utf-8", "replace"))
+            name = "valgrind %sportview %s" % (
+                "PORTVIEW_OWNERS=%s " % run[2] if len(run) == 3 else "",
+                " ".join(args))
             ck.ok(r.returncode == status and "==" not in err,
                   "%s: exit %d, no error or leak" % (name, status),
                   "exit %d\n%s" % (r.returncode, err))

@@ -86,10 +86,10 @@ static const struct pv_process *proc_of(const struct pv_owner_table *t, uint32_t
 static int walk(struct pv_owner_table *t, const char *proc_root)
 {
 	struct pv_scan *s;
-	int err = pv_scan_start(&s, proc_root, false);
+	int err = pv_scan_start(&s, proc_root, PV_OWNERS_PROC, false);
 	if (err)
 		return err;
-	pv_scan_finish(s);
+	ck_assert_int_eq(pv_scan_finish(s), 0);
 	size_t n;
 	const struct pv_scan_part *parts = pv_scan_parts(s, &n);
 	pv_owners_join(t, parts, n);

@@ -37,9 +37,9 @@ static void take_and_render(struct pv_snapshotter *s, const struct pv_query *q,
 	static const struct pv_dump_policy policy = {.check = PV_DUMP_CHECK};
 	struct pv_snapshot_report rep;
 	struct pv_scan *scan;
-	ck_assert_int_eq(pv_scan_start(&scan, "/proc", true), 0);
+	ck_assert_int_eq(pv_scan_start(&scan, "/proc", PV_OWNERS_PROC, true), 0);
 	ck_assert_int_eq(pv_snapshot_take(s, q, ns, &policy, true, l, &rep), 0);
-	pv_scan_finish(scan);
+	ck_assert_int_eq(pv_scan_finish(scan), 0);
 
 	struct pv_view v;
 	size_t nparts;
