@@ -48,11 +48,11 @@ static void debug_dump(const struct pv_dump_report *r)
 		"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
 		"states 0x%x, filter program %zu bytes, hash buckets %u, tail %u of %u "
 		"needed, walks again %zu, slices %zu (%zu split%s), boundary records "
-		"checked %zu (%ld gone), second pass %s, %zu more\n",
+		"checked %zu (%ld gone), second pass %s, %zu more, bind hash %s\n",
 		pv_proto_name(r->proto), fam[r->family], r->sockets, r->datagrams, r->bytes,
 		r->states, r->program_len, r->buckets, r->tail, r->needed, r->walks_again,
 		r->slices, r->split, r->incomplete ? ", incomplete" : "", r->checked, r->gone,
-		r->second, r->sockets - r->first);
+		r->second, r->sockets - r->first, r->bound);
 }
 
 /*

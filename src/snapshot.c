@@ -67,6 +67,12 @@ void pv_netns_facts_free(struct pv_netns_facts *f)
 
 /* ---- merging a second walk ---------------------------------------------- */
 
+/* The states a TCP socket in the kernel's established hash can be in. */
+#define EHASH_STATES                                                                               \
+	(PV_STATES_ALL &                                                                           \
+	 ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE) | PV_SF(PV_TCP_BOUND_INACTIVE)))
+#define BOUND PV_SF(PV_TCP_BOUND_INACTIVE)
+
 static size_t count_in(const struct pv_socklist *l, size_t from, uint32_t states);
 
 /* The cookies of records from..l->n in states (sized for those alone). */
@@ -93,10 +99,14 @@ static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
 	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
 }
 
-/* Whether a record takes part in the check of addresses. */
+/*
+ * Whether a record takes part in the check of addresses: not listeners nor
+ * bound, inactive sockets, which may share their addresses.
+ */
 static bool tuple_checked(const struct pv_rec *r, uint32_t states)
 {
-	return r->state != PV_TCP_LISTEN && ((states >> r->state) & 1);
+	return r->state != PV_TCP_LISTEN && !(r->proto == IPPROTO_TCP && (BOUND >> r->state) & 1) &&
+	       ((states >> r->state) & 1);
 }
 
 /*
@@ -131,7 +141,7 @@ static void merge_walk(struct pv_socklist *l, size_t from, uint32_t states,
 	for (size_t k = 0; k < extra->n; k++) {
 		pv_socklist_get(extra, k, &e);
 		bool seen = false;
-		if (e.state != PV_TCP_LISTEN) {
+		if (tuple_checked(&extra->v[k], states)) {
 			size_t j = (size_t)tuple_hash(&e) & (cap - 1);
 			for (; slot[j] && !seen; j = (j + 1) & (cap - 1)) {
 				if (slot[j] - 1 >= end)
@@ -148,9 +158,6 @@ static void merge_walk(struct pv_socklist *l, size_t from, uint32_t states,
 }
 
 /* ---- one dump and its second walks -------------------------------------- */
-
-/* The states a TCP socket in the kernel's established hash can be in. */
-#define EHASH_STATES (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
 
 /* What a dump needs besides its query. */
 struct dump_ctx {
@@ -353,6 +360,61 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 	return err;
 }
 
+/*
+ * Whether the walk of the bind hash may have paused inside a bucket: it
+ * does after every 16 sockets it reports from one, and the sockets bound
+ * to one address and port share a bucket (a bucket may also hold other
+ * ports, which this cannot see).
+ */
+static bool bound_may_pause(const struct pv_socklist *l, size_t before)
+{
+	size_t n = count_in(l, before, BOUND);
+	if (n <= PV_HASHWALK_CHUNK)
+		return false;
+	uint16_t *ports = xreallocarray(NULL, n, sizeof(*ports));
+	size_t k = 0;
+	for (size_t i = before; i < l->n; i++)
+		if ((BOUND >> l->v[i].state) & 1)
+			ports[k++] = l->v[i].lport;
+	/* a counting pass over the few bound sockets: sort, then runs */
+	for (size_t i = 1; i < k; i++)
+		for (size_t j = i; j > 0 && ports[j - 1] > ports[j]; j--) {
+			uint16_t t = ports[j];
+			ports[j] = ports[j - 1];
+			ports[j - 1] = t;
+		}
+	bool pauses = false;
+	for (size_t i = 0, run = 1; i + 1 < k && !pauses; i++) {
+		run = ports[i + 1] == ports[i] ? run + 1 : 1;
+		pauses = run > PV_HASHWALK_CHUNK;
+	}
+	free(ports);
+	return pauses;
+}
+
+/*
+ * Make sure of the bind hash's walk, which no lookup can check: walk the
+ * bound, inactive sockets again in slices, or, where one port holds more
+ * than a walk reports from a bucket in one go (slices cannot split a
+ * port), twice more.  Sets r->bound.
+ */
+static int walk_bound_again(struct dump_ctx *c, const struct pv_diag_query *q, bool pauses,
+			    struct pv_socklist *l, size_t before, struct pv_dump_report *r)
+{
+	bool too_many = false;
+	int err = 0;
+	if (!pauses) {
+		r->bound = "sliced";
+		err = walk_sliced(c, q, BOUND, l, before, r, &too_many);
+	}
+	if (!err && (pauses || too_many)) {
+		r->bound = "unverified";
+		for (int i = 0; i < 2 && !err; i++)
+			err = walk_again(c, q, BOUND, l, before, r, NULL);
+	}
+	return err;
+}
+
 /* Make sure of a first walk whose outcome tails and r tell (see the top). */
 static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 		     const struct pv_diag_tails *tails, struct pv_socklist *l, size_t before,
@@ -370,12 +432,22 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 	size_t sockets = c->ns->geometry.sockets;
 	r->needed = tail_for(c, q->states, ehash > sockets ? ehash : sockets);
 	bool pauses = r->needed == 0 && q->proto == IPPROTO_TCP;
-	if (c->policy->check == PV_DUMP_ONCE || (tails->boundaries == 0 && !pauses))
+	/* Bound, inactive sockets come from the bind hash, walked in a walk of its own. */
+	bool asks_bound = q->proto == IPPROTO_TCP && (q->states & BOUND);
+	bool bound_pauses = asks_bound && bound_may_pause(l, before);
+	bool bound = asks_bound && (tails->bound_boundary || bound_pauses);
+	r->bound = asks_bound ? "uncut" : "-";
+	if (c->policy->check == PV_DUMP_ONCE || (tails->boundaries == 0 && !pauses && !bound)) {
+		if (asks_bound && c->policy->check == PV_DUMP_ONCE)
+			r->bound = "unchecked";
 		return 0;
+	}
 
 	bool listeners = tails->listener_boundary && (q->states & PV_SF(PV_TCP_LISTEN));
 	if (c->policy->check == PV_DUMP_TWICE) {
 		r->second = "all";
+		if (asks_bound)
+			r->bound = "twice";
 		return walk_again(c, q, q->states, l, before, r, NULL);
 	}
 	if (tails->check && !pauses && r->needed <= r->tail) {
@@ -404,16 +476,26 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 		 */
 		if (!err && listeners)
 			err = walk_sliced(c, q, PV_SF(PV_TCP_LISTEN), l, before, r, &too_many);
+		/* Nor the bind hash's, which no lookup finds. */
+		if (!err && bound)
+			err = walk_bound_again(c, q, bound_pauses, l, before, r);
 		return err;
 	}
 	/* Crowded or unchecked: walk the whole selection in slices. */
 	r->second = "sliced";
+	if (asks_bound)
+		r->bound = "sliced";
 	err = walk_sliced(c, q, q->states, l, before, r, &too_many);
 	if (!err && too_many) {
 		/* Too many slices: two more whole walks, each a second chance. */
 		r->second = "unverified";
+		if (asks_bound)
+			r->bound = "unverified";
 		for (int i = 0; i < 2 && !err; i++)
 			err = walk_again(c, q, q->states, l, before, r, NULL);
+	} else if (!err && bound_pauses) {
+		/* Slices cannot split a port whose bound sockets pause the walk. */
+		err = walk_bound_again(c, q, true, l, before, r);
 	}
 	return err;
 }
@@ -439,7 +521,8 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 				     .family = q->family,
 				     .buckets = c->ns->geometry.buckets,
 				     .tail = tail,
-				     .second = "none"};
+				     .second = "none",
+				     .bound = "-"};
 	for (;;) {
 		q->bytecode = c->bytecode->len ? c->bytecode->data : NULL;
 		q->bytecode_len = c->bytecode->len;

@@ -73,6 +73,28 @@ static bool is_record(const struct nlmsghdr *h)
 	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
 }
 
+uint8_t pv_diag_state(uint8_t proto, uint8_t kernel_state)
+{
+	/*
+	 * TCP sockets in the kernel's CLOSE state are in no hash a dump walks
+	 * but the bind hash, which is walked for PV_TCP_BOUND_INACTIVE: bound
+	 * and inactive.  (A kernel may one day say so itself.)
+	 */
+	if (proto == IPPROTO_TCP &&
+	    (kernel_state == PV_TCP_CLOSE || kernel_state == PV_TCP_BOUND_INACTIVE))
+		return PV_TCP_BOUND_INACTIVE;
+	return kernel_state;
+}
+
+/* The idiag_state of a record message. */
+static uint8_t state_of(const char *msg)
+{
+	uint8_t state;
+	memcpy(&state, msg + NLMSG_HDRLEN + offsetof(struct inet_diag_msg, idiag_state),
+	       sizeof(state));
+	return state;
+}
+
 void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_socklist *out,
 			const struct pv_idset *known)
 {
@@ -92,7 +114,7 @@ static bool add_record(struct pv_diag_parse *p, const char *msg)
 	struct pv_sock s = {
 	    .proto = p->proto,
 	    .family = m.idiag_family,
-	    .state = m.idiag_state,
+	    .state = pv_diag_state(p->proto, m.idiag_state),
 	    .timer = m.idiag_timer,
 	    .retrans = m.idiag_retrans,
 	    .local.port = ntohs(m.id.idiag_sport),
@@ -155,6 +177,8 @@ bool pv_diag_parse_datagram(struct pv_diag_parse *p, const void *buf, size_t len
 				p->err = p->err ? p->err : -EBADMSG;
 				continue;
 			}
+			if (p->records == 0)
+				p->first_state = state_of(base + at);
 			p->last[p->records++ % PV_DIAG_TAIL_MAX] = at;
 			if (!p->err && !add_record(p, base + at))
 				p->err = -EBADMSG;
@@ -220,6 +244,17 @@ struct tail {
 	size_t n;
 };
 
+/*
+ * Whether a record of this kernel state lies in the established hash, the
+ * only one that exact lookups can vouch for: not a listener (an exact
+ * lookup of an SO_REUSEPORT listener may answer with another of its group)
+ * and not a bound, inactive socket (no lookup finds those).
+ */
+static bool looked_up(uint8_t proto, uint8_t state)
+{
+	return state != PV_TCP_LISTEN && pv_diag_state(proto, state) != PV_TCP_BOUND_INACTIVE;
+}
+
 static void take_tail(struct tail *tail, size_t len, const char *base,
 		      const struct pv_diag_parse *p)
 {
@@ -234,24 +269,40 @@ static void take_tail(struct tail *tail, size_t len, const char *base,
 	}
 }
 
-static void commit_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t proto)
+/* Look up the tail of a datagram known to be a boundary. */
+static void check_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t proto)
 {
-	if (tail->n == 0)
-		return;
-	t->boundaries++;
-	if (tail->v[tail->n - 1].state == PV_TCP_LISTEN)
-		t->listener_boundary = true;
 	/* Once something has gone the dump is walked again: stop asking. */
-	if (t->check && t->gone == 0) {
+	if (tail->n && t->check && t->gone == 0) {
 		struct pv_diag_id ids[PV_DIAG_TAIL_MAX];
 		size_t k = 0;
 		for (size_t i = 0; i < tail->n; i++)
-			if (tail->v[i].state != PV_TCP_LISTEN)
+			if (looked_up(proto, tail->v[i].state))
 				ids[k++] = tail->v[i];
 		t->gone = pv_diag_count_gone(t->lookup, proto, ids, k);
 		t->checked += k;
 	}
 	tail->n = 0;
+}
+
+/*
+ * A boundary between a record in kernel state last and the next one's
+ * (next < 0: the dump ended there).  A TCP dump walks the listening hash,
+ * then the bind hash (for bound, inactive sockets), then the established
+ * hash: a boundary after a listener may have cut the listeners' walk, and
+ * one after a listener or a bound socket, unless a listener follows it,
+ * the bind hash's walk.
+ */
+static void note_boundary(struct pv_diag_tails *t, uint8_t proto, uint8_t last, int next)
+{
+	t->boundaries++;
+	if (proto != IPPROTO_TCP)
+		return;
+	if (last == PV_TCP_LISTEN)
+		t->listener_boundary = true;
+	if (pv_diag_state(proto, last) == PV_TCP_BOUND_INACTIVE ||
+	    (last == PV_TCP_LISTEN && next != PV_TCP_LISTEN))
+		t->bound_boundary = true;
 }
 
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const struct pv_idset *known,
@@ -274,7 +325,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 		pv_socklist_rollback(out, mark);
 		if (tails) {
 			tails->boundaries = tails->checked = 0;
-			tails->listener_boundary = false;
+			tails->listener_boundary = tails->bound_boundary = false;
 			tails->gone = 0;
 		}
 		*stats = (struct pv_diag_stats){0};
@@ -286,6 +337,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 
 		struct pv_diag_parse p;
 		struct tail tail = {.n = 0};
+		int prev_last = -1; /* the previous datagram's last record's state, or -1 */
+		bool prev_full = false;
 		pv_diag_parse_init(&p, q->proto, out, known);
 		/*
 		 * The parse stops keeping records at an error or an interrupted
@@ -303,16 +356,27 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 			stats->datagrams++;
 			stats->bytes += (size_t)n;
 			more = pv_diag_parse_datagram(&p, dgram, (size_t)n);
-			if (tails) {
-				/* records after the previous datagram: it was a boundary */
-				if (p.records)
-					commit_tail(tails, &tail, q->proto);
-				tail.n = 0;
-				if (more)
-					take_tail(&tail, tail_len, (const char *)dgram, &p);
-				if ((size_t)n >= FULLISH)
-					commit_tail(tails, &tail, q->proto);
+			if (!tails)
+				continue;
+			/* The previous datagram was a boundary: records follow it, or it was full.
+			 */
+			if (prev_last >= 0 && (p.records || prev_full)) {
+				note_boundary(tails, q->proto, (uint8_t)prev_last,
+					      p.records ? p.first_state : -1);
+				check_tail(tails, &tail, q->proto);
 			}
+			tail.n = 0;
+			prev_last = -1;
+			if (more && p.records) {
+				const char *base = (const char *)dgram;
+				size_t at = p.last[(p.records - 1) % PV_DIAG_TAIL_MAX];
+				prev_last = state_of(base + at);
+				take_tail(&tail, tail_len, base, &p);
+			}
+			/* A full datagram is a boundary: look its tail up at once. */
+			prev_full = (size_t)n >= FULLISH;
+			if (prev_full)
+				check_tail(tails, &tail, q->proto);
 		}
 		ret = pv_diag_parse_result(&p);
 		if (ret != -EINTR)

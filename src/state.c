@@ -30,6 +30,8 @@ static const struct state_name state_names[] = {
     {"listen", PV_SF(PV_TCP_LISTEN)},
     {"listening", PV_SF(PV_TCP_LISTEN)},
     {"closing", PV_SF(PV_TCP_CLOSING)},
+    {"bound", PV_SF(PV_TCP_BOUND_INACTIVE)},
+    {"bound_inactive", PV_SF(PV_TCP_BOUND_INACTIVE)},
     /* ss's groups */
     {"all", PV_STATES_ALL},
     {"connected", PV_STATES_CONNECTED},
@@ -42,7 +44,8 @@ const char *pv_state_valid_names(void)
 {
 	return "established, estab, syn-sent, syn-recv, syn-received, fin-wait-1, fin-wait1, "
 	       "fin-wait-2, fin-wait2, time-wait, close, closed, unconn, close-wait, last-ack, "
-	       "listen, listening, closing, all, connected, synchronized, bucket, big";
+	       "listen, listening, closing, bound, bound-inactive, all, connected, synchronized, "
+	       "bucket, big";
 }
 
 static bool name_matches(const char *want, const char *got, size_t n)
@@ -115,6 +118,8 @@ const char *pv_state_display(uint8_t proto, uint8_t state)
 		return "LISTENING";
 	case PV_TCP_CLOSING:
 		return "CLOSING";
+	case PV_TCP_BOUND_INACTIVE:
+		return "BOUND";
 	default:
 		return "UNKNOWN";
 	}

@@ -265,7 +265,8 @@ def unnamed_uid(first=4242):
 STATE_VALID = ("established, estab, syn-sent, syn-recv, syn-received, "
                "fin-wait-1, fin-wait1, fin-wait-2, fin-wait2, time-wait, "
                "close, closed, unconn, close-wait, last-ack, listen, "
-               "listening, closing, all, connected, synchronized, bucket, big")
+               "listening, closing, bound, bound-inactive, all, connected, "
+               "synchronized, bucket, big")
 
 
 # ---------------------------------------------------------------------------
@@ -322,13 +323,16 @@ class Holder:
 # prints for them.  UDP uses ESTABLISHED (connected) and CLOSE (unconnected).
 ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, \
     CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING = range(1, 12)
-ALL_STATES = frozenset(range(1, 12))
+# Bound, neither listening nor connecting (TCP_BOUND_INACTIVE; the kernel
+# lists them since Linux 6.5, in its CLOSE state).
+BOUND = 13
+ALL_STATES = frozenset(list(range(1, 12)) + [BOUND])
 STATE_TEXT = {
     ESTABLISHED: "ESTABLISHED", SYN_SENT: "SYN_SENT",
     SYN_RECV: "SYN_RECEIVED", FIN_WAIT1: "FIN_WAIT_1",
     FIN_WAIT2: "FIN_WAIT_2", TIME_WAIT: "TIME_WAIT", CLOSE: "CLOSED",
     CLOSE_WAIT: "CLOSE_WAIT", LAST_ACK: "LAST_ACK", LISTEN: "LISTENING",
-    CLOSING: "CLOSING",
+    CLOSING: "CLOSING", BOUND: "BOUND",
 }
 
 
@@ -395,7 +399,7 @@ class Sock:
     def foreign_text(self):
         if self.proto == "UDP" and self.state == CLOSE:
             return "*:*"
-        if self.state == LISTEN:
+        if self.state in (LISTEN, BOUND):
             return "%s:0" % any_addr(self.family).text()
         return "%s:%d" % (self.raddr.text(), self.rport)
 
@@ -524,6 +528,17 @@ class World:
         wait_kernel(c, FIN_WAIT2)
         wait_kernel(s, CLOSE_WAIT)
 
+    def tcp_bind(self, h, addr, port, v6only=1, reuseaddr=0):
+        """A TCP socket bound to addr:port (0: the kernel picks) that never
+        listens nor connects: state BOUND.  Without reuseaddr (no
+        SO_REUSEADDR) nothing else can bind the port."""
+        (sid, got) = h.cmd("tcp_bind", addr, port, v6only, reuseaddr)
+        a = Addr(addr)
+        s = self._add("TCP", a, got, any_addr(a.family), 0, BOUND, [h.pid],
+                      h, sid)
+        s.v6only = v6only
+        return s
+
     def udp_bind(self, h, addr, port, v6only=1):
         (sid,) = h.cmd("udp_bind", addr, port, v6only)
         a = Addr(addr)
@@ -600,7 +615,8 @@ class World:
 
         Guards against test-setup mistakes being reported as portview bugs.
         """
-        want = sorted(s.kernel_key() for s in self.socks)
+        # /proc/net/tcp lists no bound, inactive socket.
+        want = sorted(s.kernel_key() for s in self.socks if s.state != BOUND)
         got = sorted(kernel_sockets())
         if want != got:
             missing = [k for k in want if k not in got]
@@ -724,7 +740,7 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
         elif all:
             states = ALL_STATES
         else:
-            states = ALL_STATES - {LISTEN, CLOSE}
+            states = ALL_STATES - {LISTEN, CLOSE, BOUND}
     out = []
     for s in socks:
         if s.state not in states:
@@ -876,7 +892,8 @@ class JsonModel:
         """tx_queue: None for the listener's backlog (TCP listeners made by
         World.tcp_listen with backlog 128) or 0."""
         lo, hi = self.ephemeral
-        bare = s.state == LISTEN or (s.proto == "UDP" and s.state == CLOSE)
+        bare = s.state in (LISTEN, BOUND) or (s.proto == "UDP" and
+                                              s.state == CLOSE)
         pids = sorted(s.owners)
         if tx_queue is None:
             tx_queue = min(128, self.somaxconn) if s.state == LISTEN else 0

@@ -18,6 +18,11 @@ Addresses are numeric; an IPv6 address may carry a scope as "fe80::1%ifname".
 Commands (IDs are small integers naming the sockets this holder keeps):
 
     tcp_listen ADDR PORT [V6ONLY [BACKLOG]]     -> ok ID
+    tcp_bind ADDR PORT [V6ONLY [REUSEADDR]]     -> ok ID PORT (bound, never
+                                                   listening nor connecting;
+                                                   PORT 0: the kernel picks;
+                                                   SO_REUSEADDR only with
+                                                   REUSEADDR 1)
     tcp_connect LADDR LPORT RADDR RPORT         -> ok ID      (blocking)
     tcp_connect_nb LADDR LPORT RADDR RPORT      -> ok ID      (non-blocking,
                                                    for SYN_SENT)
@@ -112,6 +117,17 @@ def cmd_tcp_listen(addr, port, v6only="1", backlog="128"):
     s.bind(sa)
     s.listen(int(backlog))
     return [keep(s)]
+
+
+def cmd_tcp_bind(addr, port, v6only="1", reuseaddr="0"):
+    fam, sa = sockaddr(addr, port)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    if int(reuseaddr):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    s.bind(sa)
+    return [keep(s), s.getsockname()[1]]
 
 
 def connected(kind, laddr, lport, raddr, rport, blocking=True):
