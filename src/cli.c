@@ -55,7 +55,7 @@ static void print_help(void)
 	    "  -l, --listening    show only listening TCP and unconnected UDP sockets\n"
 	    "  -t, --tcp          TCP sockets (with -u: both; neither: both)\n"
 	    "  -u, --udp          UDP sockets\n"
-	    "  -4, --ipv4         IPv4 sockets, including IPv6 sockets with v4-mapped addresses\n"
+	    "  -4, --ipv4         IPv4 sockets, and IPv6 ones taking IPv4 (v4-mapped, *:PORT)\n"
 	    "  -6, --ipv6         IPv6 sockets\n"
 	    "      --state LIST   only sockets in these states (comma-separated, repeatable,\n"
 	    "                     case-insensitive); replaces the default selection\n"

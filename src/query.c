@@ -51,7 +51,7 @@ bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
 		   const struct pv_sock *s)
 {
 	if (s->family == AF_INET6 && ipv4_only(q) && !pv_addr_is_v4mapped(s->local.addr) &&
-	    !pv_addr_is_v4mapped(s->remote.addr))
+	    !pv_addr_is_v4mapped(s->remote.addr) && !pv_sock_is_dual_stack(s))
 		return false;
 	if (q->nclauses &&
 	    !pv_port_clauses_match(q->clauses, q->nclauses, s->local.port, s->remote.port))

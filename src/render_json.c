@@ -107,6 +107,8 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 		pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
 		key(out, "family", false);
 		pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
+		key(out, "v6only", false);
+		pv_buf_puts(out, s->v6only < 0 ? "null" : s->v6only ? "true" : "false");
 		key(out, "state", false);
 		const char *state = pv_state_display(s->proto, s->state);
 		str_or_null(out, state[0] ? state : NULL);

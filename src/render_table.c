@@ -86,7 +86,12 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		return;
 	}
 	char *p = pv_buf_reserve(arena, PV_ENDPOINT_MAX);
-	size_t n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
+	size_t n;
+	if (local && pv_sock_is_dual_stack(&s->s))
+		/* :: taking IPv4 as well, as ss shows it; [::] takes IPv6 only */
+		n = (size_t)snprintf(p, PV_ENDPOINT_MAX, "*:%u", ep->port);
+	else
+		n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
 	if (o->numeric) {
 		arena->len += n;
 		return;

@@ -38,6 +38,8 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 	r->state = s->state;
 	r->inode = s->inode;
 	r->uid = s->uid;
+	if (s->v6only >= 0)
+		r->flags |= PV_REC_V6ONLY_KNOWN | (s->v6only ? PV_REC_V6ONLY : 0);
 	if (s->family == AF_INET6) {
 		if (l->n6 == l->cap6) {
 			l->cap6 = l->cap6 ? l->cap6 * 2 : 64;
@@ -75,6 +77,7 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 	out->remote.port = r->rport;
 	out->inode = r->inode;
 	out->uid = r->uid;
+	out->v6only = !(r->flags & PV_REC_V6ONLY_KNOWN) ? -1 : (r->flags & PV_REC_V6ONLY) ? 1 : 0;
 	if (r->family == AF_INET6) {
 		const struct pv_v6 *a = &l->v6[r->laddr];
 		memcpy(out->local.addr, a->local, 16);
@@ -126,6 +129,17 @@ void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock
 			move_rec(l, j++, i);
 	}
 	l->n = j;
+}
+
+bool pv_addr_is_any6(const uint8_t addr[16])
+{
+	static const uint8_t any[16];
+	return memcmp(addr, any, sizeof(any)) == 0;
+}
+
+bool pv_sock_is_dual_stack(const struct pv_sock *s)
+{
+	return s->family == AF_INET6 && s->v6only == 0 && pv_addr_is_any6(s->local.addr);
 }
 
 bool pv_addr_is_v4mapped(const uint8_t addr[16])

@@ -104,11 +104,38 @@ void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_sockli
 	p->known = known;
 }
 
-/* One record message into the list; false when it is malformed. */
-static bool add_record(struct pv_diag_parse *p, const char *msg)
+/* What a record's attributes say, of what portview keeps. */
+struct attrs {
+	int8_t v6only;
+};
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct attrs *x = data;
+	switch (mnl_attr_get_type(a)) {
+	case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
+		if (mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+			x->v6only = mnl_attr_get_u8(a) ? 1 : 0;
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * One record message (len bytes, a whole message) into the list; false
+ * when it is malformed.  Attributes that do not fit end the walk of them
+ * (the kernel sends none such).
+ */
+static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 {
 	struct inet_diag_msg m;
 	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
+	struct attrs attrs = {.v6only = -1};
+	size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
+	if (len > head)
+		mnl_attr_parse_payload(msg + head, len - head, attr_cb, &attrs);
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
 	struct pv_sock s = {
@@ -126,6 +153,7 @@ static bool add_record(struct pv_diag_parse *p, const char *msg)
 	    .wqueue = m.idiag_wqueue,
 	    .uid = m.idiag_uid,
 	    .inode = m.idiag_inode,
+	    .v6only = attrs.v6only,
 	};
 	size_t alen = m.idiag_family == AF_INET ? 4 : 16;
 	memcpy(s.local.addr, m.id.idiag_src, alen);
@@ -180,7 +208,7 @@ bool pv_diag_parse_datagram(struct pv_diag_parse *p, const void *buf, size_t len
 			if (p->records == 0)
 				p->first_state = state_of(base + at);
 			p->last[p->records++ % PV_DIAG_TAIL_MAX] = at;
-			if (!p->err && !add_record(p, base + at))
+			if (!p->err && !add_record(p, base + at, h.nlmsg_len))
 				p->err = -EBADMSG;
 		}
 	}

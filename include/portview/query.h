@@ -40,7 +40,8 @@ uint32_t pv_query_proto_states(const struct pv_query *q, uint8_t proto);
 bool pv_query_wants_proto(const struct pv_query *q, uint8_t proto);
 /*
  * Whether to dump a family.  An IPv4-only listing still dumps AF_INET6,
- * because v4-mapped IPv6 sockets carry IPv4 traffic.
+ * because v4-mapped IPv6 sockets carry IPv4 traffic, and so do IPv6
+ * sockets bound to :: without IPV6_V6ONLY.
  */
 bool pv_query_wants_family(const struct pv_query *q, uint8_t family);
 

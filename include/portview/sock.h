@@ -22,6 +22,8 @@ struct pv_sock {
 	uint8_t state;	/* kernel TCP_* state */
 	uint8_t timer;
 	uint8_t retrans;
+	/* IPV6_V6ONLY: 1 set, 0 not (a wildcard then takes IPv4 too), -1 unknown */
+	int8_t v6only;
 	struct pv_endpoint local;
 	struct pv_endpoint remote;
 	uint32_t ifindex;
@@ -46,10 +48,14 @@ struct pv_rec {
 	uint8_t proto;
 	uint8_t family;
 	uint8_t state;
-	uint8_t pad;
+	uint8_t flags; /* PV_REC_* */
 	uint32_t inode;
 	uint32_t uid;
 };
+
+/* pv_rec.flags */
+#define PV_REC_V6ONLY_KNOWN 1u /* the kernel said whether IPV6_V6ONLY is set: */
+#define PV_REC_V6ONLY	    2u /* ... it is */
 
 struct pv_rec_more {
 	uint32_t rqueue, wqueue, expires, ifindex;
@@ -90,5 +96,12 @@ void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock
 			const void *arg);
 
 bool pv_addr_is_v4mapped(const uint8_t addr[16]);
+/* The IPv6 wildcard address, ::. */
+bool pv_addr_is_any6(const uint8_t addr[16]);
+/*
+ * An IPv6 socket bound to :: with IPV6_V6ONLY off: it takes IPv4 traffic
+ * as well (a "dual-stack" listener or unconnected socket).
+ */
+bool pv_sock_is_dual_stack(const struct pv_sock *s);
 
 #endif

@@ -392,8 +392,17 @@ class Sock:
         self.owners = set(owners)       # PIDs
         self.holder, self.sid = holder, sid
         self.open = True
+        # IPV6_V6ONLY of an unconnected IPv6 socket (0/1); None: not known
+        self.v6only = None
+
+    def dual_stack(self):
+        """An IPv6 socket on :: without IPV6_V6ONLY: it takes IPv4 too."""
+        return (self.family == 6 and self.v6only == 0 and
+                self.laddr.packed == bytes(16))
 
     def local_text(self):
+        if self.dual_stack():
+            return "*:%d" % self.lport
         return "%s:%d" % (self.laddr.text(), self.lport)
 
     def foreign_text(self):
@@ -542,8 +551,10 @@ class World:
     def udp_bind(self, h, addr, port, v6only=1):
         (sid,) = h.cmd("udp_bind", addr, port, v6only)
         a = Addr(addr)
-        return self._add("UDP", a, port, any_addr(a.family), 0, CLOSE,
-                         [h.pid], h, sid)
+        s = self._add("UDP", a, port, any_addr(a.family), 0, CLOSE,
+                      [h.pid], h, sid)
+        s.v6only = v6only
+        return s
 
     def udp_many(self, h, addr, first, count):
         assert first > 0, "the model needs fixed ports"
@@ -750,7 +761,7 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
             continue
         if v4 or v6:
             is4 = s.family == 4 or s.laddr.is_v4_mapped() or \
-                s.raddr.is_v4_mapped()
+                s.raddr.is_v4_mapped() or s.dual_stack()
             if not (v4 and is4 or v6 and s.family == 6):
                 continue
         out.append(s)
@@ -901,6 +912,13 @@ class JsonModel:
         return {
             "proto": s.proto.lower(),
             "family": "ipv4" if s.family == 4 else "ipv6",
+            # the kernel says it of IPv6 listeners and unconnected sockets,
+            # and sets it on any bound to an IPv6 address but :: and mapped
+            # ones
+            "v6only": (None if s.family == 4 or
+                       s.state not in (LISTEN, CLOSE, BOUND) else
+                       bool(s.v6only) or (s.laddr.packed != bytes(16) and
+                                          not s.laddr.is_v4_mapped())),
             "state": (None if s.proto == "UDP" and s.state == CLOSE
                       else s.state_text()),
             "local": {"address": json_address(s.laddr), "port": s.lport,

@@ -72,9 +72,9 @@ def cases(binary, w, S, B):
         ck.finish()
     ck.ok(isinstance(doc, list) and len(doc) == len(w.socks),
           "--json: one object per socket (%d)" % len(w.socks))
-    keys = {"proto", "family", "state", "local", "foreign", "interface",
-            "owners", "uid", "user", "inode", "cookie", "rx_queue",
-            "tx_queue"}
+    keys = {"proto", "family", "v6only", "state", "local", "foreign",
+            "interface", "owners", "uid", "user", "inode", "cookie",
+            "rx_queue", "tx_queue"}
     ck.ok(all(set(o) == keys for o in doc), "--json: every object has "
           "exactly the documented keys")
     ck.ok(all(set(o["local"]) == set(o["foreign"]) == {

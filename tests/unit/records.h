@@ -23,6 +23,7 @@ static inline struct pv_sock mksock(uint8_t proto, int af, const char *src, uint
 	s.local.port = sport;
 	s.remote.port = dport;
 	s.cookie = ++cookie;
+	s.v6only = -1; /* what the kernel says of connected and IPv4 sockets */
 	return s;
 }
 

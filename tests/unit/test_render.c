@@ -4,6 +4,7 @@
 #include "portview/ports.h"
 #include "portview/render.h"
 #include "portview/services.h"
+#include "portview/sort.h"
 #include "portview/state.h"
 #include "portview/users.h"
 #include "portview/view.h"
@@ -101,6 +102,56 @@ START_TEST(netstat_layout_without_owner)
 			      "  TCP    [::]:22                [::]:0                 LISTENING\n"
 			      "  UDP    0.0.0.0:5353           *:*\n");
 	free(got);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/*
+ * An IPv6 wildcard that takes IPv4 as well shows as *:PORT, as ss shows
+ * it; with IPV6_V6ONLY set, or unknown, [::]:PORT.  JSON says which.
+ */
+START_TEST(dual_stack_wildcard_is_a_star)
+{
+	struct pv_socklist l;
+	struct pv_table_opts o = {.numeric = true, .plain = true};
+	pv_socklist_init(&l);
+	struct pv_sock s = mksock(IPPROTO_TCP, AF_INET6, "::", 8080, "::", 0, PV_TCP_LISTEN);
+	s.v6only = 0;
+	pv_socklist_add(&l, &s);
+	s = mksock(IPPROTO_TCP, AF_INET6, "::", 80, "::", 0, PV_TCP_LISTEN);
+	s.v6only = 1;
+	pv_socklist_add(&l, &s);
+	s = mksock(IPPROTO_UDP, AF_INET6, "::", 5353, "::", 0, PV_TCP_CLOSE);
+	s.v6only = 0;
+	pv_socklist_add(&l, &s);
+	pv_socklist_sort(&l);
+	char *got = render(&l, false, &o);
+	ck_assert_str_eq(got, "\n"
+			      "Active Connections\n"
+			      "\n"
+			      "  Proto  Local Address          Foreign Address        State\n"
+			      "  TCP    [::]:80                [::]:0                 LISTENING\n"
+			      "  TCP    *:8080                 [::]:0                 LISTENING\n"
+			      "  UDP    *:5353                 *:*\n");
+	free(got);
+	o.numeric = false;
+	got = render(&l, false, &o);
+	ck_assert_msg(strstr(got, "  TCP    *:8080 ") && strstr(got, "  TCP    [::]:80 "), "%s",
+		      got);
+	free(got);
+
+	struct pv_buf b;
+	struct pv_view v;
+	pv_buf_init(&b);
+	pv_view_init(&v, &l, NULL, NULL);
+	pv_render_json(&b, &v);
+	pv_buf_putc(&b, '\0');
+	const char *first = strstr(b.data, "\"v6only\": true");
+	const char *second = strstr(b.data, "\"v6only\": false");
+	ck_assert_msg(first && second && first < second && strstr(second + 1, "\"v6only\": false"),
+		      "%s", b.data);
+	pv_view_free(&v);
+	pv_buf_free(&b);
 	pv_socklist_free(&l);
 }
 END_TEST
@@ -383,7 +434,8 @@ START_TEST(json_every_field)
 	ck_assert_text_eq(
 	    got,
 	    "[\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"ESTABLISHED\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+	    "\"ESTABLISHED\", "
 	    "\"local\": {\"address\": \"10.0.0.1\", \"port\": 50123, \"service\": null, "
 	    "\"class\": \"dynamic\", \"ephemeral\": true}, "
 	    "\"foreign\": {\"address\": \"10.0.0.2\", \"port\": 443, \"service\": \"https\", "
@@ -394,7 +446,8 @@ START_TEST(json_every_field)
 	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
 	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
 	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"LISTENING\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+	    "\"LISTENING\", "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 443, \"service\": \"https\", "
 	    "\"class\": \"well-known\", \"ephemeral\": false}, "
 	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
@@ -403,7 +456,8 @@ START_TEST(json_every_field)
 	    "\"owners\": [{\"pid\": 42, \"program\": \"x\\u001b[2Jy\", \"fd\": 5}], "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
 	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
+	    "\"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
 	    "\"class\": \"well-known\", \"ephemeral\": false}, "
 	    "\"foreign\": {\"address\": \"fe80::2\", \"port\": 40000, \"service\": \"safetynetp\", "
@@ -412,7 +466,8 @@ START_TEST(json_every_field)
 	    "\"owners\": [], "
 	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
 	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"SYN_SENT\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
+	    "\"SYN_SENT\", "
 	    "\"local\": {\"address\": \"::ffff:10.0.0.1\", \"port\": 50000, \"service\": null, "
 	    "\"class\": \"dynamic\", \"ephemeral\": false}, "
 	    "\"foreign\": {\"address\": \"::ffff:10.0.0.3\", \"port\": 8080, "
@@ -421,7 +476,7 @@ START_TEST(json_every_field)
 	    "\"owners\": [{\"pid\": 7, \"program\": null, \"fd\": 9}], "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 400, \"cookie\": 8, "
 	    "\"rx_queue\": 0, \"tx_queue\": 1},\n"
-	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"state\": null, "
+	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": null, "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
 	    "\"class\": \"registered\", \"ephemeral\": false}, "
 	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
@@ -430,7 +485,8 @@ START_TEST(json_every_field)
 	    "\"owners\": [], "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
 	    "\"rx_queue\": 768, \"tx_queue\": 0},\n"
-	    "  {\"proto\": \"udp\", \"family\": \"ipv6\", \"state\": \"ESTABLISHED\", "
+	    "  {\"proto\": \"udp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
+	    "\"ESTABLISHED\", "
 	    "\"local\": {\"address\": \"2001:db8::1\", \"port\": 32768, "
 	    "\"service\": \"filenet-tms\", \"class\": \"registered\", \"ephemeral\": true}, "
 	    "\"foreign\": {\"address\": \"2001:db8::53\", \"port\": 53, \"service\": \"domain\", "
@@ -466,7 +522,8 @@ START_TEST(json_denied_owners_and_unknown_range)
 	ck_assert_text_eq(
 	    got,
 	    "[\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"ESTABLISHED\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+	    "\"ESTABLISHED\", "
 	    "\"local\": {\"address\": \"10.0.0.1\", \"port\": 50123, \"service\": null, "
 	    "\"class\": \"dynamic\", \"ephemeral\": null}, "
 	    "\"foreign\": {\"address\": \"10.0.0.2\", \"port\": 443, \"service\": \"https\", "
@@ -477,7 +534,8 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
 	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
 	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
+	    "\"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
 	    "\"class\": \"well-known\", \"ephemeral\": null}, "
 	    "\"foreign\": {\"address\": \"fe80::2\", \"port\": 40000, \"service\": \"safetynetp\", "
@@ -486,7 +544,7 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"owners\": [], "
 	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
 	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
-	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"state\": null, "
+	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": null, "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
 	    "\"class\": \"registered\", \"ephemeral\": null}, "
 	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
@@ -518,7 +576,8 @@ START_TEST(json_without_owner_table)
 	ck_assert_text_eq(
 	    got,
 	    "[\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": \"LISTENING\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+	    "\"LISTENING\", "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 443, \"service\": \"https\", "
 	    "\"class\": \"well-known\", \"ephemeral\": false}, "
 	    "\"foreign\": {\"address\": null, \"port\": null, \"service\": null, "
@@ -527,7 +586,8 @@ START_TEST(json_without_owner_table)
 	    "\"owners\": null, "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
 	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
-	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"state\": \"TIME_WAIT\", "
+	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
+	    "\"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
 	    "\"class\": \"well-known\", \"ephemeral\": false}, "
 	    "\"foreign\": {\"address\": \"fe80::2\", \"port\": 40000, \"service\": \"safetynetp\", "
@@ -594,7 +654,8 @@ START_TEST(json_state_names)
 		char *got = render_json(&v), want[1024];
 		snprintf(
 		    want, sizeof(want),
-		    "[\n  {\"proto\": \"%s\", \"family\": \"ipv4\", \"state\": %s, "
+		    "[\n  {\"proto\": \"%s\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+		    "%s, "
 		    "\"local\": {\"address\": \"127.0.0.1\", \"port\": 50123, \"service\": null, "
 		    "\"class\": \"dynamic\", \"ephemeral\": true}, "
 		    "\"foreign\": {\"address\": \"127.0.0.1\", \"port\": 443, "
@@ -664,6 +725,7 @@ int main(void)
 	TCase *tc = tcase_create("table");
 	tcase_add_test(tc, netstat_layout_without_owner);
 	tcase_add_test(tc, pid_and_program_columns);
+	tcase_add_test(tc, dual_stack_wildcard_is_a_star);
 	tcase_add_test(tc, long_addresses_widen_columns);
 	tcase_add_test(tc, header_without_rows);
 	tcase_add_test(tc, port_annotation_columns);
