@@ -140,6 +140,11 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 		pv_buf_printf(out, "%u", s->rqueue);
 		key(out, "tx_queue", false);
 		pv_buf_printf(out, "%u", s->wqueue);
+		key(out, "timer", false);
+		pv_buf_printf(out,
+			      "{\"name\": \"%s\", \"expires_ms\": %u, \"retransmits\": %u, "
+			      "\"probes\": %u}",
+			      pv_timer_name(s->timer), s->expires, s->retrans, s->probes);
 		pv_buf_putc(out, '}');
 	}
 	pv_buf_puts(out, l->n ? "\n]\n" : "]\n");

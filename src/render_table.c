@@ -117,24 +117,6 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 	}
 }
 
-static const char *timer_name(uint8_t timer)
-{
-	switch (timer) {
-	case 0:
-		return "off";
-	case 1:
-		return "on";
-	case 2:
-		return "keepalive";
-	case 3:
-		return "timewait";
-	case 4:
-		return "probe";
-	default:
-		return "unknown";
-	}
-}
-
 static void add_uint(struct pv_buf *b, uint32_t v)
 {
 	char *p = pv_buf_reserve(b, 10);
@@ -173,9 +155,9 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 		add_uint(b, s->wqueue);
 		break;
 	case COL_TIMER:
-		/* like netstat -o: the timer, seconds left and retransmits */
-		pv_buf_printf(b, "%s (%u.%02u/%u)", timer_name(s->timer), s->expires / 1000,
-			      s->expires % 1000 / 10, s->retrans);
+		/* like netstat -o: the timer, seconds left, retransmissions, probes */
+		pv_buf_printf(b, "%s (%u.%02u/%u/%u)", pv_timer_name(s->timer), s->expires / 1000,
+			      s->expires % 1000 / 10, s->retrans, s->probes);
 		break;
 	case COL_LOCAL_PORT:
 		pv_annotation_text(b, r->local_service, r->local_class, r->local_ephemeral);

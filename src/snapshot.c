@@ -610,6 +610,11 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		struct pv_diag_query dq = {
 		    .proto = protos[p],
 		    .states = pv_query_proto_states(q, protos[p]),
+		    /*
+		     * The timer's retransmissions and probes both (-e, JSON) are
+		     * in tcp_info; it makes each message some 3 times larger.
+		     */
+		    .ext = keep_more && protos[p] == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0,
 		};
 		bool v4 = pv_query_wants_family(q, AF_INET);
 		bool v6 = pv_query_wants_family(q, AF_INET6);

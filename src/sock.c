@@ -60,7 +60,8 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 						     .expires = s->expires,
 						     .ifindex = s->ifindex,
 						     .timer = s->timer,
-						     .retrans = s->retrans};
+						     .retrans = s->retrans,
+						     .probes = s->probes};
 	l->n++;
 	return true;
 }
@@ -95,6 +96,7 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 		out->ifindex = m->ifindex;
 		out->timer = m->timer;
 		out->retrans = m->retrans;
+		out->probes = m->probes;
 	}
 }
 

@@ -107,6 +107,8 @@ void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_sockli
 /* What a record's attributes say, of what portview keeps. */
 struct attrs {
 	int8_t v6only;
+	bool info; /* tcp_info came, with these two of its counters: */
+	uint8_t retransmits, probes;
 };
 
 static int attr_cb(const struct nlattr *a, void *data)
@@ -116,6 +118,14 @@ static int attr_cb(const struct nlattr *a, void *data)
 	case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
 		if (mnl_attr_validate(a, MNL_TYPE_U8) == 0)
 			x->v6only = mnl_attr_get_u8(a) ? 1 : 0;
+		break;
+	case INET_DIAG_INFO: /* struct tcp_info, when asked for: its third and fourth bytes */
+		if (mnl_attr_get_payload_len(a) >= 4) {
+			const uint8_t *info = mnl_attr_get_payload(a);
+			x->info = true;
+			x->retransmits = info[2]; /* tcpi_retransmits: icsk_retransmits */
+			x->probes = info[3];	  /* tcpi_probes: icsk_probes_out */
+		}
 		break;
 	default:
 		break;
@@ -155,6 +165,20 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	    .inode = m.idiag_inode,
 	    .v6only = attrs.v6only,
 	};
+	/*
+	 * netstat -o shows both the retransmissions and the probes sent
+	 * (/proc/net/tcp's "retrnsmt" and "timeout").  The message carries one
+	 * of them in idiag_retrans, by timer: the probes for the keepalive (2)
+	 * and zero-window probe (4) timers, the retransmissions (SYN-ACKs for
+	 * a request socket) otherwise.  tcp_info, when asked for, has both.
+	 */
+	if (attrs.info) {
+		s.retrans = attrs.retransmits;
+		s.probes = attrs.probes;
+	} else if (m.idiag_timer == 2 || m.idiag_timer == 4) {
+		s.retrans = 0;
+		s.probes = m.idiag_retrans;
+	}
 	size_t alen = m.idiag_family == AF_INET ? 4 : 16;
 	memcpy(s.local.addr, m.id.idiag_src, alen);
 	memcpy(s.remote.addr, m.id.idiag_dst, alen);
@@ -240,12 +264,14 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 		nlh->nlmsg_type = TCPDIAG_GETSOCK;
 		struct inet_diag_req *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 		req->idiag_states = q->states;
+		req->idiag_ext = q->ext;
 	} else {
 		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 		struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 		req->sdiag_family = q->family;
 		req->sdiag_protocol = q->proto;
 		req->idiag_states = q->states;
+		req->idiag_ext = q->ext;
 	}
 	if (q->bytecode_len)
 		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, q->bytecode_len, q->bytecode);

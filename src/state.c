@@ -124,3 +124,21 @@ const char *pv_state_display(uint8_t proto, uint8_t state)
 		return "UNKNOWN";
 	}
 }
+
+const char *pv_timer_name(uint8_t timer)
+{
+	switch (timer) {
+	case 0:
+		return "off";
+	case 1:
+		return "on";
+	case 2:
+		return "keepalive";
+	case 3:
+		return "timewait";
+	case 4:
+		return "probe";
+	default:
+		return "unknown";
+	}
+}

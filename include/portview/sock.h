@@ -17,11 +17,12 @@ struct pv_endpoint {
 
 struct pv_sock {
 	uint64_t cookie;
-	uint8_t proto;	/* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t state;	/* kernel TCP_* state */
-	uint8_t timer;
-	uint8_t retrans;
+	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family;	 /* AF_INET or AF_INET6 */
+	uint8_t state;	 /* kernel TCP_* state */
+	uint8_t timer;	 /* idiag_timer: 0 off, 1 on, 2 keepalive, 3 timewait, 4 probe */
+	uint8_t retrans; /* retransmissions (netstat -o's second number) */
+	uint8_t probes;	 /* unanswered keepalive or zero-window probes (its third) */
 	/* IPV6_V6ONLY: 1 set, 0 not (a wildcard then takes IPv4 too), -1 unknown */
 	int8_t v6only;
 	struct pv_endpoint local;
@@ -59,7 +60,7 @@ struct pv_rec {
 
 struct pv_rec_more {
 	uint32_t rqueue, wqueue, expires, ifindex;
-	uint8_t timer, retrans;
+	uint8_t timer, retrans, probes;
 };
 
 struct pv_v6 {

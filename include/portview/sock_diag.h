@@ -32,6 +32,7 @@ struct pv_diag_query {
 	uint8_t family;
 	uint8_t proto;	      /* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t states;      /* bitmask of 1 << TCP_* */
+	uint8_t ext;	      /* idiag_ext: 1 << (INET_DIAG_INFO - 1) for tcp_info */
 	const void *bytecode; /* INET_DIAG_REQ_BYTECODE program, or NULL */
 	size_t bytecode_len;
 };

@@ -54,4 +54,7 @@ const char *pv_state_valid_names(void);
  */
 const char *pv_state_display(uint8_t proto, uint8_t state);
 
+/* netstat -o's name of a TCP timer (idiag_timer): off, on, keepalive... */
+const char *pv_timer_name(uint8_t timer);
+
 #endif

@@ -700,7 +700,9 @@ def kernel_tcp():
     """{(family, laddr, lport, raddr, rport): info} from /proc/net/tcp*.
 
     info has state, txq, rxq (the queues as /proc shows them: the same
-    numbers as inet_diag's), timer (a TIMER_CODES name), uid and inode.
+    numbers as inet_diag's), timer (a TIMER_CODES name), retr and probes
+    (the "retrnsmt" and "timeout" columns, which netstat -o prints after
+    the timer's seconds), uid and inode.
     """
     out = {}
     for fam, name in ((4, "tcp"), (6, "tcp6")):
@@ -717,6 +719,7 @@ def kernel_tcp():
                     "state": int(w[3], 16), "txq": int(txq, 16),
                     "rxq": int(rxq, 16),
                     "timer": TIMER_CODES.get(tr, "code %d" % tr),
+                    "retr": int(w[6]), "probes": int(w[8]),
                     "uid": int(w[7]), "inode": int(w[9])}
     return out
 
@@ -934,7 +937,21 @@ class JsonModel:
             "uid": 0, "user": "root",
             "inode": self.inodes[id(s)] or None,
             "rx_queue": rx_queue, "tx_queue": tx_queue,
+            # idle sockets: no timer but TIME_WAIT's (whose time left
+            # varies: JsonModel.strip_expiry takes it out)
+            "timer": dict({"name": "timewait" if s.state == TIME_WAIT else
+                           "off", "retransmits": 0, "probes": 0},
+                          **({} if s.state == TIME_WAIT else
+                             {"expires_ms": 0})),
         }
+
+    @staticmethod
+    def strip_expiry(o):
+        """o with its timer's expires_ms taken out where a timer runs."""
+        if o.get("timer") and o["timer"]["name"] != "off":
+            o["timer"] = {k: v for k, v in o["timer"].items()
+                          if k != "expires_ms"}
+        return o
 
     @staticmethod
     def label(o):

@@ -41,7 +41,9 @@ Commands (IDs are small integers naming the sockets this holder keeps):
         with NBYTES bytes of data (default none)
     shutdown ID                                 -> ok         (SHUT_WR)
     send ID NBYTES                              -> ok NBYTES  (blocking)
-    keepalive ID                                -> ok         (SO_KEEPALIVE)
+    keepalive ID [IDLE INTVL]                   -> ok         (SO_KEEPALIVE;
+                                                   TCP_KEEPIDLE and
+                                                   TCP_KEEPINTVL in seconds)
     inode ID                                    -> ok INODE   (fstat)
     fd ID                                       -> ok FD
     close ID                                    -> ok
@@ -242,8 +244,12 @@ def cmd_send(sid, nbytes):
     return [len(data)]
 
 
-def cmd_keepalive(sid):
-    socks[int(sid)].setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+def cmd_keepalive(sid, idle=None, intvl=None):
+    s = socks[int(sid)]
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if idle is not None:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, int(intvl))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, int(idle))
     return []
 
 

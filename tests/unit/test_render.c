@@ -385,6 +385,10 @@ static void json_fill(struct pv_socklist *l, unsigned rows)
 	r[0] = with(
 	    mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", 50123, "10.0.0.2", 443, PV_TCP_ESTABLISHED),
 	    0x123456789abcdef0ull, 100, 1000, 0, 3, 7);
+	/* its keepalive probes unanswered, as tcp_info counts them */
+	r[0].timer = 2;
+	r[0].expires = 7197190;
+	r[0].probes = 2;
 	/* a listener: no foreign side; the backlog as queues */
 	r[1] = with(mksock(IPPROTO_TCP, AF_INET, "0.0.0.0", 443, "0.0.0.0", 0, PV_TCP_LISTEN),
 		    (1ull << 32) + 1, 300, 0, 0, 0, 128);
@@ -396,6 +400,10 @@ static void json_fill(struct pv_socklist *l, unsigned rows)
 	r[3] = with(mksock(IPPROTO_TCP, AF_INET6, "::ffff:10.0.0.1", 50000, "::ffff:10.0.0.3", 8080,
 			   PV_TCP_SYN_SENT),
 		    8, 400, 0, 0, 0, 1);
+	/* the SYN sent three times more */
+	r[3].timer = 1;
+	r[3].expires = 1000;
+	r[3].retrans = 3;
 	/* unconnected UDP: no state; an interface index with no interface */
 	r[4] = with(mksock(IPPROTO_UDP, AF_INET, "0.0.0.0", 5353, "0.0.0.0", 0, PV_TCP_CLOSE), 9,
 		    500, 0, 4000000000u, 768, 0);
@@ -445,7 +453,9 @@ START_TEST(json_every_field)
 	    "{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 4}, "
 	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
 	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
-	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
+	    "\"rx_queue\": 3, \"tx_queue\": 7, "
+	    "\"timer\": {\"name\": \"keepalive\", \"expires_ms\": 7197190, \"retransmits\": 0, "
+	    "\"probes\": 2}},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
 	    "\"LISTENING\", "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 443, \"service\": \"https\", "
@@ -455,7 +465,9 @@ START_TEST(json_every_field)
 	    "\"interface\": null, "
 	    "\"owners\": [{\"pid\": 42, \"program\": \"x\\u001b[2Jy\", \"fd\": 5}], "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
-	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 128, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
 	    "\"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
@@ -465,7 +477,9 @@ START_TEST(json_every_field)
 	    "\"interface\": \"lo\", "
 	    "\"owners\": [], "
 	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
-	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 0, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
 	    "\"SYN_SENT\", "
 	    "\"local\": {\"address\": \"::ffff:10.0.0.1\", \"port\": 50000, \"service\": null, "
@@ -475,7 +489,9 @@ START_TEST(json_every_field)
 	    "\"interface\": null, "
 	    "\"owners\": [{\"pid\": 7, \"program\": null, \"fd\": 9}], "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 400, \"cookie\": 8, "
-	    "\"rx_queue\": 0, \"tx_queue\": 1},\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 1, "
+	    "\"timer\": {\"name\": \"on\", \"expires_ms\": 1000, \"retransmits\": 3, \"probes\": "
+	    "0}},\n"
 	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": null, "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
 	    "\"class\": \"registered\", \"ephemeral\": false}, "
@@ -484,7 +500,9 @@ START_TEST(json_every_field)
 	    "\"interface\": null, "
 	    "\"owners\": [], "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
-	    "\"rx_queue\": 768, \"tx_queue\": 0},\n"
+	    "\"rx_queue\": 768, \"tx_queue\": 0, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}},\n"
 	    "  {\"proto\": \"udp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
 	    "\"ESTABLISHED\", "
 	    "\"local\": {\"address\": \"2001:db8::1\", \"port\": 32768, "
@@ -494,7 +512,9 @@ START_TEST(json_every_field)
 	    "\"interface\": null, "
 	    "\"owners\": [{\"pid\": 43, \"program\": \"a\\\"b\\\\c\", \"fd\": 6}], "
 	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 600, \"cookie\": 10, "
-	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 0, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}}\n"
 	    "]\n");
 	free(got);
 	pv_socklist_free(&l);
@@ -533,7 +553,9 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "{\"pid\": 3496, \"program\": \"sshd\", \"fd\": 4}, "
 	    "{\"pid\": 3500, \"program\": \"sshd\", \"fd\": 3}], "
 	    "\"uid\": 1000, \"user\": \"alice\", \"inode\": 100, \"cookie\": 1311768467463790320, "
-	    "\"rx_queue\": 3, \"tx_queue\": 7},\n"
+	    "\"rx_queue\": 3, \"tx_queue\": 7, "
+	    "\"timer\": {\"name\": \"keepalive\", \"expires_ms\": 7197190, \"retransmits\": 0, "
+	    "\"probes\": 2}},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
 	    "\"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
@@ -543,7 +565,9 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"interface\": \"lo\", "
 	    "\"owners\": [], "
 	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
-	    "\"rx_queue\": 0, \"tx_queue\": 0},\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 0, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}},\n"
 	    "  {\"proto\": \"udp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": null, "
 	    "\"local\": {\"address\": \"0.0.0.0\", \"port\": 5353, \"service\": \"mdns\", "
 	    "\"class\": \"registered\", \"ephemeral\": null}, "
@@ -552,7 +576,9 @@ START_TEST(json_denied_owners_and_unknown_range)
 	    "\"interface\": null, "
 	    "\"owners\": null, "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 500, \"cookie\": 9, "
-	    "\"rx_queue\": 768, \"tx_queue\": 0}\n"
+	    "\"rx_queue\": 768, \"tx_queue\": 0, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}}\n"
 	    "]\n");
 	free(got);
 	pv_socklist_free(&l);
@@ -585,7 +611,9 @@ START_TEST(json_without_owner_table)
 	    "\"interface\": null, "
 	    "\"owners\": null, "
 	    "\"uid\": 0, \"user\": \"root\", \"inode\": 300, \"cookie\": 4294967297, "
-	    "\"rx_queue\": 0, \"tx_queue\": 128},\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 128, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}},\n"
 	    "  {\"proto\": \"tcp\", \"family\": \"ipv6\", \"v6only\": null, \"state\": "
 	    "\"TIME_WAIT\", "
 	    "\"local\": {\"address\": \"fe80::1\", \"port\": 22, \"service\": \"ssh\", "
@@ -595,7 +623,9 @@ START_TEST(json_without_owner_table)
 	    "\"interface\": \"lo\", "
 	    "\"owners\": null, "
 	    "\"uid\": 4242, \"user\": null, \"inode\": null, \"cookie\": 7, "
-	    "\"rx_queue\": 0, \"tx_queue\": 0}\n"
+	    "\"rx_queue\": 0, \"tx_queue\": 0, "
+	    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, \"probes\": "
+	    "0}}\n"
 	    "]\n");
 	free(got);
 	pv_socklist_free(&l);
@@ -661,7 +691,9 @@ START_TEST(json_state_names)
 		    "\"foreign\": {\"address\": \"127.0.0.1\", \"port\": 443, "
 		    "\"service\": \"https\", \"class\": \"well-known\", \"ephemeral\": null}, "
 		    "\"interface\": null, \"owners\": null, \"uid\": 0, \"user\": \"root\", "
-		    "\"inode\": null, \"cookie\": 5, \"rx_queue\": 0, \"tx_queue\": 0}\n]\n",
+		    "\"inode\": null, \"cookie\": 5, \"rx_queue\": 0, \"tx_queue\": 0, "
+		    "\"timer\": {\"name\": \"off\", \"expires_ms\": 0, \"retransmits\": 0, "
+		    "\"probes\": 0}}\n]\n",
 		    states[i].proto == IPPROTO_TCP ? "tcp" : "udp", states[i].json);
 		ck_assert_text_eq(got, want);
 		free(got);
