@@ -27,12 +27,13 @@ enum {
 	OPT_SORT,
 	OPT_JSON,
 	OPT_COLOR,
+	OPT_DEV,
 };
 
 static const char usage_line[] =
     "usage: portview [-46aehHlnoptuV] [--state LIST] [--port SPEC] [--sport SPEC]\n"
-    "                [--dport SPEC] [--class LIST] [--sort KEY] [--plain] [--json]\n"
-    "                [--color[=WHEN]]\n"
+    "                [--dport SPEC] [--class LIST] [--dev IFACE] [--sort KEY]\n"
+    "                [--plain] [--json] [--color[=WHEN]]\n"
     "       portview --ranges [-tu] [--json]\n"
     "       portview --lookup PORT[/PROTO] | --lookup NAME\n";
 
@@ -64,6 +65,7 @@ static void print_help(void)
 	       "      --dport SPEC   only sockets whose foreign port matches SPEC\n"
 	       "      --class LIST   only sockets whose local port is in these classes:\n"
 	       "                     well-known, registered, dynamic, ephemeral\n"
+	       "      --dev IFACE    only sockets bound to interface IFACE (name or index)\n"
 	       "Output:\n"
 	       "  -o, --owner        add the PID column (owning processes)\n"
 	       "  -p, --program      add the PID/Program name column\n"
@@ -231,6 +233,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"sport", required_argument, NULL, OPT_SPORT},
 	    {"dport", required_argument, NULL, OPT_DPORT},
 	    {"class", required_argument, NULL, OPT_CLASS},
+	    {"dev", required_argument, NULL, OPT_DEV},
 	    {"sort", required_argument, NULL, OPT_SORT},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"color", optional_argument, NULL, OPT_COLOR},
@@ -368,6 +371,12 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_DEV:
+			if (!pv_parse_dev(optarg, &q->dev, &why)) {
+				bad_value("--dev", " ", optarg, &why);
+				return EXIT_USAGE;
+			}
+			break;
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
@@ -436,6 +445,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		q->ipv4 = q->ipv6 = false;
 		q->nclauses = 0;
 		q->classes = 0;
+		q->dev = 0;
 	}
 	if (lookup) {
 		/* Who uses the ports now: every state, either side, with owners. */

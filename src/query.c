@@ -2,6 +2,7 @@
 #include "portview/state.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
@@ -37,7 +38,7 @@ static bool ipv4_only(const struct pv_query *q)
 
 bool pv_query_needs_check(const struct pv_query *q)
 {
-	return ipv4_only(q) || q->nclauses || q->classes;
+	return ipv4_only(q) || q->nclauses || q->classes || q->dev;
 }
 
 static bool class_matches(const struct pv_query *q, const struct pv_ephemeral *eph, uint16_t port)
@@ -55,6 +56,8 @@ bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
 		return false;
 	if (q->nclauses &&
 	    !pv_port_clauses_match(q->clauses, q->nclauses, s->local.port, s->remote.port))
+		return false;
+	if (q->dev && s->ifindex != q->dev)
 		return false;
 	/* a socket without a local port has no class */
 	if (q->classes && (!s->local.port || !class_matches(q, eph, s->local.port)))
@@ -145,6 +148,29 @@ bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct 
 		}
 	}
 	return true;
+}
+
+bool pv_parse_dev(const char *text, uint32_t *ifindex, struct pv_why *why)
+{
+	size_t n = strlen(text);
+	uint64_t v;
+	*why = (struct pv_why){.why = "no such interface"};
+	if (n == 0) {
+		why->why = "empty interface name";
+		return false;
+	}
+	if (pv_parse_uint(text, n, UINT32_MAX, &v) == 0) {
+		if (v == 0) {
+			why->why = "not an interface index (1 or more)";
+			return false;
+		}
+		*ifindex = (uint32_t)v; /* a device gone since keeps its index on its sockets */
+		return true;
+	}
+	if (n >= IF_NAMESIZE)
+		return false;
+	*ifindex = if_nametoindex(text);
+	return *ifindex != 0;
 }
 
 static const struct {

@@ -75,7 +75,9 @@ static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struc
  * An address cell.  Numeric: 127.0.0.1:443, [::1]:443.  With names, the
  * way netstat shows them: localhost:https, the host name when one resolved
  * and the service name unless the port is in the ephemeral range (a client
- * port that only happens to share a number with a service).
+ * port that only happens to share a number with a service).  A local end
+ * bound to a device has it after the address, as ss shows it:
+ * 0.0.0.0%eth0:53 (a link-local address has it as its scope instead).
  */
 static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool local,
 			  const struct pv_table_opts *o, struct pv_ifcache *ifc)
@@ -85,6 +87,10 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		pv_buf_puts(arena, "*:*");
 		return;
 	}
+	const char *dev = NULL;
+	char tmp[IF_NAMESIZE];
+	if (local && s->s.ifindex && !pv_endpoint_is_scoped(s->s.family, ep))
+		dev = pv_ifcache_name(ifc, s->s.ifindex, tmp);
 	char *p = pv_buf_reserve(arena, PV_ENDPOINT_MAX);
 	size_t n;
 	if (local && pv_sock_is_dual_stack(&s->s))
@@ -92,22 +98,28 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		n = (size_t)snprintf(p, PV_ENDPOINT_MAX, "*:%u", ep->port);
 	else
 		n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
-	if (o->numeric) {
+	if (o->numeric && !dev) {
 		arena->len += n;
 		return;
 	}
-	const char *host = local ? s->local_host : s->remote_host;
-	const struct pv_service *svc = local ? s->local_service : s->remote_service;
+	const char *host = o->numeric ? NULL : local ? s->local_host : s->remote_host;
+	const struct pv_service *svc = o->numeric ? NULL
+				       : local	  ? s->local_service
+						  : s->remote_service;
 	bool in_range = local ? s->local_ephemeral : s->remote_in_range;
 	size_t colon = n;
 	while (colon > 0 && p[colon - 1] != ':')
 		colon--;
-	if (host) {
+	if (host)
 		pv_escape_text(arena, host, strlen(host));
-		pv_buf_putc(arena, ':');
-	} else {
-		arena->len += colon; /* the numeric address and its ':' */
+	else
+		arena->len += colon - 1; /* the numeric address */
+	if (dev) {
+		/* interface names are the administrator's, but still untrusted text */
+		pv_buf_putc(arena, '%');
+		pv_escape_text(arena, dev, strlen(dev));
 	}
+	pv_buf_putc(arena, ':');
 	if (svc && !in_range) {
 		pv_escape_text(arena, svc->name, strlen(svc->name));
 	} else {
@@ -179,7 +191,7 @@ static size_t quick_width(int col, const struct pv_row *s, const struct pv_table
 	switch (col) {
 	case COL_LOCAL:
 	case COL_FOREIGN:
-		return o->numeric && s->s.family == AF_INET ? 0 : SIZE_MAX;
+		return o->numeric && s->s.family == AF_INET && !s->s.ifindex ? 0 : SIZE_MAX;
 	case COL_LOCAL_PORT:
 		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
 	case COL_FOREIGN_PORT:

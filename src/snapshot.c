@@ -166,9 +166,21 @@ struct dump_ctx {
 	const struct pv_dump_policy *policy;
 	const struct pv_port_clause *clauses; /* the port filter, with --class's */
 	size_t nclauses;
+	uint32_t dev;		 /* --dev: the interface index, or 0 */
 	struct pv_buf *bytecode; /* the filter compiled */
 	bool use_eq;		 /* the kernel takes the EQ ops */
+	bool use_dev;		 /* the kernel takes the device test (INET_DIAG_BC_DEV_COND) */
 };
+
+/* Compile port clauses and, where asked for and taken, the device test, into out. */
+static int compile(const struct dump_ctx *c, const struct pv_port_clause *clauses, size_t n,
+		   bool use_eq, struct pv_buf *out)
+{
+	int err = n ? pv_bc_compile(clauses, n, use_eq, out) : 0;
+	if (!err && c->dev && c->use_dev)
+		err = pv_bc_prepend_dev(out, c->dev);
+	return err;
+}
 
 /*
  * Whether every socket a walk counts to find its resume point is also one
@@ -312,7 +324,7 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 		struct pv_port_clause clauses[8];
 		size_t nc = slice_clauses(c, &rect, clauses);
 		bc.len = 0;
-		if (pv_bc_compile(clauses, nc, c->use_eq, &bc) < 0) {
+		if (compile(c, clauses, nc, c->use_eq, &bc) < 0) {
 			err = -E2BIG;
 			break;
 		}
@@ -536,8 +548,10 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 		c->bytecode->len = 0;
 		if (c->use_eq) {
 			c->use_eq = false;
-			if (pv_bc_compile(c->clauses, c->nclauses, false, c->bytecode) < 0)
+			if (compile(c, c->clauses, c->nclauses, false, c->bytecode) < 0)
 				c->bytecode->len = 0;
+		} else {
+			c->use_dev = false; /* no program at all: user space filters */
 		}
 	}
 	r->states = q->states;
@@ -593,15 +607,17 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 */
 	struct pv_buf bytecode;
 	pv_buf_init(&bytecode);
-	if (n && pv_bc_compile(clauses, n, true, &bytecode) < 0)
-		bytecode.len = 0; /* too big for the kernel: user space filters */
 	struct dump_ctx c = {.s = s,
 			     .ns = ns,
 			     .policy = policy,
 			     .clauses = clauses,
 			     .nclauses = n,
+			     .dev = q->dev,
 			     .bytecode = &bytecode,
-			     .use_eq = true};
+			     .use_eq = true,
+			     .use_dev = true};
+	if (compile(&c, clauses, n, true, &bytecode) < 0)
+		bytecode.len = 0; /* too big for the kernel: user space filters */
 
 	int err = 0;
 	for (size_t p = 0; p < ARRAY_SIZE(protos) && !err; p++) {

@@ -33,6 +33,7 @@ struct pv_query {
 	struct pv_port_clause clauses[3];
 	size_t nclauses;
 	uint8_t classes; /* --class: bits 1 << enum pv_port_class, PV_CLASS_EPHEMERAL_BIT */
+	uint32_t dev;	 /* --dev: only sockets bound to this interface index; 0: any */
 };
 
 /* The states to ask for with one protocol. */
@@ -71,6 +72,12 @@ bool pv_query_class_clause(const struct pv_query *q, const struct pv_ephemeral *
  */
 bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
 			struct pv_why *why);
+
+/*
+ * Parse a --dev IFACE: an interface's name (in this network namespace) or
+ * its index.  Returns false with why filled.
+ */
+bool pv_parse_dev(const char *text, uint32_t *ifindex, struct pv_why *why);
 
 /* Parse a --class list into *mask's bits.  Returns false with why filled. */
 bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why);

@@ -3,15 +3,17 @@
  * program (net/ipv4/inet_diag.c), for checking what pv_bc_compile emits.
  *
  *   bcc_audit()  the rules of inet_diag_bc_audit() and valid_cc()
- *   bcc_run()    inet_diag_bc_run() for the port comparisons
+ *   bcc_run()    inet_diag_bc_run() for the port comparisons and the
+ *                device test (bcc_run_dev() for a socket on a device)
  *
  * Both work on the bytes only (no pointer casts, so no alignment
  * assumptions) and never read outside [prog, prog + size).
  *
  * The auditor is stricter than the kernel in one way: it accepts only the
- * op codes portview may emit (port comparisons, JMP, NOP).  The kernel also
- * knows AUTO and the *_COND ops; an emitted program holding one of those
- * would be a portview bug even when the kernel takes it.
+ * op codes portview may emit (port comparisons, DEV_COND, JMP, NOP).  The
+ * kernel also knows AUTO and the other *_COND ops; an emitted program
+ * holding one of those would be a portview bug even when the kernel takes
+ * it.
  */
 #ifndef PORTVIEW_FUZZ_BC_CHECK_H
 #define PORTVIEW_FUZZ_BC_CHECK_H
@@ -106,6 +108,11 @@ static inline struct bcc_verdict bcc_audit(const uint8_t *prog, size_t size)
 			min_len += BCC_OP;
 			if (len < min_len)
 				return (struct bcc_verdict){"port op without its port", pos};
+		} else if (op.code == INET_DIAG_BC_DEV_COND) {
+			/* valid_devcond(): a u32 interface index follows the op */
+			min_len += 4;
+			if (len < min_len)
+				return (struct bcc_verdict){"device op without its index", pos};
 		} else if (op.code != INET_DIAG_BC_JMP && op.code != INET_DIAG_BC_NOP) {
 			return (struct bcc_verdict){"op code portview never emits", pos};
 		}
@@ -135,12 +142,13 @@ static inline struct bcc_verdict bcc_audit(const uint8_t *prog, size_t size)
 }
 
 /*
- * inet_diag_bc_run() for a socket with these ports (host order).  Only for
- * programs bcc_audit() passed; *ok is cleared if the run still goes wrong
- * (reads outside the program, takes no step, runs too long).
+ * inet_diag_bc_run() for a socket with these ports (host order), bound to
+ * interface ifindex (0: none).  Only for programs bcc_audit() passed; *ok
+ * is cleared if the run still goes wrong (reads outside the program, takes
+ * no step, runs too long).
  */
-static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
-			   bool *ok)
+static inline bool bcc_run_dev(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+			       uint32_t ifindex, bool *ok)
 {
 	long len = (long)size;
 	size_t pos = 0, steps = 0;
@@ -187,6 +195,16 @@ static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uin
 		case INET_DIAG_BC_D_EQ:
 			yes = dport == port;
 			break;
+		case INET_DIAG_BC_DEV_COND: {
+			uint32_t dev;
+			if (pos + BCC_OP + sizeof(dev) > size) {
+				*ok = false;
+				return false;
+			}
+			memcpy(&dev, prog + pos + BCC_OP, sizeof(dev));
+			yes = dev == ifindex;
+			break;
+		}
 		default:
 			*ok = false;
 			return false;
@@ -200,6 +218,13 @@ static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uin
 		pos += step;
 	}
 	return len == 0;
+}
+
+/* The run for a socket bound to no device. */
+static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+			   bool *ok)
+{
+	return bcc_run_dev(prog, size, sport, dport, 0, ok);
 }
 
 /* Whether the program holds an EQ op on its yes-walk. */

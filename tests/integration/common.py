@@ -394,6 +394,8 @@ class Sock:
         self.open = True
         # IPV6_V6ONLY of an unconnected IPv6 socket (0/1); None: not known
         self.v6only = None
+        # the device it is bound to (SO_BINDTODEVICE), or None
+        self.dev = None
 
     def dual_stack(self):
         """An IPv6 socket on :: without IPV6_V6ONLY: it takes IPv4 too."""
@@ -401,9 +403,10 @@ class Sock:
                 self.laddr.packed == bytes(16))
 
     def local_text(self):
-        if self.dual_stack():
-            return "*:%d" % self.lport
-        return "%s:%d" % (self.laddr.text(), self.lport)
+        addr = "*" if self.dual_stack() else self.laddr.text()
+        if self.dev and not self.laddr.scope:
+            addr += "%" + self.dev
+        return "%s:%d" % (addr, self.lport)
 
     def foreign_text(self):
         if self.proto == "UDP" and self.state == CLOSE:
@@ -417,9 +420,17 @@ class Sock:
             return "ESTABLISHED" if self.state == ESTABLISHED else ""
         return STATE_TEXT[self.state]
 
+    def ifindex(self):
+        """The interface the kernel reports (idiag_if): the bound device,
+        or a link-local address's scope; 0 for none."""
+        name = self.dev or self.laddr.scope
+        if not name:
+            return 0
+        return int(name) if name.isdigit() else socket.if_nametoindex(name)
+
     def sort_key(self):
         return (self.proto != "TCP", self.family != 4, self.laddr.packed,
-                self.lport, self.raddr.packed, self.rport)
+                self.lport, self.raddr.packed, self.rport, self.ifindex())
 
     def kernel_key(self):
         return (self.proto, self.family, self.laddr.packed, self.lport,
@@ -474,12 +485,14 @@ class World:
         self.socks.append(s)
         return s
 
-    def tcp_listen(self, h, addr, port, v6only=1, backlog=128):
-        (sid,) = h.cmd("tcp_listen", addr, port, v6only, backlog)
+    def tcp_listen(self, h, addr, port, v6only=1, backlog=128, dev=None):
+        (sid,) = h.cmd("tcp_listen", addr, port, v6only, backlog,
+                       *([dev] if dev else []))
         a = Addr(addr)
         s = self._add("TCP", a, port, any_addr(a.family), 0, LISTEN,
                       [h.pid], h, sid)
         s.v6only = v6only
+        s.dev = dev
         return s
 
     def tcp_connect(self, client, caddr, cport, listener, daddr,
@@ -548,12 +561,14 @@ class World:
         s.v6only = v6only
         return s
 
-    def udp_bind(self, h, addr, port, v6only=1):
-        (sid,) = h.cmd("udp_bind", addr, port, v6only)
+    def udp_bind(self, h, addr, port, v6only=1, dev=None):
+        (sid,) = h.cmd("udp_bind", addr, port, v6only,
+                       *([dev] if dev else []))
         a = Addr(addr)
         s = self._add("UDP", a, port, any_addr(a.family), 0, CLOSE,
                       [h.pid], h, sid)
         s.v6only = v6only
+        s.dev = dev
         return s
 
     def udp_many(self, h, addr, first, count):
@@ -931,7 +946,7 @@ class JsonModel:
                          "ephemeral": None} if bare else
                         {"address": json_address(s.raddr), "port": s.rport,
                          "class": port_class(s.rport), "ephemeral": None}),
-            "interface": s.laddr.scope or None,
+            "interface": s.dev or s.laddr.scope or None,
             "owners": [{"pid": p, "program": self.w.comms[p].decode(
                 "utf-8", "replace"), "fd": fd} for p in pids],
             "uid": 0, "user": "root",

@@ -17,7 +17,8 @@ Usage: holder.py [COMM_HEX]
 Addresses are numeric; an IPv6 address may carry a scope as "fe80::1%ifname".
 Commands (IDs are small integers naming the sockets this holder keeps):
 
-    tcp_listen ADDR PORT [V6ONLY [BACKLOG]]     -> ok ID
+    tcp_listen ADDR PORT [V6ONLY [BACKLOG [DEV]]] -> ok ID (DEV: bound to that
+                                                   interface, SO_BINDTODEVICE)
     tcp_bind ADDR PORT [V6ONLY [REUSEADDR]]     -> ok ID PORT (bound, never
                                                    listening nor connecting;
                                                    PORT 0: the kernel picks;
@@ -27,7 +28,7 @@ Commands (IDs are small integers naming the sockets this holder keeps):
     tcp_connect_nb LADDR LPORT RADDR RPORT      -> ok ID      (non-blocking,
                                                    for SYN_SENT)
     accept ID                                   -> ok NEWID
-    udp_bind ADDR PORT [V6ONLY]                 -> ok ID
+    udp_bind ADDR PORT [V6ONLY [DEV]]           -> ok ID
     udp_connect LADDR LPORT RADDR RPORT         -> ok ID
     udp_many ADDR FIRSTPORT COUNT               -> ok FIRSTID LASTID
         (FIRSTPORT 0: every socket gets an ephemeral port)
@@ -111,11 +112,17 @@ def new_socket(family, kind):
     return s
 
 
-def cmd_tcp_listen(addr, port, v6only="1", backlog="128"):
+def bind_to_device(s, dev):
+    if dev:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+
+
+def cmd_tcp_listen(addr, port, v6only="1", backlog="128", dev=None):
     fam, sa = sockaddr(addr, port)
     s = new_socket(fam, socket.SOCK_STREAM)
     if fam == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    bind_to_device(s, dev)
     s.bind(sa)
     s.listen(int(backlog))
     return [keep(s)]
@@ -169,11 +176,12 @@ def cmd_accept(sid):
     return [keep(c)]
 
 
-def cmd_udp_bind(addr, port, v6only="1"):
+def cmd_udp_bind(addr, port, v6only="1", dev=None):
     fam, sa = sockaddr(addr, port)
     s = new_socket(fam, socket.SOCK_DGRAM)
     if fam == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    bind_to_device(s, dev)
     s.bind(sa)
     return [keep(s)]
 
