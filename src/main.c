@@ -97,6 +97,27 @@ static int take(const struct pv_request *req, const struct pv_netns_facts *ns, b
 	return EXIT_OK;
 }
 
+/*
+ * The one line that says some owners are unknown, and why: other users'
+ * processes that /proc hides or will not show, else processes outside the
+ * PID namespace that /proc shows.
+ */
+static void note_unseen(uint8_t unseen)
+{
+	if (unseen & PV_UNSEEN_HIDEPID)
+		fputs("portview: owners of other users' sockets could not be identified "
+		      "(/proc is mounted with hidepid; run as root to see them all)\n",
+		      stderr);
+	else if (unseen & PV_UNSEEN_DENIED)
+		fputs("portview: owners of other users' sockets could not be identified "
+		      "(run as root to see them all)\n",
+		      stderr);
+	else if (unseen)
+		fputs("portview: owners outside this PID namespace could not be identified "
+		      "(its /proc shows only its own processes)\n",
+		      stderr);
+}
+
 /* The listing: snapshot, view, order, render. */
 static int list_sockets(const struct pv_request *req, const struct pv_services *svc,
 			const struct pv_netns_facts *ns, struct pv_buf *out)
@@ -127,10 +148,8 @@ static int list_sockets(const struct pv_request *req, const struct pv_services *
 		pv_scan_finish(scan);
 		size_t nparts;
 		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
-		if (status == EXIT_OK && pv_view_join_owners(&view, parts, nparts))
-			fputs("portview: owners of other users' sockets could not be identified "
-			      "(run as root to see them all)\n",
-			      stderr);
+		if (status == EXIT_OK)
+			note_unseen(pv_view_join_owners(&view, parts, nparts));
 		pv_scan_free(scan);
 	}
 	if (status == EXIT_OK) {

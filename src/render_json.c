@@ -68,12 +68,11 @@ static void endpoint(struct pv_buf *out, const struct pv_row *r, bool local)
 
 static void owners_array(struct pv_buf *out, const struct pv_row *r, const struct pv_owner_table *t)
 {
-	const struct pv_sock *s = &r->s;
 	/*
 	 * No owners found means none exist when the socket has no file (inode
-	 * 0) or every process could be read; otherwise it is unknown.
+	 * 0) or every process could be seen; otherwise it is unknown.
 	 */
-	if (!t || (r->owner_count == 0 && s->inode != 0 && t->denied)) {
+	if (!t || r->owners_unknown) {
 		pv_buf_puts(out, "null");
 		return;
 	}

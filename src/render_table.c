@@ -46,12 +46,15 @@ static const struct {
     [COL_FOREIGN_PORT] = {"Foreign Port", 0},
 };
 
-/* Distinct owner PIDs; owners of one socket are sorted by pid. */
+/*
+ * Distinct owner PIDs; owners of one socket are sorted by pid.  '-' for
+ * none, '?' for an owner that could not be seen.
+ */
 static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struct pv_owner_table *t,
 		       bool program)
 {
 	if (!t || s->owner_count == 0) {
-		pv_buf_putc(arena, '-');
+		pv_buf_putc(arena, s->owners_unknown ? '?' : '-');
 		return;
 	}
 	int32_t last = -1;

@@ -345,13 +345,14 @@ static void json_view(struct pv_view *v, const struct pv_socklist *l, const stru
 	json_users(&v->users);
 	if (owners) {
 		struct pv_scan_part parts[2] = {
-		    {.denied = denied},
+		    {.unseen = denied ? PV_UNSEEN_DENIED : 0},
 		    {.fds = json_fds,
 		     .nfds = sizeof(json_fds) / sizeof(json_fds[0]),
 		     .procs = json_procs,
 		     .nprocs = sizeof(json_procs) / sizeof(json_procs[0])},
 		};
-		ck_assert_int_eq(pv_view_join_owners(v, parts, 2), denied);
+		/* (json_fill's rows include sockets with a file that nobody holds) */
+		ck_assert_int_eq(pv_view_join_owners(v, parts, 2), denied ? PV_UNSEEN_DENIED : 0);
 	}
 }
 
