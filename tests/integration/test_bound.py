@@ -185,9 +185,15 @@ def consistency(ck, w, binary, b):
         rc, out, err = run(binary, ["--state", "bound", "--plain", "-n"],
                            env)
         line = debug_line(err)
-        m = re.search(r"in (\d+) datagrams.*bind hash (\w+)$", line)
-        ck.ok(m is not None and int(m.group(1)) > 2 and m.group(2) == how,
+        m = re.search(r"in (\d+) datagrams.*walks again (\d+),.*checked "
+                      r"(\d+) \((\d+) gone\).*bind hash (\w+)$", line)
+        ck.ok(m is not None and int(m.group(1)) > 2 and m.group(5) == how,
               "%s (bind hash %s)" % (what, how), line)
+        # No lookup can find a bound socket: none is made, none "gone".
+        ck.ok(m is not None and m.group(3) == m.group(4) == "0" and
+              (how != "sliced" or m.group(2) == "0"),
+              "%s: no bound socket looked up, no whole walk again" % what,
+              line)
         ck.eq((rc, out), (0, want), "%s: all %d bound sockets, once each"
               % (what, len(bound)))
     # Then 20 on one port (and the three first): no boundary, but a
