@@ -4,8 +4,8 @@
  * The input is split at '\n' into fields.  Each field, as a C string (cut at
  * its first NUL, as a command-line argument would be), goes to
  *   pv_state_parse_list, pv_parse_class_list, pv_parse_port_spec (against the
- *   compiled-in registry, loaded once), pv_parse_port_list and
- *   pv_parse_port_range_sysctl,
+ *   compiled-in registry, loaded once), pv_parse_port_list,
+ *   pv_parse_port_range_sysctl and pv_parse_dev (--dev),
  * and, with its NULs, to pv_escape_text; so does the whole input.
  *
  * Checks:
@@ -22,6 +22,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -438,6 +439,26 @@ static void check_escape(const uint8_t *s, size_t n)
 	pv_buf_free(&b);
 }
 
+/* --dev: an index of 1 or more as the digits say, or a name the kernel knows. */
+static void check_dev(const char *s)
+{
+	uint32_t idx = 0;
+	struct pv_why w = {0};
+	if (pv_parse_dev(s, &idx, &w)) {
+		FUZZ_CHECK(idx >= 1, "--dev %s: index 0 accepted", s);
+		bool digits = s[0] != '\0';
+		for (const char *p = s; *p && digits; p++)
+			digits = *p >= '0' && *p <= '9';
+		FUZZ_CHECK(digits ? strtoull(s, NULL, 10) == idx : if_nametoindex(s) == idx,
+			   "--dev %s: index %u is not the one named", s, idx);
+	} else {
+		FUZZ_CHECK(w.why && (strcmp(w.why, "no such interface") == 0 ||
+				     strcmp(w.why, "empty interface name") == 0 ||
+				     strcmp(w.why, "not an interface index (1 or more)") == 0),
+			   "--dev %s: undocumented refusal", s);
+	}
+}
+
 #define STATE_KNOWN PV_STATES_ALL
 #define CLASS_KNOWN                                                                                \
 	((1u << PV_CLASS_WELL_KNOWN) | (1u << PV_CLASS_REGISTERED) | (1u << PV_CLASS_DYNAMIC) |    \
@@ -455,6 +476,7 @@ static void check_field(const uint8_t *p, size_t n, size_t index)
 	check_bitmap(s);
 	check_range(s);
 	check_escape(p, n);
+	check_dev(s);
 	free(s);
 }
 
