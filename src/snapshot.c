@@ -92,10 +92,12 @@ static uint64_t tuple_hash(const struct pv_sock *s)
 	return pv_hash64(h ^ ((uint64_t)s->local.port << 16 | s->remote.port));
 }
 
+/* The same addresses and ports, on the same device (two devices: two sockets). */
 static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
 {
-	return a->proto == b->proto && a->family == b->family && a->local.port == b->local.port &&
-	       a->remote.port == b->remote.port && memcmp(a->local.addr, b->local.addr, 16) == 0 &&
+	return a->proto == b->proto && a->family == b->family && a->ifindex == b->ifindex &&
+	       a->local.port == b->local.port && a->remote.port == b->remote.port &&
+	       memcmp(a->local.addr, b->local.addr, 16) == 0 &&
 	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
 }
 
@@ -372,6 +374,12 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 	return err;
 }
 
+static int port_cmp(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return (x > y) - (x < y);
+}
+
 /*
  * Whether the walk of the bind hash may have paused inside a bucket: it
  * does after every 16 sockets it reports from one, and the sockets bound
@@ -388,13 +396,8 @@ static bool bound_may_pause(const struct pv_socklist *l, size_t before)
 	for (size_t i = before; i < l->n; i++)
 		if ((BOUND >> l->v[i].state) & 1)
 			ports[k++] = l->v[i].lport;
-	/* a counting pass over the few bound sockets: sort, then runs */
-	for (size_t i = 1; i < k; i++)
-		for (size_t j = i; j > 0 && ports[j - 1] > ports[j]; j--) {
-			uint16_t t = ports[j];
-			ports[j] = ports[j - 1];
-			ports[j - 1] = t;
-		}
+	/* sort, then count runs */
+	qsort(ports, k, sizeof(*ports), port_cmp);
 	bool pauses = false;
 	for (size_t i = 0, run = 1; i + 1 < k && !pauses; i++) {
 		run = ports[i + 1] == ports[i] ? run + 1 : 1;
