@@ -407,10 +407,13 @@ while live:
 
 HEADER = ["Proto", "Local Address", "Foreign Address", "State", "PID",
           "Local Port", "Foreign Port"]
+# (BOUND: a listener caught by the bind hash's walk as its process closes it)
 STATES = {"ESTABLISHED", "SYN_SENT", "SYN_RECEIVED", "FIN_WAIT_1",
           "FIN_WAIT_2", "TIME_WAIT", "CLOSED", "CLOSE_WAIT", "LAST_ACK",
-          "LISTENING", "CLOSING"}
-ADDR = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+(%[^\]]+)?\]):\d+$")
+          "LISTENING", "CLOSING", "BOUND"}
+# (a dual-stack wildcard is *, a bound device follows the address: %lo)
+ADDR = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+(%[^\]]+)?\]|\*)"
+                  r"(%[^:\s]+)?:\d+$")
 ANNOT = re.compile(r"^(-|\S+ (well-known|registered|dynamic))$")
 ANNOT_LOCAL = re.compile(r"^(-|\S+ (well-known|registered|dynamic)"
                          r"( ephemeral)?)$")
