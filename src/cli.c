@@ -39,6 +39,7 @@ enum {
 	OPT_FAIL_ON_PRESSURE,
 	OPT_ALL_NETNS,
 	OPT_UNIT,
+	OPT_DEV,
 };
 
 static const char usage_line[] =
@@ -59,11 +60,11 @@ static void print_help(void)
 	fputs(usage_line, stdout);
 	fputs("\n"
 	      "Which sockets (default: connections, without listening sockets):\n"
-	      "  -a, --all            listening TCP and unconnected UDP sockets too\n"
+	      "  -a, --all            listening and bound TCP, unconnected UDP sockets too\n"
 	      "  -l, --listening      only listening TCP and unconnected UDP sockets\n"
 	      "  -t, --tcp            TCP sockets (with -u: both; neither: both)\n"
 	      "  -u, --udp            UDP sockets\n"
-	      "  -4, --ipv4           IPv4, with the IPv6 sockets that carry IPv4\n"
+	      "  -4, --ipv4           IPv4, and IPv6 sockets taking IPv4 (v4-mapped, *:PORT)\n"
 	      "  -6, --ipv6           IPv6\n"
 	      "      --state LIST     in these states (below); replaces -a and -l\n"
 	      "      --port SPEC      local or foreign port: 80, 8000-8100, https, lists\n"
@@ -76,6 +77,7 @@ static void print_help(void)
 	      "      --class LIST     local port in: well-known, registered, dynamic,\n"
 	      "                       ephemeral\n"
 	      "      --no-loopback    no sockets on loopback addresses\n"
+	      "      --dev IFACE      bound to interface IFACE (a name or an index)\n"
 	      "  -N, --netns NS       in network namespace NS: its name (ip netns), a path\n"
 	      "                       to it, or pid:PID\n"
 	      "      --all-netns      in every network namespace, with Netns and Unit\n"
@@ -115,9 +117,9 @@ static void print_help(void)
 	      "  -V, --version        the version\n"
 	      "\n"
 	      "States: established, syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
-	      "  time-wait, close, close-wait, last-ack, listening, closing; groups:\n"
-	      "  all, connected, synchronized, bucket, big; and ss's spellings (estab,\n"
-	      "  unconn, listen...).\n"
+	      "  time-wait, close, close-wait, last-ack, listening, closing, bound;\n"
+	      "  groups: all, connected, synchronized, bucket, big; and ss's spellings\n"
+	      "  (estab, unconn, listen, bound-inactive...).\n"
 	      "\n"
 	      "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
 	      "pressure above --fail-on-pressure.\n"
@@ -227,7 +229,7 @@ static int mode_conflict(const struct given *g)
 	    'a',       'l',	'4',	 '6',	  OPT_STATE,   OPT_PORT,  OPT_SPORT,
 	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMMAND, OPT_CLASS, OPT_NO_LOOPBACK,
 	    OPT_SORT,  'o',	'p',	 'e',	  OPT_PLAIN,   'H',	  'W',
-	    0};
+	    OPT_DEV,   0};
 	static const int lookup_no[] = {'a',	   'l',	      OPT_STATE, OPT_PORT,
 					OPT_SPORT, OPT_DPORT, OPT_CLASS, 0};
 	static const int summary_no[] = {'o', 'p', 'e', OPT_PLAIN, 'H', 'W', OPT_SORT, 0};
@@ -508,6 +510,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"pid", required_argument, NULL, OPT_PID},
 	    {"command", required_argument, NULL, OPT_COMMAND},
 	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
+	    {"dev", required_argument, NULL, OPT_DEV},
 	    {"sort", required_argument, NULL, OPT_SORT},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"color", optional_argument, NULL, OPT_COLOR},
@@ -765,6 +768,12 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			summary = summary ? summary : "--fail-on-pressure";
 			break;
 		}
+		case OPT_DEV:
+			if (!pv_parse_dev(optarg, &q->dev, &why)) {
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			break;
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
@@ -883,6 +892,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		q->ipv4 = q->ipv6 = false;
 		q->nclauses = 0;
 		q->classes = 0;
+		q->dev = 0;
 	}
 	if (lookup) {
 		/* Who uses the ports now: every state, either side, with owners. */

@@ -43,6 +43,11 @@ static int is_link_local6(const uint8_t a[16])
 	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] == 0xff && (a[1] & 0x0f) == 0x02);
 }
 
+bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep)
+{
+	return family == AF_INET6 && is_link_local6(ep->addr);
+}
+
 size_t pv_format_uint(char *out, uint32_t v)
 {
 	char tmp[10];

@@ -56,11 +56,11 @@ static void debug_dump(const struct pv_dump_report *r)
 		"portview: debug: %s%s dump: %zu sockets in %zu datagrams (%zu bytes), "
 		"states 0x%x, filter program %zu bytes, hash buckets %u, tail %u of %u "
 		"needed, walks again %zu, slices %zu (%zu split%s), boundary records "
-		"checked %zu (%ld gone), second pass %s, %zu more\n",
+		"checked %zu (%ld gone), second pass %s, %zu more, bind hash %s\n",
 		pv_proto_name(r->proto), fam[r->family], r->sockets, r->datagrams, r->bytes,
 		r->states, r->program_len, r->buckets, r->tail, r->needed, r->walks_again,
 		r->slices, r->split, r->incomplete ? ", incomplete" : "", r->checked, r->gone,
-		r->second, r->sockets - r->first);
+		r->second, r->sockets - r->first, r->bound);
 }
 
 /*
@@ -177,6 +177,27 @@ static void debug_owners(const struct pv_scan *scan)
 		fputs(" (bpf iterator not tried)\n", stderr);
 }
 
+/*
+ * The one line that says some owners are unknown, and why: other users'
+ * processes that /proc hides or will not show, else processes outside the
+ * PID namespace that /proc shows.
+ */
+static void note_unseen(uint8_t unseen)
+{
+	if (unseen & PV_UNSEEN_HIDEPID)
+		fputs("portview: owners of other users' sockets could not be identified "
+		      "(/proc is mounted with hidepid; run as root to see them all)\n",
+		      stderr);
+	else if (unseen & PV_UNSEEN_DENIED)
+		fputs("portview: owners of other users' sockets could not be identified "
+		      "(run as root to see them all)\n",
+		      stderr);
+	else if (unseen)
+		fputs("portview: owners outside this PID namespace could not be identified "
+		      "(its /proc shows only its own processes)\n",
+		      stderr);
+}
+
 /* --pid and --command: whether one of the socket's owners is named. */
 struct owner_filter {
 	const struct pv_query *q;
@@ -262,10 +283,11 @@ static int gather(const struct pv_request *req, const struct pv_query *q,
 		}
 		size_t nparts;
 		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
-		if (status == EXIT_OK && pv_view_join_owners(view, parts, nparts) && !quiet)
-			fputs("portview: owners of other users' sockets could not be identified "
-			      "(run as root to see them all)\n",
-			      stderr);
+		if (status == EXIT_OK) {
+			uint8_t unseen = pv_view_join_owners(view, parts, nparts);
+			if (!quiet)
+				note_unseen(unseen);
+		}
 		pv_scan_free(scan);
 	}
 	if (status == EXIT_OK && pv_query_by_owner(q)) {

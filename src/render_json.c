@@ -68,12 +68,11 @@ static void endpoint(struct pv_buf *out, const struct pv_row *r, bool local)
 
 static void owners_array(struct pv_buf *out, const struct pv_row *r, const struct pv_owner_table *t)
 {
-	const struct pv_sock *s = &r->s;
 	/*
 	 * No owners found means none exist when the socket has no file (inode
-	 * 0) or every process could be read; otherwise it is unknown.
+	 * 0) or every process could be seen; otherwise it is unknown.
 	 */
-	if (!t || (r->owner_count == 0 && s->inode != 0 && t->denied)) {
+	if (!t || r->owners_unknown) {
 		pv_buf_puts(out, "null");
 		return;
 	}
@@ -107,6 +106,8 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 		pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
 		key(out, "family", false);
 		pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
+		key(out, "v6only", false);
+		pv_buf_puts(out, s->v6only < 0 ? "null" : s->v6only ? "true" : "false");
 		key(out, "state", false);
 		const char *state = pv_state_display(s->proto, s->state);
 		str_or_null(out, state[0] ? state : NULL);
@@ -159,6 +160,11 @@ void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 		pv_buf_printf(out, "%u", s->rqueue);
 		key(out, "tx_queue", false);
 		pv_buf_printf(out, "%u", s->wqueue);
+		key(out, "timer", false);
+		pv_buf_printf(out,
+			      "{\"name\": \"%s\", \"expires_ms\": %u, \"retransmits\": %u, "
+			      "\"probes\": %u}",
+			      pv_timer_name(s->timer), s->expires, s->retrans, s->probes);
 		pv_buf_putc(out, '}');
 	}
 	pv_buf_puts(out, l->n ? "\n]\n" : "]\n");

@@ -64,13 +64,14 @@ static void owner_text(struct pv_buf *arena, const struct pv_owner_table *t,
 
 /*
  * Distinct owner PIDs (owners of one socket are sorted by pid), or with
- * condense the lowest and how many more: "5323 (+5)".
+ * condense the lowest and how many more: "5323 (+5)".  '-' for none, '?'
+ * for an owner that could not be seen.
  */
 static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struct pv_owner_table *t,
 		       bool program, bool condense)
 {
 	if (!t || s->owner_count == 0) {
-		pv_buf_putc(arena, '-');
+		pv_buf_putc(arena, s->owners_unknown ? '?' : '-');
 		return;
 	}
 	int32_t last = -1;
@@ -97,7 +98,9 @@ static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struc
  * An address cell.  Numeric: 127.0.0.1:443, [::1]:443.  With names, the
  * way netstat shows them: localhost:https, the host name when one resolved
  * and the service name unless the port is in the ephemeral range (a client
- * port that only happens to share a number with a service).
+ * port that only happens to share a number with a service).  A local end
+ * bound to a device has it after the address, as ss shows it:
+ * 0.0.0.0%eth0:53 (a link-local address has it as its scope instead).
  */
 static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool local,
 			  const struct pv_table_opts *o, struct pv_ifcache *ifc)
@@ -107,48 +110,43 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		pv_buf_puts(arena, "*:*");
 		return;
 	}
+	const char *dev = NULL;
+	char tmp[IF_NAMESIZE];
+	if (local && s->s.ifindex && !pv_endpoint_is_scoped(s->s.family, ep))
+		dev = pv_ifcache_name(ifc, s->s.ifindex, tmp);
 	char *p = pv_buf_reserve(arena, PV_ENDPOINT_MAX);
-	size_t n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
-	if (o->numeric) {
+	size_t n;
+	if (local && pv_sock_is_dual_stack(&s->s))
+		/* :: taking IPv4 as well, as ss shows it; [::] takes IPv6 only */
+		n = (size_t)snprintf(p, PV_ENDPOINT_MAX, "*:%u", ep->port);
+	else
+		n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
+	if (o->numeric && !dev) {
 		arena->len += n;
 		return;
 	}
-	const char *host = local ? s->local_host : s->remote_host;
-	const struct pv_service *svc = local ? s->local_name : s->remote_name;
+	const char *host = o->numeric ? NULL : local ? s->local_host : s->remote_host;
+	const struct pv_service *svc = o->numeric ? NULL : local ? s->local_name : s->remote_name;
 	bool in_range = local ? s->local_ephemeral : s->remote_in_range;
 	size_t colon = n;
 	while (colon > 0 && p[colon - 1] != ':')
 		colon--;
-	if (host) {
+	if (host)
 		pv_escape_text(arena, host, strlen(host));
-		pv_buf_putc(arena, ':');
-	} else {
-		arena->len += colon; /* the numeric address and its ':' */
+	else
+		arena->len += colon - 1; /* the numeric address */
+	if (dev) {
+		/* interface names are the administrator's, but still untrusted text */
+		pv_buf_putc(arena, '%');
+		pv_escape_text(arena, dev, strlen(dev));
 	}
+	pv_buf_putc(arena, ':');
 	if (svc && !in_range) {
 		pv_escape_text(arena, svc->name, strlen(svc->name));
 	} else {
 		char port[8];
 		int len = snprintf(port, sizeof(port), "%u", ep->port);
 		pv_buf_add(arena, port, (size_t)len);
-	}
-}
-
-static const char *timer_name(uint8_t timer)
-{
-	switch (timer) {
-	case 0:
-		return "off";
-	case 1:
-		return "on";
-	case 2:
-		return "keepalive";
-	case 3:
-		return "timewait";
-	case 4:
-		return "probe";
-	default:
-		return "unknown";
 	}
 }
 
@@ -206,9 +204,9 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 		add_uint(b, s->wqueue);
 		break;
 	case COL_TIMER:
-		/* like netstat -o: the timer, seconds left and retransmits */
-		pv_buf_printf(b, "%s (%u.%02u/%u)", timer_name(s->timer), s->expires / 1000,
-			      s->expires % 1000 / 10, s->retrans);
+		/* like netstat -o: the timer, seconds left, retransmissions, probes */
+		pv_buf_printf(b, "%s (%u.%02u/%u/%u)", pv_timer_name(s->timer), s->expires / 1000,
+			      s->expires % 1000 / 10, s->retrans, s->probes);
 		break;
 	case COL_LOCAL_PORT:
 		pv_annotation_text(b, r->local_service, r->local_class, r->local_ephemeral);
@@ -231,7 +229,9 @@ static size_t quick_width(int col, const struct pv_row *s, const struct pv_table
 	switch (col) {
 	case COL_LOCAL:
 	case COL_FOREIGN:
-		return o->numeric && s->s.family == AF_INET && !o->width ? 0 : SIZE_MAX;
+		return o->numeric && s->s.family == AF_INET && !s->s.ifindex && !o->width
+			   ? 0
+			   : SIZE_MAX;
 	case COL_LOCAL_PORT:
 		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
 	case COL_FOREIGN_PORT:

@@ -33,14 +33,18 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
 	pv_users_init(&v->users);
 }
 
-bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)
+uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)
 {
 	pv_owners_init(&v->owners, v->l->n);
 	for (size_t i = 0; i < v->l->n; i++)
 		pv_owners_want(&v->owners, v->l->v[i].inode);
 	pv_owners_join(&v->owners, parts, nparts);
 	v->has_owners = true;
-	return v->owners.denied;
+	/* every wanted inode is a socket's: one that no walked process holds is unknown */
+	for (size_t i = 0; i < v->owners.nslots && v->owners.unseen; i++)
+		if (v->owners.count[i] == 0)
+			return v->owners.unseen;
+	return 0;
 }
 
 void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms)
@@ -101,8 +105,11 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	}
 	if (v->services)
 		annotate_row(out, v->services, eph);
-	if (v->has_owners)
+	if (v->has_owners) {
 		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
+		/* No file (inode 0: TIME_WAIT, request sockets): no owner can exist. */
+		out->owners_unknown = out->owner_count == 0 && s->inode != 0 && v->owners.unseen;
+	}
 	if (v->units_proc_root && v->has_owners && out->owner_count)
 		out->unit = unit_of(v, v->owners.owners[out->owner_first].proc);
 	else if (v->units_proc_root && s->cgroup)

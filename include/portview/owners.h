@@ -1,4 +1,7 @@
-/* Which processes hold which sockets: a walk of /proc/PID/fd. */
+/*
+ * Which processes hold which sockets: a walk of /proc/PID/fd (and of
+ * /proc/PID/task/TID/fd where a thread's file table differs).
+ */
 #ifndef PORTVIEW_OWNERS_H
 #define PORTVIEW_OWNERS_H
 
@@ -24,6 +27,15 @@ struct pv_owner {
 };
 
 /*
+ * Why the walk may not have seen every process's sockets, so that a socket
+ * no process was found to hold may yet have an owner (pv_scan_part.unseen,
+ * pv_owner_table.unseen).
+ */
+#define PV_UNSEEN_DENIED  1u /* some fd directory could not be read (another user's) */
+#define PV_UNSEEN_HIDEPID 2u /* /proc is mounted with hidepid and hides other users' */
+#define PV_UNSEEN_PIDNS	  4u /* /proc shows one PID namespace, not the host's */
+
+/*
  * What one walker found: every socket fd of the processes it took, each
  * fd's .proc indexing its procs.
  */
@@ -32,7 +44,7 @@ struct pv_scan_part {
 	size_t nfds, capfds;
 	struct pv_process *procs;
 	size_t nprocs, capprocs;
-	bool denied; /* some /proc/PID/fd could not be read */
+	uint8_t unseen; /* PV_UNSEEN_* */
 };
 
 /*
@@ -96,8 +108,8 @@ struct pv_owner_table {
 	size_t nowners;
 	struct pv_process *procs;
 	size_t nprocs;
-	/* some /proc/PID/fd could not be read (another user's process) */
-	bool denied;
+	/* PV_UNSEEN_*: why some processes' sockets may not have been seen */
+	uint8_t unseen;
 };
 
 /* expected: about how many inodes will be wanted (sizes the hash). */

@@ -31,6 +31,11 @@ struct pv_row {
 	/* Owners, as a range of the view's owner table. */
 	uint32_t owner_first;
 	uint32_t owner_count;
+	/*
+	 * None found, yet the socket has a file and some processes could not
+	 * be seen (pv_owner_table.unseen): its owner is unknown, not absent.
+	 */
+	bool owners_unknown;
 	/* What the ports mean; NULL service: none known. */
 	const struct pv_service *local_service;
 	const struct pv_service *remote_service;
@@ -75,10 +80,10 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
 		  const struct pv_services *services, const struct pv_ephemeral *eph);
 /*
  * Join the parts of a finished /proc walk with the records: the owners of
- * each socket.  Returns true when some processes could not be read
- * (another user's), so that owners may be missing.
+ * each socket.  Returns why some processes could not be seen (PV_UNSEEN_*)
+ * when that leaves some socket's owner unknown, else 0.
  */
-bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
+uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
 /*
  * The namespaces the records come from (their netns index): rows carry
  * theirs, and are annotated with its ephemeral range.

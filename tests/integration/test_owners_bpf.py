@@ -182,8 +182,11 @@ def check_paths(c, binary, w, shared, unshared, orphaned, crowd):
          "the iterator names the owner of the %d sockets only it can see "
          "(each once, pid in this namespace, program, fd)" % len(only),
          repr(list(bad.items())[:5]))
-    c.ok(all(proc[k] == [] for k in only),
-         "the /proc walk shows no owner for them")
+    # Since the walk reads threads' own tables too (issue 11), /proc finds them.
+    c.ok(all(sorted(proc[k]) == sorted(bpf[k]) for k in only),
+         "the /proc walk finds the same owners for them, through the threads' "
+         "own tables", repr([(k, proc[k], bpf[k]) for k in only
+                             if sorted(proc[k]) != sorted(bpf[k])][:5]))
     # the unshared process's first two sockets are in both of its tables
     for fd, port in unshared.info["shared"]:
         keys = [k for k in bpf if udp_port_key(port)(k)]
@@ -248,8 +251,10 @@ def check_nested(c, binary):
     c.eq(info["pid"], 1, "nested PID namespace: the helper is its PID 1")
     for mode in ("bpf", "proc"):
         res = info[mode]
-        c.eq((res["rc"], res["stderr"]), (0, ""),
-             "nested, PORTVIEW_OWNERS=%s: exit 0, stderr empty" % mode)
+        # the iterator, like /proc, sees this PID namespace's tasks only
+        c.eq((res["rc"], res["stderr"]), (0, common.NOTE_PIDNS + "\n"),
+             "nested, PORTVIEW_OWNERS=%s: exit 0, the note that owners outside "
+             "this PID namespace are unknown" % mode)
         doc = owners_by_socket(json.loads(res["stdout"]))
         got = sorted((k[2], tuple(p for p, _, _ in v)) for k, v in doc.items()
                      if k[0] == "udp" and k[2] in info["ports"])
@@ -272,11 +277,13 @@ def check_churn(c, binary, w):
         failures = []
         for i in range(15):
             rc, out, err = run(binary, ["-an", "--json", "-u"], mode="bpf")
-            if rc != 0 or err:
+            # A socket whose process exited between the dump and the
+            # iterator has an owner out of sight: the note may say so.
+            if rc != 0 or err not in ("", common.NOTE_PIDNS + "\n"):
                 failures.append("run %d: exit %d, %s" % (i, rc, err.strip()))
                 continue
             got = {(o["local"]["address"], o["local"]["port"]):
-                   {x["pid"] for x in o["owners"]}
+                   {x["pid"] for x in o["owners"] or []}
                    for o in json.loads(out)}
             wrong = [k for k, v in stable.items() if got.get(k) != v]
             if wrong:
