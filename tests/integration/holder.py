@@ -50,6 +50,8 @@ Commands (IDs are small integers naming the sockets this holder keeps):
                                                    TCP_KEEPINTVL in seconds)
     inode ID                                    -> ok INODE   (fstat)
     fd ID                                       -> ok FD
+    ports ID                                    -> ok LPORT RPORT
+        (getsockname and getpeername of a connected socket)
     close ID                                    -> ok
     fork [COMM_HEX]                             -> ok CHILDPID
         the child shares every socket open at that moment and lives as
@@ -276,6 +278,11 @@ def cmd_keepalive(sid, idle=None, intvl=None):
 
 def cmd_inode(sid):
     return [os.fstat(socks[int(sid)].fileno()).st_ino]
+
+
+def cmd_ports(sid):
+    s = socks[int(sid)]
+    return [s.getsockname()[1], s.getpeername()[1]]
 
 
 def cmd_fd(sid):
