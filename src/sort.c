@@ -137,6 +137,11 @@ static void swap_rec(struct pv_socklist *l, size_t i, size_t j)
 		l->more[i] = l->more[j];
 		l->more[j] = m;
 	}
+	if (l->info) {
+		struct pv_tcp_info t = l->info[i];
+		l->info[i] = l->info[j];
+		l->info[j] = t;
+	}
 }
 
 struct sorter {
@@ -236,6 +241,8 @@ static void move_rec(struct pv_socklist *l, size_t to, size_t from)
 	l->v[to] = l->v[from];
 	if (l->more)
 		l->more[to] = l->more[from];
+	if (l->info)
+		l->info[to] = l->info[from];
 }
 
 size_t pv_socklist_dedupe(struct pv_socklist *l)

@@ -38,7 +38,7 @@ static void take_and_render(struct pv_snapshotter *s, const struct pv_query *q,
 	struct pv_snapshot_report rep;
 	struct pv_scan *scan;
 	ck_assert_int_eq(pv_scan_start(&scan, "/proc", true), 0);
-	ck_assert_int_eq(pv_snapshot_take(s, q, ns, &policy, true, l, &rep), 0);
+	ck_assert_int_eq(pv_snapshot_take(s, q, ns, &policy, PV_KEEP_MORE, l, &rep), 0);
 	pv_scan_finish(scan);
 
 	struct pv_view v;
