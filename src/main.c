@@ -230,7 +230,8 @@ static int list_sockets(const struct pv_request *req, const struct pv_services *
 		if (!req->table.numeric && !req->json)
 			pv_view_resolve_names(&view, PV_RESOLVE_TIMEOUT_MS);
 		if (req->order.n)
-			pv_socklist_sort_by(&l, &req->order, view.has_owners ? &view.owners : NULL);
+			pv_socklist_sort_by(&l, &req->order, view.has_owners ? &view.owners : NULL,
+					    NULL);
 		if (req->json)
 			pv_render_json(out, &view);
 		else
