@@ -67,6 +67,8 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 		annotate_row(out, v->services, v->ephemeral);
 	if (v->has_owners)
 		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
+	if (v->rates)
+		out->rate = v->rates[i];
 	if (v->has_names) {
 		out->local_host = pv_names_host(&v->names, s->family, s->local.addr);
 		out->remote_host = pv_names_host(&v->names, s->family, s->remote.addr);

@@ -15,6 +15,16 @@
 #include "portview/sock.h"
 #include "portview/users.h"
 
+/*
+ * How fast a TCP connection moved data over the last interval, from its
+ * tcp_info counters in two snapshots (watch.h): bytes per second
+ * acknowledged by the peer (sent) and received.
+ */
+struct pv_rate {
+	uint64_t sent, received;
+	bool known; /* false: not in the snapshot before, or no counters */
+};
+
 /* One row: a record with everything the view adds. */
 struct pv_row {
 	struct pv_sock s; /* what the kernel said */
@@ -35,6 +45,8 @@ struct pv_row {
 	/* The addresses' port names, from /etc/services only; NULL: the number. */
 	const struct pv_service *local_name;
 	const struct pv_service *remote_name;
+	/* The rate over the last interval, when the view has rates. */
+	struct pv_rate rate;
 };
 
 struct pv_view {
@@ -46,6 +58,8 @@ struct pv_view {
 	struct pv_names names;
 	bool has_names;	       /* host names were looked up */
 	struct pv_users users; /* a cache: filled as rows are read */
+	/* Per record of l, in its order: the rates (interval mode with -i); or NULL. */
+	const struct pv_rate *rates;
 };
 
 /* A view of l with port annotations from services (may be NULL) and eph. */
