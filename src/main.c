@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run.h"
 #include "portview/buf.h"
 #include "portview/format.h"
 #include "portview/owners.h"
@@ -31,11 +32,8 @@
 #include "portview/summary.h"
 #include "portview/view.h"
 
-/* The whole name resolution of a run is bounded by this. */
-#define PV_RESOLVE_TIMEOUT_MS 1000
-
 /* Write what is left of the output (a sink has written the rest). */
-static int write_out(struct pv_buf *out)
+int pv_write_out(struct pv_buf *out)
 {
 	int err = out->fd >= 0 ? pv_buf_flush(out) : pv_buf_write(out, STDOUT_FILENO);
 	/* A reader that went away (| head) wanted no more: not an error. */
@@ -61,30 +59,34 @@ static void debug_dump(const struct pv_dump_report *r)
 		r->second, r->sockets - r->first);
 }
 
-/*
- * Take a snapshot of q and say what the run should know of it: the debug
- * lines, a protocol the kernel cannot list (once each), a failure.
- * Returns an exit status.
- */
-static int take(const struct pv_request *req, const struct pv_query *q,
-		const struct pv_netns_facts *ns, bool keep_more, struct pv_socklist *l)
+int pv_open_snapshotter(struct pv_snapshotter **s)
 {
-	struct pv_snapshotter *s;
-	struct pv_snapshot_report rep;
-	int err = pv_snapshotter_open(&s);
+	int err = pv_snapshotter_open(s);
 	if (err) {
 		fprintf(stderr, "portview: cannot open a netlink sock_diag socket: %s\n",
 			strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	err = pv_snapshot_take(s, q, ns, &req->dump, keep_more, l, &rep);
-	pv_snapshotter_close(s);
+	return EXIT_OK;
+}
+
+/*
+ * Take a snapshot of q and say what the run should know of it: the debug
+ * lines, a protocol the kernel cannot list (once each, unless quiet), a
+ * failure.  Returns an exit status.
+ */
+static int take(const struct pv_request *req, struct pv_snapshotter *s, const struct pv_query *q,
+		const struct pv_netns_facts *ns, unsigned keeps, bool quiet, struct pv_socklist *l)
+{
+	struct pv_snapshot_report rep;
+	int err = pv_snapshot_take(s, q, ns, &req->dump, keeps, l, &rep);
 	bool warned[256] = {false};
 	for (size_t i = 0; i < rep.ndumps; i++) {
 		const struct pv_dump_report *r = &rep.dumps[i];
 		if (req->debug)
 			debug_dump(r);
-		if (r->err && !warned[r->proto] && (!err || r->proto != rep.failed_proto)) {
+		if (r->err && !warned[r->proto] && !quiet &&
+		    (!err || r->proto != rep.failed_proto)) {
 			fprintf(stderr,
 				"portview: warning: the kernel cannot list %s sockets (%s); "
 				"skipped\n",
@@ -124,15 +126,9 @@ static bool owner_named(const struct pv_sock *s, const void *arg)
 	return false;
 }
 
-/*
- * A snapshot of q made into a view of l, with the owners when the listing
- * wants them (and --pid and --command applied).  quiet: no note about
- * owners that could not be seen.  Returns an exit status; the view is
- * to be freed either way.
- */
-static int gather(const struct pv_request *req, const struct pv_query *q,
-		  const struct pv_services *svc, const struct pv_netns_facts *ns, bool quiet,
-		  struct pv_socklist *l, struct pv_view *view)
+int pv_gather(const struct pv_request *req, struct pv_snapshotter *s, const struct pv_query *q,
+	      const struct pv_services *svc, const struct pv_netns_facts *ns, bool quiet,
+	      struct pv_socklist *l, struct pv_view *view)
 {
 	bool want_owners = pv_request_wants_owners(req);
 	struct pv_scan *scan = NULL;
@@ -150,8 +146,10 @@ static int gather(const struct pv_request *req, const struct pv_query *q,
 			return EXIT_RUNTIME;
 		}
 	}
-	/* Queues, timers and the interface: only -e and JSON show them. */
-	int status = take(req, q, ns, req->table.extended || req->json, l);
+	/* Queues, timers and the interface: only -e and JSON show them; tcp_info, -i. */
+	unsigned keeps =
+	    (req->table.extended || req->json ? PV_KEEP_MORE : 0) | (req->info ? PV_KEEP_INFO : 0);
+	int status = take(req, s, q, ns, keeps, quiet, l);
 	if (want_owners) {
 		pv_scan_finish(scan);
 		size_t nparts;
@@ -178,8 +176,8 @@ static const char *plural(size_t n, const char *one, const char *more)
  * An empty listing on a terminal: one line on stderr saying so, and what
  * the same filters find in the states the selection left out.
  */
-static void say_empty(const struct pv_request *req, const struct pv_services *svc,
-		      const struct pv_netns_facts *ns)
+static void say_empty(const struct pv_request *req, struct pv_snapshotter *s,
+		      const struct pv_services *svc, const struct pv_netns_facts *ns)
 {
 	const struct pv_query *q = &req->query;
 	bool listening_only = q->states == (PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE));
@@ -192,7 +190,7 @@ static void say_empty(const struct pv_request *req, const struct pv_services *sv
 	struct pv_view view;
 	pv_socklist_init(&l);
 	if (q->states != PV_STATES_ALL &&
-	    gather(req, &req->wider, svc, ns, true, &l, &view) == EXIT_OK) {
+	    pv_gather(req, s, &req->wider, svc, ns, true, &l, &view) == EXIT_OK) {
 		for (size_t i = 0; i < l.n; i++) {
 			const struct pv_rec *r = &l.v[i];
 			bool listener = r->state == PV_TCP_LISTEN ||
@@ -222,10 +220,14 @@ static void say_empty(const struct pv_request *req, const struct pv_services *sv
 static int list_sockets(const struct pv_request *req, const struct pv_services *svc,
 			const struct pv_netns_facts *ns, struct pv_buf *out)
 {
+	struct pv_snapshotter *s;
 	struct pv_socklist l;
 	struct pv_view view;
+	int status = pv_open_snapshotter(&s);
+	if (status != EXIT_OK)
+		return status;
 	pv_socklist_init(&l);
-	int status = gather(req, &req->query, svc, ns, false, &l, &view);
+	status = pv_gather(req, s, &req->query, svc, ns, false, &l, &view);
 	if (status == EXIT_OK) {
 		if (!req->table.numeric && !req->json)
 			pv_view_resolve_names(&view, PV_RESOLVE_TIMEOUT_MS);
@@ -244,8 +246,9 @@ static int list_sockets(const struct pv_request *req, const struct pv_services *
 		/* the header first, then the line that says why it has no rows */
 		if (out->fd >= 0)
 			pv_buf_flush(out);
-		say_empty(req, svc, ns);
+		say_empty(req, s, svc, ns);
 	}
+	pv_snapshotter_close(s);
 	return status;
 }
 
@@ -256,7 +259,7 @@ static int run_list(const struct pv_request *req, const struct pv_services *svc,
 	pv_buf_init_sink(&out, STDOUT_FILENO);
 	int status = list_sockets(req, svc, ns, &out);
 	if (status == EXIT_OK)
-		status = write_out(&out);
+		status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status;
 }
@@ -266,9 +269,13 @@ static int run_ranges(const struct pv_request *req, const struct pv_netns_facts 
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	const struct pv_ephemeral *e = &ns->ephemeral;
 	struct pv_socklist l;
-
+	struct pv_snapshotter *s;
+	int status = pv_open_snapshotter(&s);
+	if (status != EXIT_OK)
+		return status;
 	pv_socklist_init(&l);
-	int status = take(req, &req->query, ns, false, &l);
+	status = take(req, s, &req->query, ns, 0, false, &l);
+	pv_snapshotter_close(s);
 	if (status != EXIT_OK) {
 		pv_socklist_free(&l);
 		return status;
@@ -305,7 +312,7 @@ static int run_ranges(const struct pv_request *req, const struct pv_netns_facts 
 		pv_render_ranges_json(&out, rows, n);
 	else
 		pv_render_ranges(&out, rows, n);
-	status = write_out(&out);
+	status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status;
 }
@@ -342,9 +349,14 @@ static int run_summary(const struct pv_request *req, const struct pv_services *s
 	struct timespec t0;
 	struct pv_socklist l;
 	struct pv_view view;
+	struct pv_snapshotter *s;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int status = pv_open_snapshotter(&s);
+	if (status != EXIT_OK)
+		return status;
 	pv_socklist_init(&l);
-	int status = gather(req, &req->query, svc, ns, false, &l, &view);
+	status = pv_gather(req, s, &req->query, svc, ns, false, &l, &view);
+	pv_snapshotter_close(s);
 	if (status == EXIT_OK) {
 		struct pv_summary sum;
 		struct pv_buf out;
@@ -358,7 +370,7 @@ static int run_summary(const struct pv_request *req, const struct pv_services *s
 			struct pv_summary_opts o = {.color = req->table.color};
 			pv_render_summary(&out, &sum, &o);
 		}
-		status = write_out(&out);
+		status = pv_write_out(&out);
 		pv_buf_free(&out);
 		const struct pv_pressure_group *g =
 		    req->fail_on_pressure >= 0
@@ -386,7 +398,7 @@ static int run_lookup(const struct pv_request *req, const struct pv_services *sv
 	if (req->lookup_sockets)
 		status = list_sockets(req, svc, ns, &out);
 	if (status == EXIT_OK)
-		status = write_out(&out);
+		status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status;
 }
@@ -424,6 +436,12 @@ int main(int argc, char **argv)
 		break;
 	case PV_MODE_SUMMARY:
 		status = run_summary(&req, &svc, &ns);
+		break;
+	case PV_MODE_WATCH:
+		status = pv_run_watch(&req, &svc, &ns);
+		break;
+	case PV_MODE_EVENTS:
+		status = pv_run_events(&req, &svc, &ns);
 		break;
 	default:
 		status = run_list(&req, &svc, &ns);
