@@ -393,7 +393,7 @@ struct events {
 	struct pv_event_opts o;
 	uint64_t n;	    /* events written */
 	bool done;	    /* --count reached */
-	bool tw;	    /* a connection may go on as TIME_WAIT and stay selected */
+	uint32_t tw_states; /* the states a TIME_WAIT socket can show that the query selects */
 	struct snap *known; /* the last dump */
 	struct pv_idmap at; /* where each cookie of known is */
 	uint8_t *reported;  /* per record of known: its close was said */
@@ -425,9 +425,10 @@ static void know(struct events *ev, struct snap *known)
 }
 
 /*
- * The kernel freed socket d.  If the last dump knew it: closed, unless a
- * connection went on as TIME_WAIT (the same cookie), which is a change
- * of state where TIME_WAIT is selected.
+ * The kernel freed socket d.  If the last dump knew it: closed; unless
+ * the connection goes on as a TIME_WAIT socket (the same cookie: TIME_WAIT,
+ * or FIN_WAIT_2 when its owner had closed it) that the query still
+ * selects, which is a change of state, or none.
  */
 static void on_freed(struct events *ev, const struct pv_sock *d)
 {
@@ -439,16 +440,28 @@ static void on_freed(struct events *ev, const struct pv_sock *d)
 	/* a TIME_WAIT socket sends nothing: this was the connection before it */
 	if (r->state == PV_TCP_TIME_WAIT)
 		return;
-	uint8_t state;
-	if (d->proto == IPPROTO_TCP && ev->tw && pv_snapshot_lookup_state(ev->s, d, &state) == 0 &&
-	    state == PV_TCP_TIME_WAIT) {
-		struct pv_event e = {.kind = PV_EVENT_CHANGED,
-				     .v = &ev->known->view,
-				     .index = k,
-				     .old_state = r->state};
-		r->state = PV_TCP_TIME_WAIT; /* what the kernel just said */
-		event_out(ev, &e);
-		return;
+	if (d->proto == IPPROTO_TCP && ev->tw_states) {
+		/*
+		 * Asked by the addresses the dump saw (a reset makes the kernel
+		 * forget the foreign port before the socket is freed) and the bound
+		 * device the message gives.
+		 */
+		struct pv_sock was;
+		uint8_t state;
+		pv_socklist_get(&ev->known->l, k, &was);
+		was.ifindex = d->ifindex;
+		if (pv_snapshot_lookup_state(ev->s, &was, &state) == 0 &&
+		    (ev->tw_states & PV_SF(state))) {
+			if (state == r->state)
+				return;
+			struct pv_event e = {.kind = PV_EVENT_CHANGED,
+					     .v = &ev->known->view,
+					     .index = k,
+					     .old_state = r->state};
+			r->state = state; /* what the kernel just said */
+			event_out(ev, &e);
+			return;
+		}
 	}
 	ev->reported[k] = 1;
 	struct pv_event e = {
@@ -487,8 +500,10 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc,
 	    .req = req,
 	    .o = {.plain = req->table.plain, .info = req->info},
 	    /* the TIME_WAIT that follows a connection has no owner: --pid drops it */
-	    .tw = (pv_query_proto_states(&req->query, IPPROTO_TCP) & PV_SF(PV_TCP_TIME_WAIT)) &&
-		  !pv_query_by_owner(&req->query),
+	    .tw_states = pv_query_by_owner(&req->query)
+			     ? 0
+			     : pv_query_proto_states(&req->query, IPPROTO_TCP) &
+				   (PV_SF(PV_TCP_TIME_WAIT) | PV_SF(PV_TCP_FIN_WAIT2)),
 	};
 	struct mnl_socket *freed_nl = NULL;
 	int status = pv_open_snapshotter(&ev.s);
