@@ -382,9 +382,10 @@ static void set_widths(struct layout *lay, const struct measure *m, bool compact
 /*
  * Fit a table to the terminal's width (o->width): leave out the Foreign
  * Port annotations, then the Local Port ones, then condense owner lists,
- * then drop the netstat columns' padding to their content, then the
- * indent.  Never a netstat column and never an address: a table whose
- * addresses alone are wider stays wider.
+ * then drop the netstat columns' padding to their content, then the TCP
+ * internals' columns (-i) but the rates, then the indent (unless it holds
+ * the marks of what changed).  Never a netstat column and never an
+ * address: a table whose addresses alone are wider stays wider.
  */
 static void fit(struct layout *lay, struct measure *m, const struct pv_table_opts *o)
 {
@@ -403,13 +404,13 @@ static void fit(struct layout *lay, struct measure *m, const struct pv_table_opt
 	}
 	if (row_width(lay, m) > o->width)
 		set_widths(lay, m, true);
-	if (row_width(lay, m) > o->width && !lay->marks)
-		lay->indent = 0;
 	/* Then the TCP internals, the least telling first; the rates stay. */
 	static const int drop[] = {COL_SEGS,  COL_DELIVERY, COL_IDLE, COL_RETRANS, COL_CWND,
 				   COL_ACKED, COL_SENT,	    COL_RCVD, COL_RTT};
 	for (size_t i = 0; i < ARRAY_SIZE(drop) && row_width(lay, m) > o->width; i++)
 		lay->on[drop[i]] = false;
+	if (row_width(lay, m) > o->width && !lay->marks)
+		lay->indent = 0;
 }
 
 /* Row k of what a frame shows, and the view it is a row of. */

@@ -46,7 +46,8 @@ struct pv_table_opts {
  * shows the lowest PID and how many more ("5323 (+5)") unless o->wide or
  * o->extended.  With o->width the table is fitted to that many columns:
  * the annotation columns go first, then owner lists are condensed, then
- * the padding; never a netstat column.
+ * the padding, then the TCP internals' columns but the rates; never a
+ * netstat column.
  */
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o);
 
