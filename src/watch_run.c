@@ -5,7 +5,9 @@
  * blocked and read from a signalfd between snapshots, so that a snapshot
  * is never cut short.  On a terminal the interval display draws on the
  * alternate screen, one write per refresh, and puts the terminal back as
- * it found it, the last refresh printed on its normal screen.
+ * it found it, the last refresh printed on its normal screen (also while
+ * stopped by Ctrl-Z); what it writes on standard error meanwhile is kept
+ * aside until then.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,22 +69,25 @@ static void schedule(struct timespec *next, uint32_t ms)
 
 /* ---- signals ------------------------------------------------------------------------------- */
 
-enum wake { WAKE_TIME, WAKE_STOP, WAKE_RESIZE, WAKE_INPUT };
+enum wake { WAKE_TIME, WAKE_STOP, WAKE_SUSPEND, WAKE_RESIZE, WAKE_INPUT };
 
 /*
- * Block the signals that end a run (and SIGWINCH, with resize) and read
- * them from a descriptor.  Threads started later (the /proc walk's)
- * inherit the mask.  Returns the descriptor, or a negative errno.
+ * Block the signals that end a run (and, on a terminal, SIGWINCH and
+ * SIGTSTP) and read them from a descriptor.  Threads started later (the
+ * /proc walk's) inherit the mask.  Returns the descriptor, or a negative
+ * errno.
  */
-static int signals_open(bool resize)
+static int signals_open(bool terminal)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	if (resize)
+	if (terminal) {
 		sigaddset(&set, SIGWINCH);
+		sigaddset(&set, SIGTSTP);
+	}
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -116,15 +122,19 @@ static enum wake wait_until(int sigfd, int fd, const struct timespec *deadline)
 			return WAKE_TIME;
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
-			bool stop = false, resize = false;
+			bool stop = false, suspend = false, resize = false;
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGWINCH)
 					resize = true;
+				else if (si.ssi_signo == SIGTSTP)
+					suspend = true;
 				else
 					stop = true;
 			}
 			if (stop)
 				return WAKE_STOP;
+			if (suspend)
+				return WAKE_SUSPEND;
 			if (resize)
 				return WAKE_RESIZE;
 		}
@@ -288,6 +298,46 @@ static void leave(struct pv_buf *out, const struct pv_buf *text)
 	pv_buf_add(out, text->data, text->len);
 }
 
+/*
+ * While the display is on the alternate screen, what portview writes on
+ * standard error (a failure, PORTVIEW_DEBUG's lines) would scramble the
+ * display and vanish with it: it is kept aside, and written out once the
+ * terminal is back.
+ */
+struct aside {
+	int saved; /* the real standard error; -1: not kept aside */
+	int fd;
+};
+
+static void aside_start(struct aside *a)
+{
+	a->fd = memfd_create("portview-stderr", MFD_CLOEXEC);
+	a->saved = a->fd >= 0 ? dup(STDERR_FILENO) : -1;
+	if (a->saved < 0 || dup2(a->fd, STDERR_FILENO) < 0) {
+		if (a->saved >= 0)
+			close(a->saved);
+		if (a->fd >= 0)
+			close(a->fd);
+		a->saved = a->fd = -1;
+	}
+}
+
+static void aside_end(struct aside *a)
+{
+	if (a->saved < 0)
+		return;
+	dup2(a->saved, STDERR_FILENO);
+	close(a->saved);
+	char buf[4096];
+	ssize_t n;
+	lseek(a->fd, 0, SEEK_SET);
+	while ((n = read(a->fd, buf, sizeof(buf))) > 0)
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			break;
+	close(a->fd);
+	a->saved = a->fd = -1;
+}
+
 int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 		 const struct pv_netns_facts *ns)
 {
@@ -312,6 +362,7 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 	struct pv_watch_header h;
 	struct pv_frame f;
 	bool drawn = false, gone = false;
+	struct aside aside = {-1, -1};
 	unsigned timeout = req->interval_ms / 2 < PV_RESOLVE_TIMEOUT_MS ? req->interval_ms / 2
 									: PV_RESOLVE_TIMEOUT_MS;
 	struct timespec next;
@@ -341,6 +392,8 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 		} else if (tty) {
 			compose(req, &h, &f, &text);
 			draw(&out, &text, !drawn);
+			if (!drawn)
+				aside_start(&aside);
 			drawn = true;
 		} else {
 			/* in full, as a netstat that repeats: each snapshot after its time */
@@ -354,9 +407,18 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 		taken = taken ? taken : 1; /* no --count: only whether one was taken matters */
 		schedule(&next, req->interval_ms);
 		enum wake w;
-		while ((w = wait_until(sigfd, -1, &next)) == WAKE_RESIZE && drawn) {
+		while (((w = wait_until(sigfd, -1, &next)) == WAKE_RESIZE || w == WAKE_SUSPEND) &&
+		       drawn) {
+			if (w == WAKE_SUSPEND) {
+				/* Ctrl-Z: the terminal as it was, stop, then draw again */
+				leave(&out, &text);
+				emit(&out, &gone);
+				aside_end(&aside);
+				kill(getpid(), SIGSTOP);
+				aside_start(&aside);
+			}
 			compose(req, &h, &f, &text);
-			draw(&out, &text, false);
+			draw(&out, &text, w == WAKE_SUSPEND);
 			if ((status = emit(&out, &gone)) != EXIT_OK || gone)
 				break;
 		}
@@ -373,6 +435,7 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 		bool ignore = false;
 		leave(&out, &text);
 		emit(&out, &ignore);
+		aside_end(&aside);
 	}
 	free(rows);
 	snap_free(&slots[0]);
