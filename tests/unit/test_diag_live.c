@@ -329,15 +329,16 @@ START_TEST(tcp_info_counts_the_bytes)
 	ck_assert_ptr_nonnull(ls.info); /* a listener has one too */
 	uint8_t all = PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS | PV_TI_DELIVERY | PV_TI_SENT;
 	ck_assert_uint_eq(cl.info->have, all);
-	ck_assert_uint_eq(cl.info->bytes_sent, 300000);
+	/* bytes_sent counts retransmissions, which a loaded loopback sees at times */
+	ck_assert_uint_ge(cl.info->bytes_sent, 300000);
 	ck_assert_uint_eq(cl.info->bytes_acked, 300001); /* the SYN counts one */
 	ck_assert_uint_eq(cl.info->bytes_received, 1234);
 	ck_assert_uint_eq(sv.info->bytes_received, 300000);
-	ck_assert_uint_eq(sv.info->bytes_sent, 1234);
+	ck_assert_uint_ge(sv.info->bytes_sent, 1234);
 	ck_assert_uint_ge(cl.info->segs_out, 3);
 	ck_assert_uint_gt(cl.info->rtt_us, 0);
 	ck_assert_uint_gt(cl.info->snd_cwnd, 0);
-	ck_assert_uint_eq(cl.info->total_retrans, 0);
+	ck_assert_uint_le(cl.info->bytes_sent - 300000, (uint64_t)cl.info->total_retrans * 65536);
 	pv_socklist_free(&l);
 
 	pv_socklist_init(&l);
