@@ -166,9 +166,11 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
-	struct record_attrs a;
+	struct record_attrs a = {.proto = -1};
 	struct pv_tcp_info info;
-	walk_attrs(msg, len, &a);
+	/* a dump's records need their attributes only for -i */
+	if (!p->proto || p->out->keep_info)
+		walk_attrs(msg, len, &a);
 	uint8_t proto = p->proto;
 	if (!proto) {
 		/* a destroy message: it says which protocol, or it is not ours */

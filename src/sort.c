@@ -171,7 +171,7 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 	}
 }
 
-#define DEFINE_SORT(NAME, CMP)                                                                     \
+#define DEFINE_SORT(NAME, CMP, SWAP)                                                               \
 	static void NAME##_sift(const struct sorter *s, size_t lo, size_t root, size_t n)          \
 	{                                                                                          \
 		for (;;) {                                                                         \
@@ -182,7 +182,7 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 				child++;                                                           \
 			if (CMP(s, lo + root, lo + child) >= 0)                                    \
 				return;                                                            \
-			swap_rows(s, lo + root, lo + child);                                       \
+			SWAP(s, lo + root, lo + child);                                            \
 			root = child;                                                              \
 		}                                                                                  \
 	}                                                                                          \
@@ -194,20 +194,20 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 				for (size_t i = n / 2; i-- > 0;)                                   \
 					NAME##_sift(s, lo, i, n);                                  \
 				for (size_t end = n; end-- > 1;) {                                 \
-					swap_rows(s, lo, lo + end);                                \
+					SWAP(s, lo, lo + end);                                     \
 					NAME##_sift(s, lo, 0, end);                                \
 				}                                                                  \
 				return;                                                            \
 			}                                                                          \
 			size_t mid = lo + (hi - lo) / 2;                                           \
 			if (CMP(s, mid, lo) < 0)                                                   \
-				swap_rows(s, mid, lo);                                             \
+				SWAP(s, mid, lo);                                                  \
 			if (CMP(s, hi - 1, lo) < 0)                                                \
-				swap_rows(s, hi - 1, lo);                                          \
+				SWAP(s, hi - 1, lo);                                               \
 			if (CMP(s, hi - 1, mid) < 0)                                               \
-				swap_rows(s, hi - 1, mid);                                         \
+				SWAP(s, hi - 1, mid);                                              \
 			/* the pivot waits at lo; Hoare partition of (lo, hi) */                   \
-			swap_rows(s, lo, mid);                                                     \
+			SWAP(s, lo, mid);                                                          \
 			size_t i = lo, j = hi;                                                     \
 			for (;;) {                                                                 \
 				do                                                                 \
@@ -218,9 +218,9 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 				while (CMP(s, j, lo) > 0);                                         \
 				if (i >= j)                                                        \
 					break;                                                     \
-				swap_rows(s, i, j);                                                \
+				SWAP(s, i, j);                                                     \
 			}                                                                          \
-			swap_rows(s, lo, j);                                                       \
+			SWAP(s, lo, j);                                                            \
 			/* [lo, j) <= pivot at j <= (j, hi) */                                     \
 			if (j - lo < hi - j - 1) {                                                 \
 				NAME(s, lo, j, depth);                                             \
@@ -232,13 +232,15 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 		}                                                                                  \
 		for (size_t i = lo + 1; i < hi; i++)                                               \
 			for (size_t j = i; j > lo && CMP(s, j - 1, j) > 0; j--)                    \
-				swap_rows(s, j - 1, j);                                            \
+				SWAP(s, j - 1, j);                                                 \
 	}
 
 #define CMP_KEY(s, i, j)     by_key((s), (i), (j))
 #define CMP_DISPLAY(s, i, j) display_cmp((s)->l, &(s)->l->v[i], &(s)->l->v[j])
-DEFINE_SORT(sort_key, CMP_KEY)
-DEFINE_SORT(sort_display, CMP_DISPLAY)
+/* The display order never has a rate to move along: its swaps stay bare. */
+#define SWAP_RECS(s, i, j) swap_rec((s)->l, (i), (j))
+DEFINE_SORT(sort_key, CMP_KEY, swap_rows)
+DEFINE_SORT(sort_display, CMP_DISPLAY, SWAP_RECS)
 
 static unsigned depth_limit(size_t n)
 {
@@ -350,9 +352,11 @@ void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
 			 const struct pv_owner_table *owners, uint64_t *rate)
 {
 	if (order->n == 0) {
-		struct sorter s = {.l = l, .rate = rate};
+		/* the display order: by key, as no key breaks a tie the same way */
+		static const struct pv_order none = {.n = 0};
+		struct sorter s = {l, &none, owners, rate};
 		if (l->n > 1)
-			sort_display(&s, 0, l->n, depth_limit(l->n));
+			sort_key(&s, 0, l->n, depth_limit(l->n));
 		return;
 	}
 	struct sorter s = {l, order, owners, rate};
