@@ -10,6 +10,8 @@ build="$top/build"
 # adds what only the tests use (set NEED_TEST_PACKAGES=1 before sourcing).
 # (check is here too: the build configures its unit tests.)
 packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev check python3"
+# the owners' BPF iterator, built into a light skeleton (nothing at run time)
+packages="$packages clang bpftool libbpf-dev"
 if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages iproute2 util-linux groff-base valgrind clang libclang-rt-14-dev"
 	# the parsers that read --metrics in tests/integration/test_summary.py

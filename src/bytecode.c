@@ -268,6 +268,28 @@ static size_t clause_nranges(const struct pv_port_clause *c)
 	return c->nranges < PV_MAX_RANGES ? c->nranges : PV_MAX_RANGES;
 }
 
+/* The device test: the op, then the interface index (host order) right after it. */
+#define DEV_OP_LEN (OP_LEN + (int)sizeof(uint32_t))
+
+int pv_bc_prepend_dev(struct pv_buf *prog, uint32_t ifindex)
+{
+	size_t size = prog->len + DEV_OP_LEN;
+	if (size > PROG_MAX)
+		return -E2BIG;
+	pv_buf_reserve(prog, DEV_OP_LEN);
+	memmove(prog->data + DEV_OP_LEN, prog->data, prog->len);
+	/*
+	 * Jumps are relative, so the program after the test is unchanged: a
+	 * socket on another device jumps 4 bytes past the new end (reject).
+	 */
+	struct inet_diag_bc_op op = {
+	    .code = INET_DIAG_BC_DEV_COND, .yes = DEV_OP_LEN, .no = (uint16_t)(size + OP_LEN)};
+	memcpy(prog->data, &op, sizeof(op));
+	memcpy(prog->data + OP_LEN, &ifindex, sizeof(ifindex));
+	prog->len = size;
+	return 0;
+}
+
 static bool clause_match(const struct pv_port_clause *c, uint16_t sport, uint16_t dport)
 {
 	size_t n = clause_nranges(c);

@@ -38,6 +38,9 @@ enum {
 	OPT_NO_LOOPBACK,
 	OPT_METRICS,
 	OPT_FAIL_ON_PRESSURE,
+	OPT_ALL_NETNS,
+	OPT_UNIT,
+	OPT_DEV,
 	OPT_COUNT,
 	OPT_INTERVAL,
 	OPT_EVENTS,
@@ -63,11 +66,11 @@ static void print_help(void)
 	fputs(usage_line, stdout);
 	fputs("\n"
 	      "Which sockets (default: connections, without listening sockets):\n"
-	      "  -a, --all            listening TCP and unconnected UDP sockets too\n"
+	      "  -a, --all            listening and bound TCP, unconnected UDP sockets too\n"
 	      "  -l, --listening      only listening TCP and unconnected UDP sockets\n"
 	      "  -t, --tcp            TCP sockets (with -u: both; neither: both)\n"
 	      "  -u, --udp            UDP sockets\n"
-	      "  -4, --ipv4           IPv4, with the IPv6 sockets that carry IPv4\n"
+	      "  -4, --ipv4           IPv4, and IPv6 sockets taking IPv4 (v4-mapped, *:PORT)\n"
 	      "  -6, --ipv6           IPv6\n"
 	      "      --state LIST     in these states (below); replaces -a and -l\n"
 	      "      --port SPEC      local or foreign port: 80, 8000-8100, https, lists\n"
@@ -80,6 +83,11 @@ static void print_help(void)
 	      "      --class LIST     local port in: well-known, registered, dynamic,\n"
 	      "                       ephemeral\n"
 	      "      --no-loopback    no sockets on loopback addresses\n"
+	      "      --dev IFACE      bound to interface IFACE (a name or an index)\n"
+	      "  -N, --netns NS       in network namespace NS: its name (ip netns), a path\n"
+	      "                       to it, or pid:PID\n"
+	      "      --all-netns      in every network namespace, with Netns and Unit\n"
+	      "                       columns\n"
 	      "  A filter that names a port, an address or a process selects every\n"
 	      "  state, unless -a, -l or --state says otherwise.\n"
 	      "\n"
@@ -89,6 +97,7 @@ static void print_help(void)
 	      "  -e, --extended       user, inode, queues and the TCP timer\n"
 	      "  -i, --info           TCP internals: rtt, cwnd, bytes, segments, retransmits,\n"
 	      "                       delivery rate, idle time; with an interval, the rates\n"
+	      "      --unit           the systemd unit, container or pod of the owner\n"
 	      "      --plain          only the netstat columns: no port annotations\n"
 	      "\n"
 	      "Output:\n"
@@ -128,9 +137,9 @@ static void print_help(void)
 	      "  -V, --version        the version\n"
 	      "\n"
 	      "States: established, syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
-	      "  time-wait, close, close-wait, last-ack, listening, closing; groups:\n"
-	      "  all, connected, synchronized, bucket, big; and ss's spellings (estab,\n"
-	      "  unconn, listen...).\n"
+	      "  time-wait, close, close-wait, last-ack, listening, closing, bound;\n"
+	      "  groups: all, connected, synchronized, bucket, big; and ss's spellings\n"
+	      "  (estab, unconn, listen, bound-inactive...).\n"
 	      "\n"
 	      "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
 	      "pressure above --fail-on-pressure.\n"
@@ -239,17 +248,18 @@ static void note_given(struct given *g, int code, const char *name)
 static int mode_conflict(const struct given *g)
 {
 	static const int ranges_no[] = {
-	    'a',       'l',	'4',	     '6',	   OPT_STATE,	OPT_PORT,   OPT_SPORT,
-	    OPT_DPORT, OPT_SRC, OPT_DST,     OPT_PID,	   OPT_COMMAND, OPT_CLASS,  OPT_NO_LOOPBACK,
-	    OPT_SORT,  'o',	'p',	     'e',	   OPT_PLAIN,	'H',	    'W',
-	    'i',       'c',	OPT_SECONDS, OPT_INTERVAL, OPT_COUNT,	OPT_EVENTS, 0};
+	    'a',       'l',	'4',	 '6',	      OPT_STATE,    OPT_PORT,  OPT_SPORT,
+	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID,     OPT_COMMAND,  OPT_CLASS, OPT_NO_LOOPBACK,
+	    OPT_SORT,  'o',	'p',	 'e',	      OPT_PLAIN,    'H',       'W',
+	    OPT_DEV,   'i',	'c',	 OPT_SECONDS, OPT_INTERVAL, OPT_COUNT, OPT_EVENTS,
+	    0};
 	static const int lookup_no[] = {'a',	      'l',	 OPT_STATE,  OPT_PORT, OPT_SPORT,
 					OPT_DPORT,    OPT_CLASS, 'i',	     'c',      OPT_SECONDS,
 					OPT_INTERVAL, OPT_COUNT, OPT_EVENTS, 0};
 	static const int summary_no[] = {'o',	     'p', 'e', OPT_PLAIN,   'H',	  'W',
 					 OPT_SORT,   'i', 'c', OPT_SECONDS, OPT_INTERVAL, OPT_COUNT,
 					 OPT_EVENTS, 0};
-	static const int events_no[] = {'W', OPT_SORT, 'e', 'c', OPT_SECONDS, 0};
+	static const int events_no[] = {'W', OPT_SORT, 'e', 'c', OPT_SECONDS, OPT_ALL_NETNS, 0};
 	static const struct {
 		int modes[3]; /* the options that choose the mode */
 		const int *no;
@@ -267,8 +277,8 @@ static int mode_conflict(const struct given *g)
 	     "it prints counts, not a table (the selection options narrow what it counts)"},
 	    {{OPT_EVENTS},
 	     events_no,
-	     "it prints a line per change as it comes (the filters, -H, --plain, -i, --json, "
-	     "--interval and --count apply)"},
+	     "it prints a line per change as it comes, in one network namespace (the filters, "
+	     "-N, -H, --plain, -i, --json, --interval and --count apply)"},
 	};
 	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
 		const char *mode_name = NULL;
@@ -401,6 +411,23 @@ static bool parse_dump(const char *value, struct pv_dump_policy *d, struct pv_wh
 	return true;
 }
 
+/* PORTVIEW_OWNERS: bpf or proc (empty: the default, either). */
+static bool parse_owners(const char *value, enum pv_owner_source *src, struct pv_why *why)
+{
+	if (strcmp(value, "bpf") == 0)
+		*src = PV_OWNERS_BPF;
+	else if (strcmp(value, "proc") == 0)
+		*src = PV_OWNERS_PROC;
+	else if (value[0]) {
+		*why = (struct pv_why){.why = "unknown value",
+				       .item = value,
+				       .len = strlen(value),
+				       .valid = "bpf, proc"};
+		return false;
+	}
+	return true;
+}
+
 /* The environment's part of the request. */
 static int read_env(struct pv_request *req, int *color_auto_off)
 {
@@ -413,6 +440,11 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 	struct pv_why why;
 	if (dump && !parse_dump(dump, &req->dump, &why)) {
 		bad_value("PORTVIEW_DUMP", "=", dump, &why);
+		return EXIT_USAGE;
+	}
+	const char *owners = getenv("PORTVIEW_OWNERS");
+	if (owners && !parse_owners(owners, &req->owners, &why)) {
+		bad_value("PORTVIEW_OWNERS", "=", owners, &why);
 		return EXIT_USAGE;
 	}
 	/*
@@ -516,8 +548,8 @@ bool pv_request_wants_owners(const struct pv_request *req)
 {
 	/* JSON and events always carry owners; sorting by them needs them too. */
 	return req->mode == PV_MODE_SUMMARY || req->mode == PV_MODE_EVENTS || req->table.owner ||
-	       req->table.program || req->json || pv_order_needs_owners(&req->order) ||
-	       pv_query_by_owner(&req->query);
+	       req->table.program || req->table.unit || req->json ||
+	       pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
 }
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
@@ -545,6 +577,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"pid", required_argument, NULL, OPT_PID},
 	    {"command", required_argument, NULL, OPT_COMMAND},
 	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
+	    {"dev", required_argument, NULL, OPT_DEV},
 	    {"sort", required_argument, NULL, OPT_SORT},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"color", optional_argument, NULL, OPT_COLOR},
@@ -555,6 +588,9 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"summary", no_argument, NULL, 's'},
+	    {"netns", required_argument, NULL, 'N'},
+	    {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
+	    {"unit", no_argument, NULL, OPT_UNIT},
 	    {"metrics", no_argument, NULL, OPT_METRICS},
 	    {"fail-on-pressure", required_argument, NULL, OPT_FAIL_ON_PRESSURE},
 	    {"continuous", no_argument, NULL, 'c'},
@@ -564,7 +600,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"info", no_argument, NULL, 'i'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char shortopts[] = ":46acehHilnopstuVW";
+	static const char shortopts[] = ":46acehHilN:nopstuVW";
 	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
@@ -579,6 +615,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	char opt[SPELLED_MAX]; /* the option being read, as spelled */
 	const char *sep = " "; /* and what joined its value to it */
 	char lookup_opt[SPELLED_MAX];
+	const char *netns_sep = " ";
 	const char *lookup_sep = " ";
 	const char *after_p = NULL;  /* the word after a bare -p: netstat -p tcp? */
 	const char *interval = NULL; /* --interval's value */
@@ -593,6 +630,8 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    .sysctl_dir = "/proc/sys/net/ipv4",
 	    .services_path = "/etc/services",
 	    .fail_on_pressure = -1,
+	    .run_netns = "/run/netns",
+	    .netns = {.fd = -1},
 	};
 	int status = read_env(req, &color_auto_off);
 	if (status >= 0)
@@ -803,6 +842,23 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		case OPT_NO_LOOPBACK:
 			q->no_loopback = true;
 			break;
+		case 'N':
+			if (req->netns_spec) {
+				fprintf(stderr, "portview: %s: give it once\n", opt);
+				return EXIT_USAGE;
+			}
+			req->netns_spec = optarg;
+			memcpy(req->netns_opt, opt, sizeof(req->netns_opt));
+			netns_sep = sep;
+			break;
+		case OPT_ALL_NETNS:
+			req->all_netns = true;
+			req->table.netns = true;
+			req->table.unit = true;
+			break;
+		case OPT_UNIT:
+			req->table.unit = true;
+			break;
 		case OPT_CLASS:
 			if (!pv_parse_class_list(optarg, &q->classes, &why)) {
 				bad_value(opt, sep, optarg, &why);
@@ -826,6 +882,12 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			summary = summary ? summary : "--fail-on-pressure";
 			break;
 		}
+		case OPT_DEV:
+			if (!pv_parse_dev(optarg, &q->dev, &why)) {
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			break;
 		case ':':
 			fprintf(stderr, "portview: option '%s' requires an argument\n",
 				argv[optind - 1]);
@@ -866,6 +928,12 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 			lookup ? "--lookup" : "--ranges");
 		return EXIT_USAGE;
 	}
+	if (req->metrics && req->all_netns) {
+		fputs("portview: --metrics cannot be combined with --all-netns: one namespace "
+		      "per scrape (-N NS)\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
 	if (req->metrics && req->json) {
 		fputs("portview: --json and --metrics cannot be combined\n", stderr);
 		return EXIT_USAGE;
@@ -891,7 +959,17 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		usage_error();
 		return EXIT_USAGE;
 	}
+	if (req->netns_spec && req->all_netns) {
+		fprintf(stderr, "portview: %s cannot be combined with --all-netns\n",
+			req->netns_opt);
+		return EXIT_USAGE;
+	}
 	/* A bad value first: it is the more precise complaint. */
+	if (req->netns_spec &&
+	    !pv_netns_open(req->netns_spec, req->proc_root, req->run_netns, &req->netns, &why)) {
+		bad_value(req->netns_opt, netns_sep, req->netns_spec, &why);
+		return EXIT_USAGE;
+	}
 	if (lookup && !pv_lookup_parse(lookup, svc, &req->lookup, &why)) {
 		bad_value(lookup_opt, lookup_sep, lookup, &why);
 		return EXIT_USAGE;
@@ -950,6 +1028,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		q->ipv4 = q->ipv6 = false;
 		q->nclauses = 0;
 		q->classes = 0;
+		q->dev = 0;
 	}
 	if (lookup) {
 		/* Who uses the ports now: every state, either side, with owners. */

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 
 #include "portview/lookup.h"
+#include "portview/netns.h"
+#include "portview/owners.h"
 #include "portview/query.h"
 #include "portview/render.h"
 #include "portview/services.h"
@@ -37,16 +39,23 @@ struct pv_request {
 	struct pv_table_opts table;
 	struct pv_order order; /* --sort */
 	bool json;
-	struct pv_lookup lookup;    /* --lookup's ports and registry entries */
-	bool lookup_sockets;	    /* --lookup asks about TCP or UDP: list the sockets */
-	struct pv_dump_policy dump; /* PORTVIEW_DUMP */
-	bool debug;		    /* PORTVIEW_DEBUG */
-	const char *proc_root;	    /* "/proc" */
-	const char *sysctl_dir;	    /* "/proc/sys/net/ipv4" */
-	const char *services_path;  /* "/etc/services", or $PORTVIEW_SERVICES */
+	struct pv_lookup lookup;     /* --lookup's ports and registry entries */
+	bool lookup_sockets;	     /* --lookup asks about TCP or UDP: list the sockets */
+	struct pv_dump_policy dump;  /* PORTVIEW_DUMP */
+	enum pv_owner_source owners; /* PORTVIEW_OWNERS */
+	bool debug;		     /* PORTVIEW_DEBUG */
+	const char *proc_root;	     /* "/proc" */
+	const char *sysctl_dir;	     /* "/proc/sys/net/ipv4" */
+	const char *services_path;   /* "/etc/services", or $PORTVIEW_SERVICES */
 	/* The summary (-s) */
 	bool metrics;	      /* --metrics: as OpenMetrics text */
 	int fail_on_pressure; /* --fail-on-pressure PCT: exit 3 above it; -1: not given */
+	/* Network namespaces */
+	struct pv_netns netns;	  /* -N: the one to list, opened; fd -1: this one */
+	char netns_opt[24];	  /* -N as the user spelled it, for messages */
+	const char *netns_spec;	  /* -N's value */
+	bool all_netns;		  /* --all-netns */
+	const char *run_netns;	  /* "/run/netns" */
 	/* Watching (PV_MODE_WATCH, PV_MODE_EVENTS) */
 	uint32_t interval_ms; /* how often to dump; --events: 1000 unless --interval */
 	uint64_t count;	      /* --count: stop after so many snapshots (events); 0: never */

@@ -12,6 +12,7 @@
 void pv_ifcache_init(struct pv_ifcache *c)
 {
 	c->n = 0;
+	c->numeric = false;
 }
 
 const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_NAMESIZE])
@@ -22,6 +23,10 @@ const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_
 				return c->name[i];
 	}
 	char name[IF_NAMESIZE];
+	if (c && c->numeric) {
+		snprintf(tmp, IF_NAMESIZE, "%u", ifindex);
+		return tmp;
+	}
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "%u", ifindex);
 	if (c && c->n < ARRAY_SIZE(c->index)) {
@@ -37,6 +42,11 @@ static int is_link_local6(const uint8_t a[16])
 {
 	/* fe80::/10 unicast, ff02::/16 multicast */
 	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] == 0xff && (a[1] & 0x0f) == 0x02);
+}
+
+bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep)
+{
+	return family == AF_INET6 && is_link_local6(ep->addr);
 }
 
 size_t pv_format_uint(char *out, uint32_t v)

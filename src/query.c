@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
@@ -38,7 +39,7 @@ static bool ipv4_only(const struct pv_query *q)
 
 bool pv_query_needs_check(const struct pv_query *q)
 {
-	return ipv4_only(q) || q->nclauses || q->classes || q->naddrs || q->no_loopback;
+	return ipv4_only(q) || q->nclauses || q->classes || q->naddrs || q->no_loopback || q->dev;
 }
 
 bool pv_query_by_owner(const struct pv_query *q)
@@ -78,10 +79,12 @@ bool pv_query_keep(const struct pv_query *q, const struct pv_ephemeral *eph,
 		   const struct pv_sock *s)
 {
 	if (s->family == AF_INET6 && ipv4_only(q) && !pv_addr_is_v4mapped(s->local.addr) &&
-	    !pv_addr_is_v4mapped(s->remote.addr))
+	    !pv_addr_is_v4mapped(s->remote.addr) && !pv_sock_is_dual_stack(s))
 		return false;
 	if (q->nclauses &&
 	    !pv_port_clauses_match(q->clauses, q->nclauses, s->local.port, s->remote.port))
+		return false;
+	if (q->dev && s->ifindex != q->dev)
 		return false;
 	/* a socket without a local port has no class */
 	if (q->classes && (!s->local.port || !class_matches(q, eph, s->local.port)))
@@ -184,6 +187,29 @@ bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct 
 		}
 	}
 	return true;
+}
+
+bool pv_parse_dev(const char *text, uint32_t *ifindex, struct pv_why *why)
+{
+	size_t n = strlen(text);
+	uint64_t v;
+	*why = (struct pv_why){.why = "no such interface"};
+	if (n == 0) {
+		why->why = "empty interface name";
+		return false;
+	}
+	if (pv_parse_uint(text, n, UINT32_MAX, &v) == 0) {
+		if (v == 0) {
+			why->why = "not an interface index (1 or more)";
+			return false;
+		}
+		*ifindex = (uint32_t)v; /* a device gone since keeps its index on its sockets */
+		return true;
+	}
+	if (n >= IF_NAMESIZE)
+		return false;
+	*ifindex = if_nametoindex(text);
+	return *ifindex != 0;
 }
 
 static const struct {

@@ -69,12 +69,11 @@ static void endpoint(struct pv_buf *out, const struct pv_row *r, bool local)
 
 static void owners_array(struct pv_buf *out, const struct pv_row *r, const struct pv_owner_table *t)
 {
-	const struct pv_sock *s = &r->s;
 	/*
 	 * No owners found means none exist when the socket has no file (inode
-	 * 0) or every process could be read; otherwise it is unknown.
+	 * 0) or every process could be seen; otherwise it is unknown.
 	 */
-	if (!t || (r->owner_count == 0 && s->inode != 0 && t->denied)) {
+	if (!t || r->owners_unknown) {
 		pv_buf_puts(out, "null");
 		return;
 	}
@@ -146,6 +145,8 @@ void pv_render_json_row(struct pv_buf *out, const struct pv_view *v, const struc
 	pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
 	key(out, "family", false);
 	pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
+	key(out, "v6only", false);
+	pv_buf_puts(out, s->v6only < 0 ? "null" : s->v6only ? "true" : "false");
 	key(out, "state", false);
 	const char *state = pv_state_display(s->proto, s->state);
 	str_or_null(out, state[0] ? state : NULL);
@@ -154,7 +155,10 @@ void pv_render_json_row(struct pv_buf *out, const struct pv_view *v, const struc
 	key(out, "foreign", false);
 	endpoint(out, row, false);
 	key(out, "interface", false);
-	if (s->ifindex) {
+	if (s->ifindex && row->netns && !row->netns->own) {
+		/* another namespace's interface: its index, not a name from ours */
+		pv_buf_printf(out, "\"%u\"", s->ifindex);
+	} else if (s->ifindex) {
 		char name[IF_NAMESIZE];
 		str_or_null(out, if_indextoname(s->ifindex, name));
 	} else {
@@ -162,6 +166,24 @@ void pv_render_json_row(struct pv_buf *out, const struct pv_view *v, const struc
 	}
 	key(out, "owners", false);
 	owners_array(out, row, owners);
+	key(out, "netns", false);
+	if (row->netns) {
+		pv_buf_printf(out, "{\"inode\": %llu, \"name\": ", row->netns->ino);
+		str_or_null(out, row->netns->name);
+		pv_buf_putc(out, '}');
+	} else {
+		pv_buf_puts(out, "null");
+	}
+	key(out, "unit", false);
+	if (row->unit && row->unit->kind) {
+		pv_buf_puts(out, "{\"kind\": ");
+		str_or_null(out, pv_unit_kind_name(row->unit->kind));
+		pv_buf_puts(out, ", \"name\": ");
+		str_or_null(out, row->unit->name);
+		pv_buf_putc(out, '}');
+	} else {
+		pv_buf_puts(out, "null");
+	}
 	key(out, "uid", false);
 	pv_buf_printf(out, "%u", s->uid);
 	key(out, "user", false);
@@ -177,6 +199,11 @@ void pv_render_json_row(struct pv_buf *out, const struct pv_view *v, const struc
 	pv_buf_printf(out, "%u", s->rqueue);
 	key(out, "tx_queue", false);
 	pv_buf_printf(out, "%u", s->wqueue);
+	key(out, "timer", false);
+	pv_buf_printf(out,
+		      "{\"name\": \"%s\", \"expires_ms\": %u, \"retransmits\": %u, "
+		      "\"probes\": %u}",
+		      pv_timer_name(s->timer), s->expires, s->retrans, s->probes);
 	/* -i: what the kernel said of the TCP internals, and the rates over an interval */
 	if (v->l->keep_info) {
 		key(out, "info", false);

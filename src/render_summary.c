@@ -292,7 +292,7 @@ static void programs_section(struct pv_buf *out, const struct pv_summary *s, boo
 	if (s->programs_total > s->nprograms)
 		pv_buf_printf(out, "  (%zu more programs)\n", s->programs_total - s->nprograms);
 	pv_buf_printf(out, "  Sockets without an owner: %zu%s\n", s->unowned,
-		      s->owners_partial ? " (some processes could not be read)" : "");
+		      s->owners_partial ? " (some processes could not be seen)" : "");
 }
 
 static void ports_section(struct pv_buf *out, const struct pv_summary *s, bool color)

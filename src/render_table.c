@@ -11,12 +11,14 @@
 #include <string.h>
 
 enum col {
+	COL_NETNS,
 	COL_PROTO,
 	COL_LOCAL,
 	COL_FOREIGN,
 	COL_STATE,
 	COL_PID,
 	COL_PROGRAM,
+	COL_UNIT,
 	COL_USER,
 	COL_INODE,
 	COL_RECVQ,
@@ -42,12 +44,14 @@ static const struct {
 	const char *title;
 	size_t min_width; /* Windows netstat's column starts for the first ones */
 } columns[NCOLS] = {
+    [COL_NETNS] = {"Netns", 0},
     [COL_PROTO] = {"Proto", 7},
     [COL_LOCAL] = {"Local Address", 23},
     [COL_FOREIGN] = {"Foreign Address", 23},
     [COL_STATE] = {"State", 16},
     [COL_PID] = {"PID", 8},
     [COL_PROGRAM] = {"PID/Program name", 0},
+    [COL_UNIT] = {"Unit", 0},
     [COL_USER] = {"User", 0},
     [COL_INODE] = {"Inode", 0},
     [COL_RECVQ] = {"Recv-Q", 0},
@@ -82,13 +86,14 @@ static void owner_text(struct pv_buf *arena, const struct pv_owner_table *t,
 
 /*
  * Distinct owner PIDs (owners of one socket are sorted by pid), or with
- * condense the lowest and how many more: "5323 (+5)".
+ * condense the lowest and how many more: "5323 (+5)".  '-' for none, '?'
+ * for an owner that could not be seen.
  */
 static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struct pv_owner_table *t,
 		       bool program, bool condense)
 {
 	if (!t || s->owner_count == 0) {
-		pv_buf_putc(arena, '-');
+		pv_buf_putc(arena, s->owners_unknown ? '?' : '-');
 		return;
 	}
 	int32_t last = -1;
@@ -115,7 +120,9 @@ static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struc
  * An address cell.  Numeric: 127.0.0.1:443, [::1]:443.  With names, the
  * way netstat shows them: localhost:https, the host name when one resolved
  * and the service name unless the port is in the ephemeral range (a client
- * port that only happens to share a number with a service).
+ * port that only happens to share a number with a service).  A local end
+ * bound to a device has it after the address, as ss shows it:
+ * 0.0.0.0%eth0:53 (a link-local address has it as its scope instead).
  */
 static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool local,
 			  const struct pv_table_opts *o, struct pv_ifcache *ifc)
@@ -125,48 +132,43 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		pv_buf_puts(arena, "*:*");
 		return;
 	}
+	const char *dev = NULL;
+	char tmp[IF_NAMESIZE];
+	if (local && s->s.ifindex && !pv_endpoint_is_scoped(s->s.family, ep))
+		dev = pv_ifcache_name(ifc, s->s.ifindex, tmp);
 	char *p = pv_buf_reserve(arena, PV_ENDPOINT_MAX);
-	size_t n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
-	if (o->numeric) {
+	size_t n;
+	if (local && pv_sock_is_dual_stack(&s->s))
+		/* :: taking IPv4 as well, as ss shows it; [::] takes IPv6 only */
+		n = (size_t)snprintf(p, PV_ENDPOINT_MAX, "*:%u", ep->port);
+	else
+		n = pv_format_endpoint(p, s->s.family, ep, s->s.ifindex, ifc);
+	if (o->numeric && !dev) {
 		arena->len += n;
 		return;
 	}
-	const char *host = local ? s->local_host : s->remote_host;
-	const struct pv_service *svc = local ? s->local_name : s->remote_name;
+	const char *host = o->numeric ? NULL : local ? s->local_host : s->remote_host;
+	const struct pv_service *svc = o->numeric ? NULL : local ? s->local_name : s->remote_name;
 	bool in_range = local ? s->local_ephemeral : s->remote_in_range;
 	size_t colon = n;
 	while (colon > 0 && p[colon - 1] != ':')
 		colon--;
-	if (host) {
+	if (host)
 		pv_escape_text(arena, host, strlen(host));
-		pv_buf_putc(arena, ':');
-	} else {
-		arena->len += colon; /* the numeric address and its ':' */
+	else
+		arena->len += colon - 1; /* the numeric address */
+	if (dev) {
+		/* interface names are the administrator's, but still untrusted text */
+		pv_buf_putc(arena, '%');
+		pv_escape_text(arena, dev, strlen(dev));
 	}
+	pv_buf_putc(arena, ':');
 	if (svc && !in_range) {
 		pv_escape_text(arena, svc->name, strlen(svc->name));
 	} else {
 		char port[8];
 		int len = snprintf(port, sizeof(port), "%u", ep->port);
 		pv_buf_add(arena, port, (size_t)len);
-	}
-}
-
-static const char *timer_name(uint8_t timer)
-{
-	switch (timer) {
-	case 0:
-		return "off";
-	case 1:
-		return "on";
-	case 2:
-		return "keepalive";
-	case 3:
-		return "timewait";
-	case 4:
-		return "probe";
-	default:
-		return "unknown";
 	}
 }
 
@@ -244,6 +246,22 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 	case COL_PROGRAM:
 		owner_cell(b, r, v->has_owners ? &v->owners : NULL, col == COL_PROGRAM, condense);
 		break;
+	case COL_NETNS:
+		if (r->netns)
+			pv_escape_text(b, r->netns->label, strlen(r->netns->label));
+		else
+			pv_buf_putc(b, '-');
+		break;
+	case COL_UNIT: {
+		char label[PV_UNIT_NAME_MAX + 16];
+		if (!r->unit)
+			pv_buf_putc(b, '-');
+		else {
+			pv_unit_label(r->unit, label, sizeof(label));
+			pv_escape_text(b, label, strlen(label));
+		}
+		break;
+	}
 	case COL_USER: {
 		const char *name = pv_view_user(v, s->uid);
 		if (name)
@@ -262,9 +280,9 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 		add_uint(b, s->wqueue);
 		break;
 	case COL_TIMER:
-		/* like netstat -o: the timer, seconds left and retransmits */
-		pv_buf_printf(b, "%s (%u.%02u/%u)", timer_name(s->timer), s->expires / 1000,
-			      s->expires % 1000 / 10, s->retrans);
+		/* like netstat -o: the timer, seconds left, retransmissions, probes */
+		pv_buf_printf(b, "%s (%u.%02u/%u/%u)", pv_timer_name(s->timer), s->expires / 1000,
+			      s->expires % 1000 / 10, s->retrans, s->probes);
 		break;
 	case COL_LOCAL_PORT:
 		pv_annotation_text(b, r->local_service, r->local_class, r->local_ephemeral);
@@ -297,7 +315,9 @@ static size_t quick_width(int col, const struct pv_row *s, const struct pv_table
 	switch (col) {
 	case COL_LOCAL:
 	case COL_FOREIGN:
-		return o->numeric && s->s.family == AF_INET && !o->width ? 0 : SIZE_MAX;
+		return o->numeric && s->s.family == AF_INET && !s->s.ifindex && !o->width
+			   ? 0
+			   : SIZE_MAX;
 	case COL_LOCAL_PORT:
 		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
 	case COL_FOREIGN_PORT:
@@ -440,6 +460,9 @@ static const char change_mark[] = {[PV_CHANGE_NONE] = ' ',
 				   [PV_CHANGE_STATE] = '~',
 				   [PV_CHANGE_CLOSED] = '-'};
 
+/* The interface names of a row: named in portview's namespace, numbers elsewhere. */
+#define IFC(row) ((row)->netns && !(row)->netns->own ? &other : &ifc)
+
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
 {
 	struct pv_frame f = {.cur = v};
@@ -454,8 +477,35 @@ void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct 
 	uint8_t change;
 	bool x = o->extended, ann = !o->plain, i = o->info, r = o->rates;
 	struct layout lay = {
-	    .on = {true, true, true, true, o->owner, o->program, x, x, x, x, x,	  r,
-		   r,	 i,    i,    i,	   i,	     i,		 i, i, i, i, ann, ann},
+	    .on =
+		{
+		    [COL_NETNS] = o->netns,
+		    [COL_PROTO] = true,
+		    [COL_LOCAL] = true,
+		    [COL_FOREIGN] = true,
+		    [COL_STATE] = true,
+		    [COL_PID] = o->owner,
+		    [COL_PROGRAM] = o->program,
+		    [COL_UNIT] = o->unit,
+		    [COL_USER] = x,
+		    [COL_INODE] = x,
+		    [COL_RECVQ] = x,
+		    [COL_SENDQ] = x,
+		    [COL_TIMER] = x,
+		    [COL_SEND_RATE] = r,
+		    [COL_RECV_RATE] = r,
+		    [COL_RTT] = i,
+		    [COL_CWND] = i,
+		    [COL_SENT] = i,
+		    [COL_ACKED] = i,
+		    [COL_RCVD] = i,
+		    [COL_SEGS] = i,
+		    [COL_RETRANS] = i,
+		    [COL_DELIVERY] = i,
+		    [COL_IDLE] = i,
+		    [COL_LOCAL_PORT] = ann,
+		    [COL_FOREIGN_PORT] = ann,
+		},
 	    .indent = 2,
 	    /* -W and -e list every owner; a terminal may condense them still (fit) */
 	    .condense = !o->wide && !o->extended,
@@ -478,6 +528,9 @@ void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct 
 	pv_buf_init(&row);
 	struct pv_ifcache ifc;
 	pv_ifcache_init(&ifc);
+	struct pv_ifcache other; /* another namespace's interfaces: their numbers */
+	pv_ifcache_init(&other);
+	other.numeric = true;
 	bool may_condense = o->width && !lay.condense;
 
 	for (size_t k = 0; k < nrows; k++) {
@@ -485,20 +538,20 @@ void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct 
 		size_t sw = strlen(pv_state_display(s.s.proto, s.s.state));
 		if (sw > m.content[COL_STATE])
 			m.content[COL_STATE] = sw;
-		for (int c = COL_LOCAL; c < NCOLS; c++) {
-			if (!lay.on[c] || c == COL_STATE)
+		for (int c = 0; c < NCOLS; c++) {
+			if (!lay.on[c] || c == COL_PROTO || c == COL_STATE)
 				continue;
 			size_t w = quick_width(c, &s, o);
 			if (w == SIZE_MAX) {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, lay.condense, &ifc);
+				format_cell(&cell, c, &s, v, o, lay.condense, IFC(&s));
 				w = pv_text_width(cell.data, cell.len);
 			}
 			if (w > m.content[c])
 				m.content[c] = w;
 			if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, true, &ifc);
+				format_cell(&cell, c, &s, v, o, true, IFC(&s));
 				w = pv_text_width(cell.data, cell.len);
 				size_t *full = &m.owners_condensed[c - COL_PID];
 				if (w > *full)
@@ -550,7 +603,7 @@ void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct 
 				color = state_color(&s.s);
 			} else {
 				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, lay.condense, &ifc);
+				format_cell(&cell, c, &s, v, o, lay.condense, IFC(&s));
 				text = cell.data;
 				len = cell.len;
 				w = pv_text_width(text, len);

@@ -67,6 +67,12 @@ void pv_netns_facts_free(struct pv_netns_facts *f)
 
 /* ---- merging a second walk ---------------------------------------------- */
 
+/* The states a TCP socket in the kernel's established hash can be in. */
+#define EHASH_STATES                                                                               \
+	(PV_STATES_ALL &                                                                           \
+	 ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE) | PV_SF(PV_TCP_BOUND_INACTIVE)))
+#define BOUND PV_SF(PV_TCP_BOUND_INACTIVE)
+
 static size_t count_in(const struct pv_socklist *l, size_t from, uint32_t states);
 
 /* The cookies of records from..l->n in states (sized for those alone). */
@@ -86,17 +92,23 @@ static uint64_t tuple_hash(const struct pv_sock *s)
 	return pv_hash64(h ^ ((uint64_t)s->local.port << 16 | s->remote.port));
 }
 
+/* The same addresses and ports, on the same device (two devices: two sockets). */
 static bool same_tuple(const struct pv_sock *a, const struct pv_sock *b)
 {
-	return a->proto == b->proto && a->family == b->family && a->local.port == b->local.port &&
-	       a->remote.port == b->remote.port && memcmp(a->local.addr, b->local.addr, 16) == 0 &&
+	return a->proto == b->proto && a->family == b->family && a->ifindex == b->ifindex &&
+	       a->local.port == b->local.port && a->remote.port == b->remote.port &&
+	       memcmp(a->local.addr, b->local.addr, 16) == 0 &&
 	       memcmp(a->remote.addr, b->remote.addr, 16) == 0;
 }
 
-/* Whether a record takes part in the check of addresses. */
+/*
+ * Whether a record takes part in the check of addresses: not listeners nor
+ * bound, inactive sockets, which may share their addresses.
+ */
 static bool tuple_checked(const struct pv_rec *r, uint32_t states)
 {
-	return r->state != PV_TCP_LISTEN && ((states >> r->state) & 1);
+	return r->state != PV_TCP_LISTEN && !(r->proto == IPPROTO_TCP && (BOUND >> r->state) & 1) &&
+	       ((states >> r->state) & 1);
 }
 
 /*
@@ -131,7 +143,7 @@ static void merge_walk(struct pv_socklist *l, size_t from, uint32_t states,
 	for (size_t k = 0; k < extra->n; k++) {
 		pv_socklist_get(extra, k, &e);
 		bool seen = false;
-		if (e.state != PV_TCP_LISTEN) {
+		if (tuple_checked(&extra->v[k], states)) {
 			size_t j = (size_t)tuple_hash(&e) & (cap - 1);
 			for (; slot[j] && !seen; j = (j + 1) & (cap - 1)) {
 				if (slot[j] - 1 >= end)
@@ -149,9 +161,6 @@ static void merge_walk(struct pv_socklist *l, size_t from, uint32_t states,
 
 /* ---- one dump and its second walks -------------------------------------- */
 
-/* The states a TCP socket in the kernel's established hash can be in. */
-#define EHASH_STATES (PV_STATES_ALL & ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE)))
-
 /* What a dump needs besides its query. */
 struct dump_ctx {
 	struct pv_snapshotter *s;
@@ -161,9 +170,21 @@ struct dump_ctx {
 	size_t nclauses;
 	const struct pv_addr_clause *addrs; /* the address filter */
 	size_t naddrs;
+	uint32_t dev;		 /* --dev: the interface index, or 0 */
 	struct pv_buf *bytecode; /* the filter compiled */
 	bool use_eq;		 /* the kernel takes the EQ ops */
+	bool use_dev;		 /* the kernel takes the device test (INET_DIAG_BC_DEV_COND) */
 };
+
+/* Compile port clauses and, where asked for and taken, the device test, into out. */
+static int compile(const struct dump_ctx *c, const struct pv_port_clause *clauses, size_t n,
+		   bool use_eq, struct pv_buf *out)
+{
+	int err = n || c->naddrs ? pv_bc_compile(clauses, n, c->addrs, c->naddrs, use_eq, out) : 0;
+	if (!err && c->dev && c->use_dev)
+		err = pv_bc_prepend_dev(out, c->dev);
+	return err;
+}
 
 /*
  * Whether every socket a walk counts to find its resume point is also one
@@ -309,7 +330,7 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 		struct pv_port_clause clauses[8];
 		size_t nc = slice_clauses(c, &rect, clauses);
 		bc.len = 0;
-		if (pv_bc_compile(clauses, nc, c->addrs, c->naddrs, c->use_eq, &bc) < 0) {
+		if (compile(c, clauses, nc, c->use_eq, &bc) < 0) {
 			err = -E2BIG;
 			break;
 		}
@@ -357,6 +378,62 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 	return err;
 }
 
+static int port_cmp(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Whether the walk of the bind hash may have paused inside a bucket: it
+ * does after every 16 sockets it reports from one, and the sockets bound
+ * to one address and port share a bucket (a bucket may also hold other
+ * ports, which this cannot see).
+ */
+static bool bound_may_pause(const struct pv_socklist *l, size_t before)
+{
+	size_t n = count_in(l, before, BOUND);
+	if (n <= PV_HASHWALK_CHUNK)
+		return false;
+	uint16_t *ports = xreallocarray(NULL, n, sizeof(*ports));
+	size_t k = 0;
+	for (size_t i = before; i < l->n; i++)
+		if ((BOUND >> l->v[i].state) & 1)
+			ports[k++] = l->v[i].lport;
+	/* sort, then count runs */
+	qsort(ports, k, sizeof(*ports), port_cmp);
+	bool pauses = false;
+	for (size_t i = 0, run = 1; i + 1 < k && !pauses; i++) {
+		run = ports[i + 1] == ports[i] ? run + 1 : 1;
+		pauses = run > PV_HASHWALK_CHUNK;
+	}
+	free(ports);
+	return pauses;
+}
+
+/*
+ * Make sure of the bind hash's walk, which no lookup can check: walk the
+ * bound, inactive sockets again in slices, or, where one port holds more
+ * than a walk reports from a bucket in one go (slices cannot split a
+ * port), twice more.  Sets r->bound.
+ */
+static int walk_bound_again(struct dump_ctx *c, const struct pv_diag_query *q, bool pauses,
+			    struct pv_socklist *l, size_t before, struct pv_dump_report *r)
+{
+	bool too_many = false;
+	int err = 0;
+	if (!pauses) {
+		r->bound = "sliced";
+		err = walk_sliced(c, q, BOUND, l, before, r, &too_many);
+	}
+	if (!err && (pauses || too_many)) {
+		r->bound = "unverified";
+		for (int i = 0; i < 2 && !err; i++)
+			err = walk_again(c, q, BOUND, l, before, r, NULL);
+	}
+	return err;
+}
+
 /* Make sure of a first walk whose outcome tails and r tell (see the top). */
 static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 		     const struct pv_diag_tails *tails, struct pv_socklist *l, size_t before,
@@ -374,12 +451,22 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 	size_t sockets = c->ns->geometry.sockets;
 	r->needed = tail_for(c, q->states, ehash > sockets ? ehash : sockets);
 	bool pauses = r->needed == 0 && q->proto == IPPROTO_TCP;
-	if (c->policy->check == PV_DUMP_ONCE || (tails->boundaries == 0 && !pauses))
+	/* Bound, inactive sockets come from the bind hash, walked in a walk of its own. */
+	bool asks_bound = q->proto == IPPROTO_TCP && (q->states & BOUND);
+	bool bound_pauses = asks_bound && bound_may_pause(l, before);
+	bool bound = asks_bound && (tails->bound_boundary || bound_pauses);
+	r->bound = asks_bound ? "uncut" : "-";
+	if (c->policy->check == PV_DUMP_ONCE || (tails->boundaries == 0 && !pauses && !bound)) {
+		if (asks_bound && c->policy->check == PV_DUMP_ONCE)
+			r->bound = "unchecked";
 		return 0;
+	}
 
 	bool listeners = tails->listener_boundary && (q->states & PV_SF(PV_TCP_LISTEN));
 	if (c->policy->check == PV_DUMP_TWICE) {
 		r->second = "all";
+		if (asks_bound)
+			r->bound = "twice";
 		return walk_again(c, q, q->states, l, before, r, NULL);
 	}
 	if (tails->check && !pauses && r->needed <= r->tail) {
@@ -408,16 +495,26 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 		 */
 		if (!err && listeners)
 			err = walk_sliced(c, q, PV_SF(PV_TCP_LISTEN), l, before, r, &too_many);
+		/* Nor the bind hash's, which no lookup finds. */
+		if (!err && bound)
+			err = walk_bound_again(c, q, bound_pauses, l, before, r);
 		return err;
 	}
 	/* Crowded or unchecked: walk the whole selection in slices. */
 	r->second = "sliced";
+	if (asks_bound)
+		r->bound = "sliced";
 	err = walk_sliced(c, q, q->states, l, before, r, &too_many);
 	if (!err && too_many) {
 		/* Too many slices: two more whole walks, each a second chance. */
 		r->second = "unverified";
+		if (asks_bound)
+			r->bound = "unverified";
 		for (int i = 0; i < 2 && !err; i++)
 			err = walk_again(c, q, q->states, l, before, r, NULL);
+	} else if (!err && bound_pauses) {
+		/* Slices cannot split a port whose bound sockets pause the walk. */
+		err = walk_bound_again(c, q, true, l, before, r);
 	}
 	return err;
 }
@@ -443,7 +540,8 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 				     .family = q->family,
 				     .buckets = c->ns->geometry.buckets,
 				     .tail = tail,
-				     .second = "none"};
+				     .second = "none",
+				     .bound = "-"};
 	for (;;) {
 		q->bytecode = c->bytecode->len ? c->bytecode->data : NULL;
 		q->bytecode_len = c->bytecode->len;
@@ -457,9 +555,10 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 		c->bytecode->len = 0;
 		if (c->use_eq) {
 			c->use_eq = false;
-			if (pv_bc_compile(c->clauses, c->nclauses, c->addrs, c->naddrs, false,
-					  c->bytecode) < 0)
+			if (compile(c, c->clauses, c->nclauses, false, c->bytecode) < 0)
 				c->bytecode->len = 0;
+		} else {
+			c->use_dev = false; /* no program at all: user space filters */
 		}
 	}
 	r->states = q->states;
@@ -516,8 +615,6 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 */
 	struct pv_buf bytecode;
 	pv_buf_init(&bytecode);
-	if ((n || q->naddrs) && pv_bc_compile(clauses, n, q->addrs, q->naddrs, true, &bytecode) < 0)
-		bytecode.len = 0; /* too big for the kernel: user space filters */
 	struct dump_ctx c = {.s = s,
 			     .ns = ns,
 			     .policy = policy,
@@ -525,8 +622,12 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 			     .nclauses = n,
 			     .addrs = q->addrs,
 			     .naddrs = q->naddrs,
+			     .dev = q->dev,
 			     .bytecode = &bytecode,
-			     .use_eq = true};
+			     .use_eq = true,
+			     .use_dev = true};
+	if (compile(&c, clauses, n, true, &bytecode) < 0)
+		bytecode.len = 0; /* too big for the kernel: user space filters */
 
 	int err = 0;
 	for (size_t p = 0; p < ARRAY_SIZE(protos) && !err; p++) {
@@ -535,7 +636,14 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		struct pv_diag_query dq = {
 		    .proto = protos[p],
 		    .states = pv_query_proto_states(q, protos[p]),
-		    .info = out->keep_info && protos[p] == IPPROTO_TCP,
+		    /*
+		     * The timer's retransmissions and probes both (-e, JSON) are
+		     * in tcp_info, and -i shows the rest of it; it makes each
+		     * message some 3 times larger.
+		     */
+		    .ext = (out->keep_more || out->keep_info) && protos[p] == IPPROTO_TCP
+			       ? 1u << (INET_DIAG_INFO - 1)
+			       : 0,
 		};
 		bool v4 = pv_query_wants_family(q, AF_INET);
 		bool v6 = pv_query_wants_family(q, AF_INET6);

@@ -41,7 +41,9 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 	r->state = s->state;
 	r->inode = s->inode;
 	r->uid = s->uid;
-	if (s->family == AF_INET6) {
+	if (s->v6only >= 0)
+		r->flags |= PV_REC_V6ONLY_KNOWN | (s->v6only ? PV_REC_V6ONLY : 0);
+	if (s->family == AF_INET6 || s->ifindex) {
 		if (l->n6 == l->cap6) {
 			l->cap6 = l->cap6 ? l->cap6 * 2 : 64;
 			l->v6 = xreallocarray(l->v6, l->cap6, sizeof(*l->v6));
@@ -51,6 +53,8 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 		memcpy(a->remote, s->remote.addr, 16);
 		a->ifindex = s->ifindex;
 		r->laddr = (uint32_t)l->n6++;
+		if (s->family == AF_INET)
+			r->flags |= PV_REC_SIDE;
 	} else {
 		memcpy(&r->laddr, s->local.addr, 4);
 		memcpy(&r->raddr, s->remote.addr, 4);
@@ -59,9 +63,11 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 		l->more[l->n] = (struct pv_rec_more){.rqueue = s->rqueue,
 						     .wqueue = s->wqueue,
 						     .expires = s->expires,
-						     .ifindex = s->ifindex,
 						     .timer = s->timer,
-						     .retrans = s->retrans};
+						     .retrans = s->retrans,
+						     .probes = s->probes,
+						     .netns = s->netns,
+						     .cgroup = s->cgroup};
 	if (l->keep_info) {
 		if (s->info)
 			l->info[l->n] = *s->info;
@@ -84,10 +90,12 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 	out->remote.port = r->rport;
 	out->inode = r->inode;
 	out->uid = r->uid;
-	if (r->family == AF_INET6) {
+	out->v6only = !(r->flags & PV_REC_V6ONLY_KNOWN) ? -1 : (r->flags & PV_REC_V6ONLY) ? 1 : 0;
+	if (r->family == AF_INET6 || (r->flags & PV_REC_SIDE)) {
 		const struct pv_v6 *a = &l->v6[r->laddr];
-		memcpy(out->local.addr, a->local, 16);
-		memcpy(out->remote.addr, a->remote, 16);
+		size_t len = r->family == AF_INET6 ? 16 : 4;
+		memcpy(out->local.addr, a->local, len);
+		memcpy(out->remote.addr, a->remote, len);
 		out->ifindex = a->ifindex;
 	} else {
 		memcpy(out->local.addr, &r->laddr, 4);
@@ -98,9 +106,11 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 		out->rqueue = m->rqueue;
 		out->wqueue = m->wqueue;
 		out->expires = m->expires;
-		out->ifindex = m->ifindex;
 		out->timer = m->timer;
 		out->retrans = m->retrans;
+		out->probes = m->probes;
+		out->netns = m->netns;
+		out->cgroup = m->cgroup;
 	}
 	if (l->info && l->info[i].have)
 		out->info = &l->info[i];
@@ -139,6 +149,17 @@ void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock
 			move_rec(l, j++, i);
 	}
 	l->n = j;
+}
+
+bool pv_addr_is_any6(const uint8_t addr[16])
+{
+	static const uint8_t any[16];
+	return memcmp(addr, any, sizeof(any)) == 0;
+}
+
+bool pv_sock_is_dual_stack(const struct pv_sock *s)
+{
+	return s->family == AF_INET6 && s->v6only == 0 && pv_addr_is_any6(s->local.addr);
 }
 
 bool pv_addr_is_v4mapped(const uint8_t addr[16])

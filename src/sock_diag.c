@@ -76,6 +76,28 @@ static bool is_record(const struct nlmsghdr *h)
 	       h->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct inet_diag_msg);
 }
 
+uint8_t pv_diag_state(uint8_t proto, uint8_t kernel_state)
+{
+	/*
+	 * TCP sockets in the kernel's CLOSE state are in no hash a dump walks
+	 * but the bind hash, which is walked for PV_TCP_BOUND_INACTIVE: bound
+	 * and inactive.  (A kernel may one day say so itself.)
+	 */
+	if (proto == IPPROTO_TCP &&
+	    (kernel_state == PV_TCP_CLOSE || kernel_state == PV_TCP_BOUND_INACTIVE))
+		return PV_TCP_BOUND_INACTIVE;
+	return kernel_state;
+}
+
+/* The idiag_state of a record message. */
+static uint8_t state_of(const char *msg)
+{
+	uint8_t state;
+	memcpy(&state, msg + NLMSG_HDRLEN + offsetof(struct inet_diag_msg, idiag_state),
+	       sizeof(state));
+	return state;
+}
+
 void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_socklist *out,
 			const struct pv_idset *known)
 {
@@ -126,62 +148,71 @@ static void take_tcp_info(struct pv_tcp_info *out, const char *payload, size_t l
 	}
 }
 
-/*
- * The attributes after a record's inet_diag_msg, len bytes of message in
- * all: the protocol (destroy messages name it) and the tcp_info.  A
- * malformed attribute ends the walk; the record stays good.
- */
-struct record_attrs {
-	int proto; /* -1: none */
-	const char *info;
-	size_t info_len;
+/* What a record's attributes say, of what portview keeps. */
+struct attrs {
+	int8_t v6only;
+	bool info; /* tcp_info came, with these two of its counters: */
+	uint8_t retransmits, probes;
+	const char *tcp_info; /* and all of it (-i), tcp_info_len bytes */
+	size_t tcp_info_len;
+	int proto; /* INET_DIAG_PROTOCOL (destroy messages name it); -1: none */
 };
 
-static void walk_attrs(const char *msg, size_t len, struct record_attrs *a)
+static int attr_cb(const struct nlattr *a, void *data)
 {
-	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct inet_diag_msg));
-	*a = (struct record_attrs){.proto = -1};
-	while (off < len && len - off >= sizeof(struct nlattr)) {
-		struct nlattr na;
-		memcpy(&na, msg + off, sizeof(na));
-		if (na.nla_len < sizeof(na) || na.nla_len > len - off)
-			break;
-		const char *payload = msg + off + sizeof(na);
-		size_t plen = na.nla_len - sizeof(na);
-		int type = na.nla_type & NLA_TYPE_MASK;
-		if (type == INET_DIAG_PROTOCOL && plen >= 1)
-			a->proto = (uint8_t)payload[0];
-		else if (type == INET_DIAG_INFO) {
-			a->info = payload;
-			a->info_len = plen;
+	struct attrs *x = data;
+	switch (mnl_attr_get_type(a)) {
+	case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
+		if (mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+			x->v6only = mnl_attr_get_u8(a) ? 1 : 0;
+		break;
+	case INET_DIAG_INFO: /* struct tcp_info, when asked for: its third and fourth bytes */
+		if (mnl_attr_get_payload_len(a) >= 4) {
+			const uint8_t *info = mnl_attr_get_payload(a);
+			x->info = true;
+			x->retransmits = info[2]; /* tcpi_retransmits: icsk_retransmits */
+			x->probes = info[3];	  /* tcpi_probes: icsk_probes_out */
 		}
-		off += NLA_ALIGN((size_t)na.nla_len);
+		x->tcp_info = mnl_attr_get_payload(a);
+		x->tcp_info_len = mnl_attr_get_payload_len(a);
+		break;
+	case INET_DIAG_PROTOCOL:
+		if (mnl_attr_get_payload_len(a) >= 1)
+			x->proto = mnl_attr_get_u8(a);
+		break;
+	default:
+		break;
 	}
+	return MNL_CB_OK;
 }
 
-/* One record message of len bytes into the list; false when it is malformed. */
+/*
+ * One record message (len bytes, a whole message) into the list; false
+ * when it is malformed.  Attributes that do not fit end the walk of them
+ * (the kernel sends none such).
+ */
 static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 {
 	struct inet_diag_msg m;
 	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
+	struct attrs attrs = {.v6only = -1, .proto = -1};
+	size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
+	if (len > head)
+		mnl_attr_parse_payload(msg + head, len - head, attr_cb, &attrs);
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
-	struct record_attrs a = {.proto = -1};
 	struct pv_tcp_info info;
-	/* a dump's records need their attributes only for -i */
-	if (!p->proto || p->out->keep_info)
-		walk_attrs(msg, len, &a);
 	uint8_t proto = p->proto;
 	if (!proto) {
 		/* a destroy message: it says which protocol, or it is not ours */
-		if (a.proto != IPPROTO_TCP && a.proto != IPPROTO_UDP)
+		if (attrs.proto != IPPROTO_TCP && attrs.proto != IPPROTO_UDP)
 			return true;
-		proto = (uint8_t)a.proto;
+		proto = (uint8_t)attrs.proto;
 	}
 	struct pv_sock s = {
 	    .proto = proto,
 	    .family = m.idiag_family,
-	    .state = m.idiag_state,
+	    .state = pv_diag_state(proto, m.idiag_state),
 	    .timer = m.idiag_timer,
 	    .retrans = m.idiag_retrans,
 	    .local.port = ntohs(m.id.idiag_sport),
@@ -193,16 +224,45 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	    .wqueue = m.idiag_wqueue,
 	    .uid = m.idiag_uid,
 	    .inode = m.idiag_inode,
+	    .v6only = attrs.v6only,
 	};
+	/*
+	 * netstat -o shows both the retransmissions and the probes sent
+	 * (/proc/net/tcp's "retrnsmt" and "timeout").  The message carries one
+	 * of them in idiag_retrans, by timer: the probes for the keepalive (2)
+	 * and zero-window probe (4) timers, the retransmissions (SYN-ACKs for
+	 * a request socket) otherwise.  tcp_info, when asked for, has both.
+	 */
+	if (attrs.info) {
+		s.retrans = attrs.retransmits;
+		s.probes = attrs.probes;
+	} else if (m.idiag_timer == 2 || m.idiag_timer == 4) {
+		s.retrans = 0;
+		s.probes = m.idiag_retrans;
+	}
 	size_t alen = m.idiag_family == AF_INET ? 4 : 16;
 	memcpy(s.local.addr, m.id.idiag_src, alen);
 	memcpy(s.remote.addr, m.id.idiag_dst, alen);
 	if (s.cookie == ~(uint64_t)0) /* INET_DIAG_NOCOOKIE: nothing to dedupe on */
 		s.cookie = 0;
-	if (p->out->keep_info && proto == IPPROTO_TCP && a.info) {
-		take_tcp_info(&info, a.info, a.info_len);
+	if (p->out->keep_info && proto == IPPROTO_TCP && attrs.tcp_info) {
+		take_tcp_info(&info, attrs.tcp_info, attrs.tcp_info_len);
 		if (info.have)
 			s.info = &info;
+	}
+	/* The attributes after the message: the socket's cgroup (Linux 5.7+). */
+	struct nlmsghdr h;
+	memcpy(&h, msg, sizeof(h));
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
+	while (off + sizeof(struct nlattr) <= h.nlmsg_len) {
+		struct nlattr a;
+		memcpy(&a, msg + off, sizeof(a));
+		if (a.nla_len < sizeof(a) || a.nla_len > h.nlmsg_len - off)
+			break;
+		if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID &&
+		    a.nla_len >= sizeof(a) + sizeof(uint64_t))
+			memcpy(&s.cgroup, msg + off + NLA_HDRLEN, sizeof(s.cgroup));
+		off += NLA_ALIGN(a.nla_len);
 	}
 	if (!(p->known && pv_idset_has(p->known, s.cookie))) /* a first walk has it */
 		pv_socklist_add(p->out, &s);
@@ -249,6 +309,8 @@ bool pv_diag_parse_datagram(struct pv_diag_parse *p, const void *buf, size_t len
 				p->err = p->err ? p->err : -EBADMSG;
 				continue;
 			}
+			if (p->records == 0)
+				p->first_state = state_of(base + at);
 			p->last[p->records++ % PV_DIAG_TAIL_MAX] = at;
 			if (!p->err && !add_record(p, base + at, h.nlmsg_len))
 				p->err = -EBADMSG;
@@ -282,16 +344,14 @@ static int send_request(struct mnl_socket *nl, const struct pv_diag_query *q, ui
 		nlh->nlmsg_type = TCPDIAG_GETSOCK;
 		struct inet_diag_req *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 		req->idiag_states = q->states;
-		if (q->info)
-			req->idiag_ext = 1u << (INET_DIAG_INFO - 1);
+		req->idiag_ext = q->ext;
 	} else {
 		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 		struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 		req->sdiag_family = q->family;
 		req->sdiag_protocol = q->proto;
 		req->idiag_states = q->states;
-		if (q->info && q->proto == IPPROTO_TCP)
-			req->idiag_ext = 1u << (INET_DIAG_INFO - 1);
+		req->idiag_ext = q->ext;
 	}
 	if (q->bytecode_len)
 		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, q->bytecode_len, q->bytecode);
@@ -318,6 +378,17 @@ struct tail {
 	size_t n;
 };
 
+/*
+ * Whether a record of this kernel state lies in the established hash, the
+ * only one that exact lookups can vouch for: not a listener (an exact
+ * lookup of an SO_REUSEPORT listener may answer with another of its group)
+ * and not a bound, inactive socket (no lookup finds those).
+ */
+static bool looked_up(uint8_t proto, uint8_t state)
+{
+	return state != PV_TCP_LISTEN && pv_diag_state(proto, state) != PV_TCP_BOUND_INACTIVE;
+}
+
 static void take_tail(struct tail *tail, size_t len, const char *base,
 		      const struct pv_diag_parse *p)
 {
@@ -332,24 +403,40 @@ static void take_tail(struct tail *tail, size_t len, const char *base,
 	}
 }
 
-static void commit_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t proto)
+/* Look up the tail of a datagram known to be a boundary. */
+static void check_tail(struct pv_diag_tails *t, struct tail *tail, uint8_t proto)
 {
-	if (tail->n == 0)
-		return;
-	t->boundaries++;
-	if (tail->v[tail->n - 1].state == PV_TCP_LISTEN)
-		t->listener_boundary = true;
 	/* Once something has gone the dump is walked again: stop asking. */
-	if (t->check && t->gone == 0) {
+	if (tail->n && t->check && t->gone == 0) {
 		struct pv_diag_id ids[PV_DIAG_TAIL_MAX];
 		size_t k = 0;
 		for (size_t i = 0; i < tail->n; i++)
-			if (tail->v[i].state != PV_TCP_LISTEN)
+			if (looked_up(proto, tail->v[i].state))
 				ids[k++] = tail->v[i];
 		t->gone = pv_diag_count_gone(t->lookup, proto, ids, k);
 		t->checked += k;
 	}
 	tail->n = 0;
+}
+
+/*
+ * A boundary between a record in kernel state last and the next one's
+ * (next < 0: the dump ended there).  A TCP dump walks the listening hash,
+ * then the bind hash (for bound, inactive sockets), then the established
+ * hash: a boundary after a listener may have cut the listeners' walk, and
+ * one after a listener or a bound socket, unless a listener follows it,
+ * the bind hash's walk.
+ */
+static void note_boundary(struct pv_diag_tails *t, uint8_t proto, uint8_t last, int next)
+{
+	t->boundaries++;
+	if (proto != IPPROTO_TCP)
+		return;
+	if (last == PV_TCP_LISTEN)
+		t->listener_boundary = true;
+	if (pv_diag_state(proto, last) == PV_TCP_BOUND_INACTIVE ||
+	    (last == PV_TCP_LISTEN && next != PV_TCP_LISTEN))
+		t->bound_boundary = true;
 }
 
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const struct pv_idset *known,
@@ -372,7 +459,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 		pv_socklist_rollback(out, mark);
 		if (tails) {
 			tails->boundaries = tails->checked = 0;
-			tails->listener_boundary = false;
+			tails->listener_boundary = tails->bound_boundary = false;
 			tails->gone = 0;
 		}
 		*stats = (struct pv_diag_stats){0};
@@ -384,6 +471,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 
 		struct pv_diag_parse p;
 		struct tail tail = {.n = 0};
+		int prev_last = -1; /* the previous datagram's last record's state, or -1 */
+		bool prev_full = false;
 		pv_diag_parse_init(&p, q->proto, out, known);
 		/*
 		 * The parse stops keeping records at an error or an interrupted
@@ -401,16 +490,27 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 			stats->datagrams++;
 			stats->bytes += (size_t)n;
 			more = pv_diag_parse_datagram(&p, dgram, (size_t)n);
-			if (tails) {
-				/* records after the previous datagram: it was a boundary */
-				if (p.records)
-					commit_tail(tails, &tail, q->proto);
-				tail.n = 0;
-				if (more)
-					take_tail(&tail, tail_len, (const char *)dgram, &p);
-				if ((size_t)n >= FULLISH)
-					commit_tail(tails, &tail, q->proto);
+			if (!tails)
+				continue;
+			/* The previous datagram was a boundary: records follow it, or it was full.
+			 */
+			if (prev_last >= 0 && (p.records || prev_full)) {
+				note_boundary(tails, q->proto, (uint8_t)prev_last,
+					      p.records ? p.first_state : -1);
+				check_tail(tails, &tail, q->proto);
 			}
+			tail.n = 0;
+			prev_last = -1;
+			if (more && p.records) {
+				const char *base = (const char *)dgram;
+				size_t at = p.last[(p.records - 1) % PV_DIAG_TAIL_MAX];
+				prev_last = state_of(base + at);
+				take_tail(&tail, tail_len, base, &p);
+			}
+			/* A full datagram is a boundary: look its tail up at once. */
+			prev_full = (size_t)n >= FULLISH;
+			if (prev_full)
+				check_tail(tails, &tail, q->proto);
 		}
 		ret = pv_diag_parse_result(&p);
 		if (ret != -EINTR)
@@ -541,7 +641,7 @@ int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t
 				return -EBADMSG;
 			struct inet_diag_msg m;
 			memcpy(&m, base + msg + NLMSG_HDRLEN, sizeof(m));
-			*state = m.idiag_state;
+			*state = pv_diag_state(s->proto, m.idiag_state);
 			return 0;
 		}
 	}

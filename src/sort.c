@@ -93,8 +93,8 @@ static inline int endpoint_cmp(const struct pv_socklist *l, const struct pv_rec 
 		c = local ? memcmp(x->local, y->local, 16) : memcmp(x->remote, y->remote, 16);
 		if (c)
 			return c;
-	} else if ((c = local ? cmp_u(ntohl(a->laddr), ntohl(b->laddr))
-			      : cmp_u(ntohl(a->raddr), ntohl(b->raddr)))) {
+	} else if ((c = cmp_u(ntohl(pv_rec_addr4(l, a, local)),
+			      ntohl(pv_rec_addr4(l, b, local))))) {
 		return c;
 	}
 	return local ? cmp_u(a->lport, b->lport) : cmp_u(a->rport, b->rport);
@@ -108,7 +108,8 @@ static inline int tuple_cmp(const struct pv_socklist *l, const struct pv_rec *a,
 			    const struct pv_rec *b)
 {
 	int c;
-	if (a->family == AF_INET && b->family == AF_INET) {
+	if (a->family == AF_INET && b->family == AF_INET &&
+	    !((a->flags | b->flags) & PV_REC_SIDE)) {
 		uint64_t x = (uint64_t)a->proto << 56 | (uint64_t)ntohl(a->laddr) << 16 | a->lport;
 		uint64_t y = (uint64_t)b->proto << 56 | (uint64_t)ntohl(b->laddr) << 16 | b->lport;
 		if (x != y)
@@ -129,6 +130,9 @@ static inline int display_cmp(const struct pv_socklist *l, const struct pv_rec *
 {
 	int c = tuple_cmp(l, a, b);
 	if (c)
+		return c;
+	/* the same addresses on two devices (SO_BINDTODEVICE) */
+	if ((c = cmp_u(pv_rec_ifindex(l, a), pv_rec_ifindex(l, b))))
 		return c;
 	if ((c = cmp_u(a->state, b->state)))
 		return c;

@@ -30,6 +30,8 @@ static const struct state_name state_names[] = {
     {"listen", PV_SF(PV_TCP_LISTEN)},
     {"listening", PV_SF(PV_TCP_LISTEN)},
     {"closing", PV_SF(PV_TCP_CLOSING)},
+    {"bound", PV_SF(PV_TCP_BOUND_INACTIVE)},
+    {"bound-inactive", PV_SF(PV_TCP_BOUND_INACTIVE)},
     /* ss's groups */
     {"all", PV_STATES_ALL},
     {"connected", PV_STATES_CONNECTED},
@@ -115,7 +117,27 @@ const char *pv_state_display(uint8_t proto, uint8_t state)
 		return "LISTENING";
 	case PV_TCP_CLOSING:
 		return "CLOSING";
+	case PV_TCP_BOUND_INACTIVE:
+		return "BOUND";
 	default:
 		return "UNKNOWN";
+	}
+}
+
+const char *pv_timer_name(uint8_t timer)
+{
+	switch (timer) {
+	case 0:
+		return "off";
+	case 1:
+		return "on";
+	case 2:
+		return "keepalive";
+	case 3:
+		return "timewait";
+	case 4:
+		return "probe";
+	default:
+		return "unknown";
 	}
 }

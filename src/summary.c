@@ -421,7 +421,7 @@ void pv_summary_build(struct pv_summary *s, const struct pv_view *v)
 		build_groups(s, l, eph, listening);
 	if (v->has_owners) {
 		s->owners_known = true;
-		s->owners_partial = v->owners.denied;
+		s->owners_partial = v->owners.unseen != 0;
 		build_programs(s, v);
 	}
 	build_ports(s, v, listening);

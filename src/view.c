@@ -2,6 +2,7 @@
 #include "portview/buf.h"
 #include "portview/format.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A row's port annotations, from the registry and the namespace's range. */
@@ -32,14 +33,18 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
 	pv_users_init(&v->users);
 }
 
-bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)
+uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)
 {
 	pv_owners_init(&v->owners, v->l->n);
 	for (size_t i = 0; i < v->l->n; i++)
 		pv_owners_want(&v->owners, v->l->v[i].inode);
 	pv_owners_join(&v->owners, parts, nparts);
 	v->has_owners = true;
-	return v->owners.denied;
+	/* every wanted inode is a socket's: one that no walked process holds is unknown */
+	for (size_t i = 0; i < v->owners.nslots && v->owners.unseen; i++)
+		if (v->owners.count[i] == 0)
+			return v->owners.unseen;
+	return 0;
 }
 
 void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms)
@@ -55,7 +60,37 @@ void pv_view_free(struct pv_view *v)
 	if (v->has_names)
 		pv_names_free(&v->names);
 	pv_users_free(&v->users);
+	free(v->units);
+	free(v->units_state);
+	pv_cgroups_free(&v->cgroups);
 	memset(v, 0, sizeof(*v));
+}
+
+void pv_view_set_netns(struct pv_view *v, const struct pv_view_netns *ns, size_t n)
+{
+	v->netns = ns;
+	v->nnetns = n;
+}
+
+void pv_view_want_units(struct pv_view *v, const char *proc_root)
+{
+	v->units_proc_root = proc_root;
+	pv_cgroups_init(&v->cgroups, "/proc/self/mountinfo");
+}
+
+/* The unit of owner table process p: a cache, filled as rows are read. */
+static const struct pv_unit *unit_of(const struct pv_view *cv, uint32_t p)
+{
+	struct pv_view *v = (struct pv_view *)cv;
+	if (!v->units) {
+		v->units = xcalloc(v->owners.nprocs ? v->owners.nprocs : 1, sizeof(*v->units));
+		v->units_state = xcalloc(v->owners.nprocs ? v->owners.nprocs : 1, 1);
+	}
+	if (!v->units_state[p]) {
+		pv_unit_of_pid(v->units_proc_root, v->owners.procs[p].pid, &v->units[p]);
+		v->units_state[p] = 1;
+	}
+	return &v->units[p];
 }
 
 void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
@@ -63,10 +98,23 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	memset(out, 0, sizeof(*out));
 	pv_socklist_get(v->l, i, &out->s);
 	const struct pv_sock *s = &out->s;
+	const struct pv_ephemeral *eph = v->ephemeral;
+	if (v->nnetns && s->netns < v->nnetns) {
+		out->netns = &v->netns[s->netns];
+		eph = out->netns->ephemeral;
+	}
 	if (v->services)
-		annotate_row(out, v->services, v->ephemeral);
-	if (v->has_owners)
+		annotate_row(out, v->services, eph);
+	if (v->has_owners) {
 		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
+		/* No file (inode 0: TIME_WAIT, request sockets): no owner can exist. */
+		out->owners_unknown = out->owner_count == 0 && s->inode != 0 && v->owners.unseen;
+	}
+	if (v->units_proc_root && v->has_owners && out->owner_count)
+		out->unit = unit_of(v, v->owners.owners[out->owner_first].proc);
+	else if (v->units_proc_root && s->cgroup)
+		/* no owner seen: the cgroup the kernel says the socket is in */
+		out->unit = pv_cgroups_unit((struct pv_cgroups *)&v->cgroups, s->cgroup);
 	if (v->rates)
 		out->rate = v->rates[i];
 	if (v->has_names) {

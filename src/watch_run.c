@@ -194,13 +194,13 @@ static void snap_free(struct snap *s)
  * Take a snapshot into snap: the view, ordered by --sort; with rates,
  * each TCP connection's since prev (may be NULL).  Returns an exit status.
  */
-static int take_snap(const struct pv_request *req, struct pv_snapshotter *s,
-		     const struct pv_services *svc, const struct pv_netns_facts *ns, bool quiet,
-		     bool rates, const struct snap *prev, struct snap *snap)
+static int take_snap(const struct pv_request *req, const struct places *P,
+		     const struct pv_services *svc, bool quiet, bool rates, const struct snap *prev,
+		     struct snap *snap)
 {
 	now_mono(&snap->at);
 	clock_gettime(CLOCK_REALTIME, &snap->when);
-	int status = pv_gather(req, s, &req->query, svc, ns, quiet, &snap->l, &snap->view);
+	int status = pv_gather(req, &req->query, svc, P, quiet, &snap->l, &snap->view);
 	snap->has_view = true;
 	if (status != EXIT_OK)
 		return status;
@@ -338,18 +338,15 @@ static void aside_end(struct aside *a)
 	a->saved = a->fd = -1;
 }
 
-int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
-		 const struct pv_netns_facts *ns)
+int pv_run_watch(const struct pv_request *req, const struct pv_services *svc, struct places *P)
 {
 	bool tty = !req->json && isatty(STDOUT_FILENO);
-	struct pv_snapshotter *s;
-	int status = pv_open_snapshotter(&s);
+	int status = pv_places_open_snapshotters(P);
 	if (status != EXIT_OK)
 		return status;
 	int sigfd = signals_open(tty);
 	if (sigfd < 0) {
 		fprintf(stderr, "portview: cannot wait for signals: %s\n", strerror(-sigfd));
-		pv_snapshotter_close(s);
 		return EXIT_RUNTIME;
 	}
 	struct snap slots[2], *prev = NULL, *cur = &slots[0];
@@ -368,7 +365,7 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 	struct timespec next;
 	now_mono(&next);
 	for (uint64_t taken = 0;;) {
-		status = take_snap(req, s, svc, ns, taken > 0, req->info, prev, cur);
+		status = take_snap(req, P, svc, taken > 0, req->info, prev, cur);
 		if (status != EXIT_OK)
 			break;
 		if (!req->table.numeric && !req->json)
@@ -443,7 +440,6 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc,
 	pv_buf_free(&out);
 	pv_buf_free(&text);
 	close(sigfd);
-	pv_snapshotter_close(s);
 	return status;
 }
 
@@ -556,8 +552,7 @@ static void compare_dumps(struct events *ev, struct snap *cur)
 	free(rows);
 }
 
-int pv_run_events(const struct pv_request *req, const struct pv_services *svc,
-		  const struct pv_netns_facts *ns)
+int pv_run_events(const struct pv_request *req, const struct pv_services *svc, struct places *P)
 {
 	struct events ev = {
 	    .req = req,
@@ -569,23 +564,22 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc,
 				   (PV_SF(PV_TCP_TIME_WAIT) | PV_SF(PV_TCP_FIN_WAIT2)),
 	};
 	struct mnl_socket *freed_nl = NULL;
-	int status = pv_open_snapshotter(&ev.s);
+	int status = pv_places_open_snapshotters(P);
 	if (status != EXIT_OK)
 		return status;
+	ev.s = P->v[0].snap; /* one namespace (cli.c refuses --all-netns) */
 	/* subscribed before the first dump, so that no close after it is missed */
 	int err = pv_diag_open_destroyed(&freed_nl);
 	if (err) {
 		fprintf(stderr,
 			"portview: cannot subscribe to the kernel's socket close events: %s\n",
 			strerror(-err));
-		pv_snapshotter_close(ev.s);
 		return EXIT_RUNTIME;
 	}
 	int sigfd = signals_open(false);
 	if (sigfd < 0) {
 		fprintf(stderr, "portview: cannot wait for signals: %s\n", strerror(-sigfd));
 		pv_diag_close(freed_nl);
-		pv_snapshotter_close(ev.s);
 		return EXIT_RUNTIME;
 	}
 	struct snap slots[2];
@@ -597,7 +591,7 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc,
 	bool gone = false;
 	struct timespec next;
 
-	status = take_snap(req, ev.s, svc, ns, false, false, NULL, &slots[0]);
+	status = take_snap(req, P, svc, false, false, NULL, &slots[0]);
 	if (status == EXIT_OK) {
 		know(&ev, &slots[0]);
 		if (!req->json && !req->table.no_header)
@@ -633,7 +627,7 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc,
 		}
 		if ((w == WAKE_TIME || resync) && !ev.done) {
 			struct snap *cur = ev.known == &slots[0] ? &slots[1] : &slots[0];
-			status = take_snap(req, ev.s, svc, ns, true, false, NULL, cur);
+			status = take_snap(req, P, svc, true, false, NULL, cur);
 			if (status != EXIT_OK)
 				break;
 			compare_dumps(&ev, cur);
@@ -654,6 +648,5 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc,
 	pv_buf_free(&ev.out);
 	close(sigfd);
 	pv_diag_close(freed_nl);
-	pv_snapshotter_close(ev.s);
 	return status;
 }

@@ -65,6 +65,15 @@ int pv_bc_compile(const struct pv_port_clause *clauses, size_t n,
 		  const struct pv_addr_clause *addrs, size_t naddrs, bool use_eq,
 		  struct pv_buf *out);
 
+/*
+ * Put a test of the socket's bound device (INET_DIAG_BC_DEV_COND: the
+ * interface index SO_BINDTODEVICE set, or a link-local address's scope)
+ * in front of the program in prog, which may be empty: the socket must
+ * be on ifindex, and then pass the rest.  Returns 0, or -E2BIG when the
+ * program would not fit.
+ */
+int pv_bc_prepend_dev(struct pv_buf *prog, uint32_t ifindex);
+
 /* The same filter in user space, for what was not or could not be pushed down. */
 bool pv_port_clauses_match(const struct pv_port_clause *clauses, size_t n, uint16_t sport,
 			   uint16_t dport);

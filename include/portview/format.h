@@ -18,11 +18,15 @@ struct pv_ifcache {
 	uint32_t index[16];
 	char name[16][IF_NAMESIZE];
 	unsigned n;
+	bool numeric; /* indexes of another namespace's interfaces: numbers only */
 };
 
 void pv_ifcache_init(struct pv_ifcache *c);
 /* The interface's name, or its number when it has none. */
 const char *pv_ifcache_name(struct pv_ifcache *c, uint32_t ifindex, char tmp[IF_NAMESIZE]);
+
+/* Whether an endpoint's address is link-local IPv6, which shows the interface as its scope. */
+bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep);
 
 /* Decimal digits of v at out (at most 10, no NUL); returns how many. */
 size_t pv_format_uint(char *out, uint32_t v);

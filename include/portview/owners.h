@@ -1,4 +1,7 @@
-/* Which processes hold which sockets: a walk of /proc/PID/fd. */
+/*
+ * Which processes hold which sockets: a walk of /proc/PID/fd (and of
+ * /proc/PID/task/TID/fd where a thread's file table differs).
+ */
 #ifndef PORTVIEW_OWNERS_H
 #define PORTVIEW_OWNERS_H
 
@@ -24,6 +27,15 @@ struct pv_owner {
 };
 
 /*
+ * Why the walk may not have seen every process's sockets, so that a socket
+ * no process was found to hold may yet have an owner (pv_scan_part.unseen,
+ * pv_owner_table.unseen).
+ */
+#define PV_UNSEEN_DENIED  1u /* some fd directory could not be read (another user's) */
+#define PV_UNSEEN_HIDEPID 2u /* /proc is mounted with hidepid and hides other users' */
+#define PV_UNSEEN_PIDNS	  4u /* /proc shows one PID namespace, not the host's */
+
+/*
  * What one walker found: every socket fd of the processes it took, each
  * fd's .proc indexing its procs.
  */
@@ -32,23 +44,53 @@ struct pv_scan_part {
 	size_t nfds, capfds;
 	struct pv_process *procs;
 	size_t nprocs, capprocs;
-	bool denied; /* some /proc/PID/fd could not be read */
+	uint8_t unseen; /* PV_UNSEEN_* */
 };
 
 /*
  * The walk: every socket fd of every process, found independently of the
  * kernel dump so that it can run on another thread while the dump runs.
+ * Two producers fill the same parts: a BPF task_file iterator
+ * (owners_bpf.h), when the process may load one, else the /proc/PID/fd
+ * walk.
  */
 struct pv_scan;
 
+enum pv_owner_source {
+	PV_OWNERS_AUTO, /* the iterator when capable, else (or if it fails) /proc */
+	PV_OWNERS_BPF,	/* the iterator, or an error */
+	PV_OWNERS_PROC, /* the /proc walk */
+};
+
 /*
- * List the processes under proc_root and, when background is true, start a
- * thread walking their fds.  Returns 0, or a negative errno when proc_root
- * cannot be read.
+ * Start finding the owners: load the iterator (src BPF, or AUTO with the
+ * capabilities it needs), or list the processes under proc_root; when
+ * background is true, a thread reads the iterator or walks the processes'
+ * fds.  Returns 0, or a negative errno when proc_root cannot be read or
+ * (src BPF) the iterator cannot be loaded.
  */
-int pv_scan_start(struct pv_scan **out, const char *proc_root, bool background);
-/* Walk what is left on the calling thread, then wait for the thread. */
-void pv_scan_finish(struct pv_scan *s);
+int pv_scan_start(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
+		  bool background);
+/*
+ * Walk what is left on the calling thread, then wait for the thread.  An
+ * iterator that fails while read is replaced by the /proc walk (AUTO) or
+ * returns its error (BPF, a negative errno); otherwise 0.
+ */
+int pv_scan_finish(struct pv_scan *s);
+
+/* What a finished scan did, for PORTVIEW_DEBUG. */
+struct pv_scan_report {
+	enum pv_owner_source used; /* PV_OWNERS_BPF or PV_OWNERS_PROC */
+	bool bpf_tried;		   /* the iterator was tried */
+	int bpf_err;		   /* why it was not used: a negative errno, or 0 */
+	double load_ms;		   /* loading and attaching the iterator */
+	double ready_ms;	   /* from the start until the owners were all found */
+	size_t processes;	   /* /proc: processes listed; BPF: processes found */
+	size_t reads, bytes;	   /* BPF: read() calls with data, and bytes */
+	size_t tasks, fds;	   /* BPF: task and fd records */
+	size_t repeats;		   /* BPF: fd records dropped as repeats */
+};
+void pv_scan_report(const struct pv_scan *s, struct pv_scan_report *r);
 /* What the finished walk found: its parts. */
 const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n);
 void pv_scan_free(struct pv_scan *s);
@@ -66,8 +108,8 @@ struct pv_owner_table {
 	size_t nowners;
 	struct pv_process *procs;
 	size_t nprocs;
-	/* some /proc/PID/fd could not be read (another user's process) */
-	bool denied;
+	/* PV_UNSEEN_*: why some processes' sockets may not have been seen */
+	uint8_t unseen;
 };
 
 /* expected: about how many inodes will be wanted (sizes the hash). */

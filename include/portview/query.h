@@ -42,6 +42,7 @@ struct pv_query {
 	size_t npids;
 	char programs[8][16]; /* NUL-terminated command names */
 	size_t nprograms;
+	uint32_t dev; /* --dev: only sockets bound to this interface index; 0: any */
 };
 
 /* The states to ask for with one protocol. */
@@ -49,7 +50,8 @@ uint32_t pv_query_proto_states(const struct pv_query *q, uint8_t proto);
 bool pv_query_wants_proto(const struct pv_query *q, uint8_t proto);
 /*
  * Whether to dump a family.  An IPv4-only listing still dumps AF_INET6,
- * because v4-mapped IPv6 sockets carry IPv4 traffic.
+ * because v4-mapped IPv6 sockets carry IPv4 traffic, and so do IPv6
+ * sockets bound to :: without IPV6_V6ONLY.
  */
 bool pv_query_wants_family(const struct pv_query *q, uint8_t family);
 
@@ -89,6 +91,12 @@ bool pv_query_class_clause(const struct pv_query *q, const struct pv_ephemeral *
  */
 bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
 			struct pv_why *why);
+
+/*
+ * Parse a --dev IFACE: an interface's name (in this network namespace) or
+ * its index.  Returns false with why filled.
+ */
+bool pv_parse_dev(const char *text, uint32_t *ifindex, struct pv_why *why);
 
 /* Parse a --class list into *mask's bits.  Returns false with why filled. */
 bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why);

@@ -27,6 +27,8 @@ struct pv_table_opts {
 	bool numeric;	/* -n: addresses and ports as numbers */
 	bool color;	/* SGR colours (decided from --color, NO_COLOR, the terminal) */
 	bool wide;	/* -W: every owner of a shared socket, nothing left out */
+	bool netns;	/* --all-netns: the Netns column, first */
+	bool unit;	/* --unit, --all-netns: the Unit column, after the owners */
 	unsigned width; /* the terminal's columns to fit the table into; 0: no limit */
 	bool info;	/* -i: the TCP internals' columns (from the records' tcp_info) */
 	bool rates;	/* the Send/s and Recv/s columns (the view's rates) */

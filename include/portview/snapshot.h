@@ -58,6 +58,12 @@ struct pv_dump_report {
 	size_t checked;	    /* boundary records looked up */
 	long gone;	    /* of them gone, or a negative errno */
 	const char *second; /* "none", "listeners", "all", "sliced" or "unverified" */
+	/*
+	 * The bind hash's walk (bound, inactive TCP sockets): "-" (not asked
+	 * for), "uncut", "sliced", "unverified", "twice" or "unchecked"
+	 * (PORTVIEW_DUMP=once).
+	 */
+	const char *bound;
 };
 
 #define PV_SNAPSHOT_MAX_DUMPS 8

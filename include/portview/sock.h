@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 struct pv_endpoint {
 	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes */
@@ -46,49 +48,63 @@ struct pv_tcp_info {
 
 struct pv_sock {
 	uint64_t cookie;
-	uint8_t proto;	/* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t state;	/* kernel TCP_* state */
-	uint8_t timer;
-	uint8_t retrans;
+	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family;	 /* AF_INET or AF_INET6 */
+	uint8_t state;	 /* kernel TCP_* state */
+	uint8_t timer;	 /* idiag_timer: 0 off, 1 on, 2 keepalive, 3 timewait, 4 probe */
+	uint8_t retrans; /* retransmissions (netstat -o's second number) */
+	uint8_t probes;	 /* unanswered keepalive or zero-window probes (its third) */
+	/* IPV6_V6ONLY: 1 set, 0 not (a wildcard then takes IPv4 too), -1 unknown */
+	int8_t v6only;
 	struct pv_endpoint local;
 	struct pv_endpoint remote;
-	uint32_t ifindex;
+	uint32_t ifindex; /* the bound device (SO_BINDTODEVICE), or the scope; 0: none */
 	uint32_t expires;
 	uint32_t rqueue;
 	uint32_t wqueue;
 	uint32_t uid;
 	uint32_t inode;
+	uint32_t netns;	 /* which namespace of a run's (--all-netns), 0 otherwise */
+	uint64_t cgroup; /* the socket's cgroup (INET_DIAG_CGROUP_ID), 0: not known */
 	/* TCP internals, when the list keeps them and the kernel sent them; else NULL */
 	const struct pv_tcp_info *info;
 };
 
 /*
  * One socket as the list stores it: 32 bytes, so that 100,000 sockets take
- * 3.2 MB.  IPv6 addresses live beside the records (struct pv_v6); fields
- * only some outputs show live in the parallel array `more`, and TCP
- * internals in `info`, each kept only when asked for.  Read a record through pv_socklist_get().
+ * 3.2 MB.  IPv6 addresses live beside the records (struct pv_v6), and so
+ * do the addresses of the few IPv4 sockets that have an interface (bound
+ * to a device: PV_REC_SIDE); fields only some outputs show live in the
+ * parallel array `more`, and TCP internals in `info`, each kept only when
+ * asked for.  Read a record through pv_socklist_get().
  */
 struct pv_rec {
 	uint64_t cookie;
-	uint32_t laddr; /* IPv4: the address, network order; IPv6: index into v6 */
-	uint32_t raddr; /* IPv4: the address, network order; IPv6: 0 */
+	uint32_t laddr; /* IPv4: the address, network order; IPv6 or PV_REC_SIDE: index into v6 */
+	uint32_t raddr; /* IPv4: the address, network order; IPv6 or PV_REC_SIDE: 0 */
 	uint16_t lport, rport;
 	uint8_t proto;
 	uint8_t family;
 	uint8_t state;
-	uint8_t pad;
+	uint8_t flags; /* PV_REC_* */
 	uint32_t inode;
 	uint32_t uid;
 };
 
+/* pv_rec.flags */
+#define PV_REC_V6ONLY_KNOWN 1u /* the kernel said whether IPV6_V6ONLY is set: */
+#define PV_REC_V6ONLY	    2u /* ... it is */
+#define PV_REC_SIDE	    4u /* IPv4 with an interface: addresses in v6[laddr] */
+
 struct pv_rec_more {
-	uint32_t rqueue, wqueue, expires, ifindex;
-	uint8_t timer, retrans;
+	uint32_t rqueue, wqueue, expires;
+	uint8_t timer, retrans, probes;
+	uint32_t netns;
+	uint64_t cgroup;
 };
 
 struct pv_v6 {
-	uint8_t local[16], remote[16];
+	uint8_t local[16], remote[16]; /* with PV_REC_SIDE, IPv4 in the first 4 bytes */
 	uint32_t ifindex;
 };
 
@@ -112,6 +128,22 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s);
 /* Record i, unpacked. */
 void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out);
 
+/* A record's IPv4 address (network order), local or foreign. */
+static inline uint32_t pv_rec_addr4(const struct pv_socklist *l, const struct pv_rec *r, bool local)
+{
+	uint32_t a;
+	if (!(r->flags & PV_REC_SIDE))
+		return local ? r->laddr : r->raddr;
+	memcpy(&a, local ? l->v6[r->laddr].local : l->v6[r->laddr].remote, sizeof(a));
+	return a;
+}
+
+/* A record's interface index (0: none). */
+static inline uint32_t pv_rec_ifindex(const struct pv_socklist *l, const struct pv_rec *r)
+{
+	return r->family == AF_INET6 || (r->flags & PV_REC_SIDE) ? l->v6[r->laddr].ifindex : 0;
+}
+
 /* A point to go back to: drop every record added after it. */
 struct pv_socklist_mark {
 	size_t n, n6;
@@ -124,5 +156,12 @@ void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock
 			const void *arg);
 
 bool pv_addr_is_v4mapped(const uint8_t addr[16]);
+/* The IPv6 wildcard address, ::. */
+bool pv_addr_is_any6(const uint8_t addr[16]);
+/*
+ * An IPv6 socket bound to :: with IPV6_V6ONLY off: it takes IPv4 traffic
+ * as well (a "dual-stack" listener or unconnected socket).
+ */
+bool pv_sock_is_dual_stack(const struct pv_sock *s);
 
 #endif

@@ -32,7 +32,7 @@ struct pv_diag_query {
 	uint8_t family;
 	uint8_t proto;	      /* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t states;      /* bitmask of 1 << TCP_* */
-	bool info;	      /* ask for each TCP socket's tcp_info (INET_DIAG_INFO) */
+	uint8_t ext;	      /* idiag_ext: 1 << (INET_DIAG_INFO - 1) for tcp_info (-e, -i, JSON) */
 	const void *bytecode; /* INET_DIAG_REQ_BYTECODE program, or NULL */
 	size_t bytecode_len;
 };
@@ -69,10 +69,21 @@ struct pv_diag_parse {
 	 */
 	int err;
 	bool ended; /* NLMSG_DONE, an NLMSG_ERROR, or bytes that cannot be read on */
-	/* Of the latest datagram: how many records, and the offsets of the last ones. */
+	/*
+	 * Of the latest datagram: how many records, the offsets of the last
+	 * ones, and the kernel's state of the first.
+	 */
 	size_t records;
 	size_t last[PV_DIAG_TAIL_MAX];
+	uint8_t first_state;
 };
+
+/*
+ * The state a record keeps for the kernel's idiag_state: the same number,
+ * but for TCP sockets the kernel lists from its bind hash (state CLOSE),
+ * which are PV_TCP_BOUND_INACTIVE.
+ */
+uint8_t pv_diag_state(uint8_t proto, uint8_t kernel_state);
 
 void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_socklist *out,
 			const struct pv_idset *known);
@@ -94,21 +105,24 @@ int pv_diag_parse_result(const struct pv_diag_parse *p);
 /*
  * A dump's datagram boundaries, and whether the walk may have skipped a
  * socket at one (hashwalk.h).  With check set, the last tail_len
- * connections (not listeners) of each datagram are looked up again on the
- * socket lookup as soon as the datagram is known to be a boundary: the
- * kernel fills the next datagram when the previous one is read, so a
- * removal that could shift the walk has happened by then, and asking at
- * once leaves little time for unrelated closes to look like one.
- * Listeners are not looked up (an exact lookup of an SO_REUSEPORT listener
- * may answer with another of its group); listener_boundary says a
- * datagram ended with one.
+ * connections (not listeners, not bound, inactive sockets) of each
+ * datagram are looked up again on the socket lookup as soon as the
+ * datagram is known to be a boundary: the kernel fills the next datagram
+ * when the previous one is read, so a removal that could shift the walk
+ * has happened by then, and asking at once leaves little time for
+ * unrelated closes to look like one.  Listeners are not looked up (an
+ * exact lookup of an SO_REUSEPORT listener may answer with another of its
+ * group), nor are bound, inactive sockets (no lookup finds them):
+ * listener_boundary and bound_boundary say where their walks may have
+ * been cut.
  */
 struct pv_diag_tails {
 	bool check;		   /* in: look the boundary records up */
 	size_t tail_len;	   /* in: how many records before each boundary */
 	struct mnl_socket *lookup; /* in: the lookups' socket (with check) */
-	size_t boundaries;	   /* datagrams that records followed */
-	bool listener_boundary;	   /* some datagram ended with a listener */
+	size_t boundaries;	   /* datagrams that records followed, or full ones */
+	bool listener_boundary;	   /* TCP: some datagram ended with a listener */
+	bool bound_boundary;	   /* TCP: a boundary may have cut the bind hash's walk */
 	size_t checked;		   /* records looked up */
 	long gone;		   /* how many had gone, or a negative errno */
 };

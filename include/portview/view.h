@@ -13,6 +13,7 @@
 #include "portview/resolve.h"
 #include "portview/services.h"
 #include "portview/sock.h"
+#include "portview/units.h"
 #include "portview/users.h"
 
 /*
@@ -25,12 +26,26 @@ struct pv_rate {
 	bool known; /* false: not in the snapshot before, or no counters */
 };
 
+/* One network namespace of a run that lists several (--all-netns, -N). */
+struct pv_view_netns {
+	const char *label;		      /* its name, or "pid:PID" */
+	const char *name;		      /* its name under /run/netns, or NULL */
+	unsigned long long ino;		      /* the namespace file's inode */
+	bool own;			      /* portview's: interface indexes can be named */
+	const struct pv_ephemeral *ephemeral; /* its range */
+};
+
 /* One row: a record with everything the view adds. */
 struct pv_row {
 	struct pv_sock s; /* what the kernel said */
 	/* Owners, as a range of the view's owner table. */
 	uint32_t owner_first;
 	uint32_t owner_count;
+	/*
+	 * None found, yet the socket has a file and some processes could not
+	 * be seen (pv_owner_table.unseen): its owner is unknown, not absent.
+	 */
+	bool owners_unknown;
 	/* What the ports mean; NULL service: none known. */
 	const struct pv_service *local_service;
 	const struct pv_service *remote_service;
@@ -45,6 +60,10 @@ struct pv_row {
 	/* The addresses' port names, from /etc/services only; NULL: the number. */
 	const struct pv_service *local_name;
 	const struct pv_service *remote_name;
+	/* Its namespace, when the view knows several (or which one); else NULL. */
+	const struct pv_view_netns *netns;
+	/* What runs its first owner, when units were asked for; else NULL. */
+	const struct pv_unit *unit;
 	/* The rate over the last interval, when the view has rates. */
 	struct pv_rate rate;
 };
@@ -58,6 +77,14 @@ struct pv_view {
 	struct pv_names names;
 	bool has_names;	       /* host names were looked up */
 	struct pv_users users; /* a cache: filled as rows are read */
+	/* The namespaces the records' netns index, when set. */
+	const struct pv_view_netns *netns;
+	size_t nnetns;
+	/* Units of the owners' processes, a cache by process (units_proc_root set). */
+	const char *units_proc_root;
+	struct pv_unit *units;
+	unsigned char *units_state; /* per process: 0 not read, 1 read */
+	struct pv_cgroups cgroups;  /* the sockets' own cgroups, for those without owners */
 	/* Per record of l, in its order: the rates (interval mode with -i); or NULL. */
 	const struct pv_rate *rates;
 };
@@ -67,10 +94,17 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
 		  const struct pv_services *services, const struct pv_ephemeral *eph);
 /*
  * Join the parts of a finished /proc walk with the records: the owners of
- * each socket.  Returns true when some processes could not be read
- * (another user's), so that owners may be missing.
+ * each socket.  Returns why some processes could not be seen (PV_UNSEEN_*)
+ * when that leaves some socket's owner unknown, else 0.
  */
-bool pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
+uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
+/*
+ * The namespaces the records come from (their netns index): rows carry
+ * theirs, and are annotated with its ephemeral range.
+ */
+void pv_view_set_netns(struct pv_view *v, const struct pv_view_netns *ns, size_t n);
+/* Rows name what runs their first owner, read from proc_root/PID/cgroup. */
+void pv_view_want_units(struct pv_view *v, const char *proc_root);
 /* Look up the records' host names, all of it bounded by timeout_ms. */
 void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms);
 void pv_view_free(struct pv_view *v);

@@ -2,19 +2,20 @@
  * An independent model of how the kernel treats an INET_DIAG_REQ_BYTECODE
  * program (net/ipv4/inet_diag.c), for checking what pv_bc_compile emits.
  *
- *   bcc_audit()  the rules of inet_diag_bc_audit(), valid_hostcond() and
- *                valid_cc()
+ *   bcc_audit()  the rules of inet_diag_bc_audit(), valid_hostcond(),
+ *                valid_devcond() and valid_cc()
  *   bcc_run()    inet_diag_bc_run() for the port comparisons
  *   bcc_run_sock()  the same with addresses: S_COND and D_COND too
+ *   bcc_run_dev()   the same for a socket bound to a device: DEV_COND
  *
  * Both work on the bytes only (no pointer casts, so no alignment
  * assumptions) and never read outside [prog, prog + size).
  *
  * The auditor is stricter than the kernel in one way: it accepts only the
- * op codes portview may emit (port comparisons, S_COND and D_COND, JMP,
- * NOP).  The kernel also knows AUTO, DEV_COND and the others; an emitted
- * program holding one of those would be a portview bug even when the
- * kernel takes it.
+ * op codes portview may emit (port comparisons, S_COND and D_COND,
+ * DEV_COND, JMP, NOP).  The kernel also knows AUTO and the others; an
+ * emitted program holding one of those would be a portview bug even when
+ * the kernel takes it.
  */
 #ifndef PORTVIEW_FUZZ_BC_CHECK_H
 #define PORTVIEW_FUZZ_BC_CHECK_H
@@ -127,6 +128,11 @@ static inline struct bcc_verdict bcc_audit(const uint8_t *prog, size_t size)
 				return (struct bcc_verdict){"hostcond without its address", pos};
 			if (prefix > 8 * addr_len)
 				return (struct bcc_verdict){"prefix longer than the address", pos};
+		} else if (op.code == INET_DIAG_BC_DEV_COND) {
+			/* valid_devcond(): a u32 interface index follows the op */
+			min_len += 4;
+			if (len < min_len)
+				return (struct bcc_verdict){"device op without its index", pos};
 		} else if (op.code != INET_DIAG_BC_JMP && op.code != INET_DIAG_BC_NOP) {
 			return (struct bcc_verdict){"op code portview never emits", pos};
 		}
@@ -187,13 +193,13 @@ static inline bool bcc_cond(const uint8_t *prog, size_t pos, uint8_t family, con
 /*
  * inet_diag_bc_run() for a socket of this family with these ports (host
  * order) and addresses (16 bytes each, network order, IPv4 in the first
- * 4).  Only for programs bcc_audit() passed; *ok is cleared if the run
- * still goes wrong (reads outside the program, takes no step, runs too
- * long).
+ * 4), bound to interface ifindex (0: none).  Only for programs bcc_audit()
+ * passed; *ok is cleared if the run still goes wrong (reads outside the
+ * program, takes no step, runs too long).
  */
-static inline bool bcc_run_sock(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+static inline bool bcc_run_full(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
 				uint8_t family, const uint8_t *saddr, const uint8_t *daddr,
-				bool *ok)
+				uint32_t ifindex, bool *ok)
 {
 	long len = (long)size;
 	size_t pos = 0, steps = 0;
@@ -249,6 +255,16 @@ static inline bool bcc_run_sock(const uint8_t *prog, size_t size, uint16_t sport
 		case INET_DIAG_BC_D_EQ:
 			yes = dport == port;
 			break;
+		case INET_DIAG_BC_DEV_COND: {
+			uint32_t dev;
+			if (pos + BCC_OP + sizeof(dev) > size) {
+				*ok = false;
+				return false;
+			}
+			memcpy(&dev, prog + pos + BCC_OP, sizeof(dev));
+			yes = dev == ifindex;
+			break;
+		}
 		default:
 			*ok = false;
 			return false;
@@ -264,12 +280,27 @@ static inline bool bcc_run_sock(const uint8_t *prog, size_t size, uint16_t sport
 	return len == 0;
 }
 
-/* bcc_run_sock() for a socket whose addresses do not matter: IPv4, zeros. */
+/* bcc_run_full() for a socket on no device. */
+static inline bool bcc_run_sock(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+				uint8_t family, const uint8_t *saddr, const uint8_t *daddr,
+				bool *ok)
+{
+	return bcc_run_full(prog, size, sport, dport, family, saddr, daddr, 0, ok);
+}
+
+/* ... for an IPv4 socket whose addresses do not matter, on device ifindex. */
+static inline bool bcc_run_dev(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
+			       uint32_t ifindex, bool *ok)
+{
+	static const uint8_t zero[16];
+	return bcc_run_full(prog, size, sport, dport, 2, zero, zero, ifindex, ok);
+}
+
+/* ... for a socket whose addresses and device do not matter. */
 static inline bool bcc_run(const uint8_t *prog, size_t size, uint16_t sport, uint16_t dport,
 			   bool *ok)
 {
-	static const uint8_t zero[16];
-	return bcc_run_sock(prog, size, sport, dport, 2, zero, zero, ok);
+	return bcc_run_dev(prog, size, sport, dport, 0, ok);
 }
 
 /* Whether the program holds an EQ op on its yes-walk. */

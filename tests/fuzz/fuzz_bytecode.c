@@ -148,6 +148,34 @@ static void compile_and_check(const struct pv_port_clause *c, size_t nc, bool us
 	FUZZ_CHECK(a.len == 4 + b.len && memcmp(a.data, "pre!", 4) == 0 &&
 		       (b.len == 0 || memcmp(a.data + 4, b.data, b.len) == 0),
 		   "appending gives another program");
+
+	/* A device test in front: the same filter on that device, nothing on another. */
+	uint32_t dev = 1 + (uint32_t)(seed % 4096);
+	struct pv_buf d;
+	fuzz_buf_init(&d);
+	pv_buf_add(&d, b.data, b.len);
+	r = pv_bc_prepend_dev(&d, dev);
+	FUZZ_CHECK(r == 0, "pv_bc_prepend_dev returned %d", r);
+	struct bcc_verdict v = bcc_audit((const uint8_t *)d.data, d.len);
+	FUZZ_CHECK(v.why == NULL, "kernel audit fails with the device test: %s at %zu", v.why,
+		   v.pos);
+	uint64_t rs = seed ^ 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 64; i++) {
+		uint64_t x = fuzz_rand(&rs);
+		uint16_t sport = (uint16_t)x, dport = (uint16_t)(x >> 16);
+		if (i < (int)(npairs / 4))
+			sport = (uint16_t)(pairs[4 * i] << 8 | pairs[4 * i + 1]),
+			dport = (uint16_t)(pairs[4 * i + 2] << 8 | pairs[4 * i + 3]);
+		bool ok, ok2;
+		bool on = bcc_run_dev((const uint8_t *)d.data, d.len, sport, dport, dev, &ok);
+		bool off = bcc_run_dev((const uint8_t *)d.data, d.len, sport, dport,
+				       dev + 1 + (x >> 48), &ok2);
+		FUZZ_CHECK(ok && ok2, "run with the device test went wrong");
+		FUZZ_CHECK(on == pv_port_clauses_match(c, nc, sport, dport) && !off,
+			   "device %u: sport %u dport %u: on it %d, on another %d", dev, sport,
+			   dport, on, off);
+	}
+	pv_buf_free(&d);
 	pv_buf_free(&a);
 	pv_buf_free(&b);
 }

@@ -104,6 +104,33 @@ static bool model_seen(const struct model *m, const struct pv_sock *s)
 	return false;
 }
 
+/*
+ * The attributes after inet_diag_msg (plen bytes of payload in all), as
+ * netlink lays them out: 16-bit length (header included), 16-bit type
+ * (the top two bits are flags), payload, padding to 4 bytes; the walk
+ * stops at one that does not fit.  SKV6ONLY counts with a 1-byte payload,
+ * INFO (tcp_info) with 4 or more; the last of each wins.
+ */
+static void model_attrs(const uint8_t *p, size_t plen, struct pv_sock *s, bool *info)
+{
+	size_t off = DIAG_MSG;
+	while (plen - off >= 4 && off < plen) {
+		size_t len = get16(p + off);
+		unsigned type = get16(p + off + 2) & 0x3fff;
+		if (len < 4 || len > plen - off)
+			break;
+		const uint8_t *a = p + off + 4;
+		if (type == INET_DIAG_SKV6ONLY && len - 4 == 1)
+			s->v6only = a[0] ? 1 : 0;
+		if (type == INET_DIAG_INFO && len - 4 >= 4) {
+			*info = true;
+			s->retrans = a[2];
+			s->probes = a[3];
+		}
+		off += (len + 3) & ~(size_t)3;
+	}
+}
+
 static uint64_t get64(const uint8_t *p)
 {
 	uint64_t v;
@@ -157,8 +184,8 @@ static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t
 			 bool keep_info)
 {
 	int attr_proto = -1;
-	const uint8_t *info = NULL;
-	size_t info_len = 0;
+	const uint8_t *tinfo = NULL;
+	size_t tinfo_len = 0;
 	for (size_t off = DIAG_MSG; off < plen && plen - off >= 4;) {
 		uint16_t alen = get16(p + off), type = get16(p + off + 2) & 0x3fff;
 		if (alen < 4 || alen > plen - off)
@@ -166,8 +193,8 @@ static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t
 		if (type == ATTR_PROTO && alen >= 5)
 			attr_proto = p[off + 4];
 		else if (type == ATTR_INFO) {
-			info = p + off + 4;
-			info_len = alen - 4u;
+			tinfo = p + off + 4;
+			tinfo_len = alen - 4u;
 		}
 		off += ((size_t)alen + 3) & ~(size_t)3;
 	}
@@ -180,9 +207,18 @@ static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t
 	memset(&s, 0, sizeof(s));
 	s.proto = proto;
 	s.family = p[0];
-	s.state = p[1];
+	/* TCP's closed state is what the bind hash lists: bound, inactive */
+	s.state = proto == IPPROTO_TCP && (p[1] == 7 || p[1] == 13) ? 13 : p[1];
 	s.timer = p[2];
-	s.retrans = p[3];
+	s.v6only = -1;
+	bool info = false;
+	model_attrs(p, plen, &s, &info);
+	if (!info) {
+		/* idiag_retrans holds the probes for the keepalive and probe timers */
+		bool probes = s.timer == 2 || s.timer == 4;
+		s.retrans = probes ? 0 : p[3];
+		s.probes = probes ? p[3] : 0;
+	}
 	s.local.port = ntohs(get16(p + 4));
 	s.remote.port = ntohs(get16(p + 6));
 	size_t alen = s.family == AF_INET ? 4 : 16;
@@ -199,8 +235,8 @@ static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t
 	s.inode = get32(p + 68);
 	FUZZ_CHECK(m->n < MAX_RECORDS, "input too large for the model");
 	memset(&m->info[m->n], 0, sizeof(m->info[m->n]));
-	if (keep_info && proto == IPPROTO_TCP && info)
-		model_info(&m->info[m->n], info, info_len);
+	if (keep_info && proto == IPPROTO_TCP && tinfo)
+		model_info(&m->info[m->n], tinfo, tinfo_len);
 	if (s.cookie == 0)
 		m->nzero++;
 	else if (!model_seen(m, &s))
@@ -293,6 +329,8 @@ static void check_record(const struct pv_sock *got, const struct pv_sock *want, 
 	SAME(state);
 	SAME(timer);
 	SAME(retrans);
+	SAME(probes);
+	SAME(v6only);
 	SAME(local.port);
 	SAME(remote.port);
 	SAME(ifindex);
@@ -328,6 +366,8 @@ static int display_cmp(const struct pv_sock *a, const struct pv_sock *b)
 		return c;
 	if (a->remote.port != b->remote.port)
 		return a->remote.port < b->remote.port ? -1 : 1;
+	if (a->ifindex != b->ifindex) /* one address and port on two devices */
+		return a->ifindex < b->ifindex ? -1 : 1;
 	if (a->state != b->state)
 		return a->state < b->state ? -1 : 1;
 	return (a->cookie > b->cookie) - (a->cookie < b->cookie);

@@ -9,7 +9,7 @@ more), unknown attributes and message types, the control messages, records
 with tcp_info of several lengths and destroy messages naming a protocol.
 options: typical option values, one per line.  services: a few
 /etc/services-style files.  bytecode: clause sets in the encoding
-fuzz_bytecode.c reads.
+fuzz_bytecode.c reads.  owner_records: BPF iterator record streams.
 Deterministic: the same files every time.
 """
 
@@ -223,6 +223,33 @@ BYTECODE_SEEDS = {
 }
 
 
+# owner_records: a chunk-size byte, then BPF iterator records
+# (include/portview/owner_records.h, host order: little-endian here).
+REC_TASK, REC_FD = 0x4b534154, 0x20204446
+
+
+def rec_task(tgid, tid, comm, uid=0):
+    return struct.pack("<IiiI16s", REC_TASK, tgid, tid, uid, comm)
+
+
+def rec_fd(tgid, fd, inode):
+    return struct.pack("<IiiI", REC_FD, tgid, fd, inode)
+
+
+OWNER_RECORD_SEEDS = {
+    "one": bytes([255]) + rec_task(100, 100, b"nginx") + rec_fd(100, 3, 1000) +
+    rec_fd(100, 4, 2000),
+    "two-procs": bytes([7]) + rec_task(100, 100, b"nginx") + rec_fd(100, 3, 1000) +
+    rec_task(200, 200, b"nginx") + rec_fd(200, 7, 1000),
+    "threads": bytes([31]) + rec_task(100, 101, b"w") + rec_fd(100, 3, 1000) +
+    rec_task(100, 102, b"w") + rec_fd(100, 3, 1000) + rec_fd(100, 5, 1000) +
+    rec_task(100, 103, b"w") + rec_fd(100, 4, 3000),
+    "comm16": bytes([15]) + rec_task(300, 300, b"a-name-of-16-chX") + rec_fd(300, 9, 3000),
+    "cut": bytes([0]) + rec_task(100, 100, b"x") + rec_fd(100, 3, 1000)[:10],
+    "bad-order": bytes([3]) + rec_fd(100, 3, 1000),
+}
+
+
 def write(dirpath, name, data):
     os.makedirs(dirpath, exist_ok=True)
     with open(os.path.join(dirpath, name), "wb") as f:
@@ -238,7 +265,8 @@ def main(argv):
             return f.read()
 
     for name, seeds in (("diag_parse", diag_seeds(read)), ("options", OPTION_SEEDS),
-                        ("services", SERVICES_SEEDS), ("bytecode", BYTECODE_SEEDS)):
+                        ("services", SERVICES_SEEDS), ("bytecode", BYTECODE_SEEDS),
+                        ("owner_records", OWNER_RECORD_SEEDS)):
         for seed, data in seeds.items():
             write(os.path.join(out, name), seed, data)
     return 0

@@ -19,6 +19,7 @@ Main pieces:
 import difflib
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -261,11 +262,30 @@ def unnamed_uid(first=4242):
         uid += 1
 
 
+# The notes portview prints when some socket's owner is unknown.
+NOTE_DENIED = ("portview: owners of other users' sockets could not be "
+               "identified (run as root to see them all)")
+NOTE_HIDEPID = ("portview: owners of other users' sockets could not be "
+                "identified (/proc is mounted with hidepid; run as root to "
+                "see them all)")
+NOTE_PIDNS = ("portview: owners outside this PID namespace could not be "
+              "identified (its /proc shows only its own processes)")
+
+
+def unknown_owner_notes():
+    """The stderr lines a run may print when a socket's owner is unknown
+    for no fault of the test: in the tests' own PID namespace portview
+    cannot see every process there may be, and a socket whose process
+    exited between the dump and the /proc walk shows as unknown."""
+    return {NOTE_PIDNS} if in_own_pidns() else set()
+
+
 # What usage errors list as valid (the exact text of the messages).
 STATE_VALID = ("established, estab, syn-sent, syn-recv, syn-received, "
                "fin-wait-1, fin-wait1, fin-wait-2, fin-wait2, time-wait, "
                "close, closed, unconn, close-wait, last-ack, listen, "
-               "listening, closing, all, connected, synchronized, bucket, big")
+               "listening, closing, bound, bound-inactive, all, connected, "
+               "synchronized, bucket, big")
 
 
 # ---------------------------------------------------------------------------
@@ -322,13 +342,16 @@ class Holder:
 # prints for them.  UDP uses ESTABLISHED (connected) and CLOSE (unconnected).
 ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, \
     CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING = range(1, 12)
-ALL_STATES = frozenset(range(1, 12))
+# Bound, neither listening nor connecting (TCP_BOUND_INACTIVE; the kernel
+# lists them since Linux 6.5, in its CLOSE state).
+BOUND = 13
+ALL_STATES = frozenset(list(range(1, 12)) + [BOUND])
 STATE_TEXT = {
     ESTABLISHED: "ESTABLISHED", SYN_SENT: "SYN_SENT",
     SYN_RECV: "SYN_RECEIVED", FIN_WAIT1: "FIN_WAIT_1",
     FIN_WAIT2: "FIN_WAIT_2", TIME_WAIT: "TIME_WAIT", CLOSE: "CLOSED",
     CLOSE_WAIT: "CLOSE_WAIT", LAST_ACK: "LAST_ACK", LISTEN: "LISTENING",
-    CLOSING: "CLOSING",
+    CLOSING: "CLOSING", BOUND: "BOUND",
 }
 
 
@@ -388,14 +411,26 @@ class Sock:
         self.owners = set(owners)       # PIDs
         self.holder, self.sid = holder, sid
         self.open = True
+        # IPV6_V6ONLY of an unconnected IPv6 socket (0/1); None: not known
+        self.v6only = None
+        # the device it is bound to (SO_BINDTODEVICE), or None
+        self.dev = None
+
+    def dual_stack(self):
+        """An IPv6 socket on :: without IPV6_V6ONLY: it takes IPv4 too."""
+        return (self.family == 6 and self.v6only == 0 and
+                self.laddr.packed == bytes(16))
 
     def local_text(self):
-        return "%s:%d" % (self.laddr.text(), self.lport)
+        addr = "*" if self.dual_stack() else self.laddr.text()
+        if self.dev and not self.laddr.scope:
+            addr += "%" + self.dev
+        return "%s:%d" % (addr, self.lport)
 
     def foreign_text(self):
         if self.proto == "UDP" and self.state == CLOSE:
             return "*:*"
-        if self.state == LISTEN:
+        if self.state in (LISTEN, BOUND):
             return "%s:0" % any_addr(self.family).text()
         return "%s:%d" % (self.raddr.text(), self.rport)
 
@@ -404,9 +439,17 @@ class Sock:
             return "ESTABLISHED" if self.state == ESTABLISHED else ""
         return STATE_TEXT[self.state]
 
+    def ifindex(self):
+        """The interface the kernel reports (idiag_if): the bound device,
+        or a link-local address's scope; 0 for none."""
+        name = self.dev or self.laddr.scope
+        if not name:
+            return 0
+        return int(name) if name.isdigit() else socket.if_nametoindex(name)
+
     def sort_key(self):
         return (self.proto != "TCP", self.family != 4, self.laddr.packed,
-                self.lport, self.raddr.packed, self.rport)
+                self.lport, self.raddr.packed, self.rport, self.ifindex())
 
     def kernel_key(self):
         return (self.proto, self.family, self.laddr.packed, self.lport,
@@ -461,12 +504,14 @@ class World:
         self.socks.append(s)
         return s
 
-    def tcp_listen(self, h, addr, port, v6only=1, backlog=128):
-        (sid,) = h.cmd("tcp_listen", addr, port, v6only, backlog)
+    def tcp_listen(self, h, addr, port, v6only=1, backlog=128, dev=None):
+        (sid,) = h.cmd("tcp_listen", addr, port, v6only, backlog,
+                       *([dev] if dev else []))
         a = Addr(addr)
         s = self._add("TCP", a, port, any_addr(a.family), 0, LISTEN,
                       [h.pid], h, sid)
         s.v6only = v6only
+        s.dev = dev
         return s
 
     def tcp_connect(self, client, caddr, cport, listener, daddr,
@@ -524,11 +569,26 @@ class World:
         wait_kernel(c, FIN_WAIT2)
         wait_kernel(s, CLOSE_WAIT)
 
-    def udp_bind(self, h, addr, port, v6only=1):
-        (sid,) = h.cmd("udp_bind", addr, port, v6only)
+    def tcp_bind(self, h, addr, port, v6only=1, reuseaddr=0):
+        """A TCP socket bound to addr:port (0: the kernel picks) that never
+        listens nor connects: state BOUND.  Without reuseaddr (no
+        SO_REUSEADDR) nothing else can bind the port."""
+        (sid, got) = h.cmd("tcp_bind", addr, port, v6only, reuseaddr)
         a = Addr(addr)
-        return self._add("UDP", a, port, any_addr(a.family), 0, CLOSE,
-                         [h.pid], h, sid)
+        s = self._add("TCP", a, got, any_addr(a.family), 0, BOUND, [h.pid],
+                      h, sid)
+        s.v6only = v6only
+        return s
+
+    def udp_bind(self, h, addr, port, v6only=1, dev=None):
+        (sid,) = h.cmd("udp_bind", addr, port, v6only,
+                       *([dev] if dev else []))
+        a = Addr(addr)
+        s = self._add("UDP", a, port, any_addr(a.family), 0, CLOSE,
+                      [h.pid], h, sid)
+        s.v6only = v6only
+        s.dev = dev
+        return s
 
     def udp_many(self, h, addr, first, count):
         assert first > 0, "the model needs fixed ports"
@@ -600,7 +660,8 @@ class World:
 
         Guards against test-setup mistakes being reported as portview bugs.
         """
-        want = sorted(s.kernel_key() for s in self.socks)
+        # /proc/net/tcp lists no bound, inactive socket.
+        want = sorted(s.kernel_key() for s in self.socks if s.state != BOUND)
         got = sorted(kernel_sockets())
         if want != got:
             missing = [k for k in want if k not in got]
@@ -673,7 +734,9 @@ def kernel_tcp():
     """{(family, laddr, lport, raddr, rport): info} from /proc/net/tcp*.
 
     info has state, txq, rxq (the queues as /proc shows them: the same
-    numbers as inet_diag's), timer (a TIMER_CODES name), uid and inode.
+    numbers as inet_diag's), timer (a TIMER_CODES name), retr and probes
+    (the "retrnsmt" and "timeout" columns, which netstat -o prints after
+    the timer's seconds), uid and inode.
     """
     out = {}
     for fam, name in ((4, "tcp"), (6, "tcp6")):
@@ -690,6 +753,7 @@ def kernel_tcp():
                     "state": int(w[3], 16), "txq": int(txq, 16),
                     "rxq": int(rxq, 16),
                     "timer": TIMER_CODES.get(tr, "code %d" % tr),
+                    "retr": int(w[6]), "probes": int(w[8]),
                     "uid": int(w[7]), "inode": int(w[9])}
     return out
 
@@ -724,7 +788,7 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
         elif all:
             states = ALL_STATES
         else:
-            states = ALL_STATES - {LISTEN, CLOSE}
+            states = ALL_STATES - {LISTEN, CLOSE, BOUND}
     out = []
     for s in socks:
         if s.state not in states:
@@ -734,11 +798,60 @@ def select(socks, all=False, listening=False, tcp=False, udp=False,
             continue
         if v4 or v6:
             is4 = s.family == 4 or s.laddr.is_v4_mapped() or \
-                s.raddr.is_v4_mapped()
+                s.raddr.is_v4_mapped() or s.dual_stack()
             if not (v4 and is4 or v6 and s.family == 6):
                 continue
         out.append(s)
     return out
+
+
+UNIT_PATTERNS = [
+    # (kind, regular expression on one path component, group with the name)
+    ("docker", r"docker-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+    ("podman", r"libpod-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+    ("containerd", r"cri-containerd-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+    ("cri-o", r"crio-([0-9a-f]{12})[0-9a-f]{52}\.scope"),
+]
+
+
+def unit_of_path(path):
+    """What a cgroup path says runs the process, as portview's JSON "unit"
+    should: a pod's UID, else a container's short ID, else the deepest
+    systemd service or scope; None for none."""
+    parts = [p for p in path.split("/") if p]
+    for p in reversed(parts):
+        m = re.fullmatch(r"kubepods(?:-\w+)*-pod([0-9a-f_-]{36})\.slice", p) \
+            or re.fullmatch(r"pod([0-9a-f-]{36})", p)
+        if m:
+            return {"kind": "pod", "name": m.group(1).replace("_", "-")}
+    for p in reversed(parts):
+        for kind, rx in UNIT_PATTERNS:
+            m = re.fullmatch(rx, p)
+            if m:
+                return {"kind": kind, "name": m.group(1)}
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i - 1] == "docker" and re.fullmatch(r"[0-9a-f]{64}", parts[i]):
+            return {"kind": "docker", "name": parts[i][:12]}
+    for p in reversed(parts):
+        if p.endswith(".service"):
+            return {"kind": "service", "name": p}
+        if p.endswith(".scope"):
+            return {"kind": "scope", "name": p}
+    return None
+
+
+def unit_of_pid(pid):
+    """unit_of_path for the cgroup v2 line of /proc/PID/cgroup (else
+    systemd's v1 line)."""
+    try:
+        with open("/proc/%d/cgroup" % pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    v2 = [ln[3:] for ln in lines if ln.startswith("0::")]
+    v1 = [ln.split(":", 2)[2] for ln in lines if ":name=systemd:" in ln]
+    path = (v2 or v1 or [ln.split(":", 2)[2] for ln in lines[:1]] or ["/"])[0]
+    return unit_of_path(path)
 
 
 def escape_pieces(b):
@@ -847,11 +960,13 @@ def render_table(socks, comms=None, owner=False, program=False,
         if more:
             pids = pids[:1]
         r = [s.proto, s.local_text(), s.foreign_text(), s.state_text()]
+        # '?': unknown (s.unknown: a holder portview cannot see)
+        none = "?" if getattr(s, "unknown", False) and not pids else "-"
         if owner:
-            r.append((",".join(str(p) for p in pids) or "-") + more)
+            r.append((",".join(str(p) for p in pids) or none) + more)
         if program:
             r.append((",".join("%d/%s" % (p, escape_comm(comms[p]))
-                               for p in pids) or "-") + more)
+                               for p in pids) or none) + more)
         if extended:
             r += list(extended(s))
         rows.append(r)
@@ -950,7 +1065,8 @@ class JsonModel:
         """tx_queue: None for the listener's backlog (TCP listeners made by
         World.tcp_listen with backlog 128) or 0."""
         lo, hi = self.ephemeral
-        bare = s.state == LISTEN or (s.proto == "UDP" and s.state == CLOSE)
+        bare = s.state in (LISTEN, BOUND) or (s.proto == "UDP" and
+                                              s.state == CLOSE)
         pids = sorted(s.owners)
         if tx_queue is None:
             tx_queue = min(128, self.somaxconn) if s.state == LISTEN else 0
@@ -958,6 +1074,13 @@ class JsonModel:
         return {
             "proto": s.proto.lower(),
             "family": "ipv4" if s.family == 4 else "ipv6",
+            # the kernel says it of IPv6 listeners and unconnected sockets,
+            # and sets it on any bound to an IPv6 address but :: and mapped
+            # ones
+            "v6only": (None if s.family == 4 or
+                       s.state not in (LISTEN, CLOSE, BOUND) else
+                       bool(s.v6only) or (s.laddr.packed != bytes(16) and
+                                          not s.laddr.is_v4_mapped())),
             "state": (None if s.proto == "UDP" and s.state == CLOSE
                       else s.state_text()),
             "local": {"address": json_address(s.laddr), "port": s.lport,
@@ -967,13 +1090,30 @@ class JsonModel:
                          "ephemeral": None} if bare else
                         {"address": json_address(s.raddr), "port": s.rport,
                          "class": port_class(s.rport), "ephemeral": None}),
-            "interface": s.laddr.scope or None,
+            "interface": s.dev or s.laddr.scope or None,
             "owners": [{"pid": p, "program": self.w.comms[p].decode(
                 "utf-8", "replace"), "fd": fd} for p in pids],
+            "netns": {"inode": os.stat("/proc/self/ns/net").st_ino,
+                      "name": None},
+            "unit": unit_of_pid(pids[0]) if pids else None,
             "uid": 0, "user": "root",
             "inode": self.inodes[id(s)] or None,
             "rx_queue": rx_queue, "tx_queue": tx_queue,
+            # idle sockets: no timer but TIME_WAIT's (whose time left
+            # varies: JsonModel.strip_expiry takes it out)
+            "timer": dict({"name": "timewait" if s.state == TIME_WAIT else
+                           "off", "retransmits": 0, "probes": 0},
+                          **({} if s.state == TIME_WAIT else
+                             {"expires_ms": 0})),
         }
+
+    @staticmethod
+    def strip_expiry(o):
+        """o with its timer's expires_ms taken out where a timer runs."""
+        if o.get("timer") and o["timer"]["name"] != "off":
+            o["timer"] = {k: v for k, v in o["timer"].items()
+                          if k != "expires_ms"}
+        return o
 
     @staticmethod
     def label(o):

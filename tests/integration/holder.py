@@ -17,7 +17,13 @@ Usage: holder.py [COMM_HEX]
 Addresses are numeric; an IPv6 address may carry a scope as "fe80::1%ifname".
 Commands (IDs are small integers naming the sockets this holder keeps):
 
-    tcp_listen ADDR PORT [V6ONLY [BACKLOG]]     -> ok ID
+    tcp_listen ADDR PORT [V6ONLY [BACKLOG [DEV]]] -> ok ID (DEV: bound to that
+                                                   interface, SO_BINDTODEVICE)
+    tcp_bind ADDR PORT [V6ONLY [REUSEADDR]]     -> ok ID PORT (bound, never
+                                                   listening nor connecting;
+                                                   PORT 0: the kernel picks;
+                                                   SO_REUSEADDR only with
+                                                   REUSEADDR 1)
     tcp_connect LADDR LPORT RADDR RPORT         -> ok ID      (blocking)
     tcp_connect_nb LADDR LPORT RADDR RPORT      -> ok ID      (non-blocking,
                                                    for SYN_SENT)
@@ -25,7 +31,7 @@ Commands (IDs are small integers naming the sockets this holder keeps):
         COUNT connections without bind(): the kernel picks each local port
         at connect() as a client's are picked (no SO_REUSEADDR)
     accept ID                                   -> ok NEWID
-    udp_bind ADDR PORT [V6ONLY]                 -> ok ID
+    udp_bind ADDR PORT [V6ONLY [DEV]]           -> ok ID
     udp_connect LADDR LPORT RADDR RPORT         -> ok ID
     udp_many ADDR FIRSTPORT COUNT               -> ok FIRSTID LASTID
         (FIRSTPORT 0: every socket gets an ephemeral port)
@@ -39,7 +45,9 @@ Commands (IDs are small integers naming the sockets this holder keeps):
         with NBYTES bytes of data (default none)
     shutdown ID                                 -> ok         (SHUT_WR)
     send ID NBYTES                              -> ok NBYTES  (blocking)
-    keepalive ID                                -> ok         (SO_KEEPALIVE)
+    keepalive ID [IDLE INTVL]                   -> ok         (SO_KEEPALIVE;
+                                                   TCP_KEEPIDLE and
+                                                   TCP_KEEPINTVL in seconds)
     inode ID                                    -> ok INODE   (fstat)
     fd ID                                       -> ok FD
     close ID                                    -> ok
@@ -116,14 +124,31 @@ def new_socket(family, kind):
     return s
 
 
-def cmd_tcp_listen(addr, port, v6only="1", backlog="128"):
+def bind_to_device(s, dev):
+    if dev:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+
+
+def cmd_tcp_listen(addr, port, v6only="1", backlog="128", dev=None):
     fam, sa = sockaddr(addr, port)
     s = new_socket(fam, socket.SOCK_STREAM)
     if fam == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    bind_to_device(s, dev)
     s.bind(sa)
     s.listen(int(backlog))
     return [keep(s)]
+
+
+def cmd_tcp_bind(addr, port, v6only="1", reuseaddr="0"):
+    fam, sa = sockaddr(addr, port)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    if int(reuseaddr):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    s.bind(sa)
+    return [keep(s), s.getsockname()[1]]
 
 
 def connected(kind, laddr, lport, raddr, rport, blocking=True):
@@ -173,11 +198,12 @@ def cmd_accept(sid):
     return [keep(c)]
 
 
-def cmd_udp_bind(addr, port, v6only="1"):
+def cmd_udp_bind(addr, port, v6only="1", dev=None):
     fam, sa = sockaddr(addr, port)
     s = new_socket(fam, socket.SOCK_DGRAM)
     if fam == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    bind_to_device(s, dev)
     s.bind(sa)
     return [keep(s)]
 
@@ -248,8 +274,12 @@ def cmd_send(sid, nbytes):
     return [len(data)]
 
 
-def cmd_keepalive(sid):
-    socks[int(sid)].setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+def cmd_keepalive(sid, idle=None, intvl=None):
+    s = socks[int(sid)]
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if idle is not None:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, int(intvl))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, int(idle))
     return []
 
 

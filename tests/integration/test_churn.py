@@ -15,7 +15,10 @@ Then `portview -ano --json` runs 20 times in a row.  In every run:
     address and port), as ESTABLISHED, and its owners are exactly one
     descriptor of the process that holds it, under its name;
   * no socket at all appears twice: no cookie is repeated, and no
-    (proto, family, local, foreign, state) is repeated;
+    (proto, family, local, foreign, state) is repeated but for BOUND ones
+    (sockets in the kernel's bind hash may share addresses and ports: a
+    churner's socket caught between its connect() and its close() is
+    listed from there, with the same addresses as another);
   * portview exits 0 with an empty stderr (but for its debug lines).
 
 Without --buckets the namespace shares the host's TCP hash (262,144
@@ -228,8 +231,11 @@ def endpoint(e):
 def check_run(c, n, rc, out, err, model, pids, elapsed, churned):
     name = "run %2d" % n
     c.eq(rc, 0, name + ": exit status 0")
-    c.eq([l for l in err.splitlines() if "portview: debug:" not in l], [],
-         name + ": stderr holds nothing but the debug lines")
+    notes = common.unknown_owner_notes()
+    c.eq([l for l in err.splitlines() if "portview: debug:" not in l and
+          l not in notes], [],
+         name + ": stderr holds nothing but the debug lines (and, in the "
+         "test's PID namespace, the note of owners not seen)")
     try:
         doc = json.loads(out)
     except ValueError as e:
@@ -266,7 +272,8 @@ def check_run(c, n, rc, out, err, model, pids, elapsed, churned):
             if o["state"] != "ESTABLISHED" or got != want:
                 wrong.append((k, o["state"], got, want))
     dup_cookies = [(k, v) for k, v in cookies.items() if v > 1]
-    dup_tuples = [(k, v) for k, v in tuples.items() if v > 1]
+    dup_tuples = [(k, v) for k, v in tuples.items()
+                  if v > 1 and k[4] != "BOUND"]
 
     print("%s: %d rows, stable %d/%d found, %d missing, %d twice, "
           "%d wrong state/owner; churn rows %d; duplicate cookies %d, "

@@ -17,10 +17,21 @@ their own descriptors.  Before portview runs, the test waits until
 not reported as a portview bug).
 
 Then the whole `-ane --plain` table (and with -o and -p) must equal the
-test's rendering of these values, except the Timer cell's seconds and
-retransmissions, which vary: those must have the form NAME (S.CC/R) and
-are compared as that; the JSON document must have the same rows with
-exactly these uid, user, inode, rx_queue and tx_queue values.
+test's rendering of these values, except the Timer cell's seconds,
+retransmissions and probes, which vary: those must have netstat -o's form
+NAME (S.CC/R/P) and are compared as that; the JSON document must have the
+same rows with exactly these uid, user, inode, rx_queue and tx_queue
+values.
+
+The timer's counters are checked against what netstat -o prints, from
+/proc/net/tcp's "retrnsmt" and "timeout" columns read before and after
+portview runs (and compared when they did not change meanwhile), on
+connections where they are not 0: a retransmitting one (on, R > 0), a
+zero-window probe (probe, P > 0), and one whose keepalive probes (idle 1
+s, interval 75 s) go unanswered (keepalive, P > 0).  The kernel's
+message carries one of the two per timer (the probes for keepalive and
+probe), so a bug that puts it in the wrong place shows here; JSON's
+"timer" object must carry the same name, retransmits and probes.
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -36,8 +47,8 @@ import common  # noqa: E402
 from common import (CLOSE, ESTABLISHED, LISTEN, SYN_SENT,  # noqa: E402
                     TIME_WAIT)
 
-TIMER_CELL = re.compile(r"^(\S+) \(\d+\.\d\d/\d+\)$")
-TIMER_ANY = "(S.CC/R)"
+TIMER_CELL = re.compile(r"^(\S+) \((\d+)\.(\d\d)/(\d+)/(\d+)\)$")
+TIMER_ANY = "(S.CC/R/P)"
 
 
 class Ext:
@@ -130,6 +141,25 @@ def build(w, have_veth, nobody, anon):
                            ESTABLISHED)
             cli.cmd("send", r.sid, 100)
             root(r, 0, 100, "probe")
+            common.wait_tcp(r, timeout=10, probes=1)
+            # Keepalive probes that nobody answers: the first after 1 s
+            # idle, the next 75 s later.
+            r = w.repaired(cli, "10.9.9.1", 8003, "10.9.9.2", 80,
+                           ESTABLISHED, window=65535)
+            cli.cmd("keepalive", r.sid, 1, 75)
+            root(r, 0, 0, "keepalive")
+            common.wait_tcp(r, timeout=10, probes=1)
+            # The same, then 100 bytes that go unacknowledged: the
+            # retransmission timer runs with the probe still counted, so
+            # both of netstat's counters are above 0 (the kernel's
+            # socket list carries only one; tcp_info has both).
+            r = w.repaired(cli, "10.9.9.1", 8004, "10.9.9.2", 80,
+                           ESTABLISHED, window=65535)
+            cli.cmd("keepalive", r.sid, 1, 75)
+            common.wait_tcp(r, timeout=10, probes=1)
+            cli.cmd("send", r.sid, 100)
+            root(r, 0, 100, "on")
+            common.wait_tcp(r, timeout=10, probes=1, retr=1)
 
     # Other users: by name, and by number when the ID has no name.
     if nobody:
@@ -258,11 +288,12 @@ def check(w, binary, ext):
     with open("/proc/sys/net/ipv4/tcp_keepalive_time") as f:
         keepalive = int(f.read())
     for name, top in (("timewait", 60), ("keepalive", keepalive)):
-        m = re.search(r"\b%s \((\d+)\.(\d\d)/0\)" % name, out)
+        m = re.search(r"\b%s \((\d+)\.(\d\d)/0/0\)" % name, out)
         ck.ok(m is not None and
               top - 30 < int(m.group(1)) + int(m.group(2)) / 100 <= top,
-              "-ae: %s timer: seconds left in (%d, %d], 0 retransmits"
-              % (name, top - 30, top), m.group(0) if m else out)
+              "-ae: %s timer: seconds left in (%d, %d], 0 retransmits, 0 "
+              "probes" % (name, top - 30, top), m.group(0) if m else out)
+    counters(ck, w, binary, timers)
 
     # JSON: every socket once, in the default order, with exactly the
     # values the test knows.
@@ -292,6 +323,78 @@ def check(w, binary, ext):
             proto, la, lp, "%s:%d" % (ra, rp) if ra else "-",
             ", ".join(fields)))
     ck.finish()
+
+
+def netstat_timers(w):
+    """{(local, foreign) table text: (timer, retransmits, probes)} as
+    netstat -o prints them, from /proc/net/tcp."""
+    k = common.kernel_tcp()
+    out = {}
+    for s in w.socks:
+        if s.proto != "TCP":
+            continue
+        info = k.get((s.family, s.laddr.packed, s.lport, s.raddr.packed,
+                      s.rport))
+        if info:
+            out[(s.local_text(), s.foreign_text())] = (
+                info["timer"], info["retr"], info["probes"])
+    return out
+
+
+def counters(ck, w, binary, timers):
+    """The Timer cell's counters and JSON's timer object, against what
+    netstat -o shows for the same sockets at the same time."""
+    for attempt in range(5):
+        before = netstat_timers(w)
+        rc, out, err = common.run_portview(["-ae"], binary, plain=True)
+        rc2, doc, err2 = common.run_portview(["-a", "--json"], binary)
+        if netstat_timers(w) == before:
+            break
+    else:
+        ck.ok(False, "/proc/net/tcp's timers held still for one run")
+        return
+    got = {}
+    for line in out.splitlines()[4:]:
+        f = line.split()
+        if f[0] != "TCP":
+            continue
+        m = TIMER_CELL.match(" ".join(f[-2:]))
+        got[(f[1], f[2])] = (m.group(1), int(m.group(4)), int(m.group(5))) \
+            if m else " ".join(f[-2:])
+    ck.eq(got, before, "-ae: every TCP row's timer, retransmits and probes "
+          "are netstat -o's (%d rows)" % len(before))
+    nonzero = sorted({t for t, r, p in before.values() if r or p})
+    print("timers with counters above 0: %s" % nonzero)
+    if "probe" in timers:
+        ck.ok(any(t == "on" and r and p for t, r, p in before.values()),
+              "the model has a retransmitting connection with a probe "
+              "counted too", repr(before))
+    if "probe" in timers:
+        ck.eq(nonzero, ["keepalive", "on", "probe"],
+              "the model has keepalive, on and probe timers with counters "
+              "above 0")
+        m = re.search(r"\bkeepalive \((\d+)\.\d\d/0/1\)", out)
+        ck.ok(m and 0 < int(m.group(1)) < 75,
+              "-ae: the unanswered keepalive probe: keepalive (S.CC/0/1), "
+              "the next probe within 75 s", out)
+    byrow = {}
+    for o in json.loads(doc):
+        if o["proto"] != "tcp":
+            continue
+        t = o["timer"]
+        byrow[(o["local"]["address"], o["local"]["port"],
+               o["foreign"]["address"], o["foreign"]["port"])] = (
+            t["name"], t["retransmits"], t["probes"])
+    want = {}
+    for s in w.socks:
+        key = (s.local_text(), s.foreign_text())
+        if key in before:
+            bare = s.state == LISTEN
+            want[(common.json_address(s.laddr), s.lport,
+                  None if bare else common.json_address(s.raddr),
+                  None if bare else s.rport)] = before[key]
+    ck.eq(byrow, want, "--json: every TCP object's timer name, retransmits "
+          "and probes are netstat -o's")
 
 
 if __name__ == "__main__":

@@ -268,8 +268,8 @@ def check(w, binary):
     c.ok([sort_key(r) for r in rows] == sorted(sort_key(r) for r in rows),
          "portview -anoW: rows in documented order")
     bad = [r for r in rows
-           if r[3] == "LISTENING" and r[2] != ("0.0.0.0:0" if r[1][0] != "["
-                                              else "[::]:0")
+           if r[3] == "LISTENING" and r[2] != ("0.0.0.0:0" if r[1][0] not in
+                                              "[*" else "[::]:0")
            or r[0] == "UDP" and r[3] == "" and r[2] != "*:*"]
     c.eq(bad, [], "listener foreign 0.0.0.0:0 / [::]:0, unconnected UDP *:*")
 

@@ -73,9 +73,9 @@ def cases(binary, w, S, B):
         ck.finish()
     ck.ok(isinstance(doc, list) and len(doc) == len(w.socks),
           "--json: one object per socket (%d)" % len(w.socks))
-    keys = {"proto", "family", "state", "local", "foreign", "interface",
-            "owners", "uid", "user", "inode", "cookie", "rx_queue",
-            "tx_queue"}
+    keys = {"proto", "family", "v6only", "state", "local", "foreign",
+            "interface", "owners", "netns", "unit", "uid", "user", "inode",
+            "cookie", "rx_queue", "tx_queue", "timer"}
     ck.ok(all(set(o) == keys for o in doc), "--json: every object has "
           "exactly the documented keys")
     ck.ok(all(set(o["local"]) == set(o["foreign"]) == {
@@ -120,7 +120,8 @@ def cases(binary, w, S, B):
     # The whole document against the test's model of its sockets (service
     # names aside: test_ports.py checks those), in the default order.
     model = common.JsonModel(w)
-    strip = [{k: v for k, v in o.items() if k != "cookie"} for o in doc]
+    strip = [model.strip_expiry({k: v for k, v in o.items() if k != "cookie"})
+             for o in doc]
     for o in strip:
         for side in ("local", "foreign"):
             o[side] = {k: v for k, v in o[side].items() if k != "service"}

@@ -162,7 +162,7 @@ def run_cases(binary, s, c):
                            env={"PORTVIEW_DEBUG": "1"})
         ck.eq(rc, 0, what + ": exit 0")
         ck.eq(out, table([rows[k] for k in keys]), what + ": stdout")
-        dumps = [l for l in err.splitlines() if "debug:" in l]
+        dumps = [l for l in err.splitlines() if " dump: " in l]
         # TCP: one dump for both families; UDP: one per family
         ck.eq(len(dumps), 2 if "-u" in args else 3,
               what + ": one debug line per kernel dump")

@@ -3,9 +3,10 @@
 
 In a private network namespace, root-owned and nobody-owned holders open
 sockets (including one connection between them).  portview run as nobody
-must list every socket, attribute nobody's sockets to their PID, show `-`
-for root's, exit 0, and print the "could not be identified" note exactly
-once on stderr, and only when an owner column was asked for.
+must list every socket, attribute nobody's sockets to their PID, show `?`
+(unknown) for root's and `-` for the TIME_WAIT one (no owner exists),
+exit 0, and print the "could not be identified" note exactly once on
+stderr, and only when an owner column was asked for.
 """
 
 import copy
@@ -17,8 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-NOTE = ("portview: owners of other users' sockets could not be identified "
-        "(run as root to see them all)\n")
+NOTE = common.NOTE_DENIED + "\n"
 USER, GROUP = "nobody", "nogroup"
 
 
@@ -66,6 +66,7 @@ def check(w, pv, binary, nobody_pid):
     for s in w.socks:
         v = copy.copy(s)
         v.owners = s.owners & {nobody_pid}
+        v.unknown = bool(s.owners) and not v.owners  # root's: unknown
         visible.append(v)
 
     r = subprocess.run(common.as_user_prefix(USER, GROUP) +
@@ -99,8 +100,11 @@ def check(w, pv, binary, nobody_pid):
              l.split()[-1] == str(nobody_pid) for l in out.splitlines()),
          "nobody's listener 127.0.0.1:9000 shows PID %d" % nobody_pid)
     c.ok(any(l.split()[1:2] == ["127.0.0.1:8000"] and
-             l.split()[-1] == "-" for l in out.splitlines()),
-         "root's listener 127.0.0.1:8000 shows '-'")
+             l.split()[-1] == "?" for l in out.splitlines()),
+         "root's listener 127.0.0.1:8000 shows '?' (unknown)")
+    c.ok(any(l.split()[3:4] == ["TIME_WAIT"] and l.split()[-1] == "-"
+             for l in out.splitlines()),
+         "the TIME_WAIT socket shows '-' (no owner exists)")
 
     # root sees every owner and gets no note.
     for argv, owner, program in ((["-ano"], True, False),

@@ -7,6 +7,7 @@ ephemeral ports on 127.0.0.1.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -81,7 +82,7 @@ def main():
     para = help_out[help_out.index("\nStates: ") + 9:]
     para = para[:para.index("\n\n")]
     offered = [w.strip(" .;") for w in
-               para.replace("\n", " ").replace("groups:", ",")
+               re.sub(r"\s+", " ", para).replace("groups:", ",")
                .replace("and ss's spellings (", ",").replace("...)", "")
                .split(",")]
     offered = [w for w in offered if w]

@@ -23,13 +23,14 @@ static inline struct pv_sock mksock(uint8_t proto, int af, const char *src, uint
 	s.local.port = sport;
 	s.remote.port = dport;
 	s.cookie = ++cookie;
+	s.v6only = -1; /* what the kernel says of connected and IPv4 sockets */
 	return s;
 }
 
 /*
  * The documented display order, written out independently of src/sort.c:
  * protocol number, family, local address (as bytes, network order) and
- * port, foreign address and port, state, cookie.
+ * port, foreign address and port, interface, state, cookie.
  */
 static inline int ref_cmp(const struct pv_sock *a, const struct pv_sock *b)
 {
@@ -46,6 +47,7 @@ static inline int ref_cmp(const struct pv_sock *a, const struct pv_sock *b)
 	if (c)
 		return c;
 	REF_CMP(a->remote.port, b->remote.port)
+	REF_CMP(a->ifindex, b->ifindex)
 	REF_CMP(a->state, b->state)
 	REF_CMP(a->cookie, b->cookie)
 #undef REF_CMP

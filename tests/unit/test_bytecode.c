@@ -475,6 +475,62 @@ START_TEST(random_filters_match_c)
 }
 END_TEST
 
+/*
+ * --dev: a device test in front of any port program (or alone), which the
+ * audit takes: on the device the port filter decides, on any other the
+ * socket is dropped.
+ */
+START_TEST(device_test_in_front)
+{
+	struct pv_buf b;
+	pv_buf_init(&b);
+	ck_assert_int_eq(pv_bc_prepend_dev(&b, 7), 0);
+	/* alone: the op (yes past it, no 4 past the end) and the index */
+	const struct inet_diag_bc_op op = {INET_DIAG_BC_DEV_COND, 8, 12};
+	uint32_t idx = 7;
+	ck_assert_uint_eq(b.len, 8);
+	ck_assert_mem_eq(b.data, &op, 4);
+	ck_assert_mem_eq(b.data + 4, &idx, 4);
+	ck_assert_int_eq(audit(b.data, b.len), 0);
+	bool ok;
+	ck_assert(bcc_run_dev((const uint8_t *)b.data, b.len, 1, 2, 7, &ok) && ok);
+	ck_assert(!bcc_run_dev((const uint8_t *)b.data, b.len, 1, 2, 8, &ok) && ok);
+	ck_assert(!bcc_run_dev((const uint8_t *)b.data, b.len, 1, 2, 0, &ok) && ok);
+	pv_buf_free(&b);
+
+	for (int iter = 0; iter < 300; iter++) {
+		struct pv_port_clause c[3];
+		size_t n = 1 + rnd(3);
+		for (size_t i = 0; i < n; i++) {
+			c[i] = (struct pv_port_clause){.sides = (uint8_t)(1 + rnd(3))};
+			c[i].nranges = 1 + rnd(6);
+			for (size_t j = 0; j < c[i].nranges; j++)
+				c[i].ranges[j] = random_range();
+		}
+		bool use_eq = rnd(2);
+		uint32_t dev = 1 + rnd(100);
+		pv_buf_init(&b);
+		ck_assert_int_eq(pv_bc_compile(c, n, NULL, 0, use_eq, &b), 0);
+		ck_assert_int_eq(pv_bc_prepend_dev(&b, dev), 0);
+		ck_assert_int_eq(audit(b.data, b.len), 0);
+		for (int k = 0; k < 50; k++) {
+			uint16_t sport = (uint16_t)rnd(65536), dport = (uint16_t)rnd(65536);
+			bool want = pv_port_clauses_match(c, n, sport, dport);
+			bool on =
+			    bcc_run_dev((const uint8_t *)b.data, b.len, sport, dport, dev, &ok);
+			ck_assert(ok);
+			bool off =
+			    bcc_run_dev((const uint8_t *)b.data, b.len, sport, dport, dev + 1, &ok);
+			ck_assert(ok);
+			if (on != want || off)
+				ck_abort_msg("device %u, ports %u %u: on %d (want %d), off %d", dev,
+					     sport, dport, on, want, off);
+		}
+		pv_buf_free(&b);
+	}
+}
+END_TEST
+
 START_TEST(auditor_rejects_bad_programs)
 {
 	/* Sanity of the test's own auditor: each of these breaks one kernel rule. */
@@ -672,6 +728,7 @@ int main(void)
 	tcase_add_test(equiv, fixed_filters_match_c);
 	tcase_add_test(equiv, max_ranges_match_c);
 	tcase_add_test(equiv, random_filters_match_c);
+	tcase_add_test(equiv, device_test_in_front);
 	suite_add_tcase(s, equiv);
 	return run_suite(s);
 }

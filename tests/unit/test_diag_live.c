@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -266,8 +267,10 @@ static void dump_tcp_info(struct pv_socklist *l, bool info)
 {
 	struct mnl_socket *nl;
 	ck_assert_int_eq(pv_diag_open(&nl), 0);
-	struct pv_diag_query q = {
-	    .family = AF_UNSPEC, .proto = IPPROTO_TCP, .states = PV_STATES_ALL, .info = info};
+	struct pv_diag_query q = {.family = AF_UNSPEC,
+				  .proto = IPPROTO_TCP,
+				  .states = PV_STATES_ALL,
+				  .ext = info ? 1u << (INET_DIAG_INFO - 1) : 0};
 	struct pv_diag_stats st;
 	l->keep_info = true;
 	ck_assert_int_eq(pv_diag_dump(nl, &q, NULL, l, &st, NULL), 0);
@@ -493,6 +496,106 @@ START_TEST(lookup_state_by_cookie)
 }
 END_TEST
 
+/* A dump of the states asked for, with its boundaries noted (nothing looked up). */
+static void dump_states(uint32_t states, struct pv_socklist *l, struct pv_diag_stats *st,
+			struct pv_diag_tails *t)
+{
+	struct mnl_socket *nl;
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	struct pv_diag_query q = {.family = AF_UNSPEC, .proto = IPPROTO_TCP, .states = states};
+	*t = (struct pv_diag_tails){.check = false};
+	ck_assert_int_eq(pv_diag_dump(nl, &q, NULL, l, st, t), 0);
+	pv_diag_close(nl);
+}
+
+/*
+ * Sockets bound but neither listening nor connecting: listed when the
+ * bound state is asked for (from the kernel's bind hash, in its CLOSE
+ * state), under PV_TCP_BOUND_INACTIVE; not otherwise.  An unconnected UDP
+ * socket keeps the CLOSE state.
+ */
+START_TEST(bound_sockets_are_listed_as_bound)
+{
+	private_netns();
+	int b4 = bound(AF_INET, 7200), b6 = bound(AF_INET6, 0), lfd = listener(AF_INET, 7300);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, 7400, &ss);
+	ck_assert_int_eq(bind(u, (struct sockaddr *)&ss, len), 0);
+	struct pv_socklist l;
+	struct pv_diag_stats st;
+	struct pv_diag_tails t;
+	pv_socklist_init(&l);
+	dump_states(PV_STATES_ALL, &l, &st, &t);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_uint_eq(find(&l, AF_INET, 7200, 0).state, PV_TCP_BOUND_INACTIVE);
+	ck_assert_uint_eq(find(&l, AF_INET, 7300, 0).state, PV_TCP_LISTEN);
+	size_t n6 = 0;
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].family == AF_INET6) {
+			ck_assert_uint_eq(l.v[i].state, PV_TCP_BOUND_INACTIVE);
+			ck_assert_uint_ne(l.v[i].lport, 0); /* the port bind() picked */
+			n6++;
+		}
+	ck_assert_uint_eq(n6, 1);
+	/* Without the bit: only the listener. */
+	pv_socklist_free(&l);
+	dump_states(PV_STATES_ALL & ~PV_SF(PV_TCP_BOUND_INACTIVE), &l, &st, &t);
+	ck_assert_uint_eq(l.n, 1);
+	pv_socklist_free(&l);
+	/* UDP's unconnected state stays CLOSE. */
+	ck_assert_uint_eq(pv_diag_state(IPPROTO_UDP, PV_TCP_CLOSE), PV_TCP_CLOSE);
+	ck_assert_uint_eq(pv_diag_state(IPPROTO_TCP, PV_TCP_CLOSE), PV_TCP_BOUND_INACTIVE);
+	ck_assert_uint_eq(pv_diag_state(IPPROTO_TCP, PV_TCP_LISTEN), PV_TCP_LISTEN);
+	close(b4);
+	close(b6);
+	close(lfd);
+	close(u);
+}
+END_TEST
+
+static void raise_nofile(void)
+{
+	struct rlimit r = {4096, 4096};
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+}
+
+/*
+ * A dump walks the listening hash, then the bind hash, then the
+ * established one.  Boundaries among listeners (a listener on either
+ * side) cut the listeners' walk but not the bind hash's; one among bound
+ * sockets cuts the bind hash's walk.
+ */
+START_TEST(boundaries_name_the_walk_they_cut)
+{
+	enum { N = 600 };
+	private_netns();
+	raise_nofile();
+	for (int i = 0; i < N; i++)
+		listener(AF_INET, (uint16_t)(20000 + i));
+	struct pv_socklist l;
+	struct pv_diag_stats st;
+	struct pv_diag_tails t;
+	pv_socklist_init(&l);
+	dump_states(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_BOUND_INACTIVE), &l, &st, &t);
+	ck_assert_uint_eq(l.n, N);
+	ck_assert_uint_ge(st.datagrams, 3); /* two of records, at least, and the end */
+	ck_assert_uint_ge(t.boundaries, 1);
+	ck_assert(t.listener_boundary);
+	ck_assert_msg(!t.bound_boundary, "a boundary between listeners cut the bind hash's walk");
+	pv_socklist_free(&l);
+
+	for (int i = 0; i < N; i++)
+		bound(AF_INET, (uint16_t)(30000 + i));
+	dump_states(PV_SF(PV_TCP_BOUND_INACTIVE), &l, &st, &t);
+	ck_assert_uint_eq(l.n, N);
+	ck_assert_uint_ge(t.boundaries, 1);
+	ck_assert(!t.listener_boundary);
+	ck_assert_msg(t.bound_boundary, "a boundary between bound sockets went unnoticed");
+	pv_socklist_free(&l);
+}
+END_TEST
+
 /* Whether this process may make a network namespace (in a throwaway child). */
 int main(void)
 {
@@ -511,6 +614,8 @@ int main(void)
 	tcase_add_test(tc, tcp_info_counts_the_bytes);
 	tcase_add_test(tc, destroy_groups_report_closes);
 	tcase_add_test(tc, lookup_state_by_cookie);
+	tcase_add_test(tc, bound_sockets_are_listed_as_bound);
+	tcase_add_test(tc, boundaries_name_the_walk_they_cut);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

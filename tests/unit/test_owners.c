@@ -63,6 +63,9 @@ static void build_tree(void)
 	mkfile("30/comm", "evil\nname\n", 10);
 	mkpath("40");
 	mkfile("40/comm", "zombie\n", 7);
+	/* the host's PID namespace: PID 2 is kthreadd, a kernel thread */
+	mkpath("2");
+	mkfile("2/stat", "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0\n", 38);
 	mkpath("self");
 	mkpath("net");
 	mkpath("1x");
@@ -86,10 +89,10 @@ static const struct pv_process *proc_of(const struct pv_owner_table *t, uint32_t
 static int walk(struct pv_owner_table *t, const char *proc_root)
 {
 	struct pv_scan *s;
-	int err = pv_scan_start(&s, proc_root, false);
+	int err = pv_scan_start(&s, proc_root, PV_OWNERS_PROC, false);
 	if (err)
 		return err;
-	pv_scan_finish(s);
+	ck_assert_int_eq(pv_scan_finish(s), 0);
 	size_t n;
 	const struct pv_scan_part *parts = pv_scan_parts(s, &n);
 	pv_owners_join(t, parts, n);
@@ -110,7 +113,7 @@ START_TEST(walk_attributes_every_holder)
 	pv_owners_want(&t, 1000); /* twice: one slot */
 	ck_assert_uint_eq(t.nslots, 4);
 	ck_assert_int_eq(walk(&t, root), 0);
-	ck_assert(!t.denied);
+	ck_assert_uint_eq(t.unseen, 0);
 
 	uint32_t first, count;
 	pv_owners_lookup(&t, 1000, &first, &count);
@@ -286,6 +289,130 @@ START_TEST(grown_table_keeps_every_inode)
 }
 END_TEST
 
+/* The walk of a /proc tree, for what the scan says it could not see. */
+static uint8_t unseen_of(const char *proc_root)
+{
+	struct pv_owner_table t;
+	pv_owners_init(&t, 1);
+	ck_assert_int_eq(walk(&t, proc_root), 0);
+	uint8_t u = t.unseen;
+	pv_owners_free(&t);
+	return u;
+}
+
+static void set_file(const char *rel, const char *text)
+{
+	mkfile(rel, text, strlen(text));
+}
+
+/*
+ * A /proc of a nested PID namespace has no kernel thread as PID 2; one
+ * mounted with hidepid hides other users' processes from a process
+ * without CAP_SYS_PTRACE outside the gid= group.
+ */
+START_TEST(partial_views_are_known)
+{
+	build_tree();
+	ck_assert_uint_eq(unseen_of(root), 0);
+
+	/* PID 2 is some process of the namespace, not kthreadd */
+	set_file("2/stat", "2 (sh) S 1 2 2 0 -1 4194560 0 0\n");
+	ck_assert_uint_eq(unseen_of(root), PV_UNSEEN_PIDNS);
+	set_file("2/stat", "2 (a) b) S 0 0 0 0 -1 2129984 0 0\n"); /* ')' in the name */
+	ck_assert_uint_eq(unseen_of(root), 0);
+
+	/* hidepid on this tree's mount point (the last proc mount there counts) */
+	char mi[1024];
+	snprintf(mi, sizeof(mi),
+		 "22 1 0:5 / /proc rw - proc proc rw,hidepid=invisible\n"
+		 "23 1 0:5 / %s rw,nosuid - proc proc rw\n"
+		 "24 1 0:5 / %s rw,nosuid - proc proc rw,hidepid=invisible\n"
+		 "25 1 0:5 / %s/sys rw - sysfs sysfs rw,hidepid=2\n",
+		 root, root, root);
+	set_file("self/mountinfo", mi);
+	set_file("self/status", "Name:\tportview\nCapEff:\t0000000000000000\n");
+	ck_assert_uint_eq(unseen_of(root), PV_UNSEEN_HIDEPID);
+	/* CAP_SYS_PTRACE sees through it */
+	set_file("self/status", "Name:\tportview\nCapEff:\t0000000000080000\n");
+	ck_assert_uint_eq(unseen_of(root), 0);
+	set_file("self/status", "Name:\tportview\nCapEff:\t0000000000000000\n");
+	/* so does the gid= group */
+	snprintf(mi, sizeof(mi), "24 1 0:5 / %s rw - proc proc rw,hidepid=2,gid=%u\n", root,
+		 (unsigned)getegid());
+	set_file("self/mountinfo", mi);
+	ck_assert_uint_eq(unseen_of(root), 0);
+	/* hidepid=0 hides nothing; another mount point does not count */
+	snprintf(mi, sizeof(mi),
+		 "24 1 0:5 / %s rw - proc proc rw,hidepid=0\n"
+		 "25 1 0:5 / %s2 rw - proc proc rw,hidepid=invisible\n",
+		 root, root);
+	set_file("self/mountinfo", mi);
+	ck_assert_uint_eq(unseen_of(root), 0);
+	remove_tree();
+}
+END_TEST
+
+/*
+ * A process whose main thread has exited: its fd directory is empty, and
+ * its sockets are found through its other threads' (here without kcmp,
+ * which a fake tree's PIDs cannot be given: the first thread's).
+ */
+START_TEST(exited_main_thread_owners_found_through_a_thread)
+{
+	build_tree();
+	mkpath("500");
+	mkpath("500/fd");
+	set_file("500/comm", "daemon\n");
+	mkpath("500/task");
+	mkpath("500/task/500");
+	mkpath("500/task/500/fd");
+	mkpath("500/task/501");
+	mkpath("500/task/501/fd");
+	mklink("500/task/501/fd/3", "socket:[5000]");
+	struct pv_owner_table t;
+	pv_owners_init(&t, 1);
+	pv_owners_want(&t, 5000);
+	ck_assert_int_eq(walk(&t, root), 0);
+	uint32_t first, count;
+	pv_owners_lookup(&t, 5000, &first, &count);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_int_eq(t.owners[first].pid, 500);
+	ck_assert_int_eq(t.owners[first].fd, 3);
+	ck_assert(memcmp(proc_of(&t, first, 0)->comm, "daemon", 6) == 0);
+	pv_owners_free(&t);
+	remove_tree();
+}
+END_TEST
+
+/* One descriptor seen through two file tables (a thread's copy) is one owner. */
+START_TEST(one_descriptor_through_two_tables_is_one_owner)
+{
+	static struct pv_process procs[] = {{.pid = 7, .comm = "x", .comm_len = 1}};
+	static struct pv_owner fds[] = {
+	    {.pid = 7, .fd = 4, .proc = 0, .inode = 100},
+	    {.pid = 7, .fd = 3, .proc = 0, .inode = 100},
+	    {.pid = 7, .fd = 4, .proc = 0, .inode = 100}, /* the thread's copy */
+	    {.pid = 7, .fd = 5, .proc = 0, .inode = 100}, /* the thread's own */
+	    {.pid = 7, .fd = 3, .proc = 0, .inode = 200}, /* another table's fd 3 */
+	};
+	struct pv_scan_part part = {.fds = fds, .nfds = 5, .procs = procs, .nprocs = 1};
+	struct pv_owner_table t;
+	pv_owners_init(&t, 2);
+	pv_owners_want(&t, 100);
+	pv_owners_want(&t, 200);
+	pv_owners_join(&t, &part, 1);
+	uint32_t first, count;
+	pv_owners_lookup(&t, 100, &first, &count);
+	ck_assert_uint_eq(count, 3);
+	ck_assert_int_eq(t.owners[first].fd, 3);
+	ck_assert_int_eq(t.owners[first + 1].fd, 4);
+	ck_assert_int_eq(t.owners[first + 2].fd, 5);
+	pv_owners_lookup(&t, 200, &first, &count);
+	ck_assert_uint_eq(count, 1);
+	pv_owners_free(&t);
+}
+END_TEST
+
 START_TEST(real_proc_finds_own_socket)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -315,6 +442,9 @@ int main(void)
 	tcase_add_test(tc, many_inodes_grow_the_table);
 	tcase_add_test(tc, grown_table_keeps_every_inode);
 	tcase_add_test(tc, real_proc_finds_own_socket);
+	tcase_add_test(tc, partial_views_are_known);
+	tcase_add_test(tc, exited_main_thread_owners_found_through_a_thread);
+	tcase_add_test(tc, one_descriptor_through_two_tables_is_one_owner);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -1,5 +1,7 @@
 /* What a listing selects: port specs and classes as users type them, the
  * states asked of the kernel, and the check in user space. */
+#include <net/if.h>
+
 #include "records.h"
 #include "portview/query.h"
 #include "portview/state.h"
@@ -163,6 +165,62 @@ START_TEST(ipv4_keeps_v4_mapped)
 }
 END_TEST
 
+/* -4 keeps an IPv6 wildcard that takes IPv4 (IPV6_V6ONLY off), no other. */
+START_TEST(ipv4_keeps_dual_stack_wildcards)
+{
+	struct pv_query q = {.ipv4 = true};
+	struct pv_ephemeral e = {0};
+	struct pv_sock dual = mksock(IPPROTO_TCP, AF_INET6, "::", 8080, "::", 0, PV_TCP_LISTEN);
+	struct pv_sock only = dual, unknown = dual, loop = dual;
+	dual.v6only = 0;
+	only.v6only = 1;
+	ck_assert(pv_sock_is_dual_stack(&dual));
+	ck_assert(!pv_sock_is_dual_stack(&only));
+	ck_assert(!pv_sock_is_dual_stack(&unknown));
+	ck_assert(pv_query_keep(&q, &e, &dual));
+	ck_assert(!pv_query_keep(&q, &e, &only));
+	ck_assert(!pv_query_keep(&q, &e, &unknown));
+	/* a specific IPv6 address takes no IPv4, whatever the option */
+	ck_assert_int_eq(inet_pton(AF_INET6, "::1", loop.local.addr), 1);
+	loop.v6only = 0;
+	ck_assert(!pv_sock_is_dual_stack(&loop));
+	ck_assert(!pv_query_keep(&q, &e, &loop));
+	/* -6 keeps them all */
+	q = (struct pv_query){.ipv6 = true};
+	ck_assert(pv_query_keep(&q, &e, &dual) && pv_query_keep(&q, &e, &only));
+}
+END_TEST
+
+/* --dev: a name (lo always exists) or an index; the check compares the interface. */
+START_TEST(device_names_indexes_and_the_check)
+{
+	struct pv_why why;
+	uint32_t dev = 99;
+	ck_assert(pv_parse_dev("lo", &dev, &why));
+	ck_assert_uint_eq(dev, if_nametoindex("lo"));
+	ck_assert(pv_parse_dev("4242", &dev, &why));
+	ck_assert_uint_eq(dev, 4242);
+	ck_assert(!pv_parse_dev("no-such-if", &dev, &why));
+	ck_assert_str_eq(why.why, "no such interface");
+	ck_assert(!pv_parse_dev("a-name-longer-than-ifnamsiz", &dev, &why));
+	ck_assert(!pv_parse_dev("", &dev, &why));
+	ck_assert_str_eq(why.why, "empty interface name");
+	ck_assert(!pv_parse_dev("0", &dev, &why));
+	ck_assert_str_eq(why.why, "not an interface index (1 or more)");
+	ck_assert(!pv_parse_dev("99999999999", &dev, &why));
+
+	struct pv_query q = {.dev = 3};
+	struct pv_ephemeral e = {0};
+	struct pv_sock s = mksock(IPPROTO_UDP, AF_INET, "0.0.0.0", 67, "0.0.0.0", 0, PV_TCP_CLOSE);
+	ck_assert(pv_query_needs_check(&q));
+	ck_assert(!pv_query_keep(&q, &e, &s));
+	s.ifindex = 3;
+	ck_assert(pv_query_keep(&q, &e, &s));
+	s.ifindex = 4;
+	ck_assert(!pv_query_keep(&q, &e, &s));
+}
+END_TEST
+
 START_TEST(states_per_protocol)
 {
 	uint32_t listen_close = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
@@ -189,7 +247,9 @@ int main(void)
 	tcase_add_test(tc, clauses_and_the_user_space_check);
 	tcase_add_test(tc, classes);
 	tcase_add_test(tc, ipv4_keeps_v4_mapped);
+	tcase_add_test(tc, ipv4_keeps_dual_stack_wildcards);
 	tcase_add_test(tc, states_per_protocol);
+	tcase_add_test(tc, device_names_indexes_and_the_check);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

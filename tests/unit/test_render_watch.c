@@ -261,7 +261,7 @@ START_TEST(json_info_and_rate)
 	char *got = text_of(&b);
 	ck_assert_ptr_nonnull(strstr(
 	    got,
-	    "\"tx_queue\": 0, \"info\": {\"rtt_us\": 42, \"rttvar_us\": 21500, \"snd_cwnd\": 10, "
+	    "\"probes\": 0}, \"info\": {\"rtt_us\": 42, \"rttvar_us\": 21500, \"snd_cwnd\": 10, "
 	    "\"snd_mss\": 1448, \"retrans\": 1, \"total_retrans\": 3, \"last_data_sent_ms\": "
 	    "120, \"last_data_recv_ms\": 3400, \"bytes_sent\": 1234567, \"bytes_acked\": "
 	    "1234000, \"bytes_received\": 9999, \"segs_out\": 900, \"segs_in\": 800, "
@@ -273,7 +273,7 @@ START_TEST(json_info_and_rate)
 			"\"bytes_acked\": null, \"bytes_received\": null, \"segs_out\": null, "
 			"\"segs_in\": null, \"delivery_rate\": null}\n"));
 	ck_assert_ptr_nonnull(strstr(got, "\"proto\": \"udp\""));
-	ck_assert_ptr_nonnull(strstr(got, "\"tx_queue\": 0, \"info\": null\n"));
+	ck_assert_ptr_nonnull(strstr(got, "\"probes\": 0}, \"info\": null\n"));
 	ck_assert_ptr_null(strstr(got, "\"rate\""));
 	free(got);
 
@@ -452,7 +452,7 @@ START_TEST(event_lines)
 	ck_assert_ptr_nonnull(strstr(got, "{\"time\": \"2026-11-25T09:40:01.999Z\", \"event\""));
 	ck_assert_ptr_nonnull(strstr(got,
 				     "\", \"event\": \"changed\", \"old_state\": \"SYN_SENT\", "
-				     "\"proto\": \"tcp\", \"family\": \"ipv4\", \"state\": "
+				     "\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
 				     "\"ESTABLISHED\""));
 	ck_assert_ptr_nonnull(strstr(got, "\"owners\": [{\"pid\": 4242, \"program\": "
 					  "\"cu\\u001brl\", \"fd\": 3}]"));

@@ -39,9 +39,9 @@ static void take_and_render(struct pv_snapshotter *s, const struct pv_query *q,
 	static const struct pv_dump_policy policy = {.check = PV_DUMP_CHECK};
 	struct pv_snapshot_report rep;
 	struct pv_scan *scan;
-	ck_assert_int_eq(pv_scan_start(&scan, "/proc", true), 0);
+	ck_assert_int_eq(pv_scan_start(&scan, "/proc", PV_OWNERS_PROC, true), 0);
 	ck_assert_int_eq(pv_snapshot_take(s, q, ns, &policy, PV_KEEP_MORE, l, &rep), 0);
-	pv_scan_finish(scan);
+	ck_assert_int_eq(pv_scan_finish(scan), 0);
 
 	struct pv_view v;
 	size_t nparts;
@@ -163,11 +163,11 @@ START_TEST(five_hundred_refreshes)
 		struct pv_scan *scan;
 		size_t nparts, n;
 		pv_socklist_init(&cur->l);
-		ck_assert_int_eq(pv_scan_start(&scan, "/proc", true), 0);
+		ck_assert_int_eq(pv_scan_start(&scan, "/proc", PV_OWNERS_PROC, true), 0);
 		ck_assert_int_eq(pv_snapshot_take(s, &q, &ns, &policy, PV_KEEP_MORE | PV_KEEP_INFO,
 						  &cur->l, &rep),
 				 0);
-		pv_scan_finish(scan);
+		ck_assert_int_eq(pv_scan_finish(scan), 0);
 		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
 		pv_view_init(&cur->v, &cur->l, &svc, &ns.ephemeral);
 		ck_assert(!pv_view_join_owners(&cur->v, parts, nparts));

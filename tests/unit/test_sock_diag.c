@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
@@ -9,6 +11,7 @@
 #include "helpers.h"
 #include "portview/sock_diag.h"
 #include "portview/sort.h"
+#include "portview/state.h"
 
 /* A recorded dump, fed to the parser the dump uses as one run of bytes. */
 static int parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *l)
@@ -197,6 +200,135 @@ START_TEST(ack_is_not_the_end_of_a_dump)
 	struct pv_socklist l;
 	pv_socklist_init(&l);
 	ck_assert_int_eq(parse(&ack, sizeof(ack), IPPROTO_TCP, &l), -EBADMSG);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* Records built by hand, with attributes, in one 8-byte aligned run of messages. */
+struct run {
+	uint64_t buf[1024];
+	size_t len;
+};
+
+static struct nlmsghdr *record(struct run *r, uint8_t family, uint8_t state, uint8_t timer,
+			       uint8_t retrans, uint16_t sport)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header((char *)r->buf + r->len);
+	h->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	h->nlmsg_flags = NLM_F_MULTI;
+	struct inet_diag_msg *m = mnl_nlmsg_put_extra_header(h, sizeof(*m));
+	m->idiag_family = family;
+	m->idiag_state = state;
+	m->idiag_timer = timer;
+	m->idiag_retrans = retrans;
+	m->idiag_expires = 7197190;
+	m->id.idiag_sport = htons(sport);
+	m->id.idiag_cookie[0] = sport;
+	return h;
+}
+
+static void end(struct run *r, struct nlmsghdr *h)
+{
+	r->len += NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static void done(struct run *r)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header((char *)r->buf + r->len);
+	h->nlmsg_type = NLMSG_DONE;
+	int status = 0;
+	mnl_nlmsg_put_extra_header(h, sizeof(status));
+	end(r, h);
+}
+
+static struct pv_sock by_port(const struct pv_socklist *l, uint16_t port)
+{
+	struct pv_sock s;
+	for (size_t i = 0; i < l->n; i++) {
+		pv_socklist_get(l, i, &s);
+		if (s.local.port == port)
+			return s;
+	}
+	ck_abort_msg("no record on port %u", port);
+	return s;
+}
+
+/*
+ * INET_DIAG_SKV6ONLY (sent for IPv6 listeners and unconnected sockets) and
+ * tcp_info's retransmission and probe counters; without tcp_info, the one
+ * counter the message carries in idiag_retrans, which is the probes for
+ * the keepalive (2) and zero-window probe (4) timers.
+ */
+START_TEST(attributes_and_timer_counters)
+{
+	static struct run r;
+	memset(&r, 0, sizeof(r));
+	struct nlmsghdr *h = record(&r, AF_INET6, PV_TCP_LISTEN, 0, 0, 1);
+	mnl_attr_put_u8(h, INET_DIAG_SHUTDOWN, 0);
+	mnl_attr_put_u8(h, INET_DIAG_SKV6ONLY, 0);
+	end(&r, h);
+	h = record(&r, AF_INET6, PV_TCP_LISTEN, 0, 0, 2);
+	mnl_attr_put_u8(h, INET_DIAG_SKV6ONLY, 1);
+	end(&r, h);
+	end(&r, record(&r, AF_INET6, PV_TCP_ESTABLISHED, 1, 3, 3)); /* on: retransmits */
+	end(&r, record(&r, AF_INET, PV_TCP_ESTABLISHED, 2, 4, 4));  /* keepalive: probes */
+	end(&r, record(&r, AF_INET, PV_TCP_ESTABLISHED, 4, 5, 5));  /* probe: probes */
+	end(&r, record(&r, AF_INET, PV_TCP_SYN_RECV, 1, 6, 6));	    /* SYN-ACKs sent again */
+	h = record(&r, AF_INET, PV_TCP_ESTABLISHED, 1, 7, 7);
+	uint8_t info[8] = {PV_TCP_ESTABLISHED, 0, 7, 2}; /* tcpi_retransmits 7, tcpi_probes 2 */
+	mnl_attr_put(h, INET_DIAG_INFO, sizeof(info), info);
+	end(&r, h);
+	h = record(&r, AF_INET, PV_TCP_ESTABLISHED, 2, 3, 8);
+	uint8_t info2[4] = {PV_TCP_ESTABLISHED, 0, 0, 3};
+	mnl_attr_put(h, INET_DIAG_INFO, sizeof(info2), info2);
+	end(&r, h);
+	h = record(&r, AF_INET, PV_TCP_ESTABLISHED, 1, 9, 9);
+	uint8_t shorter[3] = {1, 0, 5}; /* too short to hold the counters: not read */
+	mnl_attr_put(h, INET_DIAG_INFO, sizeof(shorter), shorter);
+	end(&r, h);
+	done(&r);
+
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	ck_assert_int_eq(parse(r.buf, r.len, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(l.n, 9);
+	ck_assert_int_eq(by_port(&l, 1).v6only, 0);
+	ck_assert_int_eq(by_port(&l, 2).v6only, 1);
+	ck_assert_int_eq(by_port(&l, 3).v6only, -1);
+	ck_assert_int_eq(by_port(&l, 4).v6only, -1);
+	static const struct {
+		uint16_t port;
+		uint8_t timer, retrans, probes;
+	} want[] = {{3, 1, 3, 0}, {4, 2, 0, 4}, {5, 4, 0, 5}, {6, 1, 6, 0},
+		    {7, 1, 7, 2}, {8, 2, 0, 3}, {9, 1, 9, 0}};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		struct pv_sock s = by_port(&l, want[i].port);
+		ck_assert_msg(s.timer == want[i].timer && s.retrans == want[i].retrans &&
+				  s.probes == want[i].probes && s.expires == 7197190,
+			      "port %u: timer %u (%u/%u), want %u (%u/%u)", want[i].port, s.timer,
+			      s.retrans, s.probes, want[i].timer, want[i].retrans, want[i].probes);
+	}
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* The kernel lists TCP sockets of its bind hash in state CLOSE: BOUND. UDP's stays. */
+START_TEST(tcp_close_records_are_bound)
+{
+	static struct run r;
+	memset(&r, 0, sizeof(r));
+	end(&r, record(&r, AF_INET, PV_TCP_CLOSE, 0, 0, 7200));
+	end(&r, record(&r, AF_INET6, PV_TCP_BOUND_INACTIVE, 0, 0, 7201));
+	done(&r);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	ck_assert_int_eq(parse(r.buf, r.len, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(by_port(&l, 7200).state, PV_TCP_BOUND_INACTIVE);
+	ck_assert_uint_eq(by_port(&l, 7201).state, PV_TCP_BOUND_INACTIVE);
+	pv_socklist_free(&l);
+	pv_socklist_init(&l);
+	ck_assert_int_eq(parse(r.buf, r.len, IPPROTO_UDP, &l), 0);
+	ck_assert_uint_eq(by_port(&l, 7200).state, PV_TCP_CLOSE);
 	pv_socklist_free(&l);
 }
 END_TEST
@@ -538,6 +670,8 @@ int main(void)
 	tcase_add_test(tc, ack_is_not_the_end_of_a_dump);
 	tcase_add_test(tc, error_code_of_either_sign_is_negative);
 	tcase_add_test(tc, error_after_records);
+	tcase_add_test(tc, attributes_and_timer_counters);
+	tcase_add_test(tc, tcp_close_records_are_bound);
 	tcase_add_test(tc, tcp_info_every_field);
 	tcase_add_test(tc, tcp_info_as_long_as_the_kernel_sent);
 	tcase_add_test(tc, tcp_info_only_when_kept);

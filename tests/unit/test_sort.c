@@ -113,7 +113,10 @@ START_TEST(sort_matches_reference_order)
 				foreign6[(x >> 5) % 6], (uint16_t)(80 + (x >> 9) % 3), E)
 		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 5),
 				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
-		ref[i].ifindex = (uint32_t)i + 1;
+		ref[i].expires = (uint32_t)i + 1;
+		/* some bound to a device: IPv4 ones then keep their addresses aside */
+		if ((x >> 6) % 4 == 0)
+			ref[i].ifindex = 1 + (x >> 14) % 3;
 		pv_socklist_add(&l, &ref[i]);
 	}
 	for (int i = 1; i < N; i++)
@@ -127,7 +130,12 @@ START_TEST(sort_matches_reference_order)
 		struct pv_sock got;
 		pv_socklist_get(&l, (size_t)i, &got);
 		ck_assert_msg(got.cookie == ref[i].cookie, "row %d out of order", i);
-		ck_assert_uint_eq(l.more[i].ifindex, ref[i].ifindex);
+		ck_assert_msg(got.ifindex == ref[i].ifindex &&
+				  got.local.port == ref[i].local.port &&
+				  memcmp(got.local.addr, ref[i].local.addr, 16) == 0 &&
+				  memcmp(got.remote.addr, ref[i].remote.addr, 16) == 0,
+			      "row %d: another socket's addresses or interface", i);
+		ck_assert_uint_eq(l.more[i].expires, ref[i].expires);
 	}
 	free(ref);
 	pv_socklist_free(&l);

@@ -34,13 +34,18 @@ START_TEST(spellings_of_each_state)
 	ck_assert_uint_eq(parse_ok("LISTEN"), PV_SF(PV_TCP_LISTEN));
 	ck_assert_uint_eq(parse_ok("Listening"), PV_SF(PV_TCP_LISTEN));
 	ck_assert_uint_eq(parse_ok("closing"), PV_SF(PV_TCP_CLOSING));
+	ck_assert_uint_eq(parse_ok("bound"), PV_SF(PV_TCP_BOUND_INACTIVE));
+	ck_assert_uint_eq(parse_ok("Bound-Inactive"), PV_SF(PV_TCP_BOUND_INACTIVE));
+	ck_assert_uint_eq(parse_ok("bound_inactive"), PV_SF(PV_TCP_BOUND_INACTIVE));
 }
 END_TEST
 
 START_TEST(groups_follow_ss)
 {
-	uint32_t all = 0xffe;
-	uint32_t listen_close = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
+	/* every state but NEW_SYN_RECV, which SYN_RECV asks for: bits 1-11 and 13 */
+	uint32_t all = 0x2ffe;
+	uint32_t listen_close =
+	    PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE) | PV_SF(PV_TCP_BOUND_INACTIVE);
 	uint32_t bucket = PV_SF(PV_TCP_SYN_RECV) | PV_SF(PV_TCP_TIME_WAIT);
 	ck_assert_uint_eq(parse_ok("all"), all);
 	ck_assert_uint_eq(parse_ok("connected"), all & ~listen_close);
@@ -106,6 +111,7 @@ START_TEST(windows_display_names)
 	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_CLOSE), "CLOSED");
 	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_TIME_WAIT), "TIME_WAIT");
 	ck_assert_str_eq(pv_state_display(IPPROTO_UDP, PV_TCP_CLOSE), "");
+	ck_assert_str_eq(pv_state_display(IPPROTO_TCP, PV_TCP_BOUND_INACTIVE), "BOUND");
 	ck_assert_str_eq(pv_state_display(IPPROTO_UDP, PV_TCP_ESTABLISHED), "ESTABLISHED");
 }
 END_TEST

@@ -11,8 +11,8 @@
 /* A connection on port lport with this cookie and state, into l. */
 static void add(struct pv_socklist *l, uint16_t lport, uint64_t cookie, uint8_t state)
 {
-	struct pv_sock s = mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", lport, "127.0.0.1", 5000,
-				  state);
+	struct pv_sock s =
+	    mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", lport, "127.0.0.1", 5000, state);
 	s.cookie = cookie;
 	pv_socklist_add(l, &s);
 }
@@ -63,10 +63,13 @@ START_TEST(new_changed_and_closed_in_place)
 	add(&cur, 1002, 99, PV_TCP_ESTABLISHED);
 
 	static const struct want want[] = {
-	    {1000, PV_CHANGE_NEW, 0},	 {1001, PV_CHANGE_NONE, 0},
-	    {1002, PV_CHANGE_CLOSED, 0}, {1003, PV_CHANGE_NONE, 0},
+	    {1000, PV_CHANGE_NEW, 0},
+	    {1001, PV_CHANGE_NONE, 0},
+	    {1002, PV_CHANGE_CLOSED, 0},
+	    {1003, PV_CHANGE_NONE, 0},
 	    {1004, PV_CHANGE_STATE, PV_TCP_ESTABLISHED},
-	    {1005, PV_CHANGE_CLOSED, 0}, {1006, PV_CHANGE_CLOSED, 0},
+	    {1005, PV_CHANGE_CLOSED, 0},
+	    {1006, PV_CHANGE_CLOSED, 0},
 	    {1002, PV_CHANGE_NEW, 0},
 	};
 	struct pv_watch_counts c;
@@ -155,8 +158,8 @@ END_TEST
 static void add_info(struct pv_socklist *l, uint16_t lport, uint64_t cookie, uint8_t have,
 		     uint64_t acked, uint64_t received)
 {
-	struct pv_sock s = mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", lport, "127.0.0.1", 5000,
-				  PV_TCP_ESTABLISHED);
+	struct pv_sock s =
+	    mksock(IPPROTO_TCP, AF_INET, "127.0.0.1", lport, "127.0.0.1", 5000, PV_TCP_ESTABLISHED);
 	struct pv_tcp_info t = {
 	    .have = have, .bytes_acked = acked, .bytes_received = received, .bytes_sent = 1};
 	s.cookie = cookie;
@@ -177,11 +180,11 @@ START_TEST(rates_from_counters)
 	add_info(&prev, 4, 54, 0, 0, 0); /* no tcp_info (TIME_WAIT) */
 	add_info(&prev, 6, 56, all, 100, 100);
 
-	add_info(&cur, 5, 55, all, 777, 777);	  /* new: nothing to compare with */
-	add_info(&cur, 1, 51, all, 3001, 4500);	  /* 2001 and 4000 bytes in 2 s */
-	add_info(&cur, 2, 52, all, 5000, 5000);	  /* no counters before */
-	add_info(&cur, 3, 53, all, 8000, 9000);	  /* a counter that went back: 0 */
-	add_info(&cur, 4, 54, all, 100, 100);	  /* none before */
+	add_info(&cur, 5, 55, all, 777, 777);	 /* new: nothing to compare with */
+	add_info(&cur, 1, 51, all, 3001, 4500);	 /* 2001 and 4000 bytes in 2 s */
+	add_info(&cur, 2, 52, all, 5000, 5000);	 /* no counters before */
+	add_info(&cur, 3, 53, all, 8000, 9000);	 /* a counter that went back: 0 */
+	add_info(&cur, 4, 54, all, 100, 100);	 /* none before */
 	add_info(&cur, 6, 56, PV_TI_BASE, 0, 0); /* none now */
 
 	struct pv_rate r[6];
