@@ -16,6 +16,8 @@ if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages iproute2 util-linux groff-base valgrind clang libclang-rt-14-dev"
 	# the parsers that read --metrics in tests/integration/test_summary.py
 	packages="$packages python3-prometheus-client"
+	# the terminal that tests/integration/test_watch.py drives the redraw in
+	packages="$packages tmux"
 fi
 
 missing_packages() {

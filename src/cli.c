@@ -10,6 +10,7 @@
 #include "portview/summary.h"
 #include "portview/util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +41,15 @@ enum {
 	OPT_ALL_NETNS,
 	OPT_UNIT,
 	OPT_DEV,
+	OPT_COUNT,
+	OPT_INTERVAL,
+	OPT_EVENTS,
+	OPT_SECONDS, /* not an option: the trailing number, for mode_conflict */
 };
 
 static const char usage_line[] =
-    "usage: portview [OPTION]...              the sockets, as Windows netstat -no\n"
+    "usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
+    "       portview --events [OPTION]...     sockets as they open, change and close\n"
     "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
     "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
     "       portview --lookup NAME            the same for a service name\n"
@@ -89,6 +95,8 @@ static void print_help(void)
 	      "  -o, --owner          PID\n"
 	      "  -p, --program        PID/Program name\n"
 	      "  -e, --extended       user, inode, queues and the TCP timer\n"
+	      "  -i, --info           TCP internals: rtt, cwnd, bytes, segments, retransmits,\n"
+	      "                       delivery rate, idle time; with an interval, the rates\n"
 	      "      --unit           the systemd unit, container or pod of the owner\n"
 	      "      --plain          only the netstat columns: no port annotations\n"
 	      "\n"
@@ -97,11 +105,23 @@ static void print_help(void)
 	      "  -H, --no-header      the rows only\n"
 	      "  -W, --wide           everything: every owner, every column, even wider\n"
 	      "                       than the terminal\n"
-	      "      --sort KEYS      by proto, local, foreign, state, pid, program or\n"
-	      "                       port, a comma list; '-' before a key reverses it\n"
+	      "      --sort KEYS      by proto, local, foreign, state, pid, program, port\n"
+	      "                       or rate (the fastest first: -i and an interval), a\n"
+	      "                       comma list; '-' before a key reverses it\n"
 	      "      --json           one JSON document (portview(8) has its schema)\n"
 	      "      --color[=WHEN]   colour: auto (on a terminal; the default), always,\n"
 	      "                       never; NO_COLOR or TERM=dumb turn auto off\n"
+	      "\n"
+	      "Watching:\n"
+	      "  SECONDS              a trailing number: the listing again every SECONDS\n"
+	      "                       (0.1 or more), as Windows netstat 5; on a terminal\n"
+	      "                       redrawn in place, what changed marked\n"
+	      "  -c, --continuous     the same every second, as Linux netstat -c\n"
+	      "      --interval SECS  the same as a trailing SECS; with --events, how often\n"
+	      "                       to look for opened and changed sockets (default 1)\n"
+	      "      --count N        stop after N listings, or with --events N events\n"
+	      "      --events         a line per socket opened, changed or closed (closes\n"
+	      "                       at once, from the kernel); --json: NDJSON\n"
 	      "\n"
 	      "Other modes:\n"
 	      "      --ranges         this host's ephemeral port ranges and their use\n"
@@ -221,18 +241,25 @@ static void note_given(struct given *g, int code, const char *name)
  * --ranges counts every socket in the port ranges, --lookup shows every
  * socket on the port it names, and the summary has no table to shape.
  * The message says what the mode does take.  -n, --color, and -o, -p
- * with --lookup, change nothing there either but are harmless habits.
+ * with --lookup, change nothing there either but are harmless habits; so
+ * are -n, -o and -p with --events, which always shows numbers and owners.
+ * An interval repeats the socket listing: the other modes refuse it.
  */
 static int mode_conflict(const struct given *g)
 {
 	static const int ranges_no[] = {
-	    'a',       'l',	'4',	 '6',	  OPT_STATE,   OPT_PORT,  OPT_SPORT,
-	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID, OPT_COMMAND, OPT_CLASS, OPT_NO_LOOPBACK,
-	    OPT_SORT,  'o',	'p',	 'e',	  OPT_PLAIN,   'H',	  'W',
-	    OPT_DEV,   0};
-	static const int lookup_no[] = {'a',	   'l',	      OPT_STATE, OPT_PORT,
-					OPT_SPORT, OPT_DPORT, OPT_CLASS, 0};
-	static const int summary_no[] = {'o', 'p', 'e', OPT_PLAIN, 'H', 'W', OPT_SORT, 0};
+	    'a',       'l',	'4',	 '6',	      OPT_STATE,    OPT_PORT,  OPT_SPORT,
+	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID,     OPT_COMMAND,  OPT_CLASS, OPT_NO_LOOPBACK,
+	    OPT_SORT,  'o',	'p',	 'e',	      OPT_PLAIN,    'H',       'W',
+	    OPT_DEV,   'i',	'c',	 OPT_SECONDS, OPT_INTERVAL, OPT_COUNT, OPT_EVENTS,
+	    0};
+	static const int lookup_no[] = {'a',	      'l',	 OPT_STATE,  OPT_PORT, OPT_SPORT,
+					OPT_DPORT,    OPT_CLASS, 'i',	     'c',      OPT_SECONDS,
+					OPT_INTERVAL, OPT_COUNT, OPT_EVENTS, 0};
+	static const int summary_no[] = {'o',	     'p', 'e', OPT_PLAIN,   'H',	  'W',
+					 OPT_SORT,   'i', 'c', OPT_SECONDS, OPT_INTERVAL, OPT_COUNT,
+					 OPT_EVENTS, 0};
+	static const int events_no[] = {'W', OPT_SORT, 'e', 'c', OPT_SECONDS, OPT_ALL_NETNS, 0};
 	static const struct {
 		int modes[3]; /* the options that choose the mode */
 		const int *no;
@@ -248,6 +275,10 @@ static int mode_conflict(const struct given *g)
 	    {{'s', OPT_METRICS, OPT_FAIL_ON_PRESSURE},
 	     summary_no,
 	     "it prints counts, not a table (the selection options narrow what it counts)"},
+	    {{OPT_EVENTS},
+	     events_no,
+	     "it prints a line per change as it comes, in one network namespace (the filters, "
+	     "-N, -H, --plain, -i, --json, --interval and --count apply)"},
 	};
 	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
 		const char *mode_name = NULL;
@@ -477,12 +508,48 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 	return -1;
 }
 
+/* Whether a stray argument is meant as an interval: "5", "0.5", ".5". */
+static bool looks_like_seconds(const char *w)
+{
+	return (w[0] >= '0' && w[0] <= '9') || (w[0] == '.' && w[1] >= '0' && w[1] <= '9');
+}
+
+/*
+ * The interval's options together: -c is every second, an interval is
+ * given once, --count needs something to count.
+ */
+static int watch_conflict(const struct pv_request *req, const char *seconds, bool continuous,
+			  const char *interval, const char *interval_opt, const char *interval_sep,
+			  bool count_given)
+{
+	if (continuous && (seconds || interval)) {
+		fprintf(stderr,
+			"portview: -c cannot be combined with an interval (%s%s%s): -c is "
+			"every second\n",
+			seconds ? "" : interval_opt, seconds ? "" : interval_sep,
+			seconds ? seconds : interval);
+		return EXIT_USAGE;
+	}
+	if (seconds && interval) {
+		fprintf(stderr, "portview: the interval is given twice (%s and %s%s%s)\n", seconds,
+			interval_opt, interval_sep, interval);
+		return EXIT_USAGE;
+	}
+	if (count_given && !seconds && !interval && !continuous && req->mode != PV_MODE_EVENTS) {
+		fputs("portview: --count needs an interval or --events (as in portview -no 2 "
+		      "--count 5)\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
 bool pv_request_wants_owners(const struct pv_request *req)
 {
-	/* JSON always carries owners; sorting by them needs them too. */
-	return req->mode == PV_MODE_SUMMARY || req->table.owner || req->table.program ||
-	       req->table.unit || req->json || pv_order_needs_owners(&req->order) ||
-	       pv_query_by_owner(&req->query);
+	/* JSON and events always carry owners; sorting by them needs them too. */
+	return req->mode == PV_MODE_SUMMARY || req->mode == PV_MODE_EVENTS || req->table.owner ||
+	       req->table.program || req->table.unit || req->json ||
+	       pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
 }
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
@@ -526,9 +593,14 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	    {"unit", no_argument, NULL, OPT_UNIT},
 	    {"metrics", no_argument, NULL, OPT_METRICS},
 	    {"fail-on-pressure", required_argument, NULL, OPT_FAIL_ON_PRESSURE},
+	    {"continuous", no_argument, NULL, 'c'},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"events", no_argument, NULL, OPT_EVENTS},
+	    {"info", no_argument, NULL, 'i'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char shortopts[] = ":46aehHlN:nopstuVW";
+	static const char shortopts[] = ":46acehHilN:nopstuVW";
 	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports = 0;
@@ -545,7 +617,13 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	char lookup_opt[SPELLED_MAX];
 	const char *netns_sep = " ";
 	const char *lookup_sep = " ";
-	const char *after_p = NULL; /* the word after a bare -p: netstat -p tcp? */
+	const char *after_p = NULL;  /* the word after a bare -p: netstat -p tcp? */
+	const char *interval = NULL; /* --interval's value */
+	char interval_opt[SPELLED_MAX];
+	const char *interval_sep = " ";
+	bool continuous = false, count_given = false;
+	char sort_opt[SPELLED_MAX] = "--sort";
+	const char *sort_sep = " ", *sort_value = NULL;
 
 	*req = (struct pv_request){
 	    .proc_root = "/proc",
@@ -622,7 +700,43 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 				bad_value(opt, sep, optarg, &why);
 				return EXIT_USAGE;
 			}
+			memcpy(sort_opt, opt, SPELLED_MAX);
+			sort_sep = sep;
+			sort_value = optarg;
 			break;
+		case 'c':
+			continuous = true;
+			break;
+		case 'i':
+			req->info = req->table.info = true;
+			break;
+		case OPT_EVENTS:
+			req->mode = PV_MODE_EVENTS;
+			break;
+		case OPT_INTERVAL:
+			if (!pv_parse_seconds(optarg, &req->interval_ms, &why)) {
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			interval = optarg;
+			memcpy(interval_opt, opt, SPELLED_MAX);
+			interval_sep = sep;
+			break;
+		case OPT_COUNT: {
+			uint64_t n;
+			int err = pv_parse_uint_str(optarg, UINT32_MAX, &n);
+			if (err || n == 0) {
+				why = (struct pv_why){
+				    .why = err == -ERANGE
+					       ? "too many (at most 4294967295)"
+					       : "not a count (a whole number, 1 or more)"};
+				bad_value(opt, sep, optarg, &why);
+				return EXIT_USAGE;
+			}
+			req->count = n;
+			count_given = true;
+			break;
+		}
 		case OPT_COLOR:
 			if (!optarg || strcmp(optarg, "always") == 0) {
 				color = COLOR_ALWAYS;
@@ -824,6 +938,18 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		fputs("portview: --json and --metrics cannot be combined\n", stderr);
 		return EXIT_USAGE;
 	}
+	/* A trailing number repeats the listing, as Windows netstat's. */
+	const char *seconds = NULL;
+	if (optind < argc && looks_like_seconds(argv[optind])) {
+		seconds = argv[optind++];
+		if (!pv_parse_seconds(seconds, &req->interval_ms, &why)) {
+			bad_value("interval", " ", seconds, &why);
+			return EXIT_USAGE;
+		}
+		char name[SPELLED_MAX];
+		snprintf(name, sizeof(name), "interval %s", seconds);
+		note_given(&given, OPT_SECONDS, name);
+	}
 	if (optind < argc) {
 		fputs("portview: unexpected argument '", stderr);
 		put_escaped(argv[optind], strlen(argv[optind]));
@@ -850,6 +976,16 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 	}
 	if ((status = mode_conflict(&given)) >= 0)
 		return status;
+	if ((status = watch_conflict(req, seconds, continuous, interval, interval_opt, interval_sep,
+				     count_given)) >= 0)
+		return status;
+	if (pv_order_needs_rates(&req->order) &&
+	    !(req->info && req->interval_ms && req->mode != PV_MODE_EVENTS)) {
+		why = (struct pv_why){.why = "the rates need -i and an interval",
+				      .hint = "as in portview -no 2 -i --sort rate"};
+		bad_value(sort_opt, sort_sep, sort_value, &why);
+		return EXIT_USAGE;
+	}
 	if ((status = compile_ports(ports, nports, svc, q)) >= 0)
 		return status;
 
@@ -909,5 +1045,13 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		}
 		req->table.program = true;
 	}
+	if (continuous)
+		req->interval_ms = 1000;
+	if (req->mode == PV_MODE_EVENTS && !req->interval_ms)
+		req->interval_ms = 1000;
+	else if (req->mode == PV_MODE_LIST && req->interval_ms)
+		req->mode = PV_MODE_WATCH;
+	/* the rates are the interval's: each TCP connection's, over the last one */
+	req->table.rates = req->info && req->mode == PV_MODE_WATCH;
 	return -1;
 }

@@ -24,6 +24,8 @@ enum pv_mode {
 	PV_MODE_RANGES,	 /* --ranges */
 	PV_MODE_LOOKUP,	 /* --lookup: the registry's answer, then the table */
 	PV_MODE_SUMMARY, /* -s, --metrics: the summary and the port pressure */
+	PV_MODE_WATCH,	 /* the listing again every interval (SECONDS, -c, --interval) */
+	PV_MODE_EVENTS,	 /* --events: a line per socket opened, changed or closed */
 };
 
 struct pv_request {
@@ -54,6 +56,10 @@ struct pv_request {
 	const char *netns_spec;	  /* -N's value */
 	bool all_netns;		  /* --all-netns */
 	const char *run_netns;	  /* "/run/netns" */
+	/* Watching (PV_MODE_WATCH, PV_MODE_EVENTS) */
+	uint32_t interval_ms; /* how often to dump; --events: 1000 unless --interval */
+	uint64_t count;	      /* --count: stop after so many snapshots (events); 0: never */
+	bool info;	      /* -i: each TCP socket's tcp_info (table.info shows it) */
 };
 
 /*

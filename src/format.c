@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 void pv_ifcache_init(struct pv_ifcache *c)
 {
@@ -58,6 +59,46 @@ size_t pv_format_uint(char *out, uint32_t v)
 	} while (v);
 	for (size_t i = 0; i < n; i++)
 		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+size_t pv_format_si(char *out, uint64_t v)
+{
+	static const char prefix[] = "kMGTPE";
+	if (v < 10000)
+		return (size_t)snprintf(out, PV_SI_MAX, "%u", (unsigned)v);
+	double d = (double)v;
+	size_t u = 0;
+	/* the prefix whose value, rounded to three digits, stays below 1000 */
+	for (d /= 1000; d >= 999.5 && u + 1 < sizeof(prefix) - 1; u++)
+		d /= 1000;
+	const char *fmt = d < 9.995 ? "%.2f%c" : d < 99.95 ? "%.1f%c" : "%.0f%c";
+	return (size_t)snprintf(out, PV_SI_MAX, fmt, d, prefix[u]);
+}
+
+size_t pv_format_time(char *out, const struct timespec *t, bool utc, bool ms)
+{
+	struct tm tm;
+	time_t sec = t->tv_sec;
+	if (!(utc ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm))) {
+		out[0] = '\0';
+		return 0;
+	}
+	size_t n = strftime(out, PV_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ms)
+		n += (size_t)snprintf(out + n, PV_TIME_MAX - n, ".%03ld", t->tv_nsec / 1000000);
+	if (utc) {
+		out[n++] = 'Z';
+		out[n] = '\0';
+		return n;
+	}
+	/* strftime's %z is +0100; RFC 3339 wants +01:00 */
+	char z[8];
+	if (strftime(z, sizeof(z), "%z", &tm) != 5) {
+		out[n] = '\0';
+		return n;
+	}
+	n += (size_t)snprintf(out + n, PV_TIME_MAX - n, "%.3s:%.2s", z, z + 3);
 	return n;
 }
 

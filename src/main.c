@@ -4,9 +4,9 @@
  * main() runs the pipeline: request (cli.c) -> snapshot (the kernel's
  * dumps, snapshot.h) -> view (owners, names, annotations, view.h) ->
  * render (render.h), with the summary (summary.h) between view and render
- * for -s, and turns failures into messages and exit codes.
- * Only the program (main.c, cli.c) prints diagnostics, and only main()
- * exits.
+ * for -s, and turns failures into messages and exit codes; the runs that
+ * go on (an interval, --events) are watch_run.c's.  Only the program
+ * (main.c, cli.c, watch_run.c) prints diagnostics, and only main() exits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run.h"
 #include "portview/buf.h"
 #include "portview/format.h"
 #include "portview/netns.h"
@@ -33,11 +34,8 @@
 #include "portview/summary.h"
 #include "portview/view.h"
 
-/* The whole name resolution of a run is bounded by this. */
-#define PV_RESOLVE_TIMEOUT_MS 1000
-
 /* Write what is left of the output (a sink has written the rest). */
-static int write_out(struct pv_buf *out)
+int pv_write_out(struct pv_buf *out)
 {
 	int err = out->fd >= 0 ? pv_buf_flush(out) : pv_buf_write(out, STDOUT_FILENO);
 	/* A reader that went away (| head) wanted no more: not an error. */
@@ -63,30 +61,43 @@ static void debug_dump(const struct pv_dump_report *r)
 		r->second, r->sockets - r->first, r->bound);
 }
 
-/*
- * Take a snapshot of q and say what the run should know of it: the debug
- * lines, a protocol the kernel cannot list (once each), a failure.
- * Returns an exit status.
- */
-static int take(const struct pv_request *req, const struct pv_query *q,
-		const struct pv_netns_facts *ns, bool keep_more, struct pv_socklist *l)
+int pv_open_snapshotter(struct pv_snapshotter **s)
 {
-	struct pv_snapshotter *s;
-	struct pv_snapshot_report rep;
-	int err = pv_snapshotter_open(&s);
+	int err = pv_snapshotter_open(s);
 	if (err) {
 		fprintf(stderr, "portview: cannot open a netlink sock_diag socket: %s\n",
 			strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	err = pv_snapshot_take(s, q, ns, &req->dump, keep_more, l, &rep);
-	pv_snapshotter_close(s);
+	return EXIT_OK;
+}
+
+/*
+ * Take a snapshot of q with s (NULL: a snapshotter opened for it) and say
+ * what the run should know of it: the debug lines, a protocol the kernel
+ * cannot list (once each, unless quiet), a failure.  Returns an exit
+ * status.
+ */
+static int take(const struct pv_request *req, struct pv_snapshotter *s, const struct pv_query *q,
+		const struct pv_netns_facts *ns, unsigned keeps, bool quiet, struct pv_socklist *l)
+{
+	struct pv_snapshotter *own = NULL;
+	struct pv_snapshot_report rep;
+	if (!s) {
+		int status = pv_open_snapshotter(&own);
+		if (status != EXIT_OK)
+			return status;
+		s = own;
+	}
+	int err = pv_snapshot_take(s, q, ns, &req->dump, keeps, l, &rep);
+	pv_snapshotter_close(own);
 	bool warned[256] = {false};
 	for (size_t i = 0; i < rep.ndumps; i++) {
 		const struct pv_dump_report *r = &rep.dumps[i];
 		if (req->debug)
 			debug_dump(r);
-		if (r->err && !warned[r->proto] && (!err || r->proto != rep.failed_proto)) {
+		if (r->err && !warned[r->proto] && !quiet &&
+		    (!err || r->proto != rep.failed_proto)) {
 			fprintf(stderr,
 				"portview: warning: the kernel cannot list %s sockets (%s); "
 				"skipped\n",
@@ -105,27 +116,9 @@ static int take(const struct pv_request *req, const struct pv_query *q,
 	return EXIT_OK;
 }
 
-/*
- * Where the sockets are listed: the namespace portview runs in (or -N's,
- * entered for the whole run), or each of --all-netns's, entered for as
- * long as its dumps take.
- */
-struct place {
-	struct pv_netns ns; /* fd -1, or own: no entering */
-	struct pv_netns_facts facts;
-	char label[PV_NETNS_NAME_MAX + 24];
-};
-
-struct places {
-	struct place *v;
-	size_t n;
-	struct pv_view_netns *vn; /* the views' picture of v */
-	bool multi;		  /* --all-netns */
-};
-
-/* take() inside place p's namespace; a namespace gone meanwhile is skipped. */
+/* take() inside place p's namespace, with its snapshotter when it keeps one. */
 static int take_in(const struct pv_request *req, const struct pv_query *q, const struct place *p,
-		   bool keep_more, struct pv_socklist *l)
+		   unsigned keeps, bool quiet, struct pv_socklist *l)
 {
 	int saved = -1;
 	if (p->ns.fd >= 0 && !p->ns.own) {
@@ -136,7 +129,7 @@ static int take_in(const struct pv_request *req, const struct pv_query *q, const
 			return EXIT_RUNTIME;
 		}
 	}
-	int status = take(req, q, &p->facts, keep_more, l);
+	int status = take(req, p->snap, q, &p->facts, keeps, quiet, l);
 	if (saved >= 0 && pv_netns_leave(saved) < 0) {
 		fprintf(stderr, "portview: cannot go back to portview's network namespace\n");
 		return EXIT_RUNTIME;
@@ -219,15 +212,30 @@ static bool owner_named(const struct pv_sock *s, const void *arg)
 	return false;
 }
 
-/*
- * A snapshot of q made into a view of l, with the owners when the listing
- * wants them (and --pid and --command applied).  quiet: no note about
- * owners that could not be seen.  Returns an exit status; the view is
- * to be freed either way.
- */
-static int gather(const struct pv_request *req, const struct pv_query *q,
-		  const struct pv_services *svc, const struct places *P, bool quiet,
-		  struct pv_socklist *l, struct pv_view *view)
+int pv_places_open_snapshotters(struct places *P)
+{
+	for (size_t i = 0; i < P->n; i++) {
+		struct place *p = &P->v[i];
+		int saved = -1, status;
+		if (p->ns.fd >= 0 && !p->ns.own && pv_netns_enter(&p->ns, &saved) < 0) {
+			fprintf(stderr, "portview: cannot enter network namespace %s\n", p->label);
+			return EXIT_RUNTIME;
+		}
+		/* a netlink socket stays in the namespace it was opened in */
+		status = pv_open_snapshotter(&p->snap);
+		if (saved >= 0 && pv_netns_leave(saved) < 0) {
+			fprintf(stderr,
+				"portview: cannot go back to portview's network namespace\n");
+			return EXIT_RUNTIME;
+		}
+		if (status != EXIT_OK)
+			return status;
+	}
+	return EXIT_OK;
+}
+
+int pv_gather(const struct pv_request *req, const struct pv_query *q, const struct pv_services *svc,
+	      const struct places *P, bool quiet, struct pv_socklist *l, struct pv_view *view)
 {
 	bool want_owners = pv_request_wants_owners(req);
 	struct pv_scan *scan = NULL;
@@ -252,18 +260,22 @@ static int gather(const struct pv_request *req, const struct pv_query *q,
 			return EXIT_RUNTIME;
 		}
 	}
-	/* Queues, timers and the interface: only -e and JSON show them. */
+	/* Queues, timers and the interface: only -e and JSON show them; tcp_info, -i. */
 	int status = EXIT_OK;
+	unsigned info = req->info ? PV_KEEP_INFO : 0;
 	if (!P->multi) {
-		status = take_in(req, q, &P->v[0],
-				 req->table.extended || req->json || req->table.unit, l);
+		status = take_in(
+		    req, q, &P->v[0],
+		    (req->table.extended || req->json || req->table.unit ? PV_KEEP_MORE : 0) | info,
+		    quiet, l);
 	} else {
 		/* Each namespace's snapshot, its records marked with its index. */
 		struct pv_socklist one;
 		struct pv_sock s;
+		l->keep_info = req->info;
 		for (size_t i = 0; i < P->n && status == EXIT_OK; i++) {
 			pv_socklist_init(&one);
-			status = take_in(req, q, &P->v[i], true, &one);
+			status = take_in(req, q, &P->v[i], PV_KEEP_MORE | info, quiet, &one);
 			for (size_t r = 0; r < one.n && status == EXIT_OK; r++) {
 				pv_socklist_get(&one, r, &s);
 				s.netns = (uint32_t)i;
@@ -320,7 +332,7 @@ static void say_empty(const struct pv_request *req, const struct pv_services *sv
 	struct pv_view view;
 	pv_socklist_init(&l);
 	if (q->states != PV_STATES_ALL &&
-	    gather(req, &req->wider, svc, P, true, &l, &view) == EXIT_OK) {
+	    pv_gather(req, &req->wider, svc, P, true, &l, &view) == EXIT_OK) {
 		for (size_t i = 0; i < l.n; i++) {
 			const struct pv_rec *r = &l.v[i];
 			bool listener = r->state == PV_TCP_LISTEN ||
@@ -353,12 +365,13 @@ static int list_sockets(const struct pv_request *req, const struct pv_services *
 	struct pv_socklist l;
 	struct pv_view view;
 	pv_socklist_init(&l);
-	int status = gather(req, &req->query, svc, P, false, &l, &view);
+	int status = pv_gather(req, &req->query, svc, P, false, &l, &view);
 	if (status == EXIT_OK) {
 		if (!req->table.numeric && !req->json)
 			pv_view_resolve_names(&view, PV_RESOLVE_TIMEOUT_MS);
 		if (req->order.n)
-			pv_socklist_sort_by(&l, &req->order, view.has_owners ? &view.owners : NULL);
+			pv_socklist_sort_by(&l, &req->order, view.has_owners ? &view.owners : NULL,
+					    NULL);
 		if (req->json)
 			pv_render_json(out, &view);
 		else
@@ -383,7 +396,7 @@ static int run_list(const struct pv_request *req, const struct pv_services *svc,
 	pv_buf_init_sink(&out, STDOUT_FILENO);
 	int status = list_sockets(req, svc, P, &out);
 	if (status == EXIT_OK)
-		status = write_out(&out);
+		status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status;
 }
@@ -416,7 +429,7 @@ static int ranges_in(const struct pv_request *req, const struct place *place, st
 	struct pv_socklist l;
 
 	pv_socklist_init(&l);
-	int status = take_in(req, &req->query, place, false, &l);
+	int status = take_in(req, &req->query, place, 0, false, &l);
 	if (status != EXIT_OK) {
 		pv_socklist_free(&l);
 		return status;
@@ -468,7 +481,7 @@ static int run_ranges(const struct pv_request *req, const struct places *P)
 			pv_buf_puts(&out, i + 1 == P->n ? "}\n]\n" : "}");
 	}
 	if (status == EXIT_OK)
-		status = write_out(&out);
+		status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status;
 }
@@ -514,7 +527,7 @@ static int run_summary(const struct pv_request *req, const struct pv_services *s
 		struct pv_socklist l;
 		struct pv_view view;
 		pv_socklist_init(&l);
-		status = gather(req, &req->query, svc, &one, false, &l, &view);
+		status = pv_gather(req, &req->query, svc, &one, false, &l, &view);
 		if (status == EXIT_OK) {
 			struct pv_summary sum;
 			pv_summary_build(&sum, &view);
@@ -547,7 +560,7 @@ static int run_summary(const struct pv_request *req, const struct pv_services *s
 		pv_socklist_free(&l);
 	}
 	if (status == EXIT_OK)
-		status = write_out(&out);
+		status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status == EXIT_OK ? pressure : status;
 }
@@ -564,7 +577,7 @@ static int run_lookup(const struct pv_request *req, const struct pv_services *sv
 	if (req->lookup_sockets)
 		status = list_sockets(req, svc, P, &out);
 	if (status == EXIT_OK)
-		status = write_out(&out);
+		status = pv_write_out(&out);
 	pv_buf_free(&out);
 	return status;
 }
@@ -664,6 +677,7 @@ static int find_places(const struct pv_request *req, struct places *P, int *save
 static void free_places(struct places *P)
 {
 	for (size_t i = 0; i < P->n; i++) {
+		pv_snapshotter_close(P->v[i].snap);
 		pv_netns_facts_free(&P->v[i].facts);
 		pv_netns_close(&P->v[i].ns);
 	}
@@ -707,6 +721,12 @@ int main(int argc, char **argv)
 			break;
 		case PV_MODE_SUMMARY:
 			status = run_summary(&req, &svc, &P);
+			break;
+		case PV_MODE_WATCH:
+			status = pv_run_watch(&req, &svc, &P);
+			break;
+		case PV_MODE_EVENTS:
+			status = pv_run_events(&req, &svc, &P);
 			break;
 		default:
 			status = run_list(&req, &svc, &P);

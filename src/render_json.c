@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -92,79 +93,142 @@ static void owners_array(struct pv_buf *out, const struct pv_row *r, const struc
 	pv_buf_putc(out, ']');
 }
 
+/* The tcp_info of a TCP socket, in the kernel's own names and units. */
+static void info_object(struct pv_buf *out, const struct pv_tcp_info *t)
+{
+	if (!t) {
+		pv_buf_puts(out, "null");
+		return;
+	}
+	pv_buf_printf(out,
+		      "{\"rtt_us\": %u, \"rttvar_us\": %u, \"snd_cwnd\": %u, \"snd_mss\": %u, "
+		      "\"retrans\": %u, \"total_retrans\": %u, \"last_data_sent_ms\": %u, "
+		      "\"last_data_recv_ms\": %u",
+		      t->rtt_us, t->rttvar_us, t->snd_cwnd, t->snd_mss, t->retrans,
+		      t->total_retrans, t->last_data_sent_ms, t->last_data_recv_ms);
+	static const struct {
+		const char *name;
+		uint8_t need;
+		size_t at;
+		bool wide;
+	} more[] = {
+	    {"bytes_sent", PV_TI_SENT, offsetof(struct pv_tcp_info, bytes_sent), true},
+	    {"bytes_acked", PV_TI_BYTES, offsetof(struct pv_tcp_info, bytes_acked), true},
+	    {"bytes_received", PV_TI_BYTES, offsetof(struct pv_tcp_info, bytes_received), true},
+	    {"segs_out", PV_TI_SEGS, offsetof(struct pv_tcp_info, segs_out), false},
+	    {"segs_in", PV_TI_SEGS, offsetof(struct pv_tcp_info, segs_in), false},
+	    {"delivery_rate", PV_TI_DELIVERY, offsetof(struct pv_tcp_info, delivery_rate), true},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
+		key(out, more[i].name, false);
+		const char *p = (const char *)t + more[i].at;
+		if (!(t->have & more[i].need)) {
+			pv_buf_puts(out, "null");
+		} else if (more[i].wide) {
+			uint64_t v;
+			memcpy(&v, p, sizeof(v));
+			pv_buf_printf(out, "%llu", (unsigned long long)v);
+		} else {
+			uint32_t v;
+			memcpy(&v, p, sizeof(v));
+			pv_buf_printf(out, "%u", v);
+		}
+	}
+	pv_buf_putc(out, '}');
+}
+
+void pv_render_json_row(struct pv_buf *out, const struct pv_view *v, const struct pv_row *row)
+{
+	const struct pv_owner_table *owners = v->has_owners ? &v->owners : NULL;
+	const struct pv_sock *s = &row->s;
+	key(out, "proto", true);
+	pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
+	key(out, "family", false);
+	pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
+	key(out, "v6only", false);
+	pv_buf_puts(out, s->v6only < 0 ? "null" : s->v6only ? "true" : "false");
+	key(out, "state", false);
+	const char *state = pv_state_display(s->proto, s->state);
+	str_or_null(out, state[0] ? state : NULL);
+	key(out, "local", false);
+	endpoint(out, row, true);
+	key(out, "foreign", false);
+	endpoint(out, row, false);
+	key(out, "interface", false);
+	if (s->ifindex && row->netns && !row->netns->own) {
+		/* another namespace's interface: its index, not a name from ours */
+		pv_buf_printf(out, "\"%u\"", s->ifindex);
+	} else if (s->ifindex) {
+		char name[IF_NAMESIZE];
+		str_or_null(out, if_indextoname(s->ifindex, name));
+	} else {
+		pv_buf_puts(out, "null");
+	}
+	key(out, "owners", false);
+	owners_array(out, row, owners);
+	key(out, "netns", false);
+	if (row->netns) {
+		pv_buf_printf(out, "{\"inode\": %llu, \"name\": ", row->netns->ino);
+		str_or_null(out, row->netns->name);
+		pv_buf_putc(out, '}');
+	} else {
+		pv_buf_puts(out, "null");
+	}
+	key(out, "unit", false);
+	if (row->unit && row->unit->kind) {
+		pv_buf_puts(out, "{\"kind\": ");
+		str_or_null(out, pv_unit_kind_name(row->unit->kind));
+		pv_buf_puts(out, ", \"name\": ");
+		str_or_null(out, row->unit->name);
+		pv_buf_putc(out, '}');
+	} else {
+		pv_buf_puts(out, "null");
+	}
+	key(out, "uid", false);
+	pv_buf_printf(out, "%u", s->uid);
+	key(out, "user", false);
+	str_or_null(out, pv_view_user(v, s->uid));
+	key(out, "inode", false);
+	if (s->inode)
+		pv_buf_printf(out, "%u", s->inode);
+	else
+		pv_buf_puts(out, "null");
+	key(out, "cookie", false);
+	pv_buf_printf(out, "%llu", (unsigned long long)s->cookie);
+	key(out, "rx_queue", false);
+	pv_buf_printf(out, "%u", s->rqueue);
+	key(out, "tx_queue", false);
+	pv_buf_printf(out, "%u", s->wqueue);
+	key(out, "timer", false);
+	pv_buf_printf(out,
+		      "{\"name\": \"%s\", \"expires_ms\": %u, \"retransmits\": %u, "
+		      "\"probes\": %u}",
+		      pv_timer_name(s->timer), s->expires, s->retrans, s->probes);
+	/* -i: what the kernel said of the TCP internals, and the rates over an interval */
+	if (v->l->keep_info) {
+		key(out, "info", false);
+		info_object(out, s->info);
+	}
+	if (v->rates) {
+		key(out, "rate", false);
+		if (row->rate.known)
+			pv_buf_printf(out, "{\"sent\": %llu, \"received\": %llu}",
+				      (unsigned long long)row->rate.sent,
+				      (unsigned long long)row->rate.received);
+		else
+			pv_buf_puts(out, "null");
+	}
+}
+
 void pv_render_json(struct pv_buf *out, const struct pv_view *v)
 {
 	const struct pv_socklist *l = v->l;
-	const struct pv_owner_table *owners = v->has_owners ? &v->owners : NULL;
 	struct pv_row row;
-	const struct pv_sock *s = &row.s;
 	pv_buf_putc(out, '[');
 	for (size_t i = 0; i < l->n; i++) {
 		pv_view_row(v, i, &row);
 		pv_buf_puts(out, i ? ",\n  {" : "\n  {");
-		key(out, "proto", true);
-		pv_buf_printf(out, "\"%s\"", pv_proto_lname(s->proto));
-		key(out, "family", false);
-		pv_buf_puts(out, s->family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
-		key(out, "v6only", false);
-		pv_buf_puts(out, s->v6only < 0 ? "null" : s->v6only ? "true" : "false");
-		key(out, "state", false);
-		const char *state = pv_state_display(s->proto, s->state);
-		str_or_null(out, state[0] ? state : NULL);
-		key(out, "local", false);
-		endpoint(out, &row, true);
-		key(out, "foreign", false);
-		endpoint(out, &row, false);
-		key(out, "interface", false);
-		if (s->ifindex && row.netns && !row.netns->own) {
-			/* another namespace's interface: its index, not a name from ours */
-			pv_buf_printf(out, "\"%u\"", s->ifindex);
-		} else if (s->ifindex) {
-			char name[IF_NAMESIZE];
-			str_or_null(out, if_indextoname(s->ifindex, name));
-		} else {
-			pv_buf_puts(out, "null");
-		}
-		key(out, "owners", false);
-		owners_array(out, &row, owners);
-		key(out, "netns", false);
-		if (row.netns) {
-			pv_buf_printf(out, "{\"inode\": %llu, \"name\": ", row.netns->ino);
-			str_or_null(out, row.netns->name);
-			pv_buf_putc(out, '}');
-		} else {
-			pv_buf_puts(out, "null");
-		}
-		key(out, "unit", false);
-		if (row.unit && row.unit->kind) {
-			pv_buf_puts(out, "{\"kind\": ");
-			str_or_null(out, pv_unit_kind_name(row.unit->kind));
-			pv_buf_puts(out, ", \"name\": ");
-			str_or_null(out, row.unit->name);
-			pv_buf_putc(out, '}');
-		} else {
-			pv_buf_puts(out, "null");
-		}
-		key(out, "uid", false);
-		pv_buf_printf(out, "%u", s->uid);
-		key(out, "user", false);
-		str_or_null(out, pv_view_user(v, s->uid));
-		key(out, "inode", false);
-		if (s->inode)
-			pv_buf_printf(out, "%u", s->inode);
-		else
-			pv_buf_puts(out, "null");
-		key(out, "cookie", false);
-		pv_buf_printf(out, "%llu", (unsigned long long)s->cookie);
-		key(out, "rx_queue", false);
-		pv_buf_printf(out, "%u", s->rqueue);
-		key(out, "tx_queue", false);
-		pv_buf_printf(out, "%u", s->wqueue);
-		key(out, "timer", false);
-		pv_buf_printf(out,
-			      "{\"name\": \"%s\", \"expires_ms\": %u, \"retransmits\": %u, "
-			      "\"probes\": %u}",
-			      pv_timer_name(s->timer), s->expires, s->retrans, s->probes);
+		pv_render_json_row(out, v, &row);
 		pv_buf_putc(out, '}');
 	}
 	pv_buf_puts(out, l->n ? "\n]\n" : "]\n");

@@ -24,6 +24,17 @@ enum col {
 	COL_RECVQ,
 	COL_SENDQ,
 	COL_TIMER,
+	COL_SEND_RATE, /* interval mode with -i */
+	COL_RECV_RATE,
+	COL_RTT, /* -i */
+	COL_CWND,
+	COL_SENT,
+	COL_ACKED,
+	COL_RCVD,
+	COL_SEGS,
+	COL_RETRANS,
+	COL_DELIVERY,
+	COL_IDLE,
 	COL_LOCAL_PORT,
 	COL_FOREIGN_PORT,
 	NCOLS
@@ -46,6 +57,17 @@ static const struct {
     [COL_RECVQ] = {"Recv-Q", 0},
     [COL_SENDQ] = {"Send-Q", 0},
     [COL_TIMER] = {"Timer", 0},
+    [COL_SEND_RATE] = {"Send/s", 0},
+    [COL_RECV_RATE] = {"Recv/s", 0},
+    [COL_RTT] = {"RTT ms", 0},
+    [COL_CWND] = {"Cwnd", 0},
+    [COL_SENT] = {"Sent", 0},
+    [COL_ACKED] = {"Acked", 0},
+    [COL_RCVD] = {"Rcvd", 0},
+    [COL_SEGS] = {"Segs out/in", 0},
+    [COL_RETRANS] = {"Retrans", 0},
+    [COL_DELIVERY] = {"Delivery", 0},
+    [COL_IDLE] = {"Idle ms", 0},
     [COL_LOCAL_PORT] = {"Local Port", 0},
     [COL_FOREIGN_PORT] = {"Foreign Port", 0},
 };
@@ -156,6 +178,60 @@ static void add_uint(struct pv_buf *b, uint32_t v)
 	b->len += pv_format_uint(p, v);
 }
 
+static void add_si(struct pv_buf *b, uint64_t v)
+{
+	char *p = pv_buf_reserve(b, PV_SI_MAX);
+	b->len += pv_format_si(p, v);
+}
+
+/*
+ * A TCP internals' cell, in ss -i's units written short: milliseconds,
+ * segments, bytes (12.3k), bits per second; "-" where the kernel gave
+ * nothing (not TCP, TIME_WAIT, an older kernel for that field).
+ */
+static void info_cell(struct pv_buf *b, int col, const struct pv_tcp_info *t)
+{
+	static const uint8_t needs[] = {
+	    [COL_RTT] = PV_TI_BASE,	[COL_CWND] = PV_TI_BASE,	 [COL_SENT] = PV_TI_SENT,
+	    [COL_ACKED] = PV_TI_BYTES,	[COL_RCVD] = PV_TI_BYTES,	 [COL_SEGS] = PV_TI_SEGS,
+	    [COL_RETRANS] = PV_TI_BASE, [COL_DELIVERY] = PV_TI_DELIVERY, [COL_IDLE] = PV_TI_BASE,
+	};
+	if (!t || !(t->have & needs[col])) {
+		pv_buf_putc(b, '-');
+		return;
+	}
+	switch (col) {
+	case COL_RTT: /* as ss: rtt/rttvar */
+		pv_buf_printf(b, "%g/%g", t->rtt_us / 1000.0, t->rttvar_us / 1000.0);
+		break;
+	case COL_CWND:
+		add_uint(b, t->snd_cwnd);
+		break;
+	case COL_SENT:
+		add_si(b, t->bytes_sent);
+		break;
+	case COL_ACKED:
+		add_si(b, t->bytes_acked);
+		break;
+	case COL_RCVD:
+		add_si(b, t->bytes_received);
+		break;
+	case COL_SEGS:
+		pv_buf_printf(b, "%u/%u", t->segs_out, t->segs_in);
+		break;
+	case COL_RETRANS: /* as ss: unacknowledged now/over the connection's life */
+		pv_buf_printf(b, "%u/%u", t->retrans, t->total_retrans);
+		break;
+	case COL_DELIVERY:
+		add_si(b, t->delivery_rate * 8);
+		pv_buf_puts(b, "bps");
+		break;
+	case COL_IDLE:
+		pv_buf_printf(b, "%u/%u", t->last_data_sent_ms, t->last_data_recv_ms);
+		break;
+	}
+}
+
 /* The text of one variable cell (every column but Proto and State). */
 static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const struct pv_view *v,
 			const struct pv_table_opts *o, bool condense, struct pv_ifcache *ifc)
@@ -213,6 +289,16 @@ static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const
 		break;
 	case COL_FOREIGN_PORT:
 		pv_annotation_text(b, r->remote_service, r->remote_class, false);
+		break;
+	case COL_SEND_RATE:
+	case COL_RECV_RATE:
+		if (r->rate.known)
+			add_si(b, col == COL_SEND_RATE ? r->rate.sent : r->rate.received);
+		else
+			pv_buf_putc(b, '-');
+		break;
+	default:
+		info_cell(b, col, s->info);
 		break;
 	}
 }
@@ -281,6 +367,7 @@ struct layout {
 	size_t width[NCOLS];
 	size_t indent;
 	bool condense; /* owner lists as the lowest PID and a count */
+	bool marks;    /* the indent holds the '+', '~', '-' marks: it stays */
 };
 
 /* The widest cell of each column (titles included), both ways for owners. */
@@ -315,9 +402,10 @@ static void set_widths(struct layout *lay, const struct measure *m, bool compact
 /*
  * Fit a table to the terminal's width (o->width): leave out the Foreign
  * Port annotations, then the Local Port ones, then condense owner lists,
- * then drop the netstat columns' padding to their content, then the
- * indent.  Never a netstat column and never an address: a table whose
- * addresses alone are wider stays wider.
+ * then drop the netstat columns' padding to their content, then the TCP
+ * internals' columns (-i) but the rates, then the indent (unless it holds
+ * the marks of what changed).  Never a netstat column and never an
+ * address: a table whose addresses alone are wider stays wider.
  */
 static void fit(struct layout *lay, struct measure *m, const struct pv_table_opts *o)
 {
@@ -336,18 +424,58 @@ static void fit(struct layout *lay, struct measure *m, const struct pv_table_opt
 	}
 	if (row_width(lay, m) > o->width)
 		set_widths(lay, m, true);
-	if (row_width(lay, m) > o->width)
+	/* Then the TCP internals, the least telling first; the rates stay. */
+	static const int drop[] = {COL_SEGS,  COL_DELIVERY, COL_IDLE, COL_RETRANS, COL_CWND,
+				   COL_ACKED, COL_SENT,	    COL_RCVD, COL_RTT};
+	for (size_t i = 0; i < ARRAY_SIZE(drop) && row_width(lay, m) > o->width; i++)
+		lay->on[drop[i]] = false;
+	if (row_width(lay, m) > o->width && !lay->marks)
 		lay->indent = 0;
 }
+
+/* Row k of what a frame shows, and the view it is a row of. */
+static const struct pv_view *frame_row(const struct pv_frame *f, size_t k, struct pv_row *r,
+				       uint8_t *change)
+{
+	if (!f->rows) {
+		pv_view_row(f->cur, k, r);
+		*change = PV_CHANGE_NONE;
+		return f->cur;
+	}
+	const struct pv_watch_row *w = &f->rows[k];
+	const struct pv_view *v = w->change == PV_CHANGE_CLOSED ? f->prev : f->cur;
+	pv_view_row(v, w->index, r);
+	*change = w->change;
+	return v;
+}
+
+/* A whole row's colour for what changed (TCPView's), and its mark without colour. */
+static const char *const change_color[] = {
+    [PV_CHANGE_NEW] = "\033[30;42m",	/* black on green */
+    [PV_CHANGE_STATE] = "\033[30;43m",	/* black on yellow */
+    [PV_CHANGE_CLOSED] = "\033[97;41m", /* white on red */
+};
+static const char change_mark[] = {[PV_CHANGE_NONE] = ' ',
+				   [PV_CHANGE_NEW] = '+',
+				   [PV_CHANGE_STATE] = '~',
+				   [PV_CHANGE_CLOSED] = '-'};
 
 /* The interface names of a row: named in portview's namespace, numbers elsewhere. */
 #define IFC(row) ((row)->netns && !(row)->netns->own ? &other : &ifc)
 
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
 {
-	const struct pv_socklist *l = v->l;
+	struct pv_frame f = {.cur = v};
+	pv_render_frame(out, &f, o);
+}
+
+void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct pv_table_opts *o)
+{
+	size_t nrows = f->rows ? f->n : f->cur->l->n;
 	struct pv_row s;
-	bool x = o->extended, ann = !o->plain;
+	const struct pv_view *v;
+	uint8_t change;
+	bool x = o->extended, ann = !o->plain, i = o->info, r = o->rates;
 	struct layout lay = {
 	    .on =
 		{
@@ -364,12 +492,24 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 		    [COL_RECVQ] = x,
 		    [COL_SENDQ] = x,
 		    [COL_TIMER] = x,
+		    [COL_SEND_RATE] = r,
+		    [COL_RECV_RATE] = r,
+		    [COL_RTT] = i,
+		    [COL_CWND] = i,
+		    [COL_SENT] = i,
+		    [COL_ACKED] = i,
+		    [COL_RCVD] = i,
+		    [COL_SEGS] = i,
+		    [COL_RETRANS] = i,
+		    [COL_DELIVERY] = i,
+		    [COL_IDLE] = i,
 		    [COL_LOCAL_PORT] = ann,
 		    [COL_FOREIGN_PORT] = ann,
 		},
 	    .indent = 2,
 	    /* -W and -e list every owner; a terminal may condense them still (fit) */
 	    .condense = !o->wide && !o->extended,
+	    .marks = o->changes && !o->color,
 	};
 	struct measure m;
 	for (int c = 0; c < NCOLS; c++)
@@ -393,8 +533,8 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 	other.numeric = true;
 	bool may_condense = o->width && !lay.condense;
 
-	for (size_t r = 0; r < l->n; r++) {
-		pv_view_row(v, r, &s);
+	for (size_t k = 0; k < nrows; k++) {
+		v = frame_row(f, k, &s, &change);
 		size_t sw = strlen(pv_state_display(s.s.proto, s.s.state));
 		if (sw > m.content[COL_STATE])
 			m.content[COL_STATE] = sw;
@@ -426,7 +566,8 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 		last--;
 
 	if (!o->no_header) {
-		pv_buf_puts(out, "\nActive Connections\n\n");
+		if (!o->no_title)
+			pv_buf_puts(out, "\nActive Connections\n\n");
 		pv_buf_pad(out, ' ', lay.indent);
 		for (int c = 0; c <= last; c++) {
 			if (!lay.on[c])
@@ -438,10 +579,16 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 		pv_buf_putc(out, '\n');
 	}
 
-	for (size_t r = 0; r < l->n; r++) {
-		pv_view_row(v, r, &s);
+	for (size_t k = 0; k < nrows; k++) {
+		v = frame_row(f, k, &s, &change);
+		/* a changed row is coloured whole, its cells' own colours left out */
+		bool whole = o->changes && o->color && change != PV_CHANGE_NONE;
 		row.len = 0;
+		if (whole)
+			pv_buf_puts(&row, change_color[change]);
 		pv_buf_pad(&row, ' ', lay.indent);
+		if (lay.marks)
+			row.data[row.len - lay.indent] = change_mark[change];
 		for (int c = 0; c <= last; c++) {
 			if (!lay.on[c])
 				continue;
@@ -465,7 +612,7 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 				else if (c == COL_FOREIGN_PORT)
 					color = class_color(s.remote_class, false);
 			}
-			if (o->color && color && len) {
+			if (o->color && color && len && !whole) {
 				pv_buf_puts(&row, color);
 				pv_buf_add(&row, text, len);
 				pv_buf_puts(&row, "\033[0m");
@@ -478,6 +625,8 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 		/* An empty last cell (unconnected UDP's state) leaves padding. */
 		while (row.len > 0 && row.data[row.len - 1] == ' ')
 			row.len--;
+		if (whole)
+			pv_buf_puts(&row, "\033[0m");
 		pv_buf_putc(&row, '\n');
 		pv_buf_add(out, row.data, row.len);
 	}

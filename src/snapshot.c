@@ -245,6 +245,7 @@ static int walk_again(struct dump_ctx *c, const struct pv_diag_query *q, uint32_
 	cookies_of(&known, l, before, states);
 	pv_socklist_init(&extra);
 	extra.keep_more = l->keep_more;
+	extra.keep_info = l->keep_info;
 	int err = pv_diag_dump(c->s->nl, &again, &known, &extra, &more, tails);
 	if (!err)
 		merge_walk(l, before, states, &extra);
@@ -321,6 +322,7 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 	cookies_of(&known, l, before, states);
 	pv_socklist_init(&extra);
 	extra.keep_more = l->keep_more;
+	extra.keep_info = l->keep_info;
 	pv_buf_init(&bc);
 	int err = 0;
 	while (top > 0 && !err) {
@@ -591,13 +593,14 @@ static bool keep(const struct pv_sock *s, const void *arg)
 
 int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
-		     bool keep_more, struct pv_socklist *out, struct pv_snapshot_report *rep)
+		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
 {
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	memset(rep, 0, sizeof(*rep));
 	pv_socklist_free(out);
-	/* Queues, timers and the interface: only -e and JSON show them. */
-	out->keep_more = keep_more;
+	/* Queues, timers and the interface: only -e and JSON show them; tcp_info only -i. */
+	out->keep_more = keeps & PV_KEEP_MORE;
+	out->keep_info = keeps & PV_KEEP_INFO;
 
 	/* The port filter and the --class range, for this namespace. */
 	struct pv_port_clause clauses[4];
@@ -635,9 +638,12 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		    .states = pv_query_proto_states(q, protos[p]),
 		    /*
 		     * The timer's retransmissions and probes both (-e, JSON) are
-		     * in tcp_info; it makes each message some 3 times larger.
+		     * in tcp_info, and -i shows the rest of it; it makes each
+		     * message some 3 times larger.
 		     */
-		    .ext = keep_more && protos[p] == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0,
+		    .ext = (out->keep_more || out->keep_info) && protos[p] == IPPROTO_TCP
+			       ? 1u << (INET_DIAG_INFO - 1)
+			       : 0,
 		};
 		bool v4 = pv_query_wants_family(q, AF_INET);
 		bool v6 = pv_query_wants_family(q, AF_INET6);
@@ -680,4 +686,9 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		pv_socklist_filter(out, keep, &k);
 	}
 	return 0;
+}
+
+int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *sock, uint8_t *state)
+{
+	return pv_diag_lookup_state(s->lookup, sock, state);
 }

@@ -15,6 +15,7 @@ void pv_socklist_free(struct pv_socklist *l)
 {
 	free(l->v);
 	free(l->more);
+	free(l->info);
 	free(l->v6);
 	pv_socklist_init(l);
 }
@@ -27,6 +28,8 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 		if (l->keep_more)
 			l->more = xreallocarray(l->more, l->cap, sizeof(*l->more));
+		if (l->keep_info)
+			l->info = xreallocarray(l->info, l->cap, sizeof(*l->info));
 	}
 	struct pv_rec *r = &l->v[l->n];
 	memset(r, 0, sizeof(*r));
@@ -65,6 +68,12 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 						     .probes = s->probes,
 						     .netns = s->netns,
 						     .cgroup = s->cgroup};
+	if (l->keep_info) {
+		if (s->info)
+			l->info[l->n] = *s->info;
+		else
+			memset(&l->info[l->n], 0, sizeof(l->info[l->n]));
+	}
 	l->n++;
 	return true;
 }
@@ -103,6 +112,8 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 		out->netns = m->netns;
 		out->cgroup = m->cgroup;
 	}
+	if (l->info && l->info[i].have)
+		out->info = &l->info[i];
 }
 
 struct pv_socklist_mark pv_socklist_mark(const struct pv_socklist *l)
@@ -123,6 +134,8 @@ static void move_rec(struct pv_socklist *l, size_t to, size_t from)
 	l->v[to] = l->v[from];
 	if (l->more)
 		l->more[to] = l->more[from];
+	if (l->info)
+		l->info[to] = l->info[from];
 }
 
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),

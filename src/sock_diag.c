@@ -10,10 +10,13 @@
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -104,11 +107,55 @@ void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_sockli
 	p->known = known;
 }
 
+/* The end of a field of struct tcp_info: a struct this long has it. */
+#define TI_END(field) (offsetof(struct tcp_info, field) + sizeof(((struct tcp_info *)0)->field))
+
+/* The fields of a tcp_info of len bytes that it has (a shorter one is older). */
+static void take_tcp_info(struct pv_tcp_info *out, const char *payload, size_t len)
+{
+	struct tcp_info t;
+	memset(&t, 0, sizeof(t));
+	memcpy(&t, payload, len < sizeof(t) ? len : sizeof(t));
+	memset(out, 0, sizeof(*out));
+	if (len < TI_END(tcpi_total_retrans))
+		return; /* not even the first kernel's: nothing to trust */
+	out->have = PV_TI_BASE;
+	out->rtt_us = t.tcpi_rtt;
+	out->rttvar_us = t.tcpi_rttvar;
+	out->snd_cwnd = t.tcpi_snd_cwnd;
+	out->snd_mss = t.tcpi_snd_mss;
+	out->retrans = t.tcpi_retrans;
+	out->total_retrans = t.tcpi_total_retrans;
+	out->last_data_sent_ms = t.tcpi_last_data_sent;
+	out->last_data_recv_ms = t.tcpi_last_data_recv;
+	if (len >= TI_END(tcpi_bytes_received)) {
+		out->have |= PV_TI_BYTES;
+		out->bytes_acked = t.tcpi_bytes_acked;
+		out->bytes_received = t.tcpi_bytes_received;
+	}
+	if (len >= TI_END(tcpi_segs_in)) {
+		out->have |= PV_TI_SEGS;
+		out->segs_out = t.tcpi_segs_out;
+		out->segs_in = t.tcpi_segs_in;
+	}
+	if (len >= TI_END(tcpi_delivery_rate)) {
+		out->have |= PV_TI_DELIVERY;
+		out->delivery_rate = t.tcpi_delivery_rate;
+	}
+	if (len >= TI_END(tcpi_bytes_sent)) {
+		out->have |= PV_TI_SENT;
+		out->bytes_sent = t.tcpi_bytes_sent;
+	}
+}
+
 /* What a record's attributes say, of what portview keeps. */
 struct attrs {
 	int8_t v6only;
 	bool info; /* tcp_info came, with these two of its counters: */
 	uint8_t retransmits, probes;
+	const char *tcp_info; /* and all of it (-i), tcp_info_len bytes */
+	size_t tcp_info_len;
+	int proto; /* INET_DIAG_PROTOCOL (destroy messages name it); -1: none */
 };
 
 static int attr_cb(const struct nlattr *a, void *data)
@@ -126,6 +173,12 @@ static int attr_cb(const struct nlattr *a, void *data)
 			x->retransmits = info[2]; /* tcpi_retransmits: icsk_retransmits */
 			x->probes = info[3];	  /* tcpi_probes: icsk_probes_out */
 		}
+		x->tcp_info = mnl_attr_get_payload(a);
+		x->tcp_info_len = mnl_attr_get_payload_len(a);
+		break;
+	case INET_DIAG_PROTOCOL:
+		if (mnl_attr_get_payload_len(a) >= 1)
+			x->proto = mnl_attr_get_u8(a);
 		break;
 	default:
 		break;
@@ -142,16 +195,24 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 {
 	struct inet_diag_msg m;
 	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
-	struct attrs attrs = {.v6only = -1};
+	struct attrs attrs = {.v6only = -1, .proto = -1};
 	size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
 	if (len > head)
 		mnl_attr_parse_payload(msg + head, len - head, attr_cb, &attrs);
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
+	struct pv_tcp_info info;
+	uint8_t proto = p->proto;
+	if (!proto) {
+		/* a destroy message: it says which protocol, or it is not ours */
+		if (attrs.proto != IPPROTO_TCP && attrs.proto != IPPROTO_UDP)
+			return true;
+		proto = (uint8_t)attrs.proto;
+	}
 	struct pv_sock s = {
-	    .proto = p->proto,
+	    .proto = proto,
 	    .family = m.idiag_family,
-	    .state = pv_diag_state(p->proto, m.idiag_state),
+	    .state = pv_diag_state(proto, m.idiag_state),
 	    .timer = m.idiag_timer,
 	    .retrans = m.idiag_retrans,
 	    .local.port = ntohs(m.id.idiag_sport),
@@ -184,6 +245,11 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	memcpy(s.remote.addr, m.id.idiag_dst, alen);
 	if (s.cookie == ~(uint64_t)0) /* INET_DIAG_NOCOOKIE: nothing to dedupe on */
 		s.cookie = 0;
+	if (p->out->keep_info && proto == IPPROTO_TCP && attrs.tcp_info) {
+		take_tcp_info(&info, attrs.tcp_info, attrs.tcp_info_len);
+		if (info.have)
+			s.info = &info;
+	}
 	/* The attributes after the message: the socket's cgroup (Linux 5.7+). */
 	struct nlmsghdr h;
 	memcpy(&h, msg, sizeof(h));
@@ -527,4 +593,110 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 		}
 	}
 	return gone;
+}
+
+int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state)
+{
+	static uint32_t seq;
+	struct {
+		struct nlmsghdr h;
+		struct inet_diag_req_v2 r;
+	} req = {
+	    .h = {.nlmsg_len = sizeof(req),
+		  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		  .nlmsg_flags = NLM_F_REQUEST,
+		  .nlmsg_seq = ++seq ? seq : ++seq},
+	    .r = {.sdiag_family = s->family, .sdiag_protocol = s->proto, .idiag_states = ~0u},
+	};
+	size_t alen = s->family == AF_INET ? 4 : 16;
+	req.r.id.idiag_sport = htons(s->local.port);
+	req.r.id.idiag_dport = htons(s->remote.port);
+	memcpy(req.r.id.idiag_src, s->local.addr, alen);
+	memcpy(req.r.id.idiag_dst, s->remote.addr, alen);
+	req.r.id.idiag_if = s->ifindex;
+	req.r.id.idiag_cookie[0] = (uint32_t)s->cookie;
+	req.r.id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
+	if (mnl_socket_sendto(nl, &req, sizeof(req)) < 0)
+		return -errno;
+	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
+	for (;;) {
+		ssize_t got = mnl_socket_recvfrom(nl, dgram, sizeof(dgram));
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		const char *base = (const char *)dgram;
+		size_t off = 0, msg;
+		struct nlmsghdr h;
+		while (next_message(base, (size_t)got, &off, &h, &msg)) {
+			if (h.nlmsg_seq != req.h.nlmsg_seq)
+				continue; /* a late reply to an earlier request */
+			if (h.nlmsg_type == NLMSG_ERROR) {
+				int e = error_of(base + msg, &h);
+				/* no socket there, or another one (another cookie): gone */
+				return e == -ESTALE ? -ENOENT : e ? e : -EBADMSG;
+			}
+			if (!is_record(&h))
+				return -EBADMSG;
+			struct inet_diag_msg m;
+			memcpy(&m, base + msg + NLMSG_HDRLEN, sizeof(m));
+			*state = pv_diag_state(s->proto, m.idiag_state);
+			return 0;
+		}
+	}
+}
+
+int pv_diag_open_destroyed(struct mnl_socket **out)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (!nl)
+		return -errno;
+	unsigned groups =
+	    1u << (SKNLGRP_INET_TCP_DESTROY - 1) | 1u << (SKNLGRP_INET_UDP_DESTROY - 1) |
+	    1u << (SKNLGRP_INET6_TCP_DESTROY - 1) | 1u << (SKNLGRP_INET6_UDP_DESTROY - 1);
+	int fd = mnl_socket_get_fd(nl);
+	/* room for a burst of closes (the kernel caps it at net.core.rmem_max) */
+	int rcvbuf = 1 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+		mnl_socket_close(nl);
+		return err;
+	}
+	*out = nl;
+	return 0;
+}
+
+int pv_diag_fd(struct mnl_socket *nl)
+{
+	return mnl_socket_get_fd(nl);
+}
+
+int pv_diag_read_destroyed(struct mnl_socket *nl, struct pv_socklist *out)
+{
+	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF); /* 8-byte aligned */
+	int ret = 0;
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(mnl_socket_get_fd(nl), dgram, PV_DIAG_RCVBUF, MSG_TRUNC,
+				     (struct sockaddr *)&from, &fromlen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+			break;
+		}
+		/* only the kernel's, and whole: a destroy message is well under 1 KiB */
+		if (from.nl_pid != 0 || (size_t)n > PV_DIAG_RCVBUF)
+			continue;
+		struct pv_diag_parse p;
+		pv_diag_parse_init(&p, 0, out, NULL);
+		pv_diag_parse_datagram(&p, dgram, (size_t)n);
+	}
+	free(dgram);
+	return ret;
 }

@@ -18,13 +18,13 @@ static const struct {
 } sort_keys[] = {
     {"proto", PV_SORT_PROTO}, {"local", PV_SORT_LOCAL}, {"foreign", PV_SORT_FOREIGN},
     {"state", PV_SORT_STATE}, {"pid", PV_SORT_PID},	{"program", PV_SORT_PROGRAM},
-    {"port", PV_SORT_PORT},
+    {"port", PV_SORT_PORT},   {"rate", PV_SORT_RATE},
 };
 
 bool pv_parse_sort_keys(const char *list, struct pv_order *order, struct pv_why *why)
 {
-	static const char valid[] = "proto, local, foreign, state, pid, program, port; a comma "
-				    "list; a leading - reverses a key";
+	static const char valid[] = "proto, local, foreign, state, pid, program, port, rate; a "
+				    "comma list; a leading - reverses a key";
 	struct pv_split it = pv_split_start(list, ',');
 	const char *item;
 	size_t n;
@@ -61,6 +61,14 @@ bool pv_order_needs_owners(const struct pv_order *order)
 {
 	for (size_t i = 0; i < order->n; i++)
 		if (order->keys[i] == PV_SORT_PID || order->keys[i] == PV_SORT_PROGRAM)
+			return true;
+	return false;
+}
+
+bool pv_order_needs_rates(const struct pv_order *order)
+{
+	for (size_t i = 0; i < order->n; i++)
+		if (order->keys[i] == PV_SORT_RATE)
 			return true;
 	return false;
 }
@@ -141,17 +149,33 @@ static void swap_rec(struct pv_socklist *l, size_t i, size_t j)
 		l->more[i] = l->more[j];
 		l->more[j] = m;
 	}
+	if (l->info) {
+		struct pv_tcp_info t = l->info[i];
+		l->info[i] = l->info[j];
+		l->info[j] = t;
+	}
 }
 
 struct sorter {
 	struct pv_socklist *l;
 	const struct pv_order *order;
 	const struct pv_owner_table *owners;
+	uint64_t *rate; /* per record, moved with them; may be NULL */
 };
 
-static int by_key(const struct sorter *s, const struct pv_rec *a, const struct pv_rec *b);
+static int by_key(const struct sorter *s, size_t i, size_t j);
 
-#define DEFINE_SORT(NAME, CMP)                                                                     \
+static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
+{
+	swap_rec(s->l, i, j);
+	if (s->rate) {
+		uint64_t t = s->rate[i];
+		s->rate[i] = s->rate[j];
+		s->rate[j] = t;
+	}
+}
+
+#define DEFINE_SORT(NAME, CMP, SWAP)                                                               \
 	static void NAME##_sift(const struct sorter *s, size_t lo, size_t root, size_t n)          \
 	{                                                                                          \
 		for (;;) {                                                                         \
@@ -162,7 +186,7 @@ static int by_key(const struct sorter *s, const struct pv_rec *a, const struct p
 				child++;                                                           \
 			if (CMP(s, lo + root, lo + child) >= 0)                                    \
 				return;                                                            \
-			swap_rec(s->l, lo + root, lo + child);                                     \
+			SWAP(s, lo + root, lo + child);                                            \
 			root = child;                                                              \
 		}                                                                                  \
 	}                                                                                          \
@@ -174,20 +198,20 @@ static int by_key(const struct sorter *s, const struct pv_rec *a, const struct p
 				for (size_t i = n / 2; i-- > 0;)                                   \
 					NAME##_sift(s, lo, i, n);                                  \
 				for (size_t end = n; end-- > 1;) {                                 \
-					swap_rec(s->l, lo, lo + end);                              \
+					SWAP(s, lo, lo + end);                                     \
 					NAME##_sift(s, lo, 0, end);                                \
 				}                                                                  \
 				return;                                                            \
 			}                                                                          \
 			size_t mid = lo + (hi - lo) / 2;                                           \
 			if (CMP(s, mid, lo) < 0)                                                   \
-				swap_rec(s->l, mid, lo);                                           \
+				SWAP(s, mid, lo);                                                  \
 			if (CMP(s, hi - 1, lo) < 0)                                                \
-				swap_rec(s->l, hi - 1, lo);                                        \
+				SWAP(s, hi - 1, lo);                                               \
 			if (CMP(s, hi - 1, mid) < 0)                                               \
-				swap_rec(s->l, hi - 1, mid);                                       \
+				SWAP(s, hi - 1, mid);                                              \
 			/* the pivot waits at lo; Hoare partition of (lo, hi) */                   \
-			swap_rec(s->l, lo, mid);                                                   \
+			SWAP(s, lo, mid);                                                          \
 			size_t i = lo, j = hi;                                                     \
 			for (;;) {                                                                 \
 				do                                                                 \
@@ -198,9 +222,9 @@ static int by_key(const struct sorter *s, const struct pv_rec *a, const struct p
 				while (CMP(s, j, lo) > 0);                                         \
 				if (i >= j)                                                        \
 					break;                                                     \
-				swap_rec(s->l, i, j);                                              \
+				SWAP(s, i, j);                                                     \
 			}                                                                          \
-			swap_rec(s->l, lo, j);                                                     \
+			SWAP(s, lo, j);                                                            \
 			/* [lo, j) <= pivot at j <= (j, hi) */                                     \
 			if (j - lo < hi - j - 1) {                                                 \
 				NAME(s, lo, j, depth);                                             \
@@ -212,13 +236,15 @@ static int by_key(const struct sorter *s, const struct pv_rec *a, const struct p
 		}                                                                                  \
 		for (size_t i = lo + 1; i < hi; i++)                                               \
 			for (size_t j = i; j > lo && CMP(s, j - 1, j) > 0; j--)                    \
-				swap_rec(s->l, j - 1, j);                                          \
+				SWAP(s, j - 1, j);                                                 \
 	}
 
-#define CMP_KEY(s, i, j)     by_key((s), &(s)->l->v[i], &(s)->l->v[j])
+#define CMP_KEY(s, i, j)     by_key((s), (i), (j))
 #define CMP_DISPLAY(s, i, j) display_cmp((s)->l, &(s)->l->v[i], &(s)->l->v[j])
-DEFINE_SORT(sort_key, CMP_KEY)
-DEFINE_SORT(sort_display, CMP_DISPLAY)
+/* The display order never has a rate to move along: its swaps stay bare. */
+#define SWAP_RECS(s, i, j) swap_rec((s)->l, (i), (j))
+DEFINE_SORT(sort_key, CMP_KEY, swap_rows)
+DEFINE_SORT(sort_display, CMP_DISPLAY, SWAP_RECS)
 
 static unsigned depth_limit(size_t n)
 {
@@ -240,6 +266,8 @@ static void move_rec(struct pv_socklist *l, size_t to, size_t from)
 	l->v[to] = l->v[from];
 	if (l->more)
 		l->more[to] = l->more[from];
+	if (l->info)
+		l->info[to] = l->info[from];
 }
 
 size_t pv_socklist_dedupe(struct pv_socklist *l)
@@ -281,10 +309,10 @@ static int cmp_program(const struct pv_owner *a, const struct pv_owner *b,
 	return c ? c : cmp_u(pa->comm_len, pb->comm_len);
 }
 
-/* One key's comparison, ascending. */
-static int key_cmp(const struct sorter *s, enum pv_sort_key key, const struct pv_rec *a,
-		   const struct pv_rec *b)
+/* One key's comparison, ascending (the rate's: the fastest first); records i and j. */
+static int key_cmp(const struct sorter *s, enum pv_sort_key key, size_t i, size_t j)
 {
+	const struct pv_rec *a = &s->l->v[i], *b = &s->l->v[j];
 	switch (key) {
 	case PV_SORT_PROTO:
 		return cmp_u(a->proto, b->proto);
@@ -304,32 +332,38 @@ static int key_cmp(const struct sorter *s, enum pv_sort_key key, const struct pv
 		return cmp_program(first_owner(a, s->owners), first_owner(b, s->owners), s->owners);
 	case PV_SORT_PORT:
 		return cmp_u(a->lport, b->lport);
+	case PV_SORT_RATE:
+		return s->rate ? cmp_u(s->rate[j], s->rate[i]) : 0;
 	case PV_SORT_DEFAULT:
 		break;
 	}
 	return 0;
 }
 
-static int by_key(const struct sorter *s, const struct pv_rec *a, const struct pv_rec *b)
+static int by_key(const struct sorter *s, size_t i, size_t j)
 {
 	const struct pv_order *o = s->order;
-	for (size_t i = 0; i < o->n; i++) {
-		int c = key_cmp(s, o->keys[i], a, b);
+	for (size_t k = 0; k < o->n; k++) {
+		int c = key_cmp(s, o->keys[k], i, j);
 		if (c)
-			return o->reverse[i] ? -c : c;
+			return o->reverse[k] ? -c : c;
 	}
-	int c = display_cmp(s->l, a, b);
+	int c = display_cmp(s->l, &s->l->v[i], &s->l->v[j]);
 	return o->n && o->reverse[o->n - 1] ? -c : c;
 }
 
 void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
-			 const struct pv_owner_table *owners)
+			 const struct pv_owner_table *owners, uint64_t *rate)
 {
 	if (order->n == 0) {
-		pv_socklist_sort(l);
+		/* the display order: by key, as no key breaks a tie the same way */
+		static const struct pv_order none = {.n = 0};
+		struct sorter s = {l, &none, owners, rate};
+		if (l->n > 1)
+			sort_key(&s, 0, l->n, depth_limit(l->n));
 		return;
 	}
-	struct sorter s = {l, order, owners};
+	struct sorter s = {l, order, owners, rate};
 	if (l->n > 1)
 		sort_key(&s, 0, l->n, depth_limit(l->n));
 }

@@ -201,6 +201,104 @@ void pv_idset_free(struct pv_idset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void pv_idmap_init(struct pv_idmap *m, size_t expected)
+{
+	m->cap = 64;
+	while (m->cap < expected * 2)
+		m->cap *= 2;
+	m->keys = xcalloc(m->cap, sizeof(*m->keys));
+	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	m->n = 0;
+}
+
+/* The slot of id: where it is, or the empty one where it would go. */
+static size_t idmap_slot(const uint64_t *keys, size_t cap, uint64_t id)
+{
+	size_t mask = cap - 1, i = (size_t)pv_hash64(id) & mask;
+	while (keys[i] && keys[i] != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+void pv_idmap_put(struct pv_idmap *m, uint64_t id, uint32_t val)
+{
+	if (id == 0)
+		return;
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap * 2;
+		uint64_t *keys = xcalloc(cap, sizeof(*keys));
+		uint32_t *vals = xcalloc(cap, sizeof(*vals));
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->keys[i])
+				continue;
+			size_t j = idmap_slot(keys, cap, m->keys[i]);
+			keys[j] = m->keys[i];
+			vals[j] = m->vals[i];
+		}
+		free(m->keys);
+		free(m->vals);
+		m->keys = keys;
+		m->vals = vals;
+		m->cap = cap;
+	}
+	size_t i = idmap_slot(m->keys, m->cap, id);
+	m->n += m->keys[i] == 0;
+	m->keys[i] = id;
+	m->vals[i] = val;
+}
+
+bool pv_idmap_get(const struct pv_idmap *m, uint64_t id, uint32_t *val)
+{
+	if (id == 0 || !m->cap)
+		return false;
+	size_t i = idmap_slot(m->keys, m->cap, id);
+	if (!m->keys[i])
+		return false;
+	*val = m->vals[i];
+	return true;
+}
+
+void pv_idmap_free(struct pv_idmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+bool pv_parse_seconds(const char *s, uint32_t *ms, struct pv_why *why)
+{
+	size_t n = strlen(s), dot = strcspn(s, ".");
+	size_t whole = pv_digits(s, dot), frac = dot < n ? n - dot - 1 : 0;
+	uint64_t sec = 0, part = 0;
+	/* digits, then at most one '.' and digits; at least one digit in all */
+	if (whole != dot || (dot < n && pv_digits(s + dot + 1, frac) != frac) ||
+	    (dot < n && frac == 0) || n == 0 || (whole == 0 && frac == 0)) {
+		*why = (struct pv_why){.why = "not a number of seconds (such as 5 or 0.5)"};
+		return false;
+	}
+	if (frac > 3) {
+		*why = (struct pv_why){.why = "more than 3 decimals (milliseconds are the finest)"};
+		return false;
+	}
+	if (pv_parse_uint(s, whole, 86400, &sec) == -ERANGE) {
+		*why = (struct pv_why){.why = "longer than a day (86400 seconds)"};
+		return false;
+	}
+	for (size_t i = 0; i < 3; i++)
+		part = part * 10 + (i < frac ? (uint64_t)(s[dot + 1 + i] - '0') : 0);
+	uint64_t v = sec * 1000 + part;
+	if (v > 86400000) {
+		*why = (struct pv_why){.why = "longer than a day (86400 seconds)"};
+		return false;
+	}
+	if (v < 100) {
+		*why = (struct pv_why){.why = "shorter than 0.1 seconds"};
+		return false;
+	}
+	*ms = (uint32_t)v;
+	return true;
+}
+
 uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed)
 {
 	const uint8_t *b = p;

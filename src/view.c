@@ -115,6 +115,8 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	else if (v->units_proc_root && s->cgroup)
 		/* no owner seen: the cgroup the kernel says the socket is in */
 		out->unit = pv_cgroups_unit((struct pv_cgroups *)&v->cgroups, s->cgroup);
+	if (v->rates)
+		out->rate = v->rates[i];
 	if (v->has_names) {
 		out->local_host = pv_names_host(&v->names, s->family, s->local.addr);
 		out->remote_host = pv_names_host(&v->names, s->family, s->remote.addr);

@@ -32,6 +32,25 @@ bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep);
 size_t pv_format_uint(char *out, uint32_t v);
 
 /*
+ * A count in a few characters: as it is below 10,000, else three
+ * significant digits and a decimal prefix (k, M, G, T, P, E): 9999,
+ * 12.3k, 456k, 1.20M.  Writes a NUL-terminated string of at most 7
+ * characters into out (8 bytes); returns its length.
+ */
+#define PV_SI_MAX 8
+size_t pv_format_si(char *out, uint64_t v);
+
+/*
+ * A moment of the realtime clock as RFC 3339 text, NUL-terminated:
+ * 2026-11-25T10:00:01.234+01:00 in local time, or with utc
+ * 2026-11-25T09:00:01.234Z; with ms false, no fraction.  Returns its
+ * length.
+ */
+#define PV_TIME_MAX 40
+struct timespec;
+size_t pv_format_time(char *out, const struct timespec *t, bool utc, bool ms);
+
+/*
  * Format an endpoint the way Windows netstat does: 127.0.0.1:80,
  * [::1]:80, [fe80::1%eth0]:22 (the scope only on link-local addresses, from
  * ifindex), [::ffff:10.0.0.1]:80.  ifc may be NULL (scope shown as a

@@ -82,15 +82,27 @@ struct pv_snapshotter;
 int pv_snapshotter_open(struct pv_snapshotter **out);
 void pv_snapshotter_close(struct pv_snapshotter *s);
 
+/* What a snapshot keeps besides the records' core (sock.h). */
+enum {
+	PV_KEEP_MORE = 1, /* the queues, timers and interface (for -e and JSON) */
+	PV_KEEP_INFO = 2, /* each TCP socket's tcp_info, asked of the kernel (-i) */
+};
+
 /*
  * Take a snapshot of what q selects in the namespace ns describes (the
- * snapshotter's), into out (emptied first).  keep_more keeps the queues,
- * timers and interface (for -e and JSON).  A protocol the kernel cannot
- * list is skipped (its report says why).  Returns 0, or a negative errno
- * when a dump failed (rep->failed_proto says which).
+ * snapshotter's), into out (emptied first), keeping what the PV_KEEP_* bits
+ * of keeps say.  A protocol the kernel cannot list is skipped (its report
+ * says why).  Returns 0, or a negative errno when a dump failed
+ * (rep->failed_proto says which).
  */
 int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
-		     bool keep_more, struct pv_socklist *out, struct pv_snapshot_report *rep);
+		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep);
+
+/*
+ * Ask the kernel again for one socket, by its addresses, ports and cookie
+ * (sock_diag.h): 0 with *state its state now, -ENOENT when it has gone.
+ */
+int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *sock, uint8_t *state);
 
 #endif

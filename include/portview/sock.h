@@ -17,6 +17,35 @@ struct pv_endpoint {
 	uint16_t port;	  /* host order */
 };
 
+/*
+ * A TCP socket's internals as the kernel's struct tcp_info gives them
+ * (INET_DIAG_INFO), in its units, kept only when asked for (-i).  The
+ * kernel's struct grew over the years: have says which fields this one
+ * sent (a kernel older than a field sends a shorter struct).
+ */
+enum {
+	PV_TI_BASE = 1,	    /* rtt, rttvar, cwnd, mss, retransmits, last data sent/received */
+	PV_TI_BYTES = 2,    /* bytes_acked, bytes_received (Linux 4.1) */
+	PV_TI_SEGS = 4,	    /* segs_out, segs_in (4.2) */
+	PV_TI_DELIVERY = 8, /* delivery_rate (4.9) */
+	PV_TI_SENT = 16,    /* bytes_sent (4.19) */
+};
+
+struct pv_tcp_info {
+	uint64_t bytes_sent;	 /* sent, retransmissions included */
+	uint64_t bytes_acked;	 /* acknowledged by the peer */
+	uint64_t bytes_received; /* received in order */
+	uint64_t delivery_rate;	 /* bytes per second, the kernel's latest estimate */
+	uint32_t rtt_us, rttvar_us;
+	uint32_t snd_cwnd; /* segments */
+	uint32_t snd_mss;
+	uint32_t retrans;	/* retransmitted segments not yet acknowledged */
+	uint32_t total_retrans; /* segments retransmitted over the connection's life */
+	uint32_t segs_out, segs_in;
+	uint32_t last_data_sent_ms, last_data_recv_ms; /* how long ago */
+	uint8_t have;				       /* PV_TI_* bits; 0: none */
+};
+
 struct pv_sock {
 	uint64_t cookie;
 	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
@@ -37,6 +66,8 @@ struct pv_sock {
 	uint32_t inode;
 	uint32_t netns;	 /* which namespace of a run's (--all-netns), 0 otherwise */
 	uint64_t cgroup; /* the socket's cgroup (INET_DIAG_CGROUP_ID), 0: not known */
+	/* TCP internals, when the list keeps them and the kernel sent them; else NULL */
+	const struct pv_tcp_info *info;
 };
 
 /*
@@ -44,8 +75,8 @@ struct pv_sock {
  * 3.2 MB.  IPv6 addresses live beside the records (struct pv_v6), and so
  * do the addresses of the few IPv4 sockets that have an interface (bound
  * to a device: PV_REC_SIDE); fields only some outputs show live in the
- * parallel array `more`, kept only when asked for.  Read a record through
- * pv_socklist_get().
+ * parallel array `more`, and TCP internals in `info`, each kept only when
+ * asked for.  Read a record through pv_socklist_get().
  */
 struct pv_rec {
 	uint64_t cookie;
@@ -83,6 +114,9 @@ struct pv_socklist {
 	/* Parallel to v while keep_more (the default) is set. */
 	struct pv_rec_more *more;
 	bool keep_more;
+	/* Parallel to v while keep_info is set (off by default: -i asks for it). */
+	struct pv_tcp_info *info;
+	bool keep_info;
 	struct pv_v6 *v6;
 	size_t n6, cap6;
 };

@@ -32,7 +32,7 @@ struct pv_diag_query {
 	uint8_t family;
 	uint8_t proto;	      /* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t states;      /* bitmask of 1 << TCP_* */
-	uint8_t ext;	      /* idiag_ext: 1 << (INET_DIAG_INFO - 1) for tcp_info */
+	uint8_t ext;	      /* idiag_ext: 1 << (INET_DIAG_INFO - 1) for tcp_info (-e, -i, JSON) */
 	const void *bytecode; /* INET_DIAG_REQ_BYTECODE program, or NULL */
 	size_t bytecode_len;
 };
@@ -53,6 +53,12 @@ void pv_diag_close(struct mnl_socket *nl);
  * later, sort.h), the end and the errors noted.
  */
 struct pv_diag_parse {
+	/*
+	 * The protocol of the records; 0: each message says (its
+	 * INET_DIAG_PROTOCOL attribute, which the kernel's destroy messages
+	 * carry), and a message that does not, or names another protocol than
+	 * TCP or UDP, is skipped.
+	 */
 	uint8_t proto;
 	struct pv_socklist *out;
 	const struct pv_idset *known; /* cookies to leave out (a second walk's); may be NULL */
@@ -81,6 +87,11 @@ uint8_t pv_diag_state(uint8_t proto, uint8_t kernel_state);
 
 void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_socklist *out,
 			const struct pv_idset *known);
+/*
+ * Records are appended to out with their TCP internals when out keeps
+ * them (keep_info) and the message carries an INET_DIAG_INFO attribute:
+ * the fields of the kernel's struct tcp_info that its length covers.
+ */
 /*
  * Parse one datagram (or any run of netlink messages, such as a recorded
  * dump), 4-byte aligned.  Returns true while the dump goes on, false once
@@ -145,5 +156,31 @@ struct pv_diag_id {
  */
 long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
 			size_t n);
+
+/*
+ * Ask the kernel on nl for one socket again, by its addresses, ports and
+ * cookie, as a record s reported it.  Returns 0 with *state its state
+ * now (a connection that went on as TIME_WAIT keeps its cookie), -ENOENT
+ * when it has gone, or another negative errno.
+ */
+int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state);
+
+/*
+ * A socket on the kernel's destroy groups, TCP and UDP in both families:
+ * the kernel sends it a record of each socket of its network namespace
+ * that it frees, with the socket's cookie, its last tcp_info, and uid and
+ * inode 0.  Non-blocking.  Returns 0 or a negative errno.
+ */
+int pv_diag_open_destroyed(struct mnl_socket **out);
+/* The descriptor to wait on. */
+int pv_diag_fd(struct mnl_socket *nl);
+/*
+ * Append to out a record of each freed socket waiting on nl (out's
+ * keep_info says whether with its tcp_info).  Returns 0 once none is
+ * waiting; -ENOBUFS when the kernel dropped some because the socket's
+ * buffer was full (what it kept can still be read: call again); or
+ * another negative errno.
+ */
+int pv_diag_read_destroyed(struct mnl_socket *nl, struct pv_socklist *out);
 
 #endif

@@ -22,6 +22,7 @@ enum pv_sort_key {
 	PV_SORT_PID,
 	PV_SORT_PROGRAM,
 	PV_SORT_PORT,
+	PV_SORT_RATE, /* bytes per second over the last interval, the fastest first */
 };
 
 /* --sort: up to four keys, each with its direction; none: the display order. */
@@ -34,12 +35,14 @@ struct pv_order {
 
 /*
  * Parse a --sort list of KEYs: proto, local, foreign, state, pid, program,
- * port, any case, each with a leading '-' to reverse it, comma-separated.
- * Returns false with why filled.
+ * port, rate, any case, each with a leading '-' to reverse it,
+ * comma-separated.  Returns false with why filled.
  */
 bool pv_parse_sort_keys(const char *list, struct pv_order *order, struct pv_why *why);
 /* Whether the order needs the owners (pid, program). */
 bool pv_order_needs_owners(const struct pv_order *order);
+/* Whether the order needs the rates (rate). */
+bool pv_order_needs_rates(const struct pv_order *order);
 
 /*
  * The display order: protocol (TCP first), family, local address and
@@ -60,9 +63,11 @@ size_t pv_socklist_dedupe(struct pv_socklist *l);
  * Sort by a user's keys, ties broken by the display order in the last
  * key's direction (so that "-port" turns the whole order around).  owners
  * may be NULL (pid and program then sort as unknown, after every known
- * one).
+ * one).  rate, for the rate key, holds a number per record (bytes per
+ * second plus one; 0: unknown, sorted after every known one) and is
+ * reordered with the records; it may be NULL (every rate unknown).
  */
 void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
-			 const struct pv_owner_table *owners);
+			 const struct pv_owner_table *owners, uint64_t *rate);
 
 #endif

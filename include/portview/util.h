@@ -76,6 +76,23 @@ void pv_idset_add(struct pv_idset *s, uint64_t id); /* 0 is ignored */
 bool pv_idset_has(const struct pv_idset *s, uint64_t id);
 void pv_idset_free(struct pv_idset *s);
 
+/*
+ * A map from non-zero 64-bit ids (socket cookies) to 32-bit values,
+ * open-addressed: where each cookie of a snapshot is.
+ */
+struct pv_idmap {
+	uint64_t *keys; /* 0: an empty slot */
+	uint32_t *vals;
+	size_t cap, n;
+};
+/* An empty map with room for about expected ids before it grows. */
+void pv_idmap_init(struct pv_idmap *m, size_t expected);
+/* Map id to val, replacing what it had (0 is ignored). */
+void pv_idmap_put(struct pv_idmap *m, uint64_t id, uint32_t val);
+/* Whether id is mapped, and to what. */
+bool pv_idmap_get(const struct pv_idmap *m, uint64_t id, uint32_t *val);
+void pv_idmap_free(struct pv_idmap *m);
+
 /* Hash n bytes, starting from seed (FNV-1a, then mixed). */
 uint64_t pv_hash_bytes(const void *p, size_t n, uint64_t seed);
 
@@ -93,6 +110,13 @@ struct pv_why {
 	const char *suggest; /* a near miss's likely meaning ("did you mean"), or NULL */
 	const char *hint;    /* what to do instead, when no suggestion is near, or NULL */
 };
+
+/*
+ * A time in seconds as a user writes it: "5", "0.5", ".25", at most three
+ * decimals, from 0.1 to 86400 (a day).  Returns false with why filled;
+ * else *ms holds it in milliseconds.
+ */
+bool pv_parse_seconds(const char *s, uint32_t *ms, struct pv_why *why);
 
 /*
  * The candidate a mistyped word most likely meant: the nearest by edit

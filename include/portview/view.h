@@ -16,6 +16,16 @@
 #include "portview/units.h"
 #include "portview/users.h"
 
+/*
+ * How fast a TCP connection moved data over the last interval, from its
+ * tcp_info counters in two snapshots (watch.h): bytes per second
+ * acknowledged by the peer (sent) and received.
+ */
+struct pv_rate {
+	uint64_t sent, received;
+	bool known; /* false: not in the snapshot before, or no counters */
+};
+
 /* One network namespace of a run that lists several (--all-netns, -N). */
 struct pv_view_netns {
 	const char *label;		      /* its name, or "pid:PID" */
@@ -54,6 +64,8 @@ struct pv_row {
 	const struct pv_view_netns *netns;
 	/* What runs its first owner, when units were asked for; else NULL. */
 	const struct pv_unit *unit;
+	/* The rate over the last interval, when the view has rates. */
+	struct pv_rate rate;
 };
 
 struct pv_view {
@@ -73,6 +85,8 @@ struct pv_view {
 	struct pv_unit *units;
 	unsigned char *units_state; /* per process: 0 not read, 1 read */
 	struct pv_cgroups cgroups;  /* the sockets' own cgroups, for those without owners */
+	/* Per record of l, in its order: the rates (interval mode with -i); or NULL. */
+	const struct pv_rate *rates;
 };
 
 /* A view of l with port annotations from services (may be NULL) and eph. */

@@ -19,7 +19,14 @@
  *   - every record comes out, in order (INET_DIAG_NOCOOKIE becomes cookie
  *     0); repeats are dropped later by pv_socklist_dedupe(), which drops a
  *     record when one with the same addresses, ports and (non-zero) cookie
- *     is already kept.
+ *     is already kept;
+ *   - a record's attributes (after its 72 bytes) are walked by nla_len,
+ *     4-byte aligned, until one does not fit: the last INET_DIAG_PROTOCOL
+ *     and INET_DIAG_INFO count.  A parse given no protocol (the destroy
+ *     groups') takes the record's from INET_DIAG_PROTOCOL and skips a
+ *     record that has none or names neither TCP nor UDP; a list that keeps
+ *     tcp_info gets, for a TCP record, the fields its INET_DIAG_INFO's
+ *     length covers (none below the first kernel's 104 bytes).
  *
  * The model says which records come out, field by field, and the return
  * value.  On top of that: the input is not written to; a buffer at a 4-byte
@@ -45,6 +52,8 @@
 #include "portview/sort.h"
 
 #define HDR	    16u /* struct nlmsghdr */
+#define ATTR_INFO   2u	/* INET_DIAG_INFO */
+#define ATTR_PROTO  10u /* INET_DIAG_PROTOCOL */
 #define DIAG_MSG    72u /* struct inet_diag_msg */
 #define NLMSGERR    20u /* struct nlmsgerr: int + nlmsghdr */
 #define MAX_RECORDS 4096
@@ -74,6 +83,7 @@ struct model {
 	size_t nzero;	  /* of which cookie 0 */
 	size_t ndistinct; /* distinct (addresses, ports, cookie) among the others */
 	struct pv_sock v[MAX_RECORDS];
+	struct pv_tcp_info info[MAX_RECORDS]; /* have 0: none */
 };
 
 static struct model model; /* big: not on the stack */
@@ -121,8 +131,78 @@ static void model_attrs(const uint8_t *p, size_t plen, struct pv_sock *s, bool *
 	}
 }
 
-static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t proto)
+static uint64_t get64(const uint8_t *p)
 {
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/*
+ * tcp_info of len bytes, by the kernel's offsets (include/uapi/linux/tcp.h)
+ * written out: a field is there when the struct reaches its end.
+ */
+static void model_info(struct pv_tcp_info *t, const uint8_t *p, size_t len)
+{
+	memset(t, 0, sizeof(*t));
+	if (len < 104)
+		return;
+	t->have = PV_TI_BASE;
+	t->snd_mss = get32(p + 16);
+	t->retrans = get32(p + 36);
+	t->last_data_sent_ms = get32(p + 44);
+	t->last_data_recv_ms = get32(p + 52);
+	t->rtt_us = get32(p + 68);
+	t->rttvar_us = get32(p + 72);
+	t->snd_cwnd = get32(p + 80);
+	t->total_retrans = get32(p + 100);
+	if (len >= 136) {
+		t->have |= PV_TI_BYTES;
+		t->bytes_acked = get64(p + 120);
+		t->bytes_received = get64(p + 128);
+	}
+	if (len >= 144) {
+		t->have |= PV_TI_SEGS;
+		t->segs_out = get32(p + 136);
+		t->segs_in = get32(p + 140);
+	}
+	if (len >= 168) {
+		t->have |= PV_TI_DELIVERY;
+		t->delivery_rate = get64(p + 160);
+	}
+	if (len >= 208) {
+		t->have |= PV_TI_SENT;
+		t->bytes_sent = get64(p + 200);
+	}
+}
+
+/*
+ * One record: p its inet_diag_msg, plen the message's payload.  proto 0:
+ * the record's own (skipped without one); keep_info: its tcp_info.
+ */
+static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t proto,
+			 bool keep_info)
+{
+	int attr_proto = -1;
+	const uint8_t *tinfo = NULL;
+	size_t tinfo_len = 0;
+	for (size_t off = DIAG_MSG; off < plen && plen - off >= 4;) {
+		uint16_t alen = get16(p + off), type = get16(p + off + 2) & 0x3fff;
+		if (alen < 4 || alen > plen - off)
+			break;
+		if (type == ATTR_PROTO && alen >= 5)
+			attr_proto = p[off + 4];
+		else if (type == ATTR_INFO) {
+			tinfo = p + off + 4;
+			tinfo_len = alen - 4u;
+		}
+		off += ((size_t)alen + 3) & ~(size_t)3;
+	}
+	if (!proto) {
+		if (attr_proto != IPPROTO_TCP && attr_proto != IPPROTO_UDP)
+			return;
+		proto = (uint8_t)attr_proto;
+	}
 	struct pv_sock s;
 	memset(&s, 0, sizeof(s));
 	s.proto = proto;
@@ -154,6 +234,9 @@ static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t
 	s.uid = get32(p + 64);
 	s.inode = get32(p + 68);
 	FUZZ_CHECK(m->n < MAX_RECORDS, "input too large for the model");
+	memset(&m->info[m->n], 0, sizeof(m->info[m->n]));
+	if (keep_info && proto == IPPROTO_TCP && tinfo)
+		model_info(&m->info[m->n], tinfo, tinfo_len);
 	if (s.cookie == 0)
 		m->nzero++;
 	else if (!model_seen(m, &s))
@@ -161,7 +244,8 @@ static void model_record(struct model *m, const uint8_t *p, size_t plen, uint8_t
 	m->v[m->n++] = s;
 }
 
-static void run_model(struct model *m, const uint8_t *buf, size_t len, uint8_t proto)
+static void run_model(struct model *m, const uint8_t *buf, size_t len, uint8_t proto,
+		      bool keep_info)
 {
 	m->n = m->nzero = m->ndistinct = 0;
 	m->saw_done = false;
@@ -184,7 +268,7 @@ static void run_model(struct model *m, const uint8_t *buf, size_t len, uint8_t p
 				m->ret = -EBADMSG;
 				return;
 			}
-			model_record(m, payload, plen, proto);
+			model_record(m, payload, plen, proto, keep_info);
 		} else if (type == NLMSG_DONE) {
 			int status = 0;
 			if (plen >= sizeof(int))
@@ -209,6 +293,32 @@ static void run_model(struct model *m, const uint8_t *buf, size_t len, uint8_t p
 			off = len;
 	}
 	m->ret = m->saw_done ? 0 : -EBADMSG;
+}
+
+static void check_info(const struct pv_tcp_info *got, const struct pv_tcp_info *want, size_t i)
+{
+	if (!want->have) {
+		FUZZ_CHECK(got == NULL, "record %zu: tcp_info where there is none", i);
+		return;
+	}
+	FUZZ_CHECK(got != NULL, "record %zu: no tcp_info", i);
+#define SAME(f) FUZZ_CHECK(got->f == want->f, "record %zu: tcp_info " #f, i)
+	SAME(have);
+	SAME(rtt_us);
+	SAME(rttvar_us);
+	SAME(snd_cwnd);
+	SAME(snd_mss);
+	SAME(retrans);
+	SAME(total_retrans);
+	SAME(last_data_sent_ms);
+	SAME(last_data_recv_ms);
+	SAME(bytes_acked);
+	SAME(bytes_received);
+	SAME(segs_out);
+	SAME(segs_in);
+	SAME(delivery_rate);
+	SAME(bytes_sent);
+#undef SAME
 }
 
 static void check_record(const struct pv_sock *got, const struct pv_sock *want, size_t i)
@@ -278,19 +388,23 @@ static bool ret_is_documented(int ret, const struct model *m)
 	return ret == 0 || ret == -EINTR || ret == -EBADMSG || (ret < 0 && ret == m->ret);
 }
 
-static void parse_and_check(const uint8_t *buf, size_t size, uint8_t proto)
+/* proto 0: each record's own, as the destroy groups are parsed. */
+static void parse_and_check(const uint8_t *buf, size_t size, uint8_t proto, bool keep_info)
 {
 	struct pv_socklist l;
 	pv_socklist_init(&l);
+	l.keep_info = keep_info;
 	int ret = pv_diag_parse(buf, size, proto, &l);
-	run_model(&model, buf, size, proto);
+	run_model(&model, buf, size, proto, keep_info);
 
 	FUZZ_CHECK(ret <= 0, "positive return %d", ret);
 	FUZZ_CHECK(ret_is_documented(ret, &model), "undocumented return %d", ret);
 	for (size_t i = 0; i < l.n; i++) {
 		FUZZ_CHECK(l.v[i].family == AF_INET || l.v[i].family == AF_INET6,
 			   "record %zu has family %u", i, l.v[i].family);
-		FUZZ_CHECK(l.v[i].proto == proto, "record %zu has proto %u", i, l.v[i].proto);
+		FUZZ_CHECK(l.v[i].proto == (proto ? proto : model.v[i].proto) &&
+			       (l.v[i].proto == IPPROTO_TCP || l.v[i].proto == IPPROTO_UDP),
+			   "record %zu has proto %u", i, l.v[i].proto);
 	}
 	FUZZ_CHECK(ret != 0 || model.saw_done,
 		   "returned 0 but the bytes hold no NLMSG_DONE before they end or go bad");
@@ -300,6 +414,7 @@ static void parse_and_check(const uint8_t *buf, size_t size, uint8_t proto)
 		struct pv_sock got;
 		pv_socklist_get(&l, i, &got);
 		check_record(&got, &model.v[i], i);
+		check_info(got.info, &model.info[i], i);
 	}
 
 	/* Again into the same list, then without repeats. */
@@ -330,8 +445,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	memcpy(orig, data, size);
 
-	parse_and_check(buf, size, IPPROTO_TCP);
-	parse_and_check(buf, size, IPPROTO_UDP);
+	parse_and_check(buf, size, IPPROTO_TCP, false);
+	parse_and_check(buf, size, IPPROTO_UDP, false);
+	parse_and_check(buf, size, IPPROTO_TCP, true);
+	parse_and_check(buf, size, 0, true);
 	FUZZ_CHECK(memcmp(buf, orig, size) == 0, "pv_diag_parse wrote to its input");
 
 	/* At a 4-byte but not 8-byte boundary: the same answer. */

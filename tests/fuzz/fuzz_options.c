@@ -6,7 +6,7 @@
  *   pv_state_parse_list, pv_parse_class_list, pv_parse_port_spec (against the
  *   compiled-in registry, loaded once), pv_parse_port_list,
  *   pv_parse_port_range_sysctl, pv_parse_dev (--dev), pv_parse_percent
- *   (--fail-on-pressure),
+ *   (--fail-on-pressure), pv_parse_seconds (an interval),
  * and, with its NULs, to pv_escape_text and pv_metrics_label; so does the
  * whole input.
  *
@@ -22,7 +22,8 @@
  *   - pv_escape_text output has no byte below 0x20 or 0x7f, is valid UTF-8
  *     with no C1 control, and unescapes back to the input exactly;
  *   - pv_parse_percent agrees with a reference (digits, one optional '%',
- *     at most 100);
+ *     at most 100), and pv_parse_seconds with one (digits, at most three
+ *     decimals, 0.1 to 86400);
  *   - pv_metrics_label output is one quoted label value: valid UTF-8 without
  *     control characters, '"' and '\\' only escaped, and it unescapes back
  *     to the input wherever the input was text.
@@ -473,6 +474,47 @@ static void check_percent(const char *s)
 			   "pv_parse_percent('%s'): no reason, or *pct written", s);
 }
 
+/*
+ * An interval (SECONDS, --interval) against a reference: digits, then at
+ * most one '.' and one to three digits, at least one digit in all, from
+ * 100 to 86,400,000 milliseconds; refused with a reason and *ms untouched.
+ */
+static void check_seconds(const char *s)
+{
+	size_t n = strlen(s), i = 0, whole = 0, frac = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, whole++;
+	bool dot = i < n && s[i] == '.';
+	if (dot)
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			frac++;
+	long long want = -1;
+	if (i == n && whole + frac > 0 && (!dot || frac > 0) && frac <= 3) {
+		size_t z = 0;
+		while (z + 1 < whole && s[z] == '0')
+			z++;
+		if (whole - z <= 6) {
+			long long ms = 0;
+			for (size_t k = z; k < whole; k++)
+				ms = ms * 10 + (s[k] - '0');
+			ms *= 1000;
+			long long scale = 100;
+			for (size_t k = 0; k < frac; k++, scale /= 10)
+				ms += (s[whole + 1 + k] - '0') * scale;
+			want = ms >= 100 && ms <= 86400000 ? ms : -1;
+		}
+	}
+	uint32_t ms = 12345;
+	struct pv_why w = {0};
+	bool ok = pv_parse_seconds(s, &ms, &w);
+	FUZZ_CHECK(ok == (want >= 0), "pv_parse_seconds('%s') %s", s, ok ? "accepted" : "refused");
+	if (ok)
+		FUZZ_CHECK(ms == want, "pv_parse_seconds('%s') gave %u ms", s, ms);
+	else
+		FUZZ_CHECK(w.why && w.why[0] && ms == 12345,
+			   "pv_parse_seconds('%s'): no reason, or *ms written", s);
+}
+
 /* A label value of the Prometheus and OpenMetrics text formats. */
 static void check_metrics_label(const uint8_t *s, size_t n)
 {
@@ -562,6 +604,7 @@ static void check_metrics_label(const uint8_t *s, size_t n)
 		check_range(s);
 		check_escape(p, n);
 		check_percent(s);
+		check_seconds(s);
 		check_metrics_label(p, n);
 		check_dev(s);
 		free(s);

@@ -5,7 +5,8 @@ Usage: tests/fuzz/make-seeds.py [CORPUS_DIR]
 
 diag_parse: the recorded dumps of tests/data/*.bin, and dumps built from
 them with truncated messages, lying lengths (0, 15, past the end, 2^31 and
-more), unknown attributes and message types, and the control messages.
+more), unknown attributes and message types, the control messages, records
+with tcp_info of several lengths and destroy messages naming a protocol.
 options: typical option values, one per line.  services: a few
 /etc/services-style files.  bytecode: clause sets in the encoding
 fuzz_bytecode.c reads.  owner_records: BPF iterator record streams.
@@ -114,6 +115,22 @@ def diag_seeds(read):
     s["cut-in-header"] = tcp4[:align(first_len) + 10]
     s["cut-before-done"] = tcp4[:-20]
     s["empty"] = b""
+    # -i: tcp_info (INET_DIAG_INFO, 2) at the lengths kernels sent; the
+    # destroy groups' messages name their protocol (INET_DIAG_PROTOCOL, 10)
+    info = bytearray(232)
+    for off, fmt, v in ((16, "I", 1448), (36, "I", 1), (44, "I", 120), (52, "I", 3400),
+                        (68, "I", 42000), (72, "I", 21000), (80, "I", 10), (100, "I", 3),
+                        (120, "Q", 1000001), (128, "Q", 2000000), (136, "I", 900),
+                        (140, "I", 800), (160, "Q", 125000000), (200, "Q", 1000500)):
+        struct.pack_into("=" + fmt, info, off, v)
+    info = bytes(info)
+    s["tcp-info"] = (sock(attrs=attr(2, info)) + sock(cookie=(4, 0), attrs=attr(2, info[:104])) +
+                     sock(cookie=(6, 0), attrs=attr(2, info[:150])) +
+                     sock(cookie=(10, 0), attrs=attr(2, info + b"\1" * 48)) +
+                     sock(cookie=(11, 0), attrs=attr(2, info[:103])) + done(0))
+    s["destroy"] = (sock(state=7, attrs=attr(10, b"\x06") + attr(14, b"") + attr(2, info)) +
+                    sock(cookie=(7, 0), attrs=attr(10, b"\x11")) +
+                    sock(cookie=(8, 0), attrs=attr(10, b"\x84")) + sock(cookie=(9, 0)))
     return s
 
 
@@ -132,6 +149,8 @@ OPTION_SEEDS = {
               b"\xf0\x9f\x98\x80 ok\n",
     "summary": b"80\n80%\n100\n101\n007\n%\n80%%\n7.5\n-1\n"
                b"nginx\nx\"y\\z\nca\xc3\xa9\x1b[2J\xff\n",
+    "seconds": b"5\n0.5\n.25\n0.1\n0.099\n86400\n86400.000\n86400.001\n1.2345\n5.\n.\n"
+               b"0000000000001.5\n1e3\n",
 }
 
 SERVICES_SEEDS = {

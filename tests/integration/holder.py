@@ -53,6 +53,13 @@ Commands (IDs are small integers naming the sockets this holder keeps):
     ports ID                                    -> ok LPORT RPORT
         (getsockname and getpeername of a connected socket)
     close ID                                    -> ok
+    reset ID                                    -> ok         (SO_LINGER 0:
+        the close sends a reset and the socket leaves the tables at once)
+    pace ID CHUNK HZ SECONDS                    -> ok         (a thread sends
+        CHUNK bytes HZ times a second for SECONDS, on a fixed schedule that
+        catches up when late: CHUNK * HZ bytes a second on average)
+    drain ID                                    -> ok         (a thread reads
+        and discards until the end of the stream)
     fork [COMM_HEX]                             -> ok CHILDPID
         the child shares every socket open at that moment and lives as
         long as this holder
@@ -61,6 +68,8 @@ Commands (IDs are small integers naming the sockets this holder keeps):
 
 import ctypes
 import os
+import threading
+import time
 import resource
 import socket
 import struct
@@ -291,6 +300,47 @@ def cmd_fd(sid):
 
 def cmd_close(sid):
     socks.pop(int(sid)).close()
+    return []
+
+
+def cmd_reset(sid):
+    s = socks.pop(int(sid))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    return []
+
+
+def _pace(s, chunk, hz, seconds):
+    data = b"p" * chunk
+    start = time.monotonic()
+    try:
+        for k in range(int(hz * seconds)):
+            delay = start + k / hz - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            s.sendall(data)
+    except OSError:  # the test closed it: done
+        pass
+
+
+def cmd_pace(sid, chunk, hz, seconds):
+    threading.Thread(target=_pace, daemon=True,
+                     args=(socks[int(sid)], int(chunk), float(hz),
+                           float(seconds))).start()
+    return []
+
+
+def _drain(s):
+    try:
+        while s.recv(1 << 16):
+            pass
+    except OSError:
+        pass
+
+
+def cmd_drain(sid):
+    threading.Thread(target=_drain, daemon=True,
+                     args=(socks[int(sid)],)).start()
     return []
 
 

@@ -45,8 +45,8 @@ NOTE = (b"portview: owners of other users' sockets could not be identified "
         b"(run as root to see them all)\n")
 STATE_HINT = "portview --help lists them"
 CLASS_VALID = "well-known, registered, dynamic, ephemeral"
-SORT_VALID = ("proto, local, foreign, state, pid, program, port; a comma "
-              "list; a leading - reverses a key")
+SORT_VALID = ("proto, local, foreign, state, pid, program, port, rate; a "
+              "comma list; a leading - reverses a key")
 PROTO_VALID = "tcp, udp, sctp, dccp"
 
 NOT_PORT = "not a port, range N-M or service name"
@@ -54,6 +54,12 @@ RANGE = "port out of range (0-65535)"
 UNKNOWN_SVC = "unknown service name"
 LOOKUP_NOT = "not a port, PORT/PROTO or service name"
 
+NOT_SECONDS = "not a number of seconds (such as 5 or 0.5)"
+EVENTS_ONLY = ("it prints a line per change as it comes, in one network "
+               "namespace (the filters, -N, -H, --plain, -i, --json, --interval "
+               "and --count apply)")
+SUMMARY_ONLY = ("it prints counts, not a table (the selection options narrow "
+                "what it counts)")
 RANGES_ONLY = ("it counts every socket in the ranges (only -t, -u and --json "
                "apply)")
 LOOKUP_ONLY = ("it lists every socket on the port (-t, -u, -4, -6, --src, "
@@ -224,6 +230,35 @@ def value_cases():
     lookup(A, UNKNOWN_SVC)
     lookup(DIGITS, RANGE)
     lookup(ESCLONG, UNKNOWN_SVC)
+
+    # the interval: a trailing number (named "interval"), or --interval
+    def seconds(v, why):
+        cases.append(([v], "portview: interval %s: %s" % (esc(v), why), True))
+        cases.append(([b"--interval", v], "portview: --interval %s: %s"
+                      % (shown(v), why), True))
+    seconds(b"0", "shorter than 0.1 seconds")
+    seconds(b"0.05", "shorter than 0.1 seconds")
+    seconds(b"5x", NOT_SECONDS)
+    seconds(b"5.", NOT_SECONDS)
+    seconds(b"1.2.3", NOT_SECONDS)
+    seconds(b".5" + ESC, NOT_SECONDS)
+    seconds(b"1.2345", "more than 3 decimals (milliseconds are the finest)")
+    seconds(b"86400.001", "longer than a day (86400 seconds)")
+    seconds(DIGITS, "longer than a day (86400 seconds)")
+    for v in (b"", b"-1", b"abc", ESC, A):
+        cases.append(([b"--interval", v], "portview: --interval %s: %s"
+                      % (shown(v), NOT_SECONDS), True))
+
+    # --count
+    for v, why in ((b"", "not a count (a whole number, 1 or more)"),
+                   (b"0", "not a count (a whole number, 1 or more)"),
+                   (b"-1", "not a count (a whole number, 1 or more)"),
+                   (b"2.5", "not a count (a whole number, 1 or more)"),
+                   (ESC, "not a count (a whole number, 1 or more)"),
+                   (b"4294967296", "too many (at most 4294967295)"),
+                   (DIGITS, "too many (at most 4294967295)")):
+        cases.append(([b"-c", b"--count", v], "portview: --count %s: %s"
+                      % (shown(v), why), True))
     return cases
 
 
@@ -231,7 +266,7 @@ def option_cases():
     """(argv, expected first stderr line, one_line) for option errors."""
     cases = []
     for opt in ("--state", "--port", "--sport", "--dport", "--class",
-                "--sort", "--lookup"):
+                "--sort", "--lookup", "--interval", "--count"):
         cases.append(([opt.encode()], "portview: option '%s' requires an "
                       "argument" % opt, False))
     for argv, first in (
@@ -273,6 +308,8 @@ def option_cases():
             ([b"--json=" + ESC],
              "portview: option '--json' doesn't allow an argument"),
             ([b"extra"], "portview: unexpected argument 'extra'"),
+            ([b"5", b"6"], "portview: unexpected argument '6'"),
+            ([b"5", b"extra"], "portview: unexpected argument 'extra'"),
             ([ESC], "portview: unexpected argument '%s'" % esc(ESC)),
             ([b"--color", b"never"], "portview: unexpected argument 'never'"),
             ([b"--", b"-x"], "portview: unexpected argument '-x'")):
@@ -301,6 +338,46 @@ def option_cases():
              "cannot be combined with --lookup: " + LOOKUP_ONLY),
             ([b"--look", b"80", b"--sport", b"1"], "portview: --sport cannot "
              "be combined with --look: " + LOOKUP_ONLY),
+            # the watching options: what an interval and the events take
+            ([b"-c", b"5"], "portview: -c cannot be combined with an "
+             "interval (5): -c is every second"),
+            ([b"--continuous", b"--interval", b"2"], "portview: -c cannot be "
+             "combined with an interval (--interval 2): -c is every second"),
+            ([b"--interval", b"2", b"3"],
+             "portview: the interval is given twice (3 and --interval 2)"),
+            ([b"--count", b"3"], "portview: --count needs an interval or "
+             "--events (as in portview -no 2 --count 5)"),
+            ([b"--events", b"5"], "portview: interval 5 cannot be combined "
+             "with --events: " + EVENTS_ONLY),
+            ([b"--events", b"-c"], "portview: -c cannot be combined with "
+             "--events: " + EVENTS_ONLY),
+            ([b"--events", b"-W"], "portview: -W cannot be combined with "
+             "--events: " + EVENTS_ONLY),
+            ([b"--events", b"-e"], "portview: -e cannot be combined with "
+             "--events: " + EVENTS_ONLY),
+            ([b"--events", b"--sort", b"port"], "portview: --sort cannot be "
+             "combined with --events: " + EVENTS_ONLY),
+            ([b"--events", b"-s"], "portview: --events cannot be combined "
+             "with -s: " + SUMMARY_ONLY),
+            ([b"--events", b"--all-netns"], "portview: --all-netns cannot be "
+             "combined with --events: " + EVENTS_ONLY),
+            ([b"-s", b"5"], "portview: interval 5 cannot be combined with "
+             "-s: " + SUMMARY_ONLY),
+            ([b"--ranges", b"-c"], "portview: -c cannot be combined with "
+             "--ranges: " + RANGES_ONLY),
+            ([b"--ranges", b"--events"], "portview: --events cannot be "
+             "combined with --ranges: " + RANGES_ONLY),
+            ([b"--lookup", b"80", b"-i"], "portview: -i cannot be combined "
+             "with --lookup: " + LOOKUP_ONLY),
+            ([b"--lookup", b"80", b"--count", b"2", b"1"], "portview: "
+             "--count cannot be combined with --lookup: " + LOOKUP_ONLY),
+            ([b"--sort", b"rate"], "portview: --sort rate: the rates need -i "
+             "and an interval; as in portview -no 2 -i --sort rate"),
+            ([b"-i", b"--sort", b"state,-rate"], "portview: --sort "
+             "state,-rate: the rates need -i and an interval; as in portview "
+             "-no 2 -i --sort rate"),
+            ([b"--sort", b"rate", b"2"], "portview: --sort rate: the rates "
+             "need -i and an interval; as in portview -no 2 -i --sort rate"),
             # 128 port options are fine (mixed kinds); the 129th is named
             ([b"--dport", b"1", b"--sport", b"2"] + [b"--port", b"3"] * 127,
              "portview: --port 3: too many port options (at most 128 --port, "

@@ -262,6 +262,240 @@ START_TEST(many_in_batches)
 }
 END_TEST
 
+/* A dump of TCP with each socket's tcp_info asked for (info) and kept. */
+static void dump_tcp_info(struct pv_socklist *l, bool info)
+{
+	struct mnl_socket *nl;
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	struct pv_diag_query q = {.family = AF_UNSPEC,
+				  .proto = IPPROTO_TCP,
+				  .states = PV_STATES_ALL,
+				  .ext = info ? 1u << (INET_DIAG_INFO - 1) : 0};
+	struct pv_diag_stats st;
+	l->keep_info = true;
+	ck_assert_int_eq(pv_diag_dump(nl, &q, NULL, l, &st, NULL), 0);
+	pv_diag_close(nl);
+}
+
+static void send_all(int fd, size_t n)
+{
+	char buf[4096];
+	memset(buf, 'x', sizeof(buf));
+	for (size_t sent = 0; sent < n;) {
+		ssize_t k = send(fd, buf, n - sent < sizeof(buf) ? n - sent : sizeof(buf), 0);
+		ck_assert_int_gt(k, 0);
+		sent += (size_t)k;
+	}
+}
+
+static void recv_all(int fd, size_t n)
+{
+	char buf[4096];
+	for (size_t got = 0; got < n;) {
+		ssize_t k = recv(fd, buf, sizeof(buf), 0);
+		ck_assert_int_gt(k, 0);
+		got += (size_t)k;
+	}
+}
+
+/*
+ * -i: the kernel's byte counters for a transfer this test made, in the
+ * same dump; without the request, none (the kernel sends none).
+ */
+START_TEST(tcp_info_counts_the_bytes)
+{
+	private_netns();
+	int lfd = listener(AF_INET, 5000), c[2];
+	connect_pair(lfd, AF_INET, 5000, 40000, c);
+	send_all(c[0], 300000);
+	recv_all(c[1], 300000);
+	send_all(c[1], 1234);
+	recv_all(c[0], 1234);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	/* the last ACK may be a moment behind the data on loopback */
+	for (int ms = 0;; ms++) {
+		pv_socklist_free(&l);
+		pv_socklist_init(&l);
+		dump_tcp_info(&l, true);
+		struct pv_sock cl = find(&l, AF_INET, 40000, 5000);
+		if (cl.info && cl.info->bytes_acked >= 300001)
+			break;
+		ck_assert_msg(ms < WAIT_MS, "client bytes_acked never reached 300001");
+		usleep(1000);
+	}
+	struct pv_sock cl = find(&l, AF_INET, 40000, 5000);
+	struct pv_sock sv = find(&l, AF_INET, 5000, 40000);
+	struct pv_sock ls = find(&l, AF_INET, 5000, 0);
+	ck_assert_ptr_nonnull(cl.info);
+	ck_assert_ptr_nonnull(sv.info);
+	ck_assert_ptr_nonnull(ls.info); /* a listener has one too */
+	uint8_t all = PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS | PV_TI_DELIVERY | PV_TI_SENT;
+	ck_assert_uint_eq(cl.info->have, all);
+	/* bytes_sent counts retransmissions, which a loaded loopback sees at times */
+	ck_assert_uint_ge(cl.info->bytes_sent, 300000);
+	ck_assert_uint_eq(cl.info->bytes_acked, 300001); /* the SYN counts one */
+	ck_assert_uint_eq(cl.info->bytes_received, 1234);
+	ck_assert_uint_eq(sv.info->bytes_received, 300000);
+	ck_assert_uint_ge(sv.info->bytes_sent, 1234);
+	ck_assert_uint_ge(cl.info->segs_out, 3);
+	ck_assert_uint_gt(cl.info->rtt_us, 0);
+	ck_assert_uint_gt(cl.info->snd_cwnd, 0);
+	ck_assert_uint_le(cl.info->bytes_sent - 300000, (uint64_t)cl.info->total_retrans * 65536);
+	pv_socklist_free(&l);
+
+	pv_socklist_init(&l);
+	dump_tcp_info(&l, false);
+	ck_assert_ptr_null(find(&l, AF_INET, 40000, 5000).info);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* Read the destroy groups until a record with this cookie comes, or time runs out. */
+static bool freed_comes(struct mnl_socket *ev, uint64_t cookie, struct pv_socklist *got)
+{
+	for (int ms = 0; ms < WAIT_MS; ms++) {
+		ck_assert_int_eq(pv_diag_read_destroyed(ev, got), 0);
+		for (size_t i = 0; i < got->n; i++)
+			if (got->v[i].cookie == cookie)
+				return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * The destroy groups: a connection reset and a UDP socket closed each
+ * arrive with their cookie, protocol and last tcp_info; a listener never
+ * closed does not.
+ */
+START_TEST(destroy_groups_report_closes)
+{
+	private_netns();
+	struct mnl_socket *ev;
+	ck_assert_int_eq(pv_diag_open_destroyed(&ev), 0);
+	ck_assert_int_ge(pv_diag_fd(ev), 0);
+	int lfd = listener(AF_INET6, 5000), c[2];
+	connect_pair(lfd, AF_INET6, 5000, 40000, c);
+	send_all(c[0], 5000);
+	recv_all(c[1], 5000);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, 5353, &ss);
+	ck_assert_int_eq(bind(u, (struct sockaddr *)&ss, len), 0);
+	struct pv_socklist l, got;
+	pv_socklist_init(&l);
+	pv_socklist_init(&got);
+	dump_tcp(&l);
+	struct pv_sock cl = find(&l, AF_INET6, 40000, 5000);
+	ck_assert_int_eq(pv_diag_read_destroyed(ev, &got), 0); /* nothing yet */
+	ck_assert_uint_eq(got.n, 0);
+
+	/* a close: the last counters, the addresses as they were */
+	got.keep_info = true;
+	struct pv_sock sv = find(&l, AF_INET6, 5000, 40000);
+	close(c[1]);
+	ck_assert(freed_comes(ev, sv.cookie, &got));
+	struct pv_sock d;
+	for (size_t i = 0; i < got.n; i++) {
+		pv_socklist_get(&got, i, &d);
+		if (d.cookie == sv.cookie)
+			break;
+	}
+	ck_assert_uint_eq(d.proto, IPPROTO_TCP);
+	ck_assert_uint_eq(d.family, AF_INET6);
+	ck_assert_uint_eq(d.local.port, 5000);
+	ck_assert_uint_eq(d.remote.port, 40000);
+	ck_assert_uint_eq(d.inode, 0); /* the kernel says none in these */
+	ck_assert_ptr_nonnull(d.info);
+	ck_assert_uint_eq(d.info->bytes_received, 5000);
+
+	/*
+	 * A reset disconnects first: the kernel has forgotten the foreign port
+	 * and zeroed the counters by the time it frees the socket.  Only the
+	 * cookie says which it was.
+	 */
+	pv_socklist_free(&got);
+	pv_socklist_init(&got);
+	got.keep_info = true;
+	reset_close(c[0]);
+	ck_assert(freed_comes(ev, cl.cookie, &got));
+	for (size_t i = 0; i < got.n; i++) {
+		pv_socklist_get(&got, i, &d);
+		if (d.cookie == cl.cookie)
+			break;
+	}
+	ck_assert_uint_eq(d.local.port, 40000);
+	ck_assert_uint_eq(d.remote.port, 0);
+
+	/* UDP: its cookie from a dump, then its close */
+	struct mnl_socket *nl;
+	struct pv_diag_query q = {.family = AF_INET, .proto = IPPROTO_UDP, .states = PV_STATES_ALL};
+	struct pv_diag_stats st;
+	struct pv_socklist ul;
+	pv_socklist_init(&ul);
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	ck_assert_int_eq(pv_diag_dump(nl, &q, NULL, &ul, &st, NULL), 0);
+	pv_diag_close(nl);
+	ck_assert_uint_eq(ul.n, 1);
+	close(u);
+	pv_socklist_free(&got);
+	pv_socklist_init(&got);
+	ck_assert(freed_comes(ev, ul.v[0].cookie, &got));
+	for (size_t i = 0; i < got.n; i++)
+		if (got.v[i].cookie == ul.v[0].cookie)
+			ck_assert_uint_eq(got.v[i].proto, IPPROTO_UDP);
+	for (size_t i = 0; i < got.n; i++)
+		ck_assert(got.v[i].lport != 5000 || got.v[i].rport != 0); /* the listener lives */
+
+	pv_socklist_free(&ul);
+	pv_socklist_free(&got);
+	pv_socklist_free(&l);
+	close(lfd);
+	pv_diag_close(ev);
+}
+END_TEST
+
+/*
+ * One socket looked up by cookie: still there in its state, there as
+ * TIME_WAIT after an active close, gone after a reset.
+ */
+START_TEST(lookup_state_by_cookie)
+{
+	private_netns();
+	int lfd = listener(AF_INET, 5000), c[2], r[2];
+	connect_pair(lfd, AF_INET, 5000, 40000, c);
+	connect_pair(lfd, AF_INET, 5000, 40001, r);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	dump_tcp(&l);
+	struct pv_sock tw = find(&l, AF_INET, 40000, 5000);
+	struct pv_sock rs = find(&l, AF_INET, 40001, 5000);
+	struct mnl_socket *nl;
+	uint8_t state = 0;
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	ck_assert_int_eq(pv_diag_lookup_state(nl, &tw, &state), 0);
+	ck_assert_uint_eq(state, PV_TCP_ESTABLISHED);
+
+	close(c[0]);
+	wait_state(c[1], PV_TCP_CLOSE_WAIT);
+	close(c[1]);
+	wait_dump(AF_INET, 5000, 40000, 0);
+	ck_assert_int_eq(pv_diag_lookup_state(nl, &tw, &state), 0);
+	ck_assert_uint_eq(state, PV_TCP_TIME_WAIT);
+
+	reset_close(r[0]);
+	wait_state(r[1], PV_TCP_CLOSE);
+	ck_assert_int_eq(pv_diag_lookup_state(nl, &rs, &state), -ENOENT);
+	/* another cookie on the same addresses: not this socket */
+	tw.cookie ^= 1;
+	ck_assert_int_eq(pv_diag_lookup_state(nl, &tw, &state), -ENOENT);
+	pv_diag_close(nl);
+	close(r[1]);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 /* A dump of the states asked for, with its boundaries noted (nothing looked up). */
 static void dump_states(uint32_t states, struct pv_socklist *l, struct pv_diag_stats *st,
 			struct pv_diag_tails *t)
@@ -377,6 +611,9 @@ int main(void)
 	tcase_add_test(tc, time_wait_is_not_gone);
 	tcase_add_test(tc, same_tuple_new_socket_is_gone);
 	tcase_add_test(tc, many_in_batches);
+	tcase_add_test(tc, tcp_info_counts_the_bytes);
+	tcase_add_test(tc, destroy_groups_report_closes);
+	tcase_add_test(tc, lookup_state_by_cookie);
 	tcase_add_test(tc, bound_sockets_are_listed_as_bound);
 	tcase_add_test(tc, boundaries_name_the_walk_they_cut);
 	suite_add_tcase(s, tc);

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "helpers.h"
 #include "portview/format.h"
@@ -491,6 +492,56 @@ START_TEST(width_counts_code_points)
 }
 END_TEST
 
+/* Short counts: exact below 10,000, then three significant digits. */
+START_TEST(si_counts)
+{
+	static const struct {
+		uint64_t v;
+		const char *want;
+	} cases[] = {
+	    {0, "0"},
+	    {9999, "9999"},
+	    {10000, "10.0k"},
+	    {12345, "12.3k"},
+	    {99949, "99.9k"},
+	    {99950, "100k"},
+	    {999499, "999k"},
+	    {999500, "1.00M"}, /* rounds up into the next prefix, not to "1000k" */
+	    {1234567, "1.23M"},
+	    {4328727272ull * 8, "34.6G"},
+	    {1000000000000000000ull, "1.00E"},
+	    {UINT64_MAX, "18.4E"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[PV_SI_MAX];
+		size_t n = pv_format_si(out, cases[i].v);
+		ck_assert_msg(strcmp(out, cases[i].want) == 0, "%llu: got %s, want %s",
+			      (unsigned long long)cases[i].v, out, cases[i].want);
+		ck_assert_uint_eq(n, strlen(cases[i].want));
+	}
+}
+END_TEST
+
+/* RFC 3339: UTC with Z, local time with its offset written +HH:MM. */
+START_TEST(rfc3339_times)
+{
+	char out[PV_TIME_MAX];
+	struct timespec t = {.tv_sec = 1795599601, .tv_nsec = 234567891};
+	ck_assert_uint_eq(pv_format_time(out, &t, true, true), 24);
+	ck_assert_str_eq(out, "2026-11-25T09:40:01.234Z");
+	pv_format_time(out, &t, true, false);
+	ck_assert_str_eq(out, "2026-11-25T09:40:01Z");
+	setenv("TZ", "UTC-05:30", 1); /* POSIX: five and a half hours east */
+	tzset();
+	pv_format_time(out, &t, false, true);
+	ck_assert_str_eq(out, "2026-11-25T15:10:01.234+05:30");
+	setenv("TZ", "UTC+03", 1);
+	tzset();
+	pv_format_time(out, &t, false, false);
+	ck_assert_str_eq(out, "2026-11-25T06:40:01-03:00");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("format");
@@ -504,6 +555,8 @@ int main(void)
 	tcase_add_test(tc, every_c0_control);
 	tcase_add_test(tc, all_short_inputs_round_trip);
 	tcase_add_test(tc, width_counts_code_points);
+	tcase_add_test(tc, si_counts);
+	tcase_add_test(tc, rfc3339_times);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -393,6 +393,266 @@ START_TEST(error_after_records)
 }
 END_TEST
 
+/* ---- attributes: tcp_info and the protocol --------------------------------------------- */
+
+/* A message under construction: a record and the attributes after it. */
+struct msgbuf {
+	uint64_t align[256];
+	size_t len;
+};
+
+static void put_record(struct msgbuf *m, uint16_t sport, uint64_t cookie)
+{
+	memset(m, 0, sizeof(*m));
+	struct nlmsghdr h = {.nlmsg_type = SOCK_DIAG_BY_FAMILY};
+	struct inet_diag_msg d = {.idiag_family = AF_INET, .idiag_state = 1};
+	d.id.idiag_sport = htons(sport);
+	d.id.idiag_dport = htons(5000);
+	d.id.idiag_cookie[0] = (uint32_t)cookie;
+	d.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	memcpy((char *)m->align + sizeof(h), &d, sizeof(d));
+	m->len = sizeof(h) + sizeof(d);
+	h.nlmsg_len = (uint32_t)m->len;
+	memcpy(m->align, &h, sizeof(h));
+}
+
+/* An attribute of len bytes of payload (the length field says nla_len). */
+static void put_attr(struct msgbuf *m, uint16_t type, const void *payload, size_t len,
+		     uint16_t nla_len)
+{
+	char *p = (char *)m->align + m->len;
+	struct nlattr a = {.nla_len = nla_len, .nla_type = type};
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + sizeof(a), payload, len);
+	m->len += NLA_ALIGN(sizeof(a) + len);
+	struct nlmsghdr h;
+	memcpy(&h, m->align, sizeof(h));
+	h.nlmsg_len = (uint32_t)m->len;
+	memcpy(m->align, &h, sizeof(h));
+}
+
+/* The message, then NLMSG_DONE, through the parser: the records into l. */
+static int parse_msg(struct msgbuf *m, uint8_t proto, struct pv_socklist *l)
+{
+	struct nlmsghdr done = {.nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_DONE};
+	memcpy((char *)m->align + m->len, &done, sizeof(done));
+	memset((char *)m->align + m->len + NLMSG_HDRLEN, 0, 4);
+	return parse(m->align, m->len + NLMSG_HDRLEN + 4, proto, l);
+}
+
+/* The kernel's struct tcp_info as bytes: the fields tests look at, at their offsets. */
+struct ti_bytes {
+	uint8_t b[300];
+};
+
+static void ti_put32(struct ti_bytes *t, size_t at, uint32_t v)
+{
+	memcpy(t->b + at, &v, 4);
+}
+
+static void ti_put64(struct ti_bytes *t, size_t at, uint64_t v)
+{
+	memcpy(t->b + at, &v, 8);
+}
+
+/*
+ * Offsets in the kernel's struct tcp_info (include/uapi/linux/tcp.h),
+ * written out here rather than taken from the header the parser uses.
+ */
+enum {
+	TI_SND_MSS = 16,
+	TI_RETRANS32 = 36,
+	TI_LAST_SENT = 44,
+	TI_LAST_RECV = 52,
+	TI_RTT = 68,
+	TI_RTTVAR = 72,
+	TI_CWND = 80,
+	TI_TOTAL_RETRANS = 100, /* the first kernel's struct ends after it: 104 bytes */
+	TI_BYTES_ACKED = 120,
+	TI_BYTES_RECEIVED = 128,
+	TI_SEGS_OUT = 136,
+	TI_SEGS_IN = 140,
+	TI_DELIVERY = 160,
+	TI_BYTES_SENT = 200,
+};
+
+static struct ti_bytes sample_info(void)
+{
+	struct ti_bytes t;
+	memset(&t, 0, sizeof(t));
+	ti_put32(&t, TI_SND_MSS, 1448);
+	ti_put32(&t, TI_RETRANS32, 2);
+	ti_put32(&t, TI_LAST_SENT, 120);
+	ti_put32(&t, TI_LAST_RECV, 3400);
+	ti_put32(&t, TI_RTT, 42000);
+	ti_put32(&t, TI_RTTVAR, 21000);
+	ti_put32(&t, TI_CWND, 10);
+	ti_put32(&t, TI_TOTAL_RETRANS, 7);
+	ti_put64(&t, TI_BYTES_ACKED, 1000001);
+	ti_put64(&t, TI_BYTES_RECEIVED, 2000000);
+	ti_put32(&t, TI_SEGS_OUT, 900);
+	ti_put32(&t, TI_SEGS_IN, 800);
+	ti_put64(&t, TI_DELIVERY, 125000000);
+	ti_put64(&t, TI_BYTES_SENT, 1000500);
+	return t;
+}
+
+/* The record parsed from a message with a tcp_info of len bytes, kept or not. */
+static struct pv_sock with_info(size_t len, bool keep, struct pv_socklist *l)
+{
+	struct msgbuf m;
+	struct ti_bytes t = sample_info();
+	put_record(&m, 40000, 77);
+	put_attr(&m, INET_DIAG_INFO, t.b, len, (uint16_t)(4 + len));
+	pv_socklist_init(l);
+	l->keep_info = keep;
+	ck_assert_int_eq(parse_msg(&m, IPPROTO_TCP, l), 0);
+	ck_assert_uint_eq(l->n, 1);
+	struct pv_sock s;
+	pv_socklist_get(l, 0, &s);
+	return s;
+}
+
+START_TEST(tcp_info_every_field)
+{
+	struct pv_socklist l;
+	struct pv_sock s = with_info(232, true, &l);
+	ck_assert_ptr_nonnull(s.info);
+	const struct pv_tcp_info *i = s.info;
+	ck_assert_uint_eq(i->have,
+			  PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS | PV_TI_DELIVERY | PV_TI_SENT);
+	ck_assert_uint_eq(i->rtt_us, 42000);
+	ck_assert_uint_eq(i->rttvar_us, 21000);
+	ck_assert_uint_eq(i->snd_cwnd, 10);
+	ck_assert_uint_eq(i->snd_mss, 1448);
+	ck_assert_uint_eq(i->retrans, 2);
+	ck_assert_uint_eq(i->total_retrans, 7);
+	ck_assert_uint_eq(i->last_data_sent_ms, 120);
+	ck_assert_uint_eq(i->last_data_recv_ms, 3400);
+	ck_assert_uint_eq(i->bytes_acked, 1000001);
+	ck_assert_uint_eq(i->bytes_received, 2000000);
+	ck_assert_uint_eq(i->segs_out, 900);
+	ck_assert_uint_eq(i->segs_in, 800);
+	ck_assert_uint_eq(i->delivery_rate, 125000000);
+	ck_assert_uint_eq(i->bytes_sent, 1000500);
+	pv_socklist_free(&l);
+	/* a newer kernel's longer struct: the same */
+	s = with_info(280, true, &l);
+	ck_assert_uint_eq(s.info->bytes_sent, 1000500);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* An older kernel's shorter struct: only the fields it covers. */
+START_TEST(tcp_info_as_long_as_the_kernel_sent)
+{
+	static const struct {
+		size_t len;
+		uint8_t have;
+	} cases[] = {
+	    {103, 0}, /* shorter than any kernel's: none */
+	    {104, PV_TI_BASE},
+	    {135, PV_TI_BASE},
+	    {136, PV_TI_BASE | PV_TI_BYTES},
+	    {144, PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS},
+	    {168, PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS | PV_TI_DELIVERY},
+	    {207, PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS | PV_TI_DELIVERY},
+	    {208, PV_TI_BASE | PV_TI_BYTES | PV_TI_SEGS | PV_TI_DELIVERY | PV_TI_SENT},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct pv_socklist l;
+		struct pv_sock s = with_info(cases[k].len, true, &l);
+		if (!cases[k].have) {
+			ck_assert_ptr_null(s.info);
+		} else {
+			ck_assert_msg(s.info && s.info->have == cases[k].have,
+				      "%zu bytes: have %d, want %d", cases[k].len,
+				      s.info ? s.info->have : -1, cases[k].have);
+			ck_assert_uint_eq(s.info->rtt_us, 42000);
+			ck_assert_uint_eq(s.info->bytes_acked,
+					  cases[k].have & PV_TI_BYTES ? 1000001 : 0);
+		}
+		pv_socklist_free(&l);
+	}
+}
+END_TEST
+
+/* Not kept unless asked for; not read from a UDP record or a bad attribute. */
+START_TEST(tcp_info_only_when_kept)
+{
+	struct pv_socklist l;
+	struct pv_sock s = with_info(232, false, &l);
+	ck_assert_ptr_null(s.info);
+	ck_assert_ptr_null(l.info);
+	pv_socklist_free(&l);
+
+	struct msgbuf m;
+	struct ti_bytes t = sample_info();
+	put_record(&m, 40000, 77);
+	put_attr(&m, INET_DIAG_INFO, t.b, 232, 236);
+	pv_socklist_init(&l);
+	l.keep_info = true;
+	ck_assert_int_eq(parse_msg(&m, IPPROTO_UDP, &l), 0);
+	pv_socklist_get(&l, 0, &s);
+	ck_assert_ptr_null(s.info);
+	pv_socklist_free(&l);
+
+	/* an attribute longer than the message: the walk stops, the record stays */
+	put_record(&m, 40000, 77);
+	put_attr(&m, INET_DIAG_INFO, t.b, 232, 2000);
+	pv_socklist_init(&l);
+	l.keep_info = true;
+	ck_assert_int_eq(parse_msg(&m, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(l.n, 1);
+	pv_socklist_get(&l, 0, &s);
+	ck_assert_ptr_null(s.info);
+	ck_assert_uint_eq(s.local.port, 40000);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/*
+ * A parse given no protocol (the destroy groups') takes each message's
+ * INET_DIAG_PROTOCOL, after a padding attribute too; a message without
+ * one, or naming another protocol, is skipped.
+ */
+START_TEST(protocol_from_the_message)
+{
+	static const struct {
+		int proto; /* -1: no attribute */
+		int want;  /* 0: skipped */
+	} cases[] = {
+	    {IPPROTO_TCP, IPPROTO_TCP}, {IPPROTO_UDP, IPPROTO_UDP}, {-1, 0}, {132, 0}, {0, 0}};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct msgbuf m;
+		struct pv_socklist l;
+		uint8_t pad[4] = {0};
+		put_record(&m, 41000, 88);
+		put_attr(&m, INET_DIAG_PAD, pad, 0, 4);
+		if (cases[k].proto >= 0) {
+			uint8_t p = (uint8_t)cases[k].proto;
+			put_attr(&m, INET_DIAG_PROTOCOL, &p, 1, 5);
+		}
+		pv_socklist_init(&l);
+		ck_assert_int_eq(parse_msg(&m, 0, &l), 0);
+		ck_assert_uint_eq(l.n, cases[k].want ? 1 : 0);
+		if (cases[k].want)
+			ck_assert_uint_eq(l.v[0].proto, cases[k].want);
+		pv_socklist_free(&l);
+	}
+	/* a dump's parse keeps its own protocol whatever a message says */
+	struct msgbuf m;
+	struct pv_socklist l;
+	uint8_t p = IPPROTO_UDP;
+	put_record(&m, 41000, 88);
+	put_attr(&m, INET_DIAG_PROTOCOL, &p, 1, 5);
+	pv_socklist_init(&l);
+	ck_assert_int_eq(parse_msg(&m, IPPROTO_TCP, &l), 0);
+	ck_assert_uint_eq(l.v[0].proto, IPPROTO_TCP);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sock_diag");
@@ -412,6 +672,10 @@ int main(void)
 	tcase_add_test(tc, error_after_records);
 	tcase_add_test(tc, attributes_and_timer_counters);
 	tcase_add_test(tc, tcp_close_records_are_bound);
+	tcase_add_test(tc, tcp_info_every_field);
+	tcase_add_test(tc, tcp_info_as_long_as_the_kernel_sent);
+	tcase_add_test(tc, tcp_info_only_when_kept);
+	tcase_add_test(tc, protocol_from_the_message);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -200,7 +200,7 @@ static void check_order(const struct pv_socklist *l, const struct pv_sock *socks
 static void sort_by(struct pv_socklist *l, enum pv_sort_key key, bool reverse)
 {
 	struct pv_order order = {.keys = {key}, .reverse = {reverse}, .n = 1};
-	pv_socklist_sort_by(l, &order, NULL);
+	pv_socklist_sort_by(l, &order, NULL, NULL);
 }
 
 START_TEST(ipv6_foreign_addresses_order)

@@ -1,0 +1,297 @@
+/*
+ * The outputs of the interval and event modes: the line above each
+ * refresh, a refresh as one line of NDJSON, and the event stream as text
+ * or NDJSON.  The table itself is render_table.c's.
+ */
+#include "portview/format.h"
+#include "portview/render.h"
+#include "portview/state.h"
+#include "portview/util.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Milliseconds as seconds, without trailing zeros: "2", "0.5", "1.25". */
+static void put_seconds(struct pv_buf *out, uint32_t ms)
+{
+	pv_buf_printf(out, "%u", ms / 1000);
+	if (ms % 1000) {
+		char frac[8];
+		int n = snprintf(frac, sizeof(frac), ".%03u", ms % 1000);
+		while (n > 1 && frac[n - 1] == '0')
+			n--;
+		pv_buf_add(out, frac, (size_t)n);
+	}
+}
+
+static void put_time(struct pv_buf *out, const struct timespec *t, bool utc, bool ms)
+{
+	char text[PV_TIME_MAX];
+	pv_buf_add(out, text, pv_format_time(text, t, utc, ms));
+}
+
+static void put_si(struct pv_buf *out, uint64_t v)
+{
+	char text[PV_SI_MAX];
+	pv_buf_add(out, text, pv_format_si(text, v));
+}
+
+/* A rate for people: "340 B/s", "9.37 MB/s". */
+static void put_rate(struct pv_buf *out, uint64_t v)
+{
+	char text[PV_SI_MAX];
+	size_t n = pv_format_si(text, v);
+	bool prefix = text[n - 1] < '0' || text[n - 1] > '9';
+	pv_buf_add(out, text, n - prefix);
+	pv_buf_putc(out, ' ');
+	if (prefix)
+		pv_buf_putc(out, text[n - 1]);
+	pv_buf_puts(out, "B/s");
+}
+
+void pv_render_watch_header(struct pv_buf *out, const struct pv_watch_header *h)
+{
+	const struct pv_watch_counts *c = &h->counts;
+	if (h->clock) {
+		char text[PV_TIME_MAX];
+		pv_format_time(text, &h->when, false, false);
+		pv_buf_add(out, text + 11, 8); /* HH:MM:SS of 2026-11-25THH:MM:SS */
+	} else {
+		put_time(out, &h->when, false, false);
+	}
+	pv_buf_printf(out, "  %zu socket%s", c->total, c->total == 1 ? "" : "s");
+	if (!h->first)
+		pv_buf_printf(out, ", %zu new, %zu changed, %zu closed", c->opened, c->changed,
+			      c->closed);
+	if (h->rates && !h->first) {
+		pv_buf_puts(out, "  send ");
+		put_rate(out, h->sent);
+		pv_buf_puts(out, ", recv ");
+		put_rate(out, h->received);
+	}
+	pv_buf_putc(out, '\n');
+}
+
+static const char *const change_name[] = {
+    [PV_CHANGE_NONE] = "null",
+    [PV_CHANGE_NEW] = "\"new\"",
+    [PV_CHANGE_STATE] = "\"changed\"",
+    [PV_CHANGE_CLOSED] = "\"closed\"",
+};
+
+void pv_render_frame_json(struct pv_buf *out, const struct pv_watch_header *h,
+			  const struct pv_frame *f)
+{
+	const struct pv_watch_counts *c = &h->counts;
+	pv_buf_puts(out, "{\"time\": \"");
+	put_time(out, &h->when, true, true);
+	pv_buf_puts(out, "\", \"interval\": ");
+	put_seconds(out, h->interval_ms);
+	pv_buf_printf(out, ", \"total\": %zu, \"new\": %zu, \"changed\": %zu, \"closed\": %zu",
+		      c->total, c->opened, c->changed, c->closed);
+	if (h->rates) {
+		if (h->first)
+			pv_buf_puts(out, ", \"sent\": null, \"received\": null");
+		else
+			pv_buf_printf(out, ", \"sent\": %llu, \"received\": %llu",
+				      (unsigned long long)h->sent, (unsigned long long)h->received);
+	}
+	pv_buf_puts(out, ", \"sockets\": [");
+	for (size_t k = 0; k < f->n; k++) {
+		const struct pv_watch_row *w = &f->rows[k];
+		const struct pv_view *v = w->change == PV_CHANGE_CLOSED ? f->prev : f->cur;
+		struct pv_row row;
+		pv_view_row(v, w->index, &row);
+		pv_buf_puts(out, k ? ", {" : "{");
+		pv_render_json_row(out, v, &row);
+		pv_buf_puts(out, ", \"change\": ");
+		pv_buf_puts(out, change_name[w->change]);
+		pv_buf_putc(out, '}');
+	}
+	pv_buf_puts(out, "]}\n");
+}
+
+/* ---- --events ---------------------------------------------------------------------------- */
+
+static const char *const event_name[] = {
+    [PV_EVENT_OPENED] = "opened",
+    [PV_EVENT_CHANGED] = "changed",
+    [PV_EVENT_CLOSED] = "closed",
+    [PV_EVENT_LOST] = "lost",
+};
+
+/* What a LOST event says. */
+static const char lost_text[] =
+    "events were lost (the kernel's queue for portview was full); what changed meanwhile "
+    "comes from a full dump";
+
+/* The columns of an event line: at least as wide as the table's. */
+enum { W_TIME = 31, W_EVENT = 9, W_PROTO = 7, W_ADDR = 23, W_STATE = 16, W_OWNER = 18 };
+
+/* Pad the line to start the next column at or after from + width. */
+static void pad_to(struct pv_buf *out, size_t from, size_t width)
+{
+	size_t used = out->len - from;
+	pv_buf_pad(out, ' ', used < width ? width - used : 1);
+}
+
+void pv_render_event_header(struct pv_buf *out, const struct pv_event_opts *o)
+{
+	static const struct {
+		const char *title;
+		size_t width;
+	} cols[] = {
+	    {"Time", W_TIME},
+	    {"Event", W_EVENT},
+	    {"Proto", W_PROTO},
+	    {"Local Address", W_ADDR},
+	    {"Foreign Address", W_ADDR},
+	    {"State", W_STATE},
+	    {"PID/Program name", W_OWNER},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cols); i++) {
+		size_t at = out->len;
+		pv_buf_puts(out, cols[i].title);
+		if (i + 1 < ARRAY_SIZE(cols) || !o->plain)
+			pad_to(out, at, cols[i].width);
+	}
+	if (!o->plain)
+		pv_buf_puts(out, "Local Port / Foreign Port");
+	pv_buf_putc(out, '\n');
+}
+
+static void put_endpoint(struct pv_buf *out, const struct pv_row *r, bool local,
+			 struct pv_ifcache *ifc)
+{
+	const struct pv_sock *s = &r->s;
+	if (!local && s->proto == IPPROTO_UDP && s->state == PV_TCP_CLOSE) {
+		pv_buf_puts(out, "*:*");
+		return;
+	}
+	char *p = pv_buf_reserve(out, PV_ENDPOINT_MAX);
+	out->len +=
+	    pv_format_endpoint(p, s->family, local ? &s->local : &s->remote, s->ifindex, ifc);
+}
+
+/* Every owner as PID/Program name, or "-". */
+static void put_owners(struct pv_buf *out, const struct pv_view *v, const struct pv_row *r)
+{
+	if (!v->has_owners || r->owner_count == 0) {
+		pv_buf_putc(out, '-');
+		return;
+	}
+	int32_t last = -1;
+	for (uint32_t i = 0; i < r->owner_count; i++) {
+		const struct pv_owner *o = &v->owners.owners[r->owner_first + i];
+		if (o->pid == last)
+			continue;
+		const struct pv_process *p = &v->owners.procs[o->proc];
+		pv_buf_printf(out, last == -1 ? "%d/" : ",%d/", (int)o->pid);
+		pv_escape_text(out, p->comm, p->comm_len);
+		last = o->pid;
+	}
+}
+
+/* The TCP internals as ss -i writes them. */
+static void put_info(struct pv_buf *out, const struct pv_tcp_info *t)
+{
+	pv_buf_printf(out, " rtt:%g/%g cwnd:%u", t->rtt_us / 1000.0, t->rttvar_us / 1000.0,
+		      t->snd_cwnd);
+	if (t->have & PV_TI_SENT)
+		pv_buf_printf(out, " bytes_sent:%llu", (unsigned long long)t->bytes_sent);
+	if (t->have & PV_TI_BYTES)
+		pv_buf_printf(out, " bytes_acked:%llu bytes_received:%llu",
+			      (unsigned long long)t->bytes_acked,
+			      (unsigned long long)t->bytes_received);
+	if (t->have & PV_TI_SEGS)
+		pv_buf_printf(out, " segs_out:%u segs_in:%u", t->segs_out, t->segs_in);
+	pv_buf_printf(out, " retrans:%u/%u", t->retrans, t->total_retrans);
+	if (t->have & PV_TI_DELIVERY) {
+		pv_buf_puts(out, " delivery_rate:");
+		put_si(out, t->delivery_rate * 8);
+		pv_buf_puts(out, "bps");
+	}
+	pv_buf_printf(out, " lastsnd:%u lastrcv:%u", t->last_data_sent_ms, t->last_data_recv_ms);
+}
+
+/* The event's row, with a closed socket's last tcp_info from the kernel's message. */
+static void event_row(const struct pv_event *e, struct pv_row *r)
+{
+	pv_view_row(e->v, e->index, r);
+	if (e->kind == PV_EVENT_CLOSED && e->info)
+		r->s.info = e->info;
+}
+
+void pv_render_event(struct pv_buf *out, const struct pv_event *e, const struct pv_event_opts *o)
+{
+	size_t at = out->len;
+	put_time(out, &e->when, false, true);
+	pad_to(out, at, W_TIME);
+	at = out->len;
+	pv_buf_puts(out, event_name[e->kind]);
+	pad_to(out, at, W_EVENT);
+	if (e->kind == PV_EVENT_LOST) {
+		pv_buf_puts(out, lost_text);
+		pv_buf_putc(out, '\n');
+		return;
+	}
+	struct pv_row r;
+	struct pv_ifcache ifc;
+	pv_ifcache_init(&ifc);
+	event_row(e, &r);
+	at = out->len;
+	pv_buf_puts(out, pv_proto_name(r.s.proto));
+	pad_to(out, at, W_PROTO);
+	at = out->len;
+	put_endpoint(out, &r, true, &ifc);
+	pad_to(out, at, W_ADDR);
+	at = out->len;
+	put_endpoint(out, &r, false, &ifc);
+	pad_to(out, at, W_ADDR);
+	at = out->len;
+	if (e->kind == PV_EVENT_CHANGED) {
+		pv_buf_puts(out, pv_state_display(r.s.proto, e->old_state));
+		pv_buf_puts(out, "->");
+	}
+	const char *state = pv_state_display(r.s.proto, r.s.state);
+	pv_buf_puts(out, state[0] ? state : "-");
+	pad_to(out, at, W_STATE);
+	at = out->len;
+	put_owners(out, e->v, &r);
+	if (!o->plain) {
+		pad_to(out, at, W_OWNER);
+		pv_annotation_text(out, r.local_service, r.local_class, r.local_ephemeral);
+		pv_buf_puts(out, " / ");
+		pv_annotation_text(out, r.remote_service, r.remote_class, false);
+	}
+	if (o->info && r.s.info)
+		put_info(out, r.s.info);
+	pv_buf_putc(out, '\n');
+}
+
+void pv_render_event_json(struct pv_buf *out, const struct pv_event *e)
+{
+	pv_buf_puts(out, "{\"time\": \"");
+	put_time(out, &e->when, true, true);
+	pv_buf_printf(out, "\", \"event\": \"%s\"", event_name[e->kind]);
+	if (e->kind == PV_EVENT_LOST) {
+		pv_buf_puts(out, ", \"message\": ");
+		pv_json_string(out, lost_text, strlen(lost_text));
+		pv_buf_puts(out, "}\n");
+		return;
+	}
+	struct pv_row r;
+	event_row(e, &r);
+	if (e->kind == PV_EVENT_CHANGED) {
+		const char *old = pv_state_display(r.s.proto, e->old_state);
+		pv_buf_puts(out, ", \"old_state\": ");
+		if (old[0])
+			pv_json_string(out, old, strlen(old));
+		else
+			pv_buf_puts(out, "null");
+	}
+	pv_buf_puts(out, ", ");
+	pv_render_json_row(out, e->v, &r);
+	pv_buf_puts(out, "}\n");
+}
