@@ -687,7 +687,18 @@ int pv_diag_read_destroyed(struct mnl_socket *nl, struct pv_socklist *out)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ret = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+			/*
+			 * Messages were dropped.  Read on to the end of the queue:
+			 * while anything is left in it, the kernel drops what comes
+			 * next without another ENOBUFS, so the dump the caller takes
+			 * now must start from an empty queue.
+			 */
+			if (errno == ENOBUFS) {
+				ret = -ENOBUFS;
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				ret = -errno;
 			break;
 		}
 		/* only the kernel's, and whole: a destroy message is well under 1 KiB */

@@ -177,9 +177,10 @@ int pv_diag_fd(struct mnl_socket *nl);
 /*
  * Append to out a record of each freed socket waiting on nl (out's
  * keep_info says whether with its tcp_info).  Returns 0 once none is
- * waiting; -ENOBUFS when the kernel dropped some because the socket's
- * buffer was full (what it kept can still be read: call again); or
- * another negative errno.
+ * waiting; -ENOBUFS, once none is waiting, when the kernel dropped some
+ * because the socket's buffer was full (what it kept is in out: the queue
+ * is read to its end, since the kernel drops silently until it is empty);
+ * or another negative errno.
  */
 int pv_diag_read_destroyed(struct mnl_socket *nl, struct pv_socklist *out);
 

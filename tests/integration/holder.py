@@ -53,6 +53,9 @@ Commands (IDs are small integers naming the sockets this holder keeps):
     ports ID                                    -> ok LPORT RPORT
         (getsockname and getpeername of a connected socket)
     close ID                                    -> ok
+    abort ID                                    -> ok         (SO_LINGER 0,
+                                                   then close: a TCP reset,
+                                                   no TIME_WAIT)
     reset ID                                    -> ok         (SO_LINGER 0:
         the close sends a reset and the socket leaves the tables at once)
     pace ID CHUNK HZ SECONDS                    -> ok         (a thread sends
@@ -300,6 +303,13 @@ def cmd_fd(sid):
 
 def cmd_close(sid):
     socks.pop(int(sid)).close()
+    return []
+
+
+def cmd_abort(sid):
+    s = socks.pop(int(sid))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
     return []
 
 

@@ -33,6 +33,8 @@ RUNS = [
     (["-s", "--fail-on-pressure", "0"], 3), (["--fail-on-pressure", "x"], 2),
     (["-ano"], 0, "bpf"), (["--json", "-a"], 0, "proc"),
     (["--dev", "nosuch"], 2),
+    (["-anoi", "0.1", "--count", "3"], 0),
+    (["-ani", "--json", "0.1", "--count", "3"], 0),
 ]
 
 # valgrind 3.19 knows bpf(2) but not BPF_LINK_CREATE (28) and
