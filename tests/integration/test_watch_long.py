@@ -17,14 +17,19 @@ refresh has sockets that are new, changed and closed.
    not grow by more than 512 KiB between those two refreshes (each
    refresh sees about 10 sockets; keeping one record of each per refresh
    would be about 1 MiB by the 490th).
-2. `portview --events --json --count 400` under the same churn: exit 0
-   after exactly 400 lines, stderr empty.
+2. Unsanitized, 30 of those refreshes again under valgrind memcheck: no
+   error, no definite or indirect leak (a few bytes a refresh do not
+   show in resident memory).
+3. `portview --events --json --count 200` under the same churn: exit 0
+   after exactly 200 lines, stderr empty.
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -33,6 +38,10 @@ import common  # noqa: E402
 
 REFRESHES = 500
 EVENTS = 200
+VALGRIND_REFRESHES = 30
+# valgrind 3.19 does not know two bpf(2) commands the owner walk uses
+# (test_valgrind.py says why that is no error)
+UNHANDLED_BPF = re.compile(r"^--\d+-- WARNING: unhandled eBPF command (28|33)\n", re.M)
 PORT = 7300
 
 
@@ -145,6 +154,27 @@ def long_interval(c, binary, churn, sanitized):
              "490th: %+d KiB (at most +512)" % grew)
 
 
+def under_valgrind(c, binary, churn):
+    """30 refreshes under memcheck: a leak too small to show in resident
+    memory (some bytes a refresh) is still a leak."""
+    p = subprocess.Popen(
+        ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+         "--errors-for-leak-kinds=definite,indirect",
+         "--show-leak-kinds=definite,indirect", binary,
+         "-anoi", "--json", "0.1", "--count", str(VALGRIND_REFRESHES)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    n = 0
+    while p.stdout.readline():
+        n += 1
+        churn.step()
+    _, err = p.communicate(timeout=120)
+    err = UNHANDLED_BPF.sub("", err.decode("utf-8", "replace"))
+    c.eq((p.returncode, n, err[-3000:]), (0, VALGRIND_REFRESHES, ""),
+         "valgrind, %d refreshes: exit 0, every document, no error or leak"
+         % VALGRIND_REFRESHES)
+
+
 def long_events(c, binary, churn):
     p = popen(binary, ["--events", "--json", "--count", str(EVENTS)])
     lines = 0
@@ -183,6 +213,8 @@ def main():
         for _ in range(3):
             churn.step()
         long_interval(c, binary, churn, sanitized)
+        if not sanitized and shutil.which("valgrind"):
+            under_valgrind(c, binary, churn)
         long_events(c, binary, churn)
     finally:
         w.stop()
