@@ -564,70 +564,70 @@ static void check_metrics_label(const uint8_t *s, size_t n)
 			   "bytes that are not text left no U+FFFD");
 	free(u);
 	pv_buf_free(&b);
+}
 
-	/* --dev: an index of 1 or more as the digits say, or a name the kernel knows. */
-	static void check_dev(const char *s)
-	{
-		uint32_t idx = 0;
-		struct pv_why w = {0};
-		if (pv_parse_dev(s, &idx, &w)) {
-			FUZZ_CHECK(idx >= 1, "--dev %s: index 0 accepted", s);
-			bool digits = s[0] != '\0';
-			for (const char *p = s; *p && digits; p++)
-				digits = *p >= '0' && *p <= '9';
-			FUZZ_CHECK(digits ? strtoull(s, NULL, 10) == idx : if_nametoindex(s) == idx,
-				   "--dev %s: index %u is not the one named", s, idx);
-		} else {
-			FUZZ_CHECK(w.why &&
-				       (strcmp(w.why, "no such interface") == 0 ||
-					strcmp(w.why, "empty interface name") == 0 ||
-					strcmp(w.why, "not an interface index (1 or more)") == 0),
-				   "--dev %s: undocumented refusal", s);
-		}
+/* --dev: an index of 1 or more as the digits say, or a name the kernel knows. */
+static void check_dev(const char *s)
+{
+	uint32_t idx = 0;
+	struct pv_why w = {0};
+	if (pv_parse_dev(s, &idx, &w)) {
+		FUZZ_CHECK(idx >= 1, "--dev %s: index 0 accepted", s);
+		bool digits = s[0] != '\0';
+		for (const char *p = s; *p && digits; p++)
+			digits = *p >= '0' && *p <= '9';
+		FUZZ_CHECK(digits ? strtoull(s, NULL, 10) == idx : if_nametoindex(s) == idx,
+			   "--dev %s: index %u is not the one named", s, idx);
+	} else {
+		FUZZ_CHECK(w.why && (strcmp(w.why, "no such interface") == 0 ||
+				     strcmp(w.why, "empty interface name") == 0 ||
+				     strcmp(w.why, "not an interface index (1 or more)") == 0),
+			   "--dev %s: undocumented refusal", s);
 	}
+}
 
 #define STATE_KNOWN PV_STATES_ALL
 #define CLASS_KNOWN                                                                                \
 	((1u << PV_CLASS_WELL_KNOWN) | (1u << PV_CLASS_REGISTERED) | (1u << PV_CLASS_DYNAMIC) |    \
 	 PV_CLASS_EPHEMERAL_BIT)
 
-	static void check_field(const uint8_t *p, size_t n, size_t index)
-	{
-		char *s = strndup((const char *)p, n); /* stops at a NUL, as argv would */
-		FUZZ_CHECK(s != NULL, "out of memory");
-		check_name_list(s, state_parse, STATE_KNOWN, index & 1 ? PV_SF(PV_TCP_LISTEN) : 0,
-				"pv_state_parse_list");
-		check_name_list(s, class_parse, CLASS_KNOWN, index & 1 ? PV_CLASS_EPHEMERAL_BIT : 0,
-				"pv_parse_class_list");
-		check_port_spec(s, (uint8_t)(index % 3 + 1));
-		check_bitmap(s);
-		check_range(s);
-		check_escape(p, n);
-		check_percent(s);
-		check_seconds(s);
-		check_metrics_label(p, n);
-		check_dev(s);
-		free(s);
-	}
+static void check_field(const uint8_t *p, size_t n, size_t index)
+{
+	char *s = strndup((const char *)p, n); /* stops at a NUL, as argv would */
+	FUZZ_CHECK(s != NULL, "out of memory");
+	check_name_list(s, state_parse, STATE_KNOWN, index & 1 ? PV_SF(PV_TCP_LISTEN) : 0,
+			"pv_state_parse_list");
+	check_name_list(s, class_parse, CLASS_KNOWN, index & 1 ? PV_CLASS_EPHEMERAL_BIT : 0,
+			"pv_parse_class_list");
+	check_port_spec(s, (uint8_t)(index % 3 + 1));
+	check_bitmap(s);
+	check_range(s);
+	check_escape(p, n);
+	check_percent(s);
+	check_seconds(s);
+	check_metrics_label(p, n);
+	check_dev(s);
+	free(s);
+}
 
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-	{
-		if (size > 4096)
-			return 0; /* nothing here gets more interesting with length */
-		size_t index = 0;
-		for (size_t start = 0; start <= size; index++) {
-			const uint8_t *nl = memchr(data + start, '\n', size - start);
-			size_t end = nl ? (size_t)(nl - data) : size;
-			check_field(data + start, end - start, index);
-			start = end + 1;
-		}
-		/* Whole, newlines included, for the sysctl parsers' line ends. */
-		char *whole = strndup((const char *)data, size);
-		FUZZ_CHECK(whole != NULL, "out of memory");
-		check_bitmap(whole);
-		check_range(whole);
-		free(whole);
-		check_escape(data, size);
-		check_metrics_label(data, size);
-		return 0;
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 4096)
+		return 0; /* nothing here gets more interesting with length */
+	size_t index = 0;
+	for (size_t start = 0; start <= size; index++) {
+		const uint8_t *nl = memchr(data + start, '\n', size - start);
+		size_t end = nl ? (size_t)(nl - data) : size;
+		check_field(data + start, end - start, index);
+		start = end + 1;
 	}
+	/* Whole, newlines included, for the sysctl parsers' line ends. */
+	char *whole = strndup((const char *)data, size);
+	FUZZ_CHECK(whole != NULL, "out of memory");
+	check_bitmap(whole);
+	check_range(whole);
+	free(whole);
+	check_escape(data, size);
+	check_metrics_label(data, size);
+	return 0;
+}
