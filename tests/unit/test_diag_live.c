@@ -456,6 +456,111 @@ START_TEST(destroy_groups_report_closes)
 }
 END_TEST
 
+/* Read another destroy groups socket until every cookie of want has come. */
+static void wait_all_freed(struct mnl_socket *watch, const struct pv_socklist *want)
+{
+	struct pv_socklist got;
+	pv_socklist_init(&got);
+	size_t seen = 0;
+	for (int ms = 0; seen < want->n; ms++) {
+		ck_assert_msg(ms < WAIT_MS, "%zu of %zu closes seen after %d ms", seen, want->n,
+			      WAIT_MS);
+		ck_assert_int_eq(pv_diag_read_destroyed(watch, &got), 0);
+		seen = 0;
+		for (size_t i = 0; i < want->n; i++)
+			for (size_t k = 0; k < got.n; k++)
+				if (got.v[k].cookie == want->v[i].cookie) {
+					seen++;
+					break;
+				}
+		if (seen < want->n)
+			usleep(1000);
+	}
+	pv_socklist_free(&got);
+}
+
+/* A UDP socket bound to 127.0.0.1:port. */
+static int udp_bound(uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, port, &ss);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+	return fd;
+}
+
+/* The cookies of this namespace's UDP sockets. */
+static void dump_udp(struct pv_socklist *l)
+{
+	struct mnl_socket *nl;
+	struct pv_diag_query q = {.family = AF_INET, .proto = IPPROTO_UDP, .states = PV_STATES_ALL};
+	struct pv_diag_stats st;
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	ck_assert_int_eq(pv_diag_dump(nl, &q, NULL, l, &st, NULL), 0);
+	pv_diag_close(nl);
+}
+
+/*
+ * An overflow of the destroy groups' queue: the read that meets ENOBUFS
+ * reads on to the end of the queue, so that the next close is delivered.
+ * While anything is left in an overflowed queue the kernel drops what
+ * comes next without another ENOBUFS: a reader that stopped at the error
+ * would never hear of that close.  A second socket with a large buffer
+ * says when the kernel has sent every close.
+ */
+START_TEST(destroy_overflow_reads_to_the_end)
+{
+	private_netns();
+	struct mnl_socket *ev, *watch;
+	ck_assert_int_eq(pv_diag_open_destroyed(&ev), 0);
+	ck_assert_int_eq(pv_diag_open_destroyed(&watch), 0);
+	int small = 4096; /* the kernel doubles it: a few messages fit */
+	ck_assert_int_eq(setsockopt(pv_diag_fd(ev), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)),
+			 0);
+	enum { N = 200 };
+	int fd[N + 1];
+	for (int i = 0; i <= N; i++)
+		fd[i] = udp_bound((uint16_t)(20000 + i));
+	struct pv_socklist all, first, probe, got;
+	pv_socklist_init(&all);
+	pv_socklist_init(&first);
+	pv_socklist_init(&probe);
+	pv_socklist_init(&got);
+	dump_udp(&all);
+	ck_assert_uint_eq(all.n, N + 1);
+	struct pv_sock s;
+	for (size_t i = 0; i < all.n; i++) {
+		pv_socklist_get(&all, i, &s);
+		ck_assert(pv_socklist_add(s.local.port == 20000 + N ? &probe : &first, &s));
+	}
+	for (int i = 0; i < N; i++)
+		close(fd[i]);
+	wait_all_freed(watch, &first);
+
+	/* ENOBUFS, and what the queue kept read with it */
+	ck_assert_int_eq(pv_diag_read_destroyed(ev, &got), -ENOBUFS);
+	ck_assert_uint_gt(got.n, 0);
+	ck_assert_uint_lt(got.n, N);
+
+	/* the queue is empty: the next close comes */
+	pv_socklist_free(&got);
+	pv_socklist_init(&got);
+	close(fd[N]);
+	wait_all_freed(watch, &probe);
+	ck_assert_int_eq(pv_diag_read_destroyed(ev, &got), 0);
+	ck_assert_uint_eq(got.n, 1);
+	ck_assert_uint_eq(got.v[0].cookie, probe.v[0].cookie);
+
+	pv_socklist_free(&all);
+	pv_socklist_free(&first);
+	pv_socklist_free(&probe);
+	pv_socklist_free(&got);
+	pv_diag_close(watch);
+	pv_diag_close(ev);
+}
+END_TEST
+
 /*
  * One socket looked up by cookie: still there in its state, there as
  * TIME_WAIT after an active close, gone after a reset.
@@ -613,6 +718,7 @@ int main(void)
 	tcase_add_test(tc, many_in_batches);
 	tcase_add_test(tc, tcp_info_counts_the_bytes);
 	tcase_add_test(tc, destroy_groups_report_closes);
+	tcase_add_test(tc, destroy_overflow_reads_to_the_end);
 	tcase_add_test(tc, lookup_state_by_cookie);
 	tcase_add_test(tc, bound_sockets_are_listed_as_bound);
 	tcase_add_test(tc, boundaries_name_the_walk_they_cut);
