@@ -709,6 +709,21 @@ def wait_kernel(s, state, timeout=5.0):
         time.sleep(0.01)
 
 
+def socket_links(pid):
+    """The sockets process pid has open, as their /proc/PID/fd links
+    ("socket:[INODE]")."""
+    out = set()
+    d = "/proc/%d/fd" % pid
+    for fd in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if t.startswith("socket:"):
+            out.add(t)
+    return out
+
+
 def wait_until(cond, what, timeout=5.0):
     """Poll cond() until it returns a true value, which is returned.
 

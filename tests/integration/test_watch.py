@@ -418,19 +418,6 @@ def colour_on_a_pty(c, binary, w, h):
 # ---------------------------------------------------------------------------
 # 5. the same netlink sockets throughout
 
-def socket_links(pid):
-    out = set()
-    d = "/proc/%d/fd" % pid
-    for fd in os.listdir(d):
-        try:
-            t = os.readlink(os.path.join(d, fd))
-        except OSError:
-            continue
-        if t.startswith("socket:"):
-            out.add(t)
-    return out
-
-
 def same_sockets(c, binary):
     p = popen(binary, ["-an", "0.1", "--count", "14"])
 
@@ -441,9 +428,9 @@ def same_sockets(c, binary):
                 return
             n -= bool(TIME_LINE.match(line.decode().rstrip("\n")))
     refreshes(2)
-    first = socket_links(p.pid)
+    first = common.socket_links(p.pid)
     refreshes(10)
-    later = socket_links(p.pid) if p.poll() is None else None
+    later = common.socket_links(p.pid) if p.poll() is None else None
     rc, _, err = finish(p)
     c.ok(len(first) == 2 and later == first and rc == 0 and err == "",
          "one snapshotter: the same 2 netlink sockets at the 2nd refresh and "

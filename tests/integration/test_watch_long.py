@@ -45,19 +45,6 @@ UNHANDLED_BPF = re.compile(r"^--\d+-- WARNING: unhandled eBPF command (28|33)\n"
 PORT = 7300
 
 
-def socket_links(pid):
-    out = set()
-    d = "/proc/%d/fd" % pid
-    for fd in os.listdir(d):
-        try:
-            t = os.readlink(os.path.join(d, fd))
-        except OSError:
-            continue
-        if t.startswith("socket:"):
-            out.add(t)
-    return out
-
-
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -116,7 +103,7 @@ def long_interval(c, binary, churn, sanitized):
         except ValueError:
             bad.append(line[:200])
         if n in (50, 490) and p.poll() is None:
-            marks[n] = (socket_links(p.pid), rss_kib(p.pid))
+            marks[n] = (common.socket_links(p.pid), rss_kib(p.pid))
         churn.step()
     rest, err = p.communicate(timeout=60)
     rc = p.returncode
