@@ -35,10 +35,13 @@
 #include "portview/view.h"
 
 /* Write what is left of the output (a sink has written the rest). */
-int pv_write_out(struct pv_buf *out)
+int pv_write_out(struct pv_buf *out, bool *gone)
 {
 	int err = out->fd >= 0 ? pv_buf_flush(out) : pv_buf_write(out, STDOUT_FILENO);
+	out->len = 0;
 	/* A reader that went away (| head) wanted no more: not an error. */
+	if (err == -EPIPE && gone)
+		*gone = true;
 	if (err && err != -EPIPE) {
 		fprintf(stderr, "portview: cannot write output: %s\n", strerror(-err));
 		return EXIT_RUNTIME;
@@ -396,7 +399,7 @@ static int run_list(const struct pv_request *req, const struct pv_services *svc,
 	pv_buf_init_sink(&out, STDOUT_FILENO);
 	int status = list_sockets(req, svc, P, &out);
 	if (status == EXIT_OK)
-		status = pv_write_out(&out);
+		status = pv_write_out(&out, NULL);
 	pv_buf_free(&out);
 	return status;
 }
@@ -481,7 +484,7 @@ static int run_ranges(const struct pv_request *req, const struct places *P)
 			pv_buf_puts(&out, i + 1 == P->n ? "}\n]\n" : "}");
 	}
 	if (status == EXIT_OK)
-		status = pv_write_out(&out);
+		status = pv_write_out(&out, NULL);
 	pv_buf_free(&out);
 	return status;
 }
@@ -560,7 +563,7 @@ static int run_summary(const struct pv_request *req, const struct pv_services *s
 		pv_socklist_free(&l);
 	}
 	if (status == EXIT_OK)
-		status = pv_write_out(&out);
+		status = pv_write_out(&out, NULL);
 	pv_buf_free(&out);
 	return status == EXIT_OK ? pressure : status;
 }
@@ -577,7 +580,7 @@ static int run_lookup(const struct pv_request *req, const struct pv_services *sv
 	if (req->lookup_sockets)
 		status = list_sockets(req, svc, P, &out);
 	if (status == EXIT_OK)
-		status = pv_write_out(&out);
+		status = pv_write_out(&out, NULL);
 	pv_buf_free(&out);
 	return status;
 }

@@ -59,10 +59,12 @@ int pv_gather(const struct pv_request *req, const struct pv_query *q, const stru
 	      const struct places *P, bool quiet, struct pv_socklist *l, struct pv_view *view);
 
 /*
- * Write what is left of the output (a sink has written the rest).  A
- * reader that went away (| head) is not an error.  Returns an exit status.
+ * Write what is left of the output (a sink has written the rest) and
+ * empty it.  A reader that went away (| head) is not an error; gone (may
+ * be NULL) is then set, for a run that would write more.  Returns an exit
+ * status.
  */
-int pv_write_out(struct pv_buf *out);
+int pv_write_out(struct pv_buf *out, bool *gone);
 
 /* The listing again every interval (PV_MODE_WATCH). */
 int pv_run_watch(const struct pv_request *req, const struct pv_services *svc, struct places *P);

@@ -143,27 +143,6 @@ static enum wake wait_until(int sigfd, int fd, const struct timespec *deadline)
 	}
 }
 
-/* ---- output -------------------------------------------------------------------------------- */
-
-/*
- * Write out and empty b.  A reader that went away (| head) ends the run
- * quietly: *gone.  Returns an exit status.
- */
-static int emit(struct pv_buf *b, bool *gone)
-{
-	int err = b->len ? pv_buf_write(b, STDOUT_FILENO) : 0;
-	b->len = 0;
-	if (err == -EPIPE) {
-		*gone = true;
-		return EXIT_OK;
-	}
-	if (err) {
-		fprintf(stderr, "portview: cannot write output: %s\n", strerror(-err));
-		return EXIT_RUNTIME;
-	}
-	return EXIT_OK;
-}
-
 /* ---- snapshots ----------------------------------------------------------------------------- */
 
 struct snap {
@@ -397,7 +376,7 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc, st
 			pv_render_watch_header(&out, &h);
 			pv_render_table(&out, &cur->view, &req->table);
 		}
-		if ((status = emit(&out, &gone)) != EXIT_OK || gone)
+		if ((status = pv_write_out(&out, &gone)) != EXIT_OK || gone)
 			break;
 		if (req->count && ++taken >= req->count)
 			break;
@@ -409,14 +388,14 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc, st
 			if (w == WAKE_SUSPEND) {
 				/* Ctrl-Z: the terminal as it was, stop, then draw again */
 				leave(&out, &text);
-				emit(&out, &gone);
+				pv_write_out(&out, &gone);
 				aside_end(&aside);
 				kill(getpid(), SIGSTOP);
 				aside_start(&aside);
 			}
 			compose(req, &h, &f, &text);
 			draw(&out, &text, w == WAKE_SUSPEND);
-			if ((status = emit(&out, &gone)) != EXIT_OK || gone)
+			if ((status = pv_write_out(&out, &gone)) != EXIT_OK || gone)
 				break;
 		}
 		if (w == WAKE_STOP || status != EXIT_OK || gone)
@@ -429,9 +408,8 @@ int pv_run_watch(const struct pv_request *req, const struct pv_services *svc, st
 		cur = old;
 	}
 	if (drawn) {
-		bool ignore = false;
 		leave(&out, &text);
-		emit(&out, &ignore);
+		pv_write_out(&out, NULL);
 		aside_end(&aside);
 	}
 	free(rows);
@@ -596,7 +574,7 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc, s
 		know(&ev, &slots[0]);
 		if (!req->json && !req->table.no_header)
 			pv_render_event_header(&ev.out, &ev.o);
-		status = emit(&ev.out, &gone);
+		status = pv_write_out(&ev.out, &gone);
 		now_mono(&next);
 		add_ms(&next, req->interval_ms);
 	}
@@ -636,10 +614,10 @@ int pv_run_events(const struct pv_request *req, const struct pv_services *svc, s
 			now_mono(&next);
 			add_ms(&next, req->interval_ms);
 		}
-		status = emit(&ev.out, &gone);
+		status = pv_write_out(&ev.out, &gone);
 	}
 	if (status == EXIT_OK && !gone)
-		status = emit(&ev.out, &gone);
+		status = pv_write_out(&ev.out, &gone);
 	pv_socklist_free(&freed);
 	pv_idmap_free(&ev.at);
 	free(ev.reported);

@@ -709,6 +709,28 @@ def wait_kernel(s, state, timeout=5.0):
         time.sleep(0.01)
 
 
+def start_portview(binary, args, **kw):
+    """portview running with its output on pipes, PORTVIEW_DEBUG off, for
+    a test that reads it as it writes (Popen's keyword arguments too)."""
+    env = dict(os.environ)
+    env.pop("PORTVIEW_DEBUG", None)
+    return subprocess.Popen([binary] + args, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, **kw)
+
+
+# valgrind memcheck as the tests run it: any error or definite/indirect
+# leak makes the exit status 99.
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect"]
+# valgrind 3.19 knows bpf(2) but not BPF_LINK_CREATE (28) and
+# BPF_ITER_CREATE (33), which take an attr and return a descriptor
+# without writing the caller's memory: its warning about them is no error.
+UNHANDLED_BPF = re.compile(r"^--\d+-- WARNING: unhandled eBPF command (28|33)\n",
+                           re.M)
+
+
 def socket_links(pid):
     """The sockets process pid has open, as their /proc/PID/fd links
     ("socket:[INODE]")."""

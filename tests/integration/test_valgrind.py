@@ -11,7 +11,6 @@ forced either way (PORTVIEW_OWNERS).
 """
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -36,13 +35,6 @@ RUNS = [
     (["-anoi", "0.1", "--count", "3"], 0),
     (["-ani", "--json", "0.1", "--count", "3"], 0),
 ]
-
-# valgrind 3.19 knows bpf(2) but not BPF_LINK_CREATE (28) and
-# BPF_ITER_CREATE (33), which take an attr and return a descriptor
-# without writing the caller's memory: its warning about them is no error.
-UNHANDLED_BPF = re.compile(r"^--\d+-- WARNING: unhandled eBPF command (28|33)\n",
-                           re.M)
-
 
 def main():
     common.enter_netns()
@@ -75,13 +67,10 @@ def main():
             env.pop("PORTVIEW_OWNERS", None)
             if len(run) == 3:
                 env["PORTVIEW_OWNERS"] = run[2]
-            r = subprocess.run(prefix + [
-                "valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-                "--errors-for-leak-kinds=definite,indirect",
-                "--show-leak-kinds=definite,indirect", binary] + args,
+            r = subprocess.run(prefix + common.VALGRIND + [binary] + args,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
                 env=env)
-            err = UNHANDLED_BPF.sub("", r.stderr.decode("utf-8", "replace"))
+            err = common.UNHANDLED_BPF.sub("", r.stderr.decode("utf-8", "replace"))
             if prefix:
                 ck.eq(err, common.NOTE_PIDNS + "\n", "unshare -p: the note")
                 err = ""

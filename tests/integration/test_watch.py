@@ -57,14 +57,6 @@ CLOCK_LINE = re.compile(r"^\d\d:\d\d:\d\d" + COUNTS)
 UTC_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-def popen(binary, args, **kw):
-    env = dict(os.environ)
-    env.pop("PORTVIEW_DEBUG", None)
-    return subprocess.Popen([binary] + args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, **kw)
-
-
 def finish(p, timeout=30):
     out, err = p.communicate(timeout=timeout)
     return p.returncode, out.decode(), err.decode()
@@ -111,8 +103,8 @@ def pipe_snapshots(c, binary, w):
 def ndjson_changes(c, binary, w, h):
     lst = w.tcp_listen(h, "127.0.0.1", 7001)
     a_cli, a_srv = w.tcp_connect(h, "127.0.0.1", 46001, lst, "127.0.0.1")
-    p = popen(binary, ["-an", "0.3", "--json", "--count", "9", "--port",
-                       "7001"])
+    p = common.start_portview(binary, ["-an", "0.3", "--json", "--count",
+                                       "9", "--port", "7001"])
     lines = []
     for i in range(9):
         line = p.stdout.readline().decode()
@@ -419,7 +411,7 @@ def colour_on_a_pty(c, binary, w, h):
 # 5. the same netlink sockets throughout
 
 def same_sockets(c, binary):
-    p = popen(binary, ["-an", "0.1", "--count", "14"])
+    p = common.start_portview(binary, ["-an", "0.1", "--count", "14"])
 
     def refreshes(n):
         while n:
@@ -515,10 +507,11 @@ def rates(c, binary, w, h):
     for (cli, srv), chunk in ((fast, 50000), (slow, 5000)):
         h.cmd("drain", srv.sid)
         h.cmd("pace", cli.sid, chunk, 20, 12)
-    p = popen(binary, ["-n", "-i", "2", "--count", "5", "--json", "--port",
-                       "7005", "--sort", "rate"])
-    q = popen(binary, ["-n", "--plain", "-i", "2", "--count", "3", "--port",
-                       "7005", "--sort", "rate"])
+    p = common.start_portview(binary, ["-n", "-i", "2", "--count", "5",
+                                       "--json", "--port", "7005", "--sort",
+                                       "rate"])
+    q = common.start_portview(binary, ["-n", "--plain", "-i", "2", "--count",
+                                       "3", "--port", "7005", "--sort", "rate"])
     rc, out, err = finish(p, 60)
     rc2, text, err2 = finish(q, 60)
     c.eq((rc, err, rc2, err2), (0, "", 0, ""), "rates: exit 0, stderr empty")

@@ -28,7 +28,6 @@ Exit status: 0 pass, 1 fail, 77 skip.
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -39,9 +38,6 @@ import common  # noqa: E402
 REFRESHES = 500
 EVENTS = 200
 VALGRIND_REFRESHES = 30
-# valgrind 3.19 does not know two bpf(2) commands the owner walk uses
-# (test_valgrind.py says why that is no error)
-UNHANDLED_BPF = re.compile(r"^--\d+-- WARNING: unhandled eBPF command (28|33)\n", re.M)
 PORT = 7300
 
 
@@ -82,16 +78,8 @@ class Churn:
             self.w.socks.remove(b)
 
 
-def popen(binary, args):
-    env = dict(os.environ)
-    env.pop("PORTVIEW_DEBUG", None)
-    return subprocess.Popen([binary] + args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
-
-
 def long_interval(c, binary, churn, sanitized):
-    p = popen(binary, ["-anoi", "--json", "0.1", "--count", str(REFRESHES)])
+    p = common.start_portview(binary, ["-anoi", "--json", "0.1", "--count", str(REFRESHES)])
     docs, bad = [], []
     marks = {}
     for n in range(1, REFRESHES + 1):
@@ -145,10 +133,8 @@ def under_valgrind(c, binary, churn):
     """30 refreshes under memcheck: a leak too small to show in resident
     memory (some bytes a refresh) is still a leak."""
     p = subprocess.Popen(
-        ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-         "--errors-for-leak-kinds=definite,indirect",
-         "--show-leak-kinds=definite,indirect", binary,
-         "-anoi", "--json", "0.1", "--count", str(VALGRIND_REFRESHES)],
+        common.VALGRIND + [binary, "-anoi", "--json", "0.1", "--count",
+                           str(VALGRIND_REFRESHES)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
     n = 0
@@ -156,14 +142,14 @@ def under_valgrind(c, binary, churn):
         n += 1
         churn.step()
     _, err = p.communicate(timeout=120)
-    err = UNHANDLED_BPF.sub("", err.decode("utf-8", "replace"))
+    err = common.UNHANDLED_BPF.sub("", err.decode("utf-8", "replace"))
     c.eq((p.returncode, n, err[-3000:]), (0, VALGRIND_REFRESHES, ""),
          "valgrind, %d refreshes: exit 0, every document, no error or leak"
          % VALGRIND_REFRESHES)
 
 
 def long_events(c, binary, churn):
-    p = popen(binary, ["--events", "--json", "--count", str(EVENTS)])
+    p = common.start_portview(binary, ["--events", "--json", "--count", str(EVENTS)])
     lines = 0
     kinds = {}
     while True:
