@@ -677,7 +677,7 @@ int pv_diag_fd(struct mnl_socket *nl)
 
 int pv_diag_read_destroyed(struct mnl_socket *nl, struct pv_socklist *out)
 {
-	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF); /* 8-byte aligned */
+	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
 	int ret = 0;
 	for (;;) {
 		struct sockaddr_nl from;
@@ -708,6 +708,5 @@ int pv_diag_read_destroyed(struct mnl_socket *nl, struct pv_socklist *out)
 		pv_diag_parse_init(&p, 0, out, NULL);
 		pv_diag_parse_datagram(&p, dgram, (size_t)n);
 	}
-	free(dgram);
 	return ret;
 }
