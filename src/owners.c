@@ -64,6 +64,44 @@ static bool parse_num(const char *s, int32_t *out)
 	return true;
 }
 
+/*
+ * The entries of a directory whose names are numbers (pids, thread ids,
+ * descriptors), read with getdents64 into a buffer of the caller's.
+ */
+struct numdir {
+	int fd;
+	char *buf;
+	size_t size;
+	ssize_t len, off;
+	int err; /* at the end: 0, or the negative errno of a failed read */
+};
+
+static void numdir_init(struct numdir *d, int fd, char *buf, size_t size)
+{
+	*d = (struct numdir){.fd = fd, .buf = buf, .size = size};
+}
+
+/* The next numbered entry: its number and name; false at the end. */
+static bool numdir_next(struct numdir *d, int32_t *num, const char **name)
+{
+	for (;;) {
+		while (d->off < d->len) {
+			struct dirent64 *e = (struct dirent64 *)(d->buf + d->off);
+			d->off += e->d_reclen;
+			if (parse_num(e->d_name, num)) {
+				*name = e->d_name;
+				return true;
+			}
+		}
+		d->len = getdents64(d->fd, d->buf, d->size);
+		d->off = 0;
+		if (d->len <= 0) {
+			d->err = d->len < 0 ? -errno : 0;
+			return false;
+		}
+	}
+}
+
 /* Parse "socket:[12345]"; returns 0 when the link is not a socket. */
 static uint32_t socket_inode(const char *link, ssize_t n)
 {
@@ -122,30 +160,24 @@ static long walk_fds(struct pv_scan_part *p, int procfd, int32_t pid, const char
 
 	long entries = 0;
 	char dents[16384];
-	for (;;) {
-		ssize_t n = getdents64(dfd, dents, sizeof(dents));
-		if (n <= 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			int32_t fdnum;
-			if (!parse_num(d->d_name, &fdnum))
-				continue;
-			entries++;
-			char link[64];
-			ssize_t len = readlinkat(dfd, d->d_name, link, sizeof(link));
-			uint32_t inode = socket_inode(link, len);
-			if (!inode)
-				continue;
-			if (*proc == NO_SLOT)
-				*proc = add_process(p, procfd, pid);
-			if (p->nfds == p->capfds) {
-				p->capfds = p->capfds ? p->capfds + p->capfds / 2 : 1024;
-				p->fds = xreallocarray(p->fds, p->capfds, sizeof(*p->fds));
-			}
-			p->fds[p->nfds++] = (struct pv_owner){pid, fdnum, *proc, inode};
+	struct numdir it;
+	int32_t fdnum;
+	const char *name;
+	numdir_init(&it, dfd, dents, sizeof(dents));
+	while (numdir_next(&it, &fdnum, &name)) {
+		entries++;
+		char link[64];
+		ssize_t len = readlinkat(dfd, name, link, sizeof(link));
+		uint32_t inode = socket_inode(link, len);
+		if (!inode)
+			continue;
+		if (*proc == NO_SLOT)
+			*proc = add_process(p, procfd, pid);
+		if (p->nfds == p->capfds) {
+			p->capfds = p->capfds ? p->capfds + p->capfds / 2 : 1024;
+			p->fds = xreallocarray(p->fds, p->capfds, sizeof(*p->fds));
 		}
+		p->fds[p->nfds++] = (struct pv_owner){pid, fdnum, *proc, inode};
 	}
 	close(dfd);
 	return entries;
@@ -179,32 +211,28 @@ static void walk_threads(struct pv_scan_part *p, const struct pv_scan *s, int32_
 	int32_t walked[MAX_TABLES];
 	size_t nwalked = 0;
 	char dents[4096];
-	for (;;) {
-		ssize_t n = getdents64(dfd, dents, sizeof(dents));
-		if (n <= 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			int32_t tid;
-			if (!parse_num(d->d_name, &tid) || tid == pid)
-				continue;
-			bool walk;
-			if (!s->kcmp) {
-				/* Without kcmp: the first thread of a leader that has exited. */
-				walk = leader_empty && nwalked == 0;
-			} else {
-				int same = same_files(pid, tid);
-				walk = same == 0 || (same < 0 && leader_empty && nwalked == 0);
-				for (size_t i = 0; i < nwalked && walk; i++)
-					walk = same_files(walked[i], tid) != 1;
-			}
-			if (!walk)
-				continue;
-			snprintf(path, sizeof(path), "%d/task/%d/fd", (int)pid, (int)tid);
-			if (walk_fds(p, s->procfd, pid, path, proc) >= 0 && nwalked < MAX_TABLES)
-				walked[nwalked++] = tid;
+	struct numdir it;
+	int32_t tid;
+	const char *name;
+	numdir_init(&it, dfd, dents, sizeof(dents));
+	while (numdir_next(&it, &tid, &name)) {
+		if (tid == pid)
+			continue;
+		bool walk;
+		if (!s->kcmp) {
+			/* Without kcmp: the first thread of a leader that has exited. */
+			walk = leader_empty && nwalked == 0;
+		} else {
+			int same = same_files(pid, tid);
+			walk = same == 0 || (same < 0 && leader_empty && nwalked == 0);
+			for (size_t i = 0; i < nwalked && walk; i++)
+				walk = same_files(walked[i], tid) != 1;
 		}
+		if (!walk)
+			continue;
+		snprintf(path, sizeof(path), "%d/task/%d/fd", (int)pid, (int)tid);
+		if (walk_fds(p, s->procfd, pid, path, proc) >= 0 && nwalked < MAX_TABLES)
+			walked[nwalked++] = tid;
 	}
 	close(dfd);
 }
@@ -379,25 +407,19 @@ static int list_processes(struct pv_scan *s)
 
 	size_t cap = 0;
 	char dents[32768];
-	for (;;) {
-		ssize_t n = getdents64(s->procfd, dents, sizeof(dents));
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			int32_t pid;
-			if (!parse_num(d->d_name, &pid))
-				continue;
-			if (s->npids == cap) {
-				cap = cap ? cap * 2 : 256;
-				s->pids = xreallocarray(s->pids, cap, sizeof(*s->pids));
-			}
-			s->pids[s->npids++] = pid;
+	struct numdir it;
+	int32_t pid;
+	const char *name;
+	numdir_init(&it, s->procfd, dents, sizeof(dents));
+	while (numdir_next(&it, &pid, &name)) {
+		if (s->npids == cap) {
+			cap = cap ? cap * 2 : 256;
+			s->pids = xreallocarray(s->pids, cap, sizeof(*s->pids));
 		}
+		s->pids[s->npids++] = pid;
 	}
+	if (it.err)
+		return it.err;
 	s->rep.processes = s->npids;
 	return 0;
 }
