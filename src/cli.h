@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "msg.h"
 #include "portview/lookup.h"
 #include "portview/netns.h"
 #include "portview/owners.h"
@@ -17,7 +18,6 @@
 #include "portview/snapshot.h"
 #include "portview/sort.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PRESSURE = 3 };
 
 enum pv_mode {
 	PV_MODE_LIST,	 /* the socket table or its JSON */
