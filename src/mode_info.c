@@ -87,9 +87,17 @@ int pv_mode_lookup(const struct pv_request *req, const struct pv_services *svc, 
 	pv_buf_init(&out);
 	/* whether the port is ephemeral: in the first (portview's own) namespace */
 	pv_render_lookup(&out, req->lookup.ports, req->lookup.nports, &P->v[0].facts.ephemeral);
+	/*
+	 * Who uses the port now: every process that holds each socket, as -W
+	 * shows them.  The listing is a few rows: a shared listener is not
+	 * condensed to "PID (+4)", nor the table fitted to the terminal.
+	 */
+	struct pv_table_opts o = req->table;
+	o.wide = true;
+	o.width = 0;
 	int status = EXIT_OK;
 	if (req->lookup_sockets)
-		status = pv_list_into(req, svc, P, &req->table, &out);
+		status = pv_list_into(req, svc, P, &o, &out);
 	if (status == EXIT_OK)
 		status = pv_write_out(&out, NULL);
 	pv_buf_free(&out);
