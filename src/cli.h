@@ -13,7 +13,7 @@
 #include "portview/netns.h"
 #include "portview/owners.h"
 #include "portview/query.h"
-#include "portview/render.h"
+#include "portview/table_opts.h"
 #include "portview/services.h"
 #include "portview/snapshot.h"
 #include "portview/sort.h"

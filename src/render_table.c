@@ -1,6 +1,6 @@
 /* The table renderer: the layout of Windows `netstat -no`, plus columns. */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_table.h"
 #include "portview/state.h"
 #include "portview/util.h"
 
