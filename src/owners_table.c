@@ -4,33 +4,21 @@
  */
 #include "portview/buf.h"
 #include "portview/owners.h"
-#include "portview/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define NO_SLOT UINT32_MAX
 
-static size_t inode_hash(uint32_t ino, size_t mask)
-{
-	return (size_t)pv_hash64(ino) & mask;
-}
-
 void pv_owners_init(struct pv_owner_table *t, size_t expected)
 {
 	memset(t, 0, sizeof(*t));
-	size_t cap = 64;
-	while (cap * 3 < expected * 4)
-		cap *= 2;
-	t->cap = cap;
-	t->keys = xcalloc(cap, sizeof(*t->keys));
-	t->slots = xcalloc(cap, sizeof(*t->slots));
+	pv_hashmap_init(&t->slots, expected);
 }
 
 void pv_owners_free(struct pv_owner_table *t)
 {
-	free(t->keys);
-	free(t->slots);
+	pv_hashmap_free(&t->slots);
 	free(t->first);
 	free(t->count);
 	free(t->owners);
@@ -40,49 +28,18 @@ void pv_owners_free(struct pv_owner_table *t)
 
 static uint32_t find_slot(const struct pv_owner_table *t, uint32_t inode)
 {
-	size_t mask = t->cap - 1;
-	for (size_t i = inode_hash(inode, mask);; i = (i + 1) & mask) {
-		if (t->keys[i] == inode)
-			return t->slots[i];
-		if (t->keys[i] == 0)
-			return NO_SLOT;
-	}
-}
-
-static void grow(struct pv_owner_table *t)
-{
-	size_t cap = t->cap * 2, mask = cap - 1;
-	uint32_t *keys = xcalloc(cap, sizeof(*keys));
-	uint32_t *slots = xcalloc(cap, sizeof(*slots));
-	for (size_t j = 0; j < t->cap; j++) {
-		if (!t->keys[j])
-			continue;
-		size_t i = inode_hash(t->keys[j], mask);
-		while (keys[i])
-			i = (i + 1) & mask;
-		keys[i] = t->keys[j];
-		slots[i] = t->slots[j];
-	}
-	free(t->keys);
-	free(t->slots);
-	t->keys = keys;
-	t->slots = slots;
-	t->cap = cap;
+	uint32_t slot;
+	return pv_hashmap_get(&t->slots, inode, &slot) ? slot : NO_SLOT;
 }
 
 void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
 {
+	bool added;
 	if (inode == 0)
 		return;
-	if ((t->nslots + 1) * 4 > t->cap * 3)
-		grow(t);
-	size_t mask = t->cap - 1;
-	size_t i = inode_hash(inode, mask);
-	for (; t->keys[i]; i = (i + 1) & mask)
-		if (t->keys[i] == inode)
-			return;
-	t->keys[i] = inode;
-	t->slots[i] = (uint32_t)t->nslots++;
+	uint32_t *slot = pv_hashmap_put(&t->slots, inode, &added);
+	if (added)
+		*slot = (uint32_t)t->nslots++;
 }
 
 static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
