@@ -8,6 +8,7 @@
 #include "modes.h"
 #include "program.h"
 #include "portview/ports.h"
+#include "portview/render_info.h"
 #include "portview/util.h"
 
 /* One place's rows of --ranges: a snapshot of its sockets, counted per range. */

@@ -8,6 +8,8 @@
 
 #include "modes.h"
 #include "program.h"
+#include "portview/render_json.h"
+#include "portview/render_table.h"
 #include "portview/sort.h"
 #include "portview/state.h"
 

@@ -10,6 +10,8 @@
 #include "modes.h"
 #include "program.h"
 #include "portview/format.h"
+#include "portview/render_json.h"
+#include "portview/render_summary.h"
 #include "portview/summary.h"
 
 static double seconds_since(const struct timespec *t0)
