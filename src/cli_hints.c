@@ -237,25 +237,24 @@ void pv_cli_unknown_long(const char *arg)
 	pv_msg_end();
 }
 
-/* The names in dir within an edit or two of name, for -N's message. */
+/* The name in dir nearest to name (within an edit or two), for -N's message. */
 void pv_cli_netns_near(const char *dir, const char *name, char *out, size_t size)
 {
+	char names[64][PV_NETNS_NAME_MAX];
+	const char *cands[ARRAY_SIZE(names)];
+	size_t n = 0;
+	out[0] = '\0';
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
-	size_t used = 0;
-	out[0] = '\0';
-	for (struct dirent *e; (e = readdir(d));) {
-		const char *cand[1] = {e->d_name};
-		if (e->d_name[0] == '.' ||
-		    !pv_nearest(name, strlen(name), cand, 1, sizeof(cand[0])))
-			continue;
-		int k = snprintf(out + used, size - used, "%s%s", used ? " or " : "", e->d_name);
-		if (k < 0 || (size_t)k >= size - used) {
-			out[used] = '\0';
-			break;
+	for (struct dirent *e; n < ARRAY_SIZE(names) && (e = readdir(d));)
+		if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof(names[0])) {
+			memcpy(names[n], e->d_name, strlen(e->d_name) + 1);
+			cands[n] = names[n];
+			n++;
 		}
-		used += (size_t)k;
-	}
 	closedir(d);
+	const char *near = pv_nearest(name, strlen(name), cands, n, sizeof(cands[0]));
+	if (near)
+		snprintf(out, size, "%s", near);
 }

@@ -517,7 +517,8 @@ void pv_cli_print_help(void)
 /*
  * For completions and the consistency test: a line per option, tab
  * separated: --long, -letter or -, the argument (NAME, [=NAME] when
- * optional, or -), the group.
+ * optional, or -), the group, and whether --help shows it (help or
+ * hidden).
  */
 void pv_cli_list_options(void)
 {
@@ -528,8 +529,9 @@ void pv_cli_list_options(void)
 		char letter[3] = "-";
 		if (o->letter || o->id == OPT_PROGRAM) /* -p has a row of its own */
 			letter[1] = o->letter ? (char)o->id : 'p';
-		printf("--%s\t%s\t%s%s%s\t%s\n", o->name, letter,
+		printf("--%s\t%s\t%s%s%s\t%s\t%s\n", o->name, letter,
 		       o->arg == ARG_OPTIONAL ? "[=" : "", o->arg == ARG_NONE ? "-" : o->argname,
-		       o->arg == ARG_OPTIONAL ? "]" : "", groups[o->group].name);
+		       o->arg == ARG_OPTIONAL ? "]" : "", groups[o->group].name,
+		       o->hidden ? "hidden" : "help");
 	}
 }
