@@ -509,9 +509,8 @@ static void finish(struct cli_state *st, int color_auto_off)
 	if (!req->table.wide)
 		req->table.width = terminal_width();
 	bool all = st->all, listening = st->listening;
-	bool named = st->named || st->nports > 0;
 	if (!st->states_given) {
-		if (all || (named && !listening))
+		if (all || ((st->named || st->nports > 0) && !listening))
 			q->states = PV_STATES_ALL;
 		else if (listening)
 			q->states = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
@@ -569,7 +568,7 @@ static void finish(struct cli_state *st, int color_auto_off)
 
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
 {
-	static struct cli_state st; /* large (the port options): not on the stack */
+	struct cli_state st;
 	struct getopt_tables t;
 	int c, longindex, color_auto_off;
 
