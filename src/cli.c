@@ -1,13 +1,13 @@
 /*
- * The command line and the environment, into one request (cli.h): the
- * options, --help, and every usage error, each naming the input at fault
- * (escaped: it is user text) and why.
+ * The command line and the environment, into one request (cli.h): a loop
+ * over the table of options (cli_options.c), the conflicts between them,
+ * and every usage error, each naming the input at fault (escaped: it is
+ * user text) and why.
  */
-#include "cli.h"
+#include "cli_int.h"
 #include "portview/buf.h"
 #include "portview/format.h"
 #include "portview/state.h"
-#include "portview/summary.h"
 #include "portview/util.h"
 
 #include <errno.h>
@@ -18,373 +18,136 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-enum {
-	OPT_STATE = 256,
-	OPT_PLAIN,
-	OPT_RANGES,
-	OPT_LOOKUP,
-	OPT_PORT,
-	OPT_SPORT,
-	OPT_DPORT,
-	OPT_CLASS,
-	OPT_SORT,
-	OPT_JSON,
-	OPT_COLOR,
-	OPT_SRC,
-	OPT_DST,
-	OPT_PID,
-	OPT_PROGRAM,
-	OPT_COMMAND,
-	OPT_NO_LOOPBACK,
-	OPT_METRICS,
-	OPT_FAIL_ON_PRESSURE,
-	OPT_ALL_NETNS,
-	OPT_UNIT,
-	OPT_DEV,
-	OPT_COUNT,
-	OPT_INTERVAL,
-	OPT_EVENTS,
-	OPT_SECONDS, /* not an option: the trailing number, for mode_conflict */
-};
-
-static const char usage_line[] =
-    "usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
-    "       portview --events [OPTION]...     sockets as they open, change and close\n"
-    "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
-    "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
-    "       portview --lookup NAME            the same for a service name\n"
-    "       portview -s [--json | --metrics]  counts, and the ephemeral port pressure\n";
-
-static void usage_error(void)
-{
-	fputs(usage_line, stderr);
-	fputs("Try 'portview --help' for more information.\n", stderr);
-}
-
-static void print_help(void)
-{
-	fputs(usage_line, stdout);
-	fputs("\n"
-	      "Which sockets (default: connections, without listening sockets):\n"
-	      "  -a, --all            listening and bound TCP, unconnected UDP sockets too\n"
-	      "  -l, --listening      only listening TCP and unconnected UDP sockets\n"
-	      "  -t, --tcp            TCP sockets (with -u: both; neither: both)\n"
-	      "  -u, --udp            UDP sockets\n"
-	      "  -4, --ipv4           IPv4, and IPv6 sockets taking IPv4 (v4-mapped, *:PORT)\n"
-	      "  -6, --ipv6           IPv6\n"
-	      "      --state LIST     in these states (below); replaces -a and -l\n"
-	      "      --port SPEC      local or foreign port: 80, 8000-8100, https, lists\n"
-	      "      --sport SPEC     local port\n"
-	      "      --dport SPEC     foreign port\n"
-	      "      --src ADDR[/N]   local address or network, IPv4 or IPv6; lists\n"
-	      "      --dst ADDR[/N]   foreign address or network\n"
-	      "      --pid LIST       held by these processes\n"
-	      "      --command NAME   held by a process of this name (--program=NAME)\n"
-	      "      --class LIST     local port in: well-known, registered, dynamic,\n"
-	      "                       ephemeral\n"
-	      "      --no-loopback    no sockets on loopback addresses\n"
-	      "      --dev IFACE      bound to interface IFACE (a name or an index)\n"
-	      "  -N, --netns NS       in network namespace NS: its name (ip netns), a path\n"
-	      "                       to it, or pid:PID\n"
-	      "      --all-netns      in every network namespace, with Netns and Unit\n"
-	      "                       columns\n"
-	      "  A filter that names a port, an address or a process selects every\n"
-	      "  state, unless -a, -l or --state says otherwise.\n"
-	      "\n"
-	      "Columns:\n"
-	      "  -o, --owner          PID\n"
-	      "  -p, --program        PID/Program name\n"
-	      "  -e, --extended       user, inode, queues and the TCP timer\n"
-	      "  -i, --info           TCP internals: rtt, cwnd, bytes, segments, retransmits,\n"
-	      "                       delivery rate, idle time; with an interval, the rates\n"
-	      "      --unit           the systemd unit, container or pod of the owner\n"
-	      "      --plain          only the netstat columns: no port annotations\n"
-	      "\n"
-	      "Output:\n"
-	      "  -n, --numeric        numbers: no host or service names, no lookups\n"
-	      "  -H, --no-header      the rows only\n"
-	      "  -W, --wide           everything: every owner, every column, even wider\n"
-	      "                       than the terminal\n"
-	      "      --sort KEYS      by proto, local, foreign, state, pid, program, port\n"
-	      "                       or rate (the fastest first: -i and an interval), a\n"
-	      "                       comma list; '-' before a key reverses it\n"
-	      "      --json           one JSON document (portview(8) has its schema)\n"
-	      "      --color[=WHEN]   colour: auto (on a terminal; the default), always,\n"
-	      "                       never; NO_COLOR or TERM=dumb turn auto off\n"
-	      "\n"
-	      "Watching:\n"
-	      "  SECONDS              a trailing number: the listing again every SECONDS\n"
-	      "                       (0.1 or more), as Windows netstat 5; on a terminal\n"
-	      "                       redrawn in place, what changed marked\n"
-	      "  -c, --continuous     the same every second, as Linux netstat -c\n"
-	      "      --interval SECS  the same as a trailing SECS; with --events, how often\n"
-	      "                       to look for opened and changed sockets (default 1)\n"
-	      "      --count N        stop after N listings, or with --events N events\n"
-	      "      --events         a line per socket opened, changed or closed (closes\n"
-	      "                       at once, from the kernel); --json: NDJSON\n"
-	      "\n"
-	      "Other modes:\n"
-	      "      --ranges         this host's ephemeral port ranges and their use\n"
-	      "      --lookup PORT[/PROTO], --lookup NAME\n"
-	      "                       what a port or service is, and who uses it now\n"
-	      "  -s, --summary        counts by state, port class and program, and the\n"
-	      "                       ephemeral port pressure toward each destination\n"
-	      "      --metrics        the summary as OpenMetrics text, for Prometheus\n"
-	      "      --fail-on-pressure PCT\n"
-	      "                       with the summary: exit 3 when a destination uses\n"
-	      "                       more than PCT% of the ephemeral ports\n"
-	      "  -h, --help           this help\n"
-	      "  -V, --version        the version\n"
-	      "\n"
-	      "States: established, syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
-	      "  time-wait, close, close-wait, last-ack, listening, closing, bound;\n"
-	      "  groups: all, connected, synchronized, bucket, big; and ss's spellings\n"
-	      "  (estab, unconn, listen, bound-inactive...).\n"
-	      "\n"
-	      "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
-	      "pressure above --fail-on-pressure.\n"
-	      "The manual: man portview.\n",
-	      stdout);
-}
-
 /*
  * Echo user input without letting it drive the terminal, and without a
  * 100 KB value filling it: escaped, cut after 64 characters with "...".
  */
 #define ECHO_MAX 64
-static void put_escaped(const char *s, size_t n)
+void pv_cli_echo(const char *s, size_t n)
 {
 	struct pv_buf b;
 	pv_buf_init(&b);
 	if (pv_escape_text_max(&b, s, n, ECHO_MAX) < n)
 		pv_buf_puts(&b, "...");
-	if (b.len)
-		fwrite(b.data, 1, b.len, stderr);
+	pv_msg_more("%.*s", (int)b.len, b.data ? b.data : "");
 	pv_buf_free(&b);
 }
 
 /*
- * The one report of a bad value:
- *   portview: OPTION VALUE[: ITEM]: why[; did you mean X?][ (valid: ...)]
  * The item is named when it is part of a longer value (a list).  An empty
  * value shows as '' after a space ("--port ''"), as nothing after '='.
  * A near miss gets its likely meaning instead of the list of valid ones.
  */
-static void bad_value(const char *option, const char *sep, const char *value,
+void pv_cli_bad_value(const char *option, const char *sep, const char *value,
 		      const struct pv_why *w)
 {
-	fprintf(stderr, "portview: %s%s", option, sep);
+	pv_msg_begin("%s%s", option, sep);
 	if (value[0] || sep[0] != ' ')
-		put_escaped(value, strlen(value));
+		pv_cli_echo(value, strlen(value));
 	else
-		fputs("''", stderr);
+		pv_msg_more("''");
 	if (w->item && w->len && w->len != strlen(value)) {
-		fputs(": ", stderr);
-		put_escaped(w->item, w->len);
+		pv_msg_more(": ");
+		pv_cli_echo(w->item, w->len);
 	}
-	fprintf(stderr, ": %s", w->why);
+	pv_msg_more(": %s", w->why);
 	if (w->suggest)
-		fprintf(stderr, "; did you mean %s?", w->suggest);
+		pv_msg_more("; did you mean %s?", w->suggest);
 	else if (w->hint)
-		fprintf(stderr, "; %s", w->hint);
+		pv_msg_more("; %s", w->hint);
 	else if (w->valid)
-		fprintf(stderr, " (valid: %s)", w->valid);
-	fputc('\n', stderr);
+		pv_msg_more(" (valid: %s)", w->valid);
+	pv_msg_end();
 }
 
 /*
  * The option as the user spelled it: "--colour", an abbreviation such as
  * "--stat", or "-a".  getopt_long accepts only a long option's full name
- * or a prefix of it, so the spelling fits.  Returns what joined the value
- * to it: "=" or " ".
+ * or a prefix of it, so the spelling fits.
  */
-#define SPELLED_MAX 24
-static const char *spell(char out[SPELLED_MAX], char **argv, int c, int longindex)
+static void spell(struct cli_spelled *out, char **argv, int c, int longindex)
 {
+	out->value = optarg;
 	if (longindex < 0) {
-		out[0] = '-';
-		out[1] = (char)c;
-		out[2] = '\0';
-		return " ";
+		snprintf(out->name, sizeof(out->name), "-%c", c);
+		out->sep = " ";
+		return;
 	}
 	/* A separate value is the element after the option's own. */
 	const char *elt =
 	    optarg && argv[optind - 1] == optarg ? argv[optind - 2] : argv[optind - 1];
 	size_t n = strcspn(elt, "=");
-	if (n >= SPELLED_MAX)
-		n = SPELLED_MAX - 1;
-	memcpy(out, elt, n);
-	out[n] = '\0';
-	return elt[strcspn(elt, "=")] ? "=" : " ";
+	snprintf(out->name, sizeof(out->name), "%.*s", (int)n, elt);
+	out->sep = elt[n] ? "=" : " ";
 }
 
-/* The options given, each once, as first spelled: for mode conflicts. */
-struct given {
-	int code[48];
-	char name[48][SPELLED_MAX];
-	size_t n;
-};
-
-static void note_given(struct given *g, int code, const char *name)
+static bool was_given(const struct cli_given *g, int id)
 {
 	for (size_t i = 0; i < g->n; i++)
-		if (g->code[i] == code)
-			return;
-	if (g->n < ARRAY_SIZE(g->code)) {
-		g->code[g->n] = code;
-		memcpy(g->name[g->n++], name, SPELLED_MAX);
-	}
-}
-
-/*
- * An option that would do nothing in a mode is a usage error naming both:
- * --ranges counts every socket in the port ranges, --lookup shows every
- * socket on the port it names, and the summary has no table to shape.
- * The message says what the mode does take.  -n, --color, and -o, -p
- * with --lookup, change nothing there either but are harmless habits; so
- * are -n, -o and -p with --events, which always shows numbers and owners.
- * An interval repeats the socket listing: the other modes refuse it.
- */
-static int mode_conflict(const struct given *g)
-{
-	static const int ranges_no[] = {
-	    'a',       'l',	'4',	 '6',	      OPT_STATE,    OPT_PORT,  OPT_SPORT,
-	    OPT_DPORT, OPT_SRC, OPT_DST, OPT_PID,     OPT_COMMAND,  OPT_CLASS, OPT_NO_LOOPBACK,
-	    OPT_SORT,  'o',	'p',	 'e',	      OPT_PLAIN,    'H',       'W',
-	    OPT_DEV,   'i',	'c',	 OPT_SECONDS, OPT_INTERVAL, OPT_COUNT, OPT_EVENTS,
-	    0};
-	static const int lookup_no[] = {'a',	      'l',	 OPT_STATE,  OPT_PORT, OPT_SPORT,
-					OPT_DPORT,    OPT_CLASS, 'i',	     'c',      OPT_SECONDS,
-					OPT_INTERVAL, OPT_COUNT, OPT_EVENTS, 0};
-	static const int summary_no[] = {'o',	     'p', 'e', OPT_PLAIN,   'H',	  'W',
-					 OPT_SORT,   'i', 'c', OPT_SECONDS, OPT_INTERVAL, OPT_COUNT,
-					 OPT_EVENTS, 0};
-	static const int events_no[] = {'W', OPT_SORT, 'e', 'c', OPT_SECONDS, OPT_ALL_NETNS, 0};
-	static const struct {
-		int modes[3]; /* the options that choose the mode */
-		const int *no;
-		const char *why;
-	} modes[] = {
-	    {{OPT_RANGES},
-	     ranges_no,
-	     "it counts every socket in the ranges (only -t, -u and --json apply)"},
-	    {{OPT_LOOKUP},
-	     lookup_no,
-	     "it lists every socket on the port (-t, -u, -4, -6, --src, --dst, --pid and "
-	     "--command narrow it)"},
-	    {{'s', OPT_METRICS, OPT_FAIL_ON_PRESSURE},
-	     summary_no,
-	     "it prints counts, not a table (the selection options narrow what it counts)"},
-	    {{OPT_EVENTS},
-	     events_no,
-	     "it prints a line per change as it comes, in one network namespace (the filters, "
-	     "-N, -H, --plain, -i, --json, --interval and --count apply)"},
-	};
-	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
-		const char *mode_name = NULL;
-		for (size_t i = 0; i < g->n && !mode_name; i++)
-			for (size_t k = 0; k < ARRAY_SIZE(modes[m].modes); k++)
-				if (modes[m].modes[k] && g->code[i] == modes[m].modes[k])
-					mode_name = g->name[i];
-		if (!mode_name)
-			continue;
-		for (size_t i = 0; i < g->n; i++) {
-			for (const int *no = modes[m].no; *no; no++) {
-				if (g->code[i] != *no)
-					continue;
-				fprintf(stderr, "portview: %s cannot be combined with %s: %s\n",
-					g->name[i], mode_name, modes[m].why);
-				return EXIT_USAGE;
-			}
-		}
-	}
-	return -1;
-}
-
-/* What an ss or Windows netstat habit means here, for a stray argument. */
-static bool protocol_word(const char *w)
-{
-	static const char *const words[] = {"tcp", "udp", "tcpv6", "udpv6", "tcp6", "udp6"};
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (strcasecmp(w, words[i]) == 0)
+		if (g->id[i] == id)
 			return true;
 	return false;
 }
 
-static void stray_hint(char **argv, int argc, int at, const char *after_p)
+static void note_given(struct cli_given *g, int id, const char *name)
 {
-	static const char *const ss_words[] = {"state", "sport", "dport", "src", "dst"};
-	const char *w = argv[at];
-	const char *next = at + 1 < argc ? argv[at + 1] : NULL;
-	if (next && strcmp(next, "=") == 0)
-		next = at + 2 < argc ? argv[at + 2] : NULL;
-	if (w == after_p) {
-		if (protocol_word(w)) {
-			fprintf(stderr, "; for %s sockets write %s (-p shows programs here)",
-				strncasecmp(w, "tcp", 3) == 0 ? "TCP" : "UDP",
-				strncasecmp(w, "tcp", 3) == 0 ? "-t" : "-u");
-			return;
-		}
-		fputs("; to keep one program's sockets write --command ", stderr);
-		put_escaped(w, strlen(w));
+	if (was_given(g, id) || g->n == ARRAY_SIZE(g->id))
 		return;
-	}
-	if (protocol_word(w)) {
-		fprintf(stderr, "; for %s sockets write %s",
-			strncasecmp(w, "tcp", 3) == 0 ? "TCP" : "UDP",
-			strncasecmp(w, "tcp", 3) == 0 ? "-t" : "-u");
-		return;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(ss_words); i++) {
-		if (strcmp(w, ss_words[i]) != 0)
-			continue;
-		fprintf(stderr, "; ss's '%s' is --%s here: write --%s ", w, w, w);
-		if (next) {
-			/* ss writes ports as ":80" */
-			put_escaped(next + (next[0] == ':' && i > 0 && i < 3),
-				    strlen(next + (next[0] == ':' && i > 0 && i < 3)));
-		} else {
-			fputs(i == 0 ? "STATE" : i < 3 ? "PORT" : "ADDR", stderr);
-		}
-		return;
-	}
-	uint32_t mask;
-	struct pv_why why;
-	if (pv_state_parse_list(w, &mask, &why)) {
-		fputs("; to list sockets in that state write --state ", stderr);
-		put_escaped(w, strlen(w));
-	}
+	g->id[g->n] = id;
+	snprintf(g->name[g->n++], SPELLED_MAX, "%s", name);
 }
 
-/* A long option nobody has: its likely meaning, or the ones it could be. */
-static void unknown_long(const char *arg, const struct option *longopts)
+static const struct cli_opt *opt_by_id(int id)
 {
-	const char *name = arg + 2;
-	size_t n = strcspn(name, "=");
-	fputs("portview: unrecognized option '", stderr);
-	put_escaped(arg, strlen(arg));
-	fputc('\'', stderr);
-	size_t prefixed = 0;
-	for (const struct option *l = longopts; l->name; l++)
-		prefixed += n && strncmp(l->name, name, n) == 0;
-	if (prefixed > 1) {
-		fputs("; it could be", stderr);
-		const char *sep = " ";
-		for (const struct option *l = longopts; l->name; l++) {
-			if (n && strncmp(l->name, name, n) == 0) {
-				fprintf(stderr, "%s--%s", sep, l->name);
-				sep = ", ";
-			}
+	for (size_t i = 0; i < pv_cli_nopts; i++)
+		if (pv_cli_opts[i].id == id)
+			return &pv_cli_opts[i];
+	return NULL;
+}
+
+/*
+ * The one check of what goes together: an option the table marks as
+ * refused in a context (a mode, --metrics, --all-netns) is a usage error
+ * naming both as the user spelled them.  --ranges counts every socket in
+ * the port ranges, --lookup shows every socket on the port it names, and
+ * the summary has no table to shape.  -n, --color, and -o, -p with
+ * --lookup change nothing there either but are harmless habits; so are
+ * -n, -o and -p with --events, which always shows numbers and owners.
+ * An interval repeats the socket listing: the other modes refuse it.
+ */
+static int conflicts(const struct cli_given *g)
+{
+	static const struct {
+		unsigned ctx;
+		const char *why; /* what the context does, and what it takes */
+	} ctxs[] = {
+	    {CTX_RANGES, "it counts every socket in the ranges (only -t, -u and --json apply)"},
+	    {CTX_LOOKUP, "it lists every socket on the port (-t, -u, -4, -6, --src, --dst, --pid "
+			 "and --command narrow it)"},
+	    {CTX_SUMMARY,
+	     "it prints counts, not a table (the selection options narrow what it counts)"},
+	    {CTX_EVENTS, "it prints a line per change as it comes, in one network namespace (the "
+			 "filters, -N, -H, --plain, -i, --json, --interval and --count apply)"},
+	    {CTX_METRICS, "it prints OpenMetrics text, one namespace per scrape (-N NS)"},
+	    {CTX_ALL_NETNS, NULL},
+	};
+	for (size_t m = 0; m < ARRAY_SIZE(ctxs); m++) {
+		const char *chosen_by = NULL;
+		for (size_t i = 0; i < g->n && !chosen_by; i++) {
+			const struct cli_opt *o = opt_by_id(g->id[i]);
+			if (o && (o->chooses & ctxs[m].ctx))
+				chosen_by = g->name[i];
 		}
-	} else {
-		size_t count = 0;
-		while (longopts[count].name)
-			count++;
-		const char *near = pv_nearest(name, n, longopts, count, sizeof(*longopts));
-		if (near)
-			fprintf(stderr, "; did you mean --%s?", near);
+		for (size_t i = 0; chosen_by && i < g->n; i++) {
+			const struct cli_opt *o = opt_by_id(g->id[i]);
+			if (!o || !(o->refused & ctxs[m].ctx))
+				continue;
+			pv_err("%s cannot be combined with %s%s%s", g->name[i], chosen_by,
+			       ctxs[m].why ? ": " : "", ctxs[m].why ? ctxs[m].why : "");
+			return EXIT_USAGE;
+		}
 	}
-	fputc('\n', stderr);
+	return PV_GO_ON;
 }
 
 /* PORTVIEW_DUMP: a comma list of per-family, once, twice. */
@@ -439,12 +202,12 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 	const char *dump = getenv("PORTVIEW_DUMP");
 	struct pv_why why;
 	if (dump && !parse_dump(dump, &req->dump, &why)) {
-		bad_value("PORTVIEW_DUMP", "=", dump, &why);
+		pv_cli_bad_value("PORTVIEW_DUMP", "=", dump, &why);
 		return EXIT_USAGE;
 	}
 	const char *owners = getenv("PORTVIEW_OWNERS");
 	if (owners && !parse_owners(owners, &req->owners, &why)) {
-		bad_value("PORTVIEW_OWNERS", "=", owners, &why);
+		pv_cli_bad_value("PORTVIEW_OWNERS", "=", owners, &why);
 		return EXIT_USAGE;
 	}
 	/*
@@ -453,7 +216,7 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 	 */
 	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
 	*color_auto_off = (no_color && *no_color) || !term || !*term || strcmp(term, "dumb") == 0;
-	return -1;
+	return PV_GO_ON;
 }
 
 /*
@@ -474,15 +237,6 @@ static unsigned terminal_width(void)
 	return 0;
 }
 
-/* The port options, kept as given until the end of the command line. */
-#define MAX_PORT_ARGS 128
-struct port_arg {
-	char option[SPELLED_MAX]; /* "--port", as spelled */
-	const char *sep;
-	const char *spec;
-	uint8_t sides; /* enum pv_port_side */
-};
-
 /* Compile the port options into the query's clauses, one per kind, ANDed. */
 static int compile_ports(const struct port_arg *args, size_t n, const struct pv_services *svc,
 			 struct pv_query *q)
@@ -497,15 +251,16 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 			struct pv_why why;
 			if (args[i].sides != kinds[k])
 				continue;
-			if (!pv_parse_port_spec(args[i].spec, svc, c, &why)) {
-				bad_value(args[i].option, args[i].sep, args[i].spec, &why);
+			if (!pv_parse_port_spec(args[i].opt.value, svc, c, &why)) {
+				pv_cli_bad_value(args[i].opt.name, args[i].opt.sep,
+						 args[i].opt.value, &why);
 				return EXIT_USAGE;
 			}
 		}
 		if (c->nranges)
 			q->nclauses++;
 	}
-	return -1;
+	return PV_GO_ON;
 }
 
 /* Whether a stray argument is meant as an interval: "5", "0.5", ".5". */
@@ -518,30 +273,26 @@ static bool looks_like_seconds(const char *w)
  * The interval's options together: -c is every second, an interval is
  * given once, --count needs something to count.
  */
-static int watch_conflict(const struct pv_request *req, const char *seconds, bool continuous,
-			  const char *interval, const char *interval_opt, const char *interval_sep,
-			  bool count_given)
+static int watch_conflict(const struct cli_state *st)
 {
-	if (continuous && (seconds || interval)) {
-		fprintf(stderr,
-			"portview: -c cannot be combined with an interval (%s%s%s): -c is "
-			"every second\n",
-			seconds ? "" : interval_opt, seconds ? "" : interval_sep,
-			seconds ? seconds : interval);
+	const struct cli_spelled *iv = &st->interval;
+	if (st->continuous && (st->seconds || iv->value)) {
+		pv_err("-c cannot be combined with an interval (%s%s%s): -c is every second",
+		       st->seconds ? "" : iv->name, st->seconds ? "" : iv->sep,
+		       st->seconds ? st->seconds : iv->value);
 		return EXIT_USAGE;
 	}
-	if (seconds && interval) {
-		fprintf(stderr, "portview: the interval is given twice (%s and %s%s%s)\n", seconds,
-			interval_opt, interval_sep, interval);
+	if (st->seconds && iv->value) {
+		pv_err("the interval is given twice (%s and %s%s%s)", st->seconds, iv->name,
+		       iv->sep, iv->value);
 		return EXIT_USAGE;
 	}
-	if (count_given && !seconds && !interval && !continuous && req->mode != PV_MODE_EVENTS) {
-		fputs("portview: --count needs an interval or --events (as in portview -no 2 "
-		      "--count 5)\n",
-		      stderr);
+	if (st->count_given && !st->seconds && !iv->value && !st->continuous &&
+	    st->req->mode != PV_MODE_EVENTS) {
+		pv_err("--count needs an interval or --events (as in portview -no 2 --count 5)");
 		return EXIT_USAGE;
 	}
-	return -1;
+	return PV_GO_ON;
 }
 
 bool pv_request_wants_owners(const struct pv_request *req)
@@ -552,475 +303,235 @@ bool pv_request_wants_owners(const struct pv_request *req)
 	       pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
 }
 
-int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
+/* getopt_long's tables, from the table of options. */
+struct getopt_tables {
+	struct option longopts[64];
+	const struct cli_opt *row[64]; /* the row of each long option */
+	char shortopts[64];
+};
+
+static void make_getopt(struct getopt_tables *t)
 {
-	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"listening", no_argument, NULL, 'l'},
-	    {"tcp", no_argument, NULL, 't'},
-	    {"udp", no_argument, NULL, 'u'},
-	    {"ipv4", no_argument, NULL, '4'},
-	    {"ipv6", no_argument, NULL, '6'},
-	    {"owner", no_argument, NULL, 'o'},
-	    {"program", optional_argument, NULL, OPT_PROGRAM},
-	    {"numeric", no_argument, NULL, 'n'},
-	    {"state", required_argument, NULL, OPT_STATE},
-	    {"plain", no_argument, NULL, OPT_PLAIN},
-	    {"ranges", no_argument, NULL, OPT_RANGES},
-	    {"lookup", required_argument, NULL, OPT_LOOKUP},
-	    {"port", required_argument, NULL, OPT_PORT},
-	    {"sport", required_argument, NULL, OPT_SPORT},
-	    {"dport", required_argument, NULL, OPT_DPORT},
-	    {"class", required_argument, NULL, OPT_CLASS},
-	    {"src", required_argument, NULL, OPT_SRC},
-	    {"dst", required_argument, NULL, OPT_DST},
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"command", required_argument, NULL, OPT_COMMAND},
-	    {"no-loopback", no_argument, NULL, OPT_NO_LOOPBACK},
-	    {"dev", required_argument, NULL, OPT_DEV},
-	    {"sort", required_argument, NULL, OPT_SORT},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"color", optional_argument, NULL, OPT_COLOR},
-	    {"colour", optional_argument, NULL, OPT_COLOR},
-	    {"extended", no_argument, NULL, 'e'},
-	    {"no-header", no_argument, NULL, 'H'},
-	    {"wide", no_argument, NULL, 'W'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"summary", no_argument, NULL, 's'},
-	    {"netns", required_argument, NULL, 'N'},
-	    {"all-netns", no_argument, NULL, OPT_ALL_NETNS},
-	    {"unit", no_argument, NULL, OPT_UNIT},
-	    {"metrics", no_argument, NULL, OPT_METRICS},
-	    {"fail-on-pressure", required_argument, NULL, OPT_FAIL_ON_PRESSURE},
-	    {"continuous", no_argument, NULL, 'c'},
-	    {"interval", required_argument, NULL, OPT_INTERVAL},
-	    {"count", required_argument, NULL, OPT_COUNT},
-	    {"events", no_argument, NULL, OPT_EVENTS},
-	    {"info", no_argument, NULL, 'i'},
-	    {NULL, 0, NULL, 0},
-	};
-	static const char shortopts[] = ":46acehHilN:nopstuVW";
-	enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color = COLOR_AUTO;
-	struct port_arg ports[MAX_PORT_ARGS];
-	size_t nports = 0;
-	bool all = false, listening = false, states_given = false;
-	bool named = false; /* a filter names an address, a process */
-	const char *lookup = NULL;
-	const char *summary = NULL; /* the option that asked for the summary */
-	struct pv_query *q = &req->query;
+	size_t nl = 0, ns = 0;
+	t->shortopts[ns++] = ':';
+	for (size_t i = 0; i < pv_cli_nopts && nl + 1 < ARRAY_SIZE(t->longopts); i++) {
+		const struct cli_opt *o = &pv_cli_opts[i];
+		if (o->letter && ns + 2 < sizeof(t->shortopts)) {
+			t->shortopts[ns++] = (char)o->id;
+			if (o->arg == ARG_REQUIRED)
+				t->shortopts[ns++] = ':';
+		}
+		if (!o->name)
+			continue;
+		t->row[nl] = o;
+		t->longopts[nl++] = (struct option){o->name,
+						    o->arg == ARG_REQUIRED   ? required_argument
+						    : o->arg == ARG_OPTIONAL ? optional_argument
+									     : no_argument,
+						    NULL, o->id};
+	}
+	t->longopts[nl] = (struct option){NULL, 0, NULL, 0};
+	t->shortopts[ns] = '\0';
+}
+
+/* What getopt refused: a missing value, an unknown option, a value too many. */
+static int refused_option(const struct getopt_tables *t, char **argv, int c)
+{
+	if (c == ':') {
+		pv_err("option '%s' requires an argument", argv[optind - 1]);
+	} else if (optopt && (optopt >= 256 || strchr(t->shortopts + 1, optopt))) {
+		/* A long option of ours, given a value it does not take. */
+		const char *name = "?";
+		for (const struct option *l = t->longopts; l->name; l++)
+			if (l->val == optopt)
+				name = l->name;
+		pv_err("option '--%s' doesn't allow an argument", name);
+	} else if (optopt) {
+		const char *hint = pv_cli_letter_hint(optopt);
+		char ch = (char)optopt;
+		pv_msg_begin("invalid option -- '");
+		pv_cli_echo(&ch, 1);
+		pv_msg_more("'%s%s", hint ? "; " : "", hint ? hint : "");
+		pv_msg_end();
+	} else {
+		pv_cli_unknown_long(argv[optind - 1]);
+	}
+	pv_cli_usage_error();
+	return EXIT_USAGE;
+}
+
+/* One option getopt has read: checked, noted, its value read by its row. */
+static int read_option(struct cli_state *st, const struct getopt_tables *t, int argc, char **argv,
+		       int c, int longindex)
+{
+	if (c == '?' || c == ':')
+		return refused_option(t, argv, c);
+	const struct cli_opt *o = longindex >= 0 ? t->row[longindex] : NULL;
+	for (size_t i = 0; !o && i < pv_cli_nopts; i++)
+		if (pv_cli_opts[i].letter && pv_cli_opts[i].id == c)
+			o = &pv_cli_opts[i];
+	if (!o)
+		return EXIT_USAGE; /* getopt returned what the table lacks: cannot be */
+	spell(&st->cur, argv, c, longindex);
+	if ((c == 'p' || (c == OPT_PROGRAM && !optarg)) && optind < argc && argv[optind][0] != '-')
+		st->after_p = argv[optind];
+	if (o->once && was_given(&st->given, o->id)) {
+		pv_err("%s: give it once", st->cur.name);
+		return EXIT_USAGE;
+	}
+	st->note_as = o->id;
+	int status = PV_GO_ON;
+	if (o->flag)
+		*(bool *)((char *)st->req + o->flag - 1) = true;
+	if (o->parse)
+		status = o->parse(st, optarg);
+	note_given(&st->given, st->note_as, st->cur.name);
+	return status;
+}
+
+/*
+ * Whether a trailing whole number is a port some socket here uses (in
+ * the namespace portview runs in): portview 80 means --port 80 more
+ * likely than a refresh every 80 seconds.
+ */
+static bool port_in_use(const struct pv_request *req, unsigned port)
+{
+	struct pv_snapshotter *sn;
+	if (pv_snapshotter_open(&sn) < 0)
+		return false;
+	struct pv_query q = {.states = PV_STATES_ALL, .nclauses = 1};
+	q.clauses[0].sides = PV_SIDE_SRC;
+	q.clauses[0].nranges = 1;
+	q.clauses[0].ranges[0].lo = q.clauses[0].ranges[0].hi = (uint16_t)port;
+	struct pv_netns_facts ns;
+	pv_netns_facts_load(&ns, req->sysctl_dir, req->proc_root);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	struct pv_snapshot_report rep;
+	bool used = pv_snapshot_take(sn, &q, &ns, &req->dump, 0, &l, &rep) == 0 && l.n > 0;
+	pv_socklist_free(&l);
+	pv_netns_facts_free(&ns);
+	pv_snapshotter_close(sn);
+	return used;
+}
+
+/*
+ * A trailing number repeats the listing, as Windows netstat's.  One that
+ * cannot be meant so (over 300 seconds, or a port in use) is a question
+ * back to the user: a port, or an interval?
+ */
+static int read_seconds(struct cli_state *st, int argc, char **argv)
+{
+	if (optind >= argc || !looks_like_seconds(argv[optind]))
+		return PV_GO_ON;
+	const char *w = argv[optind++];
+	uint64_t n;
 	struct pv_why why;
-	int c, color_auto_off, longindex;
-	struct given given = {.n = 0};
-	char opt[SPELLED_MAX]; /* the option being read, as spelled */
-	const char *sep = " "; /* and what joined its value to it */
-	char lookup_opt[SPELLED_MAX];
-	const char *netns_sep = " ";
-	const char *lookup_sep = " ";
-	const char *after_p = NULL;  /* the word after a bare -p: netstat -p tcp? */
-	const char *interval = NULL; /* --interval's value */
-	char interval_opt[SPELLED_MAX];
-	const char *interval_sep = " ";
-	bool continuous = false, count_given = false;
-	char sort_opt[SPELLED_MAX] = "--sort";
-	const char *sort_sep = " ", *sort_value = NULL;
+	if (pv_parse_uint_str(w, 65535, &n) == 0 &&
+	    (n > 300 || (n > 0 && !st->req->netns_spec && !st->req->all_netns &&
+			 port_in_use(st->req, (unsigned)n)))) {
+		pv_err(
+		    "%s: a port or an interval? write --port %s for the sockets on that port, or "
+		    "--interval %s to list them every %s seconds",
+		    w, w, w, w);
+		return EXIT_USAGE;
+	}
+	if (!pv_parse_seconds(w, &st->req->interval_ms, &why)) {
+		pv_cli_bad_value("interval", " ", w, &why);
+		return EXIT_USAGE;
+	}
+	st->seconds = w;
+	char name[SPELLED_MAX];
+	snprintf(name, sizeof(name), "interval %s", w);
+	note_given(&st->given, OPT_SECONDS, name);
+	return PV_GO_ON;
+}
 
-	*req = (struct pv_request){
-	    .proc_root = "/proc",
-	    .sysctl_dir = "/proc/sys/net/ipv4",
-	    .services_path = "/etc/services",
-	    .fail_on_pressure = -1,
-	    .run_netns = "/run/netns",
-	    .netns = {.fd = -1},
-	};
-	int status = read_env(req, &color_auto_off);
-	if (status >= 0)
+/* The command line read whole: what is left over, then the values read late. */
+static int read_rest(struct cli_state *st, int argc, char **argv)
+{
+	struct pv_request *req = st->req;
+	struct pv_why why;
+	int status = read_seconds(st, argc, argv);
+	if (status != PV_GO_ON)
 		return status;
-	pv_services_load(svc, req->services_path);
-
-	opterr = 0;
-	while (longindex = -1,
-	       (c = getopt_long(argc, argv, shortopts, longopts, &longindex)) != -1) {
-		if (c != '?' && c != ':') {
-			sep = spell(opt, argv, c, longindex);
-			note_given(&given, c == OPT_PROGRAM ? (optarg ? OPT_COMMAND : 'p') : c,
-				   opt);
-		}
-		if ((c == 'p' || (c == OPT_PROGRAM && !optarg)) && optind < argc &&
-		    argv[optind][0] != '-')
-			after_p = argv[optind];
-		switch (c) {
-		case '4':
-			q->ipv4 = true;
-			break;
-		case '6':
-			q->ipv6 = true;
-			break;
-		case 'a':
-			all = true;
-			break;
-		case 'h':
-			print_help();
-			return EXIT_OK;
-		case 'l':
-			listening = true;
-			break;
-		case 'n':
-			req->table.numeric = true;
-			break;
-		case 'o':
-			req->table.owner = true;
-			break;
-		case 'p':
-			req->table.program = true;
-			break;
-		case 't':
-			q->tcp = true;
-			break;
-		case 'u':
-			q->udp = true;
-			break;
-		case 'V':
-			printf("portview %s\n", PORTVIEW_VERSION);
-			return EXIT_OK;
-		case 'e':
-			req->table.extended = true;
-			break;
-		case 'H':
-			req->table.no_header = true;
-			break;
-		case 'W':
-			req->table.wide = true;
-			break;
-		case OPT_JSON:
-			req->json = true;
-			break;
-		case OPT_SORT:
-			if (!pv_parse_sort_keys(optarg, &req->order, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			memcpy(sort_opt, opt, SPELLED_MAX);
-			sort_sep = sep;
-			sort_value = optarg;
-			break;
-		case 'c':
-			continuous = true;
-			break;
-		case 'i':
-			req->info = req->table.info = true;
-			break;
-		case OPT_EVENTS:
-			req->mode = PV_MODE_EVENTS;
-			break;
-		case OPT_INTERVAL:
-			if (!pv_parse_seconds(optarg, &req->interval_ms, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			interval = optarg;
-			memcpy(interval_opt, opt, SPELLED_MAX);
-			interval_sep = sep;
-			break;
-		case OPT_COUNT: {
-			uint64_t n;
-			int err = pv_parse_uint_str(optarg, UINT32_MAX, &n);
-			if (err || n == 0) {
-				why = (struct pv_why){
-				    .why = err == -ERANGE
-					       ? "too many (at most 4294967295)"
-					       : "not a count (a whole number, 1 or more)"};
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			req->count = n;
-			count_given = true;
-			break;
-		}
-		case OPT_COLOR:
-			if (!optarg || strcmp(optarg, "always") == 0) {
-				color = COLOR_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				color = COLOR_NEVER;
-			} else if (strcmp(optarg, "auto") == 0) {
-				color = COLOR_AUTO;
-			} else {
-				why = (struct pv_why){.why = "expected auto, always or never"};
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_STATE:
-			if (!pv_state_parse_list(optarg, &q->states, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			states_given = true;
-			break;
-		case OPT_PLAIN:
-			req->table.plain = true;
-			break;
-		case OPT_RANGES:
-			req->mode = PV_MODE_RANGES;
-			break;
-		case OPT_LOOKUP:
-			if (lookup) {
-				fputs("portview: --lookup: give it once\n", stderr);
-				return EXIT_USAGE;
-			}
-			lookup = optarg;
-			memcpy(lookup_opt, opt, SPELLED_MAX);
-			lookup_sep = sep;
-			break;
-		case OPT_PORT:
-		case OPT_SPORT:
-		case OPT_DPORT: {
-			static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
-			int k = c - OPT_PORT;
-			if (nports == ARRAY_SIZE(ports)) {
-				why = (struct pv_why){
-				    .why = "too many port options (at most 128 --port, --sport and "
-					   "--dport; use a list: 80,443)"};
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			ports[nports] =
-			    (struct port_arg){.sep = sep, .spec = optarg, .sides = sides[k]};
-			memcpy(ports[nports++].option, opt, SPELLED_MAX);
-			break;
-		}
-		case OPT_SRC:
-		case OPT_DST: {
-			uint8_t side = c == OPT_SRC ? PV_SIDE_SRC : PV_SIDE_DST;
-			struct pv_addr_clause *a = NULL;
-			for (size_t i = 0; i < q->naddrs; i++)
-				if (q->addrs[i].side == side)
-					a = &q->addrs[i];
-			if (!a) {
-				a = &q->addrs[q->naddrs++];
-				*a = (struct pv_addr_clause){.side = side};
-			}
-			if (!pv_parse_addr_list(optarg, a, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			named = true;
-			break;
-		}
-		case OPT_PID:
-			if (!pv_parse_pid_list(optarg, q, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			named = true;
-			break;
-		case OPT_PROGRAM:
-			/* --program is netstat's -p; --program=NAME is --command NAME */
-			if (!optarg) {
-				req->table.program = true;
-				break;
-			}
-			/* fall through */
-		case OPT_COMMAND: {
-			size_t n = strlen(optarg);
-			const char *bad = !n ? "empty program name"
-					  : n >= sizeof(q->programs[0])
-					      ? "longer than a command name "
-						"can be (15 bytes)"
-					  : q->nprograms == ARRAY_SIZE(q->programs)
-					      ? "too many --command options (at most 8)"
-					      : NULL;
-			if (bad) {
-				why = (struct pv_why){.why = bad};
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			memcpy(q->programs[q->nprograms++], optarg, n + 1);
-			named = true;
-			break;
-		}
-		case OPT_NO_LOOPBACK:
-			q->no_loopback = true;
-			break;
-		case 'N':
-			if (req->netns_spec) {
-				fprintf(stderr, "portview: %s: give it once\n", opt);
-				return EXIT_USAGE;
-			}
-			req->netns_spec = optarg;
-			memcpy(req->netns_opt, opt, sizeof(req->netns_opt));
-			netns_sep = sep;
-			break;
-		case OPT_ALL_NETNS:
-			req->all_netns = true;
-			req->table.netns = true;
-			req->table.unit = true;
-			break;
-		case OPT_UNIT:
-			req->table.unit = true;
-			break;
-		case OPT_CLASS:
-			if (!pv_parse_class_list(optarg, &q->classes, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			break;
-		case 's': /* the summary: -s, --metrics, --fail-on-pressure */
-			summary = longindex < 0 ? "-s" : "--summary";
-			break;
-		case OPT_METRICS:
-			req->metrics = true;
-			summary = "--metrics";
-			break;
-		case OPT_FAIL_ON_PRESSURE: {
-			unsigned pct;
-			if (!pv_parse_percent(optarg, &pct, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			req->fail_on_pressure = (int)pct;
-			summary = summary ? summary : "--fail-on-pressure";
-			break;
-		}
-		case OPT_DEV:
-			if (!pv_parse_dev(optarg, &q->dev, &why)) {
-				bad_value(opt, sep, optarg, &why);
-				return EXIT_USAGE;
-			}
-			break;
-		case ':':
-			fprintf(stderr, "portview: option '%s' requires an argument\n",
-				argv[optind - 1]);
-			usage_error();
-			return EXIT_USAGE;
-		default:
-			if (optopt && (optopt >= 256 || strchr(shortopts + 1, optopt))) {
-				/* A long option of ours, given a value it does not take. */
-				const char *name = "?";
-				for (const struct option *l = longopts; l->name; l++)
-					if (l->val == optopt)
-						name = l->name;
-				fprintf(stderr,
-					"portview: option '--%s' doesn't allow an argument\n",
-					name);
-			} else if (optopt) {
-				fputs("portview: invalid option -- '", stderr);
-				char ch = (char)optopt;
-				put_escaped(&ch, 1);
-				fputs("'\n", stderr);
-			} else {
-				unknown_long(argv[optind - 1], longopts);
-			}
-			usage_error();
-			return EXIT_USAGE;
-		}
-	}
-	if (req->json && lookup) {
-		fputs("portview: --json cannot be combined with --lookup\n", stderr);
-		return EXIT_USAGE;
-	}
-	if (req->mode == PV_MODE_RANGES && lookup) {
-		fputs("portview: --ranges and --lookup cannot be combined\n", stderr);
-		return EXIT_USAGE;
-	}
-	if (summary && (req->mode == PV_MODE_RANGES || lookup)) {
-		fprintf(stderr, "portview: %s and %s cannot be combined\n", summary,
-			lookup ? "--lookup" : "--ranges");
-		return EXIT_USAGE;
-	}
-	if (req->metrics && req->all_netns) {
-		fputs("portview: --metrics cannot be combined with --all-netns: one namespace "
-		      "per scrape (-N NS)\n",
-		      stderr);
-		return EXIT_USAGE;
-	}
-	if (req->metrics && req->json) {
-		fputs("portview: --json and --metrics cannot be combined\n", stderr);
-		return EXIT_USAGE;
-	}
-	/* A trailing number repeats the listing, as Windows netstat's. */
-	const char *seconds = NULL;
-	if (optind < argc && looks_like_seconds(argv[optind])) {
-		seconds = argv[optind++];
-		if (!pv_parse_seconds(seconds, &req->interval_ms, &why)) {
-			bad_value("interval", " ", seconds, &why);
-			return EXIT_USAGE;
-		}
-		char name[SPELLED_MAX];
-		snprintf(name, sizeof(name), "interval %s", seconds);
-		note_given(&given, OPT_SECONDS, name);
-	}
 	if (optind < argc) {
-		fputs("portview: unexpected argument '", stderr);
-		put_escaped(argv[optind], strlen(argv[optind]));
-		fputc('\'', stderr);
-		stray_hint(argv, argc, optind, after_p);
-		fputc('\n', stderr);
-		usage_error();
-		return EXIT_USAGE;
-	}
-	if (req->netns_spec && req->all_netns) {
-		fprintf(stderr, "portview: %s cannot be combined with --all-netns\n",
-			req->netns_opt);
+		pv_msg_begin("unexpected argument '");
+		pv_cli_echo(argv[optind], strlen(argv[optind]));
+		pv_msg_more("'");
+		pv_cli_stray_hint(argv, argc, optind, st->after_p);
+		pv_msg_end();
+		pv_cli_usage_error();
 		return EXIT_USAGE;
 	}
 	/* A bad value first: it is the more precise complaint. */
 	if (req->netns_spec &&
 	    !pv_netns_open(req->netns_spec, req->proc_root, req->run_netns, &req->netns, &why)) {
-		bad_value(req->netns_opt, netns_sep, req->netns_spec, &why);
+		char near[128] = "";
+		if (why.hint && !strchr(req->netns_spec, '/')) {
+			pv_cli_netns_near(req->run_netns, req->netns_spec, near, sizeof(near));
+			if (near[0])
+				why.suggest = near;
+		}
+		pv_cli_bad_value(st->netns.name, st->netns.sep, req->netns_spec, &why);
 		return EXIT_USAGE;
 	}
-	if (lookup && !pv_lookup_parse(lookup, svc, &req->lookup, &why)) {
-		bad_value(lookup_opt, lookup_sep, lookup, &why);
+	const struct cli_spelled *lk = &st->lookup;
+	if (lk->value && !pv_lookup_parse(lk->value, st->svc, &req->lookup, &why)) {
+		pv_cli_bad_value(lk->name, lk->sep, lk->value, &why);
 		return EXIT_USAGE;
 	}
-	if ((status = mode_conflict(&given)) >= 0)
-		return status;
-	if ((status = watch_conflict(req, seconds, continuous, interval, interval_opt, interval_sep,
-				     count_given)) >= 0)
+	if ((status = conflicts(&st->given)) != PV_GO_ON ||
+	    (status = watch_conflict(st)) != PV_GO_ON)
 		return status;
 	if (pv_order_needs_rates(&req->order) &&
 	    !(req->info && req->interval_ms && req->mode != PV_MODE_EVENTS)) {
 		why = (struct pv_why){.why = "the rates need -i and an interval",
 				      .hint = "as in portview -no 2 -i --sort rate"};
-		bad_value(sort_opt, sort_sep, sort_value, &why);
+		pv_cli_bad_value(st->sort.name, st->sort.sep, st->sort.value, &why);
 		return EXIT_USAGE;
 	}
-	if ((status = compile_ports(ports, nports, svc, q)) >= 0)
-		return status;
+	return compile_ports(st->ports, st->nports, st->svc, &req->query);
+}
 
-	req->table.color = color == COLOR_ALWAYS ||
-			   (color == COLOR_AUTO && isatty(STDOUT_FILENO) && !color_auto_off);
+/*
+ * The states and the mode, from what was given.  --state replaces the
+ * default; -a is a superset of -l.  A filter that names a port, an
+ * address or a process asks about every state, listeners included, as
+ * lsof does.
+ */
+static void finish(struct cli_state *st, int color_auto_off)
+{
+	struct pv_request *req = st->req;
+	struct pv_query *q = &req->query;
+	req->table.color = st->color == COLOR_ALWAYS ||
+			   (st->color == COLOR_AUTO && isatty(STDOUT_FILENO) && !color_auto_off);
 	if (!req->table.wide)
 		req->table.width = terminal_width();
-
-	/*
-	 * The states: --state replaces the default; -a is a superset of -l.  A
-	 * filter that names a port, an address or a process asks about every
-	 * state, listeners included, as lsof does.
-	 */
-	named |= nports > 0;
-	if (!states_given) {
-		if (all || (named && !listening))
+	bool all = st->all, listening = st->listening;
+	if (!st->states_given) {
+		if (all || ((st->named || st->nports > 0) && !listening))
 			q->states = PV_STATES_ALL;
 		else if (listening)
 			q->states = PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE);
 		else /* like netstat and ss: connections, which for UDP means connected */
 			q->states = PV_STATES_CONNECTED;
 	}
-	q->tcp_listen_only = listening && !all && !states_given;
+	q->tcp_listen_only = listening && !all && !st->states_given;
+	/* The user asked about processes: show them. */
+	if (st->by_process && !req->table.program)
+		req->table.owner = true;
 
 	req->wider = *q;
 	req->wider.states = PV_STATES_ALL;
 	req->wider.tcp_listen_only = false;
 
-	if (summary) {
+	if (st->summary) {
 		/* Every socket, as with -a, unless -l or --state narrow it. */
 		req->mode = PV_MODE_SUMMARY;
-		if (!states_given && !listening)
+		if (!st->states_given && !listening)
 			q->states = PV_STATES_ALL;
 	}
-
 	if (req->mode == PV_MODE_RANGES) {
 		/* Every socket in the ranges, IPv4 and IPv6 drawing on one port space. */
 		q->states = PV_STATES_ALL;
@@ -1030,7 +541,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		q->classes = 0;
 		q->dev = 0;
 	}
-	if (lookup) {
+	if (st->lookup.value) {
 		/* Who uses the ports now: every state, either side, with owners. */
 		bool tcp, udp;
 		req->mode = PV_MODE_LOOKUP;
@@ -1045,7 +556,7 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		}
 		req->table.program = true;
 	}
-	if (continuous)
+	if (st->continuous)
 		req->interval_ms = 1000;
 	if (req->mode == PV_MODE_EVENTS && !req->interval_ms)
 		req->interval_ms = 1000;
@@ -1053,5 +564,38 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		req->mode = PV_MODE_WATCH;
 	/* the rates are the interval's: each TCP connection's, over the last one */
 	req->table.rates = req->info && req->mode == PV_MODE_WATCH;
-	return -1;
+}
+
+int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req)
+{
+	struct cli_state st;
+	struct getopt_tables t;
+	int c, longindex, color_auto_off;
+
+	make_getopt(&t);
+	*req = (struct pv_request){
+	    .proc_root = "/proc",
+	    .sysctl_dir = "/proc/sys/net/ipv4",
+	    .services_path = "/etc/services",
+	    .fail_on_pressure = -1,
+	    .run_netns = "/run/netns",
+	    .netns = {.fd = -1},
+	};
+	st = (struct cli_state){.req = req, .svc = svc, .color = COLOR_AUTO};
+	st.sort = (struct cli_spelled){.name = "--sort", .sep = " "};
+	int status = read_env(req, &color_auto_off);
+	if (status != PV_GO_ON)
+		return status;
+	pv_services_load(svc, req->services_path);
+
+	opterr = 0;
+	while (longindex = -1,
+	       (c = getopt_long(argc, argv, t.shortopts, t.longopts, &longindex)) != -1) {
+		if ((status = read_option(&st, &t, argc, argv, c, longindex)) != PV_GO_ON)
+			return status;
+	}
+	if ((status = read_rest(&st, argc, argv)) != PV_GO_ON)
+		return status;
+	finish(&st, color_auto_off);
+	return PV_GO_ON;
 }

@@ -47,6 +47,21 @@ bool pv_query_by_owner(const struct pv_query *q)
 	return q->npids || q->nprograms;
 }
 
+/* lsof's -c: a prefix of the name, or a match of the expression anywhere in it. */
+static bool command_matches(const struct pv_query *q, size_t i, const char *comm, size_t comm_len)
+{
+	if (q->program_re[i]) {
+		char name[64];
+		if (comm_len >= sizeof(name))
+			comm_len = sizeof(name) - 1;
+		memcpy(name, comm, comm_len);
+		name[comm_len] = '\0';
+		return regexec(q->program_re[i], name, 0, NULL, 0) == 0;
+	}
+	size_t n = strlen(q->programs[i]);
+	return n <= comm_len && memcmp(q->programs[i], comm, n) == 0;
+}
+
 bool pv_query_owner_matches(const struct pv_query *q, int32_t pid, const char *comm,
 			    size_t comm_len)
 {
@@ -54,8 +69,7 @@ bool pv_query_owner_matches(const struct pv_query *q, int32_t pid, const char *c
 	for (size_t i = 0; i < q->npids && !pid_ok; i++)
 		pid_ok = q->pids[i] == pid;
 	for (size_t i = 0; i < q->nprograms && !prog_ok; i++)
-		prog_ok = strlen(q->programs[i]) == comm_len &&
-			  memcmp(q->programs[i], comm, comm_len) == 0;
+		prog_ok = command_matches(q, i, comm, comm_len);
 	return pid_ok && prog_ok;
 }
 
@@ -308,6 +322,41 @@ bool pv_parse_addr_list(const char *list, struct pv_addr_clause *c, struct pv_wh
 		}
 		c->v[c->n++] = p;
 	}
+	return true;
+}
+
+bool pv_parse_command(const char *text, struct pv_query *q, regex_t *re, struct pv_why *why)
+{
+	size_t n = strlen(text);
+	const char *bad = NULL;
+	if (q->nprograms == ARRAY_SIZE(q->programs))
+		bad = "too many --command options (at most 8)";
+	else if (!n)
+		bad = "empty program name";
+	if (!bad && n >= 2 && text[0] == '/' && text[n - 1] == '/') {
+		char pattern[256];
+		if (n - 2 >= sizeof(pattern)) {
+			bad = "regular expression too long (at most 255 bytes)";
+		} else {
+			memcpy(pattern, text + 1, n - 2);
+			pattern[n - 2] = '\0';
+			if (regcomp(re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+				bad = "not a regular expression";
+		}
+		if (!bad) {
+			q->programs[q->nprograms][0] = '\0';
+			q->program_re[q->nprograms++] = re;
+			return true;
+		}
+	} else if (!bad && n >= sizeof(q->programs[0])) {
+		bad = "longer than a command name can be (15 bytes)";
+	}
+	if (bad) {
+		*why = (struct pv_why){.why = bad};
+		return false;
+	}
+	memcpy(q->programs[q->nprograms], text, n + 1);
+	q->program_re[q->nprograms++] = NULL;
 	return true;
 }
 

@@ -75,13 +75,13 @@ bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why)
 	while (pv_split_next(&it, &p, &n)) {
 		if (n == 0 || lookup(p, n, mask) < 0) {
 			/*
-			 * Near misses get a suggestion; the 23 names would make a
-			 * line of 250 columns: --help lists them.
+			 * Near misses get a suggestion, anything else the names
+			 * and groups (ss's spellings left out: they are synonyms).
 			 */
 			*why = (struct pv_why){.why = n ? "unknown state" : "empty state name",
 					       .item = p,
 					       .len = n,
-					       .hint = "portview --help lists them",
+					       .valid = pv_state_names_text(),
 					       .suggest = pv_nearest(p, n, state_names,
 								     ARRAY_SIZE(state_names),
 								     sizeof(state_names[0]))};
@@ -89,6 +89,13 @@ bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why)
 		}
 	}
 	return true;
+}
+
+const char *pv_state_names_text(void)
+{
+	return "established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, close, "
+	       "close-wait, last-ack, listening, closing, bound; groups: all, connected, "
+	       "synchronized, bucket, big";
 }
 
 const char *pv_state_display(uint8_t proto, uint8_t state)

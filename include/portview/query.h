@@ -8,6 +8,7 @@
 #ifndef PORTVIEW_QUERY_H
 #define PORTVIEW_QUERY_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +41,13 @@ struct pv_query {
 	/* --pid and --program: checked against the owners, once they are known */
 	int32_t pids[64];
 	size_t npids;
-	char programs[8][16]; /* NUL-terminated command names */
+	/*
+	 * --command, as lsof's -c: a prefix of the command name, or where
+	 * program_re[i] is set, the regular expression it points to
+	 * (programs[i] then empty).
+	 */
+	char programs[8][16]; /* NUL-terminated prefixes */
+	const regex_t *program_re[8];
 	size_t nprograms;
 	uint32_t dev; /* --dev: only sockets bound to this interface index; 0: any */
 };
@@ -107,6 +114,12 @@ bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why);
  * host bits past the prefix are cleared.  Added to c's prefixes.
  */
 bool pv_parse_addr_list(const char *list, struct pv_addr_clause *c, struct pv_why *why);
+/*
+ * Parse a --command NAME into q's next program: a prefix of at most 15
+ * bytes, or /REGEX/ (POSIX extended), compiled into *re, which must
+ * outlive q.  Returns false with why filled.
+ */
+bool pv_parse_command(const char *text, struct pv_query *q, regex_t *re, struct pv_why *why);
 /* Parse a --pid list into q->pids. */
 bool pv_parse_pid_list(const char *list, struct pv_query *q, struct pv_why *why);
 

@@ -43,6 +43,8 @@
  * false with why filled (naming the item) when one is unknown or empty.
  */
 bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why);
+/* The state names and groups --state takes, for a message: one line. */
+const char *pv_state_names_text(void);
 
 /*
  * The Windows netstat spelling of a state.  Unconnected UDP sockets (kernel

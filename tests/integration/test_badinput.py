@@ -43,7 +43,11 @@ import common  # noqa: E402
 
 NOTE = (b"portview: owners of other users' sockets could not be identified "
         b"(run as root to see them all)\n")
-STATE_HINT = "portview --help lists them"
+# What --state with a bad word lists: the states and the groups.
+STATE_NAMES = ("established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, "
+               "time-wait, close, close-wait, last-ack, listening, closing, "
+               "bound; groups: all, connected, synchronized, bucket, big")
+STATE_HINT = " (valid: %s)" % STATE_NAMES
 CLASS_VALID = "well-known, registered, dynamic, ephemeral"
 SORT_VALID = ("proto, local, foreign, state, pid, program, port, rate; a "
               "comma list; a leading - reverses a key")
@@ -131,9 +135,9 @@ def value_cases():
     ESCLONG = ESC * (LONG // len(ESC))
 
     # --state: the value, then the item at fault when it is a list.
-    # A near miss gets its meaning; anything else a pointer to --help,
-    # not 23 names on one line.
-    def state(v, msg=None, item=None, tail="; " + STATE_HINT):
+    # A near miss gets its meaning; anything else the states and groups
+    # (ss's synonyms left out), not a pointer elsewhere.
+    def state(v, msg=None, item=None, tail=STATE_HINT):
         if msg is None:
             mid = "" if item is None else esc(item) + ": "
             msg = "%s: %sunknown state" % (esc(v), mid)
@@ -301,7 +305,8 @@ def option_cases():
              "'nginx'; to keep one program's sockets write --command nginx"),
             ([b"established"], "portview: unexpected argument 'established'; "
              "to list sockets in that state write --state established"),
-            ([b"-x"], "portview: invalid option -- 'x'"),
+            ([b"-x"], "portview: invalid option -- 'x'; portview lists TCP "
+             "and UDP sockets, not UNIX ones (ss -x lists those)"),
             ([b"-an\x1b"], "portview: invalid option -- '\\x1b'"),
             ([b"--plain=1"],
              "portview: option '--plain' doesn't allow an argument"),
@@ -316,11 +321,14 @@ def option_cases():
         cases.append((argv, first, False))
     for argv, line in (
             ([b"--json", b"--lookup", b"80"],
-             "portview: --json cannot be combined with --lookup"),
+             "portview: --json cannot be combined with --lookup: " + LOOKUP_ONLY),
             ([b"--lookup", b"80", b"--json"],
-             "portview: --json cannot be combined with --lookup"),
+             "portview: --json cannot be combined with --lookup: " + LOOKUP_ONLY),
+            # as the user spelled both
+            ([b"--look", b"80", b"--js"],
+             "portview: --js cannot be combined with --look: " + LOOKUP_ONLY),
             ([b"--ranges", b"--lookup", b"80"],
-             "portview: --ranges and --lookup cannot be combined"),
+             "portview: --lookup cannot be combined with --ranges: " + RANGES_ONLY),
             ([b"--lookup", b"80", b"--lookup", b"443"],
              "portview: --lookup: give it once"),
             # the user's spelling, and options a mode would ignore

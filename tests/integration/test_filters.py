@@ -77,12 +77,12 @@ def main():
         w.stop()
 
 
-def check(c, binary, args, rows, kernel=False):
+def check(c, binary, args, rows, kernel=False, owner=False):
     name = "portview %s" % " ".join(args)
     c.ok(len(rows) > 0, "model: %s selects %d rows" % (name, len(rows)))
     env = dict(os.environ, PORTVIEW_DEBUG="1")
     rc, out, err = common.run_portview(args, binary, plain=True)
-    want = common.render_table(rows)
+    want = common.render_table(rows, owner=owner)
     c.eq((rc, out), (0, want), name + ": exit 0, the model's rows")
     rc, out, err = common.run_portview(args + ["--json"], binary)
     try:
@@ -142,23 +142,38 @@ def cases(c, binary, w, alpha, beta, gamma):
     # the v4-mapped socket of the dual-stack listener is in 10.1.0.1/32
     mapped = [s for s in every if s.laddr.is_v4_mapped()]
     c.eq(len(mapped), 1, "model: one v4-mapped socket")
-    # processes
+    # processes: asked about, so shown (the PID column without -o)
     check(c, binary, ["--pid", str(alpha)],
-          [s for s in every if alpha in s.owners])
+          [s for s in every if alpha in s.owners], owner=True)
     check(c, binary, ["--pid", "%d,%d" % (beta, gamma)],
-          [s for s in every if {beta, gamma} & s.owners])
+          [s for s in every if {beta, gamma} & s.owners], owner=True)
     check(c, binary, ["--command", "pv-gamma"],
-          [s for s in every if gamma in s.owners])
+          [s for s in every if gamma in s.owners], owner=True)
     check(c, binary, ["--program=pv-gamma"],
-          [s for s in every if gamma in s.owners])
+          [s for s in every if gamma in s.owners], owner=True)
     check(c, binary, ["--command", "pv-gamma", "--command", "pv-beta", "-t"],
-          [s for s in every if ({gamma, beta} & s.owners) and s.proto == "TCP"])
+          [s for s in every if ({gamma, beta} & s.owners) and s.proto == "TCP"],
+          owner=True)
     check(c, binary, ["--pid", str(alpha), "--command", "pv-alpha",
                       "--dst", "10.0.0.0/8"],
           [s for s in every if alpha in s.owners and
-           in_net(foreign(s), 0, "10.0.0.0/8")])
-    rc, out, err = common.run_portview(["--pid", "99999", "-H"], binary, plain=True)
-    c.eq((rc, out, err), (0, "", ""), "--pid of no process: no rows")
+           in_net(foreign(s), 0, "10.0.0.0/8")], owner=True)
+    # --command as lsof's -c: a prefix of the name, or /REGEX/
+    check(c, binary, ["--command", "pv-g"],
+          [s for s in every if gamma in s.owners], owner=True)
+    check(c, binary, ["--command", "pv-"],
+          [s for s in every if {alpha, beta, gamma} & s.owners], owner=True)
+    check(c, binary, ["--command", "/^pv-(alpha|gamma)$/"],
+          [s for s in every if {alpha, gamma} & s.owners], owner=True)
+    check(c, binary, ["--command", "/amm/"],
+          [s for s in every if gamma in s.owners], owner=True)
+    rc, out, err = common.run_portview(["--command", "pv-gammax", "-H"], binary,
+                                       plain=True)
+    c.eq((rc, out, err), (0, "", ""), "--command longer than the name: no rows")
+    # -p already shows the owners: no PID column besides
+    rc, out, err = common.run_portview(["--pid", str(alpha), "-p"], binary, plain=True)
+    c.ok(rc == 0 and "PID/Program name" in out and " PID " not in out,
+         "--pid with -p: the PID/Program column only", out)
     # loopback hidden (127.0.0.0/8 and ::1 as the local address)
     check(c, binary, ["-a", "--no-loopback"],
           [s for s in every if not ipaddress.ip_address(s.laddr.packed).is_loopback])
@@ -185,7 +200,8 @@ def errors(c, binary):
             (["--command", ""], "--command '': empty program name"),
             (["--program="], "--program=: empty program name"),
             (["--command", "a-sixteen-chars!"],
-             "--command a-sixteen-chars!: longer than a command name can be (15 bytes)")]:
+             "--command a-sixteen-chars!: longer than a command name can be (15 bytes)"),
+            (["--command", "/(/"], "--command /(/: not a regular expression")]:
         rc, out, err = common.run_portview(args, binary)
         c.eq((rc, out, err), (2, "", "portview: %s\n" % msg),
              "portview %s: usage error" % " ".join(args))

@@ -41,6 +41,13 @@ STATE_NAME = dict(common.STATE_TEXT)
 # be seen: the summary says its counts of owners may be short.
 PARTIAL_NOTE = " (some processes could not be seen)"
 
+# What the modes --summary and --json meet say they take (cli.c's one
+# table of conflicts).
+RANGES_ONLY = "it counts every socket in the ranges (only -t, -u and --json apply)"
+LOOKUP_ONLY = ("it lists every socket on the port (-t, -u, -4, -6, --src, "
+               "--dst, --pid and --command narrow it)")
+METRICS_ONLY = "it prints OpenMetrics text, one namespace per scrape (-N NS)"
+
 def state_name(proto, state):
     if proto == "UDP" and state == common.CLOSE:
         return "UNCONN"
@@ -627,19 +634,25 @@ def scenario_usage(ck, binary):
          "not a whole number of percent (0-100)"),
         (["--fail-on-pressure", esc], "portview: --fail-on-pressure "
          "\\x1b[31m: not a whole number of percent (0-100)"),
-        (["-s", "--ranges"], "portview: -s and --ranges cannot be combined"),
+        (["-s", "--ranges"], "portview: -s cannot be combined with --ranges: "
+         + RANGES_ONLY),
         (["--ranges", "--summary"],
-         "portview: --summary and --ranges cannot be combined"),
+         "portview: --summary cannot be combined with --ranges: "
+         + RANGES_ONLY),
         (["--metrics", "--ranges"],
-         "portview: --metrics and --ranges cannot be combined"),
+         "portview: --metrics cannot be combined with --ranges: "
+         + RANGES_ONLY),
         (["-s", "--lookup", "80"],
-         "portview: -s and --lookup cannot be combined"),
+         "portview: -s cannot be combined with --lookup: " + LOOKUP_ONLY),
         (["--fail-on-pressure", "50", "--lookup", "80"],
-         "portview: --fail-on-pressure and --lookup cannot be combined"),
+         "portview: --fail-on-pressure cannot be combined with "
+         "--lookup: " + LOOKUP_ONLY),
         (["--metrics", "--json"],
-         "portview: --json and --metrics cannot be combined"),
+         "portview: --json cannot be combined with --metrics: "
+         + METRICS_ONLY),
         (["-s", "--json", "--metrics"],
-         "portview: --json and --metrics cannot be combined"),
+         "portview: --json cannot be combined with --metrics: "
+         + METRICS_ONLY),
     ]
     for args, line in cases:
         rc, out, err = run(binary, args)

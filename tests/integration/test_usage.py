@@ -17,6 +17,10 @@ import common  # noqa: E402
 LONG_OPTIONS = ["--all", "--listening", "--tcp", "--udp", "--ipv4", "--ipv6",
                 "--owner", "--program", "--numeric", "--state", "--help",
                 "--version"]
+# What --state help and a bad --state list.
+STATE_LIST = ("established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, "
+              "time-wait, close, close-wait, last-ack, listening, closing, "
+              "bound; groups: all, connected, synchronized, bucket, big")
 # The names the spec lists for --state.
 STATE_NAMES = ["established", "estab", "syn_sent", "syn_recv", "syn_received",
                "fin_wait1", "fin_wait_1", "fin_wait2", "fin_wait_2",
@@ -54,10 +58,10 @@ def main():
 
     # --- --state -----------------------------------------------------------
     # The whole message, exactly, for each kind of bad value.
-    # Not the 23 names on one line: a pointer to --help, which lists them.
+    # The states and groups, not a pointer elsewhere (ss's synonyms left out).
     def state_error(argv, value, what, opt="--state "):
-        usage_error(c, pv, argv, first_line="portview: %s%s: %s; portview "
-                    "--help lists them" % (opt, value, what),
+        usage_error(c, pv, argv, first_line="portview: %s%s: %s (valid: %s)"
+                    % (opt, value, what, STATE_LIST),
                     more_lines=lambda rest: rest == [])
     state_error(["--state", "FOO"], "FOO", "unknown state")
     # Printed as the user typed it (case kept), also with '=' syntax.
@@ -110,11 +114,13 @@ def main():
     usage_error(c, pv, ["--bogus"],
                 first_line="portview: unrecognized option '--bogus'",
                 more_lines=has_usage)
+    x_hint = ("; portview lists TCP and UDP sockets, not UNIX ones (ss -x "
+              "lists those)")
     usage_error(c, pv, ["-x"],
-                first_line="portview: invalid option -- 'x'",
+                first_line="portview: invalid option -- 'x'" + x_hint,
                 more_lines=has_usage)
     usage_error(c, pv, ["-anx"],
-                first_line="portview: invalid option -- 'x'",
+                first_line="portview: invalid option -- 'x'" + x_hint,
                 more_lines=has_usage)
     usage_error(c, pv, ["-a", "--bogus", "-n"],
                 first_line="portview: unrecognized option '--bogus'",

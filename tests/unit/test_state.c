@@ -1,6 +1,8 @@
 /* State names: what users may type and what the table shows. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "helpers.h"
 #include "portview/state.h"
@@ -76,7 +78,8 @@ START_TEST(bad_items_are_named)
 	ck_assert_ptr_eq(why.item, list + 6);
 	ck_assert_uint_eq(why.len, 3);
 	ck_assert_str_eq(why.why, "unknown state");
-	ck_assert_str_eq(why.hint, "portview --help lists them");
+	ck_assert_ptr_null(why.hint);
+	ck_assert_str_eq(why.valid, pv_state_names_text());
 	ck_assert_ptr_null(why.suggest); /* nothing is near FOO */
 
 	/* near misses: what they most likely meant, in the spelling to type */
@@ -98,6 +101,24 @@ START_TEST(bad_items_are_named)
 	/* A prefix of a name is not the name. */
 	ck_assert(!pv_state_parse_list("est", &mask, &why));
 	ck_assert_str_eq(why.why, "unknown state");
+}
+END_TEST
+
+/* Every name the list of states offers is one --state takes. */
+START_TEST(listed_names_parse)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "%s", pv_state_names_text());
+	size_t n = 0;
+	for (char *save, *w = strtok_r(text, " ,;:", &save); w; w = strtok_r(NULL, " ,;:", &save)) {
+		if (strcmp(w, "groups") == 0)
+			continue;
+		uint32_t mask = 0;
+		struct pv_why why;
+		ck_assert_msg(pv_state_parse_list(w, &mask, &why), "%s does not parse", w);
+		n++;
+	}
+	ck_assert_uint_eq(n, 17); /* 12 states, 5 groups */
 }
 END_TEST
 
@@ -124,6 +145,7 @@ int main(void)
 	tcase_add_test(tc, groups_follow_ss);
 	tcase_add_test(tc, lists_and_repeats_accumulate);
 	tcase_add_test(tc, bad_items_are_named);
+	tcase_add_test(tc, listed_names_parse);
 	tcase_add_test(tc, windows_display_names);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
