@@ -1,8 +1,9 @@
 /*
  * Snapshots taken again and again in one process, as the interval mode
  * will take them: 200 of a few sockets this test opened, in a private
- * network namespace, each made into a view and rendered.  Every one must
- * give the same table and JSON, and nothing may leak: no memory (the
+ * network namespace, each gathered as the program gathers them (places.h:
+ * the snapshot, the owner scan beside it, the join) and rendered.  Every
+ * one must give the same table and JSON, and nothing may leak: no memory (the
  * suite's ASan build, and snapshot_valgrind under memcheck) and no file
  * descriptor (the snapshotter keeps its netlink sockets, nothing else).
  */
