@@ -60,8 +60,15 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, 
 	}
 	t->procs = xreallocarray(NULL, nprocs ? nprocs : 1, sizeof(*t->procs));
 
-	/* Count the wanted fds per slot (a counting sort by inode). */
-	size_t base = 0;
+	/*
+	 * Count the wanted fds per slot (a counting sort by inode), keeping
+	 * each fd's slot: one lookup per fd in the map's wide entries.
+	 */
+	size_t base = 0, nfds = 0;
+	for (size_t i = 0; i < nparts; i++)
+		nfds += parts[i].nfds;
+	uint32_t *slot_of = xreallocarray(NULL, nfds ? nfds : 1, sizeof(*slot_of));
+	nfds = 0;
 	for (size_t i = 0; i < nparts; i++) {
 		const struct pv_scan_part *p = &parts[i];
 		if (p->nprocs)
@@ -69,6 +76,7 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, 
 		base += p->nprocs;
 		for (size_t j = 0; j < p->nfds; j++) {
 			uint32_t slot = find_slot(t, p->fds[j].inode);
+			slot_of[nfds++] = slot;
 			if (slot != NO_SLOT)
 				t->count[slot]++;
 		}
@@ -83,12 +91,13 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, 
 	t->owners = xreallocarray(NULL, total ? total : 1, sizeof(*t->owners));
 	t->nowners = total;
 
-	/* Place them; looking each inode up again costs less than remembering. */
+	/* Place them. */
 	base = 0;
+	nfds = 0;
 	for (size_t i = 0; i < nparts; i++) {
 		const struct pv_scan_part *p = &parts[i];
 		for (size_t j = 0; j < p->nfds; j++) {
-			uint32_t slot = find_slot(t, p->fds[j].inode);
+			uint32_t slot = slot_of[nfds++];
 			if (slot == NO_SLOT)
 				continue;
 			struct pv_owner o = p->fds[j];
@@ -110,6 +119,7 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, 
 		}
 		base += p->nprocs;
 	}
+	free(slot_of);
 }
 
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,

@@ -632,21 +632,25 @@ static void table_free(struct table *t)
 	pv_buf_free(&t->row);
 }
 
-/* Column c of row r (of view v): its text and length, and its width. */
-static const char *cell_text(struct table *t, int c, const struct pv_row *r,
-			     const struct pv_view *v, bool condense, size_t *len, size_t *width)
+/* The cells' context for row r of view v. */
+static struct cell row_cells(struct table *t, const struct pv_row *r, const struct pv_view *v)
+{
+	/* interface names in portview's namespace, numbers in another */
+	struct pv_ifcache *ifc = r->netns && !r->netns->own ? &t->other : &t->ifc;
+	return (struct cell){r, v, t->o, t->lay.condense, ifc};
+}
+
+/* Column c of a row: its text and length (a formatted cell's in t->cell). */
+static const char *cell_text(struct table *t, int c, const struct cell *x, size_t *len)
 {
 	if (columns[c].text) {
-		const char *text = columns[c].text(r);
-		*len = *width = strlen(text);
+		const char *text = columns[c].text(x->r);
+		*len = strlen(text);
 		return text;
 	}
-	/* interface names in portview's namespace, numbers in another */
-	struct cell x = {r, v, t->o, condense, r->netns && !r->netns->own ? &t->other : &t->ifc};
 	t->cell.len = 0;
-	format_cell(&t->cell, c, &x);
+	format_cell(&t->cell, c, x);
 	*len = t->cell.len;
-	*width = pv_text_width(t->cell.data, t->cell.len);
 	return t->cell.data;
 }
 
@@ -654,17 +658,22 @@ static const char *cell_text(struct table *t, int c, const struct pv_row *r,
 static void measure_row(struct table *t, const struct pv_row *r, const struct pv_view *v)
 {
 	bool may_condense = t->o->width && !t->lay.condense;
-	size_t len, w;
+	struct cell x = row_cells(t, r, v);
 	for (int c = 0; c < NCOLS; c++) {
 		if (!t->lay.on[c])
 			continue;
-		w = columns[c].quick_width ? columns[c].quick_width(r, t->o) : SIZE_MAX;
-		if (w == SIZE_MAX)
-			cell_text(t, c, r, v, t->lay.condense, &len, &w);
+		size_t len, w = columns[c].quick_width ? columns[c].quick_width(r, t->o) : SIZE_MAX;
+		if (w == SIZE_MAX) {
+			const char *text = cell_text(t, c, &x, &len);
+			w = columns[c].text ? len : pv_text_width(text, len);
+		}
 		if (w > t->m.content[c])
 			t->m.content[c] = w;
 		if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
-			cell_text(t, c, r, v, true, &len, &w);
+			struct cell condensed = x;
+			condensed.condense = true;
+			const char *text = cell_text(t, c, &condensed, &len);
+			w = pv_text_width(text, len);
 			size_t *full = &t->m.owners_condensed[c - COL_PID];
 			if (w > *full)
 				*full = w;
@@ -722,11 +731,12 @@ static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
 	pv_buf_pad(row, ' ', t->lay.indent);
 	if (t->lay.marks)
 		row->data[row->len - t->lay.indent] = change_mark[change];
+	struct cell x = row_cells(t, r, v);
 	for (int c = 0; c <= t->last; c++) {
 		if (!t->lay.on[c])
 			continue;
-		size_t len, w;
-		const char *text = cell_text(t, c, r, v, t->lay.condense, &len, &w);
+		size_t len;
+		const char *text = cell_text(t, c, &x, &len);
 		const char *color = columns[c].color ? columns[c].color(r) : NULL;
 		if (o->color && color && len && !whole) {
 			pv_buf_puts(row, color);
@@ -736,7 +746,9 @@ static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
 			pv_buf_add(row, text, len);
 		}
 		if (c != t->last)
-			pv_buf_pad(row, ' ', t->lay.width[c] - w);
+			pv_buf_pad(row, ' ',
+				   t->lay.width[c] -
+				       (columns[c].text ? len : pv_text_width(text, len)));
 	}
 	/* An empty last cell (unconnected UDP's state) leaves padding. */
 	while (row->len > 0 && row->data[row->len - 1] == ' ')
