@@ -215,9 +215,7 @@ static int opt_info(struct cli_state *st, const char *arg)
 
 static int opt_continuous(struct cli_state *st, const char *arg)
 {
-	(void)arg;
-	st->continuous = true;
-	return PV_GO_ON;
+	return opt_keep(st, &st->continuous, arg);
 }
 
 static int opt_interval(struct cli_state *st, const char *arg)
@@ -239,8 +237,7 @@ static int opt_count(struct cli_state *st, const char *arg)
 		return bad(st, arg, &why);
 	}
 	st->req->count = n;
-	st->count_given = true;
-	return PV_GO_ON;
+	return opt_keep(st, &st->count, arg);
 }
 
 static int opt_events(struct cli_state *st, const char *arg)
