@@ -13,10 +13,10 @@
 #include "portview/netns.h"
 #include "portview/owners.h"
 #include "portview/query.h"
-#include "portview/render.h"
 #include "portview/services.h"
 #include "portview/snapshot.h"
 #include "portview/sort.h"
+#include "portview/table_opts.h"
 
 
 enum pv_mode {

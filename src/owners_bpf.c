@@ -19,53 +19,23 @@ void pv_bpf_decoder_init(struct pv_bpf_decoder *d, struct pv_scan_part *out)
 	memset(d, 0, sizeof(*d));
 	d->out = out;
 	d->cur = NO_PROC;
-	d->cap = 64;
-	d->keys = xcalloc(d->cap, sizeof(*d->keys));
-	d->vals = xcalloc(d->cap, sizeof(*d->vals));
+	pv_hashmap_init(&d->procs, 64);
 }
 
 void pv_bpf_decoder_free(struct pv_bpf_decoder *d)
 {
-	free(d->keys);
-	free(d->vals);
+	pv_hashmap_free(&d->procs);
 	free(d->shared);
 	memset(d, 0, sizeof(*d));
-}
-
-static size_t tgid_slot(const struct pv_bpf_decoder *d, int32_t tgid)
-{
-	size_t mask = d->cap - 1;
-	size_t i = (size_t)pv_hash64((uint32_t)tgid) & mask;
-	while (d->keys[i] && d->keys[i] != tgid)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static void grow_tgids(struct pv_bpf_decoder *d)
-{
-	int32_t *keys = d->keys;
-	uint32_t *vals = d->vals;
-	size_t old = d->cap;
-	d->cap *= 2;
-	d->keys = xcalloc(d->cap, sizeof(*d->keys));
-	d->vals = xcalloc(d->cap, sizeof(*d->vals));
-	for (size_t j = 0; j < old; j++) {
-		if (!keys[j])
-			continue;
-		size_t i = tgid_slot(d, keys[j]);
-		d->keys[i] = keys[j];
-		d->vals[i] = vals[j];
-	}
-	free(keys);
-	free(vals);
 }
 
 /* A task record: its process, new or seen before (then its fds may repeat). */
 static void on_task(struct pv_bpf_decoder *d, const struct pv_rec_task *t)
 {
-	size_t i = tgid_slot(d, t->tgid);
-	if (d->keys[i]) {
-		d->cur = d->vals[i];
+	bool added;
+	uint32_t *proc = pv_hashmap_put(&d->procs, (uint32_t)t->tgid, &added);
+	if (!added) {
+		d->cur = *proc;
 		d->shared[d->cur] = true;
 		d->any_shared = true;
 	} else {
@@ -86,10 +56,7 @@ static void on_task(struct pv_bpf_decoder *d, const struct pv_rec_task *t)
 		memcpy(pr->comm, t->comm, pr->comm_len);
 		d->shared[p->nprocs] = false;
 		d->cur = (uint32_t)p->nprocs++;
-		d->keys[i] = t->tgid;
-		d->vals[i] = d->cur;
-		if (++d->n * 4 > d->cap * 3)
-			grow_tgids(d);
+		*proc = d->cur;
 	}
 	d->cur_tgid = t->tgid;
 	d->tasks++;

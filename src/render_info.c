@@ -1,6 +1,6 @@
 /* The information views: --ranges and --lookup. */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_info.h"
 #include "portview/util.h"
 
 #include <netinet/in.h>

@@ -1,6 +1,8 @@
 /* The JSON renderer: a stable schema for programs (see portview(8)). */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_info.h"
+#include "portview/render_json.h"
+#include "portview/render_summary.h"
 #include "portview/state.h"
 #include "portview/util.h"
 

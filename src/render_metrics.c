@@ -4,7 +4,7 @@
  * Prometheus text format parser read as well.
  */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_summary.h"
 #include "portview/state.h"
 #include "portview/util.h"
 

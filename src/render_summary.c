@@ -1,6 +1,6 @@
 /* The summary (-s) as text: small tables, each under a title. */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_summary.h"
 #include "portview/state.h"
 #include "portview/util.h"
 

@@ -1,6 +1,6 @@
 /* The table renderer: the layout of Windows `netstat -no`, plus columns. */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_table.h"
 #include "portview/state.h"
 #include "portview/util.h"
 
@@ -38,38 +38,6 @@ enum col {
 	COL_LOCAL_PORT,
 	COL_FOREIGN_PORT,
 	NCOLS
-};
-
-static const struct {
-	const char *title;
-	size_t min_width; /* Windows netstat's column starts for the first ones */
-} columns[NCOLS] = {
-    [COL_NETNS] = {"Netns", 0},
-    [COL_PROTO] = {"Proto", 7},
-    [COL_LOCAL] = {"Local Address", 23},
-    [COL_FOREIGN] = {"Foreign Address", 23},
-    [COL_STATE] = {"State", 16},
-    [COL_PID] = {"PID", 8},
-    [COL_PROGRAM] = {"PID/Program name", 0},
-    [COL_UNIT] = {"Unit", 0},
-    [COL_USER] = {"User", 0},
-    [COL_INODE] = {"Inode", 0},
-    [COL_RECVQ] = {"Recv-Q", 0},
-    [COL_SENDQ] = {"Send-Q", 0},
-    [COL_TIMER] = {"Timer", 0},
-    [COL_SEND_RATE] = {"Send/s", 0},
-    [COL_RECV_RATE] = {"Recv/s", 0},
-    [COL_RTT] = {"RTT ms", 0},
-    [COL_CWND] = {"Cwnd", 0},
-    [COL_SENT] = {"Sent", 0},
-    [COL_ACKED] = {"Acked", 0},
-    [COL_RCVD] = {"Rcvd", 0},
-    [COL_SEGS] = {"Segs out/in", 0},
-    [COL_RETRANS] = {"Retrans", 0},
-    [COL_DELIVERY] = {"Delivery", 0},
-    [COL_IDLE] = {"Idle ms", 0},
-    [COL_LOCAL_PORT] = {"Local Port", 0},
-    [COL_FOREIGN_PORT] = {"Foreign Port", 0},
 };
 
 /* One owner: its PID, and with program its name. */
@@ -184,147 +152,198 @@ static void add_si(struct pv_buf *b, uint64_t v)
 	b->len += pv_format_si(p, v);
 }
 
-/*
- * A TCP internals' cell, in ss -i's units written short: milliseconds,
- * segments, bytes (12.3k), bits per second; "-" where the kernel gave
- * nothing (not TCP, TIME_WAIT, an older kernel for that field).
- */
-static void info_cell(struct pv_buf *b, int col, const struct pv_tcp_info *t)
+/* What a cell's function reads: the row, its view, the options. */
+struct cell {
+	const struct pv_row *r;
+	const struct pv_view *v;
+	const struct pv_table_opts *o;
+	bool condense;		/* owner lists as the lowest PID and a count */
+	struct pv_ifcache *ifc; /* interface names (or numbers) of the row's namespace */
+};
+
+static void cell_local(struct pv_buf *b, const struct cell *x)
 {
-	static const uint8_t needs[] = {
-	    [COL_RTT] = PV_TI_BASE,	[COL_CWND] = PV_TI_BASE,	 [COL_SENT] = PV_TI_SENT,
-	    [COL_ACKED] = PV_TI_BYTES,	[COL_RCVD] = PV_TI_BYTES,	 [COL_SEGS] = PV_TI_SEGS,
-	    [COL_RETRANS] = PV_TI_BASE, [COL_DELIVERY] = PV_TI_DELIVERY, [COL_IDLE] = PV_TI_BASE,
-	};
-	if (!t || !(t->have & needs[col])) {
+	endpoint_cell(b, x->r, true, x->o, x->ifc);
+}
+
+static void cell_foreign(struct pv_buf *b, const struct cell *x)
+{
+	endpoint_cell(b, x->r, false, x->o, x->ifc);
+}
+
+static void cell_pid(struct pv_buf *b, const struct cell *x)
+{
+	owner_cell(b, x->r, x->v->has_owners ? &x->v->owners : NULL, false, x->condense);
+}
+
+static void cell_program(struct pv_buf *b, const struct cell *x)
+{
+	owner_cell(b, x->r, x->v->has_owners ? &x->v->owners : NULL, true, x->condense);
+}
+
+static void cell_netns(struct pv_buf *b, const struct cell *x)
+{
+	if (x->r->netns)
+		pv_escape_text(b, x->r->netns->label, strlen(x->r->netns->label));
+	else
+		pv_buf_putc(b, '-');
+}
+
+static void cell_unit(struct pv_buf *b, const struct cell *x)
+{
+	char label[PV_UNIT_NAME_MAX + 16];
+	if (!x->r->unit) {
 		pv_buf_putc(b, '-');
 		return;
 	}
-	switch (col) {
-	case COL_RTT: /* as ss: rtt/rttvar */
-		pv_buf_printf(b, "%g/%g", t->rtt_us / 1000.0, t->rttvar_us / 1000.0);
-		break;
-	case COL_CWND:
-		add_uint(b, t->snd_cwnd);
-		break;
-	case COL_SENT:
-		add_si(b, t->bytes_sent);
-		break;
-	case COL_ACKED:
-		add_si(b, t->bytes_acked);
-		break;
-	case COL_RCVD:
-		add_si(b, t->bytes_received);
-		break;
-	case COL_SEGS:
-		pv_buf_printf(b, "%u/%u", t->segs_out, t->segs_in);
-		break;
-	case COL_RETRANS: /* as ss: unacknowledged now/over the connection's life */
-		pv_buf_printf(b, "%u/%u", t->retrans, t->total_retrans);
-		break;
-	case COL_DELIVERY:
-		add_si(b, t->delivery_rate * 8);
-		pv_buf_puts(b, "bps");
-		break;
-	case COL_IDLE:
-		pv_buf_printf(b, "%u/%u", t->last_data_sent_ms, t->last_data_recv_ms);
-		break;
-	}
+	pv_unit_label(x->r->unit, label, sizeof(label));
+	pv_escape_text(b, label, strlen(label));
 }
 
-/* The text of one variable cell (every column but Proto and State). */
-static void format_cell(struct pv_buf *b, int col, const struct pv_row *r, const struct pv_view *v,
-			const struct pv_table_opts *o, bool condense, struct pv_ifcache *ifc)
+static void cell_user(struct pv_buf *b, const struct cell *x)
 {
-	const struct pv_sock *s = &r->s;
-	switch (col) {
-	case COL_LOCAL:
-	case COL_FOREIGN:
-		endpoint_cell(b, r, col == COL_LOCAL, o, ifc);
-		break;
-	case COL_PID:
-	case COL_PROGRAM:
-		owner_cell(b, r, v->has_owners ? &v->owners : NULL, col == COL_PROGRAM, condense);
-		break;
-	case COL_NETNS:
-		if (r->netns)
-			pv_escape_text(b, r->netns->label, strlen(r->netns->label));
-		else
-			pv_buf_putc(b, '-');
-		break;
-	case COL_UNIT: {
-		char label[PV_UNIT_NAME_MAX + 16];
-		if (!r->unit)
-			pv_buf_putc(b, '-');
-		else {
-			pv_unit_label(r->unit, label, sizeof(label));
-			pv_escape_text(b, label, strlen(label));
-		}
-		break;
-	}
-	case COL_USER: {
-		const char *name = pv_view_user(v, s->uid);
-		if (name)
-			pv_escape_text(b, name, strlen(name));
-		else
-			add_uint(b, s->uid);
-		break;
-	}
-	case COL_INODE:
-		add_uint(b, s->inode);
-		break;
-	case COL_RECVQ:
-		add_uint(b, s->rqueue);
-		break;
-	case COL_SENDQ:
-		add_uint(b, s->wqueue);
-		break;
-	case COL_TIMER:
-		/* like netstat -o: the timer, seconds left, retransmissions, probes */
-		pv_buf_printf(b, "%s (%u.%02u/%u/%u)", pv_timer_name(s->timer), s->expires / 1000,
-			      s->expires % 1000 / 10, s->retrans, s->probes);
-		break;
-	case COL_LOCAL_PORT:
-		pv_annotation_text(b, r->local_service, r->local_class, r->local_ephemeral);
-		break;
-	case COL_FOREIGN_PORT:
-		pv_annotation_text(b, r->remote_service, r->remote_class, false);
-		break;
-	case COL_SEND_RATE:
-	case COL_RECV_RATE:
-		if (r->rate.known)
-			add_si(b, col == COL_SEND_RATE ? r->rate.sent : r->rate.received);
-		else
-			pv_buf_putc(b, '-');
-		break;
-	default:
-		info_cell(b, col, s->info);
-		break;
-	}
+	const char *name = pv_view_user(x->v, x->r->s.uid);
+	if (name)
+		pv_escape_text(b, name, strlen(name));
+	else
+		add_uint(b, x->r->s.uid);
+}
+
+static void cell_inode(struct pv_buf *b, const struct cell *x)
+{
+	add_uint(b, x->r->s.inode);
+}
+
+static void cell_recvq(struct pv_buf *b, const struct cell *x)
+{
+	const struct pv_sock *s = &x->r->s;
+	add_uint(b, s->rqueue);
+}
+
+static void cell_sendq(struct pv_buf *b, const struct cell *x)
+{
+	const struct pv_sock *s = &x->r->s;
+	add_uint(b, s->wqueue);
+}
+
+/* like netstat -o: the timer, seconds left, retransmissions, probes */
+static void cell_timer(struct pv_buf *b, const struct cell *x)
+{
+	const struct pv_sock *s = &x->r->s;
+	pv_buf_printf(b, "%s (%u.%02u/%u/%u)", pv_timer_name(s->timer), s->expires / 1000,
+		      s->expires % 1000 / 10, s->retrans, s->probes);
+}
+
+static void cell_local_port(struct pv_buf *b, const struct cell *x)
+{
+	pv_annotation_text(b, x->r->local_service, x->r->local_class, x->r->local_ephemeral);
+}
+
+static void cell_foreign_port(struct pv_buf *b, const struct cell *x)
+{
+	pv_annotation_text(b, x->r->remote_service, x->r->remote_class, false);
+}
+
+static void cell_send_rate(struct pv_buf *b, const struct cell *x)
+{
+	if (x->r->rate.known)
+		add_si(b, x->r->rate.sent);
+	else
+		pv_buf_putc(b, '-');
+}
+
+static void cell_recv_rate(struct pv_buf *b, const struct cell *x)
+{
+	if (x->r->rate.known)
+		add_si(b, x->r->rate.received);
+	else
+		pv_buf_putc(b, '-');
 }
 
 /*
- * A cell's width where it is known without formatting the cell, else
- * SIZE_MAX.  A numeric IPv4 endpoint is at most 21 characters
- * (255.255.255.255:65535), inside the column's minimum width, so it
- * cannot widen it; unless the table may be fitted to a terminal, where
- * the columns may shrink to their content.
+ * The TCP internals' cells, in ss -i's units written short: milliseconds,
+ * segments, bytes (12.3k), bits per second.  Each is called only where
+ * the kernel gave the fields its column needs (format_cell).
  */
-static size_t quick_width(int col, const struct pv_row *s, const struct pv_table_opts *o)
+static void cell_rtt(struct pv_buf *b, const struct cell *x)
 {
-	switch (col) {
-	case COL_LOCAL:
-	case COL_FOREIGN:
-		return o->numeric && s->s.family == AF_INET && !s->s.ifindex && !o->width
-			   ? 0
-			   : SIZE_MAX;
-	case COL_LOCAL_PORT:
-		return pv_annotation_width(s->local_service, s->local_class, s->local_ephemeral);
-	case COL_FOREIGN_PORT:
-		return pv_annotation_width(s->remote_service, s->remote_class, false);
-	default:
-		return SIZE_MAX;
-	}
+	const struct pv_tcp_info *t = x->r->s.info; /* as ss: rtt/rttvar */
+	pv_buf_printf(b, "%g/%g", t->rtt_us / 1000.0, t->rttvar_us / 1000.0);
+}
+
+static void cell_cwnd(struct pv_buf *b, const struct cell *x)
+{
+	add_uint(b, x->r->s.info->snd_cwnd);
+}
+
+static void cell_sent(struct pv_buf *b, const struct cell *x)
+{
+	add_si(b, x->r->s.info->bytes_sent);
+}
+
+static void cell_acked(struct pv_buf *b, const struct cell *x)
+{
+	add_si(b, x->r->s.info->bytes_acked);
+}
+
+static void cell_rcvd(struct pv_buf *b, const struct cell *x)
+{
+	add_si(b, x->r->s.info->bytes_received);
+}
+
+static void cell_segs(struct pv_buf *b, const struct cell *x)
+{
+	pv_buf_printf(b, "%u/%u", x->r->s.info->segs_out, x->r->s.info->segs_in);
+}
+
+/* as ss: unacknowledged now/over the connection's life */
+static void cell_retrans(struct pv_buf *b, const struct cell *x)
+{
+	pv_buf_printf(b, "%u/%u", x->r->s.info->retrans, x->r->s.info->total_retrans);
+}
+
+static void cell_delivery(struct pv_buf *b, const struct cell *x)
+{
+	add_si(b, x->r->s.info->delivery_rate * 8);
+	pv_buf_puts(b, "bps");
+}
+
+static void cell_idle(struct pv_buf *b, const struct cell *x)
+{
+	pv_buf_printf(b, "%u/%u", x->r->s.info->last_data_sent_ms, x->r->s.info->last_data_recv_ms);
+}
+
+static const char *proto_text(const struct pv_row *r)
+{
+	return pv_proto_name(r->s.proto);
+}
+
+static const char *state_text(const struct pv_row *r)
+{
+	return pv_state_display(r->s.proto, r->s.state);
+}
+
+/*
+ * A numeric IPv4 endpoint is at most 21 characters (255.255.255.255:65535),
+ * inside the column's minimum width, so it cannot widen it; unless the
+ * table may be fitted to a terminal, where the columns may shrink to their
+ * content.  0: known not to widen; SIZE_MAX: format the cell to know.
+ */
+static size_t endpoint_width(const struct pv_row *r, const struct pv_table_opts *o)
+{
+	return o->numeric && r->s.family == AF_INET && !r->s.ifindex && !o->width ? 0 : SIZE_MAX;
+}
+
+static size_t local_port_width(const struct pv_row *r, const struct pv_table_opts *o)
+{
+	(void)o;
+	return pv_annotation_width(r->local_service, r->local_class, r->local_ephemeral);
+}
+
+static size_t foreign_port_width(const struct pv_row *r, const struct pv_table_opts *o)
+{
+	(void)o;
+	return pv_annotation_width(r->remote_service, r->remote_class, false);
 }
 
 /* SGR colours: the state, and the class of each annotated port. */
@@ -359,6 +378,117 @@ static const char *class_color(uint8_t cls, bool ephemeral)
 	default:
 		return NULL;
 	}
+}
+
+static const char *state_row_color(const struct pv_row *r)
+{
+	return state_color(&r->s);
+}
+
+static const char *local_port_color(const struct pv_row *r)
+{
+	return class_color(r->local_class, r->local_ephemeral);
+}
+
+static const char *foreign_port_color(const struct pv_row *r)
+{
+	return class_color(r->remote_class, false);
+}
+
+/* Which option shows a column. */
+enum show {
+	ALWAYS,
+	IF_NETNS,     /* --all-netns */
+	IF_OWNER,     /* -o */
+	IF_PROGRAM,   /* -p */
+	IF_UNIT,      /* --unit */
+	IF_EXTENDED,  /* -e */
+	IF_RATES,     /* the interval mode with -i */
+	IF_INFO,      /* -i */
+	IF_ANNOTATED, /* not --plain */
+};
+
+static bool shown(enum show when, const struct pv_table_opts *o)
+{
+	switch (when) {
+	case IF_NETNS:
+		return o->netns;
+	case IF_OWNER:
+		return o->owner;
+	case IF_PROGRAM:
+		return o->program;
+	case IF_UNIT:
+		return o->unit;
+	case IF_EXTENDED:
+		return o->extended;
+	case IF_RATES:
+		return o->rates;
+	case IF_INFO:
+		return o->info;
+	case IF_ANNOTATED:
+		return !o->plain;
+	default:
+		return true;
+	}
+}
+
+/*
+ * The columns, in the order shown.  A column's text is fixed (text: Proto,
+ * State) or formatted (cell); a TCP internals' column shows '-' where the
+ * kernel did not give the fields it needs (not TCP, TIME_WAIT, an older
+ * kernel).  min_width: Windows netstat's column starts, for the first
+ * ones.  quick_width: the cell's width when known without formatting it
+ * (else SIZE_MAX).  color: the cell's SGR colour, or NULL.
+ */
+static const struct column {
+	const char *title;
+	size_t min_width;
+	enum show show;
+	const char *(*text)(const struct pv_row *r);
+	void (*cell)(struct pv_buf *b, const struct cell *x);
+	uint8_t needs; /* PV_TI_* */
+	size_t (*quick_width)(const struct pv_row *r, const struct pv_table_opts *o);
+	const char *(*color)(const struct pv_row *r);
+} columns[NCOLS] = {
+    [COL_NETNS] = {"Netns", 0, IF_NETNS, .cell = cell_netns},
+    [COL_PROTO] = {"Proto", 7, ALWAYS, .text = proto_text},
+    [COL_LOCAL] = {"Local Address", 23, ALWAYS, .cell = cell_local, .quick_width = endpoint_width},
+    [COL_FOREIGN] = {"Foreign Address", 23, ALWAYS, .cell = cell_foreign,
+		     .quick_width = endpoint_width},
+    [COL_STATE] = {"State", 16, ALWAYS, .text = state_text, .color = state_row_color},
+    [COL_PID] = {"PID", 8, IF_OWNER, .cell = cell_pid},
+    [COL_PROGRAM] = {"PID/Program name", 0, IF_PROGRAM, .cell = cell_program},
+    [COL_UNIT] = {"Unit", 0, IF_UNIT, .cell = cell_unit},
+    [COL_USER] = {"User", 0, IF_EXTENDED, .cell = cell_user},
+    [COL_INODE] = {"Inode", 0, IF_EXTENDED, .cell = cell_inode},
+    [COL_RECVQ] = {"Recv-Q", 0, IF_EXTENDED, .cell = cell_recvq},
+    [COL_SENDQ] = {"Send-Q", 0, IF_EXTENDED, .cell = cell_sendq},
+    [COL_TIMER] = {"Timer", 0, IF_EXTENDED, .cell = cell_timer},
+    [COL_SEND_RATE] = {"Send/s", 0, IF_RATES, .cell = cell_send_rate},
+    [COL_RECV_RATE] = {"Recv/s", 0, IF_RATES, .cell = cell_recv_rate},
+    [COL_RTT] = {"RTT ms", 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE},
+    [COL_CWND] = {"Cwnd", 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE},
+    [COL_SENT] = {"Sent", 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT},
+    [COL_ACKED] = {"Acked", 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES},
+    [COL_RCVD] = {"Rcvd", 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES},
+    [COL_SEGS] = {"Segs out/in", 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS},
+    [COL_RETRANS] = {"Retrans", 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE},
+    [COL_DELIVERY] = {"Delivery", 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY},
+    [COL_IDLE] = {"Idle ms", 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE},
+    [COL_LOCAL_PORT] = {"Local Port", 0, IF_ANNOTATED, .cell = cell_local_port,
+			.quick_width = local_port_width, .color = local_port_color},
+    [COL_FOREIGN_PORT] = {"Foreign Port", 0, IF_ANNOTATED, .cell = cell_foreign_port,
+			  .quick_width = foreign_port_width, .color = foreign_port_color},
+};
+
+/* The text of a formatted cell, into b. */
+static void format_cell(struct pv_buf *b, int col, const struct cell *x)
+{
+	const struct pv_tcp_info *t = x->r->s.info;
+	if (columns[col].needs && (!t || !(t->have & columns[col].needs)))
+		pv_buf_putc(b, '-');
+	else
+		columns[col].cell(b, x);
 }
 
 /* The layout of a table: which columns, how wide. */
@@ -460,8 +590,162 @@ static const char change_mark[] = {[PV_CHANGE_NONE] = ' ',
 				   [PV_CHANGE_STATE] = '~',
 				   [PV_CHANGE_CLOSED] = '-'};
 
-/* The interface names of a row: named in portview's namespace, numbers elsewhere. */
-#define IFC(row) ((row)->netns && !(row)->netns->own ? &other : &ifc)
+/* A table being rendered: its layout, its widths, its scratch buffers. */
+struct table {
+	const struct pv_table_opts *o;
+	struct layout lay;
+	struct measure m;
+	int last; /* the last column shown: no padding after it */
+	struct pv_buf cell, row;
+	struct pv_ifcache ifc;	 /* portview's namespace's interface names */
+	struct pv_ifcache other; /* another namespace's interfaces: their numbers */
+};
+
+static void table_init(struct table *t, const struct pv_table_opts *o)
+{
+	*t = (struct table){
+	    .o = o,
+	    .lay =
+		{
+		    .indent = 2,
+		    /* -W and -e list every owner; a terminal may condense them still (fit) */
+		    .condense = !o->wide && !o->extended,
+		    .marks = o->changes && !o->color,
+		},
+	};
+	for (int c = 0; c < NCOLS; c++) {
+		t->lay.on[c] = shown(columns[c].show, o);
+		t->m.content[c] = strlen(columns[c].title);
+	}
+	t->m.owners_condensed[0] = t->m.content[COL_PID];
+	t->m.owners_condensed[1] = t->m.content[COL_PROGRAM];
+	pv_buf_init(&t->cell);
+	pv_buf_init(&t->row);
+	pv_ifcache_init(&t->ifc);
+	pv_ifcache_init(&t->other);
+	t->other.numeric = true;
+}
+
+static void table_free(struct table *t)
+{
+	pv_buf_free(&t->cell);
+	pv_buf_free(&t->row);
+}
+
+/* Column c of row r (of view v): its text and length, and its width. */
+static const char *cell_text(struct table *t, int c, const struct pv_row *r,
+			     const struct pv_view *v, bool condense, size_t *len, size_t *width)
+{
+	if (columns[c].text) {
+		const char *text = columns[c].text(r);
+		*len = *width = strlen(text);
+		return text;
+	}
+	/* interface names in portview's namespace, numbers in another */
+	struct cell x = {r, v, t->o, condense, r->netns && !r->netns->own ? &t->other : &t->ifc};
+	t->cell.len = 0;
+	format_cell(&t->cell, c, &x);
+	*len = t->cell.len;
+	*width = pv_text_width(t->cell.data, t->cell.len);
+	return t->cell.data;
+}
+
+/* Widen the columns shown to row r's cells (owner cells both ways if the table may be fitted). */
+static void measure_row(struct table *t, const struct pv_row *r, const struct pv_view *v)
+{
+	bool may_condense = t->o->width && !t->lay.condense;
+	size_t len, w;
+	for (int c = 0; c < NCOLS; c++) {
+		if (!t->lay.on[c])
+			continue;
+		w = columns[c].quick_width ? columns[c].quick_width(r, t->o) : SIZE_MAX;
+		if (w == SIZE_MAX)
+			cell_text(t, c, r, v, t->lay.condense, &len, &w);
+		if (w > t->m.content[c])
+			t->m.content[c] = w;
+		if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
+			cell_text(t, c, r, v, true, &len, &w);
+			size_t *full = &t->m.owners_condensed[c - COL_PID];
+			if (w > *full)
+				*full = w;
+		}
+	}
+}
+
+/*
+ * Two passes, formatting each cell twice: once to measure the column
+ * widths, once to print.  Formatting is cheaper than holding every cell
+ * of a 100,000-row table in memory.
+ */
+static void measure(struct table *t, const struct pv_frame *f, size_t nrows)
+{
+	struct pv_row r;
+	uint8_t change;
+	for (size_t k = 0; k < nrows; k++) {
+		const struct pv_view *v = frame_row(f, k, &r, &change);
+		measure_row(t, &r, v);
+	}
+	set_widths(&t->lay, &t->m, false);
+	fit(&t->lay, &t->m, t->o);
+	t->last = NCOLS - 1;
+	while (!t->lay.on[t->last])
+		t->last--;
+}
+
+static void put_header(struct pv_buf *out, const struct table *t)
+{
+	if (t->o->no_header)
+		return;
+	if (!t->o->no_title)
+		pv_buf_puts(out, "\nActive Connections\n\n");
+	pv_buf_pad(out, ' ', t->lay.indent);
+	for (int c = 0; c <= t->last; c++) {
+		if (!t->lay.on[c])
+			continue;
+		pv_buf_puts(out, columns[c].title);
+		if (c != t->last)
+			pv_buf_pad(out, ' ', t->lay.width[c] - strlen(columns[c].title));
+	}
+	pv_buf_putc(out, '\n');
+}
+
+static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
+		    const struct pv_view *v, uint8_t change)
+{
+	const struct pv_table_opts *o = t->o;
+	struct pv_buf *row = &t->row;
+	/* a changed row is coloured whole, its cells' own colours left out */
+	bool whole = o->changes && o->color && change != PV_CHANGE_NONE;
+	row->len = 0;
+	if (whole)
+		pv_buf_puts(row, change_color[change]);
+	pv_buf_pad(row, ' ', t->lay.indent);
+	if (t->lay.marks)
+		row->data[row->len - t->lay.indent] = change_mark[change];
+	for (int c = 0; c <= t->last; c++) {
+		if (!t->lay.on[c])
+			continue;
+		size_t len, w;
+		const char *text = cell_text(t, c, r, v, t->lay.condense, &len, &w);
+		const char *color = columns[c].color ? columns[c].color(r) : NULL;
+		if (o->color && color && len && !whole) {
+			pv_buf_puts(row, color);
+			pv_buf_add(row, text, len);
+			pv_buf_puts(row, "\033[0m");
+		} else {
+			pv_buf_add(row, text, len);
+		}
+		if (c != t->last)
+			pv_buf_pad(row, ' ', t->lay.width[c] - w);
+	}
+	/* An empty last cell (unconnected UDP's state) leaves padding. */
+	while (row->len > 0 && row->data[row->len - 1] == ' ')
+		row->len--;
+	if (whole)
+		pv_buf_puts(row, "\033[0m");
+	pv_buf_putc(row, '\n');
+	pv_buf_add(out, row->data, row->len);
+}
 
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
 {
@@ -472,165 +756,15 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct pv_table_opts *o)
 {
 	size_t nrows = f->rows ? f->n : f->cur->l->n;
-	struct pv_row s;
-	const struct pv_view *v;
+	struct table t;
+	table_init(&t, o);
+	measure(&t, f, nrows);
+	put_header(out, &t);
+	struct pv_row r;
 	uint8_t change;
-	bool x = o->extended, ann = !o->plain, i = o->info, r = o->rates;
-	struct layout lay = {
-	    .on =
-		{
-		    [COL_NETNS] = o->netns,
-		    [COL_PROTO] = true,
-		    [COL_LOCAL] = true,
-		    [COL_FOREIGN] = true,
-		    [COL_STATE] = true,
-		    [COL_PID] = o->owner,
-		    [COL_PROGRAM] = o->program,
-		    [COL_UNIT] = o->unit,
-		    [COL_USER] = x,
-		    [COL_INODE] = x,
-		    [COL_RECVQ] = x,
-		    [COL_SENDQ] = x,
-		    [COL_TIMER] = x,
-		    [COL_SEND_RATE] = r,
-		    [COL_RECV_RATE] = r,
-		    [COL_RTT] = i,
-		    [COL_CWND] = i,
-		    [COL_SENT] = i,
-		    [COL_ACKED] = i,
-		    [COL_RCVD] = i,
-		    [COL_SEGS] = i,
-		    [COL_RETRANS] = i,
-		    [COL_DELIVERY] = i,
-		    [COL_IDLE] = i,
-		    [COL_LOCAL_PORT] = ann,
-		    [COL_FOREIGN_PORT] = ann,
-		},
-	    .indent = 2,
-	    /* -W and -e list every owner; a terminal may condense them still (fit) */
-	    .condense = !o->wide && !o->extended,
-	    .marks = o->changes && !o->color,
-	};
-	struct measure m;
-	for (int c = 0; c < NCOLS; c++)
-		m.content[c] = strlen(columns[c].title);
-	m.owners_condensed[0] = m.content[COL_PID];
-	m.owners_condensed[1] = m.content[COL_PROGRAM];
-
-	/*
-	 * Two passes, formatting each cell twice: once to measure the column
-	 * widths, once to print.  Formatting is cheaper than holding every cell
-	 * of a 100,000-row table in memory.  Owner cells are measured both
-	 * ways where the table may be fitted to a terminal.
-	 */
-	struct pv_buf cell, row;
-	pv_buf_init(&cell);
-	pv_buf_init(&row);
-	struct pv_ifcache ifc;
-	pv_ifcache_init(&ifc);
-	struct pv_ifcache other; /* another namespace's interfaces: their numbers */
-	pv_ifcache_init(&other);
-	other.numeric = true;
-	bool may_condense = o->width && !lay.condense;
-
 	for (size_t k = 0; k < nrows; k++) {
-		v = frame_row(f, k, &s, &change);
-		size_t sw = strlen(pv_state_display(s.s.proto, s.s.state));
-		if (sw > m.content[COL_STATE])
-			m.content[COL_STATE] = sw;
-		for (int c = 0; c < NCOLS; c++) {
-			if (!lay.on[c] || c == COL_PROTO || c == COL_STATE)
-				continue;
-			size_t w = quick_width(c, &s, o);
-			if (w == SIZE_MAX) {
-				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, lay.condense, IFC(&s));
-				w = pv_text_width(cell.data, cell.len);
-			}
-			if (w > m.content[c])
-				m.content[c] = w;
-			if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
-				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, true, IFC(&s));
-				w = pv_text_width(cell.data, cell.len);
-				size_t *full = &m.owners_condensed[c - COL_PID];
-				if (w > *full)
-					*full = w;
-			}
-		}
+		const struct pv_view *v = frame_row(f, k, &r, &change);
+		put_row(out, &t, &r, v, change);
 	}
-	set_widths(&lay, &m, false);
-	fit(&lay, &m, o);
-	int last = NCOLS - 1;
-	while (!lay.on[last])
-		last--;
-
-	if (!o->no_header) {
-		if (!o->no_title)
-			pv_buf_puts(out, "\nActive Connections\n\n");
-		pv_buf_pad(out, ' ', lay.indent);
-		for (int c = 0; c <= last; c++) {
-			if (!lay.on[c])
-				continue;
-			pv_buf_puts(out, columns[c].title);
-			if (c != last)
-				pv_buf_pad(out, ' ', lay.width[c] - strlen(columns[c].title));
-		}
-		pv_buf_putc(out, '\n');
-	}
-
-	for (size_t k = 0; k < nrows; k++) {
-		v = frame_row(f, k, &s, &change);
-		/* a changed row is coloured whole, its cells' own colours left out */
-		bool whole = o->changes && o->color && change != PV_CHANGE_NONE;
-		row.len = 0;
-		if (whole)
-			pv_buf_puts(&row, change_color[change]);
-		pv_buf_pad(&row, ' ', lay.indent);
-		if (lay.marks)
-			row.data[row.len - lay.indent] = change_mark[change];
-		for (int c = 0; c <= last; c++) {
-			if (!lay.on[c])
-				continue;
-			const char *text, *color = NULL;
-			size_t len, w;
-			if (c == COL_PROTO) {
-				text = pv_proto_name(s.s.proto);
-				len = w = strlen(text);
-			} else if (c == COL_STATE) {
-				text = pv_state_display(s.s.proto, s.s.state);
-				len = w = strlen(text);
-				color = state_color(&s.s);
-			} else {
-				cell.len = 0;
-				format_cell(&cell, c, &s, v, o, lay.condense, IFC(&s));
-				text = cell.data;
-				len = cell.len;
-				w = pv_text_width(text, len);
-				if (c == COL_LOCAL_PORT)
-					color = class_color(s.local_class, s.local_ephemeral);
-				else if (c == COL_FOREIGN_PORT)
-					color = class_color(s.remote_class, false);
-			}
-			if (o->color && color && len && !whole) {
-				pv_buf_puts(&row, color);
-				pv_buf_add(&row, text, len);
-				pv_buf_puts(&row, "\033[0m");
-			} else {
-				pv_buf_add(&row, text, len);
-			}
-			if (c != last)
-				pv_buf_pad(&row, ' ', lay.width[c] - w);
-		}
-		/* An empty last cell (unconnected UDP's state) leaves padding. */
-		while (row.len > 0 && row.data[row.len - 1] == ' ')
-			row.len--;
-		if (whole)
-			pv_buf_puts(&row, "\033[0m");
-		pv_buf_putc(&row, '\n');
-		pv_buf_add(out, row.data, row.len);
-	}
-
-	pv_buf_free(&cell);
-	pv_buf_free(&row);
+	table_free(&t);
 }

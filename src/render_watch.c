@@ -4,7 +4,8 @@
  * or NDJSON.  The table itself is render_table.c's.
  */
 #include "portview/format.h"
-#include "portview/render.h"
+#include "portview/render_json.h"
+#include "portview/render_watch.h"
 #include "portview/state.h"
 #include "portview/util.h"
 

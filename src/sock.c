@@ -129,15 +129,6 @@ void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
 		l->n6 = m.n6;
 }
 
-static void move_rec(struct pv_socklist *l, size_t to, size_t from)
-{
-	l->v[to] = l->v[from];
-	if (l->more)
-		l->more[to] = l->more[from];
-	if (l->info)
-		l->info[to] = l->info[from];
-}
-
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg)
 {
@@ -146,7 +137,7 @@ void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock
 	for (size_t i = 0; i < l->n; i++) {
 		pv_socklist_get(l, i, &s);
 		if (keep(&s, arg))
-			move_rec(l, j++, i);
+			pv_socklist_move(l, j++, i);
 	}
 	l->n = j;
 }

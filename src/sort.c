@@ -139,23 +139,6 @@ static inline int display_cmp(const struct pv_socklist *l, const struct pv_rec *
 	return cmp_u(a->cookie, b->cookie);
 }
 
-static void swap_rec(struct pv_socklist *l, size_t i, size_t j)
-{
-	struct pv_rec t = l->v[i];
-	l->v[i] = l->v[j];
-	l->v[j] = t;
-	if (l->more) {
-		struct pv_rec_more m = l->more[i];
-		l->more[i] = l->more[j];
-		l->more[j] = m;
-	}
-	if (l->info) {
-		struct pv_tcp_info t = l->info[i];
-		l->info[i] = l->info[j];
-		l->info[j] = t;
-	}
-}
-
 struct sorter {
 	struct pv_socklist *l;
 	const struct pv_order *order;
@@ -167,7 +150,7 @@ static int by_key(const struct sorter *s, size_t i, size_t j);
 
 static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 {
-	swap_rec(s->l, i, j);
+	pv_socklist_swap(s->l, i, j);
 	if (s->rate) {
 		uint64_t t = s->rate[i];
 		s->rate[i] = s->rate[j];
@@ -242,7 +225,7 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 #define CMP_KEY(s, i, j)     by_key((s), (i), (j))
 #define CMP_DISPLAY(s, i, j) display_cmp((s)->l, &(s)->l->v[i], &(s)->l->v[j])
 /* The display order never has a rate to move along: its swaps stay bare. */
-#define SWAP_RECS(s, i, j) swap_rec((s)->l, (i), (j))
+#define SWAP_RECS(s, i, j) pv_socklist_swap((s)->l, (i), (j))
 DEFINE_SORT(sort_key, CMP_KEY, swap_rows)
 DEFINE_SORT(sort_display, CMP_DISPLAY, SWAP_RECS)
 
@@ -261,15 +244,6 @@ void pv_socklist_sort(struct pv_socklist *l)
 		sort_display(&s, 0, l->n, depth_limit(l->n));
 }
 
-static void move_rec(struct pv_socklist *l, size_t to, size_t from)
-{
-	l->v[to] = l->v[from];
-	if (l->more)
-		l->more[to] = l->more[from];
-	if (l->info)
-		l->info[to] = l->info[from];
-}
-
 size_t pv_socklist_dedupe(struct pv_socklist *l)
 {
 	size_t j = 0, run = 0; /* run: where the kept records of this tuple start */
@@ -280,7 +254,7 @@ size_t pv_socklist_dedupe(struct pv_socklist *l)
 		for (size_t k = run; k < j && !repeat && l->v[i].cookie; k++)
 			repeat = l->v[k].cookie == l->v[i].cookie;
 		if (!repeat)
-			move_rec(l, j++, i);
+			pv_socklist_move(l, j++, i);
 	}
 	size_t dropped = l->n - j;
 	l->n = j;

@@ -203,66 +203,23 @@ void pv_idset_free(struct pv_idset *s)
 
 void pv_idmap_init(struct pv_idmap *m, size_t expected)
 {
-	m->cap = 64;
-	while (m->cap < expected * 2)
-		m->cap *= 2;
-	m->keys = xcalloc(m->cap, sizeof(*m->keys));
-	m->vals = xcalloc(m->cap, sizeof(*m->vals));
-	m->n = 0;
-}
-
-/* The slot of id: where it is, or the empty one where it would go. */
-static size_t idmap_slot(const uint64_t *keys, size_t cap, uint64_t id)
-{
-	size_t mask = cap - 1, i = (size_t)pv_hash64(id) & mask;
-	while (keys[i] && keys[i] != id)
-		i = (i + 1) & mask;
-	return i;
+	pv_hashmap_init(&m->map, expected);
 }
 
 void pv_idmap_put(struct pv_idmap *m, uint64_t id, uint32_t val)
 {
-	if (id == 0)
-		return;
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap * 2;
-		uint64_t *keys = xcalloc(cap, sizeof(*keys));
-		uint32_t *vals = xcalloc(cap, sizeof(*vals));
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			size_t j = idmap_slot(keys, cap, m->keys[i]);
-			keys[j] = m->keys[i];
-			vals[j] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = keys;
-		m->vals = vals;
-		m->cap = cap;
-	}
-	size_t i = idmap_slot(m->keys, m->cap, id);
-	m->n += m->keys[i] == 0;
-	m->keys[i] = id;
-	m->vals[i] = val;
+	if (id != 0)
+		*pv_hashmap_put(&m->map, id, NULL) = val;
 }
 
 bool pv_idmap_get(const struct pv_idmap *m, uint64_t id, uint32_t *val)
 {
-	if (id == 0 || !m->cap)
-		return false;
-	size_t i = idmap_slot(m->keys, m->cap, id);
-	if (!m->keys[i])
-		return false;
-	*val = m->vals[i];
-	return true;
+	return id != 0 && pv_hashmap_get(&m->map, id, val);
 }
 
 void pv_idmap_free(struct pv_idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
+	pv_hashmap_free(&m->map);
 }
 
 bool pv_parse_seconds(const char *s, uint32_t *ms, struct pv_why *why)

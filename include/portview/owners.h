@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "portview/hashmap.h"
+
 /* /proc/PID/comm holds at most 15 bytes; leave room for odd kernels. */
 #define PV_COMM_MAX 64
 
@@ -96,10 +98,8 @@ const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n);
 void pv_scan_free(struct pv_scan *s);
 
 struct pv_owner_table {
-	/* open-addressed inode -> slot map of the inodes we look for */
-	uint32_t *keys;
-	uint32_t *slots;
-	size_t cap;
+	/* inode -> slot: the inodes we look for, numbered as wanted */
+	struct pv_hashmap slots;
 	size_t nslots;
 	/* per slot, after pv_owners_join: a range of owners[] */
 	uint32_t *first;

@@ -18,10 +18,7 @@
 
 struct pv_bpf_decoder {
 	struct pv_scan_part *out;
-	/* tgid -> index into out->procs, open addressing, key 0 empty */
-	int32_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
+	struct pv_hashmap procs; /* tgid -> index into out->procs */
 	/* per process: announced by more than one task (repeats possible) */
 	bool *shared;
 	size_t capshared;

@@ -151,6 +151,35 @@ struct pv_socklist_mark {
 struct pv_socklist_mark pv_socklist_mark(const struct pv_socklist *l);
 void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m);
 
+/* Record `from` copied over record `to`, with its parallel arrays: the
+ * store alone knows which it keeps (the sort and repeat removal call these). */
+static inline void pv_socklist_move(struct pv_socklist *l, size_t to, size_t from)
+{
+	l->v[to] = l->v[from];
+	if (l->more)
+		l->more[to] = l->more[from];
+	if (l->info)
+		l->info[to] = l->info[from];
+}
+
+/* Records i and j exchanged, with their parallel arrays. */
+static inline void pv_socklist_swap(struct pv_socklist *l, size_t i, size_t j)
+{
+	struct pv_rec r = l->v[i];
+	l->v[i] = l->v[j];
+	l->v[j] = r;
+	if (l->more) {
+		struct pv_rec_more m = l->more[i];
+		l->more[i] = l->more[j];
+		l->more[j] = m;
+	}
+	if (l->info) {
+		struct pv_tcp_info t = l->info[i];
+		l->info[i] = l->info[j];
+		l->info[j] = t;
+	}
+}
+
 /* Drop the records for which keep() is false, preserving order. */
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "portview/hashmap.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
@@ -54,17 +56,6 @@ static inline bool pv_portset_has(const struct pv_portset *s, uint16_t port)
 /* A new, empty set (free() it). */
 struct pv_portset *pv_portset_new(void);
 
-/* Mix the bits of an integer key for a hash table (a bijection). */
-static inline uint64_t pv_hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* A set of non-zero 64-bit ids (socket cookies), open-addressed. */
 struct pv_idset {
 	uint64_t *v; /* 0: an empty slot */
@@ -77,13 +68,11 @@ bool pv_idset_has(const struct pv_idset *s, uint64_t id);
 void pv_idset_free(struct pv_idset *s);
 
 /*
- * A map from non-zero 64-bit ids (socket cookies) to 32-bit values,
- * open-addressed: where each cookie of a snapshot is.
+ * A map from non-zero 64-bit ids (socket cookies) to 32-bit values: where
+ * each cookie of a snapshot is.  The hash map (hashmap.h), cookie 0 ignored.
  */
 struct pv_idmap {
-	uint64_t *keys; /* 0: an empty slot */
-	uint32_t *vals;
-	size_t cap, n;
+	struct pv_hashmap map;
 };
 /* An empty map with room for about expected ids before it grows. */
 void pv_idmap_init(struct pv_idmap *m, size_t expected);

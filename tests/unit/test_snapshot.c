@@ -12,6 +12,7 @@
 #include "helpers.h"
 #include "live.h"
 #include "portview/owners.h"
+#include "portview/places.h"
 #include "portview/render.h"
 #include "portview/snapshot.h"
 #include "portview/state.h"
@@ -31,24 +32,48 @@ static size_t open_fds(void)
 	return n;
 }
 
-/* One snapshot of q into l, with owners, rendered both ways into out. */
-static void take_and_render(struct pv_snapshotter *s, const struct pv_query *q,
-			    const struct pv_netns_facts *ns, const struct pv_services *svc,
-			    struct pv_socklist *l, struct pv_buf *out)
+/* The places of these tests: the namespace the test runs in. */
+static void open_places(struct pv_places *P)
+{
+	static const struct pv_places_opts o = {
+	    .proc_root = "/proc", .sysctl_dir = "/proc/sys/net/ipv4", .run_netns = "/run/netns"};
+	bool refused;
+	ck_assert_int_eq(pv_places_open(P, &o, &refused), 0);
+	ck_assert(!refused);
+	ck_assert_uint_eq(P->n, 1);
+}
+
+/*
+ * One gather of q into l and its view, with owners and keeps, as the
+ * program takes it (places.h): every step done, every owner seen.
+ */
+static void gather(const struct pv_places *P, const struct pv_query *q, unsigned keeps,
+		   const struct pv_services *svc, struct pv_socklist *l, struct pv_view *v)
 {
 	static const struct pv_dump_policy policy = {.check = PV_DUMP_CHECK};
-	struct pv_snapshot_report rep;
-	struct pv_scan *scan;
-	ck_assert_int_eq(pv_scan_start(&scan, "/proc", PV_OWNERS_PROC, true), 0);
-	ck_assert_int_eq(pv_snapshot_take(s, q, ns, &policy, PV_KEEP_MORE, l, &rep), 0);
-	ck_assert_int_eq(pv_scan_finish(scan), 0);
+	const struct pv_gather_opts o = {.query = q,
+					 .dump = &policy,
+					 .keeps = keeps,
+					 .owners = true,
+					 .source = PV_OWNERS_PROC,
+					 .proc_root = "/proc"};
+	struct pv_gather_report rep;
+	ck_assert_int_eq(pv_gather(P, &o, svc, l, v, &rep), 0);
+	ck_assert_int_eq(rep.fail.step, PV_STEP_NONE);
+	ck_assert_uint_eq(rep.nsnaps, 1);
+	ck_assert(rep.scanned);
+	ck_assert_int_eq(rep.scan_err, 0);
+	ck_assert(!rep.unseen);
+	pv_gather_report_free(&rep);
+}
 
+/* One snapshot of q into l, with owners, rendered both ways into out. */
+static void take_and_render(const struct pv_places *P, const struct pv_query *q,
+			    const struct pv_services *svc, struct pv_socklist *l,
+			    struct pv_buf *out)
+{
 	struct pv_view v;
-	size_t nparts;
-	const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
-	pv_view_init(&v, l, svc, &ns->ephemeral);
-	ck_assert(!pv_view_join_owners(&v, parts, nparts));
-	pv_scan_free(scan);
+	gather(P, q, PV_KEEP_MORE, svc, l, &v);
 	struct pv_table_opts o = {.numeric = true, .program = true};
 	out->len = 0;
 	pv_render_table(out, &v, &o);
@@ -69,12 +94,12 @@ START_TEST(two_hundred_snapshots)
 	ck_assert_int_eq(bind(u, (struct sockaddr *)&ss, len), 0);
 
 	struct pv_services svc;
-	struct pv_netns_facts ns;
-	struct pv_snapshotter *s;
+	struct pv_places P;
+	struct pv_place_failure fail;
 	pv_services_load(&svc, "/dev/null");
-	pv_netns_facts_load(&ns, "/proc/sys/net/ipv4", "/proc");
+	open_places(&P);
 	size_t fds = open_fds();
-	ck_assert_int_eq(pv_snapshotter_open(&s), 0);
+	ck_assert_int_eq(pv_places_open_snapshotters(&P, &fail), 0);
 	size_t with_snapshotter = open_fds();
 
 	struct pv_query q = {.states = PV_STATES_ALL};
@@ -83,25 +108,24 @@ START_TEST(two_hundred_snapshots)
 	pv_socklist_init(&l);
 	pv_buf_init(&first);
 	pv_buf_init(&again);
-	take_and_render(s, &q, &ns, &svc, &l, &first);
+	take_and_render(&P, &q, &svc, &l, &first);
 	/* the sockets this test opened, each with this process as its owner */
 	ck_assert_uint_eq(l.n, 9);
 	ck_assert_ptr_nonnull(memmem(first.data, first.len, "127.0.0.1:40001", 15));
 	ck_assert_ptr_nonnull(memmem(first.data, first.len, "\"fd\": ", 6));
 	for (int i = 1; i < SNAPSHOTS; i++) {
-		take_and_render(s, &q, &ns, &svc, &l, &again);
+		take_and_render(&P, &q, &svc, &l, &again);
 		if (again.len != first.len || memcmp(again.data, first.data, first.len) != 0)
 			ck_abort_msg("snapshot %d differs from the first:\n%.*s\nfirst:\n%.*s", i,
 				     (int)again.len, again.data, (int)first.len, first.data);
 		ck_assert_uint_eq(open_fds(), with_snapshotter);
 	}
-	pv_snapshotter_close(s);
+	pv_places_free(&P);
 	ck_assert_uint_eq(open_fds(), fds);
 
 	pv_buf_free(&first);
 	pv_buf_free(&again);
 	pv_socklist_free(&l);
-	pv_netns_facts_free(&ns);
 	pv_services_free(&svc);
 	int all[] = {l4, l6, c4[0], c4[1], c4b[0], c4b[1], c6[0], c6[1], u};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -143,13 +167,12 @@ START_TEST(five_hundred_refreshes)
 	for (int i = 0; i < RING; i++)
 		connect_pair(lfd, AF_INET, 6000, (uint16_t)(41000 + i), ring[i]);
 	struct pv_services svc;
-	struct pv_netns_facts ns;
-	struct pv_snapshotter *s;
+	struct pv_places P;
+	struct pv_place_failure fail;
 	pv_services_load(&svc, "/dev/null");
-	pv_netns_facts_load(&ns, "/proc/sys/net/ipv4", "/proc");
-	ck_assert_int_eq(pv_snapshotter_open(&s), 0);
+	open_places(&P);
+	ck_assert_int_eq(pv_places_open_snapshotters(&P, &fail), 0);
 	size_t fds = open_fds(), heap = 0;
-	static const struct pv_dump_policy policy = {.check = PV_DUMP_CHECK};
 	struct pv_query q = {.states = PV_STATES_ALL};
 	struct refresh slot[2];
 	struct pv_buf out;
@@ -159,19 +182,9 @@ START_TEST(five_hundred_refreshes)
 
 	for (int i = 0; i < REFRESHES; i++) {
 		struct refresh *cur = &slot[i % 2], *prev = i ? &slot[(i + 1) % 2] : NULL;
-		struct pv_snapshot_report rep;
-		struct pv_scan *scan;
-		size_t nparts, n;
+		size_t n;
 		pv_socklist_init(&cur->l);
-		ck_assert_int_eq(pv_scan_start(&scan, "/proc", PV_OWNERS_PROC, true), 0);
-		ck_assert_int_eq(pv_snapshot_take(s, &q, &ns, &policy, PV_KEEP_MORE | PV_KEEP_INFO,
-						  &cur->l, &rep),
-				 0);
-		ck_assert_int_eq(pv_scan_finish(scan), 0);
-		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
-		pv_view_init(&cur->v, &cur->l, &svc, &ns.ephemeral);
-		ck_assert(!pv_view_join_owners(&cur->v, parts, nparts));
-		pv_scan_free(scan);
+		gather(&P, &q, PV_KEEP_MORE | PV_KEEP_INFO, &svc, &cur->l, &cur->v);
 		cur->rates = calloc(cur->l.n + 1, sizeof(*cur->rates));
 		pv_watch_rates(prev ? &prev->l : NULL, &cur->l, 0.1, cur->rates);
 		cur->v.rates = cur->rates;
@@ -240,8 +253,7 @@ START_TEST(five_hundred_refreshes)
 	pv_socklist_free(&last->l);
 	free(last->rates);
 	pv_buf_free(&out);
-	pv_snapshotter_close(s);
-	pv_netns_facts_free(&ns);
+	pv_places_free(&P);
 	pv_services_free(&svc);
 	for (int i = 0; i < RING; i++) {
 		close(ring[i][0]);

@@ -11,7 +11,7 @@ START_TEST(idmap_maps_every_cookie)
 	pv_idmap_init(&m, 4);
 	for (uint64_t i = 1; i <= 5000; i++)
 		pv_idmap_put(&m, i * 0x9e3779b97f4a7c15ull, (uint32_t)(i * 3));
-	ck_assert_uint_eq(m.n, 5000);
+	ck_assert_uint_eq(m.map.n, 5000);
 	for (uint64_t i = 1; i <= 5000; i++) {
 		uint32_t v = 0;
 		ck_assert(pv_idmap_get(&m, i * 0x9e3779b97f4a7c15ull, &v));
@@ -23,7 +23,7 @@ START_TEST(idmap_maps_every_cookie)
 	uint32_t v;
 	ck_assert(pv_idmap_get(&m, 0x9e3779b97f4a7c15ull, &v));
 	ck_assert_uint_eq(v, 7);
-	ck_assert_uint_eq(m.n, 5000);
+	ck_assert_uint_eq(m.map.n, 5000);
 	/* 0 is no cookie (INET_DIAG_NOCOOKIE): never mapped */
 	pv_idmap_put(&m, 0, 1);
 	ck_assert(!pv_idmap_get(&m, 0, &v));

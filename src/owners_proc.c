@@ -1,11 +1,13 @@
-#include "portview/owners.h"
+/*
+ * The /proc producer of the owner scan: the processes under the /proc
+ * root, each one's /proc/PID/fd (and /proc/PID/task/TID/fd where a
+ * thread's file table differs), and what this /proc cannot show.
+ */
+#include "owners_internal.h"
 #include "portview/buf.h"
-#include "portview/owners_bpf.h"
 #include "portview/util.h"
 
 #include <dirent.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -14,45 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
-#define NO_SLOT UINT32_MAX
-
-/*
- * Workers take processes one at a time from a shared index and keep what
- * they find in parts of their own, so no lock is needed.  With the BPF
- * iterator, the one worker reads it into parts[0].
- */
-#define SCAN_WORKERS 2
-struct pv_scan {
-	const char *proc_root;
-	int procfd;
-	int32_t *pids;
-	size_t npids;
-	atomic_size_t next;
-	atomic_int parts_used;
-	struct pv_scan_part parts[SCAN_WORKERS];
-	pthread_t worker;
-	bool threaded;
-	enum pv_owner_source src;
-	struct pv_bpf_iter *iter; /* set while the iterator is to be read */
-	int iter_err;		  /* what reading it said */
-	struct pv_bpf_stats stats;
-	struct timespec t0;
-	_Atomic int64_t done_ns[SCAN_WORKERS]; /* when each worker finished */
-	struct pv_scan_report rep;
-	bool kcmp; /* the PIDs under proc_root are ours to give kcmp(2) */
-};
-
-static int64_t ns_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000000 + (t.tv_nsec - t0->tv_nsec);
-}
-
-/* ---- the walk ---------------------------------------------------------- */
+#define NO_PROC UINT32_MAX
 
 /* A /proc entry named by a PID or fd number. */
 static bool parse_num(const char *s, int32_t *out)
@@ -171,7 +137,7 @@ static long walk_fds(struct pv_scan_part *p, int procfd, int32_t pid, const char
 		uint32_t inode = socket_inode(link, len);
 		if (!inode)
 			continue;
-		if (*proc == NO_SLOT)
+		if (*proc == NO_PROC)
 			*proc = add_process(p, procfd, pid);
 		if (p->nfds == p->capfds) {
 			p->capfds = p->capfds ? p->capfds + p->capfds / 2 : 1024;
@@ -240,7 +206,7 @@ static void walk_threads(struct pv_scan_part *p, const struct pv_scan *s, int32_
 static void walk_process(struct pv_scan_part *p, const struct pv_scan *s, int32_t pid)
 {
 	char path[32];
-	uint32_t proc = NO_SLOT;
+	uint32_t proc = NO_PROC;
 	snprintf(path, sizeof(path), "%d/fd", (int)pid);
 	long entries = walk_fds(p, s->procfd, pid, path, &proc);
 	if (entries < 0)
@@ -255,7 +221,7 @@ static void walk_process(struct pv_scan_part *p, const struct pv_scan *s, int32_
 		walk_threads(p, s, pid, entries == 0, &proc);
 }
 
-static void work(struct pv_scan *s)
+void pv_proc_work(struct pv_scan *s)
 {
 	int i = atomic_fetch_add(&s->parts_used, 1);
 	struct pv_scan_part *p = &s->parts[i];
@@ -265,28 +231,9 @@ static void work(struct pv_scan *s)
 			break;
 		walk_process(p, s, s->pids[k]);
 	}
-	atomic_store(&s->done_ns[i], ns_since(&s->t0));
+	atomic_store(&s->done_ns[i], pv_scan_ns_since(&s->t0));
 }
 
-/* The iterator's records, into parts[0]. */
-static void read_iter(struct pv_scan *s)
-{
-	atomic_fetch_add(&s->parts_used, 1);
-	s->iter_err = pv_bpf_iter_read(s->iter, &s->parts[0], &s->stats);
-	atomic_store(&s->done_ns[0], ns_since(&s->t0));
-}
-
-static void *worker_main(void *arg)
-{
-	struct pv_scan *s = arg;
-	if (s->iter)
-		read_iter(s);
-	else
-		work(s);
-	return NULL;
-}
-
-/* Read a small file under procfd into buf (NUL-terminated); its length, or -1. */
 static ssize_t read_small(int procfd, const char *path, char *buf, size_t size)
 {
 	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
@@ -309,7 +256,7 @@ static ssize_t read_small(int procfd, const char *path, char *buf, size_t size)
  * container, unshare -p --mount-proc) shows its own processes only, while
  * processes outside it may hold the sockets of the network namespace.
  */
-static bool shows_host_pids(int procfd)
+bool pv_proc_shows_host_pids(int procfd)
 {
 	char buf[1024];
 	unsigned long flags;
@@ -399,7 +346,7 @@ static bool pids_are_ours(int procfd)
 }
 
 /* The processes under proc_root, into s->pids. */
-static int list_processes(struct pv_scan *s)
+int pv_proc_list(struct pv_scan *s)
 {
 	s->procfd = open(s->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->procfd < 0)
@@ -424,306 +371,9 @@ static int list_processes(struct pv_scan *s)
 	return 0;
 }
 
-/*
- * The iterator, when src asks for it or allows it: loaded here, on the
- * caller's thread, so that its PID namespace is the caller's and a
- * failure is known before the dump starts (it takes a tenth of a
- * millisecond to refuse, 2 to 3 ms to load).
- */
-static int try_iter(struct pv_scan *s)
+void pv_proc_probe(struct pv_scan *s)
 {
-	if (s->src == PV_OWNERS_PROC || (s->src == PV_OWNERS_AUTO && !pv_bpf_capable()))
-		return -EPERM;
-	s->rep.bpf_tried = true;
-	int err = pv_bpf_iter_open(&s->iter);
-	s->rep.load_ms = (double)ns_since(&s->t0) / 1e6;
-	return err;
-}
-
-int pv_scan_start(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
-		  bool background)
-{
-	struct pv_scan *s = xcalloc(1, sizeof(*s));
-	atomic_init(&s->next, 0);
-	atomic_init(&s->parts_used, 0);
-	s->proc_root = proc_root;
-	s->procfd = -1;
-	s->src = src;
-	clock_gettime(CLOCK_MONOTONIC, &s->t0);
-
-	int err = try_iter(s);
-	if (err == 0) {
-		s->rep.used = PV_OWNERS_BPF;
-	} else {
-		if (src == PV_OWNERS_BPF) {
-			pv_scan_free(s);
-			return err;
-		}
-		s->rep.bpf_err = s->rep.bpf_tried ? err : 0;
-		s->rep.used = PV_OWNERS_PROC;
-		err = list_processes(s);
-		if (err) {
-			pv_scan_free(s);
-			return err;
-		}
-		if (hidepid_hides(s->procfd, proc_root))
-			s->parts[0].unseen |= PV_UNSEEN_HIDEPID;
-		s->kcmp = pids_are_ours(s->procfd);
-	}
-	/*
-	 * What this /proc cannot show, known before the walk; the iterator, too,
-	 * sees the tasks of this PID namespace only.
-	 */
-	int procfd =
-	    s->procfd >= 0 ? s->procfd : open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd >= 0 && !shows_host_pids(procfd))
-		s->parts[0].unseen |= PV_UNSEEN_PIDNS;
-	if (procfd >= 0 && procfd != s->procfd)
-		close(procfd);
-	/* Without a worker (or if it cannot start) the caller does it all. */
-	if (background)
-		s->threaded = pthread_create(&s->worker, NULL, worker_main, s) == 0;
-	*out = s;
-	return 0;
-}
-
-/* Back to the /proc walk after the iterator failed while read. */
-static int fall_back(struct pv_scan *s)
-{
-	s->rep.bpf_err = s->iter_err;
-	s->rep.used = PV_OWNERS_PROC;
-	for (int i = 0; i < SCAN_WORKERS; i++) {
-		free(s->parts[i].fds);
-		free(s->parts[i].procs);
-		memset(&s->parts[i], 0, sizeof(s->parts[i]));
-	}
-	atomic_store(&s->parts_used, 0);
-	int err = list_processes(s);
-	if (err)
-		return err;
-	work(s);
-	return 0;
-}
-
-int pv_scan_finish(struct pv_scan *s)
-{
-	int err = 0;
-	if (s->iter) {
-		if (s->threaded)
-			pthread_join(s->worker, NULL);
-		else
-			read_iter(s);
-		pv_bpf_iter_close(s->iter);
-		s->iter = NULL;
-		if (s->iter_err && s->src == PV_OWNERS_BPF)
-			err = s->iter_err;
-		else if (s->iter_err)
-			err = fall_back(s);
-		s->threaded = false;
-	} else {
-		work(s);
-		if (s->threaded)
-			pthread_join(s->worker, NULL);
-		s->threaded = false;
-	}
-	int64_t done = 0;
-	for (int i = 0; i < SCAN_WORKERS; i++)
-		if (atomic_load(&s->done_ns[i]) > done)
-			done = atomic_load(&s->done_ns[i]);
-	s->rep.ready_ms = (double)done / 1e6;
-	if (s->rep.used == PV_OWNERS_BPF) {
-		s->rep.processes = s->parts[0].nprocs;
-		s->rep.reads = s->stats.reads;
-		s->rep.bytes = s->stats.bytes;
-		s->rep.tasks = s->stats.tasks;
-		s->rep.fds = s->stats.fds;
-		s->rep.repeats = s->stats.repeats;
-	}
-	return err;
-}
-
-void pv_scan_report(const struct pv_scan *s, struct pv_scan_report *r)
-{
-	*r = s->rep;
-}
-
-const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n)
-{
-	*n = SCAN_WORKERS;
-	return s->parts;
-}
-
-void pv_scan_free(struct pv_scan *s)
-{
-	if (!s)
-		return;
-	pv_bpf_iter_close(s->iter);
-	for (int i = 0; i < SCAN_WORKERS; i++) {
-		free(s->parts[i].fds);
-		free(s->parts[i].procs);
-	}
-	free(s->pids);
-	if (s->procfd >= 0)
-		close(s->procfd);
-	free(s);
-}
-
-/* ---- the join ---------------------------------------------------------- */
-
-static size_t inode_hash(uint32_t ino, size_t mask)
-{
-	return (size_t)pv_hash64(ino) & mask;
-}
-
-void pv_owners_init(struct pv_owner_table *t, size_t expected)
-{
-	memset(t, 0, sizeof(*t));
-	size_t cap = 64;
-	while (cap * 3 < expected * 4)
-		cap *= 2;
-	t->cap = cap;
-	t->keys = xcalloc(cap, sizeof(*t->keys));
-	t->slots = xcalloc(cap, sizeof(*t->slots));
-}
-
-void pv_owners_free(struct pv_owner_table *t)
-{
-	free(t->keys);
-	free(t->slots);
-	free(t->first);
-	free(t->count);
-	free(t->owners);
-	free(t->procs);
-	memset(t, 0, sizeof(*t));
-}
-
-static uint32_t find_slot(const struct pv_owner_table *t, uint32_t inode)
-{
-	size_t mask = t->cap - 1;
-	for (size_t i = inode_hash(inode, mask);; i = (i + 1) & mask) {
-		if (t->keys[i] == inode)
-			return t->slots[i];
-		if (t->keys[i] == 0)
-			return NO_SLOT;
-	}
-}
-
-static void grow(struct pv_owner_table *t)
-{
-	size_t cap = t->cap * 2, mask = cap - 1;
-	uint32_t *keys = xcalloc(cap, sizeof(*keys));
-	uint32_t *slots = xcalloc(cap, sizeof(*slots));
-	for (size_t j = 0; j < t->cap; j++) {
-		if (!t->keys[j])
-			continue;
-		size_t i = inode_hash(t->keys[j], mask);
-		while (keys[i])
-			i = (i + 1) & mask;
-		keys[i] = t->keys[j];
-		slots[i] = t->slots[j];
-	}
-	free(t->keys);
-	free(t->slots);
-	t->keys = keys;
-	t->slots = slots;
-	t->cap = cap;
-}
-
-void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
-{
-	if (inode == 0)
-		return;
-	if ((t->nslots + 1) * 4 > t->cap * 3)
-		grow(t);
-	size_t mask = t->cap - 1;
-	size_t i = inode_hash(inode, mask);
-	for (; t->keys[i]; i = (i + 1) & mask)
-		if (t->keys[i] == inode)
-			return;
-	t->keys[i] = inode;
-	t->slots[i] = (uint32_t)t->nslots++;
-}
-
-static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
-{
-	return a->pid < b->pid || (a->pid == b->pid && a->fd < b->fd);
-}
-
-void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts)
-{
-	t->first = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->first));
-	t->count = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->count));
-
-	/* Processes of every part, renumbered into one array. */
-	size_t nprocs = 0;
-	for (size_t i = 0; i < nparts; i++) {
-		nprocs += parts[i].nprocs;
-		t->unseen |= parts[i].unseen;
-	}
-	t->procs = xreallocarray(NULL, nprocs ? nprocs : 1, sizeof(*t->procs));
-
-	/* Count the wanted fds per slot (a counting sort by inode). */
-	size_t base = 0;
-	for (size_t i = 0; i < nparts; i++) {
-		const struct pv_scan_part *p = &parts[i];
-		if (p->nprocs)
-			memcpy(t->procs + base, p->procs, p->nprocs * sizeof(*p->procs));
-		base += p->nprocs;
-		for (size_t j = 0; j < p->nfds; j++) {
-			uint32_t slot = find_slot(t, p->fds[j].inode);
-			if (slot != NO_SLOT)
-				t->count[slot]++;
-		}
-	}
-	t->nprocs = nprocs;
-	size_t total = 0;
-	for (size_t i = 0; i < t->nslots; i++) {
-		t->first[i] = (uint32_t)total;
-		total += t->count[i];
-		t->count[i] = 0;
-	}
-	t->owners = xreallocarray(NULL, total ? total : 1, sizeof(*t->owners));
-	t->nowners = total;
-
-	/* Place them; looking each inode up again costs less than remembering. */
-	base = 0;
-	for (size_t i = 0; i < nparts; i++) {
-		const struct pv_scan_part *p = &parts[i];
-		for (size_t j = 0; j < p->nfds; j++) {
-			uint32_t slot = find_slot(t, p->fds[j].inode);
-			if (slot == NO_SLOT)
-				continue;
-			struct pv_owner o = p->fds[j];
-			o.proc += (uint32_t)base;
-			/*
-			 * insertion into the slot's group, sorted by pid then fd; one
-			 * descriptor seen through two file tables (a thread's copy of
-			 * its process's) is one owner
-			 */
-			struct pv_owner *g = t->owners + t->first[slot];
-			uint32_t n = t->count[slot], at = n;
-			while (at > 0 && owner_before(&o, &g[at - 1]))
-				at--;
-			if (at > 0 && g[at - 1].pid == o.pid && g[at - 1].fd == o.fd)
-				continue;
-			memmove(g + at + 1, g + at, (n - at) * sizeof(*g));
-			g[at] = o;
-			t->count[slot]++;
-		}
-		base += p->nprocs;
-	}
-}
-
-void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
-		      uint32_t *count)
-{
-	*first = 0;
-	*count = 0;
-	if (inode == 0 || !t->count)
-		return;
-	uint32_t slot = find_slot(t, inode);
-	if (slot == NO_SLOT)
-		return;
-	*first = t->first[slot];
-	*count = t->count[slot];
+	if (hidepid_hides(s->procfd, s->proc_root))
+		s->parts[0].unseen |= PV_UNSEEN_HIDEPID;
+	s->kcmp = pids_are_ours(s->procfd);
 }

@@ -1,0 +1,42 @@
+/*
+ * The table renderer (render_table.c): a view, or a frame's rows from two
+ * views, as the Windows `netstat -no` table.  It never prints or fails.
+ */
+#ifndef PORTVIEW_RENDER_TABLE_H
+#define PORTVIEW_RENDER_TABLE_H
+
+#include <stddef.h>
+
+#include "portview/buf.h"
+#include "portview/table_opts.h"
+#include "portview/view.h"
+#include "portview/watch.h"
+
+/*
+ * The Windows `netstat -no` table: a blank line, "Active Connections", a
+ * blank line, the header, one row per record in list order.  Columns widen
+ * to their longest value; no cell is cut.  A socket several processes hold
+ * shows the lowest PID and how many more ("5323 (+5)") unless o->wide or
+ * o->extended.  With o->width the table is fitted to that many columns:
+ * the annotation columns go first, then owner lists are condensed, then
+ * the padding, then the TCP internals' columns but the rates; never a
+ * netstat column.
+ */
+void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o);
+
+/*
+ * What an interval display shows: the rows of a comparison (watch.h),
+ * each from the latest snapshot's view, or from the one before for a
+ * closed row.
+ */
+struct pv_frame {
+	const struct pv_view *cur;
+	const struct pv_view *prev; /* may be NULL when no row is closed */
+	const struct pv_watch_row *rows;
+	size_t n;
+};
+
+/* The table of a frame's rows, as pv_render_table lays out a view's. */
+void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct pv_table_opts *o);
+
+#endif

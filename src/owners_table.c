@@ -1,0 +1,127 @@
+/*
+ * The owner table: the socket inodes a view wants, joined with the parts
+ * of a finished scan into inode -> owners.
+ */
+#include "portview/buf.h"
+#include "portview/owners.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_SLOT UINT32_MAX
+
+void pv_owners_init(struct pv_owner_table *t, size_t expected)
+{
+	memset(t, 0, sizeof(*t));
+	pv_hashmap_init(&t->slots, expected);
+}
+
+void pv_owners_free(struct pv_owner_table *t)
+{
+	pv_hashmap_free(&t->slots);
+	free(t->first);
+	free(t->count);
+	free(t->owners);
+	free(t->procs);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint32_t find_slot(const struct pv_owner_table *t, uint32_t inode)
+{
+	uint32_t slot;
+	return pv_hashmap_get(&t->slots, inode, &slot) ? slot : NO_SLOT;
+}
+
+void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
+{
+	bool added;
+	if (inode == 0)
+		return;
+	uint32_t *slot = pv_hashmap_put(&t->slots, inode, &added);
+	if (added)
+		*slot = (uint32_t)t->nslots++;
+}
+
+static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
+{
+	return a->pid < b->pid || (a->pid == b->pid && a->fd < b->fd);
+}
+
+void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts)
+{
+	t->first = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->first));
+	t->count = xcalloc(t->nslots ? t->nslots : 1, sizeof(*t->count));
+
+	/* Processes of every part, renumbered into one array. */
+	size_t nprocs = 0;
+	for (size_t i = 0; i < nparts; i++) {
+		nprocs += parts[i].nprocs;
+		t->unseen |= parts[i].unseen;
+	}
+	t->procs = xreallocarray(NULL, nprocs ? nprocs : 1, sizeof(*t->procs));
+
+	/* Count the wanted fds per slot (a counting sort by inode). */
+	size_t base = 0;
+	for (size_t i = 0; i < nparts; i++) {
+		const struct pv_scan_part *p = &parts[i];
+		if (p->nprocs)
+			memcpy(t->procs + base, p->procs, p->nprocs * sizeof(*p->procs));
+		base += p->nprocs;
+		for (size_t j = 0; j < p->nfds; j++) {
+			uint32_t slot = find_slot(t, p->fds[j].inode);
+			if (slot != NO_SLOT)
+				t->count[slot]++;
+		}
+	}
+	t->nprocs = nprocs;
+	size_t total = 0;
+	for (size_t i = 0; i < t->nslots; i++) {
+		t->first[i] = (uint32_t)total;
+		total += t->count[i];
+		t->count[i] = 0;
+	}
+	t->owners = xreallocarray(NULL, total ? total : 1, sizeof(*t->owners));
+	t->nowners = total;
+
+	/* Place them; looking each inode up again costs less than remembering. */
+	base = 0;
+	for (size_t i = 0; i < nparts; i++) {
+		const struct pv_scan_part *p = &parts[i];
+		for (size_t j = 0; j < p->nfds; j++) {
+			uint32_t slot = find_slot(t, p->fds[j].inode);
+			if (slot == NO_SLOT)
+				continue;
+			struct pv_owner o = p->fds[j];
+			o.proc += (uint32_t)base;
+			/*
+			 * insertion into the slot's group, sorted by pid then fd; one
+			 * descriptor seen through two file tables (a thread's copy of
+			 * its process's) is one owner
+			 */
+			struct pv_owner *g = t->owners + t->first[slot];
+			uint32_t n = t->count[slot], at = n;
+			while (at > 0 && owner_before(&o, &g[at - 1]))
+				at--;
+			if (at > 0 && g[at - 1].pid == o.pid && g[at - 1].fd == o.fd)
+				continue;
+			memmove(g + at + 1, g + at, (n - at) * sizeof(*g));
+			g[at] = o;
+			t->count[slot]++;
+		}
+		base += p->nprocs;
+	}
+}
+
+void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
+		      uint32_t *count)
+{
+	*first = 0;
+	*count = 0;
+	if (inode == 0 || !t->count)
+		return;
+	uint32_t slot = find_slot(t, inode);
+	if (slot == NO_SLOT)
+		return;
+	*first = t->first[slot];
+	*count = t->count[slot];
+}

@@ -1,0 +1,142 @@
+/* hashmap.c: the one map from 64-bit keys to 32-bit values. */
+#include "helpers.h"
+#include "portview/hashmap.h"
+
+/* Keys spread over the whole 64-bit range, none 0. */
+static uint64_t key_of(uint64_t i)
+{
+	return i * 0x9e3779b97f4a7c15ull;
+}
+
+static void put(struct pv_hashmap *m, uint64_t key, uint32_t val, bool want_added)
+{
+	bool added;
+	uint32_t *v = pv_hashmap_put(m, key, &added);
+	ck_assert_msg(added == want_added, "key %llx: added %d", (unsigned long long)key, added);
+	*v = val;
+}
+
+/* Many keys through several growths: each keeps its value, others are absent. */
+START_TEST(grows_and_keeps_every_key)
+{
+	struct pv_hashmap m;
+	pv_hashmap_init(&m, 1);
+	size_t cap0 = m.cap;
+	for (uint64_t i = 1; i <= 20000; i++)
+		put(&m, key_of(i), (uint32_t)(i * 3), true);
+	ck_assert_uint_eq(m.n, 20000);
+	ck_assert_uint_ge(m.cap, cap0 * 256); /* it grew eight times or more */
+	ck_assert_uint_ge(m.cap, m.n * 2);    /* at most half full */
+	for (uint64_t i = 1; i <= 20000; i++) {
+		uint32_t v = 0;
+		if (!pv_hashmap_get(&m, key_of(i), &v) || v != i * 3)
+			ck_abort_msg("key #%llu lost or wrong (%u)", (unsigned long long)i, v);
+		ck_assert(!pv_hashmap_get(&m, key_of(i) + 1, &v));
+	}
+	/* a key put again is found, not added, and keeps its value */
+	bool added;
+	uint32_t *v = pv_hashmap_put(&m, key_of(7), &added);
+	ck_assert(!added);
+	ck_assert_uint_eq(*v, 21);
+	ck_assert_uint_eq(m.n, 20000);
+	pv_hashmap_free(&m);
+	uint32_t x;
+	ck_assert(!pv_hashmap_get(&m, key_of(1), &x));
+}
+END_TEST
+
+/*
+ * Keys that all hash to the last entry of a new map: their probes run
+ * into each other and wrap around to the start of the table.
+ */
+START_TEST(collisions_probe_and_wrap)
+{
+	struct pv_hashmap m;
+	pv_hashmap_init(&m, 1);
+	size_t mask = m.cap - 1;
+	uint64_t keys[12], other = 0;
+	size_t n = 0;
+	for (uint64_t k = 1; n < 12 || !other; k++) {
+		if ((pv_hash64(k) & mask) != mask)
+			continue;
+		if (n < 12)
+			keys[n++] = k;
+		else
+			other = k;
+	}
+	for (size_t i = 0; i < n; i++)
+		put(&m, keys[i], (uint32_t)i + 100, true);
+	ck_assert_uint_eq(m.cap, mask + 1); /* no growth: the collisions stay */
+	ck_assert_uint_eq(m.e[mask].key, keys[0]);
+	ck_assert_uint_eq(m.e[0].key, keys[1]); /* wrapped */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v;
+		ck_assert(pv_hashmap_get(&m, keys[i], &v));
+		ck_assert_uint_eq(v, i + 100);
+	}
+	uint32_t v;
+	ck_assert(!pv_hashmap_get(&m, other, &v)); /* the probe ends at a gap */
+	pv_hashmap_free(&m);
+}
+END_TEST
+
+/* 0 is a key like any other, though it marks empty entries in the table. */
+START_TEST(key_zero_is_a_key)
+{
+	struct pv_hashmap m;
+	pv_hashmap_init(&m, 1);
+	uint32_t v;
+	ck_assert(!pv_hashmap_get(&m, 0, &v));
+	put(&m, 0, 42, true);
+	put(&m, 5, 6, true);
+	ck_assert(pv_hashmap_get(&m, 0, &v));
+	ck_assert_uint_eq(v, 42);
+	put(&m, 0, 43, false);
+	ck_assert(pv_hashmap_get(&m, 0, &v));
+	ck_assert_uint_eq(v, 43);
+	ck_assert_uint_eq(m.n, 2);
+	for (uint64_t i = 1; i <= 1000; i++) /* through growths */
+		put(&m, key_of(i), 1, true);
+	ck_assert(pv_hashmap_get(&m, 0, &v));
+	ck_assert_uint_eq(v, 43);
+	pv_hashmap_free(&m);
+	ck_assert(!pv_hashmap_get(&m, 0, &v));
+}
+END_TEST
+
+/* The walk over the entries gives each key once, with its value, 0 included. */
+START_TEST(next_visits_each_key_once)
+{
+	struct pv_hashmap m;
+	pv_hashmap_init(&m, 1);
+	enum { N = 3000 };
+	static bool seen[N + 1];
+	for (uint32_t i = 0; i <= N; i++)
+		put(&m, i, i * 2 + 1, true);
+	size_t pos = 0, count = 0;
+	uint64_t key;
+	uint32_t val;
+	while (pv_hashmap_next(&m, &pos, &key, &val)) {
+		ck_assert_uint_le(key, N);
+		ck_assert(!seen[key]);
+		ck_assert_uint_eq(val, key * 2 + 1);
+		seen[key] = true;
+		count++;
+	}
+	ck_assert_uint_eq(count, N + 1);
+	ck_assert(!pv_hashmap_next(&m, &pos, &key, &val)); /* and stays at the end */
+	pv_hashmap_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("hashmap");
+	TCase *tc = tcase_create("hashmap");
+	tcase_add_test(tc, grows_and_keeps_every_key);
+	tcase_add_test(tc, collisions_probe_and_wrap);
+	tcase_add_test(tc, key_zero_is_a_key);
+	tcase_add_test(tc, next_visits_each_key_once);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
