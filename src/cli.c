@@ -276,10 +276,11 @@ static bool looks_like_seconds(const char *w)
 static int watch_conflict(const struct cli_state *st)
 {
 	const struct cli_spelled *iv = &st->interval;
-	if (st->continuous && (st->seconds || iv->value)) {
-		pv_err("-c cannot be combined with an interval (%s%s%s): -c is every second",
+	const char *c = st->continuous.name;
+	if (c[0] && (st->seconds || iv->value)) {
+		pv_err("%s cannot be combined with an interval (%s%s%s): %s is every second", c,
 		       st->seconds ? "" : iv->name, st->seconds ? "" : iv->sep,
-		       st->seconds ? st->seconds : iv->value);
+		       st->seconds ? st->seconds : iv->value, c);
 		return EXIT_USAGE;
 	}
 	if (st->seconds && iv->value) {
@@ -287,9 +288,10 @@ static int watch_conflict(const struct cli_state *st)
 		       iv->sep, iv->value);
 		return EXIT_USAGE;
 	}
-	if (st->count_given && !st->seconds && !iv->value && !st->continuous &&
+	if (st->count.name[0] && !st->seconds && !iv->value && !c[0] &&
 	    st->req->mode != PV_MODE_EVENTS) {
-		pv_err("--count needs an interval or --events (as in portview -no 2 --count 5)");
+		pv_err("%s needs an interval or --events (as in portview -no 2 --count 5)",
+		       st->count.name);
 		return EXIT_USAGE;
 	}
 	return PV_GO_ON;
@@ -556,7 +558,7 @@ static void finish(struct cli_state *st, int color_auto_off)
 		}
 		req->table.program = true;
 	}
-	if (st->continuous)
+	if (st->continuous.name[0])
 		req->interval_ms = 1000;
 	if (req->mode == PV_MODE_EVENTS && !req->interval_ms)
 		req->interval_ms = 1000;

@@ -163,8 +163,8 @@ const char *pv_cli_letter_hint(int letter)
 	case 'E':
 		return "ss's -E is --events here";
 	case 'K':
-		return "ss's -K (kill the sockets) is not available yet: portview -p shows the "
-		       "processes that hold them, for kill(1)";
+		return "ss's -K is the coming --kill, not available yet: portview -p shows the "
+		       "processes holding the sockets, for kill(1)";
 	case 'x':
 		return "portview lists TCP and UDP sockets, not UNIX ones (ss -x lists those)";
 	default:

@@ -122,10 +122,11 @@ struct cli_state {
 	enum cli_color color;
 	struct port_arg ports[MAX_PORT_ARGS];
 	size_t nports;
-	bool all, listening, states_given, continuous, count_given, summary;
+	bool all, listening, states_given, summary;
 	bool named;	 /* a filter names an address or a process */
 	bool by_process; /* --pid or --command: show the owners */
-	struct cli_spelled lookup, netns, interval, sort;
+	/* options whose spelling a later message names; name[0] == 0: not given */
+	struct cli_spelled lookup, netns, interval, sort, continuous, count;
 	const char *after_p; /* the word after a bare -p: netstat -p tcp? */
 	const char *seconds; /* the trailing number */
 	struct cli_given given;

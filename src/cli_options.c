@@ -215,9 +215,7 @@ static int opt_info(struct cli_state *st, const char *arg)
 
 static int opt_continuous(struct cli_state *st, const char *arg)
 {
-	(void)arg;
-	st->continuous = true;
-	return PV_GO_ON;
+	return opt_keep(st, &st->continuous, arg);
 }
 
 static int opt_interval(struct cli_state *st, const char *arg)
@@ -239,8 +237,7 @@ static int opt_count(struct cli_state *st, const char *arg)
 		return bad(st, arg, &why);
 	}
 	st->req->count = n;
-	st->count_given = true;
-	return PV_GO_ON;
+	return opt_keep(st, &st->count, arg);
 }
 
 static int opt_events(struct cli_state *st, const char *arg)
@@ -413,7 +410,7 @@ const struct cli_opt pv_cli_opts[] = {
     {"ranges", OPT_RANGES, false, ARG_NONE, NULL, G_OTHER, NULL,
      "this host's ephemeral port ranges and their use", CTX_RANGES, 0, .parse = opt_ranges},
     {"lookup", OPT_LOOKUP, false, ARG_REQUIRED, "PORT", G_OTHER,
-     "--lookup PORT[/PROTO], --lookup NAME", "what a port or service is, and who uses it now",
+     "    --lookup PORT[/PROTO], --lookup NAME", "what a port or service is, and who uses it now",
      CTX_LOOKUP, CTX_RANGES, .once = true, .parse = opt_lookup},
     {"summary", 's', true, ARG_NONE, NULL, G_OTHER, NULL,
      "counts by state, port class and program, and the\nephemeral port pressure toward each "
@@ -459,33 +456,30 @@ void pv_cli_usage_error(void)
 	fputs("Try 'portview --help' for more information.\n", stderr);
 }
 
-/* A row of --help: the left column, then the text at column 23. */
+/*
+ * A row of --help: the option at column 3 (a long one alone at column 7,
+ * under the long names of the others), its text at column 23, or on the
+ * next line when the option reaches column 22.
+ */
 static void help_row(const struct cli_opt *o)
 {
 	char left[64];
+	const char *arg = o->arg == ARG_NONE ? "" : o->argname;
+	const char *open = o->arg == ARG_REQUIRED ? " " : o->arg == ARG_OPTIONAL ? "[=" : "";
 	if (o->left)
 		snprintf(left, sizeof(left), "%s", o->left);
 	else if (o->letter)
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->id, o->name,
-			 o->arg == ARG_REQUIRED ? " " : "",
-			 o->arg == ARG_REQUIRED ? o->argname : "");
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->id, o->name, open, arg);
 	else
-		snprintf(left, sizeof(left), "    --%s%s%s%s", o->name,
-			 o->arg == ARG_REQUIRED	  ? " "
-			 : o->arg == ARG_OPTIONAL ? "[="
-						  : "",
-			 o->arg != ARG_NONE ? o->argname : "", o->arg == ARG_OPTIONAL ? "]" : "");
-	if (o->left && left[0] == '-' && left[1] == '-')
-		printf("      %s", left);
-	else
-		printf("  %s", left);
-	size_t used = 2 + strlen(left) + (o->left && left[0] == '-' && left[1] == '-' ? 4 : 0);
-	const char *text = o->help;
+		snprintf(left, sizeof(left), "    --%s%s%s%s", o->name, open, arg,
+			 o->arg == ARG_OPTIONAL ? "]" : "");
+	int used = printf("  %s", left);
 	if (used > 21) {
 		putchar('\n');
 		used = 0;
 	}
-	printf("%*s", (int)(23 - used), "");
+	const char *text = o->help;
+	printf("%*s", 23 - used, "");
 	for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1)
 		printf("%.*s\n%23s", (int)(nl - text), text, "");
 	printf("%s\n", text);

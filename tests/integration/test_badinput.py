@@ -349,8 +349,13 @@ def option_cases():
             # the watching options: what an interval and the events take
             ([b"-c", b"5"], "portview: -c cannot be combined with an "
              "interval (5): -c is every second"),
-            ([b"--continuous", b"--interval", b"2"], "portview: -c cannot be "
-             "combined with an interval (--interval 2): -c is every second"),
+            ([b"--continuous", b"--interval", b"2"], "portview: --continuous "
+             "cannot be combined with an interval (--interval 2): --continuous "
+             "is every second"),
+            ([b"--cont", b"4"], "portview: --cont cannot be combined with an "
+             "interval (4): --cont is every second"),
+            ([b"--cou", b"3"], "portview: --cou needs an interval or "
+             "--events (as in portview -no 2 --count 5)"),
             ([b"--interval", b"2", b"3"],
              "portview: the interval is given twice (3 and --interval 2)"),
             ([b"--count", b"3"], "portview: --count needs an interval or "
