@@ -291,8 +291,11 @@ def terminal_redraw(c, binary, w, h):
              "refresh, then gone")
 
         # Ctrl-Z: stopped, with the terminal put back; continued: drawn again
-        pid = int(subprocess.run(["pgrep", "-x", "portview"],
-                                 stdout=subprocess.PIPE).stdout.split()[0])
+        # this pane's portview (a child of its shell), not another test's
+        pane = subprocess.run(["tmux", "-L", t.sock, "display-message", "-p",
+                               "#{pane_pid}"], stdout=subprocess.PIPE, check=True)
+        pid = int(subprocess.run(["pgrep", "-P", pane.stdout.decode().strip(), "-x",
+                                  "portview"], stdout=subprocess.PIPE).stdout.split()[0])
         before = t.screen()[0]
         t.keys("C-z")
 
