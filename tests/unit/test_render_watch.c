@@ -378,6 +378,35 @@ START_TEST(refresh_as_ndjson)
 }
 END_TEST
 
+/* The interval in seconds as a JSON number: the milliseconds' zeros in front kept, none behind. */
+START_TEST(interval_in_seconds)
+{
+	static const struct {
+		uint32_t ms;
+		const char *text;
+	} cases[] = {
+	    {100, "0.1"}, {1050, "1.05"}, {2005, "2.005"}, {60000, "60"}, {86400000, "86400"}};
+	struct pv_socklist l;
+	struct pv_view v;
+	pv_socklist_init(&l);
+	pv_view_init(&v, &l, NULL, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pv_watch_header h = {.interval_ms = cases[i].ms};
+		struct pv_frame f = {.cur = &v};
+		struct pv_buf b;
+		char want[64];
+		pv_buf_init(&b);
+		pv_render_frame_json(&b, &h, &f);
+		char *got = text_of(&b);
+		snprintf(want, sizeof(want), "\", \"interval\": %s, \"total\"", cases[i].text);
+		ck_assert_msg(strstr(got, want) != NULL, "%u ms: %s", cases[i].ms, got);
+		free(got);
+	}
+	pv_view_free(&v);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 START_TEST(event_lines)
 {
 	setenv("TZ", "UTC", 1);
@@ -486,6 +515,7 @@ int main(void)
 	tcase_add_test(tc, json_info_and_rate);
 	tcase_add_test(tc, refresh_header);
 	tcase_add_test(tc, refresh_as_ndjson);
+	tcase_add_test(tc, interval_in_seconds);
 	tcase_add_test(tc, event_lines);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
