@@ -9,7 +9,8 @@ unnamed one that only a process holds.  Each namespace has a listener on
 held by a process named after the namespace.  One holder sits in a
 scratch cgroup named like a Docker container's scope, another in one named
 like a systemd service.  The unnamed namespace has a second process, with
-a higher PID: the label is pid: and the lowest.  Exits 77 only where namespaces cannot be made.
+a higher PID: its label is pid: and the lowest.  Exits 77 only where
+namespaces cannot be made.
 """
 import json
 import os
