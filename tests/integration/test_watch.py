@@ -188,7 +188,9 @@ def ndjson_changes(c, binary, w, h):
 
 class Tmux:
     def __init__(self, cols, rows, command):
-        self.sock = "pv-watch-%d" % os.getpid()
+        # unique on the host: in its PID namespace this test may be PID 1,
+        # as another test's may be, and tmux's sockets are in a shared /tmp
+        self.sock = "pv-watch-%d-%s" % (os.getpid(), os.urandom(6).hex())
         self.cols = cols
         subprocess.run(["tmux", "-L", self.sock, "new-session", "-d", "-x",
                         str(cols), "-y", str(rows), command], check=True)
