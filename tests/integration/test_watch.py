@@ -11,7 +11,7 @@ private network namespace.
    and unmarked after; one closed mid-way is "closed" in exactly one line,
    the one after its last, then absent; matched by cookie, never by
    address (the second connection reuses the first one's addresses).
-3. The terminal, in tmux: `portview -no 1` (no colour) redraws in place:
+3. The terminal, in tmux: `portview -no 2` (no colour) redraws in place:
    a new connection's rows marked '+' for one refresh, a closed one's '-'
    for one refresh then gone, the header's counts; PORTVIEW_DEBUG's lines
    never on the drawn screen; C-z stops it with the terminal put back
@@ -239,9 +239,10 @@ def terminal_redraw(c, binary, w, h):
                 for l in text.splitlines()]
 
     # PORTVIEW_DEBUG: lines on standard error at every refresh, which must
-    # not reach the screen while portview draws
+    # not reach the screen while portview draws; every 2 s: a mark lasts one
+    # refresh, which a loaded machine's capture-pane may miss in 1 s
     cmd = ("env TERM=xterm NO_COLOR=1 PORTVIEW_DEBUG=1 %s -no --plain --port "
-           "7002 1; echo rc=$?; sleep 60" % binary)
+           "7002 2; echo rc=$?; sleep 60" % binary)
     t = Tmux(100, 30, cmd)
     try:
         # the first refresh: the header, a blank line, the titles, the rows
