@@ -19,8 +19,9 @@ sockets this test opens in a private network namespace.
    it: not a fixed wait, since a busy machine sends them late): a "lost"
    event, then every connection that went reported closed exactly once,
    at once, from the full dump that follows (the next regular one is ten
-   minutes away), and the stream goes on.  Beside it, --count N+1 through the same overflow: the lost
-   line is no event counted; the N closes and one after them, then exit 0.
+   minutes away), and the stream goes on.  Beside it, --count N+1
+   through the same overflow: the lost line is no event counted; the N
+   closes and one after them, then exit 0.
 5. --count N: N events, then exit 0.
 
 Exit status: 0 pass, 1 fail, 77 skip.
