@@ -15,10 +15,13 @@ sockets this test opens in a private network namespace.
    cookie: reported as changes of state, never as closed, while a dump
    still lists it.
 4. The event socket overflows (portview stopped while thousands of
-   connections are reset): a "lost" event, then every connection that
-   went reported closed exactly once, at once, from the full dump that
-   follows (the next regular one is ten minutes away), and the stream
-   goes on.
+   connections are reset, until the kernel says it dropped messages for
+   it: not a fixed wait, since a busy machine sends them late): a "lost"
+   event, then every connection that went reported closed exactly once,
+   at once, from the full dump that follows (the next regular one is ten
+   minutes away), and the stream goes on.  Beside it, --count N+1
+   through the same overflow: the lost line is no event counted; the N
+   closes and one after them, then exit 0.
 5. --count N: N events, then exit 0.
 
 Exit status: 0 pass, 1 fail, 77 skip.
@@ -38,6 +41,8 @@ import common  # noqa: E402
 
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) +"
                   r"(opened|changed|closed|lost) +(.*)$")
+
+LOCAL_PORT = re.compile(r'"local": \{"address": "[^"]*", "port": (\d+)')
 
 
 class Stream:
@@ -296,6 +301,14 @@ def ready_by_close(s, h, probes):
     raise RuntimeError("the stream reported no probe closed")
 
 
+def destroy_listener_drops():
+    """For each sock_diag socket of this namespace that listens to a group
+    (an --events stream's), whether the kernel dropped a message for it."""
+    with open("/proc/net/netlink") as f:
+        rows = [line.split() for line in f][1:]
+    return [int(r[8]) > 0 for r in rows if r[1] == "4" and int(r[3], 16) != 0]
+
+
 def overflow(c, binary, w, h):
     with open("/proc/sys/net/core/rmem_max") as f:
         rmem_max = int(f.read())
@@ -309,23 +322,45 @@ def overflow(c, binary, w, h):
     probes = [w.tcp_connect(ph, "127.0.0.1", 47410 + i, lst, "127.0.0.1")
               for i in range(20)]
     first, last = big.cmd("tcp_connect_auto", "127.0.0.1", 7400, n)
+    extra = w.tcp_connect(big, "127.0.0.1", 47409, lst, "127.0.0.1")
     # no dump for ten minutes: whatever is reported comes from the destroy
     # groups, or from the dump that the overflow makes at once
     s = Stream(binary, ["--interval", "600", "--json", "--dport", "7400"])
+    # and beside it, --count: pv-many's n closes and extra's, the lost line not one of them
+    t = Stream(binary, ["--interval", "600", "--dport", "7400", "--command", "pv-many",
+                        "--count", str(n + 1)])
     try:
         probes = ready_by_close(s, ph, probes)
-        s.p.send_signal(signal.SIGSTOP)
+        t.wait(lambda l: len(l) >= 1, "--count's stream: the header, after its first dump")
+        for x in (s, t):
+            x.p.send_signal(signal.SIGSTOP)
         for sid in range(first, last + 1):
             big.cmd("reset", sid)
-        time.sleep(0.5)
-        s.p.send_signal(signal.SIGCONT)
-        s.wait(lambda l: sum('"closed"' in x for x in l) >= n + 1,
+        # the kernel sends the closes from a work queue, late on a busy
+        # machine: wait until both streams' queues have overflowed
+        common.wait_until(lambda: destroy_listener_drops() == [True, True],
+                          "both streams' event queues full (the kernel's drops)", 120)
+        for x in (s, t):
+            x.p.send_signal(signal.SIGCONT)
+        # counted apart from the probes', which a busy machine reports late
+        s.wait(lambda l: sum(1 for x in l if '"closed"' in x and
+                             int(LOCAL_PORT.search(x).group(1)) not in range(47410, 47430)) >= n,
                "%d closes" % n, timeout=120)
         ph.cmd("reset", probes[0][0].sid)
-        s.wait(lambda l: sum('"closed"' in x for x in l) >= n + 2,
-               "a close after the overflow")
+        s.wait(seen("closed", probes[0][0].lport), "a close after the overflow")
     finally:
         rc, err = s.stop()
+    try:
+        t.wait(lambda l: sum(e[0] == "closed" for e in text_events(l)) >= n,
+               "--count's stream: %d closes" % n, timeout=120)
+        t.poll(0.2)
+        big.cmd("reset", extra[0].sid)
+        deadline = time.monotonic() + 30
+        while t.p.poll() is None and time.monotonic() < deadline:
+            t.poll(0.05)
+    finally:
+        trc, terr = t.stop()
+    overflow_count(c, t.lines, trc, terr, n)
     docs = [json.loads(l) for l in s.lines]
     lost = [i for i, d in enumerate(docs) if d["event"] == "lost"]
     probe_ports = {p[0].lport for p in probes} | set(range(47410, 47430))
@@ -344,6 +379,22 @@ def overflow(c, binary, w, h):
          repr([(d["event"], d.get("local", {}).get("port"))
                for d in docs[:5] + docs[-3:]]))
     c.eq((rc, err), (0, ""), "exit 0, stderr empty")
+
+
+def overflow_count(c, lines, rc, err, n):
+    """--count n + 1 through an overflow: the lost line, n closes, then
+    the close after them, and the stream ends by itself."""
+    ev = text_events(lines)
+    kinds = [e[0] for e in ev]
+    c.ok(rc == 0 and err == "" and kinds.count("lost") == 1 and
+         kinds.count("closed") == n + 1 and len(ev) == n + 2 and
+         ev[-1][0] == "closed" and " 127.0.0.1:47409 " in ev[-1][1] and
+         len(lines) == len(ev) + 1,
+         "--count %d through an overflow: %d closes, the last the one after "
+         "the overflow, and the lost line, which is not an event counted; exit 0"
+         % (n + 1, n + 1), "rc %s, %d lines, %d lost, %d closed; the last: %s; %s"
+         % (rc, len(lines), kinds.count("lost"), kinds.count("closed"),
+            lines[-2:], err))
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ unnamed one that only a process holds.  Each namespace has a listener on
 127.0.0.1:8080 with one connection to it and a UDP socket on port 5353,
 held by a process named after the namespace.  One holder sits in a
 scratch cgroup named like a Docker container's scope, another in one named
-like a systemd service.  Exits 77 only where namespaces cannot be made.
+like a systemd service.  The unnamed namespace has a second process, with
+a higher PID: its label is pid: and the lowest.  Exits 77 only where
+namespaces cannot be made.
 """
 import json
 import os
@@ -82,7 +84,7 @@ def main():
     common.sh(["ip", "netns", "exec", names[1], "sysctl", "-q", "-w",
                "net.ipv4.ip_local_port_range=40000 40099"])
 
-    procs, cgroups = {}, []
+    procs, cgroups, later = {}, [], None
     try:
         def hold(key, prefix, up):
             p = subprocess.Popen(prefix + [sys.executable, "-c", HOLDER, "pv-" + key, up],
@@ -93,6 +95,12 @@ def main():
         hold("a", ["ip", "netns", "exec", names[0]], "-")
         hold("b", ["ip", "netns", "exec", names[1]], "-")
         hold("u", ["unshare", "-n"], "up")
+        # a second process in u's namespace, with a higher PID: the lowest names it
+        upid = holder_pid(procs["u"][0].pid, "pv-u")
+        later = subprocess.Popen(["nsenter", "--net=/proc/%d/ns/net" % upid, "sleep", "600"])
+        common.wait_until(lambda: os.stat("/proc/%d/ns/net" % later.pid).st_ino ==
+                          os.stat("/proc/%d/ns/net" % upid).st_ino,
+                          "the second process in u's namespace")
 
         # Units: a Docker-like scope for a, services for u and host.
         root = cgroup2_root()
@@ -121,6 +129,9 @@ def main():
             procs[key] = (p, int(p.stdout.readline()))
         run_checks(ck, binary, names, procs, units)
     finally:
+        if later:
+            later.kill()
+            later.wait()
         for p, _ in procs.values():
             p.stdin.close()
             p.wait()
@@ -138,6 +149,7 @@ def main():
 
 def run_checks(ck, binary, names, procs, units):
     pid = {k: holder_pid(procs[k][0].pid, "pv-" + k) for k in procs}
+    # the unnamed namespace by its lowest PID, the holder's, not the later process's
     label = {"host": "host", "a": names[0], "b": names[1], "u": "pid:%d" % pid["u"]}
     inode = {"host": os.stat("/proc/self/ns/net").st_ino,
              "a": os.stat("/run/netns/" + names[0]).st_ino,

@@ -11,7 +11,7 @@ private network namespace.
    and unmarked after; one closed mid-way is "closed" in exactly one line,
    the one after its last, then absent; matched by cookie, never by
    address (the second connection reuses the first one's addresses).
-3. The terminal, in tmux: `portview -no 1` (no colour) redraws in place:
+3. The terminal, in tmux: `portview -no 2` (no colour) redraws in place:
    a new connection's rows marked '+' for one refresh, a closed one's '-'
    for one refresh then gone, the header's counts; PORTVIEW_DEBUG's lines
    never on the drawn screen; C-z stops it with the terminal put back
@@ -27,11 +27,17 @@ private network namespace.
 6. -i: a transfer of a known size shows exactly that many bytes
    acknowledged and received (JSON and the table's cells); a transfer at a known pace
    shows a rate within 20% of it (the median of the refreshes), the
-   header the totals, and --sort rate lists the faster connection first.
+   header the totals, and --sort rate lists the faster connection first;
+   the header's sent and received are the sums of the connections' rates,
+   each of its own counter (the senders' ends alone received nothing).
+7. The time between refreshes: `--json 0.5 --count 5` spans at least
+   2 s, `1.2 --count 3` at least 2.4 s, by the refreshes' own times and
+   the run's.
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
 
+import datetime
 import fcntl
 import json
 import os
@@ -182,7 +188,9 @@ def ndjson_changes(c, binary, w, h):
 
 class Tmux:
     def __init__(self, cols, rows, command):
-        self.sock = "pv-watch-%d" % os.getpid()
+        # unique on the host: in its PID namespace this test may be PID 1,
+        # as another test's may be, and tmux's sockets are in a shared /tmp
+        self.sock = "pv-watch-%d-%s" % (os.getpid(), os.urandom(6).hex())
         self.cols = cols
         subprocess.run(["tmux", "-L", self.sock, "new-session", "-d", "-x",
                         str(cols), "-y", str(rows), command], check=True)
@@ -231,9 +239,10 @@ def terminal_redraw(c, binary, w, h):
                 for l in text.splitlines()]
 
     # PORTVIEW_DEBUG: lines on standard error at every refresh, which must
-    # not reach the screen while portview draws
+    # not reach the screen while portview draws; every 2 s: a mark lasts one
+    # refresh, which a loaded machine's capture-pane may miss in 1 s
     cmd = ("env TERM=xterm NO_COLOR=1 PORTVIEW_DEBUG=1 %s -no --plain --port "
-           "7002 1; echo rc=$?; sleep 60" % binary)
+           "7002 2; echo rc=$?; sleep 60" % binary)
     t = Tmux(100, 30, cmd)
     try:
         # the first refresh: the header, a blank line, the titles, the rows
@@ -285,8 +294,11 @@ def terminal_redraw(c, binary, w, h):
              "refresh, then gone")
 
         # Ctrl-Z: stopped, with the terminal put back; continued: drawn again
-        pid = int(subprocess.run(["pgrep", "-x", "portview"],
-                                 stdout=subprocess.PIPE).stdout.split()[0])
+        # this pane's portview (a child of its shell), not another test's
+        pane = subprocess.run(["tmux", "-L", t.sock, "display-message", "-p",
+                               "#{pane_pid}"], stdout=subprocess.PIPE, check=True)
+        pid = int(subprocess.run(["pgrep", "-P", pane.stdout.decode().strip(), "-x",
+                                  "portview"], stdout=subprocess.PIPE).stdout.split()[0])
         before = t.screen()[0]
         t.keys("C-z")
 
@@ -512,9 +524,14 @@ def rates(c, binary, w, h):
                                        "rate"])
     q = common.start_portview(binary, ["-n", "--plain", "-i", "2", "--count",
                                        "3", "--port", "7005", "--sort", "rate"])
+    # one direction each: the senders' ends only, the receivers' ends only
+    ends = {what: common.start_portview(binary, ["-n", "-i", "1", "--count", "4", "--json",
+                                                 opt, "46401,46402"])
+            for what, opt in (("senders", "--sport"), ("receivers", "--dport"))}
     rc, out, err = finish(p, 60)
     rc2, text, err2 = finish(q, 60)
     c.eq((rc, err, rc2, err2), (0, "", 0, ""), "rates: exit 0, stderr empty")
+    header_totals(c, {what: finish(e, 60) for what, e in ends.items()})
     docs = [json.loads(l) for l in out.splitlines()]
     c.eq(len(docs), 5, "rates: 5 NDJSON lines")
 
@@ -562,6 +579,52 @@ def rates(c, binary, w, h):
          "the table's Send/s cell is within 20%% of 1.00M: %s" % cell)
 
 
+def header_totals(c, runs):
+    """The header's sent and received are the sums of the connections'
+    send and receive rates, each of its own counter: the senders' ends
+    received nothing, the receivers' ends sent nothing."""
+    for what, (rc, out, err) in sorted(runs.items()):
+        docs = [json.loads(l) for l in out.splitlines()]
+        c.eq((rc, err, len(docs)), (0, "", 4), "totals, %s' ends: 4 lines, exit 0" % what)
+        sums = [(d["sent"], d["received"],
+                 sum(o["rate"]["sent"] for o in d["sockets"] if o["rate"]),
+                 sum(o["rate"]["received"] for o in d["sockets"] if o["rate"]))
+                for d in docs[1:]]
+        busy = 1 if what == "receivers" else 0
+        c.ok(all(t[0] == t[2] and t[1] == t[3] for t in sums) and
+             all(t[1 - busy] == 0 for t in sums) and
+             sorted(t[busy] for t in sums)[1] > 100000,
+             "totals, %s' ends: the header's sent and received are the sums "
+             "of the rates, the %s only (sent, received, their sums: %s)"
+             % (what, "received" if busy else "sent", sums))
+
+
+# ---------------------------------------------------------------------------
+# 7. the time between refreshes
+
+def interval_kept(c, binary):
+    """N refreshes take N - 1 intervals, whole seconds and milliseconds
+    both: a refresh starts no earlier than its time, counted from the
+    first.  The upper bound is loose: a loaded machine may be late."""
+    runs = []
+    for secs, n in ((0.5, 5), (1.2, 3)):
+        runs.append((secs, n, time.monotonic(), common.start_portview(
+            binary, ["-n", "--json", str(secs), "--count", str(n), "--port", "7000"])))
+    for secs, n, t0, p in runs:
+        rc, out, err = finish(p, 60)
+        took = time.monotonic() - t0
+        docs = [json.loads(l) for l in out.splitlines()]
+        stamps = [datetime.datetime.strptime(d["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+                  for d in docs]
+        span = (stamps[-1] - stamps[0]).total_seconds() if stamps else 0
+        want = (n - 1) * secs
+        c.ok(rc == 0 and err == "" and len(docs) == n and
+             all(d["interval"] == secs for d in docs) and
+             span >= want - 0.01 and took >= want and took < want + 30,
+             "%s s --count %d: %d refreshes over %.3f s (the run %.2f s), at "
+             "least %.1f s" % (secs, n, len(docs), span, took, want), out + err)
+
+
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -576,6 +639,7 @@ def main():
         terminal_redraw(c, binary, w, h)
         colour_on_a_pty(c, binary, w, h)
         same_sockets(c, binary)
+        interval_kept(c, binary)
         info_counts(c, binary, w, h)
         rates(c, binary, w, h)
     finally:

@@ -378,6 +378,35 @@ START_TEST(refresh_as_ndjson)
 }
 END_TEST
 
+/* The interval in seconds as a JSON number: the milliseconds' zeros in front kept, none behind. */
+START_TEST(interval_in_seconds)
+{
+	static const struct {
+		uint32_t ms;
+		const char *text;
+	} cases[] = {
+	    {100, "0.1"}, {1050, "1.05"}, {2005, "2.005"}, {60000, "60"}, {86400000, "86400"}};
+	struct pv_socklist l;
+	struct pv_view v;
+	pv_socklist_init(&l);
+	pv_view_init(&v, &l, NULL, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pv_watch_header h = {.interval_ms = cases[i].ms};
+		struct pv_frame f = {.cur = &v};
+		struct pv_buf b;
+		char want[64];
+		pv_buf_init(&b);
+		pv_render_frame_json(&b, &h, &f);
+		char *got = text_of(&b);
+		snprintf(want, sizeof(want), "\", \"interval\": %s, \"total\"", cases[i].text);
+		ck_assert_msg(strstr(got, want) != NULL, "%u ms: %s", cases[i].ms, got);
+		free(got);
+	}
+	pv_view_free(&v);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 START_TEST(event_lines)
 {
 	setenv("TZ", "UTC", 1);
@@ -420,22 +449,33 @@ START_TEST(event_lines)
 			  "dump\n");
 	free(got);
 
-	/* with the annotations and the internals; a close's own tcp_info */
+	/*
+	 * with the annotations and the internals; a close's own tcp_info; the
+	 * time in local time (UTC here) with its milliseconds zero-padded; the
+	 * delivery rate in bits a second, as ss writes it
+	 */
 	pv_buf_init(&b);
 	o = (struct pv_event_opts){.info = true};
 	v.services = NULL;
-	struct pv_tcp_info last = {.have = PV_TI_BASE | PV_TI_BYTES,
+	struct pv_tcp_info last = {.have = PV_TI_BASE | PV_TI_BYTES | PV_TI_DELIVERY,
 				   .rtt_us = 1500,
 				   .rttvar_us = 700,
 				   .snd_cwnd = 4,
 				   .bytes_acked = 77,
-				   .bytes_received = 88};
-	e = (struct pv_event){.kind = PV_EVENT_CLOSED, .v = &v, .index = 0, .info = &last};
+				   .bytes_received = 88,
+				   .delivery_rate = 125000};
+	e = (struct pv_event){.kind = PV_EVENT_CLOSED,
+			      .when = {.tv_sec = 1795599601, .tv_nsec = 7999999},
+			      .v = &v,
+			      .index = 0,
+			      .info = &last};
 	pv_render_event(&b, &e, &o);
 	got = text_of(&b);
+	ck_assert_msg(strncmp(got, "2026-11-25T09:40:01.007+00:00  closed   TCP ", 44) == 0, "%s",
+		      got);
 	ck_assert_ptr_nonnull(strstr(got, " ESTABLISHED     4242/cu\\x1brl     - / - rtt:1.5/0.7 "
 					  "cwnd:4 bytes_acked:77 bytes_received:88 retrans:0/0 "
-					  "lastsnd:0 lastrcv:0\n"));
+					  "delivery_rate:1.00Mbps lastsnd:0 lastrcv:0\n"));
 	free(got);
 
 	/* NDJSON: the time in UTC, the event, the old state, the socket's members */
@@ -450,10 +490,10 @@ START_TEST(event_lines)
 	pv_render_event_json(&b, &e);
 	got = text_of(&b);
 	ck_assert_ptr_nonnull(strstr(got, "{\"time\": \"2026-11-25T09:40:01.999Z\", \"event\""));
-	ck_assert_ptr_nonnull(strstr(got,
-				     "\", \"event\": \"changed\", \"old_state\": \"SYN_SENT\", "
-				     "\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
-				     "\"ESTABLISHED\""));
+	ck_assert_ptr_nonnull(
+	    strstr(got, "\", \"event\": \"changed\", \"old_state\": \"SYN_SENT\", "
+			"\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+			"\"ESTABLISHED\""));
 	ck_assert_ptr_nonnull(strstr(got, "\"owners\": [{\"pid\": 4242, \"program\": "
 					  "\"cu\\u001brl\", \"fd\": 3}]"));
 	ck_assert_ptr_nonnull(
@@ -475,6 +515,7 @@ int main(void)
 	tcase_add_test(tc, json_info_and_rate);
 	tcase_add_test(tc, refresh_header);
 	tcase_add_test(tc, refresh_as_ndjson);
+	tcase_add_test(tc, interval_in_seconds);
 	tcase_add_test(tc, event_lines);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
