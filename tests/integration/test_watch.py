@@ -182,7 +182,11 @@ def ndjson_changes(c, binary, w, h):
 
 class Tmux:
     def __init__(self, cols, rows, command):
-        self.sock = "pv-watch-%d" % os.getpid()
+        # One server per test run: in its PID namespace every run is PID 1,
+        # and tests run side by side (in other checkouts too), so the
+        # network namespace (unique while it lives) names it as well.
+        self.sock = "pv-watch-%d-%d" % (
+            os.getpid(), os.stat("/proc/self/ns/net").st_ino)
         self.cols = cols
         subprocess.run(["tmux", "-L", self.sock, "new-session", "-d", "-x",
                         str(cols), "-y", str(rows), command], check=True)
