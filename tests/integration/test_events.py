@@ -296,6 +296,14 @@ def ready_by_close(s, h, probes):
     raise RuntimeError("the stream reported no probe closed")
 
 
+def diag_drops():
+    """The messages dropped for this namespace's sock_diag sockets that
+    subscribe to groups (portview's event socket): /proc/net/netlink."""
+    with open("/proc/net/netlink") as f:
+        rows = [line.split() for line in f][1:]
+    return sum(int(r[8]) for r in rows if r[1] == "4" and int(r[3], 16))
+
+
 def overflow(c, binary, w, h):
     with open("/proc/sys/net/core/rmem_max") as f:
         rmem_max = int(f.read())
@@ -317,7 +325,10 @@ def overflow(c, binary, w, h):
         s.p.send_signal(signal.SIGSTOP)
         for sid in range(first, last + 1):
             big.cmd("reset", sid)
-        time.sleep(0.5)
+        # The kernel sends the closes from a work queue, late on a busy
+        # machine: go on once the stopped portview's queue has overflowed.
+        common.wait_until(diag_drops, "the kernel to drop some of the %d "
+                          "closes for the stopped portview" % n, 60)
         s.p.send_signal(signal.SIGCONT)
         s.wait(lambda l: sum('"closed"' in x for x in l) >= n + 1,
                "%d closes" % n, timeout=120)
