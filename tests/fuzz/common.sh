@@ -2,8 +2,8 @@
 # Shared by tests/fuzz/run and tests/fuzz/regress (sourced, not run).
 #
 # Sets FUZZ_DIR, TOP, BUILD_DIR, HARNESSES and provides fuzz_build, which
-# compiles every harness with clang and libFuzzer into $BUILD_DIR, or exits
-# 77 (a skip) when the toolchain is missing.
+# builds every harness with meson (-Dfuzzers=true), clang and libFuzzer in
+# $BUILD_DIR, or exits 77 (a skip) when the toolchain is missing.
 #
 # Environment:
 #   CC            the compiler (default clang)
@@ -80,94 +80,51 @@ fuzz_check_toolchain() {
 # fuzz_set_build_dir [DIR]: argument, else $FUZZ_BUILD_DIR, else build-fuzz/.
 fuzz_set_build_dir() {
 	BUILD_DIR=${1:-${FUZZ_BUILD_DIR:-$TOP/build-fuzz}}
-	mkdir -p "$BUILD_DIR/obj"
+	mkdir -p "$BUILD_DIR"
 	BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 }
 
-# Build every harness in $HARNESSES as $BUILD_DIR/fuzz_<name>.
+# Build every harness in $HARNESSES as $BUILD_DIR/fuzz_<name>: a meson
+# build directory with CC=clang and -Dfuzzers=true (tests/fuzz/meson.build),
+# the sanitizers on, the tests off; ninja builds the harnesses and the
+# library they link, nothing else.  FUZZ_CFLAGS or CC changed: configured
+# anew.
 fuzz_build() {
-	local common=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE
-		-DPORTVIEW_VERSION=\"fuzz\" -I"$TOP/include" -I"$FUZZ_DIR"
-		-Wall -Wextra -Wno-unused-parameter)
-	# shellcheck disable=SC2054 # the commas belong to the flag
-	local san=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 	# shellcheck disable=SC2206
-	local extra=(${FUZZ_CFLAGS:-})
-	local flagsum
-	flagsum=$(printf '%s\n' "$CC" "${common[*]}" "${san[*]}" "${extra[*]}" | cksum | cut -d' ' -f1)
-
-	# The IANA table, as meson makes it.
-	local table="$BUILD_DIR/obj/iana-services.c"
-	if [ ! -s "$table" ] || [ "$TOP/data/iana-services.tsv" -nt "$table" ] ||
-		[ "$TOP/tools/gen-services.py" -nt "$table" ]; then
-		if ! python3 "$TOP/tools/gen-services.py" "$TOP/data/iana-services.tsv" \
-			"$table.tmp" || ! mv "$table.tmp" "$table"; then
-			fuzz_say "FAIL: generating the IANA table"
+	local extra=(${FUZZ_CFLAGS:-}) conf
+	conf=$(printf '%s\n' "$CC" "${extra[*]}")
+	if [ -f "$BUILD_DIR/build.ninja" ] && [ "$conf" != "$(cat "$BUILD_DIR/.fuzz-conf" 2>/dev/null)" ]; then
+		rm -rf "$BUILD_DIR"
+	fi
+	mkdir -p "$BUILD_DIR"
+	if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+		local c_args="-fno-omit-frame-pointer ${extra[*]}"
+		if ! CC=$CC meson setup "$BUILD_DIR" "$TOP" -Dfuzzers=true -Dtests=false \
+			-Dbpf=disabled -Db_sanitize=address,undefined -Db_lundef=false \
+			-Doptimization=1 -Ddebug=true -Dc_args="$c_args" >"$BUILD_DIR/setup.log" 2>&1; then
+			sed 's/^/  | /' "$BUILD_DIR/setup.log" | tail -n 20 >&2
+			fuzz_say "FAIL: configuring $BUILD_DIR (meson setup -Dfuzzers=true)"
 			return 1
 		fi
+		printf '%s\n' "$conf" >"$BUILD_DIR/.fuzz-conf"
 	fi
-
-	# The portview sources (all of src/ but main.c), with coverage, in a
-	# static archive: each harness links only the objects it uses, so a
-	# source that needs another library (resolve.c: c-ares) costs nothing
-	# unless a harness calls into it.
-	local srcs=("$table") objs=() pids=() s o
-	for s in "$TOP"/src/*.c; do
-		[ "$(basename "$s")" = main.c ] || srcs+=("$s")
-	done
-	for s in "${srcs[@]}"; do
-		o="$BUILD_DIR/obj/$(basename "$s" .c).$flagsum.o"
-		# Rebuild when the source or any header is newer than the object.
-		if [ ! -e "$o" ] || [ "$s" -nt "$o" ] ||
-			[ -n "$(find "$TOP/include" -newer "$o" -name '*.h' -print -quit)" ]; then
-			rm -f "$o"
-			"$CC" "${common[@]}" "${san[@]}" -fsanitize=fuzzer-no-link "${extra[@]}" \
-				-c "$s" -o "$o.tmp" 2>"$o.log" && mv "$o.tmp" "$o" &
-			pids+=($!)
-		fi
-	done
-	local failed=0 p
-	for p in "${pids[@]}"; do
-		wait "$p" || true
-	done
-	for s in "${srcs[@]}"; do
-		o="$BUILD_DIR/obj/$(basename "$s" .c).$flagsum.o"
-		if [ -e "$o" ]; then
-			objs+=("$o")
-		else
-			# Left out; the link fails if a harness needs it.
-			fuzz_say "warning: $(basename "$s") does not compile; left out:"
-			sed 's/^/  | /' "$o.log" | head -n 10 >&2
-		fi
-	done
-	local lib="$BUILD_DIR/obj/libportview-fuzz.$flagsum.a"
-	rm -f "$lib"
-	ar rcs "$lib" "${objs[@]}" || {
-		fuzz_say "FAIL: making $lib"
-		return 1
-	}
-
-	local h
-	pids=()
+	local targets=() h
 	for h in "${HARNESSES[@]}"; do
 		if [ ! -e "$FUZZ_DIR/fuzz_$h.c" ]; then
 			fuzz_say "FAIL: no harness tests/fuzz/fuzz_$h.c"
 			return 1
 		fi
-		# The harness itself gets no coverage instrumentation: its
-		# checking code should not count as progress for the fuzzer.
-		{ "$CC" "${common[@]}" "${san[@]}" "${extra[@]}" -c "$FUZZ_DIR/fuzz_$h.c" \
-			-o "$BUILD_DIR/obj/fuzz_$h.o" &&
-			"$CC" "${san[@]}" -fsanitize=fuzzer "$BUILD_DIR/obj/fuzz_$h.o" "$lib" \
-				-lmnl -o "$BUILD_DIR/fuzz_$h"; } &
-		pids+=($!)
+		targets+=("fuzz_$h")
 	done
-	for p in "${pids[@]}"; do
-		wait "$p" || failed=1
-	done
-	if [ "$failed" -ne 0 ]; then
-		fuzz_say "FAIL: building the harnesses"
+	# The harnesses live in tests/fuzz/ of the build directory; the
+	# scripts run them from its top.
+	if ! ninja -C "$BUILD_DIR" "${targets[@]/#/tests/fuzz/}" >"$BUILD_DIR/build.log" 2>&1; then
+		sed 's/^/  | /' "$BUILD_DIR/build.log" | grep -v '^  | \[' | tail -n 30 >&2
+		fuzz_say "FAIL: building the harnesses (log: $BUILD_DIR/build.log)"
 		return 1
 	fi
+	for h in "${HARNESSES[@]}"; do
+		ln -sf "tests/fuzz/fuzz_$h" "$BUILD_DIR/fuzz_$h"
+	done
 	return 0
 }

@@ -14,6 +14,8 @@ Main pieces:
   kernel_tcp()       TCP sockets' queues, timer, uid and inode as the kernel
                      shows them in /proc/net/tcp*, for condition waits
   Checker            prints PASS/FAIL lines with readable diffs
+  waiting_for()      names what the test waits for, for the message of a
+                     test cut off by its deadline or by meson (see below)
 """
 
 import difflib
@@ -21,16 +23,136 @@ import ipaddress
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOLDER = os.path.join(HERE, "holder.py")
 NETNS_MARK = "PORTVIEW_TEST_NETNS"
 SKIP = 77
+
+# ---------------------------------------------------------------------------
+# deadlines: a test that is cut off fails, and says so
+#
+# A test that is killed must not read what it has so far as a result (a
+# portview --events that SIGTERM ends exits 0 with the lines it had).  So
+# every test that imports this module, from its first import:
+#   - fails at its own deadline, some seconds before meson's timeout
+#     (PORTVIEW_TEST_TIMEOUT, set per test in tests/meson.build, times
+#     PORTVIEW_TEST_TIMEOUT_MULTIPLIER, which scripts/test passes to meson
+#     as --timeout-multiplier too), and
+#   - fails on SIGTERM (what meson sends when its timeout comes first, and
+#     what a PID namespace's init ignores unless it has a handler),
+# with a FAIL line naming what it waited for (waiting_for(), else the
+# test's line of code) and the last check it made, and exit status 1.
+# The clock starts at the first import, before any re-execution into a
+# namespace (PORTVIEW_TEST_STARTED carries it across).
+
+TIMEOUT_ENV = "PORTVIEW_TEST_TIMEOUT"
+MULTIPLIER_ENV = "PORTVIEW_TEST_TIMEOUT_MULTIPLIER"
+STARTED_ENV = "PORTVIEW_TEST_STARTED"
+_waits = []          # what the test waits for now, innermost last
+_last_check = [None]
+
+
+def timeout_scale():
+    """How much longer than on a quiet machine waits may take: meson's
+    --timeout-multiplier as scripts/test passes it (1 when unset)."""
+    try:
+        return max(1.0, float(os.environ.get(MULTIPLIER_ENV) or 1))
+    except ValueError:
+        return 1.0
+
+
+def scaled(seconds):
+    """A wait's timeout, stretched as meson's timeouts are."""
+    return seconds * timeout_scale()
+
+
+class waiting_for:
+    """with waiting_for("200 lines of --events"): ... names the wait for
+    the message of a test cut off in it; what may be a function that
+    says it (with what was seen so far)."""
+
+    def __init__(self, what):
+        self.what = what
+
+    def __enter__(self):
+        _waits.append(self.what)
+        return self
+
+    def __exit__(self, *exc):
+        _waits.pop()
+        return False
+
+
+def _cut_off(why, frame):
+    where = [f for f in traceback.extract_stack(frame)
+             if os.path.dirname(os.path.abspath(f.filename)) == HERE]
+    lines = ["FAIL: cut off: %s; the test did not finish, and what it had "
+             "read so far is no result" % why]
+    if _waits:
+        what = _waits[-1]
+        lines.append("      it was waiting for " +
+                     (what() if callable(what) else what))
+    if where:
+        lines.append("      at " + "; ".join(
+            "%s:%d %s" % (os.path.basename(f.filename), f.lineno,
+                          (f.line or "").strip()) for f in where[-3:]))
+    if _last_check[0]:
+        lines.append("      its last check: " + _last_check[0])
+    try:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    finally:
+        os._exit(1)
+
+
+def _on_term(signum, frame):
+    _cut_off("SIGTERM (meson's timeout, or another kill)", frame)
+
+
+def _on_alarm(signum, frame):
+    own, meson = _deadline_info()
+    _cut_off("the test's own deadline (%.0f s; meson's timeout is %.0f s)"
+             % (own, meson), frame)
+
+
+def _deadline_info():
+    """(own deadline, meson's timeout) in seconds from the start; own is
+    None without PORTVIEW_TEST_TIMEOUT."""
+    try:
+        meson = float(os.environ[TIMEOUT_ENV]) * timeout_scale()
+    except (KeyError, ValueError):
+        return None, None
+    return meson - min(30.0, max(5.0, meson * 0.1)), meson
+
+
+def _arm_deadline():
+    if STARTED_ENV not in os.environ:
+        os.environ[STARTED_ENV] = "%.3f" % time.monotonic()
+    signal.signal(signal.SIGTERM, _on_term)
+    own, _ = _deadline_info()
+    if own is None:
+        return
+    signal.signal(signal.SIGALRM, _on_alarm)
+    left = float(os.environ[STARTED_ENV]) + own - time.monotonic()
+    signal.alarm(max(1, int(left)))
+
+
+def _before_exec():
+    """An alarm outlives execve: the program exec'd must not get ours."""
+    signal.alarm(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+_arm_deadline()
 
 # ---------------------------------------------------------------------------
 # namespaces
@@ -76,8 +198,7 @@ def enter_netns(pidns=True):
             sys.exit(SKIP)
         env = dict(os.environ)
         env[NETNS_MARK] = "1"
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _before_exec()
         argv = ["unshare"] + flags + ["--", sys.executable,
                                       os.path.abspath(sys.argv[0])]
         os.execvpe("unshare", argv + sys.argv[1:], env)
@@ -108,8 +229,7 @@ def enter_small_hash_netns(buckets):
             f.write(str(buckets))
         env = dict(os.environ)
         env[EHASH_MARK] = str(buckets)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _before_exec()
         os.execvpe("unshare", ["unshare", "-n", "--", sys.executable,
                                os.path.abspath(sys.argv[0])] + sys.argv[1:],
                    env)
@@ -215,8 +335,11 @@ def run_portview(args, binary=None, user=None, group="nogroup", timeout=20,
         (["--plain", "-n"] if plain else [])
     if user:
         argv = as_user_prefix(user, group) + argv
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout)
+    with waiting_for("portview %s to exit" % " ".join(
+            a if isinstance(a, str) else os.fsdecode(a) for a in args)):
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=scaled(timeout))
     return (r.returncode, r.stdout.decode("utf-8", "surrogateescape"),
             r.stderr.decode("utf-8", "surrogateescape"))
 
@@ -698,7 +821,7 @@ def kernel_sockets():
 def wait_kernel(s, state, timeout=5.0):
     """Wait until s's tuple is in state (None: until it is gone)."""
     key = s.kernel_key()[:6]
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         states = [k[6] for k in kernel_sockets() if k[:6] == key]
         if (state is None and not states) or (state in states):
@@ -752,15 +875,17 @@ def wait_until(cond, what, timeout=5.0):
     Raises RuntimeError naming what after timeout seconds.  For the tests'
     condition waits: never a fixed sleep where the condition can be seen.
     """
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise RuntimeError("timeout (%.1f s) waiting for %s" % (timeout,
-                                                                  what))
-        time.sleep(0.01)
+    with waiting_for(what):
+        while True:
+            v = cond()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise RuntimeError("timeout (%.1f s) waiting for %s" % (
+                    timeout, what))
+            time.sleep(0.01)
 
 
 # /proc/net/tcp's "tr" codes, which are inet_diag's idiag_timer codes too.
@@ -1040,6 +1165,7 @@ def run_on_pty(argv, cols, rows=50, env=None, timeout=30):
                          env=env, close_fds=True)
     os.close(slave)
     out = b""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r, _, _ = select.select([master], [], [], 0.5)
@@ -1192,6 +1318,7 @@ class Checker:
 
     def ok(self, cond, what, detail=""):
         self.count += 1
+        _last_check[0] = ("PASS: " if cond else "FAIL: ") + what
         if cond:
             print("PASS: " + what)
         else:

@@ -10,6 +10,7 @@ table (PORTVIEW_SERVICES=/dev/null) unless a case says otherwise.
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -289,8 +290,9 @@ def run_cases(binary, s, c):
               " ".join(args) + ": exit 2 with one line")
 
     # /etc/services wins; a custom file renames; hidden: IANA still names 443
-    svc = "/tmp/pv-services-%d" % os.getpid()
-    with open(svc, "w") as f:
+    # (a name of its own: other runs, each PID 1 of its namespace, share /tmp)
+    fd, svc = tempfile.mkstemp(prefix="pv-services-")
+    with os.fdopen(fd, "w") as f:
         f.write("# test\nsecure-web 443/tcp\ngarbage line\n\x01\x02 1/tcp\n" +
                 "x" * 100000 + " 9/tcp\nmykv 6379/tcp kv\n")
     try:

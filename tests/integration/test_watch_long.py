@@ -28,9 +28,11 @@ Exit status: 0 pass, 1 fail, 77 skip.
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -82,18 +84,20 @@ def long_interval(c, binary, churn, sanitized):
     p = common.start_portview(binary, ["-anoi", "--json", "0.1", "--count", str(REFRESHES)])
     docs, bad = [], []
     marks = {}
-    for n in range(1, REFRESHES + 1):
-        line = p.stdout.readline()
-        if not line:
-            break
-        try:
-            docs.append(json.loads(line))
-        except ValueError:
-            bad.append(line[:200])
-        if n in (50, 490) and p.poll() is None:
-            marks[n] = (common.socket_links(p.pid), rss_kib(p.pid))
-        churn.step()
-    rest, err = p.communicate(timeout=60)
+    with common.waiting_for(lambda: "refresh %d of %d" % (
+            len(docs) + len(bad) + 1, REFRESHES)):
+        for n in range(1, REFRESHES + 1):
+            line = p.stdout.readline()
+            if not line:
+                break
+            try:
+                docs.append(json.loads(line))
+            except ValueError:
+                bad.append(line[:200])
+            if n in (50, 490) and p.poll() is None:
+                marks[n] = (common.socket_links(p.pid), rss_kib(p.pid))
+            churn.step()
+    rest, err = p.communicate(timeout=common.scaled(60))
     rc = p.returncode
     c.eq((rc, err.decode()[-3000:], rest.decode()[:200]), (0, "", ""),
          "%d refreshes: exit 0, nothing on stderr, nothing more" % REFRESHES)
@@ -138,10 +142,12 @@ def under_valgrind(c, binary, churn):
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
     n = 0
-    while p.stdout.readline():
-        n += 1
-        churn.step()
-    _, err = p.communicate(timeout=120)
+    with common.waiting_for(lambda: "valgrind's refresh %d of %d" % (
+            n + 1, VALGRIND_REFRESHES)):
+        while p.stdout.readline():
+            n += 1
+            churn.step()
+    _, err = p.communicate(timeout=common.scaled(120))
     err = common.UNHANDLED_BPF.sub("", err.decode("utf-8", "replace"))
     c.eq((p.returncode, n, err[-3000:]), (0, VALGRIND_REFRESHES, ""),
          "valgrind, %d refreshes: exit 0, every document, no error or leak"
@@ -150,28 +156,64 @@ def under_valgrind(c, binary, churn):
 
 def long_events(c, binary, churn):
     p = common.start_portview(binary, ["--events", "--json", "--count", str(EVENTS)])
-    lines = 0
+    lines = []
     kinds = {}
-    while True:
-        # the stream starts once the first dump is taken: the first
-        # changes after it are what it reports
-        churn.step()
-        line = p.stdout.readline()
-        if not line:
-            break
-        lines += 1
-        try:
-            k = json.loads(line).get("event")
-        except ValueError:
-            k = "unparsed"
-        kinds[k] = kinds.get(k, 0) + 1
-    rest, err = p.communicate(timeout=60)
+    # The stream starts once the first dump is taken: changes made before
+    # it are in that dump, not events.  So the churn goes on until lines
+    # come, a step whenever none is waiting (never a read that blocks with
+    # no churn behind it: on a slow start that waits for ever).
+    reader = LineReader(p.stdout)
+    with common.waiting_for(lambda: "--events line %d of %d (%s)" % (
+            len(lines) + 1, EVENTS, kinds)):
+        while True:
+            churn.step()
+            got = reader.lines(0.2)
+            if got is None:
+                break
+            for line in got:
+                lines.append(line)
+                try:
+                    k = json.loads(line).get("event")
+                except ValueError:
+                    k = "unparsed"
+                kinds[k] = kinds.get(k, 0) + 1
+    rest, err = p.communicate(timeout=common.scaled(60))
     c.eq((p.returncode, err.decode()[-3000:]), (0, ""),
          "--events --count %d: exit 0, nothing on stderr" % EVENTS)
-    c.eq(lines, EVENTS, "--events --count %d: that many lines" % EVENTS)
+    c.eq(len(lines), EVENTS, "--events --count %d: that many lines" % EVENTS)
     c.ok(set(kinds) <= {"opened", "changed", "closed"} and
          kinds.get("opened") and kinds.get("closed"),
          "opened and closed events, nothing unparsed: %r" % kinds)
+
+
+class LineReader:
+    """The whole lines a pipe has for us, without blocking for longer
+    than asked."""
+
+    def __init__(self, pipe):
+        self.fd = pipe.fileno()
+        self.buf = b""
+
+    def lines(self, timeout):
+        """The lines there are after at most timeout seconds ([] for
+        none yet); None at the end of the stream."""
+        if b"\n" not in self.buf:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if ready:
+                data = os.read(self.fd, 65536)
+                if not data:
+                    return None
+                self.buf += data
+        *got, self.buf = self.buf.split(b"\n")
+        return got
+
+
+def timed(stage, *args):
+    """Run a stage and say how long it took (the slow machine's record)."""
+    t0 = time.monotonic()
+    stage(*args)
+    print("note: %s took %.1f s" % (stage.__name__, time.monotonic() - t0),
+          flush=True)
 
 
 def main():
@@ -185,10 +227,10 @@ def main():
         churn = Churn(w, h)
         for _ in range(3):
             churn.step()
-        long_interval(c, binary, churn, sanitized)
+        timed(long_interval, c, binary, churn, sanitized)
         if not sanitized and shutil.which("valgrind"):
-            under_valgrind(c, binary, churn)
-        long_events(c, binary, churn)
+            timed(under_valgrind, c, binary, churn)
+        timed(long_events, c, binary, churn)
     finally:
         w.stop()
     c.finish()
