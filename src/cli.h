@@ -1,7 +1,8 @@
 /*
  * The command line and the environment, read once into a request that is
  * complete and read-only afterwards: which mode, what to select, how to
- * show it.  Only main.c and cli.c include this; the library never does.
+ * show it.  The program's files include this (cli*.c, main.c, program.h and
+ * so the mode files); the library never does.
  */
 #ifndef PORTVIEW_CLI_H
 #define PORTVIEW_CLI_H
