@@ -3,6 +3,26 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/*
+ * A table of this size or more is put on huge pages where the kernel
+ * gives them for the asking (transparent_hugepage=madvise): lookups land
+ * at random, and 16-byte entries for 100k sockets (4 MiB) would otherwise
+ * cost a page fault per 4 KiB and a TLB miss per lookup.
+ */
+#define HUGE_PAGE (2u << 20)
+
+static struct pv_hashmap_entry *new_entries(size_t cap)
+{
+	size_t size = cap * sizeof(struct pv_hashmap_entry);
+	void *p;
+	if (size < HUGE_PAGE || posix_memalign(&p, HUGE_PAGE, size) != 0)
+		return xcalloc(cap, sizeof(struct pv_hashmap_entry));
+	madvise(p, size, MADV_HUGEPAGE); /* a hint: without it, small pages */
+	memset(p, 0, size);
+	return p;
+}
 
 void pv_hashmap_init(struct pv_hashmap *m, size_t expected)
 {
@@ -10,7 +30,7 @@ void pv_hashmap_init(struct pv_hashmap *m, size_t expected)
 	m->cap = 64;
 	while (m->cap < expected * 2)
 		m->cap *= 2;
-	m->e = xcalloc(m->cap, sizeof(*m->e));
+	m->e = new_entries(m->cap);
 }
 
 void pv_hashmap_free(struct pv_hashmap *m)
@@ -31,7 +51,7 @@ static size_t find(const struct pv_hashmap_entry *e, size_t cap, uint64_t key)
 static void grow(struct pv_hashmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64;
-	struct pv_hashmap_entry *e = xcalloc(cap, sizeof(*e));
+	struct pv_hashmap_entry *e = new_entries(cap);
 	for (size_t j = 0; j < m->cap; j++)
 		if (m->e[j].key)
 			e[find(e, cap, m->e[j].key)] = m->e[j];
