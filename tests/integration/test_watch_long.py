@@ -43,6 +43,15 @@ VALGRIND_REFRESHES = 30
 PORT = 7300
 
 
+def stderr_of(err):
+    """portview's stderr but the note of owners it could not see, which
+    the test's PID namespace allows: a connection the churn aborts while
+    portview walks /proc has no owner left to find."""
+    notes = common.unknown_owner_notes()
+    return "".join(line for line in err.decode().splitlines(True)
+                   if line.rstrip("\n") not in notes)[-3000:]
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -99,8 +108,9 @@ def long_interval(c, binary, churn, sanitized):
             churn.step()
     rest, err = p.communicate(timeout=common.scaled(60))
     rc = p.returncode
-    c.eq((rc, err.decode()[-3000:], rest.decode()[:200]), (0, "", ""),
-         "%d refreshes: exit 0, nothing on stderr, nothing more" % REFRESHES)
+    c.eq((rc, stderr_of(err), rest.decode()[:200]), (0, "", ""),
+         "%d refreshes: exit 0, nothing on stderr, nothing more (but the "
+         "note of owners not seen)" % REFRESHES)
     c.eq((len(docs), bad), (REFRESHES, []),
          "%d NDJSON documents, each parsed by the json module" % REFRESHES)
     times = [d.get("time") for d in docs]
@@ -178,8 +188,9 @@ def long_events(c, binary, churn):
                     k = "unparsed"
                 kinds[k] = kinds.get(k, 0) + 1
     rest, err = p.communicate(timeout=common.scaled(60))
-    c.eq((p.returncode, err.decode()[-3000:]), (0, ""),
-         "--events --count %d: exit 0, nothing on stderr" % EVENTS)
+    c.eq((p.returncode, stderr_of(err)), (0, ""),
+         "--events --count %d: exit 0, nothing on stderr (but the note of "
+         "owners not seen)" % EVENTS)
     c.eq(len(lines), EVENTS, "--events --count %d: that many lines" % EVENTS)
     c.ok(set(kinds) <= {"opened", "changed", "closed"} and
          kinds.get("opened") and kinds.get("closed"),
