@@ -28,7 +28,7 @@ void pv_hashmap_init(struct pv_hashmap *m, size_t expected)
 {
 	memset(m, 0, sizeof(*m));
 	m->cap = 64;
-	while (m->cap < expected * 2)
+	while (m->cap * 3 < expected * 4)
 		m->cap *= 2;
 	m->e = new_entries(m->cap);
 }
@@ -72,7 +72,7 @@ uint32_t *pv_hashmap_put(struct pv_hashmap *m, uint64_t key, bool *added)
 		}
 		return &m->zero_val;
 	}
-	if ((m->n + 1) * 2 > m->cap)
+	if ((m->n + 1) * 4 > m->cap * 3)
 		grow(m);
 	size_t i = find(m->e, m->cap, key);
 	bool is_new = m->e[i].key == 0;

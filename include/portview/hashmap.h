@@ -1,7 +1,7 @@
 /*
  * One hash map for the library's lookups by number: 64-bit keys (socket
  * cookies, inodes, thread group ids) to 32-bit values (an index, a slot),
- * open addressing with linear probing, at most half full.  Every key is
+ * open addressing with linear probing, at most three quarters full.  Every key is
  * valid, 0 too (kept beside the table, since 0 marks an empty entry).
  */
 #ifndef PORTVIEW_HASHMAP_H
@@ -25,7 +25,7 @@ static inline uint64_t pv_hash64(uint64_t x)
 struct pv_hashmap_entry {
 	uint64_t key; /* 0: empty */
 	uint32_t val;
-};
+} __attribute__((packed, aligned(4))); /* 12 bytes: at 100k keys the table is 1.5 MiB, not 4 */
 
 struct pv_hashmap {
 	struct pv_hashmap_entry *e;
