@@ -471,7 +471,7 @@ static int read_rest(struct cli_state *st, int argc, char **argv)
 	    !pv_netns_open(req->netns_spec, req->proc_root, req->run_netns, &req->netns, &why)) {
 		char near[128] = "";
 		if (why.hint && !strchr(req->netns_spec, '/')) {
-			pv_cli_netns_near(req->run_netns, req->netns_spec, near, sizeof(near));
+			pv_netns_nearest(req->run_netns, req->netns_spec, near, sizeof(near));
 			if (near[0])
 				why.suggest = near;
 		}

@@ -8,7 +8,6 @@
 #include "portview/state.h"
 #include "portview/util.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -235,26 +234,4 @@ void pv_cli_unknown_long(const char *arg)
 			pv_msg_more("; did you mean --%s?", near);
 	}
 	pv_msg_end();
-}
-
-/* The name in dir nearest to name (within an edit or two), for -N's message. */
-void pv_cli_netns_near(const char *dir, const char *name, char *out, size_t size)
-{
-	char names[64][PV_NETNS_NAME_MAX];
-	const char *cands[ARRAY_SIZE(names)];
-	size_t n = 0;
-	out[0] = '\0';
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	for (struct dirent *e; n < ARRAY_SIZE(names) && (e = readdir(d));)
-		if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof(names[0])) {
-			memcpy(names[n], e->d_name, strlen(e->d_name) + 1);
-			cands[n] = names[n];
-			n++;
-		}
-	closedir(d);
-	const char *near = pv_nearest(name, strlen(name), cands, n, sizeof(cands[0]));
-	if (near)
-		snprintf(out, size, "%s", near);
 }

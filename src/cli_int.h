@@ -159,7 +159,5 @@ void pv_cli_unknown_long(const char *arg);
 int pv_cli_value_hint(const struct cli_state *st, int id, const char *arg);
 /* A short option other tools have and this one lacks: its hint or NULL. */
 const char *pv_cli_letter_hint(int letter);
-/* The name in dir (-N NAME's /run/netns) nearest to name, or "". */
-void pv_cli_netns_near(const char *dir, const char *name, char *out, size_t size);
 
 #endif

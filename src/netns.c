@@ -1,5 +1,6 @@
 #include "portview/netns.h"
 #include "portview/buf.h"
+#include "portview/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -280,4 +281,26 @@ void pv_netns_label(const struct pv_netns *ns, char *buf, size_t size)
 		snprintf(buf, size, "pid:%d", ns->pid);
 	else
 		snprintf(buf, size, "ns:%llu", (unsigned long long)ns->ino);
+}
+
+/* The name under dir nearest to name, for a mistyped -N (netns.h). */
+void pv_netns_nearest(const char *dir, const char *name, char *out, size_t size)
+{
+	char names[64][PV_NETNS_NAME_MAX];
+	const char *cands[ARRAY_SIZE(names)];
+	size_t n = 0;
+	out[0] = '\0';
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	for (struct dirent *e; n < ARRAY_SIZE(names) && (e = readdir(d));)
+		if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof(names[0])) {
+			memcpy(names[n], e->d_name, strlen(e->d_name) + 1);
+			cands[n] = names[n];
+			n++;
+		}
+	closedir(d);
+	const char *near = pv_nearest(name, strlen(name), cands, n, sizeof(cands[0]));
+	if (near)
+		snprintf(out, size, "%s", near);
 }

@@ -42,6 +42,12 @@ bool pv_netns_open(const char *spec, const char *proc_root, const char *run_dir,
  * Returns how many were found (*out is an array to pv_netns_list_free).
  */
 size_t pv_netns_list(const char *proc_root, const char *run_dir, struct pv_netns **out);
+
+/*
+ * The name under dir (ip netns's directory) nearest to name, within an
+ * edit or two, into out; "" when none is near.  For a mistyped -N name.
+ */
+void pv_netns_nearest(const char *dir, const char *name, char *out, size_t size);
 void pv_netns_list_free(struct pv_netns *list, size_t n);
 void pv_netns_close(struct pv_netns *ns);
 
