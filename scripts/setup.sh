@@ -5,6 +5,12 @@
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$top/build"
+# ccache, where installed, is meson's compiler launcher: the same file
+# compiled in build/ and in the mutants' copies of the tree
+# (tests/mutants/run builds each copy in COPY/build, so the relative
+# paths match) is one cache entry, not one compile per copy.
+export CCACHE_NOHASHDIR=1
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top}
 
 # Everything the build and portview need, by Debian package; scripts/test
 # adds what only the tests use (set NEED_TEST_PACKAGES=1 before sourcing).
@@ -18,6 +24,8 @@ if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages python3-prometheus-client"
 	# the terminal that tests/integration/test_watch.py drives the redraw in
 	packages="$packages tmux"
+	# compiles each file once for build/ and the mutants' copies of the tree
+	packages="$packages ccache"
 fi
 
 missing_packages() {
