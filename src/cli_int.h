@@ -39,6 +39,8 @@ enum {
 	OPT_COUNT,
 	OPT_INTERVAL,
 	OPT_EVENTS,
+	OPT_KILL,
+	OPT_DRY_RUN,
 	OPT_LIST_OPTIONS,
 	OPT_SECONDS, /* not an option: the trailing number, for the conflicts */
 };
@@ -55,6 +57,7 @@ enum cli_ctx {
 	CTX_EVENTS = 1u << 3,
 	CTX_METRICS = 1u << 4,
 	CTX_ALL_NETNS = 1u << 5,
+	CTX_KILL = 1u << 6,
 };
 
 enum cli_group { G_WHICH, G_COLUMNS, G_OUTPUT, G_WATCH, G_OTHER, G_COUNT };
