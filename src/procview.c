@@ -216,13 +216,15 @@ static int cmp_row(const void *a, const void *b)
 static void tidy(struct pv_procrow *r)
 {
 	size_t n = 0;
-	qsort(r->pids, r->npids, sizeof(*r->pids), cmp_i32);
+	if (r->npids > 1) /* qsort wants an array, even of none */
+		qsort(r->pids, r->npids, sizeof(*r->pids), cmp_i32);
 	for (size_t i = 0; i < r->npids; i++)
 		if (n == 0 || r->pids[n - 1] != r->pids[i])
 			r->pids[n++] = r->pids[i];
 	r->npids = n;
 	n = 0;
-	qsort(r->listen, r->nlisten, sizeof(*r->listen), cmp_port);
+	if (r->nlisten > 1)
+		qsort(r->listen, r->nlisten, sizeof(*r->listen), cmp_port);
 	for (size_t i = 0; i < r->nlisten; i++)
 		if (n == 0 || cmp_port(&r->listen[n - 1], &r->listen[i]) != 0)
 			r->listen[n++] = r->listen[i];
@@ -242,7 +244,8 @@ void pv_procview_build(struct pv_procview *pv, const struct pv_view *v, enum pv_
 		add_socket(&b, v, i);
 	for (size_t g = 0; g < pv->n; g++)
 		tidy(&pv->rows[g]);
-	qsort(pv->rows, pv->n, sizeof(*pv->rows), cmp_row);
+	if (pv->n > 1)
+		qsort(pv->rows, pv->n, sizeof(*pv->rows), cmp_row);
 	pv_hashmap_free(&b.keys);
 	free(b.proc_group);
 	free(b.counted);
