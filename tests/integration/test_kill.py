@@ -14,16 +14,21 @@ one to 7200.  Then:
     peers read a reset, the connection to 7200 and both listeners live on;
     run again, nothing matches (exit 0, said on stderr);
   - --kill --sport 7200 closes the listener and its accepted socket: a
-    new connection to 7200 is refused.
+    new connection to 7200 is refused;
+  - a connection moving data, closed by --kill while portview -i --json
+    0.3 watches it: its closed row's rate is null, not the rate it had.
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
 
 import errno
+import json
 import os
 import shutil
 import socket
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -100,6 +105,61 @@ def usage_errors(ck, binary):
             ck.eq(err, want, "portview %s: its message" % " ".join(args))
 
 
+def closed_rate_in_stream(ck, binary):
+    l = listen(7300)
+    c, a = connect(l)
+    stop = threading.Event()
+
+    def pump():  # about 6 MB/s, not as fast as loopback goes
+        while not stop.is_set():
+            try:
+                c.sendall(b"x" * 65536)
+            except OSError:
+                return
+            time.sleep(0.01)
+
+    def drain():
+        while True:
+            try:
+                if not a.recv(65536):
+                    return
+            except OSError:
+                return
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (pump, drain)]
+    for t in threads:
+        t.start()
+    port = c.getsockname()[1]
+    p = common.start_portview(binary, ["-n", "-i", "--json", "0.3", "--dport",
+                                       "7300", "--count", "40"])
+    rates, closed, killed = [], [], False
+    try:
+        with common.waiting_for("the connection's rate, then its close, in "
+                                "portview -i --json 0.3"):
+            for raw in iter(p.stdout.readline, b""):
+                mine = [o for o in json.loads(raw)["sockets"]
+                        if o["local"]["port"] == port]
+                if not mine:
+                    continue
+                if mine[0]["change"] == "closed":
+                    closed.append(mine[0]["rate"])
+                    break
+                if mine[0]["rate"] and mine[0]["rate"]["sent"] > 0:
+                    rates.append(mine[0]["rate"]["sent"])
+                if len(rates) >= 2 and not killed:
+                    rc, out, err = common.run_portview(
+                        ["--kill", "--dport", "7300"], binary)
+                    killed = (rc, err) == (0, "")
+    finally:
+        stop.set()
+        p.kill()
+        p.wait()
+    ck.ok(len(rates) >= 2 and killed, "a connection sending data has a "
+          "rate in the stream, and --kill closes it", repr(rates))
+    ck.eq(closed, [None], "its closed row's rate is null, not its last "
+          "(%s B/s)" % (rates[-1] if rates else "?"))
+
+
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -167,6 +227,7 @@ def main():
     except ConnectionRefusedError:
         refused = True
     ck.ok(refused, "7200 no longer listens")
+    closed_rate_in_stream(ck, binary)
     ck.finish()
 
 
