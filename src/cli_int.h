@@ -57,7 +57,6 @@ enum cli_ctx {
 	CTX_EVENTS = 1u << 3,
 	CTX_METRICS = 1u << 4,
 	CTX_ALL_NETNS = 1u << 5,
-	CTX_KILL = 1u << 6,
 };
 
 enum cli_group { G_WHICH, G_COLUMNS, G_OUTPUT, G_WATCH, G_OTHER, G_COUNT };

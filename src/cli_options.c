@@ -431,7 +431,7 @@ const struct cli_opt pv_cli_opts[] = {
      CTX_SUMMARY, MODE_NO, .parse = opt_fail_on_pressure},
     {"kill", OPT_KILL, false, ARG_NONE, NULL, G_OTHER, NULL,
      "close the TCP sockets the filters select, as ss -K\n(a filter is needed; CAP_NET_ADMIN too)",
-     CTX_KILL, 0, .parse = opt_kill},
+     0, 0, .parse = opt_kill},
     {"dry-run", OPT_DRY_RUN, false, ARG_NONE, NULL, G_OTHER, NULL,
      "with --kill: list what it would close, close nothing", 0, 0, .flag = FLAG(dry_run)},
     {"help", 'h', true, ARG_NONE, NULL, G_OTHER, NULL, "this help", 0, 0, .parse = opt_help},
