@@ -27,6 +27,7 @@ enum pv_mode {
 	PV_MODE_SUMMARY, /* -s, --metrics: the summary and the port pressure */
 	PV_MODE_WATCH,	 /* the listing again every interval (SECONDS, -c, --interval) */
 	PV_MODE_EVENTS,	 /* --events: a line per socket opened, changed or closed */
+	PV_MODE_KILL,	 /* --kill: close the TCP sockets the filters select */
 };
 
 struct pv_request {
@@ -61,6 +62,7 @@ struct pv_request {
 	uint32_t interval_ms; /* how often to dump; --events: 1000 unless --interval */
 	uint64_t count;	      /* --count: stop after so many snapshots (events); 0: never */
 	bool info;	      /* -i: each TCP socket's tcp_info (table.info shows it) */
+	bool dry_run;	      /* --kill --dry-run: say what would be closed, close nothing */
 };
 
 /*

@@ -39,6 +39,8 @@ enum {
 	OPT_COUNT,
 	OPT_INTERVAL,
 	OPT_EVENTS,
+	OPT_KILL,
+	OPT_DRY_RUN,
 	OPT_LIST_OPTIONS,
 	OPT_SECONDS, /* not an option: the trailing number, for the conflicts */
 };
