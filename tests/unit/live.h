@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,6 +95,33 @@ static inline bool can_unshare(void)
 		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
 	int st;
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/*
+ * Go on in a child that is PID 1 of a new PID namespace with its own
+ * /proc: a test that takes owners then walks (or iterates) this test's
+ * processes only, not every process of a busy host.  The child returns
+ * -1 and carries on; the parent returns the child's exit status (1 if it
+ * was killed).  Where the namespace cannot be made, -1 in the caller
+ * itself, which carries on in the host's.
+ */
+static inline int own_pid_namespace(void)
+{
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+			_exit(1);
+		return -1;
+	}
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return 1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 #endif
