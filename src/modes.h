@@ -30,4 +30,7 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 int pv_mode_events(const struct pv_request *req, const struct pv_services *svc,
 		   struct pv_places *P);
 
+/* --top: the live screen (PV_MODE_TOP, mode_top.c and its top_*.c). */
+int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P);
+
 #endif
