@@ -657,8 +657,8 @@ bool pv_cli_parse_filter(const char *text, struct pv_request *out, char *err, si
 	}
 	argv[argc] = NULL;
 	if (bad) {
-		snprintf(err, errlen, "%s: not a filter (the options that select sockets apply here)",
-			 bad);
+		snprintf(err, errlen,
+			 "%s: not a filter (the options that select sockets apply here)", bad);
 		free(copy);
 		return false;
 	}

@@ -435,8 +435,8 @@ const struct cli_opt pv_cli_opts[] = {
      "--top opening on its per-process view", CTX_TOP, WATCH_NO | CTX_EVENTS,
      .parse = opt_by_process},
     {"highlight", OPT_HIGHLIGHT, false, ARG_REQUIRED, "SECS", G_WATCH, NULL,
-     "--top: how long new and closed rows stay marked\n(default 3)",
-     0, WATCH_NO | CTX_EVENTS, .parse = opt_highlight},
+     "--top: how long new and closed rows stay marked\n(default 3)", 0, WATCH_NO | CTX_EVENTS,
+     .parse = opt_highlight},
 
     {"ranges", OPT_RANGES, false, ARG_NONE, NULL, G_OTHER, NULL,
      "this host's ephemeral port ranges and their use", CTX_RANGES, 0, .parse = opt_ranges},
@@ -476,7 +476,7 @@ static const struct {
 const char pv_cli_usage_line[] =
     "usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
     "       portview --events [OPTION]...     sockets as they open, change and close\n"
-    "       portview --top [OPTION]...        a live screen to sort, filter and act on\n"
+    "       portview --top [OPTION]...        a live screen to sort, filter, act on\n"
     "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
     "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
     "       portview --lookup NAME            the same for a service name\n"

@@ -351,6 +351,7 @@ void top_key(struct top_state *st, const struct top_frame *f, int key)
 	case 'p':
 		st->view = v == TOP_SOCKETS ? TOP_PROCESSES : TOP_SOCKETS;
 		st->details = false;
+		st->status[0] = '\0'; /* the per-process view's note in its place */
 		scroll_to(st, f->n[st->view]);
 		break;
 	case '\n':

@@ -102,20 +102,26 @@ static unsigned put_cut(struct pv_buf *line, const char *s, unsigned max)
 	return used + 1;
 }
 
-/* A line of the screen, text already fitted, padded to the width, with attributes. */
+/*
+ * A line of the screen, its text already fitted, with attributes (a
+ * coloured or selected line coloured to its end, as TCPView's rows).  A
+ * line as wide as the screen leaves the cursor on the next line: nothing
+ * is cleared then, so that its last character stays.
+ */
 static void put_line(int y, const struct pv_buf *line, attr_t attr, int pair)
 {
-	if (attr || pair)
-		attr_set(attr, (short)pair, NULL);
+	int w = getmaxx(stdscr), cy, cx;
+	attr_set(attr, (short)pair, NULL);
 	mvaddnstr(y, 0, line->data ? line->data : "", (int)line->len);
-	clrtoeol();
-	if (attr || pair) {
-		/* the rest of the line in the same colour, as TCPView's rows */
-		int w = getmaxx(stdscr), x = getcurx(stdscr);
-		for (; x < w; x++)
-			mvaddch(y, x, ' ');
-		attr_set(A_NORMAL, 0, NULL);
+	getyx(stdscr, cy, cx);
+	if (cy == y && cx < w) {
+		if (attr || pair)
+			for (; cx < w; cx++)
+				addch(' ');
+		else
+			clrtoeol();
 	}
+	attr_set(A_NORMAL, 0, NULL);
 }
 
 /* Which columns are shown, how wide: the widths kept, then fitted to the screen. */
@@ -393,8 +399,8 @@ static void sparkline(struct pv_buf *out, const uint64_t *v, size_t n)
 	pv_buf_printf(out, "  (at most %sB/s)\n", m);
 }
 
-static void draw_details(struct top_state *st, const struct top_frame *f, int y, int bottom,
-			 unsigned width)
+static int draw_details(struct top_state *st, const struct top_frame *f, int y, int bottom,
+			unsigned width)
 {
 	struct pv_buf text;
 	pv_buf_init(&text);
@@ -411,11 +417,8 @@ static void draw_details(struct top_state *st, const struct top_frame *f, int y,
 	pv_buf_puts(&text, "\nEnter or Escape: back to the list\n");
 	pv_buf_putc(&text, '\0');
 	y = put_text_lines(text.data, y, bottom, width);
-	for (; y < bottom; y++) {
-		move(y, 0);
-		clrtoeol();
-	}
 	pv_buf_free(&text);
+	return y;
 }
 
 void top_draw(struct top_state *st, const struct top_frame *f)
@@ -437,7 +440,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 		if (st->help)
 			top = put_text_lines(help_text, top, bottom, width);
 		else
-			draw_details(st, f, top, bottom, width);
+			top = draw_details(st, f, top, bottom, width);
 		for (; top < bottom; top++) {
 			move(top, 0);
 			clrtoeol();
