@@ -18,7 +18,8 @@ capture-pane) on sockets this test opens in a private network namespace.
 6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
    reverses; SIGTERM ends it with status 0 and the terminal put back.
 7. 60 refreshes (--count) with keys pressed between them end cleanly
-   (the sanitizers' build: no report).
+   (the sanitizers' build: no report); --by-process opens on the
+   per-process view.
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -361,9 +362,13 @@ def big_screen(c, binary):
 def many_refreshes(c, binary):
     lst = listen(7300)
     keep = [connect(7300, 46400, lst=lst)]
-    t = Tmux(120, 30, command(binary, "--top -n --interval 0.1 --count 60"))
+    t = Tmux(120, 30, command(binary, "--top --by-process -n --interval 0.1 "
+                              "--count 60"))
     try:
-        t.wait(lambda s: any(":7300" in l for l in s), "the first refresh")
+        first = t.wait(lambda s: any(l.startswith("  python3") for l in s),
+                       "the first refresh, per process")
+        c.ok(first[1].split()[:3] == ["Program", "PID", "Sockets"],
+             "--by-process: the per-process view first", first[1])
         for k in ["s", "s", "r", "p", "s", "p", "Enter", "Escape", "n", "n",
                   "?", "x", "/", "--dport 7300", "Enter", "/", "C-u",
                   "Enter", "End", "Home", "PgDn", "PgUp", "+", "-"]:
