@@ -153,6 +153,56 @@ static int conflicts(const struct cli_given *g)
 	return PV_GO_ON;
 }
 
+/*
+ * --kill closes what the filters select: it takes the selection (-u
+ * aside: it closes TCP sockets alone), the namespaces, the owners'
+ * columns it names anyway, and --dry-run; everything else shapes a table
+ * or another mode.  --dry-run means nothing without it.
+ */
+static int kill_conflicts(const struct cli_given *g)
+{
+	static const int takes[] = {
+	    'a',	 'l',	   't',		  '4',	     '6',
+	    OPT_STATE,	 OPT_PORT, OPT_SPORT,	  OPT_DPORT, OPT_SRC,
+	    OPT_DST,	 OPT_PID,  OPT_COMMAND,	  OPT_CLASS, OPT_NO_LOOPBACK,
+	    OPT_DEV,	 'N',	   OPT_ALL_NETNS, 'o',	     OPT_PROGRAM,
+	    'p',	 'n',	   OPT_UNIT,	  OPT_COLOR, OPT_KILL,
+	    OPT_DRY_RUN,
+	};
+	const char *kill = NULL;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->id[i] == OPT_KILL)
+			kill = g->name[i];
+	for (size_t i = 0; i < g->n && !kill; i++)
+		if (g->id[i] == OPT_DRY_RUN) {
+			pv_err("%s needs --kill (as in portview --kill --dport 443 %s)", g->name[i],
+			       g->name[i]);
+			return EXIT_USAGE;
+		}
+	for (size_t i = 0; i < g->n && kill; i++) {
+		bool taken = false;
+		for (size_t k = 0; k < ARRAY_SIZE(takes) && !taken; k++)
+			taken = g->id[i] == takes[k];
+		if (!taken) {
+			pv_err(
+			    "%s cannot be combined with %s: it closes the TCP sockets the filters "
+			    "select (the filters, -t, -N, --all-netns and --dry-run apply)",
+			    g->name[i], kill);
+			return EXIT_USAGE;
+		}
+	}
+	return PV_GO_ON;
+}
+
+/* --kill with nothing that narrows what it would close. */
+static bool kill_unfiltered(const struct cli_state *st)
+{
+	const struct pv_query *q = &st->req->query;
+	return st->req->mode == PV_MODE_KILL && !st->states_given && st->nports == 0 &&
+	       q->naddrs == 0 && q->npids == 0 && q->nprograms == 0 && !q->classes &&
+	       !q->no_loopback && !q->dev;
+}
+
 /* PORTVIEW_DUMP: a comma list of per-family, once, twice. */
 static bool parse_dump(const char *value, struct pv_dump_policy *d, struct pv_why *why)
 {
@@ -303,9 +353,10 @@ static int watch_conflict(const struct cli_state *st)
 bool pv_request_wants_owners(const struct pv_request *req)
 {
 	/* JSON and events always carry owners; sorting by them needs them too. */
-	return req->mode == PV_MODE_SUMMARY || req->mode == PV_MODE_EVENTS || req->table.owner ||
-	       req->table.program || req->table.unit || req->json ||
-	       pv_order_needs_owners(&req->order) || pv_query_by_owner(&req->query);
+	return req->mode == PV_MODE_SUMMARY || req->mode == PV_MODE_EVENTS ||
+	       req->mode == PV_MODE_KILL || req->table.owner || req->table.program ||
+	       req->table.unit || req->json || pv_order_needs_owners(&req->order) ||
+	       pv_query_by_owner(&req->query);
 }
 
 /* getopt_long's tables, from the table of options. */
@@ -487,8 +538,15 @@ static int read_rest(struct cli_state *st, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((status = conflicts(&st->given)) != PV_GO_ON ||
+	    (status = kill_conflicts(&st->given)) != PV_GO_ON ||
 	    (status = watch_conflict(st)) != PV_GO_ON)
 		return status;
+	if (kill_unfiltered(st)) {
+		pv_err("--kill needs a filter to say which sockets to close: --state, --port, "
+		       "--sport, --dport, --src, --dst, --pid, --command, --class, --dev or "
+		       "--no-loopback");
+		return EXIT_USAGE;
+	}
 	if (pv_order_needs_rates(&req->order) &&
 	    !(req->info && req->interval_ms && req->mode != PV_MODE_EVENTS)) {
 		why = (struct pv_why){.why = "the rates need -i and an interval",
@@ -560,6 +618,11 @@ static void finish(struct cli_state *st, int color_auto_off)
 			q->udp = udp;
 		}
 		req->table.program = true;
+	}
+	if (req->mode == PV_MODE_KILL) {
+		/* it closes TCP sockets alone */
+		q->tcp = true;
+		q->udp = false;
 	}
 	if (st->continuous.name[0])
 		req->interval_ms = 1000;

@@ -27,6 +27,7 @@ enum pv_mode {
 	PV_MODE_SUMMARY, /* -s, --metrics: the summary and the port pressure */
 	PV_MODE_WATCH,	 /* the listing again every interval (SECONDS, -c, --interval) */
 	PV_MODE_EVENTS,	 /* --events: a line per socket opened, changed or closed */
+	PV_MODE_KILL,	 /* --kill: close the TCP sockets the filters select */
 	PV_MODE_TOP,	 /* --top: the live screen (mode_top.c) */
 };
 
@@ -62,6 +63,7 @@ struct pv_request {
 	uint32_t interval_ms; /* how often to dump; --events: 1000 unless --interval */
 	uint64_t count;	      /* --count: stop after so many snapshots (events); 0: never */
 	bool info;	      /* -i: each TCP socket's tcp_info (table.info shows it) */
+	bool dry_run;	      /* --kill --dry-run: say what would be closed, close nothing */
 	/* The live screen (PV_MODE_TOP) */
 	bool by_process;       /* --by-process: the per-process view first */
 	uint32_t highlight_ms; /* --highlight: how long new and closed rows stay marked */

@@ -162,8 +162,7 @@ const char *pv_cli_letter_hint(int letter)
 	case 'E':
 		return "ss's -E is --events here";
 	case 'K':
-		return "ss's -K is the coming --kill, not available yet: portview -p shows the "
-		       "processes holding the sockets, for kill(1)";
+		return "ss's -K is --kill here (with a filter: portview --kill --dport 443)";
 	case 'x':
 		return "portview lists TCP and UDP sockets, not UNIX ones (ss -x lists those)";
 	default:

@@ -268,6 +268,13 @@ static int opt_highlight(struct cli_state *st, const char *arg)
 	return PV_GO_ON;
 }
 
+static int opt_kill(struct cli_state *st, const char *arg)
+{
+	(void)arg;
+	st->req->mode = PV_MODE_KILL;
+	return PV_GO_ON;
+}
+
 static int opt_ranges(struct cli_state *st, const char *arg)
 {
 	(void)arg;
@@ -453,6 +460,11 @@ const struct cli_opt pv_cli_opts[] = {
     {"fail-on-pressure", OPT_FAIL_ON_PRESSURE, false, ARG_REQUIRED, "PCT", G_OTHER, NULL,
      "with the summary: exit 3 when a destination uses\nmore than PCT% of the ephemeral ports",
      CTX_SUMMARY, MODE_NO, .parse = opt_fail_on_pressure},
+    {"kill", OPT_KILL, false, ARG_NONE, NULL, G_OTHER, NULL,
+     "close the TCP sockets the filters select, as ss -K\n(a filter is needed; CAP_NET_ADMIN too)",
+     0, 0, .parse = opt_kill},
+    {"dry-run", OPT_DRY_RUN, false, ARG_NONE, NULL, G_OTHER, NULL,
+     "with --kill: list what it would close, close nothing", 0, 0, .flag = FLAG(dry_run)},
     {"help", 'h', true, ARG_NONE, NULL, G_OTHER, NULL, "this help", 0, 0, .parse = opt_help},
     {"version", 'V', true, ARG_NONE, NULL, G_OTHER, NULL, "the version", 0, 0,
      .parse = opt_version},
@@ -480,7 +492,8 @@ const char pv_cli_usage_line[] =
     "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
     "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
     "       portview --lookup NAME            the same for a service name\n"
-    "       portview -s [--json | --metrics]  counts, and the ephemeral port pressure\n";
+    "       portview -s [--json | --metrics]  counts, and the ephemeral port pressure\n"
+    "       portview --kill FILTER...         close TCP sockets, as ss -K\n";
 
 void pv_cli_usage_error(void)
 {

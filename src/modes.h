@@ -29,6 +29,8 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 /* --events (PV_MODE_EVENTS), in the one place of P (mode_events.c). */
 int pv_mode_events(const struct pv_request *req, const struct pv_services *svc,
 		   struct pv_places *P);
+/* --kill: close the TCP sockets the filters select, or --dry-run (mode_kill.c). */
+int pv_mode_kill(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P);
 
 /* --top: the live screen (PV_MODE_TOP, mode_top.c and its top_*.c). */
 int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P);

@@ -575,6 +575,8 @@ static const struct pv_view *frame_row(const struct pv_frame *f, size_t k, struc
 	const struct pv_watch_row *w = &f->rows[k];
 	const struct pv_view *v = w->change == PV_CHANGE_CLOSED ? f->prev : f->cur;
 	pv_view_row(v, w->index, r);
+	if (w->change == PV_CHANGE_CLOSED)
+		r->rate = (struct pv_rate){0}; /* gone: no rate now, not the last one */
 	*change = w->change;
 	return v;
 }

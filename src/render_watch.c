@@ -104,6 +104,9 @@ void pv_render_frame_json(struct pv_buf *out, const struct pv_watch_header *h,
 		const struct pv_view *v = w->change == PV_CHANGE_CLOSED ? f->prev : f->cur;
 		struct pv_row row;
 		pv_view_row(v, w->index, &row);
+		/* gone: its rate is unknown, not the last interval's (null) */
+		if (w->change == PV_CHANGE_CLOSED)
+			row.rate = (struct pv_rate){0};
 		pv_buf_puts(out, k ? ", {" : "{");
 		pv_render_json_row(out, v, &row);
 		pv_buf_puts(out, ", \"change\": ");

@@ -109,8 +109,8 @@ def other_tools(c, binary, usage):
     both(c, binary, ["-E"], 2, invalid % ("E", "ss's -E is --events here"),
          usage)
     both(c, binary, ["-K"], 2, invalid % (
-        "K", "ss's -K is the coming --kill, not available yet: portview -p "
-        "shows the processes holding the sockets, for kill(1)"), usage)
+        "K", "ss's -K is --kill here (with a filter: portview --kill --dport "
+        "443)"), usage)
     both(c, binary, ["-x"], 2, invalid % (
         "x", "portview lists TCP and UDP sockets, not UNIX ones (ss -x lists "
         "those)"), usage)

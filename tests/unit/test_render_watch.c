@@ -379,6 +379,57 @@ START_TEST(refresh_as_ndjson)
 END_TEST
 
 /* The interval in seconds as a JSON number: the milliseconds' zeros in front kept, none behind. */
+/*
+ * A socket closed in the interval has no rate: null in the NDJSON, '-' in
+ * the frame, never the rate it had over the interval before (issue 21).
+ */
+START_TEST(closed_row_has_no_rate)
+{
+	struct pv_socklist prev, cur;
+	struct pv_view pv, cv;
+	struct pv_watch_header h = {.interval_ms = 1000, .rates = true};
+	static const struct pv_rate before[] = {
+	    {.sent = 11, .received = 12, .known = true},
+	    {.sent = 1965998, .received = 1965997, .known = true},
+	    {.sent = 31, .received = 32, .known = true}};
+	static const struct pv_rate now[] = {{0},
+					     {.sent = 7, .received = 8, .known = true},
+					     {.sent = 9, .received = 10, .known = true}};
+	size_t n;
+	two_snapshots(&prev, &cur);
+	pv_view_init(&pv, &prev, NULL, NULL);
+	pv_view_init(&cv, &cur, NULL, NULL);
+	pv.rates = before;
+	cv.rates = now;
+	struct pv_watch_row *rows = pv_watch_compare(&prev, &cur, &n, &h.counts);
+	struct pv_frame f = {.cur = &cv, .prev = &pv, .rows = rows, .n = n};
+	struct pv_buf b;
+	pv_buf_init(&b);
+	pv_render_frame_json(&b, &h, &f);
+	char *got = text_of(&b);
+	ck_assert_ptr_null(strstr(got, "1965998"));
+	const char *closed = strstr(got, "\"port\": 40002");
+	ck_assert_ptr_nonnull(closed);
+	ck_assert_ptr_nonnull(strstr(closed, "\"rate\": null, \"change\": \"closed\"}"));
+	ck_assert_ptr_nonnull(strstr(got, "\"rate\": {\"sent\": 7, \"received\": 8}"));
+	free(got);
+	pv_buf_init(&b);
+	struct pv_table_opts o = {
+	    .numeric = true, .plain = true, .rates = true, .no_header = true, .wide = true};
+	pv_render_frame(&b, &f, &o);
+	got = text_of(&b);
+	ck_assert_ptr_null(strstr(got, "1.97M"));
+	ck_assert_ptr_nonnull(strstr(got, "  TCP    127.0.0.1:40002        127.0.0.1:5000         "
+					  "ESTABLISHED     -      -\n"));
+	free(got);
+	free(rows);
+	pv_view_free(&pv);
+	pv_view_free(&cv);
+	pv_socklist_free(&prev);
+	pv_socklist_free(&cur);
+}
+END_TEST
+
 START_TEST(interval_in_seconds)
 {
 	static const struct {
@@ -515,6 +566,7 @@ int main(void)
 	tcase_add_test(tc, json_info_and_rate);
 	tcase_add_test(tc, refresh_header);
 	tcase_add_test(tc, refresh_as_ndjson);
+	tcase_add_test(tc, closed_row_has_no_rate);
 	tcase_add_test(tc, interval_in_seconds);
 	tcase_add_test(tc, event_lines);
 	suite_add_tcase(s, tc);
