@@ -12,7 +12,8 @@ capture-pane) on sockets this test opens in a private network namespace.
 3. Enter shows the details (the owner's PID and command line, tcp_info);
    'p' the per-process view, with the note that UDP is not counted.
 4. 'k' asks before closing (naming the connection); anything but 'y'
-   closes nothing; 'K' then 'y' ends a process the test started.
+   closes nothing; 'y' closes it (its peer reads a reset) and its row
+   is marked closed; 'K' then 'y' ends a process the test started.
 5. 'q' ends it with status 0 and the terminal as it was: the normal
    screen, the cursor shown, echo on (stty).
 6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
@@ -223,6 +224,30 @@ def small_screen(c, binary):
         t.wait(lambda s: "not closed" in s[-2], "k then n: not closed")
         c.ok(keep[0][0].fileno() >= 0 and
              len(table(t.screen())) == 1, "k then n: nothing closed")
+        t.keys("k")
+        t.wait(lambda s: "[y/N]" in s[-2], "k's prompt again")
+        t.keys("y")
+        done = t.wait(lambda s: "closed" in s[-2] or "127.0.0.1:46200" in
+                      s[-2], "k then y: the result in the status line")
+        peer = keep[0][1]
+        peer.settimeout(5)
+        try:
+            got = peer.recv(10)
+            reset = "read %r" % got
+        except ConnectionResetError:
+            reset = "reset"
+        except OSError as e:
+            reset = str(e)
+        c.ok(done[-2].startswith("closed 127.0.0.1:46200 -> 127.0.0.1:7100")
+             and reset == "reset",
+             "k then y: the connection closed, its peer reads a reset",
+             "%s\n%s" % (done[-2], reset))
+        # its process, told ECONNABORTED, lets it go: the row is closed
+        keep[0][0].close()
+        t.wait(lambda s: any(l.startswith("- ") and ":46200" in l
+                             for l in table(s)), "the closed connection "
+               "marked -")
+        c.ok(True, "k then y: the row marked closed")
 
         victim = subprocess.Popen(
             [sys.executable, "-c", "import socket,time\n"
