@@ -339,6 +339,7 @@ static void draw_footer(struct top_state *st, int y, unsigned width)
 		used += w;
 	}
 	put_line(y, &line, A_REVERSE, 0);
+	pv_buf_free(&line);
 	(void)st;
 }
 
