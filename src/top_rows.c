@@ -4,7 +4,7 @@
  * never touch a view (the refresh thread builds the next frame while the
  * screen answers keys on this one).  Marks of new and closed rows are
  * carried from frame to frame until they expire; closed rows with them.
- * The per-process view adds the sockets up by program (or unit).
+ * The per-process view is the library's (procview.h), as text.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 
 #include "top.h"
 #include "portview/format.h"
+#include "portview/procview.h"
 #include "portview/state.h"
 #include "portview/view.h"
 
@@ -225,60 +226,32 @@ static void socket_rows(struct top_frame *f, const struct top_build *b, const st
 	f->n[TOP_SOCKETS] = k;
 }
 
-/* ---- per process ---- */
+/* ---- per process: the library's procview, as text ---- */
 
-struct proc_sum {
-	uint32_t name; /* offset of its name in the arena */
-	int32_t pid;   /* its first PID */
-	size_t pids, sockets, estab, listen, other;
-	uint16_t ports[4];
-	size_t nports;
-	uint64_t sent, received;
-};
-
-static void add_port(struct proc_sum *p, uint16_t port)
-{
-	for (size_t i = 0; i < p->nports && i < 4; i++)
-		if (p->ports[i] == port)
-			return;
-	if (p->nports < 4)
-		p->ports[p->nports] = port;
-	p->nports++;
-}
-
-/* The name a socket's row is added up under: its program's, or its unit's. */
-static void proc_name(struct pv_buf *a, const struct pv_view *v, const struct pv_row *r, bool units,
-		      int32_t *pid)
-{
-	unsigned count;
-	const struct pv_owner *o = first_owner(v, r, &count);
-	*pid = o ? o->pid : 0;
-	if (units && r->unit) {
-		char label[PV_UNIT_NAME_MAX + 16];
-		pv_unit_label(r->unit, label, sizeof(label));
-		pv_escape_text(a, label, strlen(label));
-	} else if (o) {
-		const struct pv_process *p = &v->owners.procs[o->proc];
-		pv_escape_text(a, p->comm, p->comm_len);
-	} else {
-		pv_buf_puts(a, r->owners_unknown ? "(unknown)" : "(no process)");
-	}
-}
-
-static void process_texts(struct top_frame *f, const struct proc_sum *p, struct top_row *t)
+static void process_row(struct top_frame *f, const struct pv_procrow *p, struct top_row *t)
 {
 	struct pv_buf *a = &f->arena;
 	memset(t, 0, sizeof(*t));
-	t->key = pv_hash_bytes(a->data + p->name, strlen(a->data + p->name), 1);
-	t->pid = p->pid;
-	t->text[TP_PROGRAM] = p->name;
 	size_t start = a->len;
-	pv_buf_printf(a, "%d", (int)p->pid);
-	if (p->pids > 1)
-		pv_buf_printf(a, " (+%zu)", p->pids - 1);
-	t->text[TP_PIDS] = p->pid ? seal(a, start) : (a->len = start, put_text(a, "-"));
-	t->num[TP_PIDS] = p->pids;
-	const size_t counts[] = {p->sockets, p->estab, p->listen, p->other};
+	if (p->no_owner)
+		pv_buf_puts(a, "(no process)");
+	else
+		pv_escape_text(a, p->name, p->name_len);
+	t->text[TP_PROGRAM] = seal(a, start);
+	t->key = pv_hash_bytes(a->data + start, a->len - start - 1, p->no_owner ? 2 : 1);
+	t->pid = p->npids ? p->pids[0] : 0;
+	start = a->len;
+	if (p->npids)
+		pv_buf_printf(a, "%d", (int)p->pids[0]);
+	else
+		pv_buf_putc(a, '-');
+	if (p->npids > 1)
+		pv_buf_printf(a, " (+%zu)", p->npids - 1);
+	t->text[TP_PIDS] = seal(a, start);
+	t->num[TP_PIDS] = p->npids ? (uint64_t)p->pids[0] : UINT64_MAX;
+	size_t estab = p->tcp_states[PV_TCP_ESTABLISHED], listen = p->nlisten;
+	size_t other = p->sockets > estab + listen ? p->sockets - estab - listen : 0;
+	const size_t counts[] = {p->sockets, estab, listen, other};
 	for (int c = TP_SOCKETS; c <= TP_OTHER; c++) {
 		start = a->len;
 		pv_buf_printf(a, "%zu", counts[c - TP_SOCKETS]);
@@ -286,76 +259,35 @@ static void process_texts(struct top_frame *f, const struct proc_sum *p, struct 
 		t->num[c] = counts[c - TP_SOCKETS];
 	}
 	start = a->len;
-	for (size_t i = 0; i < p->nports && i < 4; i++)
-		pv_buf_printf(a, "%s%u", i ? "," : "", p->ports[i]);
-	if (p->nports > 4)
-		pv_buf_printf(a, " (+%zu)", p->nports - 4);
-	if (!p->nports)
+	for (size_t i = 0; i < p->nlisten && i < 4; i++)
+		pv_buf_printf(a, "%s%u%s", i ? "," : "", p->listen[i].port,
+			      p->listen[i].proto == IPPROTO_UDP ? "/udp" : "");
+	if (p->nlisten > 4)
+		pv_buf_printf(a, " (+%zu)", p->nlisten - 4);
+	if (!p->nlisten)
 		pv_buf_putc(a, '-');
 	t->text[TP_PORTS] = seal(a, start);
-	t->num[TP_PORTS] = p->nports ? p->ports[0] : UINT64_MAX;
-	t->sent = p->sent;
-	t->received = p->received;
+	t->num[TP_PORTS] = p->nlisten ? p->listen[0].port : UINT64_MAX;
+	t->sent = p->send_rate;
+	t->received = p->recv_rate;
 	t->rate_known = f->rates;
-	t->num[TP_SEND] = p->sent + 1;
-	t->num[TP_RECV] = p->received + 1;
-	t->text[TP_SEND] = put_si(a, f->rates, p->sent);
-	t->text[TP_RECV] = put_si(a, f->rates, p->received);
+	t->num[TP_SEND] = p->send_rate + 1;
+	t->num[TP_RECV] = p->recv_rate + 1;
+	t->text[TP_SEND] = put_si(a, f->rates, p->send_rate);
+	t->text[TP_RECV] = put_si(a, f->rates, p->recv_rate);
 }
 
-/* The sockets added up per program: by state, listening ports, TCP rates. */
+/* The sockets added up per program (or unit): by state, listening ports, TCP rates. */
 static void process_rows(struct top_frame *f, const struct top_build *b, const struct pv_view *v)
 {
-	size_t n = v->l->n, np = 0;
-	struct proc_sum *sums = xcalloc(n + 1, sizeof(*sums));
-	struct pv_idmap by_name, seen_pid;
-	pv_idmap_init(&by_name, 64);
-	pv_idmap_init(&seen_pid, 64);
-	struct pv_buf *a = &f->arena;
-	for (size_t i = 0; i < n; i++) {
-		struct pv_row r;
-		pv_view_row(v, i, &r);
-		size_t start = a->len;
-		int32_t pid;
-		proc_name(a, v, &r, b->units, &pid);
-		uint64_t h = pv_hash_bytes(a->data + start, a->len - start, 1);
-		uint32_t k;
-		if (pv_idmap_get(&by_name, h, &k)) {
-			a->len = start; /* the name is written once */
-		} else {
-			k = (uint32_t)np++;
-			pv_idmap_put(&by_name, h, k);
-			sums[k].name = seal(a, start);
-			sums[k].pid = pid;
-		}
-		struct proc_sum *p = &sums[k];
-		uint64_t pk = ((uint64_t)k << 32) | (uint32_t)pid;
-		uint32_t dummy;
-		if (pid && !pv_idmap_get(&seen_pid, pk + 1, &dummy)) {
-			pv_idmap_put(&seen_pid, pk + 1, 1);
-			p->pids++;
-		}
-		p->sockets++;
-		if (r.s.proto == IPPROTO_TCP && r.s.state == PV_TCP_ESTABLISHED)
-			p->estab++;
-		else if (r.s.proto == IPPROTO_TCP ? r.s.state == PV_TCP_LISTEN
-						  : r.s.state == PV_TCP_CLOSE)
-			p->listen++, add_port(p, r.s.local.port);
-		else
-			p->other++;
-		if (r.rate.known) {
-			p->sent += r.rate.sent;
-			p->received += r.rate.received;
-		}
-	}
-	struct top_row *rows = xcalloc(np + 1, sizeof(*rows));
-	for (size_t k = 0; k < np; k++)
-		process_texts(f, &sums[k], &rows[k]);
+	struct pv_procview pv;
+	pv_procview_build(&pv, v, b->units ? PV_PROCVIEW_UNIT : PV_PROCVIEW_PROGRAM);
+	struct top_row *rows = xcalloc(pv.n + 1, sizeof(*rows));
+	for (size_t k = 0; k < pv.n; k++)
+		process_row(f, &pv.rows[k], &rows[k]);
 	f->rows[TOP_PROCESSES] = rows;
-	f->n[TOP_PROCESSES] = np;
-	pv_idmap_free(&by_name);
-	pv_idmap_free(&seen_pid);
-	free(sums);
+	f->n[TOP_PROCESSES] = pv.n;
+	pv_procview_free(&pv);
 }
 
 /* ---- details ---- */

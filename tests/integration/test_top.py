@@ -21,6 +21,8 @@ capture-pane) on sockets this test opens in a private network namespace.
 7. 60 refreshes (--count) with keys pressed between them end cleanly
    (the sanitizers' build: no report); --by-process opens on the
    per-process view.
+8. 'p' sums a transfer at a known pace (1 MB/s) onto its sending and
+   its receiving program, within 20% (the median of five refreshes).
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -417,6 +419,47 @@ def many_refreshes(c, binary):
         lst.close()
 
 
+def parse_si(text):
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9}
+    if text and text[-1] in scale:
+        return float(text[:-1]) * scale[text[-1]]
+    return float(text) if text not in ("", "-") else -1
+
+
+def per_process_rate(c, binary):
+    """A transfer at a known pace summed onto its programs."""
+    w = common.World()
+    sender, sink = w.holder("pv-sender"), w.holder("pv-sink")
+    lst = w.tcp_listen(sink, "127.0.0.1", 7400)
+    cli, srv = w.tcp_connect(sender, "127.0.0.1", 46500, lst, "127.0.0.1")
+    pace = 1000000  # bytes a second: 50,000 twenty times a second
+    sink.cmd("drain", srv.sid)
+    sender.cmd("pace", cli.sid, 50000, 20, 14)
+    t = Tmux(120, 30, command(binary, "--top --by-process -n --interval 1"))
+    try:
+        sends, recvs = [], []
+        last = None
+        deadline = time.monotonic() + common.scaled(20)
+        while len(sends) < 5 and time.monotonic() < deadline:
+            scr = t.screen()
+            cols = {l.split()[0]: l.split() for l in table(scr) if l.split()}
+            if scr[0] != last and "pv-sender" in cols and "pv-sink" in cols \
+                    and parse_si(cols["pv-sender"][-2]) > 0:
+                last = scr[0]
+                sends.append(parse_si(cols["pv-sender"][-2]))
+                recvs.append(parse_si(cols["pv-sink"][-1]))
+            time.sleep(0.3)
+        for what, got in (("sender's Send/s", sends), ("sink's Recv/s", recvs)):
+            got = sorted(got)
+            median = got[len(got) // 2] if got else 0
+            c.ok(abs(median - pace) <= 0.2 * pace,
+                 "p: the %s is %d B/s, within 20%% of %d (refreshes: %s)"
+                 % (what, median, pace, got))
+    finally:
+        t.close()
+        w.stop()
+
+
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -427,6 +470,7 @@ def main():
     small_screen(c, binary)
     big_screen(c, binary)
     many_refreshes(c, binary)
+    per_process_rate(c, binary)
     rc, _, err = common.run_portview(["--top"])
     c.ok(rc == 2 and "--top needs a terminal" in err,
          "--top in a pipe: a usage error", err)
