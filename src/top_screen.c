@@ -47,7 +47,12 @@ static unsigned text_width(const char *s)
 {
 	mbstate_t ps = {0};
 	unsigned w = 0;
-	size_t n = strlen(s);
+	size_t n = 0;
+	while (s[n] && !(s[n] & 0x80)) /* ASCII, nearly every cell: a column a byte */
+		n++;
+	if (!s[n])
+		return (unsigned)n;
+	n += strlen(s + n);
 	while (n) {
 		wchar_t wc;
 		size_t k = mbrtowc(&wc, s, n, &ps);

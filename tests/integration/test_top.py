@@ -17,7 +17,8 @@ capture-pane) on sockets this test opens in a private network namespace.
 5. 'q' ends it with status 0 and the terminal as it was: the normal
    screen, the cursor shown, echo on (stty).
 6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
-   reverses; SIGTERM ends it with status 0 and the terminal put back.
+   reverses; SIGTERM ends it with status 0 and the terminal put back;
+   so does a SIGSEGV before it dies of it.
 7. 60 refreshes (--count) with keys pressed between them end cleanly
    (the sanitizers' build: no report); --by-process opens on the
    per-process view.
@@ -386,6 +387,24 @@ def big_screen(c, binary):
         lst.close()
 
 
+def crash(c, binary):
+    """A SIGSEGV sent to it: the terminal put back before it dies."""
+    t = Tmux(100, 30, command(binary, "--top -n --interval 0.5"))
+    try:
+        t.wait(lambda s: "Proto" in s[1], "the first refresh")
+        os.kill(t.portview_pid(), signal.SIGSEGV)
+        end = t.wait(lambda s: any(l.startswith("rc=") for l in s) and
+                     any(l.strip() in ("echo", "-echo") for l in s),
+                     "portview ended by SIGSEGV")
+        c.ok("rc=139" in end and "echo" in [l.strip() for l in end] and
+             t.display("#{alternate_on}") == "0" and
+             t.display("#{cursor_flag}") == "1",
+             "SIGSEGV: it dies of it (139), the terminal put back first",
+             "\n".join(end))
+    finally:
+        t.close()
+
+
 def many_refreshes(c, binary):
     lst = listen(7300)
     keep = [connect(7300, 46400, lst=lst)]
@@ -469,6 +488,7 @@ def main():
     c = common.Checker()
     small_screen(c, binary)
     big_screen(c, binary)
+    crash(c, binary)
     many_refreshes(c, binary)
     per_process_rate(c, binary)
     rc, _, err = common.run_portview(["--top"])
