@@ -50,10 +50,11 @@ static void crash_handler(int sig)
 	raise(sig);
 }
 
-static void crash_restore_on(void)
+/* Called once ncurses knows the terminal; shell is its modes before newterm. */
+static void crash_restore_on(const struct termios *shell)
 {
 	const char *caps[] = {"sgr0", "cnorm", "rmcup"};
-	tcgetattr(STDIN_FILENO, &crash_termios);
+	crash_termios = *shell;
 	crash_reset[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
 		const char *s = tigetstr(caps[i]);
@@ -404,12 +405,14 @@ static int loop(struct top_run *t, int sigfd)
 
 static SCREEN *screen_open(struct top_run *t)
 {
+	struct termios shell;
 	setlocale(LC_CTYPE, "");
+	tcgetattr(STDIN_FILENO, &shell);
 	SCREEN *s = newterm(NULL, stdout, stdin);
 	if (!s)
 		return NULL;
 	set_term(s);
-	crash_restore_on();
+	crash_restore_on(&shell);
 	cbreak();
 	noecho();
 	nonl();
