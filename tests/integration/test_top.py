@@ -18,7 +18,7 @@ capture-pane) on sockets this test opens in a private network namespace.
    screen, the cursor shown, echo on (stty).
 6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
    reverses; SIGTERM ends it with status 0 and the terminal put back;
-   so does a SIGSEGV before it dies of it.
+   so does a SIGSEGV before it dies of it; + and - change the interval.
 7. 60 refreshes (--count) with keys pressed between them end cleanly
    (the sanitizers' build: no report); --by-process opens on the
    per-process view.
@@ -369,6 +369,12 @@ def big_screen(c, binary):
              "200x50: r reverses the order", "%r\n%r" % (before, after))
         wide = [l for l in scr if len(l) > 200]
         c.ok(not wide, "200x50: no line wider than the pane")
+        t.keys("+")
+        longer = t.wait(lambda s: "every" in s[-2], "+'s answer")[-2]
+        t.keys("-")
+        shorter = t.wait(lambda s: s[-2] != longer, "-'s answer")[-2]
+        c.eq((longer, shorter), ("every 1 s", "every 0.5 s"),
+             "+ and -: a longer, a shorter interval")
 
         pid = t.portview_pid()
         os.kill(pid, signal.SIGTERM)
@@ -417,7 +423,7 @@ def many_refreshes(c, binary):
              "--by-process: the per-process view first", first[1])
         for k in ["s", "s", "r", "p", "s", "p", "Enter", "Escape", "n", "n",
                   "?", "x", "/", "--dport 7300", "Enter", "/", "C-u",
-                  "Enter", "End", "Home", "PgDn", "PgUp", "+", "-"]:
+                  "Enter", "End", "Home", "PgDn", "PgUp"]:
             if k.startswith("--"):
                 t.type(k)
             else:
@@ -454,7 +460,8 @@ def per_process_rate(c, binary):
     pace = 1000000  # bytes a second: 50,000 twenty times a second
     sink.cmd("drain", srv.sid)
     sender.cmd("pace", cli.sid, 50000, 20, 14)
-    t = Tmux(120, 30, command(binary, "--top --by-process -n --interval 1"))
+    t = Tmux(120, 30, command(binary, "--top --by-process -n "
+                              "--interval 0.5"))
     try:
         sends, recvs = [], []
         last = None
@@ -486,11 +493,11 @@ def main():
         print("FAIL: tmux is installed (scripts/setup.sh lists it)")
         sys.exit(1)
     c = common.Checker()
-    small_screen(c, binary)
-    big_screen(c, binary)
-    crash(c, binary)
-    many_refreshes(c, binary)
-    per_process_rate(c, binary)
+    for part in (small_screen, big_screen, crash, many_refreshes,
+                 per_process_rate):
+        start = time.monotonic()
+        part(c, binary)
+        print("# %s: %.1f s" % (part.__name__, time.monotonic() - start))
     rc, _, err = common.run_portview(["--top"])
     c.ok(rc == 2 and "--top needs a terminal" in err,
          "--top in a pipe: a usage error", err)
