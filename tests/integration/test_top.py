@@ -205,7 +205,7 @@ def small_screen(c, binary):
                      "the details")
         text = "\n".join(det)
         c.ok("PID %d" % os.getpid() in text and
-             re.search(r"command \S*python3 \S*test", text) and
+             re.search(r"command \S*python3 /", text) and
              "rtt" in text and "Send/s" in text,
              "details: the owner's PID and command line, tcp_info, the "
              "rates' sparkline", text)
