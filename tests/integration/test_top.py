@@ -164,6 +164,11 @@ def small_screen(c, binary):
         scr = t.screen()
         wide = [l for l in scr if len(l) > 80]
         c.ok(not wide, "80x24: no line wider than the pane", "\n".join(wide))
+        # the last cell whole on every row, the cut ones as wide as the pane
+        c.ok(scr[1].endswith("Recv/s") and
+             all(re.search(r" (-|[\d.]+[kMG]?)$", l) for l in table(scr)),
+             "80x24: every row ends with its Recv/s cell",
+             "\n".join(scr))
         mapped = [l for l in table(scr) if "[::ffff:" in l or
                   (ELLIPSIS in l and "7101" not in l)]
         c.ok(any(ELLIPSIS in l for l in table(scr)) or
