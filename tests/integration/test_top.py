@@ -18,7 +18,8 @@ capture-pane) on sockets this test opens in a private network namespace.
    screen, the cursor shown, echo on (stty).
 6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
    reverses; SIGTERM ends it with status 0 and the terminal put back;
-   so does a SIGSEGV before it dies of it; + and - change the interval.
+   so does a SIGSEGV before it dies of it; + and - change the interval;
+   the selection follows its socket when the order changes.
 7. 60 refreshes (--count) with keys pressed between them end cleanly
    (the sanitizers' build: no report); --by-process opens on the
    per-process view.
@@ -62,6 +63,15 @@ class Tmux:
                             fmt], stdout=subprocess.PIPE, check=True)
         return r.stdout.decode().strip()
 
+    def selected(self):
+        """The line shown in reverse video (the selection), as text."""
+        r = subprocess.run(["tmux", "-L", self.sock, "capture-pane", "-p",
+                            "-e"], stdout=subprocess.PIPE, check=True)
+        for line in r.stdout.decode().split("\n")[2:-3]:
+            if re.search(r"\x1b\[[0-9;]*\b7m", line):
+                return re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip()
+        return None
+
     def keys(self, *k):
         subprocess.run(["tmux", "-L", self.sock, "send-keys"] + list(k),
                        check=True)
@@ -100,7 +110,7 @@ def table(screen):
 
 def command(binary, args):
     # the shell's terminal afterwards: echo on or off, as stty says
-    return ("env LANG=C.UTF-8 TERM=xterm %s %s; echo rc=$?; "
+    return ("env LANG=C.UTF-8 TERM=screen %s %s; echo rc=$?; "
             "stty -a | tr ' ' '\\n' | grep -x -- '-*echo'; sleep 60"
             % (binary, args))
 
@@ -374,6 +384,18 @@ def big_screen(c, binary):
              "200x50: r reverses the order", "%r\n%r" % (before, after))
         wide = [l for l in scr if len(l) > 200]
         c.ok(not wide, "200x50: no line wider than the pane")
+        # the selection follows its socket: down to the third row, then sort
+        t.keys("Home", "j", "j")
+        sel = t.wait(lambda s: t.selected() and t.selected() == table(s)[2],
+                     "the third row selected")[2:]
+        chosen = t.selected()
+        t.keys("r")
+        t.wait(lambda s: s[-2] == "sorted by Local Address", "sorted again")
+        after = table(t.screen())
+        c.ok(t.selected() == chosen and after.index(chosen) != 2,
+             "200x50: the selection follows its socket to its new place",
+             "%r\n%s" % (chosen, "\n".join(after)))
+        (sel,)  # noqa: B018
         t.keys("+")
         longer = t.wait(lambda s: "every" in s[-2], "+'s answer")[-2]
         t.keys("-")
