@@ -235,6 +235,8 @@ static void process_row(struct top_frame *f, const struct pv_procrow *p, struct 
 	size_t start = a->len;
 	if (p->no_owner)
 		pv_buf_puts(a, "(no process)");
+	else if (!p->name_len) /* --unit: run by no unit or container */
+		pv_buf_puts(a, "(no unit)");
 	else
 		pv_escape_text(a, p->name, p->name_len);
 	t->text[TP_PROGRAM] = seal(a, start);
