@@ -293,7 +293,8 @@ static void start_refresh(struct top_run *t)
 				  .units = t->st.units,
 				  .highlight_ms = t->st.highlight_ms,
 				  .detail_key = t->st.details ? t->st.sel_key[TOP_SOCKETS] : 0,
-				  .proc_root = t->req->proc_root};
+				  .proc_root = t->req->proc_root,
+				  .svc = w->svc};
 	w->old = t->frame;
 	t->busy = true;
 	worker_go(w);

@@ -15,6 +15,7 @@
 #include "top.h"
 #include "portview/format.h"
 #include "portview/procview.h"
+#include "portview/render_info.h"
 #include "portview/state.h"
 #include "portview/view.h"
 
@@ -374,6 +375,20 @@ static void detail_info(struct pv_buf *d, const struct pv_tcp_info *t)
 		      t->total_retrans, dr, t->last_data_sent_ms, t->last_data_recv_ms);
 }
 
+/* The service's port (the local one, unless the kernel picked it): what --lookup says of it. */
+static void detail_lookup(struct pv_buf *d, const struct top_build *b, const struct pv_view *v,
+			  const struct pv_row *r)
+{
+	bool client = r->local_ephemeral && r->s.remote.port;
+	char arg[32];
+	struct pv_lookup lk;
+	struct pv_why why;
+	snprintf(arg, sizeof(arg), "%u/%s", client ? r->s.remote.port : r->s.local.port,
+		 r->s.proto == IPPROTO_UDP ? "udp" : "tcp");
+	if (b->svc && pv_lookup_parse(arg, b->svc, &lk, &why))
+		pv_render_lookup(d, lk.ports, lk.nports, v->ephemeral);
+}
+
 /* The lines Enter shows about one socket (found in cur, or closed in prev). */
 static void details(struct top_frame *f, const struct top_build *b, const struct pv_snap *cur,
 		    const struct pv_snap *prev)
@@ -397,11 +412,7 @@ static void details(struct top_frame *f, const struct top_build *b, const struct
 				      (unsigned long long)r.s.cookie, r.s.inode);
 			detail_owners(d, b, v, &r);
 			detail_info(d, r.s.info);
-			pv_buf_printf(d, "Port      %u: ", r.s.local.port);
-			pv_annotation_text(d, r.local_service, r.local_class, r.local_ephemeral);
-			pv_buf_printf(d, "\nPeer port %u: ", r.s.remote.port);
-			pv_annotation_text(d, r.remote_service, r.remote_class, false);
-			pv_buf_putc(d, '\n');
+			detail_lookup(d, b, v, &r);
 			f->detail_found = true;
 		}
 	}

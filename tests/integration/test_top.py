@@ -9,7 +9,8 @@ capture-pane) on sockets this test opens in a private network namespace.
    Send/s and Recv/s whole.
 2. '/--dport N' narrows the rows to those N; a bad filter leaves its
    error in the status line and the old rows; an empty one shows all.
-3. Enter shows the details (the owner's PID and command line, tcp_info);
+3. Enter shows the details (the owner's PID and command line, tcp_info,
+   what --lookup says of the service's port);
    'p' the per-process view, with the note that UDP is not counted.
 4. 'k' asks before closing (naming the connection); anything but 'y'
    closes nothing; 'y' closes it (its peer reads a reset) and its row
@@ -221,7 +222,8 @@ def small_screen(c, binary):
         text = "\n".join(det)
         c.ok("PID %d" % os.getpid() in text and
              re.search(r"command \S*python3 /", text) and
-             "rtt" in text and "Send/s" in text,
+             "rtt" in text and "Send/s" in text and "Port 7100" in text and
+             "Class:" in text,
              "details: the owner's PID and command line, tcp_info, the "
              "rates' sparkline", text)
         t.keys("Escape")
