@@ -75,7 +75,7 @@ static int destroy_here(const struct pv_sock *s)
 	}
 out:
 	mnl_socket_close(nl);
-	/* another socket now has its address: this one has gone */
+	/* another socket now has its address (ESTALE on older kernels; ENOENT now): gone */
 	return ret == -ESTALE ? -ENOENT : ret;
 }
 

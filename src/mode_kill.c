@@ -100,7 +100,8 @@ static void close_one(const struct pv_request *req, const struct pv_places *P,
 			t->gone++;
 		else
 			t->failed++;
-		pv_msg_begin("%s ", err == -ENOENT ? "gone already:" : "not closed:");
+		/* gone meanwhile: what was asked for, said but no failure */
+		pv_msg_begin("%s", err == -ENOENT ? "" : "not closed: ");
 		pv_msg_more("%.*s: %s", (int)what.len, what.data, pv_destroy_strerror(err));
 		pv_msg_end();
 	}

@@ -16,7 +16,9 @@ one to 7200.  Then:
   - --kill --sport 7200 closes the listener and its accepted socket: a
     new connection to 7200 is refused;
   - a connection moving data, closed by --kill while portview -i --json
-    0.3 watches it: its closed row's rate is null, not the rate it had.
+    0.3 watches it: its closed row's rate is null, not the rate it had;
+  - with --all-netns, the connections to 7500 here and in another network
+    namespace (a child's, unshare -n) are both closed, each in its own.
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -26,6 +28,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -160,6 +163,53 @@ def closed_rate_in_stream(ck, binary):
           "(%s B/s)" % (rates[-1] if rates else "?"))
 
 
+# A connection to 127.0.0.1:7500 held in a namespace of its own: its
+# client port on the first line, then, once told, what the client reads.
+OTHER_NS = r"""
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 7500)); s.listen()
+c = socket.create_connection(("127.0.0.1", 7500)); a, _ = s.accept()
+print(c.getsockname()[1], flush=True)
+sys.stdin.readline()
+c.settimeout(10)
+try:
+    print(c.recv(4), flush=True)
+except OSError as e:
+    print(e.errno, flush=True)
+"""
+
+
+def all_netns(ck, binary, comm):
+    child = subprocess.Popen(
+        ["unshare", "-n", "sh", "-c", "ip link set lo up && exec \"$0\" -c "
+         "\"$1\"", sys.executable, OTHER_NS],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        with common.waiting_for("the other namespace's connection"):
+            theirs = int(child.stdout.readline())
+        l = listen(7500)
+        mine = connect(l)
+        rc, out, err = common.run_portview(
+            ["--kill", "--dport", "7500", "--all-netns"], binary)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        with common.waiting_for("what the other namespace's client read"):
+            read = child.stdout.readline().strip()
+    finally:
+        child.kill()
+        child.wait()
+    ck.eq((rc, err), (0, ""), "--kill --all-netns: exit 0")
+    ck.eq(sorted(out.splitlines()), sorted([
+        "closed TCP 127.0.0.1:%d -> 127.0.0.1:7500 ESTABLISHED in host held "
+        "by %d/%s" % (mine[0].getsockname()[1], os.getpid(), comm),
+        "closed TCP 127.0.0.1:%d -> 127.0.0.1:7500 ESTABLISHED in pid:%d held "
+        "by %d/python3" % (theirs, child.pid, child.pid)]),
+        "--kill --all-netns closes the connection in each namespace")
+    ck.eq((peer_reads(mine[0]), read),
+          (errno.ECONNABORTED, str(errno.ECONNABORTED)),
+          "both clients read ECONNABORTED")
+
+
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -228,6 +278,10 @@ def main():
         refused = True
     ck.ok(refused, "7200 no longer listens")
     closed_rate_in_stream(ck, binary)
+    if os.getpid() == 1:  # the other namespace is found by its process
+        all_netns(ck, binary, comm)
+    else:
+        print("note: no PID namespace of its own: --all-netns not checked")
     ck.finish()
 
 
