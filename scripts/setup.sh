@@ -18,6 +18,8 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top}
 packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev check python3"
 # the owners' BPF iterator, built into a light skeleton (nothing at run time)
 packages="$packages clang bpftool libbpf-dev"
+# the --top screen
+packages="$packages libncurses-dev"
 if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages iproute2 util-linux groff-base valgrind clang libclang-rt-14-dev"
 	# the parsers that read --metrics in tests/integration/test_summary.py

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /*
@@ -130,6 +131,8 @@ static int conflicts(const struct cli_given *g)
 			 "filters, -N, -H, --plain, -i, --json, --interval and --count apply)"},
 	    {CTX_METRICS, "it prints OpenMetrics text, one namespace per scrape (-N NS)"},
 	    {CTX_ALL_NETNS, NULL},
+	    {CTX_TOP, "it draws a live screen on the terminal (the filters, -N, -n, --unit, "
+		      "--interval and --highlight apply)"},
 	};
 	for (size_t m = 0; m < ARRAY_SIZE(ctxs); m++) {
 		const char *chosen_by = NULL;
@@ -339,7 +342,7 @@ static int watch_conflict(const struct cli_state *st)
 		return EXIT_USAGE;
 	}
 	if (st->count.name[0] && !st->seconds && !iv->value && !c[0] &&
-	    st->req->mode != PV_MODE_EVENTS) {
+	    st->req->mode != PV_MODE_EVENTS && st->req->mode != PV_MODE_TOP) {
 		pv_err("%s needs an interval or --events (as in portview -no 2 --count 5)",
 		       st->count.name);
 		return EXIT_USAGE;
@@ -623,6 +626,14 @@ static void finish(struct cli_state *st, int color_auto_off)
 	}
 	if (st->continuous.name[0])
 		req->interval_ms = 1000;
+	if (req->mode == PV_MODE_TOP) {
+		/* every socket, its owners and rates, refreshed every second */
+		if (!st->states_given && !listening)
+			q->states = PV_STATES_ALL;
+		req->table.program = req->info = req->table.rates = true;
+		req->interval_ms = req->interval_ms ? req->interval_ms : 1000;
+	}
+	req->highlight_ms = req->highlight_ms ? req->highlight_ms : 3000;
 	if (req->mode == PV_MODE_EVENTS && !req->interval_ms)
 		req->interval_ms = 1000;
 	else if (req->mode == PV_MODE_LIST && req->interval_ms)
@@ -663,4 +674,87 @@ int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_reque
 		return status;
 	finish(&st, color_auto_off);
 	return PV_GO_ON;
+}
+
+/* Whether a word of the screen's filter names a selection option (--port, -t). */
+static bool filter_word_ok(const char *w, const char **bad)
+{
+	if (w[0] != '-' || w[1] == '\0')
+		return true; /* a value */
+	for (size_t i = 0; i < pv_cli_nopts; i++) {
+		const struct cli_opt *o = &pv_cli_opts[i];
+		bool which = o->group == G_WHICH && o->id != 'N' && o->id != OPT_ALL_NETNS;
+		if (w[1] == '-' && o->name && which) {
+			size_t n = strcspn(w + 2, "=");
+			if (n && strncmp(o->name, w + 2, n) == 0)
+				return true;
+		}
+	}
+	for (const char *c = w + 1; w[1] != '-' && *c; c++) {
+		const struct cli_opt *o = opt_by_id(*c);
+		if (!o || !o->letter || o->group != G_WHICH || o->id == 'N') {
+			*bad = w;
+			return false;
+		}
+		if (o->arg == ARG_REQUIRED)
+			break; /* the rest is its value */
+	}
+	if (w[1] == '-')
+		*bad = w;
+	return w[1] != '-';
+}
+
+bool pv_cli_parse_filter(const char *text, struct pv_request *out, char *err, size_t errlen)
+{
+	size_t len = strlen(text);
+	char *copy = xmalloc(len + 1), *argv[64], *save = NULL;
+	int argc = 0;
+	memcpy(copy, text, len + 1);
+	const char *bad = NULL;
+	argv[argc++] = "portview";
+	argv[argc++] = "--top";
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (argc + 1 >= (int)ARRAY_SIZE(argv) || !filter_word_ok(w, &bad))
+			break;
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	if (bad) {
+		snprintf(err, errlen,
+			 "%s: not a filter (the options that select sockets apply here)", bad);
+		free(copy);
+		return false;
+	}
+	/* The parser's message, from standard error kept aside in a file. */
+	int saved = dup(STDERR_FILENO), fd = memfd_create("portview-filter", MFD_CLOEXEC);
+	if (saved >= 0 && fd >= 0)
+		dup2(fd, STDERR_FILENO);
+	struct pv_services svc = {0};
+	int old_optind = optind;
+	optind = 0; /* glibc: start getopt afresh */
+	int status = pv_cli_parse(argc, argv, &svc, out);
+	optind = old_optind;
+	pv_services_free(&svc);
+	fflush(stderr);
+	if (saved >= 0) {
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+	}
+	err[0] = '\0';
+	if (fd >= 0) {
+		ssize_t n = pread(fd, err, errlen - 1, 0);
+		err[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	err[strcspn(err, "\n")] = '\0';
+	if (strncmp(err, "portview: ", 10) == 0)
+		memmove(err, err + 10, strlen(err + 10) + 1);
+	free(copy);
+	if (status != PV_GO_ON) {
+		pv_netns_close(&out->netns);
+		if (!err[0])
+			snprintf(err, errlen, "not a filter");
+		return false;
+	}
+	return true;
 }

@@ -28,6 +28,7 @@ enum pv_mode {
 	PV_MODE_WATCH,	 /* the listing again every interval (SECONDS, -c, --interval) */
 	PV_MODE_EVENTS,	 /* --events: a line per socket opened, changed or closed */
 	PV_MODE_KILL,	 /* --kill: close the TCP sockets the filters select */
+	PV_MODE_TOP,	 /* --top: the live screen (mode_top.c) */
 };
 
 struct pv_request {
@@ -63,6 +64,9 @@ struct pv_request {
 	uint64_t count;	      /* --count: stop after so many snapshots (events); 0: never */
 	bool info;	      /* -i: each TCP socket's tcp_info (table.info shows it) */
 	bool dry_run;	      /* --kill --dry-run: say what would be closed, close nothing */
+	/* The live screen (PV_MODE_TOP) */
+	bool by_process;       /* --by-process: the per-process view first */
+	uint32_t highlight_ms; /* --highlight: how long new and closed rows stay marked */
 };
 
 /*
@@ -72,6 +76,15 @@ struct pv_request {
  * Returns -1 to go on, or the exit status to end with.
  */
 int pv_cli_parse(int argc, char **argv, struct pv_services *svc, struct pv_request *req);
+
+/*
+ * The screen's filter (its '/' key): text in the selection options'
+ * syntax ("--dport 443 --command curl"), read by the same parser as the
+ * command line into out's query, every state unless -l or --state say
+ * otherwise.  Returns true, or false with the message (without
+ * "portview: ") in err.  Prints nothing.
+ */
+bool pv_cli_parse_filter(const char *text, struct pv_request *out, char *err, size_t errlen);
 
 /* Whether the listing needs the owners of its sockets. */
 bool pv_request_wants_owners(const struct pv_request *req);

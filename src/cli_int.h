@@ -42,6 +42,9 @@ enum {
 	OPT_KILL,
 	OPT_DRY_RUN,
 	OPT_LIST_OPTIONS,
+	OPT_TOP,
+	OPT_BY_PROCESS,
+	OPT_HIGHLIGHT,
 	OPT_SECONDS, /* not an option: the trailing number, for the conflicts */
 };
 
@@ -57,6 +60,7 @@ enum cli_ctx {
 	CTX_EVENTS = 1u << 3,
 	CTX_METRICS = 1u << 4,
 	CTX_ALL_NETNS = 1u << 5,
+	CTX_TOP = 1u << 6,
 };
 
 enum cli_group { G_WHICH, G_COLUMNS, G_OUTPUT, G_WATCH, G_OTHER, G_COUNT };

@@ -247,6 +247,27 @@ static int opt_events(struct cli_state *st, const char *arg)
 	return PV_GO_ON;
 }
 
+static int opt_top(struct cli_state *st, const char *arg)
+{
+	(void)arg;
+	st->req->mode = PV_MODE_TOP;
+	return PV_GO_ON;
+}
+
+static int opt_by_process(struct cli_state *st, const char *arg)
+{
+	st->req->by_process = true;
+	return opt_top(st, arg);
+}
+
+static int opt_highlight(struct cli_state *st, const char *arg)
+{
+	struct pv_why why;
+	if (!pv_parse_seconds(arg, &st->req->highlight_ms, &why))
+		return bad(st, arg, &why);
+	return PV_GO_ON;
+}
+
 static int opt_kill(struct cli_state *st, const char *arg)
 {
 	(void)arg;
@@ -376,7 +397,7 @@ const struct cli_opt pv_cli_opts[] = {
 
     {"numeric", 'n', true, ARG_NONE, NULL, G_OUTPUT, NULL,
      "numbers: no host or service names, no lookups", 0, 0, .flag = FLAG(table.numeric)},
-    {"no-header", 'H', true, ARG_NONE, NULL, G_OUTPUT, NULL, "the rows only", 0, TABLE_NO,
+    {"no-header", 'H', true, ARG_NONE, NULL, G_OUTPUT, NULL, "the rows only", 0, TABLE_NO | CTX_TOP,
      .flag = FLAG(table.no_header)},
     {"wide", 'W', true, ARG_NONE, NULL, G_OUTPUT, NULL,
      "no fitting to the terminal: every owner of a socket\nand every column asked for, even "
@@ -387,7 +408,7 @@ const struct cli_opt pv_cli_opts[] = {
      "an interval), a\ncomma list; '-' before a key reverses it",
      0, TABLE_NO | CTX_EVENTS, .parse = opt_sort},
     {"json", OPT_JSON, false, ARG_NONE, NULL, G_OUTPUT, NULL,
-     "one JSON document (portview(8) has its schema)", 0, CTX_LOOKUP | CTX_METRICS,
+     "one JSON document (portview(8) has its schema)", 0, CTX_LOOKUP | CTX_METRICS | CTX_TOP,
      .flag = FLAG(json)},
     {"color", OPT_COLOR, false, ARG_OPTIONAL, "WHEN", G_OUTPUT, NULL,
      "colour: auto (on a terminal; the default), always,\nnever; NO_COLOR or TERM=dumb turn "
@@ -413,6 +434,16 @@ const struct cli_opt pv_cli_opts[] = {
      "a line per socket opened, changed or closed (closes\nat once, from the kernel); --json: "
      "NDJSON",
      CTX_EVENTS, WATCH_NO, .parse = opt_events},
+    {"top", OPT_TOP, false, ARG_NONE, NULL, G_WATCH, NULL,
+     "a live screen of every socket, the busiest first, with\nkeys to sort, filter and close "
+     "(? lists them)",
+     CTX_TOP, WATCH_NO | CTX_EVENTS, .parse = opt_top},
+    {"by-process", OPT_BY_PROCESS, false, ARG_NONE, NULL, G_WATCH, NULL,
+     "--top opening on its per-process view", CTX_TOP, WATCH_NO | CTX_EVENTS,
+     .parse = opt_by_process},
+    {"highlight", OPT_HIGHLIGHT, false, ARG_REQUIRED, "SECS", G_WATCH, NULL,
+     "--top: how long new and closed rows stay marked\n(default 3)", 0, WATCH_NO | CTX_EVENTS,
+     .parse = opt_highlight},
 
     {"ranges", OPT_RANGES, false, ARG_NONE, NULL, G_OTHER, NULL,
      "this host's ephemeral port ranges and their use", CTX_RANGES, 0, .parse = opt_ranges},
@@ -457,6 +488,7 @@ static const struct {
 const char pv_cli_usage_line[] =
     "usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
     "       portview --events [OPTION]...     sockets as they open, change and close\n"
+    "       portview --top [OPTION]...        a live screen to sort, filter, act on\n"
     "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
     "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
     "       portview --lookup NAME            the same for a service name\n"

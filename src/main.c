@@ -24,7 +24,7 @@ static mode_fn *const modes[] = {
     [PV_MODE_LIST] = pv_mode_list,     [PV_MODE_RANGES] = pv_mode_ranges,
     [PV_MODE_LOOKUP] = pv_mode_lookup, [PV_MODE_SUMMARY] = pv_mode_summary,
     [PV_MODE_WATCH] = pv_mode_watch,   [PV_MODE_EVENTS] = pv_mode_events,
-    [PV_MODE_KILL] = pv_mode_kill,
+    [PV_MODE_TOP] = pv_mode_top,       [PV_MODE_KILL] = pv_mode_kill,
 };
 
 int main(int argc, char **argv)

@@ -32,4 +32,7 @@ int pv_mode_events(const struct pv_request *req, const struct pv_services *svc,
 /* --kill: close the TCP sockets the filters select, or --dry-run (mode_kill.c). */
 int pv_mode_kill(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P);
 
+/* --top: the live screen (PV_MODE_TOP, mode_top.c and its top_*.c). */
+int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P);
+
 #endif

@@ -1,0 +1,479 @@
+/*
+ * --top: the live screen.  The terminal is ncurses' (newterm on standard
+ * input and output, left with endwin: the shell's screen, cursor and
+ * echo as they were); snapshots are taken on a thread of their own, so
+ * that keys are answered at once while one is being taken (the screen
+ * only ever reads the frame it has, top.h); signals come from
+ * refresh.c's signalfd (SIGINT, SIGTERM, SIGHUP end the run, SIGWINCH
+ * redraws, SIGTSTP suspends).  What portview writes on standard error
+ * meanwhile is kept aside and written once the terminal is back.  A
+ * crash (SIGSEGV and the like) puts the terminal back before it dies.
+ *
+ * The '/' filter is read by the command line's own parser
+ * (pv_cli_parse_filter) into a query, and the run goes on with a copy of
+ * the request holding that query: the one place a request is copied.
+ */
+#include <curses.h>
+#include <errno.h>
+#include <locale.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <term.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "modes.h"
+#include "refresh.h"
+#include "top.h"
+#if __has_include("portview/destroy.h")
+#include "portview/destroy.h"
+#define HAVE_DESTROY 1
+#endif
+
+/* ---- the terminal put back on a crash: what the handler needs, set once ---- */
+
+static struct termios crash_termios;
+static char crash_reset[64];
+
+static void crash_handler(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, &crash_termios);
+	if (write(STDOUT_FILENO, crash_reset, strlen(crash_reset)) < 0)
+		crash_reset[0] = '\0';
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Called once ncurses knows the terminal; shell is its modes before newterm. */
+static void crash_restore_on(const struct termios *shell)
+{
+	const char *caps[] = {"sgr0", "cnorm", "rmcup"};
+	crash_termios = *shell;
+	crash_reset[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		const char *s = tigetstr(caps[i]);
+		if (s && s != (char *)-1 && strlen(crash_reset) + strlen(s) < sizeof(crash_reset))
+			strcat(crash_reset, s);
+	}
+	struct sigaction sa = {.sa_handler = crash_handler};
+	sigemptyset(&sa.sa_mask);
+	const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* ---- standard error kept aside while the screen is up ---- */
+
+struct aside {
+	int saved, fd;
+};
+
+static void aside_start(struct aside *a)
+{
+	a->fd = memfd_create("portview-stderr", MFD_CLOEXEC);
+	a->saved = a->fd >= 0 ? dup(STDERR_FILENO) : -1;
+	if (a->saved < 0 || dup2(a->fd, STDERR_FILENO) < 0) {
+		if (a->saved >= 0)
+			close(a->saved);
+		if (a->fd >= 0)
+			close(a->fd);
+		a->saved = a->fd = -1;
+	}
+}
+
+static void aside_end(struct aside *a)
+{
+	if (a->saved < 0)
+		return;
+	dup2(a->saved, STDERR_FILENO);
+	close(a->saved);
+	char buf[4096];
+	ssize_t n;
+	lseek(a->fd, 0, SEEK_SET);
+	while ((n = read(a->fd, buf, sizeof(buf))) > 0)
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			break;
+	close(a->fd);
+	a->saved = a->fd = -1;
+}
+
+/* ---- the refresh thread ---- */
+
+struct worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool job, quit; /* under mu */
+	int done;	/* an eventfd: a job has finished */
+	/* a job's inputs, set while it is idle */
+	const struct pv_request *req;
+	const struct pv_services *svc;
+	struct pv_places *P;
+	struct top_build b;
+	bool reset;		     /* start afresh: nothing before (a new filter) */
+	const struct top_frame *old; /* the screen's frame: read only, by both */
+	/* its own */
+	struct pv_snap slots[2], *prev, *cur;
+	uint64_t taken;
+	/* a job's outputs */
+	struct top_frame out;
+	int status;
+};
+
+static void run_job(struct worker *w)
+{
+	bool fresh = w->reset;
+	if (fresh && w->prev) {
+		pv_snap_free(w->prev);
+		w->prev = NULL;
+	}
+	w->reset = false;
+	pv_snap_free(w->cur);
+	top_frame_free(&w->out);
+	w->status = pv_snap_take(w->req, w->P, w->svc, w->taken++ > 0, true, w->prev, w->cur);
+	if (w->status != EXIT_OK)
+		return;
+	if (w->b.names)
+		pv_view_resolve_names(&w->cur->view, PV_RESOLVE_TIMEOUT_MS / 2);
+	top_frame_build(&w->out, &w->b, w->cur, w->prev, fresh ? NULL : w->old);
+	/* this snapshot becomes the one before; the older one's place takes the next */
+	struct pv_snap *older = w->prev ? w->prev : &w->slots[w->cur == &w->slots[0]];
+	w->prev = w->cur;
+	w->cur = older;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->quit)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		run_job(w);
+		pthread_mutex_lock(&w->mu);
+		w->job = false; /* before the screen hears of it: it may hand over the next */
+		uint64_t one = 1;
+		if (write(w->done, &one, sizeof(one)) < 0)
+			w->status = EXIT_RUNTIME;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void worker_go(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->job = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int worker_start(struct worker *w)
+{
+	w->done = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->done < 0)
+		return -errno;
+	pv_snap_init(&w->slots[0]);
+	pv_snap_init(&w->slots[1]);
+	w->cur = &w->slots[0];
+	top_frame_init(&w->out);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	int err = pthread_create(&w->thread, NULL, worker_main, w);
+	if (err) {
+		close(w->done);
+		return -err;
+	}
+	return 0;
+}
+
+static void worker_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pv_snap_free(&w->slots[0]);
+	pv_snap_free(&w->slots[1]);
+	top_frame_free(&w->out);
+	close(w->done);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+}
+
+/* ---- the run ---- */
+
+struct top_run {
+	const struct pv_request *req;
+	struct pv_request filtered; /* req with the '/' filter's query */
+	bool has_filter;
+	struct pv_places *P;
+	struct top_state st;
+	struct top_frame frames[2], *frame;
+	struct worker w;
+	bool busy;
+	struct timespec next;
+	uint64_t refreshes;
+};
+
+/* The '/' filter typed: read by the options' parser; its error in the status line. */
+static void apply_filter(struct top_run *t)
+{
+	struct top_state *st = &t->st;
+	st->filter_changed = false;
+	if (!st->filter_next[0]) {
+		t->has_filter = false;
+		st->filter[0] = '\0';
+		top_say(st, false, "every socket");
+	} else {
+		struct pv_request parsed;
+		char err[256];
+		if (!pv_cli_parse_filter(st->filter_next, &parsed, err, sizeof(err))) {
+			top_say(st, true, "%s", err);
+			return;
+		}
+		t->filtered = *t->req;
+		t->filtered.query = parsed.query;
+		t->has_filter = true;
+		memcpy(st->filter, st->filter_next, sizeof(st->filter));
+		top_say(st, false, "filter: %s", st->filter);
+	}
+	t->w.reset = true;
+	pv_now_mono(&t->next);
+}
+
+/* k and K answered y: close the socket, or signal its process; the result in the status line. */
+static void act(struct top_run *t)
+{
+	struct top_state *st = &t->st;
+	const struct top_row *r = &st->target;
+	int a = st->act;
+	st->act = 0;
+	if (a == 'T' || a == '9') {
+		int sig = a == '9' ? SIGKILL : SIGTERM;
+		if (kill(r->pid, sig) == 0)
+			top_say(st, false, "sent %s to %d/%s", a == '9' ? "SIGKILL" : "SIGTERM",
+				(int)r->pid, st->target_text[2]);
+		else
+			top_say(st, true, "%d/%s: %s", (int)r->pid, st->target_text[2],
+				errno == EPERM ? "no permission" : strerror(errno));
+		return;
+	}
+#ifdef HAVE_DESTROY
+	size_t place = r->s.netns < t->P->n ? r->s.netns : 0;
+	const struct pv_netns *ns = &t->P->v[place].ns;
+	int err = pv_destroy(&r->s, ns->own || t->P->n == 1 ? -1 : ns->fd);
+	if (err == 0)
+		top_say(st, false, "closed %s -> %s", st->target_text[0], st->target_text[1]);
+	else
+		top_say(st, true, "%s -> %s: %s", st->target_text[0], st->target_text[1],
+			pv_destroy_strerror(err));
+#else
+	top_say(st, true, "closing is not built into this portview (no SOCK_DESTROY)");
+#endif
+	pv_now_mono(&t->next); /* show it gone at once */
+}
+
+/* Hand the thread its next snapshot. */
+static void start_refresh(struct top_run *t)
+{
+	struct worker *w = &t->w;
+	w->req = t->has_filter ? &t->filtered : t->req;
+	w->b = (struct top_build){.names = t->st.names,
+				  .units = t->st.units,
+				  .highlight_ms = t->st.highlight_ms,
+				  .detail_key = t->st.details ? t->st.sel_key[TOP_SOCKETS] : 0,
+				  .proc_root = t->req->proc_root,
+				  .svc = w->svc};
+	w->old = t->frame;
+	t->busy = true;
+	worker_go(w);
+	t->next = (struct timespec){0};
+	pv_now_mono(&t->next);
+	pv_add_ms(&t->next, t->st.interval_ms);
+}
+
+/* The thread's frame becomes the screen's.  Returns an exit status or PV_GO_ON. */
+static int take_frame(struct top_run *t)
+{
+	uint64_t n;
+	if (read(t->w.done, &n, sizeof(n)) < 0)
+		return PV_GO_ON;
+	t->busy = false;
+	if (t->w.status != EXIT_OK)
+		return t->w.status;
+	struct top_frame *next = t->frame == &t->frames[0] ? &t->frames[1] : &t->frames[0];
+	top_frame_free(next);
+	*next = t->w.out; /* the thread's buffers move over */
+	top_frame_init(&t->w.out);
+	next->gen = ++t->refreshes;
+	t->frame = next;
+	top_sort(&t->st, t->frame);
+	if (t->req->count && t->refreshes >= t->req->count)
+		return EXIT_OK;
+	return PV_GO_ON;
+}
+
+static void keys(struct top_run *t)
+{
+	int ch;
+	while ((ch = getch()) != ERR) {
+		top_key(&t->st, t->frame, ch);
+		if (t->st.act)
+			act(t);
+		if (t->st.refresh_now) {
+			t->st.refresh_now = false;
+			pv_now_mono(&t->next);
+		}
+	}
+}
+
+/* How long to wait: until the next refresh is due, or for the thread. */
+static int wait_ms(const struct top_run *t)
+{
+	if (t->busy || t->st.paused)
+		return -1;
+	struct timespec now;
+	pv_now_mono(&now);
+	if (!pv_before(&now, &t->next))
+		return 0;
+	long ms = (t->next.tv_sec - now.tv_sec) * 1000 + (t->next.tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 1 ? 1 : (int)ms;
+}
+
+/* A signal: PV_GO_ON, or the exit status that ends the run. */
+static int on_signal(struct top_run *t, int sigfd)
+{
+	struct timespec now;
+	pv_now_mono(&now);
+	enum pv_wake w = pv_wait_until(sigfd, -1, &now);
+	if (w == PV_WAKE_STOP)
+		return EXIT_OK;
+	if (w == PV_WAKE_SUSPEND) {
+		endwin();
+		kill(getpid(), SIGSTOP);
+		refresh();
+	}
+	if (w == PV_WAKE_RESIZE || w == PV_WAKE_SUSPEND) {
+		struct winsize ws;
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+			resizeterm(ws.ws_row, ws.ws_col);
+		memset(t->st.width, 0, sizeof(t->st.width));
+		memset(t->st.measured, 0, sizeof(t->st.measured));
+		clear();
+	}
+	return PV_GO_ON;
+}
+
+static int loop(struct top_run *t, int sigfd)
+{
+	int status = PV_GO_ON;
+	while (status == PV_GO_ON && !t->st.quit) {
+		if (!t->busy && t->st.filter_changed)
+			apply_filter(t);
+		if (!t->busy && !t->st.paused && wait_ms(t) == 0)
+			start_refresh(t);
+		top_draw(&t->st, t->frame);
+		struct pollfd p[3] = {{.fd = sigfd, .events = POLLIN},
+				      {.fd = STDIN_FILENO, .events = POLLIN},
+				      {.fd = t->w.done, .events = POLLIN}};
+		int n = poll(p, 3, wait_ms(t));
+		if (n < 0 && errno != EINTR)
+			return EXIT_RUNTIME;
+		if (n <= 0)
+			continue;
+		if (p[0].revents)
+			status = on_signal(t, sigfd);
+		if (p[1].revents & (POLLHUP | POLLERR))
+			return EXIT_OK; /* the terminal has gone */
+		if (p[1].revents)
+			keys(t);
+		if (p[2].revents && status == PV_GO_ON)
+			status = take_frame(t);
+	}
+	return status == PV_GO_ON ? EXIT_OK : status;
+}
+
+static SCREEN *screen_open(struct top_run *t)
+{
+	struct termios shell;
+	setlocale(LC_CTYPE, "");
+	tcgetattr(STDIN_FILENO, &shell);
+	SCREEN *s = newterm(NULL, stdout, stdin);
+	if (!s)
+		return NULL;
+	set_term(s);
+	crash_restore_on(&shell);
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	t->st.color = t->req->table.color;
+	top_screen_colors(&t->st);
+	return s;
+}
+
+int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P)
+{
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		pv_err("--top needs a terminal; in a pipe, try portview -ano -i 1");
+		return EXIT_USAGE;
+	}
+	int status = pv_open_snapshotters(P);
+	if (status != EXIT_OK)
+		return status;
+	int sigfd = pv_signals_open(true);
+	if (sigfd < 0) {
+		pv_err_errno(sigfd, "cannot wait for signals");
+		return EXIT_RUNTIME;
+	}
+	struct top_run *t = xcalloc(1, sizeof(*t));
+	t->req = req;
+	t->P = P;
+	top_state_init(&t->st, !req->table.numeric, req->table.unit, req->interval_ms,
+		       req->highlight_ms, req->by_process);
+	top_frame_init(&t->frames[0]);
+	top_frame_init(&t->frames[1]);
+	t->frame = &t->frames[0];
+	t->w.svc = svc;
+	t->w.P = P;
+	pv_now_mono(&t->next);
+	int err = worker_start(&t->w);
+	SCREEN *scr = err ? NULL : screen_open(t);
+	if (err || !scr) {
+		if (err)
+			pv_err_errno(err, "cannot start the refresh thread");
+		else
+			pv_err("cannot draw on this terminal (TERM=%s)",
+			       getenv("TERM") ? getenv("TERM") : "");
+		status = EXIT_RUNTIME;
+	} else {
+		struct aside aside;
+		aside_start(&aside);
+		status = loop(t, sigfd);
+		endwin();
+		delscreen(scr);
+		aside_end(&aside);
+	}
+	if (!err)
+		worker_stop(&t->w);
+	top_frame_free(&t->frames[0]);
+	top_frame_free(&t->frames[1]);
+	top_state_free(&t->st);
+	free(t);
+	close(sigfd);
+	return status;
+}

@@ -1,0 +1,143 @@
+/*
+ * The live screen (--top), shared by its files: mode_top.c runs it (the
+ * terminal, the refresh thread, the loop), top_rows.c turns snapshots
+ * into the screen's rows, top_keys.c holds what the keys change and
+ * sorts, top_screen.c draws with ncurses.  The program's, never the
+ * library's: it draws on the terminal.
+ */
+#ifndef PORTVIEW_TOP_H
+#define PORTVIEW_TOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "refresh.h"
+#include "portview/buf.h"
+#include "portview/sock.h"
+#include "portview/util.h"
+#include "portview/watch.h"
+
+/* The two views and their columns. */
+enum top_view { TOP_SOCKETS, TOP_PROCESSES, TOP_NVIEWS };
+enum { TC_PROTO, TC_LOCAL, TC_FOREIGN, TC_STATE, TC_PID, TC_PROGRAM, TC_SEND, TC_RECV, TC_RTT };
+enum { TP_PROGRAM, TP_PIDS, TP_SOCKETS, TP_ESTAB, TP_LISTEN, TP_OTHER, TP_PORTS, TP_SEND, TP_RECV };
+#define TOP_MAXCOLS 9
+
+struct top_column {
+	const char *title;
+	bool right;	   /* numbers: aligned right */
+	bool numeric;	   /* sorted by num[], not by text */
+	bool descending;   /* sorted the biggest first unless reversed */
+	unsigned min, max; /* the width it may shrink to when space is short; 0: no limit */
+	int drop;	   /* the order columns leave a narrow screen: 1 first; 0 never */
+};
+extern const struct top_column top_columns[TOP_NVIEWS][TOP_MAXCOLS];
+extern const unsigned top_ncols[TOP_NVIEWS];
+
+/* One row of a view: its cells' text (in the frame's arena) and sort keys. */
+struct top_row {
+	uint64_t key;		    /* the socket's cookie; a process row's name hash */
+	uint32_t text[TOP_MAXCOLS]; /* offsets into the arena, NUL-terminated */
+	uint64_t num[TOP_MAXCOLS];
+	uint8_t change;		 /* enum pv_change while marked */
+	struct timespec until;	 /* when the mark ends */
+	struct pv_sock s;	 /* a socket row's record (s.info NULL), for k */
+	int32_t pid;		 /* its first owner; 0: none */
+	uint64_t sent, received; /* bytes per second; rate_known */
+	bool rate_known;
+};
+
+/* What a refresh gives the screen. */
+struct top_frame {
+	struct top_row *rows[TOP_NVIEWS];
+	size_t n[TOP_NVIEWS];
+	struct pv_buf arena;
+	struct pv_watch_counts counts;
+	uint64_t sent, received; /* the sum of the TCP rates */
+	struct timespec when;	 /* CLOCK_REALTIME */
+	struct pv_buf detail;	 /* the details of the socket asked for, lines */
+	uint64_t detail_key;	 /* which one; 0: none asked */
+	bool detail_found;
+	bool rates;   /* the rates are known (the second refresh on) */
+	uint64_t gen; /* which refresh it is: the screen measures each once */
+};
+
+void top_frame_init(struct top_frame *f);
+void top_frame_free(struct top_frame *f);
+static inline const char *top_text(const struct top_frame *f, const struct top_row *r, int c)
+{
+	return f->arena.data + r->text[c];
+}
+
+/* How a frame is built: the screen's choices the refresh thread reads. */
+struct top_build {
+	bool names;		       /* host and service names */
+	bool units;		       /* processes by unit */
+	uint32_t highlight_ms;	       /* how long marks stay */
+	uint64_t detail_key;	       /* the socket whose details to write; 0: none */
+	const char *proc_root;	       /* for the details' /proc reads */
+	const struct pv_services *svc; /* the port's --lookup text */
+};
+
+/*
+ * The frame of snapshot cur (prev: the one before, or NULL), its marks
+ * carried on from old (may be NULL) while they last.
+ */
+void top_frame_build(struct top_frame *f, const struct top_build *b, const struct pv_snap *cur,
+		     const struct pv_snap *prev, const struct top_frame *old);
+
+/* ---- the screen's state, changed by keys (top_keys.c) ---- */
+
+enum top_prompt { TOP_NO_PROMPT, TOP_FILTER, TOP_CLOSE, TOP_SIGNAL };
+
+struct top_state {
+	enum top_view view;
+	int sort[TOP_NVIEWS]; /* the column sorted by */
+	bool reverse[TOP_NVIEWS];
+	size_t sel[TOP_NVIEWS], first[TOP_NVIEWS]; /* the selected row, the first shown */
+	uint64_t sel_key[TOP_NVIEWS];		   /* what is selected: followed across refreshes */
+	bool names, units, paused, help, details, color;
+	uint32_t interval_ms, highlight_ms;
+	enum top_prompt prompt;
+	char input[256]; /* the prompt's line being typed */
+	size_t input_len;
+	char filter[256];      /* the filter in force */
+	char filter_next[256]; /* the one typed, when filter_changed */
+	char status[256];      /* the status line's message */
+	bool status_error;
+	struct top_row target;	  /* the row k or K asks about */
+	char target_text[3][128]; /* its local, foreign address and program, as shown */
+	int act; /* what the prompt's answer asks: 'c' close, 'T' SIGTERM, '9' SIGKILL; 0 */
+	bool quit, refresh_now, filter_changed;
+	/* what the screen shows, sorted: indexes into the frame's rows */
+	uint32_t *order[TOP_NVIEWS];
+	/* each column's width, kept from frame to frame */
+	unsigned width[TOP_NVIEWS][TOP_MAXCOLS];
+	/* the selected socket's rates over the last minute, a second each */
+	uint64_t spark_sent[60], spark_recv[60];
+	size_t spark_n;
+	uint64_t spark_key;
+	int rows_shown;		       /* the table's lines on screen, for PgUp/PgDn */
+	uint64_t measured[TOP_NVIEWS]; /* the frame (gen) the widths have seen */
+};
+
+void top_state_init(struct top_state *st, bool names, bool units, uint32_t interval_ms,
+		    uint32_t highlight_ms, bool by_process);
+void top_state_free(struct top_state *st);
+/* Sort a new frame's rows in the state's order, the selection following its row. */
+void top_sort(struct top_state *st, const struct top_frame *f);
+/* One key; the run's side (filter, close, signal) is left in st for mode_top.c. */
+void top_key(struct top_state *st, const struct top_frame *f, int key);
+/* The status line's message (printf-like). */
+void top_say(struct top_state *st, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- drawing (top_screen.c) ---- */
+
+/* Start and end the colours; draw the whole screen. */
+void top_screen_colors(struct top_state *st);
+void top_draw(struct top_state *st, const struct top_frame *f);
+
+#endif

@@ -1,0 +1,540 @@
+#!/usr/bin/env python3
+"""portview --top, the live screen, driven in tmux (send-keys,
+capture-pane) on sockets this test opens in a private network namespace.
+
+1. At 80x24 without colour: a connection the test opens appears marked
+   '+', then unmarked after --highlight; one it closes is marked '-',
+   then gone; a dual-stack connection ([::ffff:127.0.0.1]) fits: no
+   captured line wider than the pane, cut cells end with the ellipsis,
+   Send/s and Recv/s whole.
+2. '/--dport N' narrows the rows to those N; a bad filter leaves its
+   error in the status line and the old rows; an empty one shows all.
+3. Enter shows the details (the owner's PID and command line, tcp_info,
+   what --lookup says of the service's port);
+   'p' the per-process view, with the note that UDP is not counted.
+4. 'k' asks before closing (naming the connection); anything but 'y'
+   closes nothing; 'y' closes it (its peer reads a reset) and its row
+   is marked closed; 'K' then 'y' ends a process the test started.
+5. 'q' ends it with status 0 and the terminal as it was: the normal
+   screen, the cursor shown, echo on (stty).
+6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
+   reverses; SIGTERM ends it with status 0 and the terminal put back;
+   so does a SIGSEGV before it dies of it; + and - change the interval;
+   the selection follows its socket when the order changes.
+7. 60 refreshes (--count) with keys pressed between them end cleanly
+   (the sanitizers' build: no report); --by-process opens on the
+   per-process view.
+8. 'p' sums a transfer at a known pace (1 MB/s) onto its sending and
+   its receiving program, within 20% (the median of five refreshes).
+
+Exit status: 0 pass, 1 fail, 77 skip.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+ELLIPSIS = "\u2026"
+
+
+class Tmux:
+    def __init__(self, cols, rows, command):
+        self.sock = "pv-top-%d-%s" % (os.getpid(), os.urandom(6).hex())
+        self.cols, self.rows = cols, rows
+        subprocess.run(["tmux", "-L", self.sock, "new-session", "-d", "-x",
+                        str(cols), "-y", str(rows), command], check=True)
+
+    def screen(self, history=False):
+        r = subprocess.run(["tmux", "-L", self.sock, "capture-pane", "-p"] +
+                           (["-S", "-"] if history else []),
+                           stdout=subprocess.PIPE, check=True)
+        lines = [l.rstrip() for l in r.stdout.decode().split("\n")]
+        return lines[:-1] if lines and lines[-1] == "" else lines
+
+    def display(self, fmt):
+        r = subprocess.run(["tmux", "-L", self.sock, "display-message", "-p",
+                            fmt], stdout=subprocess.PIPE, check=True)
+        return r.stdout.decode().strip()
+
+    def selected(self):
+        """The line shown in reverse video (the selection), as text."""
+        r = subprocess.run(["tmux", "-L", self.sock, "capture-pane", "-p",
+                            "-e"], stdout=subprocess.PIPE, check=True)
+        for line in r.stdout.decode().split("\n")[2:-3]:
+            if re.search(r"\x1b\[[0-9;]*\b7m", line):
+                return re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip()
+        return None
+
+    def keys(self, *k):
+        subprocess.run(["tmux", "-L", self.sock, "send-keys"] + list(k),
+                       check=True)
+
+    def type(self, text):
+        subprocess.run(["tmux", "-L", self.sock, "send-keys", "-l", "--", text],
+                       check=True)
+
+    def wait(self, cond, what, timeout=15):
+        last = [[]]
+
+        def ok():
+            last[0] = self.screen()
+            return cond(last[0])
+        try:
+            common.wait_until(ok, what, timeout)
+            return last[0]
+        except RuntimeError as e:
+            raise RuntimeError("%s; the screen:\n%s" % (e, "\n".join(last[0])))
+
+    def portview_pid(self):
+        pane = self.display("#{pane_pid}")
+        out = subprocess.run(["pgrep", "-P", pane, "-x", "portview"],
+                             stdout=subprocess.PIPE).stdout.split()
+        return int(out[0]) if out else None
+
+    def close(self):
+        subprocess.run(["tmux", "-L", self.sock, "kill-server"],
+                       stderr=subprocess.DEVNULL)
+
+
+def table(screen):
+    """The table's rows: between the titles (line 1) and the status line."""
+    return [l for l in screen[2:-2] if l.strip()]
+
+
+def command(binary, args):
+    # the shell's terminal afterwards: echo on or off, as stty says
+    return ("env LANG=C.UTF-8 TERM=screen %s %s; echo rc=$?; "
+            "stty -a | tr ' ' '\\n' | grep -x -- '-*echo'; sleep 60"
+            % (binary, args))
+
+
+def listen(port, family=socket.AF_INET, addr="127.0.0.1"):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind((addr, port))
+    s.listen(16)
+    return s
+
+
+def connect(lst_port, cport, addr="127.0.0.1", lst=None):
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    c.bind((addr, cport))
+    c.connect((addr, lst_port))
+    s = lst.accept()[0] if lst else None
+    return c, s
+
+
+def small_screen(c, binary):
+    lst = listen(7100)
+    dual = listen(7101, socket.AF_INET6, "::")
+    keep = [connect(7100, 46200, lst=lst), connect(7101, 46201, lst=dual)]
+    t = Tmux(80, 24, command(binary, "--top -n --interval 0.5 "
+                             "--highlight 1.5 --color=never"))
+    try:
+        first = t.wait(lambda s: any("127.0.0.1:46200" in l for l in s),
+                       "the first refresh with the test's connection")
+        c.ok(first[0].startswith("portview --top") or
+             re.match(r"\d\d:\d\d:\d\d", first[0]),
+             "80x24: the header line first", first[0])
+        c.ok("Send/s" in first[1] and "Recv/s" in first[1],
+             "80x24: the rate columns are there, whole", "\n".join(first))
+
+        new = connect(7100, 46202, lst=lst)
+        got = t.wait(lambda s: any(l.startswith("+ ") and ":46202" in l
+                                   for l in s), "the new connection marked +")
+        c.ok(sum(1 for l in table(got) if ":46202" in l and
+                 l.startswith("+ ")) == 2,
+             "80x24: both ends of a new connection marked +")
+        t.wait(lambda s: any(":46202" in l and l.startswith("  ")
+                             for l in s) and
+               not any(":46202" in l and l.startswith("+") for l in s),
+               "the mark gone after --highlight")
+        c.ok(True, "80x24: the mark goes after --highlight")
+
+        for s in new:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+        t.wait(lambda s: any(l.startswith("- ") and ":46202" in l
+                             for l in s), "the closed connection marked -")
+        t.wait(lambda s: not any(":46202" in l for l in s),
+               "the closed connection gone")
+        c.ok(True, "80x24: a closed connection marked -, then gone")
+
+        scr = t.screen()
+        wide = [l for l in scr if len(l) > 80]
+        c.ok(not wide, "80x24: no line wider than the pane", "\n".join(wide))
+        # the last cell whole on every row, the cut ones as wide as the pane
+        c.ok(scr[1].endswith("Recv/s") and
+             all(re.search(r" (-|[\d.]+[kMG]?)$", l) for l in table(scr)),
+             "80x24: every row ends with its Recv/s cell",
+             "\n".join(scr))
+        mapped = [l for l in table(scr) if "[::ffff:" in l or
+                  (ELLIPSIS in l and "7101" not in l)]
+        c.ok(any(ELLIPSIS in l for l in table(scr)) or
+             any("[::ffff:127.0.0.1]:7101" in l for l in table(scr)),
+             "80x24: the dual-stack address whole or cut with an ellipsis",
+             "\n".join(scr))
+        (mapped,)  # noqa: B018
+
+        # 2. the filter
+        t.keys("/")
+        t.type("--dport 7100")
+        t.keys("Enter")
+        got = t.wait(lambda s: table(s) and
+                     all(re.search(r":7100\s", l) and "46200" in l
+                         for l in table(s)), "only --dport 7100's rows")
+        c.ok(len(table(got)) == 1 and "127.0.0.1:46200" in table(got)[0],
+             "filter: /--dport 7100 narrows to the one client end",
+             "\n".join(got))
+        t.keys("/", "C-u")
+        t.type("--dport 99999")
+        t.keys("Enter")
+        bad = t.wait(lambda s: "--dport 99999" in s[-2],
+                     "the bad filter's error in the status line")
+        c.ok("range" in bad[-2] or "port" in bad[-2],
+             "filter: a bad one says why", bad[-2])
+        c.eq(table(bad), table(got), "filter: a bad one keeps the old rows")
+        t.keys("/", "C-u", "Enter")
+        t.wait(lambda s: any("46201" in l for l in table(s)),
+               "every socket again after an empty filter")
+        c.ok(True, "filter: an empty one shows every socket")
+
+        # 3. details and the per-process view
+        t.keys("/", "C-u")
+        t.type("--sport 46200")
+        t.keys("Enter")
+        t.wait(lambda s: len(table(s)) == 1, "the one row of --sport 46200")
+        t.keys("Enter")
+        det = t.wait(lambda s: any(l.startswith("Owner") for l in s),
+                     "the details")
+        text = "\n".join(det)
+        c.ok("PID %d" % os.getpid() in text and
+             re.search(r"command \S*python3 /", text) and
+             "rtt" in text and "Send/s" in text and "Port 7100" in text and
+             "Class:" in text,
+             "details: the owner's PID and command line, tcp_info, the "
+             "rates' sparkline", text)
+        t.keys("Escape")
+        t.keys("p")
+        per = t.wait(lambda s: "Sockets" in s[1], "the per-process view")
+        c.ok("UDP traffic is not counted" in "\n".join(per) and
+             any(l.split()[0:1] == ["python3"] for l in table(per)),
+             "p: one row per program, and the note on UDP", "\n".join(per))
+        t.keys("p")
+
+        # 4. k asks first; K ends a process
+        t.keys("k")
+        ask = t.wait(lambda s: "[y/N]" in s[-2], "k's prompt")
+        c.ok(re.search(r"close 127\.0\.0\.1:46200 -> 127\.0\.0\.1:7100 held "
+                       r"by \d+/python3\? \[y/N\]", ask[-2]) is not None,
+             "k: the prompt names the connection and its holder", ask[-2])
+        t.keys("n")
+        t.wait(lambda s: "not closed" in s[-2], "k then n: not closed")
+        c.ok(keep[0][0].fileno() >= 0 and
+             len(table(t.screen())) == 1, "k then n: nothing closed")
+        t.keys("k")
+        t.wait(lambda s: "[y/N]" in s[-2], "k's prompt again")
+        t.keys("y")
+        done = t.wait(lambda s: "closed" in s[-2] or "127.0.0.1:46200" in
+                      s[-2], "k then y: the result in the status line")
+        peer = keep[0][1]
+        peer.settimeout(5)
+        try:
+            got = peer.recv(10)
+            reset = "read %r" % got
+        except ConnectionResetError:
+            reset = "reset"
+        except OSError as e:
+            reset = str(e)
+        c.ok(done[-2].startswith("closed 127.0.0.1:46200 -> 127.0.0.1:7100")
+             and reset == "reset",
+             "k then y: the connection closed, its peer reads a reset",
+             "%s\n%s" % (done[-2], reset))
+        # its process, told ECONNABORTED, lets it go: the row is closed
+        keep[0][0].close()
+        t.wait(lambda s: any(l.startswith("- ") and ":46200" in l
+                             for l in table(s)), "the closed connection "
+               "marked -")
+        c.ok(True, "k then y: the row marked closed")
+
+        victim = subprocess.Popen(
+            [sys.executable, "-c", "import socket,time\n"
+             "s=socket.socket(); s.bind(('127.0.0.1', 7199)); s.listen()\n"
+             "print('ok', flush=True); time.sleep(60)"],
+            stdout=subprocess.PIPE)
+        victim.stdout.readline()
+        t.keys("/", "C-u")
+        t.type("--sport 7199")
+        t.keys("Enter")
+        t.wait(lambda s: len(table(s)) == 1 and ":7199" in table(s)[0],
+               "the victim's listener")
+        t.keys("K")
+        t.wait(lambda s: "SIGTERM? [y/N" in s[-2], "K's prompt")
+        t.keys("y")
+        common.wait_until(lambda: victim.poll() is not None,
+                          "the process K ended")
+        c.ok(victim.returncode == -signal.SIGTERM,
+             "K then y: SIGTERM ends the process", str(victim.returncode))
+
+        # 5. q: the terminal as it was
+        t.keys("q")
+        end = t.wait(lambda s: any(l.startswith("rc=") for l in s) and
+                     any(l.strip() in ("echo", "-echo") for l in s),
+                     "portview ended and stty answered")
+        c.ok("rc=0" in end, "q: exit status 0", "\n".join(end))
+        c.ok("echo" in [l.strip() for l in end],
+             "q: echo on again (stty)", "\n".join(end))
+        c.eq((t.display("#{alternate_on}"), t.display("#{cursor_flag}")),
+             ("0", "1"), "q: the normal screen, the cursor shown")
+    finally:
+        t.close()
+        for pair in keep:
+            for s in pair:
+                if s:
+                    s.close()
+        lst.close()
+        dual.close()
+
+
+def sort_key(title, cell):
+    if title in ("Send/s", "Recv/s", "RTT ms"):
+        if cell == "-":
+            return -1
+        m = re.match(r"([\d.]+)([kMG]?)", cell)
+        return float(m.group(1)) * {"": 1, "k": 1e3, "M": 1e6, "G": 1e9}[
+            m.group(2)] if m else -1
+    if title == "PID":
+        return int(cell.split()[0]) if cell[:1].isdigit() else 1 << 40
+    if title == "Local Address":
+        host, _, port = cell.rpartition(":")
+        return (socket.inet_aton(host) if "." in host else b"", int(port))
+    if title == "Proto":
+        return cell
+    return cell
+
+
+def columns(title_line):
+    """Each title's start, from the titles line."""
+    return [(m.start(), m.group(1)) for m in
+            re.finditer(r"(Proto|Local Address|Foreign Address|State|PID|"
+                        r"Program|Send/s|Recv/s|RTT ms)", title_line)]
+
+
+def cells(line, cols):
+    out = {}
+    for i, (start, title) in enumerate(cols):
+        end = cols[i + 1][0] if i + 1 < len(cols) else len(line)
+        # right-aligned numbers end before the next title starts
+        out[title] = line[start if title not in ("PID", "Send/s", "Recv/s",
+                                                 "RTT ms")
+                          else (cols[i - 1][0] + 1 if i else 0):end].strip()
+        if title in ("PID", "Send/s", "Recv/s", "RTT ms"):
+            out[title] = out[title].split()[-1] if out[title] else ""
+    return out
+
+
+def big_screen(c, binary):
+    lst = listen(7200)
+    keep = [connect(7200, p, lst=lst) for p in (46301, 46303, 46302)]
+    t = Tmux(200, 50, command(binary, "--top -n --interval 0.5"))
+    try:
+        t.wait(lambda s: sum(1 for l in s if ":7200" in l) >= 7,
+               "the listener and three connections")
+        t.keys(" ")  # paused: the same rows under each order
+        sorted_ok = []
+        for _ in range(9):
+            t.keys("s")
+            time.sleep(0.2)
+            scr = t.wait(lambda s: "sorted by" in s[-2], "sorted")
+            title = re.search(r"sorted by (.*?)(, reversed)?$", scr[-2]).group(1)
+            cols = columns(scr[1])
+            rows = [cells(l, cols) for l in table(scr)]
+            keys = [sort_key(title, r.get(title, "")) for r in rows]
+            desc = title in ("Send/s", "Recv/s", "RTT ms")
+            want = sorted(keys, reverse=desc)
+            if title in ("Send/s", "Recv/s", "RTT ms", "PID", "Proto",
+                         "Local Address", "State", "Program",
+                         "Foreign Address") and len(rows) >= 7:
+                sorted_ok.append((title, keys == want))
+        c.ok(len(sorted_ok) == 9 and all(ok for _, ok in sorted_ok),
+             "200x50: sorting by each column orders the rows by it",
+             repr(sorted_ok))
+        # Local Address reversed: r
+        while "sorted by Local Address" not in t.screen()[-2]:
+            t.keys("s")
+            time.sleep(0.1)
+        before = [cells(l, columns(t.screen()[1]))["Local Address"]
+                  for l in table(t.screen())]
+        t.keys("r")
+        scr = t.wait(lambda s: "reversed" in s[-2], "reversed")
+        after = [cells(l, columns(scr[1]))["Local Address"]
+                 for l in table(scr)]
+        c.ok(after == sorted(after, key=lambda x: sort_key("Local Address", x),
+                             reverse=True) and before != after,
+             "200x50: r reverses the order", "%r\n%r" % (before, after))
+        wide = [l for l in scr if len(l) > 200]
+        c.ok(not wide, "200x50: no line wider than the pane")
+        # the selection follows its socket: down to the third row, then sort
+        t.keys("Home", "j", "j")
+        sel = t.wait(lambda s: t.selected() and t.selected() == table(s)[2],
+                     "the third row selected")[2:]
+        chosen = t.selected()
+        t.keys("r")
+        t.wait(lambda s: s[-2] == "sorted by Local Address", "sorted again")
+        after = table(t.screen())
+        c.ok(t.selected() == chosen and after.index(chosen) != 2,
+             "200x50: the selection follows its socket to its new place",
+             "%r\n%s" % (chosen, "\n".join(after)))
+        (sel,)  # noqa: B018
+        t.keys("+")
+        longer = t.wait(lambda s: "every" in s[-2], "+'s answer")[-2]
+        t.keys("-")
+        shorter = t.wait(lambda s: s[-2] != longer, "-'s answer")[-2]
+        c.eq((longer, shorter), ("every 1 s", "every 0.5 s"),
+             "+ and -: a longer, a shorter interval")
+
+        pid = t.portview_pid()
+        os.kill(pid, signal.SIGTERM)
+        end = t.wait(lambda s: any(l.startswith("rc=") for l in s) and
+                     any(l.strip() in ("echo", "-echo") for l in s),
+                     "portview ended by SIGTERM")
+        c.ok("rc=0" in end and "echo" in [l.strip() for l in end] and
+             t.display("#{alternate_on}") == "0" and
+             t.display("#{cursor_flag}") == "1",
+             "SIGTERM: status 0, the terminal put back", "\n".join(end))
+    finally:
+        t.close()
+        for pair in keep:
+            for s in pair:
+                s.close()
+        lst.close()
+
+
+def crash(c, binary):
+    """A SIGSEGV sent to it: the terminal put back before it dies."""
+    t = Tmux(100, 30, command(binary, "--top -n --interval 0.5"))
+    try:
+        t.wait(lambda s: "Proto" in s[1], "the first refresh")
+        os.kill(t.portview_pid(), signal.SIGSEGV)
+        end = t.wait(lambda s: any(l.startswith("rc=") for l in s) and
+                     any(l.strip() in ("echo", "-echo") for l in s),
+                     "portview ended by SIGSEGV")
+        c.ok("rc=139" in end and "echo" in [l.strip() for l in end] and
+             t.display("#{alternate_on}") == "0" and
+             t.display("#{cursor_flag}") == "1",
+             "SIGSEGV: it dies of it (139), the terminal put back first",
+             "\n".join(end))
+    finally:
+        t.close()
+
+
+def many_refreshes(c, binary):
+    lst = listen(7300)
+    keep = [connect(7300, 46400, lst=lst)]
+    t = Tmux(120, 30, command(binary, "--top --by-process -n --interval 0.1 "
+                              "--count 60"))
+    try:
+        first = t.wait(lambda s: any(l.startswith("  python3") for l in s),
+                       "the first refresh, per process")
+        c.ok(first[1].split()[:3] == ["Program", "PID", "Sockets"],
+             "--by-process: the per-process view first", first[1])
+        for k in ["s", "s", "r", "p", "s", "p", "Enter", "Escape", "n", "n",
+                  "?", "x", "/", "--dport 7300", "Enter", "/", "C-u",
+                  "Enter", "End", "Home", "PgDn", "PgUp"]:
+            if k.startswith("--"):
+                t.type(k)
+            else:
+                t.keys(k)
+            time.sleep(0.05)
+        end = t.wait(lambda s: any(l.startswith("rc=") for l in s),
+                     "the 60th refresh's end", timeout=60)
+        text = "\n".join(t.screen(history=True))
+        c.ok("rc=0" in end and "Sanitizer" not in text and
+             "runtime error" not in text,
+             "60 refreshes with keys between them: status 0, no sanitizer "
+             "report", text[-2000:])
+    finally:
+        t.close()
+        for pair in keep:
+            for s in pair:
+                s.close()
+        lst.close()
+
+
+def parse_si(text):
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9}
+    if text and text[-1] in scale:
+        return float(text[:-1]) * scale[text[-1]]
+    return float(text) if text not in ("", "-") else -1
+
+
+def per_process_rate(c, binary):
+    """A transfer at a known pace summed onto its programs."""
+    w = common.World()
+    sender, sink = w.holder("pv-sender"), w.holder("pv-sink")
+    lst = w.tcp_listen(sink, "127.0.0.1", 7400)
+    cli, srv = w.tcp_connect(sender, "127.0.0.1", 46500, lst, "127.0.0.1")
+    pace = 1000000  # bytes a second: 50,000 twenty times a second
+    sink.cmd("drain", srv.sid)
+    sender.cmd("pace", cli.sid, 50000, 20, 14)
+    t = Tmux(120, 30, command(binary, "--top --by-process -n "
+                              "--interval 0.5"))
+    try:
+        sends, recvs = [], []
+        last = None
+        deadline = time.monotonic() + common.scaled(20)
+        while len(sends) < 5 and time.monotonic() < deadline:
+            scr = t.screen()
+            cols = {l.split()[0]: l.split() for l in table(scr) if l.split()}
+            if scr[0] != last and "pv-sender" in cols and "pv-sink" in cols \
+                    and parse_si(cols["pv-sender"][-2]) > 0:
+                last = scr[0]
+                sends.append(parse_si(cols["pv-sender"][-2]))
+                recvs.append(parse_si(cols["pv-sink"][-1]))
+            time.sleep(0.3)
+        for what, got in (("sender's Send/s", sends), ("sink's Recv/s", recvs)):
+            got = sorted(got)
+            median = got[len(got) // 2] if got else 0
+            c.ok(abs(median - pace) <= 0.2 * pace,
+                 "p: the %s is %d B/s, within 20%% of %d (refreshes: %s)"
+                 % (what, median, pace, got))
+    finally:
+        t.close()
+        w.stop()
+
+
+def main():
+    common.enter_netns()
+    binary = common.require_portview()
+    if not shutil.which("tmux"):
+        print("FAIL: tmux is installed (scripts/setup.sh lists it)")
+        sys.exit(1)
+    c = common.Checker()
+    for part in (small_screen, big_screen, crash, many_refreshes,
+                 per_process_rate):
+        start = time.monotonic()
+        part(c, binary)
+        print("# %s: %.1f s" % (part.__name__, time.monotonic() - start))
+    rc, _, err = common.run_portview(["--top"])
+    c.ok(rc == 2 and "--top needs a terminal" in err,
+         "--top in a pipe: a usage error", err)
+    rc, _, err = common.run_portview(["--top", "--json"])
+    c.ok(rc == 2 and "--json cannot be combined with --top" in err,
+         "--top --json: a usage error", err)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
