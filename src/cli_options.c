@@ -119,12 +119,22 @@ static int opt_pid(struct cli_state *st, const char *arg)
 
 static int opt_command(struct cli_state *st, const char *arg)
 {
-	/* Compiled once for the run; the query points at them. */
+	/*
+	 * The query points at these; a slot compiled before (--top's '/'
+	 * parses filters again) is freed before it is compiled anew.
+	 */
 	static regex_t command_re[ARRAY_SIZE(((struct pv_query *)0)->programs)];
+	static bool compiled[ARRAY_SIZE(command_re)];
 	struct pv_query *q = &st->req->query;
 	struct pv_why why;
-	if (!pv_parse_command(arg, q, &command_re[q->nprograms % ARRAY_SIZE(command_re)], &why))
+	size_t slot = q->nprograms % ARRAY_SIZE(command_re);
+	if (compiled[slot]) {
+		regfree(&command_re[slot]);
+		compiled[slot] = false;
+	}
+	if (!pv_parse_command(arg, q, &command_re[slot], &why))
 		return bad(st, arg, &why);
+	compiled[slot] = q->program_re[q->nprograms - 1] == &command_re[slot];
 	st->named = st->by_process = true;
 	return PV_GO_ON;
 }
