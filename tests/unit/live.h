@@ -98,28 +98,40 @@ static inline bool can_unshare(void)
 }
 
 /*
- * Go on in a child that is PID 1 of a new PID namespace with its own
+ * Go on in a grandchild that is PID 1 of a new PID namespace with its own
  * /proc: a test that takes owners then walks (or iterates) this test's
- * processes only, not every process of a busy host.  The child returns
- * -1 and carries on; the parent returns the child's exit status (1 if it
- * was killed).  Where the namespace cannot be made, -1 in the caller
- * itself, which carries on in the host's.
+ * processes only, not every process of a busy host.  The grandchild
+ * returns -1 and carries on; the caller gets its exit status (1 if it was
+ * killed or the namespace could not be made).  The namespace is made in a
+ * child, not here: a process that made one can fork into it only until
+ * its first child ends, and LSan forks its tracer at exit.
  */
 static inline int own_pid_namespace(void)
 {
-	if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
+	pid_t mid = fork();
+	if (mid < 0)
 		return 1;
-	if (pid == 0) {
-		if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
-		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+	if (mid == 0) {
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
 			_exit(1);
-		return -1;
+		pid_t pid = fork();
+		if (pid < 0)
+			_exit(1);
+		if (pid == 0) {
+			if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+			    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  NULL) != 0)
+				_exit(1);
+			return -1;
+		}
+		int st;
+		if (waitpid(pid, &st, 0) != pid)
+			_exit(1);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st)
+				    : 1); /* no exit handlers: LSan's is the child's */
 	}
 	int st;
-	if (waitpid(pid, &st, 0) != pid)
+	if (waitpid(mid, &st, 0) != mid)
 		return 1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
