@@ -366,9 +366,11 @@ def overflow(c, binary, w, h):
     probe_ports = {p[0].lport for p in probes} | set(range(47410, 47430))
     closed = [(d["local"]["port"], d["cookie"]) for d in docs
               if d["event"] == "closed" and d["local"]["port"] not in probe_ports]
-    c.ok(len(lost) == 1 and docs[lost[0]]["message"].startswith(
-        "events were lost"), "overflow: one 'lost' event (%d connections "
-        "reset while stopped)" % n, repr(docs[:3]))
+    # one, or more where the kernel was still sending when portview caught
+    # up (a loaded machine)
+    c.ok(len(lost) >= 1 and all(docs[i]["message"].startswith(
+        "events were lost") for i in lost), "overflow: a 'lost' event (%d "
+        "connections reset while stopped)" % n, repr(docs[:3]))
     c.eq((len(closed), len(set(closed))), (n, n),
          "overflow: every one of the %d connections closed exactly once, at "
          "once (the next dump was ten minutes away)" % n)
@@ -386,8 +388,12 @@ def overflow_count(c, lines, rc, err, n):
     the close after them, and the stream ends by itself."""
     ev = text_events(lines)
     kinds = [e[0] for e in ev]
-    c.ok(rc == 0 and err == "" and kinds.count("lost") == 1 and
-         kinds.count("closed") == n + 1 and len(ev) == n + 2 and
+    # A loaded machine may overflow the queue a second time while the
+    # kernel's work queue is still sending the closes: lost lines, each
+    # followed by a dump, none of them counted.
+    lost = kinds.count("lost")
+    c.ok(rc == 0 and err == "" and lost >= 1 and
+         kinds.count("closed") == n + 1 and len(ev) == n + 1 + lost and
          ev[-1][0] == "closed" and " 127.0.0.1:47409 " in ev[-1][1] and
          len(lines) == len(ev) + 1,
          "--count %d through an overflow: %d closes, the last the one after "
