@@ -442,7 +442,7 @@ static void note_boundary(struct pv_diag_tails *t, uint8_t proto, uint8_t last, 
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const struct pv_idset *known,
 		 struct pv_socklist *out, struct pv_diag_stats *stats, struct pv_diag_tails *tails)
 {
-	static uint32_t seq_counter;
+	static uint32_t seq_counter; /* atomic: dumps go out on several threads */
 	/* 8-byte aligned room for one datagram */
 	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
 	struct pv_socklist_mark mark = pv_socklist_mark(out);
@@ -455,7 +455,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 			tails->check = false;
 	}
 	for (int attempt = 0; attempt < 4; attempt++) {
-		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
+		uint32_t seq =
+		    (uint32_t)time(NULL) + __atomic_add_fetch(&seq_counter, 1, __ATOMIC_RELAXED);
 		pv_socklist_rollback(out, mark);
 		if (tails) {
 			tails->boundaries = tails->checked = 0;
@@ -536,11 +537,9 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 		struct nlmsghdr h;
 		struct inet_diag_req_v2 r;
 	};
-	static uint32_t seq0;
+	static uint32_t counter; /* atomic: lookups go out on several threads */
 	if (n == 0)
 		return 0;
-	if (seq0 == 0)
-		seq0 = (uint32_t)time(NULL) << 8;
 	/* on the stack: this runs at every boundary of a large dump */
 	struct request req[BATCH];
 	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
@@ -548,7 +547,8 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 
 	for (size_t at = 0; at < n && gone >= 0; at += BATCH) {
 		size_t k = n - at < BATCH ? n - at : BATCH;
-		seq0 += BATCH;
+		uint32_t seq0 = ((uint32_t)time(NULL) << 8) +
+				__atomic_add_fetch(&counter, BATCH, __ATOMIC_RELAXED);
 		for (size_t i = 0; i < k; i++) {
 			const struct pv_diag_id *id = &ids[at + i];
 			req[i] = (struct request){
@@ -597,7 +597,8 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 
 int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state)
 {
-	static uint32_t seq;
+	static uint32_t counter; /* atomic: as pv_diag_count_gone's */
+	uint32_t seq = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	struct {
 		struct nlmsghdr h;
 		struct inet_diag_req_v2 r;
@@ -605,7 +606,7 @@ int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t
 	    .h = {.nlmsg_len = sizeof(req),
 		  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		  .nlmsg_flags = NLM_F_REQUEST,
-		  .nlmsg_seq = ++seq ? seq : ++seq},
+		  .nlmsg_seq = seq ? seq : 1},
 	    .r = {.sdiag_family = s->family, .sdiag_protocol = s->proto, .idiag_states = ~0u},
 	};
 	size_t alen = s->family == AF_INET ? 4 : 16;

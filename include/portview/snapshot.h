@@ -24,9 +24,18 @@ enum pv_dump_check {
 	PV_DUMP_TWICE,	   /* always a second whole walk instead */
 };
 
+/* The most threads a snapshot's dumps go out on (there are at most 4 requests and a split). */
+#define PV_DUMP_THREADS_MAX 4
+
 struct pv_dump_policy {
 	enum pv_dump_check check;
 	bool per_family; /* TCP asked once per family, as UDP always is */
+	/*
+	 * Threads the dumps may go out on (PORTVIEW_DUMP_THREADS), at most
+	 * PV_DUMP_THREADS_MAX; 0: one per CPU online.  With one, the requests
+	 * go out one after another, TCP's bound sockets in TCP's walk.
+	 */
+	unsigned threads;
 };
 
 /* What a snapshot reads of its network namespace. */
@@ -71,7 +80,8 @@ struct pv_dump_report {
 struct pv_snapshot_report {
 	struct pv_dump_report dumps[PV_SNAPSHOT_MAX_DUMPS];
 	size_t ndumps;
-	size_t repeats; /* repeated sockets dropped */
+	size_t repeats;	  /* repeated sockets dropped */
+	unsigned threads; /* the dumps went out on */
 	/* The dump that failed, when pv_snapshot_take returns an error. */
 	uint8_t failed_proto;
 };
@@ -86,6 +96,8 @@ void pv_snapshotter_close(struct pv_snapshotter *s);
 enum {
 	PV_KEEP_MORE = 1, /* the queues, timers and interface (for -e and JSON) */
 	PV_KEEP_INFO = 2, /* each TCP socket's tcp_info, asked of the kernel (-i) */
+	/* the retransmissions and the probes both, from tcp_info (-e and JSON show them) */
+	PV_KEEP_PROBES = 4,
 };
 
 /*
