@@ -155,35 +155,52 @@ struct attrs {
 	uint8_t retransmits, probes;
 	const char *tcp_info; /* and all of it (-i), tcp_info_len bytes */
 	size_t tcp_info_len;
-	int proto; /* INET_DIAG_PROTOCOL (destroy messages name it); -1: none */
+	int proto;	 /* INET_DIAG_PROTOCOL (destroy messages name it); -1: none */
+	uint64_t cgroup; /* INET_DIAG_CGROUP_ID (Linux 5.7+), 0: none */
 };
 
-static int attr_cb(const struct nlattr *a, void *data)
+/*
+ * The attributes after a record message of len bytes, in one walk; one
+ * that does not fit ends it (the kernel sends none such).
+ */
+static void read_attrs(const char *msg, size_t len, struct attrs *x)
 {
-	struct attrs *x = data;
-	switch (mnl_attr_get_type(a)) {
-	case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
-		if (mnl_attr_validate(a, MNL_TYPE_U8) == 0)
-			x->v6only = mnl_attr_get_u8(a) ? 1 : 0;
-		break;
-	case INET_DIAG_INFO: /* struct tcp_info, when asked for: its third and fourth bytes */
-		if (mnl_attr_get_payload_len(a) >= 4) {
-			const uint8_t *info = mnl_attr_get_payload(a);
-			x->info = true;
-			x->retransmits = info[2]; /* tcpi_retransmits: icsk_retransmits */
-			x->probes = info[3];	  /* tcpi_probes: icsk_probes_out */
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct inet_diag_msg));
+	while (off + sizeof(struct nlattr) <= len) {
+		struct nlattr a;
+		memcpy(&a, msg + off, sizeof(a));
+		if (a.nla_len < sizeof(a) || a.nla_len > len - off)
+			break;
+		const uint8_t *payload = (const uint8_t *)msg + off + NLA_HDRLEN;
+		size_t plen = a.nla_len - NLA_HDRLEN;
+		switch (a.nla_type & NLA_TYPE_MASK) {
+		case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
+			if (plen >= 1)
+				x->v6only = payload[0] ? 1 : 0;
+			break;
+		case INET_DIAG_INFO:
+			/* struct tcp_info, when asked for: tcpi_retransmits, tcpi_probes */
+			if (plen >= 4) {
+				x->info = true;
+				x->retransmits = payload[2];
+				x->probes = payload[3];
+			}
+			x->tcp_info = (const char *)payload;
+			x->tcp_info_len = plen;
+			break;
+		case INET_DIAG_PROTOCOL:
+			if (plen >= 1)
+				x->proto = payload[0];
+			break;
+		case INET_DIAG_CGROUP_ID: /* the socket's cgroup (Linux 5.7+) */
+			if (plen >= sizeof(x->cgroup))
+				memcpy(&x->cgroup, payload, sizeof(x->cgroup));
+			break;
+		default:
+			break;
 		}
-		x->tcp_info = mnl_attr_get_payload(a);
-		x->tcp_info_len = mnl_attr_get_payload_len(a);
-		break;
-	case INET_DIAG_PROTOCOL:
-		if (mnl_attr_get_payload_len(a) >= 1)
-			x->proto = mnl_attr_get_u8(a);
-		break;
-	default:
-		break;
+		off += NLA_ALIGN(a.nla_len);
 	}
-	return MNL_CB_OK;
 }
 
 /*
@@ -196,9 +213,7 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	struct inet_diag_msg m;
 	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
 	struct attrs attrs = {.v6only = -1, .proto = -1};
-	size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
-	if (len > head)
-		mnl_attr_parse_payload(msg + head, len - head, attr_cb, &attrs);
+	read_attrs(msg, len, &attrs);
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
 	struct pv_tcp_info info;
@@ -225,6 +240,7 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	    .uid = m.idiag_uid,
 	    .inode = m.idiag_inode,
 	    .v6only = attrs.v6only,
+	    .cgroup = attrs.cgroup,
 	};
 	/*
 	 * netstat -o shows both the retransmissions and the probes sent
@@ -249,20 +265,6 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 		take_tcp_info(&info, attrs.tcp_info, attrs.tcp_info_len);
 		if (info.have)
 			s.info = &info;
-	}
-	/* The attributes after the message: the socket's cgroup (Linux 5.7+). */
-	struct nlmsghdr h;
-	memcpy(&h, msg, sizeof(h));
-	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
-	while (off + sizeof(struct nlattr) <= h.nlmsg_len) {
-		struct nlattr a;
-		memcpy(&a, msg + off, sizeof(a));
-		if (a.nla_len < sizeof(a) || a.nla_len > h.nlmsg_len - off)
-			break;
-		if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID &&
-		    a.nla_len >= sizeof(a) + sizeof(uint64_t))
-			memcpy(&s.cgroup, msg + off + NLA_HDRLEN, sizeof(s.cgroup));
-		off += NLA_ALIGN(a.nla_len);
 	}
 	if (!(p->known && pv_idset_has(p->known, s.cookie))) /* a first walk has it */
 		pv_socklist_add(p->out, &s);
