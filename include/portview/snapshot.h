@@ -2,8 +2,13 @@
  * A snapshot: the sockets a query selects, from one round of kernel dumps
  * (TCP, both families in one walk where the kernel allows, then UDP per
  * family), each made sure of (hashwalk.h), repeats dropped, the user-space
- * check applied, in display order.  A snapshotter keeps its netlink
- * sockets, so one process can take any number of snapshots.
+ * check applied, in display order.  The dumps go out side by side on up to
+ * one thread per CPU (TCP's bound sockets then in a request of their own),
+ * each thread with its own netlink sockets and records, sorted there and
+ * merged.  A snapshotter keeps its netlink sockets, so one process can take
+ * any number of snapshots; its first snapshot opens those of its threads,
+ * and, as they stay in the namespace they were opened in, a snapshot is
+ * taken in the snapshotter's namespace.
  */
 #ifndef PORTVIEW_SNAPSHOT_H
 #define PORTVIEW_SNAPSHOT_H
