@@ -103,6 +103,8 @@ void pv_netns_facts_free(struct pv_netns_facts *f)
 	(PV_STATES_ALL &                                                                           \
 	 ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE) | PV_SF(PV_TCP_BOUND_INACTIVE)))
 #define BOUND PV_SF(PV_TCP_BOUND_INACTIVE)
+/* What a TCP request split off the established hash's walk asks for (plan). */
+#define SIDE (PV_SF(PV_TCP_LISTEN) | BOUND)
 
 static size_t count_in(const struct pv_socklist *l, size_t from, uint32_t states);
 
@@ -639,9 +641,12 @@ struct job {
 
 /*
  * The requests of a snapshot, the longest first.  With split (dumps on
- * several threads), TCP's bound, inactive sockets are asked for apart: the
- * kernel then walks its bind hash on one thread while another walks the
- * listening and established hashes.  Returns how many.
+ * several threads), TCP's listeners and bound, inactive sockets are asked
+ * for apart: the kernel then walks its listening and bind hashes (and the
+ * listeners' slices go out) on one thread while another walks the
+ * established hash, the longest walk.  Each request stays checkable
+ * (boundaries_checkable: it asks for all of the established hash's states
+ * or none).  Returns how many.
  */
 static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy, bool info,
 		   bool split, struct job *jobs)
@@ -656,9 +661,9 @@ static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy
 		uint32_t states = pv_query_proto_states(q, protos[p]);
 		uint32_t groups[2] = {states, 0};
 		bool tcp = protos[p] == IPPROTO_TCP;
-		if (tcp && split && (states & BOUND) && (states & ~BOUND)) {
-			groups[0] = states & ~BOUND;
-			groups[1] = BOUND;
+		if (tcp && split && (states & SIDE) && (states & ~SIDE)) {
+			groups[0] = states & ~SIDE;
+			groups[1] = states & SIDE;
 		}
 		for (size_t g = 0; g < 2 && groups[g]; g++) {
 			struct pv_diag_query dq = {
