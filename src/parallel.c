@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -11,6 +12,22 @@ unsigned pv_cpus_online(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (unsigned)n : 1;
+}
+
+unsigned pv_cpus_free(void)
+{
+	unsigned online = pv_cpus_online();
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (!f)
+		return online;
+	unsigned running = 0, total = 0;
+	/* "0.47 0.51 0.52 2/345 12345": 2 tasks runnable, this one among them */
+	int got = fscanf(f, "%*s %*s %*s %u/%u", &running, &total);
+	fclose(f);
+	if (got != 2 || running == 0)
+		return online;
+	unsigned others = running - 1;
+	return others < online ? online - others : 1;
 }
 
 struct worker {

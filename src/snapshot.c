@@ -809,6 +809,20 @@ static unsigned threads_for(const struct pv_dump_policy *policy)
 	return n < PV_DUMP_THREADS_MAX ? n : PV_DUMP_THREADS_MAX;
 }
 
+/*
+ * How many of them now: all that PORTVIEW_DUMP_THREADS asks for, else no
+ * more than there are CPUs free (a busy host, or the owner scan's thread
+ * beside the dumps, leaves fewer: a dump thread waiting for a CPU delays
+ * the whole snapshot, measured as up to twice the wall time).
+ */
+static unsigned threads_now(const struct pv_dump_policy *policy, unsigned most)
+{
+	if (policy->threads)
+		return most;
+	unsigned n = pv_cpus_free();
+	return n < most ? n : most;
+}
+
 int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
 		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
@@ -840,13 +854,21 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 			     .dev = q->dev,
 			     .use_eq = true,
 			     .use_dev = true};
-	unsigned threads = threads_for(policy);
+	unsigned most = threads_for(policy), threads = threads_now(policy, most);
 	struct job jobs[MAX_JOBS];
 	bool info = keeps & (PV_KEEP_INFO | PV_KEEP_PROBES);
 	struct dumps d = {.base = &c, .s = s, .jobs = jobs};
-	d.njobs = plan(q, policy, info, threads > 1, jobs);
-	/* A thread per request at most, and one per lane that could be opened. */
-	d.workers = open_lanes(s, d.njobs < threads ? (unsigned)d.njobs : threads);
+	/*
+	 * Lanes for as many threads as the query could use, whatever the load
+	 * now, so that the snapshotter's sockets stay the same from one
+	 * snapshot to the next; a thread per request at most.
+	 */
+	size_t could = plan(q, policy, info, most > 1, jobs);
+	unsigned lanes = open_lanes(s, could < most ? (unsigned)could : most);
+	d.njobs = plan(q, policy, info, threads > 1 && lanes > 1, jobs);
+	d.workers = d.njobs < threads ? (unsigned)d.njobs : threads;
+	if (d.workers > lanes)
+		d.workers = lanes;
 	if (d.workers == 0)
 		d.workers = 1;
 	int err = dump_all(&d, out, rep);

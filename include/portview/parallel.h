@@ -8,6 +8,13 @@
 
 /* The CPUs online, at least 1. */
 unsigned pv_cpus_online(void);
+/*
+ * The CPUs free for this process's threads now: those online less the
+ * other tasks running at this moment (/proc/loadavg's runnable count, the
+ * caller not among them), at least 1.  A thread more than that only waits
+ * for a CPU, and makes the others wait for it.
+ */
+unsigned pv_cpus_free(void);
 
 /*
  * fn(arg, w) for each worker w of 0..n-1: worker 0 on the calling thread,

@@ -36,9 +36,10 @@ struct pv_dump_policy {
 	enum pv_dump_check check;
 	bool per_family; /* TCP asked once per family, as UDP always is */
 	/*
-	 * Threads the dumps may go out on (PORTVIEW_DUMP_THREADS), at most
-	 * PV_DUMP_THREADS_MAX; 0: one per CPU online.  With one, the requests
-	 * go out one after another, TCP's bound sockets in TCP's walk.
+	 * Threads the dumps go out on (PORTVIEW_DUMP_THREADS), at most
+	 * PV_DUMP_THREADS_MAX; 0: one per CPU free at the time (parallel.h).
+	 * With one, the requests go out one after another, TCP's listeners
+	 * and bound sockets in TCP's walk.
 	 */
 	unsigned threads;
 };
