@@ -258,6 +258,15 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 		pv_cli_bad_value("PORTVIEW_DUMP", "=", dump, &why);
 		return EXIT_USAGE;
 	}
+	const char *threads = getenv("PORTVIEW_DUMP_THREADS");
+	uint64_t nthreads = 0;
+	if (threads && *threads &&
+	    (pv_parse_uint_str(threads, PV_DUMP_THREADS_MAX, &nthreads) < 0 || nthreads == 0)) {
+		why = (struct pv_why){.why = "not a number of threads", .valid = "1 to 4"};
+		pv_cli_bad_value("PORTVIEW_DUMP_THREADS", "=", threads, &why);
+		return EXIT_USAGE;
+	}
+	req->dump.threads = (unsigned)nthreads;
 	const char *owners = getenv("PORTVIEW_OWNERS");
 	if (owners && !parse_owners(owners, &req->owners, &why)) {
 		pv_cli_bad_value("PORTVIEW_OWNERS", "=", owners, &why);

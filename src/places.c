@@ -229,7 +229,8 @@ static int take_all(const struct pv_places *P, const struct pv_gather_opts *o,
 	l->keep_info = o->keeps & PV_KEEP_INFO;
 	for (size_t i = 0; i < P->n && !err; i++) {
 		pv_socklist_init(&one);
-		err = take_in(P, i, o, PV_KEEP_MORE | (o->keeps & PV_KEEP_INFO), &one, rep);
+		err = take_in(P, i, o, PV_KEEP_MORE | (o->keeps & (PV_KEEP_INFO | PV_KEEP_PROBES)),
+			      &one, rep);
 		for (size_t r = 0; r < one.n && !err; r++) {
 			pv_socklist_get(&one, r, &s);
 			s.netns = (uint32_t)i;

@@ -193,6 +193,7 @@ int pv_take(const struct pv_request *req, const struct pv_query *q, const struct
 	    .query = q,
 	    .dump = &req->dump,
 	    .keeps = (req->table.extended || req->json || req->table.unit ? PV_KEEP_MORE : 0) |
+		     (req->table.extended || req->json ? PV_KEEP_PROBES : 0) |
 		     (req->info ? PV_KEEP_INFO : 0),
 	    .owners = pv_request_wants_owners(req),
 	    .source = req->owners,

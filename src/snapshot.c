@@ -15,6 +15,7 @@
 #include "portview/snapshot.h"
 #include "portview/buf.h"
 #include "portview/bytecode.h"
+#include "portview/parallel.h"
 #include "portview/sock_diag.h"
 #include "portview/sort.h"
 #include "portview/state.h"
@@ -25,21 +26,49 @@
 #include <string.h>
 #include <sys/socket.h>
 
-struct pv_snapshotter {
+/* The netlink sockets one thread's dumps go out on. */
+struct lane {
 	struct mnl_socket *nl;	   /* the dumps */
 	struct mnl_socket *lookup; /* the boundary checks' exact lookups */
 };
 
+struct pv_snapshotter {
+	struct lane lanes[PV_DUMP_THREADS_MAX];
+	unsigned nlanes; /* opened so far: the first at once, the others when needed */
+};
+
+static int open_lane(struct lane *lane)
+{
+	int err = pv_diag_open(&lane->nl);
+	if (!err)
+		err = pv_diag_open(&lane->lookup);
+	if (err) {
+		pv_diag_close(lane->nl);
+		*lane = (struct lane){NULL, NULL};
+	}
+	return err;
+}
+
+/*
+ * Lanes up to n, opened in the namespace the caller is in (a snapshot is
+ * taken where its snapshotter was opened).  Returns how many are open.
+ */
+static unsigned open_lanes(struct pv_snapshotter *s, unsigned n)
+{
+	while (s->nlanes < n && open_lane(&s->lanes[s->nlanes]) == 0)
+		s->nlanes++;
+	return s->nlanes < n ? s->nlanes : n;
+}
+
 int pv_snapshotter_open(struct pv_snapshotter **out)
 {
 	struct pv_snapshotter *s = xcalloc(1, sizeof(*s));
-	int err = pv_diag_open(&s->nl);
-	if (!err)
-		err = pv_diag_open(&s->lookup);
+	int err = open_lane(&s->lanes[0]);
 	if (err) {
-		pv_snapshotter_close(s);
+		free(s);
 		return err;
 	}
+	s->nlanes = 1;
 	*out = s;
 	return 0;
 }
@@ -48,8 +77,10 @@ void pv_snapshotter_close(struct pv_snapshotter *s)
 {
 	if (!s)
 		return;
-	pv_diag_close(s->nl);
-	pv_diag_close(s->lookup);
+	for (unsigned i = 0; i < PV_DUMP_THREADS_MAX; i++) {
+		pv_diag_close(s->lanes[i].nl);
+		pv_diag_close(s->lanes[i].lookup);
+	}
 	free(s);
 }
 
@@ -72,6 +103,8 @@ void pv_netns_facts_free(struct pv_netns_facts *f)
 	(PV_STATES_ALL &                                                                           \
 	 ~(PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE) | PV_SF(PV_TCP_BOUND_INACTIVE)))
 #define BOUND PV_SF(PV_TCP_BOUND_INACTIVE)
+/* What a TCP request split off the established hash's walk asks for (plan). */
+#define SIDE (PV_SF(PV_TCP_LISTEN) | BOUND)
 
 static size_t count_in(const struct pv_socklist *l, size_t from, uint32_t states);
 
@@ -163,7 +196,7 @@ static void merge_walk(struct pv_socklist *l, size_t from, uint32_t states,
 
 /* What a dump needs besides its query. */
 struct dump_ctx {
-	struct pv_snapshotter *s;
+	const struct lane *lane;
 	const struct pv_netns_facts *ns;
 	const struct pv_dump_policy *policy;
 	const struct pv_port_clause *clauses; /* the port filter, with --class's */
@@ -246,7 +279,7 @@ static int walk_again(struct dump_ctx *c, const struct pv_diag_query *q, uint32_
 	pv_socklist_init(&extra);
 	extra.keep_more = l->keep_more;
 	extra.keep_info = l->keep_info;
-	int err = pv_diag_dump(c->s->nl, &again, &known, &extra, &more, tails);
+	int err = pv_diag_dump(c->lane->nl, &again, &known, &extra, &more, tails);
 	if (!err)
 		merge_walk(l, before, states, &extra);
 	else
@@ -341,7 +374,7 @@ static int walk_sliced(struct dump_ctx *c, const struct pv_diag_query *q, uint32
 		struct pv_diag_stats more;
 		struct pv_diag_tails tails = {0};
 		struct pv_socklist_mark mark = pv_socklist_mark(&extra);
-		err = pv_diag_dump(c->s->nl, &slice, &known, &extra, &more, &tails);
+		err = pv_diag_dump(c->lane->nl, &slice, &known, &extra, &more, &tails);
 		if (err == -EINVAL && c->use_eq && bc.len) {
 			/* a kernel without the EQ ops: the same slice with GE and LE */
 			c->use_eq = false;
@@ -477,7 +510,7 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 			 * passes is complete; under heavy churn it may take another.
 			 */
 			struct pv_diag_tails t2 = {
-			    .check = true, .tail_len = r->tail, .lookup = c->s->lookup};
+			    .check = true, .tail_len = r->tail, .lookup = c->lane->lookup};
 			bool vouched = false;
 			do {
 				err = walk_again(c, q, q->states, l, before, r, &t2);
@@ -548,8 +581,8 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 		tails = (struct pv_diag_tails){.check = c->policy->check == PV_DUMP_CHECK &&
 							boundaries_checkable(q) && tail > 0,
 					       .tail_len = tail,
-					       .lookup = c->s->lookup};
-		err = pv_diag_dump(c->s->nl, q, NULL, l, &stats, &tails);
+					       .lookup = c->lane->lookup};
+		err = pv_diag_dump(c->lane->nl, q, NULL, l, &stats, &tails);
 		if (!c->bytecode->len || err != -EINVAL)
 			break;
 		c->bytecode->len = 0;
@@ -591,11 +624,221 @@ static bool keep(const struct pv_sock *s, const void *arg)
 	return pv_query_keep(k->q, k->eph, s);
 }
 
+/*
+ * One request of a snapshot and what it did: a protocol, states and one
+ * family, or, for TCP, AF_UNSPEC (both in one walk), asked per family
+ * where the kernel refuses that.
+ */
+struct job {
+	struct pv_diag_query q;
+	bool v4, v6; /* AF_UNSPEC's fallback */
+	struct pv_dump_report reps[2];
+	size_t nreps;
+	int err;
+};
+
+#define MAX_JOBS 6
+
+/*
+ * The requests of a snapshot, the longest first.  With split (dumps on
+ * several threads), TCP's listeners and bound, inactive sockets are asked
+ * for apart: the kernel then walks its listening and bind hashes (and the
+ * listeners' slices go out) on one thread while another walks the
+ * established hash, the longest walk.  Each request stays checkable
+ * (boundaries_checkable: it asks for all of the established hash's states
+ * or none).  Returns how many.
+ */
+static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy, bool info,
+		   bool split, struct job *jobs)
+{
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	bool v4 = pv_query_wants_family(q, AF_INET);
+	bool v6 = pv_query_wants_family(q, AF_INET6);
+	size_t n = 0;
+	for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
+		if (!pv_query_wants_proto(q, protos[p]))
+			continue;
+		uint32_t states = pv_query_proto_states(q, protos[p]);
+		uint32_t groups[2] = {states, 0};
+		bool tcp = protos[p] == IPPROTO_TCP;
+		if (tcp && split && (states & SIDE) && (states & ~SIDE)) {
+			groups[0] = states & ~SIDE;
+			groups[1] = states & SIDE;
+		}
+		for (size_t g = 0; g < 2 && groups[g]; g++) {
+			struct pv_diag_query dq = {
+			    .proto = protos[p],
+			    .states = groups[g],
+			    /*
+			     * tcp_info (the timer's retransmissions and probes both, and
+			     * what -i shows) makes each message some 3 times larger:
+			     * asked for only where it is shown.
+			     */
+			    .ext = info && tcp ? 1u << (INET_DIAG_INFO - 1) : 0,
+			};
+			uint8_t families[2];
+			size_t nf = 0;
+			if (v4 && v6 && tcp && !policy->per_family) {
+				families[nf++] = AF_UNSPEC; /* one walk for both (sock_diag.h) */
+			} else {
+				if (v4)
+					families[nf++] = AF_INET;
+				if (v6)
+					families[nf++] = AF_INET6;
+			}
+			for (size_t f = 0; f < nf; f++) {
+				jobs[n] = (struct job){.q = dq, .v4 = v4, .v6 = v6};
+				jobs[n++].q.family = families[f];
+			}
+		}
+	}
+	return n;
+}
+
+/*
+ * One request, into l, with AF_UNSPEC's fallback: a kernel without
+ * TCPDIAG_GETSOCK is asked once per family.  A protocol the kernel cannot
+ * list is skipped (its report says why).  Returns 0 or a negative errno.
+ */
+static int run_job(struct dump_ctx *c, struct job *j, struct pv_socklist *l)
+{
+	uint8_t families[3] = {j->q.family};
+	size_t nf = 1;
+	if (j->q.family == AF_UNSPEC) {
+		if (j->v4)
+			families[nf++] = AF_INET;
+		if (j->v6)
+			families[nf++] = AF_INET6;
+	}
+	int err = 0;
+	for (size_t f = 0; f < nf && !err; f++) {
+		size_t before = l->n;
+		struct pv_diag_query q = j->q;
+		q.family = families[f];
+		struct pv_dump_report *r = &j->reps[j->nreps++];
+		err = dump_one(c, &q, l, r);
+		if (q.family == AF_UNSPEC && err && l->n == before) {
+			/* no TCPDIAG_GETSOCK here: ask per family */
+			j->nreps--;
+			err = 0;
+			continue;
+		}
+		if (protocol_missing(err))
+			err = 0; /* skipped: the report says why */
+		if (q.family == AF_UNSPEC)
+			break; /* both families done */
+	}
+	return err;
+}
+
+/* The requests of one snapshot, taken by its workers in turn. */
+struct dumps {
+	const struct dump_ctx *base; /* each worker's dump_ctx, but for its lane and program */
+	const struct pv_snapshotter *s;
+	struct job *jobs;
+	size_t njobs;
+	size_t next; /* the next job to take (atomic) */
+	unsigned workers;
+	struct pv_socklist lists[PV_DUMP_THREADS_MAX]; /* each worker's records */
+};
+
+/*
+ * A worker: requests taken in turn on its own lane, into its own list,
+ * then, beside the others, that list sorted (dump_all merges them).
+ */
+static void dump_worker(void *arg, unsigned w)
+{
+	struct dumps *d = arg;
+	struct pv_buf bytecode;
+	pv_buf_init(&bytecode);
+	struct dump_ctx c = *d->base;
+	c.lane = &d->s->lanes[w];
+	c.bytecode = &bytecode;
+	if (compile(&c, c.clauses, c.nclauses, true, &bytecode) < 0)
+		bytecode.len = 0; /* too big for the kernel: user space filters */
+	for (;;) {
+		size_t k = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED);
+		if (k >= d->njobs)
+			break;
+		d->jobs[k].err = run_job(&c, &d->jobs[k], &d->lists[w]);
+	}
+	pv_buf_free(&bytecode);
+	pv_socklist_sort(&d->lists[w]);
+}
+
+/*
+ * Run the jobs on the workers, then merge their sorted lists into out
+ * (its keep_* set): the order one sort of all the records gives.  The
+ * reports go to rep in the jobs' order.  Returns the first failed job's
+ * error, or 0.
+ */
+static int dump_all(struct dumps *d, struct pv_socklist *out, struct pv_snapshot_report *rep)
+{
+	for (unsigned w = 0; w < d->workers; w++) {
+		pv_socklist_init(&d->lists[w]);
+		d->lists[w].keep_more = out->keep_more;
+		d->lists[w].keep_info = out->keep_info;
+	}
+	rep->threads = pv_parallel_run(d->workers, dump_worker, d);
+	int err = 0;
+	for (size_t k = 0; k < d->njobs; k++) {
+		for (size_t i = 0; i < d->jobs[k].nreps; i++)
+			rep->dumps[rep->ndumps++] = d->jobs[k].reps[i];
+		if (d->jobs[k].err && !err) {
+			err = d->jobs[k].err;
+			rep->failed_proto = d->jobs[k].q.proto;
+		}
+	}
+	/* The largest list takes the others in: the least to move. */
+	unsigned big = 0;
+	for (unsigned w = 1; w < d->workers; w++)
+		if (d->lists[w].n > d->lists[big].n)
+			big = w;
+	pv_socklist_free(out);
+	*out = d->lists[big];
+	pv_socklist_init(&d->lists[big]);
+	for (unsigned w = 0; w < d->workers; w++)
+		pv_socklist_merge(out, &d->lists[w]);
+	return err;
+}
+
+/* The TCP sockets (/proc/net/sockstat) from which the dumps go out on threads by default. */
+#define PARALLEL_FROM 30000
+
+/* How many threads a snapshot's dumps may use: PORTVIEW_DUMP_THREADS, or the CPUs. */
+static unsigned threads_for(const struct pv_dump_policy *policy)
+{
+	unsigned n = policy->threads ? policy->threads : pv_cpus_online();
+	return n < PV_DUMP_THREADS_MAX ? n : PV_DUMP_THREADS_MAX;
+}
+
+/*
+ * How many of them now: all that PORTVIEW_DUMP_THREADS asks for, else no
+ * more than there are CPUs free (a busy host, or the owner scan's thread
+ * beside the dumps, leaves fewer: a dump thread waiting for a CPU delays
+ * the whole snapshot, measured as up to twice the wall time).
+ */
+static unsigned threads_now(const struct pv_dump_policy *policy, unsigned most,
+			    const struct pv_netns_facts *ns)
+{
+	if (policy->threads)
+		return most;
+	/*
+	 * Nor for a small namespace: a thread costs its stack and heap (some
+	 * 0.3 MiB of peak RSS) and a millisecond, more than the walks it takes
+	 * over save below some tens of thousands of sockets (measured at 1k
+	 * and 10k: slower, and above ss's peak RSS).
+	 */
+	if (ns->geometry.sockets < PARALLEL_FROM)
+		return 1;
+	unsigned n = pv_cpus_free();
+	return n < most ? n : most;
+}
+
 int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
 		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
 {
-	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	memset(rep, 0, sizeof(*rep));
 	pv_socklist_free(out);
 	/* Queues, timers and the interface: only -e and JSON show them; tcp_info only -i. */
@@ -612,74 +855,39 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	/*
 	 * Single ports use the exact-match ops where the kernel has them
 	 * (Linux 4.17 and later); dump_one falls back for older kernels.
+	 * Each worker compiles its own program (dump_worker).
 	 */
-	struct pv_buf bytecode;
-	pv_buf_init(&bytecode);
-	struct dump_ctx c = {.s = s,
-			     .ns = ns,
+	struct dump_ctx c = {.ns = ns,
 			     .policy = policy,
 			     .clauses = clauses,
 			     .nclauses = n,
 			     .addrs = q->addrs,
 			     .naddrs = q->naddrs,
 			     .dev = q->dev,
-			     .bytecode = &bytecode,
 			     .use_eq = true,
 			     .use_dev = true};
-	if (compile(&c, clauses, n, true, &bytecode) < 0)
-		bytecode.len = 0; /* too big for the kernel: user space filters */
-
-	int err = 0;
-	for (size_t p = 0; p < ARRAY_SIZE(protos) && !err; p++) {
-		if (!pv_query_wants_proto(q, protos[p]))
-			continue;
-		struct pv_diag_query dq = {
-		    .proto = protos[p],
-		    .states = pv_query_proto_states(q, protos[p]),
-		    /*
-		     * The timer's retransmissions and probes both (-e, JSON) are
-		     * in tcp_info, and -i shows the rest of it; it makes each
-		     * message some 3 times larger.
-		     */
-		    .ext = (out->keep_more || out->keep_info) && protos[p] == IPPROTO_TCP
-			       ? 1u << (INET_DIAG_INFO - 1)
-			       : 0,
-		};
-		bool v4 = pv_query_wants_family(q, AF_INET);
-		bool v6 = pv_query_wants_family(q, AF_INET6);
-		uint8_t families[3];
-		size_t nf = 0;
-		if (v4 && v6 && protos[p] == IPPROTO_TCP && !policy->per_family)
-			families[nf++] = AF_UNSPEC; /* one walk for both (sock_diag.h) */
-		if (v4)
-			families[nf++] = AF_INET;
-		if (v6)
-			families[nf++] = AF_INET6;
-		for (size_t f = 0; f < nf && !err; f++) {
-			size_t before = out->n;
-			struct pv_dump_report *r = &rep->dumps[rep->ndumps++];
-			dq.family = families[f];
-			err = dump_one(&c, &dq, out, r);
-			if (dq.family == AF_UNSPEC && err && out->n == before) {
-				/* no TCPDIAG_GETSOCK here: ask per family */
-				rep->ndumps--;
-				err = 0;
-				continue;
-			}
-			if (protocol_missing(err))
-				err = 0; /* skipped: the report says why */
-			if (dq.family == AF_UNSPEC)
-				break; /* both families done */
-		}
-		if (err)
-			rep->failed_proto = protos[p];
-	}
-	pv_buf_free(&bytecode);
+	unsigned most = threads_for(policy), threads = threads_now(policy, most, ns);
+	struct job jobs[MAX_JOBS];
+	bool info = keeps & (PV_KEEP_INFO | PV_KEEP_PROBES);
+	struct dumps d = {.base = &c, .s = s, .jobs = jobs};
+	/*
+	 * Lanes for as many threads as the query could use, whatever the load
+	 * now, so that the snapshotter's sockets stay the same from one
+	 * snapshot to the next; a thread per request at most.
+	 */
+	size_t could = plan(q, policy, info, most > 1, jobs);
+	unsigned lanes = open_lanes(s, could < most ? (unsigned)could : most);
+	d.njobs = plan(q, policy, info, threads > 1 && lanes > 1, jobs);
+	d.workers = d.njobs < threads ? (unsigned)d.njobs : threads;
+	if (d.workers > lanes)
+		d.workers = lanes;
+	if (d.workers == 0)
+		d.workers = 1;
+	int err = dump_all(&d, out, rep);
 	if (err)
 		return err;
 
 	/* Repeats sit next to each other in display order. */
-	pv_socklist_sort(out);
 	rep->repeats = pv_socklist_dedupe(out);
 	if (pv_query_needs_check(q)) {
 		struct keep_arg k = {q, &ns->ephemeral};
@@ -690,5 +898,5 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 
 int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *sock, uint8_t *state)
 {
-	return pv_diag_lookup_state(s->lookup, sock, state);
+	return pv_diag_lookup_state(s->lanes[0].lookup, sock, state);
 }

@@ -155,35 +155,52 @@ struct attrs {
 	uint8_t retransmits, probes;
 	const char *tcp_info; /* and all of it (-i), tcp_info_len bytes */
 	size_t tcp_info_len;
-	int proto; /* INET_DIAG_PROTOCOL (destroy messages name it); -1: none */
+	int proto;	 /* INET_DIAG_PROTOCOL (destroy messages name it); -1: none */
+	uint64_t cgroup; /* INET_DIAG_CGROUP_ID (Linux 5.7+), 0: none */
 };
 
-static int attr_cb(const struct nlattr *a, void *data)
+/*
+ * The attributes after a record message of len bytes, in one walk; one
+ * that does not fit ends it (the kernel sends none such).
+ */
+static void read_attrs(const char *msg, size_t len, struct attrs *x)
 {
-	struct attrs *x = data;
-	switch (mnl_attr_get_type(a)) {
-	case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
-		if (mnl_attr_validate(a, MNL_TYPE_U8) == 0)
-			x->v6only = mnl_attr_get_u8(a) ? 1 : 0;
-		break;
-	case INET_DIAG_INFO: /* struct tcp_info, when asked for: its third and fourth bytes */
-		if (mnl_attr_get_payload_len(a) >= 4) {
-			const uint8_t *info = mnl_attr_get_payload(a);
-			x->info = true;
-			x->retransmits = info[2]; /* tcpi_retransmits: icsk_retransmits */
-			x->probes = info[3];	  /* tcpi_probes: icsk_probes_out */
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct inet_diag_msg));
+	while (off + sizeof(struct nlattr) <= len) {
+		struct nlattr a;
+		memcpy(&a, msg + off, sizeof(a));
+		if (a.nla_len < sizeof(a) || a.nla_len > len - off)
+			break;
+		const uint8_t *payload = (const uint8_t *)msg + off + NLA_HDRLEN;
+		size_t plen = a.nla_len - NLA_HDRLEN;
+		switch (a.nla_type & NLA_TYPE_MASK) {
+		case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
+			if (plen >= 1)
+				x->v6only = payload[0] ? 1 : 0;
+			break;
+		case INET_DIAG_INFO:
+			/* struct tcp_info, when asked for: tcpi_retransmits, tcpi_probes */
+			if (plen >= 4) {
+				x->info = true;
+				x->retransmits = payload[2];
+				x->probes = payload[3];
+			}
+			x->tcp_info = (const char *)payload;
+			x->tcp_info_len = plen;
+			break;
+		case INET_DIAG_PROTOCOL:
+			if (plen >= 1)
+				x->proto = payload[0];
+			break;
+		case INET_DIAG_CGROUP_ID: /* the socket's cgroup (Linux 5.7+) */
+			if (plen >= sizeof(x->cgroup))
+				memcpy(&x->cgroup, payload, sizeof(x->cgroup));
+			break;
+		default:
+			break;
 		}
-		x->tcp_info = mnl_attr_get_payload(a);
-		x->tcp_info_len = mnl_attr_get_payload_len(a);
-		break;
-	case INET_DIAG_PROTOCOL:
-		if (mnl_attr_get_payload_len(a) >= 1)
-			x->proto = mnl_attr_get_u8(a);
-		break;
-	default:
-		break;
+		off += NLA_ALIGN(a.nla_len);
 	}
-	return MNL_CB_OK;
 }
 
 /*
@@ -196,9 +213,7 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	struct inet_diag_msg m;
 	memcpy(&m, msg + NLMSG_HDRLEN, sizeof(m));
 	struct attrs attrs = {.v6only = -1, .proto = -1};
-	size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
-	if (len > head)
-		mnl_attr_parse_payload(msg + head, len - head, attr_cb, &attrs);
+	read_attrs(msg, len, &attrs);
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return false;
 	struct pv_tcp_info info;
@@ -225,6 +240,7 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 	    .uid = m.idiag_uid,
 	    .inode = m.idiag_inode,
 	    .v6only = attrs.v6only,
+	    .cgroup = attrs.cgroup,
 	};
 	/*
 	 * netstat -o shows both the retransmissions and the probes sent
@@ -249,20 +265,6 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 		take_tcp_info(&info, attrs.tcp_info, attrs.tcp_info_len);
 		if (info.have)
 			s.info = &info;
-	}
-	/* The attributes after the message: the socket's cgroup (Linux 5.7+). */
-	struct nlmsghdr h;
-	memcpy(&h, msg, sizeof(h));
-	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m));
-	while (off + sizeof(struct nlattr) <= h.nlmsg_len) {
-		struct nlattr a;
-		memcpy(&a, msg + off, sizeof(a));
-		if (a.nla_len < sizeof(a) || a.nla_len > h.nlmsg_len - off)
-			break;
-		if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID &&
-		    a.nla_len >= sizeof(a) + sizeof(uint64_t))
-			memcpy(&s.cgroup, msg + off + NLA_HDRLEN, sizeof(s.cgroup));
-		off += NLA_ALIGN(a.nla_len);
 	}
 	if (!(p->known && pv_idset_has(p->known, s.cookie))) /* a first walk has it */
 		pv_socklist_add(p->out, &s);
@@ -442,7 +444,7 @@ static void note_boundary(struct pv_diag_tails *t, uint8_t proto, uint8_t last, 
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const struct pv_idset *known,
 		 struct pv_socklist *out, struct pv_diag_stats *stats, struct pv_diag_tails *tails)
 {
-	static uint32_t seq_counter;
+	static uint32_t seq_counter; /* atomic: dumps go out on several threads */
 	/* 8-byte aligned room for one datagram */
 	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
 	struct pv_socklist_mark mark = pv_socklist_mark(out);
@@ -455,7 +457,8 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 			tails->check = false;
 	}
 	for (int attempt = 0; attempt < 4; attempt++) {
-		uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
+		uint32_t seq =
+		    (uint32_t)time(NULL) + __atomic_add_fetch(&seq_counter, 1, __ATOMIC_RELAXED);
 		pv_socklist_rollback(out, mark);
 		if (tails) {
 			tails->boundaries = tails->checked = 0;
@@ -536,11 +539,9 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 		struct nlmsghdr h;
 		struct inet_diag_req_v2 r;
 	};
-	static uint32_t seq0;
+	static uint32_t counter; /* atomic: lookups go out on several threads */
 	if (n == 0)
 		return 0;
-	if (seq0 == 0)
-		seq0 = (uint32_t)time(NULL) << 8;
 	/* on the stack: this runs at every boundary of a large dump */
 	struct request req[BATCH];
 	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
@@ -548,7 +549,8 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 
 	for (size_t at = 0; at < n && gone >= 0; at += BATCH) {
 		size_t k = n - at < BATCH ? n - at : BATCH;
-		seq0 += BATCH;
+		uint32_t seq0 = ((uint32_t)time(NULL) << 8) +
+				__atomic_add_fetch(&counter, BATCH, __ATOMIC_RELAXED);
 		for (size_t i = 0; i < k; i++) {
 			const struct pv_diag_id *id = &ids[at + i];
 			req[i] = (struct request){
@@ -597,7 +599,8 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 
 int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state)
 {
-	static uint32_t seq;
+	static uint32_t counter; /* atomic: as pv_diag_count_gone's */
+	uint32_t seq = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	struct {
 		struct nlmsghdr h;
 		struct inet_diag_req_v2 r;
@@ -605,7 +608,7 @@ int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t
 	    .h = {.nlmsg_len = sizeof(req),
 		  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		  .nlmsg_flags = NLM_F_REQUEST,
-		  .nlmsg_seq = ++seq ? seq : ++seq},
+		  .nlmsg_seq = seq ? seq : 1},
 	    .r = {.sdiag_family = s->family, .sdiag_protocol = s->proto, .idiag_states = ~0u},
 	};
 	size_t alen = s->family == AF_INET ? 4 : 16;

@@ -4,6 +4,7 @@
  * written once per comparison, so that the display order's is inlined.
  */
 #include "portview/sort.h"
+#include "portview/buf.h"
 #include "portview/state.h"
 
 #include <limits.h>
@@ -259,6 +260,70 @@ size_t pv_socklist_dedupe(struct pv_socklist *l)
 	size_t dropped = l->n - j;
 	l->n = j;
 	return dropped;
+}
+
+/* Room in l for n records in all, in each array it keeps. */
+static void reserve(struct pv_socklist *l, size_t n)
+{
+	if (n <= l->cap)
+		return;
+	l->cap = n;
+	l->v = xreallocarray(l->v, n, sizeof(*l->v));
+	if (l->keep_more)
+		l->more = xreallocarray(l->more, n, sizeof(*l->more));
+	if (l->keep_info)
+		l->info = xreallocarray(l->info, n, sizeof(*l->info));
+}
+
+/* The IPv6 side table of from appended to into's; from's records point into it then. */
+static void take_v6(struct pv_socklist *into, struct pv_socklist *from)
+{
+	if (!from->n6)
+		return;
+	if (into->n6 + from->n6 > into->cap6) {
+		into->cap6 = into->n6 + from->n6;
+		into->v6 = xreallocarray(into->v6, into->cap6, sizeof(*into->v6));
+	}
+	memcpy(&into->v6[into->n6], from->v6, from->n6 * sizeof(*from->v6));
+	for (size_t i = 0; i < from->n; i++)
+		if (from->v[i].family == AF_INET6 || (from->v[i].flags & PV_REC_SIDE))
+			from->v[i].laddr += (uint32_t)into->n6;
+	into->n6 += from->n6;
+}
+
+/* Record i of from placed at k of into. */
+static void put_from(struct pv_socklist *into, size_t k, const struct pv_socklist *from, size_t i)
+{
+	into->v[k] = from->v[i];
+	if (into->more)
+		into->more[k] = from->more[i];
+	if (into->info)
+		into->info[k] = from->info[i];
+}
+
+void pv_socklist_merge(struct pv_socklist *into, struct pv_socklist *from)
+{
+	if (!into->n) {
+		/* nothing to merge with: take from's arrays as they are */
+		struct pv_socklist t = *into;
+		*into = *from;
+		*from = t;
+		pv_socklist_free(from);
+		return;
+	}
+	size_t m = into->n, j = from->n, k = into->n + from->n;
+	reserve(into, k);
+	take_v6(into, from);
+	/* From the end: the larger of the two last records goes last; ties to into's, first. */
+	size_t i = m;
+	while (j > 0) {
+		if (i > 0 && display_cmp(into, &into->v[i - 1], &from->v[j - 1]) > 0)
+			pv_socklist_move(into, --k, --i);
+		else
+			put_from(into, --k, from, --j);
+	}
+	into->n = m + from->n;
+	pv_socklist_free(from);
 }
 
 /* The first owner of a record, or NULL. */

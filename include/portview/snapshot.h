@@ -2,8 +2,13 @@
  * A snapshot: the sockets a query selects, from one round of kernel dumps
  * (TCP, both families in one walk where the kernel allows, then UDP per
  * family), each made sure of (hashwalk.h), repeats dropped, the user-space
- * check applied, in display order.  A snapshotter keeps its netlink
- * sockets, so one process can take any number of snapshots.
+ * check applied, in display order.  The dumps go out side by side on up to
+ * one thread per CPU (TCP's bound sockets then in a request of their own),
+ * each thread with its own netlink sockets and records, sorted there and
+ * merged.  A snapshotter keeps its netlink sockets, so one process can take
+ * any number of snapshots; its first snapshot opens those of its threads,
+ * and, as they stay in the namespace they were opened in, a snapshot is
+ * taken in the snapshotter's namespace.
  */
 #ifndef PORTVIEW_SNAPSHOT_H
 #define PORTVIEW_SNAPSHOT_H
@@ -24,9 +29,19 @@ enum pv_dump_check {
 	PV_DUMP_TWICE,	   /* always a second whole walk instead */
 };
 
+/* The most threads a snapshot's dumps go out on (there are at most 4 requests and a split). */
+#define PV_DUMP_THREADS_MAX 4
+
 struct pv_dump_policy {
 	enum pv_dump_check check;
 	bool per_family; /* TCP asked once per family, as UDP always is */
+	/*
+	 * Threads the dumps go out on (PORTVIEW_DUMP_THREADS), at most
+	 * PV_DUMP_THREADS_MAX; 0: one per CPU free at the time (parallel.h).
+	 * With one, the requests go out one after another, TCP's listeners
+	 * and bound sockets in TCP's walk.
+	 */
+	unsigned threads;
 };
 
 /* What a snapshot reads of its network namespace. */
@@ -71,7 +86,8 @@ struct pv_dump_report {
 struct pv_snapshot_report {
 	struct pv_dump_report dumps[PV_SNAPSHOT_MAX_DUMPS];
 	size_t ndumps;
-	size_t repeats; /* repeated sockets dropped */
+	size_t repeats;	  /* repeated sockets dropped */
+	unsigned threads; /* the dumps went out on */
 	/* The dump that failed, when pv_snapshot_take returns an error. */
 	uint8_t failed_proto;
 };
@@ -86,6 +102,8 @@ void pv_snapshotter_close(struct pv_snapshotter *s);
 enum {
 	PV_KEEP_MORE = 1, /* the queues, timers and interface (for -e and JSON) */
 	PV_KEEP_INFO = 2, /* each TCP socket's tcp_info, asked of the kernel (-i) */
+	/* the retransmissions and the probes both, from tcp_info (-e and JSON show them) */
+	PV_KEEP_PROBES = 4,
 };
 
 /*

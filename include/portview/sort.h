@@ -60,6 +60,15 @@ void pv_socklist_sort(struct pv_socklist *l);
 size_t pv_socklist_dedupe(struct pv_socklist *l);
 
 /*
+ * Merge from, sorted in display order, into into, sorted the same way and
+ * keeping the same parallel arrays (sock.h): into becomes the sorted whole
+ * of both, in the order one sort of the two together gives, and from is
+ * freed.  One pass from the end; no memory beyond into's growth.  (A
+ * snapshot's dumps are sorted each on its own thread, then merged.)
+ */
+void pv_socklist_merge(struct pv_socklist *into, struct pv_socklist *from);
+
+/*
  * Sort by a user's keys, ties broken by the display order in the last
  * key's direction (so that "-port" turns the whole order around).  owners
  * may be NULL (pid and program then sort as unknown, after every known

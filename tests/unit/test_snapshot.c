@@ -5,7 +5,8 @@
  * the snapshot, the owner scan beside it, the join) and rendered.  Every
  * one must give the same table and JSON, and nothing may leak: no memory (the
  * suite's ASan build, and snapshot_valgrind under memcheck) and no file
- * descriptor (the snapshotter keeps its netlink sockets, nothing else).
+ * descriptor (the snapshotter keeps its netlink sockets, those its first
+ * snapshot opened for its threads, nothing else).
  */
 #include <dirent.h>
 #include <malloc.h>
@@ -113,7 +114,6 @@ START_TEST(two_hundred_snapshots)
 	open_places(&P);
 	size_t fds = open_fds();
 	ck_assert_int_eq(pv_places_open_snapshotters(&P, &fail), 0);
-	size_t with_snapshotter = open_fds();
 
 	struct pv_query q = {.states = PV_STATES_ALL};
 	struct pv_socklist l;
@@ -122,6 +122,8 @@ START_TEST(two_hundred_snapshots)
 	pv_buf_init(&first);
 	pv_buf_init(&again);
 	take_and_render(&P, &q, &svc, &l, &first);
+	/* the first snapshot opened the sockets of its threads' dumps (snapshot.h) */
+	size_t with_snapshotter = open_fds();
 	/* the sockets this test opened, each with this process as its owner */
 	ck_assert_uint_eq(l.n, 9);
 	ck_assert_ptr_nonnull(memmem(first.data, first.len, "127.0.0.1:40001", 15));
@@ -187,7 +189,7 @@ START_TEST(five_hundred_refreshes)
 	pv_services_load(&svc, "/dev/null");
 	open_places(&P);
 	ck_assert_int_eq(pv_places_open_snapshotters(&P, &fail), 0);
-	size_t fds = open_fds(), heap_early = 0, heap_late = 0;
+	size_t fds = 0, heap_early = 0, heap_late = 0;
 	struct pv_query q = {.states = PV_STATES_ALL};
 	struct refresh slot[2];
 	struct pv_buf out;
@@ -252,6 +254,8 @@ START_TEST(five_hundred_refreshes)
 		ck_assert_int_eq(send(data[0], chunk, sizeof(chunk), 0), sizeof(chunk));
 		ck_assert_int_eq(recv(data[1], chunk, sizeof(chunk), MSG_WAITALL), sizeof(chunk));
 
+		if (i == 0)
+			fds = open_fds(); /* with the sockets the first refresh opened */
 		ck_assert_uint_eq(open_fds(), fds);
 		/*
 		 * The heap in use moves a little from refresh to refresh (the
@@ -290,6 +294,118 @@ START_TEST(five_hundred_refreshes)
 }
 END_TEST
 
+/* Sockets of every kind a snapshot asks for in a request of its own, and fds to close. */
+#define CONNS 200
+struct population {
+	int fds[2 * CONNS + 200];
+	size_t n;
+};
+
+static void add_fd(struct population *p, int fd)
+{
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_lt(p->n, sizeof(p->fds) / sizeof(p->fds[0]));
+	p->fds[p->n++] = fd;
+}
+
+static int udp(int family, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, port, &ss);
+	int fd = socket(family, SOCK_DGRAM, 0), one = 1;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+	return fd;
+}
+
+/*
+ * TCP connections and listeners in both families (several datagrams of
+ * them), bound, inactive TCP sockets, and UDP in both families, some with
+ * the same addresses and ports (SO_REUSEPORT: only the cookie orders them).
+ */
+static void populate(struct population *p)
+{
+	int l4 = listener(AF_INET, 7000), l6 = listener(AF_INET6, 7001), pair[2];
+	add_fd(p, l4);
+	add_fd(p, l6);
+	for (int i = 0; i < CONNS; i++) {
+		bool v6 = i % 5 == 0;
+		connect_pair(v6 ? l6 : l4, v6 ? AF_INET6 : AF_INET, v6 ? 7001 : 7000,
+			     (uint16_t)(30000 + i), pair);
+		add_fd(p, pair[0]);
+		add_fd(p, pair[1]);
+	}
+	for (int i = 0; i < 20; i++)
+		add_fd(p, bound(i % 2 ? AF_INET6 : AF_INET, (uint16_t)(32000 + i / 4)));
+	for (int i = 0; i < 60; i++)
+		add_fd(p, udp(i % 3 ? AF_INET : AF_INET6, (uint16_t)(5300 + i / 6)));
+}
+
+/* One snapshot of every socket, on up to threads threads. */
+static void take_on(struct pv_snapshotter *sn, const struct pv_netns_facts *ns, unsigned threads,
+		    struct pv_socklist *l, struct pv_snapshot_report *rep)
+{
+	struct pv_dump_policy policy = {.check = PV_DUMP_CHECK, .threads = threads};
+	struct pv_query q = {.states = PV_STATES_ALL};
+	pv_socklist_init(l);
+	ck_assert_int_eq(pv_snapshot_take(sn, &q, ns, &policy, PV_KEEP_MORE, l, rep), 0);
+}
+
+/* Whether record i of a and of b are the same socket with the same fields. */
+static bool same_record(const struct pv_socklist *a, const struct pv_socklist *b, size_t i)
+{
+	struct pv_sock x, y;
+	pv_socklist_get(a, i, &x);
+	pv_socklist_get(b, i, &y);
+	return x.cookie == y.cookie && x.proto == y.proto && x.family == y.family &&
+	       x.state == y.state && x.local.port == y.local.port &&
+	       x.remote.port == y.remote.port && x.inode == y.inode && x.ifindex == y.ifindex &&
+	       x.v6only == y.v6only && memcmp(x.local.addr, y.local.addr, 16) == 0 &&
+	       memcmp(x.remote.addr, y.remote.addr, 16) == 0;
+}
+
+/*
+ * The dumps on 2 and 4 threads (TCP, TCP's bound sockets, UDP per family:
+ * one request each) give the list one thread gives, record for record, in
+ * the same order.
+ */
+START_TEST(threads_merge_as_one)
+{
+	private_netns();
+	static struct population p;
+	p.n = 0;
+	populate(&p);
+	struct pv_netns_facts ns;
+	pv_netns_facts_load(&ns, "/proc/sys/net/ipv4", "/proc");
+	struct pv_snapshotter *sn;
+	ck_assert_int_eq(pv_snapshotter_open(&sn), 0);
+
+	struct pv_socklist one, many;
+	struct pv_snapshot_report rep;
+	take_on(sn, &ns, 1, &one, &rep);
+	ck_assert_uint_eq(rep.threads, 1);
+	size_t sockets = 2 + 2 * CONNS + 20 + 60;
+	ck_assert_uint_eq(one.n, sockets);
+	static const unsigned threads[] = {2, 4, 2};
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		take_on(sn, &ns, threads[t], &many, &rep);
+		ck_assert_uint_eq(rep.threads, threads[t]);
+		ck_assert_uint_eq(many.n, one.n);
+		for (size_t i = 0; i < one.n; i++)
+			ck_assert_msg(same_record(&one, &many, i),
+				      "%u threads: record %zu differs from one thread's",
+				      threads[t], i);
+		pv_socklist_free(&many);
+	}
+	pv_socklist_free(&one);
+	pv_snapshotter_close(sn);
+	pv_netns_facts_free(&ns);
+	for (size_t i = 0; i < p.n; i++)
+		close(p.fds[i]);
+}
+END_TEST
+
 int main(void)
 {
 	if (!can_unshare()) {
@@ -310,6 +426,7 @@ int main(void)
 	tcase_set_timeout(tc, 300); /* valgrind is slow */
 	tcase_add_test(tc, two_hundred_snapshots);
 	tcase_add_test(tc, five_hundred_refreshes);
+	tcase_add_test(tc, threads_merge_as_one);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
