@@ -18,6 +18,8 @@ if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages python3-prometheus-client"
 	# the terminal that tests/integration/test_watch.py drives the redraw in
 	packages="$packages tmux"
+	# the shells whose completions tests/integration/test_completion.py loads
+	packages="$packages bash-completion zsh fish"
 fi
 
 missing_packages() {

@@ -291,6 +291,11 @@ static int opt_version(struct cli_state *st, const char *arg)
 	return EXIT_OK;
 }
 
+static int opt_complete(struct cli_state *st, const char *arg)
+{
+	return pv_cli_complete(st, arg);
+}
+
 static int opt_list_options(struct cli_state *st, const char *arg)
 {
 	(void)st, (void)arg;
@@ -320,31 +325,35 @@ const struct cli_opt pv_cli_opts[] = {
     {"ipv6", '6', true, ARG_NONE, NULL, G_WHICH, NULL, "IPv6", 0, SELECT_NO,
      .flag = FLAG(query.ipv6)},
     {"state", OPT_STATE, false, ARG_REQUIRED, "LIST", G_WHICH, NULL,
-     "in these states (below); replaces -a and -l", 0, ALL_NO, .parse = opt_state},
+     "in these states (below); replaces -a and -l", 0, ALL_NO, .parse = opt_state,
+     .values = "state"},
     {"port", OPT_PORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL,
-     "local or foreign port: 80, 8000-8100, https, lists", 0, ALL_NO, .parse = opt_port},
+     "local or foreign port: 80, 8000-8100, https, lists", 0, ALL_NO, .parse = opt_port,
+     .values = "service"},
     {"sport", OPT_SPORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL, "local port", 0, ALL_NO,
-     .parse = opt_port},
+     .parse = opt_port, .values = "service"},
     {"dport", OPT_DPORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL, "foreign port", 0, ALL_NO,
-     .parse = opt_port},
+     .parse = opt_port, .values = "service"},
     {"src", OPT_SRC, false, ARG_REQUIRED, "ADDR[/N]", G_WHICH, NULL,
      "local address or network, IPv4 or IPv6; lists", 0, SELECT_NO, .parse = opt_addr},
     {"dst", OPT_DST, false, ARG_REQUIRED, "ADDR[/N]", G_WHICH, NULL, "foreign address or network",
      0, SELECT_NO, .parse = opt_addr},
     {"pid", OPT_PID, false, ARG_REQUIRED, "LIST", G_WHICH, NULL, "held by these processes", 0,
-     SELECT_NO, .parse = opt_pid},
+     SELECT_NO, .parse = opt_pid, .values = "pid"},
     {"command", OPT_COMMAND, false, ARG_REQUIRED, "NAME", G_WHICH, NULL,
      "held by a process whose name starts with NAME\n(/REGEX/: matching it; --program=NAME)", 0,
-     SELECT_NO, .parse = opt_command},
+     SELECT_NO, .parse = opt_command, .values = "command"},
     {"class", OPT_CLASS, false, ARG_REQUIRED, "LIST", G_WHICH, NULL,
-     "local port in: well-known, registered, dynamic,\nephemeral", 0, ALL_NO, .parse = opt_class},
+     "local port in: well-known, registered, dynamic,\nephemeral", 0, ALL_NO, .parse = opt_class,
+     .values = "class"},
     {"no-loopback", OPT_NO_LOOPBACK, false, ARG_NONE, NULL, G_WHICH, NULL,
      "no sockets on loopback addresses", 0, SELECT_NO, .flag = FLAG(query.no_loopback)},
     {"dev", OPT_DEV, false, ARG_REQUIRED, "IFACE", G_WHICH, NULL,
-     "bound to interface IFACE (a name or an index)", 0, SELECT_NO, .parse = opt_dev},
+     "bound to interface IFACE (a name or an index)", 0, SELECT_NO, .parse = opt_dev,
+     .values = "dev"},
     {"netns", 'N', true, ARG_REQUIRED, "NS", G_WHICH, NULL,
      "in network namespace NS: its name (ip netns), a path\nto it, or pid:PID", 0, CTX_ALL_NETNS,
-     .once = true, .parse = opt_netns},
+     .once = true, .parse = opt_netns, .values = "netns"},
     {"all-netns", OPT_ALL_NETNS, false, ARG_NONE, NULL, G_WHICH, NULL,
      "in every network namespace, with Netns and Unit\ncolumns", CTX_ALL_NETNS,
      CTX_EVENTS | CTX_METRICS, .parse = opt_all_netns},
@@ -378,16 +387,16 @@ const struct cli_opt pv_cli_opts[] = {
     {"sort", OPT_SORT, false, ARG_REQUIRED, "KEYS", G_OUTPUT, NULL,
      "by proto, local, foreign, state, pid, program, port\nor rate (the fastest first: -i and "
      "an interval), a\ncomma list; '-' before a key reverses it",
-     0, TABLE_NO | CTX_EVENTS, .parse = opt_sort},
+     0, TABLE_NO | CTX_EVENTS, .parse = opt_sort, .values = "sort"},
     {"json", OPT_JSON, false, ARG_NONE, NULL, G_OUTPUT, NULL,
      "one JSON document (portview(8) has its schema)", 0, CTX_LOOKUP | CTX_METRICS,
      .flag = FLAG(json)},
     {"color", OPT_COLOR, false, ARG_OPTIONAL, "WHEN", G_OUTPUT, NULL,
      "colour: auto (on a terminal; the default), always,\nnever; NO_COLOR or TERM=dumb turn "
      "auto off",
-     0, 0, .parse = opt_color},
+     0, 0, .parse = opt_color, .values = "color"},
     {"colour", OPT_COLOR, false, ARG_OPTIONAL, "WHEN", G_OUTPUT, NULL, NULL, 0, 0, .hidden = true,
-     .parse = opt_color},
+     .parse = opt_color, .values = "color"},
 
     {NULL, OPT_SECONDS, false, ARG_NONE, NULL, G_WATCH, "SECONDS",
      "a trailing number: the listing again every SECONDS\n(0.1 to 300), as Windows netstat 5; "
@@ -411,7 +420,7 @@ const struct cli_opt pv_cli_opts[] = {
      "this host's ephemeral port ranges and their use", CTX_RANGES, 0, .parse = opt_ranges},
     {"lookup", OPT_LOOKUP, false, ARG_REQUIRED, "PORT", G_OTHER,
      "    --lookup PORT[/PROTO], --lookup NAME", "what a port or service is, and who uses it now",
-     CTX_LOOKUP, CTX_RANGES, .once = true, .parse = opt_lookup},
+     CTX_LOOKUP, CTX_RANGES, .once = true, .parse = opt_lookup, .values = "service"},
     {"summary", 's', true, ARG_NONE, NULL, G_OTHER, NULL,
      "counts by state, port class and program, and the\nephemeral port pressure toward each "
      "destination",
@@ -427,6 +436,9 @@ const struct cli_opt pv_cli_opts[] = {
      .parse = opt_version},
     {"list-options", OPT_LIST_OPTIONS, false, ARG_NONE, NULL, G_OTHER, NULL,
      "every option, a line each, for tools", 0, 0, .hidden = true, .parse = opt_list_options},
+    {"complete", OPT_COMPLETE, false, ARG_REQUIRED, "WHAT", G_OTHER, NULL,
+     "the words a shell completion offers, a line each", 0, 0, .hidden = true,
+     .parse = opt_complete},
 };
 const size_t pv_cli_nopts = ARRAY_SIZE(pv_cli_opts);
 
@@ -441,6 +453,8 @@ static const struct {
     [G_WATCH] = {"Watching:", "watching", NULL},
     [G_OTHER] = {"Other modes:", "modes", NULL},
 };
+
+const char pv_cli_color_words[] = "auto, always, never";
 
 const char pv_cli_usage_line[] =
     "usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
