@@ -20,6 +20,8 @@ if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages tmux"
 	# the shells whose completions tests/integration/test_completion.py loads
 	packages="$packages bash-completion zsh fish"
+	# the textfile collector that tests/integration/test_metrics_textfile.py feeds
+	packages="$packages prometheus-node-exporter"
 fi
 
 missing_packages() {

@@ -128,7 +128,7 @@ static int conflicts(const struct cli_given *g)
 	     "it prints counts, not a table (the selection options narrow what it counts)"},
 	    {CTX_EVENTS, "it prints a line per change as it comes, in one network namespace (the "
 			 "filters, -N, -H, --plain, -i, --json, --interval and --count apply)"},
-	    {CTX_METRICS, "it prints OpenMetrics text, one namespace per scrape (-N NS)"},
+	    {CTX_METRICS, "it prints OpenMetrics text, for Prometheus"},
 	    {CTX_ALL_NETNS, NULL},
 	};
 	for (size_t m = 0; m < ARRAY_SIZE(ctxs); m++) {
