@@ -28,6 +28,12 @@ if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages tmux"
 	# compiles each file once for build/ and the mutants' copies of the tree
 	packages="$packages ccache"
+	# the shells whose completions tests/integration/test_completion.py loads
+	packages="$packages bash-completion zsh fish"
+	# the textfile collector that tests/integration/test_metrics_textfile.py feeds
+	packages="$packages prometheus-node-exporter"
+	# scripts/package and its test (tests/package.sh); jq for the man page's EXAMPLES
+	packages="$packages dpkg-dev debhelper lintian jq"
 fi
 
 missing_packages() {

@@ -129,7 +129,7 @@ static int conflicts(const struct cli_given *g)
 	     "it prints counts, not a table (the selection options narrow what it counts)"},
 	    {CTX_EVENTS, "it prints a line per change as it comes, in one network namespace (the "
 			 "filters, -N, -H, --plain, -i, --json, --interval and --count apply)"},
-	    {CTX_METRICS, "it prints OpenMetrics text, one namespace per scrape (-N NS)"},
+	    {CTX_METRICS, "it prints OpenMetrics text, for Prometheus"},
 	    {CTX_ALL_NETNS, NULL},
 	    {CTX_TOP, "it draws a live screen on the terminal (the filters, -N, -n, --unit, "
 		      "--interval and --highlight apply)"},

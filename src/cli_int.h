@@ -45,6 +45,7 @@ enum {
 	OPT_TOP,
 	OPT_BY_PROCESS,
 	OPT_HIGHLIGHT,
+	OPT_COMPLETE,
 	OPT_SECONDS, /* not an option: the trailing number, for the conflicts */
 };
 
@@ -98,6 +99,8 @@ struct cli_opt {
 	size_t flag;
 	/* How its value is read: PV_GO_ON, or the exit status to end with. */
 	int (*parse)(struct cli_state *st, const char *arg);
+	/* The words a completion offers for its value: a --complete WHAT; NULL none. */
+	const char *values;
 };
 
 extern const struct cli_opt pv_cli_opts[];
@@ -141,6 +144,10 @@ struct cli_state {
 /* --help, and the table for tools (cli_options.c). */
 void pv_cli_print_help(void);
 void pv_cli_list_options(void);
+/* --complete WHAT: the words for a shell's completion (cli_complete.c). */
+int pv_cli_complete(const struct cli_state *st, const char *what);
+/* --color's words, for its message and the completions. */
+extern const char pv_cli_color_words[];
 extern const char pv_cli_usage_line[];
 /* The usage lines and "Try 'portview --help'", on standard error. */
 void pv_cli_usage_error(void);

@@ -30,4 +30,22 @@ void pv_render_summary_json(struct pv_buf *out, const struct pv_summary *s);
  */
 void pv_render_summary_metrics(struct pv_buf *out, const struct pv_summary *s, double seconds);
 
+/*
+ * One namespace's summary in a scrape of several (--metrics --all-netns),
+ * with the labels its series carry: netns (NULL: none, a scrape of one)
+ * and unit (the unit, container or pod of its lowest process; NULL or ""
+ * when none is known).
+ */
+struct pv_metrics_source {
+	const struct pv_summary *s;
+	const char *netns;
+	const char *unit;
+};
+/*
+ * The summaries of n namespaces as one scrape: each family once, with a
+ * series per namespace, then the time the whole run took and "# EOF".
+ */
+void pv_render_metrics(struct pv_buf *out, const struct pv_metrics_source *src, size_t n,
+		       double seconds);
+
 #endif

@@ -165,7 +165,11 @@ def main():
         rc, out, err = common.run_portview(argv, pv)
         name = "portview " + argv[0]
         c.eq(rc, 0, name + ": exit status 0")
-        c.eq(out, "portview 0.1.0\n", name + ": stdout")
+        lines = out.split("\n")
+        c.eq(lines[0], "portview 0.1.0", name + ": the version first")
+        c.ok(len(lines) == 4 and lines[1].startswith("built with: ") and "c-ares" in lines[1]
+             and lines[2].startswith("IANA port registry: 20") and lines[3] == "",
+             name + ": the features built in, the registry's date", out)
         c.eq(err, "", name + ": stderr empty")
 
     check_pipe(c, pv)

@@ -726,6 +726,49 @@ START_TEST(summary_metrics)
 }
 END_TEST
 
+/* --metrics --all-netns: each family once, a series per namespace with its labels. */
+START_TEST(metrics_of_namespaces)
+{
+	struct pv_socklist l;
+	struct pv_ephemeral e = range();
+	struct pv_summary s;
+	struct pv_buf b;
+	size_t n;
+	const struct pv_scan_part *p = parts(&n);
+	server(&l);
+	build(&s, &l, &e, p, n);
+	struct pv_metrics_source src[2] = {
+	    {.s = &s, .netns = "host"},
+	    {.s = &s, .netns = "pid:42", .unit = "docker:\"ab\\c"},
+	};
+	pv_buf_init(&b);
+	pv_render_metrics(&b, src, 2, 0.5);
+	pv_buf_putc(&b, '\0');
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, "portview_sockets{netns=\"host\",proto=\"tcp\",family=\"ipv4\","
+			   "state=\"ESTABLISHED\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    b.data, "portview_sockets{netns=\"pid:42\",unit=\"docker:\\\"ab\\\\c\",proto=\"tcp\","
+		    "family=\"ipv4\",state=\"ESTABLISHED\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+				     "portview_ephemeral_ports_available{netns=\"host\"} 19\n"
+				     "portview_ephemeral_ports_available{netns=\"pid:42\","
+				     "unit=\"docker:\\\"ab\\\\c\"} 19\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, "portview_program_sockets{netns=\"host\",program=\"curl\"} 3\n"));
+	/* each family's HELP once, the duration once and without labels */
+	const char *h = strstr(b.data, "# HELP portview_sockets ");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_ptr_null(strstr(h + 1, "# HELP portview_sockets "));
+	const char *tail = "portview_scrape_duration_seconds 0.500000\n# EOF\n";
+	ck_assert_str_eq(b.data + strlen(b.data) - strlen(tail), tail);
+	pv_buf_free(&b);
+	pv_summary_free(&s);
+	pv_socklist_free(&l);
+	pv_ephemeral_free(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("summary");
@@ -746,6 +789,7 @@ int main(void)
 	tcase_add_test(tc, summary_json);
 	tcase_add_test(tc, metrics_label_escapes);
 	tcase_add_test(tc, summary_metrics);
+	tcase_add_test(tc, metrics_of_namespaces);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
