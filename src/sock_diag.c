@@ -175,7 +175,7 @@ static void read_attrs(const char *msg, size_t len, struct attrs *x)
 		size_t plen = a.nla_len - NLA_HDRLEN;
 		switch (a.nla_type & NLA_TYPE_MASK) {
 		case INET_DIAG_SKV6ONLY: /* sent for IPv6 listeners and unconnected sockets */
-			if (plen == 1) /* a u8, as libmnl validated it: another size is not one */
+			if (plen == 1)	 /* a u8, as libmnl validated it: another size is not one */
 				x->v6only = payload[0] ? 1 : 0;
 			break;
 		case INET_DIAG_INFO:
