@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <term.h>
 #include <termios.h>
 #include <unistd.h>
@@ -66,41 +65,6 @@ static void crash_restore_on(const struct termios *shell)
 	const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-/* ---- standard error kept aside while the screen is up ---- */
-
-struct aside {
-	int saved, fd;
-};
-
-static void aside_start(struct aside *a)
-{
-	a->fd = memfd_create("portview-stderr", MFD_CLOEXEC);
-	a->saved = a->fd >= 0 ? dup(STDERR_FILENO) : -1;
-	if (a->saved < 0 || dup2(a->fd, STDERR_FILENO) < 0) {
-		if (a->saved >= 0)
-			close(a->saved);
-		if (a->fd >= 0)
-			close(a->fd);
-		a->saved = a->fd = -1;
-	}
-}
-
-static void aside_end(struct aside *a)
-{
-	if (a->saved < 0)
-		return;
-	dup2(a->saved, STDERR_FILENO);
-	close(a->saved);
-	char buf[4096];
-	ssize_t n;
-	lseek(a->fd, 0, SEEK_SET);
-	while ((n = read(a->fd, buf, sizeof(buf))) > 0)
-		if (write(STDERR_FILENO, buf, (size_t)n) != n)
-			break;
-	close(a->fd);
-	a->saved = a->fd = -1;
 }
 
 /* ---- the refresh thread ---- */
@@ -461,12 +425,12 @@ int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, str
 			       getenv("TERM") ? getenv("TERM") : "");
 		status = EXIT_RUNTIME;
 	} else {
-		struct aside aside;
-		aside_start(&aside);
+		struct pv_aside aside;
+		pv_aside_start(&aside);
 		status = loop(t, sigfd);
 		endwin();
 		delscreen(scr);
-		aside_end(&aside);
+		pv_aside_end(&aside);
 	}
 	if (!err)
 		worker_stop(&t->w);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "modes.h"
@@ -93,46 +92,6 @@ static void leave(struct pv_buf *out, const struct pv_buf *text)
 	pv_buf_add(out, text->data, text->len);
 }
 
-/*
- * While the display is on the alternate screen, what portview writes on
- * standard error (a failure, PORTVIEW_DEBUG's lines) would scramble the
- * display and vanish with it: it is kept aside, and written out once the
- * terminal is back.
- */
-struct aside {
-	int saved; /* the real standard error; -1: not kept aside */
-	int fd;
-};
-
-static void aside_start(struct aside *a)
-{
-	a->fd = memfd_create("portview-stderr", MFD_CLOEXEC);
-	a->saved = a->fd >= 0 ? dup(STDERR_FILENO) : -1;
-	if (a->saved < 0 || dup2(a->fd, STDERR_FILENO) < 0) {
-		if (a->saved >= 0)
-			close(a->saved);
-		if (a->fd >= 0)
-			close(a->fd);
-		a->saved = a->fd = -1;
-	}
-}
-
-static void aside_end(struct aside *a)
-{
-	if (a->saved < 0)
-		return;
-	dup2(a->saved, STDERR_FILENO);
-	close(a->saved);
-	char buf[4096];
-	ssize_t n;
-	lseek(a->fd, 0, SEEK_SET);
-	while ((n = read(a->fd, buf, sizeof(buf))) > 0)
-		if (write(STDERR_FILENO, buf, (size_t)n) != n)
-			break;
-	close(a->fd);
-	a->saved = a->fd = -1;
-}
-
 int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P)
 {
 	bool tty = !req->json && isatty(STDOUT_FILENO);
@@ -154,7 +113,7 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 	struct pv_watch_header h;
 	struct pv_frame f;
 	bool drawn = false, gone = false;
-	struct aside aside = {-1, -1};
+	struct pv_aside aside = {-1, -1};
 	unsigned timeout = req->interval_ms / 2 < PV_RESOLVE_TIMEOUT_MS ? req->interval_ms / 2
 									: PV_RESOLVE_TIMEOUT_MS;
 	struct timespec next;
@@ -185,7 +144,7 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 			compose(req, &h, &f, &text);
 			draw(&out, &text, !drawn);
 			if (!drawn)
-				aside_start(&aside);
+				pv_aside_start(&aside);
 			drawn = true;
 		} else {
 			/* in full, as a netstat that repeats: each snapshot after its time */
@@ -206,9 +165,9 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 				/* Ctrl-Z: the terminal as it was, stop, then draw again */
 				leave(&out, &text);
 				pv_write_out(&out, &gone);
-				aside_end(&aside);
+				pv_aside_end(&aside);
 				kill(getpid(), SIGSTOP);
-				aside_start(&aside);
+				pv_aside_start(&aside);
 			}
 			compose(req, &h, &f, &text);
 			draw(&out, &text, w == PV_WAKE_SUSPEND);
@@ -227,7 +186,7 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 	if (drawn) {
 		leave(&out, &text);
 		pv_write_out(&out, NULL);
-		aside_end(&aside);
+		pv_aside_end(&aside);
 	}
 	free(rows);
 	pv_snap_free(&slots[0]);

@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "msg.h"
 
@@ -58,4 +60,33 @@ void pv_msg_more(const char *fmt, ...)
 void pv_msg_end(void)
 {
 	fputc('\n', stderr);
+}
+
+void pv_aside_start(struct pv_aside *a)
+{
+	a->fd = memfd_create("portview-stderr", MFD_CLOEXEC);
+	a->saved = a->fd >= 0 ? dup(STDERR_FILENO) : -1;
+	if (a->saved < 0 || dup2(a->fd, STDERR_FILENO) < 0) {
+		if (a->saved >= 0)
+			close(a->saved);
+		if (a->fd >= 0)
+			close(a->fd);
+		a->saved = a->fd = -1;
+	}
+}
+
+void pv_aside_end(struct pv_aside *a)
+{
+	if (a->saved < 0)
+		return;
+	dup2(a->saved, STDERR_FILENO);
+	close(a->saved);
+	char buf[4096];
+	ssize_t n;
+	lseek(a->fd, 0, SEEK_SET);
+	while ((n = read(a->fd, buf, sizeof(buf))) > 0)
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			break;
+	close(a->fd);
+	a->saved = a->fd = -1;
 }

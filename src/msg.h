@@ -31,4 +31,18 @@ void pv_msg_begin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_msg_more(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_msg_end(void);
 
+/*
+ * While a screen is drawn on the terminal (the interval display, --top),
+ * what goes to standard error (a failure, PORTVIEW_DEBUG's lines) would
+ * scramble it and vanish with it: pv_aside_start keeps it aside in a
+ * memory file, pv_aside_end writes it out once the terminal is back.
+ * {-1, -1}: not kept aside (also when the file cannot be made).
+ */
+struct pv_aside {
+	int saved; /* the real standard error */
+	int fd;
+};
+void pv_aside_start(struct pv_aside *a);
+void pv_aside_end(struct pv_aside *a);
+
 #endif
