@@ -7,6 +7,7 @@
  */
 #include "portview/destroy.h"
 #include "portview/netns.h"
+#include "portview/sock_diag.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -17,24 +18,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* The request for s, as pv_diag_lookup_state builds its lookups. */
+/* SOCK_DESTROY for s: the request that names it alone (sock_diag.h). */
 static void fill_request(struct nlmsghdr *h, const struct pv_sock *s, uint32_t seq)
 {
 	h->nlmsg_type = SOCK_DESTROY;
 	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	h->nlmsg_seq = seq;
-	struct inet_diag_req_v2 *r = mnl_nlmsg_put_extra_header(h, sizeof(*r));
-	size_t alen = s->family == AF_INET ? 4 : 16;
-	r->sdiag_family = s->family;
-	r->sdiag_protocol = s->proto;
-	r->idiag_states = ~0u;
-	r->id.idiag_sport = htons(s->local.port);
-	r->id.idiag_dport = htons(s->remote.port);
-	memcpy(r->id.idiag_src, s->local.addr, alen);
-	memcpy(r->id.idiag_dst, s->remote.addr, alen);
-	r->id.idiag_if = s->ifindex;
-	r->id.idiag_cookie[0] = (uint32_t)s->cookie;
-	r->id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
+	pv_diag_request_for(s, mnl_nlmsg_put_extra_header(h, sizeof(struct inet_diag_req_v2)));
 }
 
 /* One request and its acknowledgement on a socket opened here. */

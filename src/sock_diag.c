@@ -597,6 +597,22 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 	return gone;
 }
 
+void pv_diag_request_for(const struct pv_sock *s, struct inet_diag_req_v2 *r)
+{
+	size_t alen = s->family == AF_INET ? 4 : 16;
+	memset(r, 0, sizeof(*r));
+	r->sdiag_family = s->family;
+	r->sdiag_protocol = s->proto;
+	r->idiag_states = ~0u;
+	r->id.idiag_sport = htons(s->local.port);
+	r->id.idiag_dport = htons(s->remote.port);
+	memcpy(r->id.idiag_src, s->local.addr, alen);
+	memcpy(r->id.idiag_dst, s->remote.addr, alen);
+	r->id.idiag_if = s->ifindex;
+	r->id.idiag_cookie[0] = (uint32_t)s->cookie;
+	r->id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
+}
+
 int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state)
 {
 	static uint32_t counter; /* atomic: as pv_diag_count_gone's */
@@ -609,16 +625,8 @@ int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t
 		  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		  .nlmsg_flags = NLM_F_REQUEST,
 		  .nlmsg_seq = seq ? seq : 1},
-	    .r = {.sdiag_family = s->family, .sdiag_protocol = s->proto, .idiag_states = ~0u},
 	};
-	size_t alen = s->family == AF_INET ? 4 : 16;
-	req.r.id.idiag_sport = htons(s->local.port);
-	req.r.id.idiag_dport = htons(s->remote.port);
-	memcpy(req.r.id.idiag_src, s->local.addr, alen);
-	memcpy(req.r.id.idiag_dst, s->remote.addr, alen);
-	req.r.id.idiag_if = s->ifindex;
-	req.r.id.idiag_cookie[0] = (uint32_t)s->cookie;
-	req.r.id.idiag_cookie[1] = (uint32_t)(s->cookie >> 32);
+	pv_diag_request_for(s, &req.r);
 	if (mnl_socket_sendto(nl, &req, sizeof(req)) < 0)
 		return -errno;
 	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */

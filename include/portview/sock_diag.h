@@ -164,6 +164,11 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
  * when it has gone, or another negative errno.
  */
 int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state);
+/*
+ * The request that names s alone: its family, protocol, addresses, ports,
+ * interface and cookie, every state (a lookup, or SOCK_DESTROY).
+ */
+void pv_diag_request_for(const struct pv_sock *s, struct inet_diag_req_v2 *r);
 
 /*
  * A socket on the kernel's destroy groups, TCP and UDP in both families:
