@@ -18,6 +18,7 @@ Main pieces:
                      test cut off by its deadline or by meson (see below)
 """
 
+import atexit
 import difflib
 import ipaddress
 import os
@@ -351,6 +352,7 @@ def public_copy(*paths):
     directory, which other users cannot traverse.
     """
     d = tempfile.mkdtemp(prefix="portview-it-")
+    atexit.register(shutil.rmtree, d, True)  # also when a check stops the test
     os.chmod(d, 0o755)
     out = []
     for p in paths:
@@ -844,7 +846,8 @@ def start_portview(binary, args, **kw):
 
 # valgrind memcheck as the tests run it: any error or definite/indirect
 # leak makes the exit status 99.
-VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+VALGRIND = ["valgrind", "-q", "--vgdb=no", "--error-exitcode=99",
+            "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect",
             "--show-leak-kinds=definite,indirect"]
 # valgrind 3.19 knows bpf(2) but not BPF_LINK_CREATE (28) and

@@ -11,8 +11,10 @@ a run without -n one per address that /etc/hosts does not name.
 (--sort: test_sort.py; the -e values: test_extended.py.)
 """
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -251,7 +253,8 @@ def cases(binary, w, S, B):
               "on a terminal with NO_COLOR: no colour")
 
     # --- names ------------------------------------------------------------
-    tmp = tempfile.mkdtemp()
+    tmp = tempfile.mkdtemp(prefix="portview-output-")
+    atexit.register(shutil.rmtree, tmp, True)
     hosts = os.path.join(tmp, "hosts")
     resolv = os.path.join(tmp, "resolv.conf")
     with open(hosts, "w") as f:

@@ -15,9 +15,11 @@ terminal does too.  Colour follows TERM: xterm colours, dumb does not.
 Exit status: 0 pass, 1 fail, 77 skip.
 """
 
+import atexit
 import os
 import re
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -61,9 +63,9 @@ def main():
 
 def cases(binary, w):
     c = common.Checker()
-    tmp = os.environ.get("TMPDIR", "/tmp")
-    services = os.path.join(tmp, "pv-terminal-services")
-    with open(services, "w") as f:  # what Debian's /etc/services names
+    fd, services = tempfile.mkstemp(prefix="pv-terminal-services-")
+    atexit.register(os.unlink, services)
+    with os.fdopen(fd, "w") as f:  # what Debian's /etc/services names
         f.write("ssh 22/tcp\nhttp 80/tcp\nhttp-alt 8080/tcp\n")
     env = dict(os.environ, PORTVIEW_SERVICES=services, TERM="xterm")
     env.pop("NO_COLOR", None)

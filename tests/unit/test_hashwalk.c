@@ -185,10 +185,9 @@ START_TEST(rect_split)
 }
 END_TEST
 
-static char *fake_dir(const char *ehash, const char *sockstat)
+static const char *fake_dir(const char *ehash, const char *sockstat)
 {
-	char tmpl[] = "/tmp/pv-hashwalk-XXXXXX";
-	char *dir = strdup(mkdtemp(tmpl));
+	const char *dir = scratch_dir("hashwalk");
 	char path[512];
 	if (ehash) {
 		snprintf(path, sizeof(path), "%s/tcp_ehash_entries", dir);
@@ -210,24 +209,22 @@ static char *fake_dir(const char *ehash, const char *sockstat)
 START_TEST(geometry)
 {
 	struct pv_hash_geometry g;
-	char *d = fake_dir("-262144\n", "sockets: used 9\nTCP: inuse 12 orphan 3 tw 30 alloc 15 "
-					"mem 1\nUDP: inuse 2 mem 0\n");
+	const char *d =
+	    fake_dir("-262144\n", "sockets: used 9\nTCP: inuse 12 orphan 3 tw 30 alloc 15 "
+				  "mem 1\nUDP: inuse 2 mem 0\n");
 	pv_hash_geometry_load(&g, d, d);
 	ck_assert_uint_eq(g.buckets, 262144);
 	ck_assert_uint_eq(g.sockets, 42);
-	free(d);
 
 	d = fake_dir("128\n", NULL);
 	pv_hash_geometry_load(&g, d, d);
 	ck_assert_uint_eq(g.buckets, 128);
 	ck_assert_uint_eq(g.sockets, 0);
-	free(d);
 
 	d = fake_dir("lots\n", "TCP: in use\n");
 	pv_hash_geometry_load(&g, d, d);
 	ck_assert_uint_eq(g.buckets, 0);
 	ck_assert_uint_eq(g.sockets, 0);
-	free(d);
 
 	pv_hash_geometry_load(&g, "/nonexistent", "/nonexistent");
 	ck_assert_uint_eq(g.buckets, 0);

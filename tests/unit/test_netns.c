@@ -80,9 +80,9 @@ static void fake_pid(const char *root, int pid, const char *ns, const char *comm
 }
 
 /* A fake /proc whose self is the test's own process. */
-static char *fake_proc(char *tmpl)
+static const char *fake_proc(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	const char *tmpl = scratch_dir("netns");
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/self", tmpl);
 	ck_assert_int_eq(symlink("/proc/self", path), 0);
@@ -115,8 +115,7 @@ static void labels(const char *proc, const char *run, char *out, size_t size)
 /* PID 1 seen: its namespace is the host's; the other one is named by its lowest PID. */
 START_TEST(lowest_pid_names_a_namespace)
 {
-	char tmpl[] = "/tmp/pv-netns-XXXXXX";
-	char *root = fake_proc(tmpl);
+	const char *root = fake_proc();
 	fake_pid(root, 1, own_ns, "init\n");
 	fake_pid(root, 2, own_ns, "kthreadd\n");
 	fake_pid(root, 31, other_ns, "late\n");
@@ -144,8 +143,7 @@ END_TEST
 /* PID 1's namespace hidden: kthreadd's (PID 2) is the host's, and only kthreadd's. */
 START_TEST(kthreadd_names_the_host)
 {
-	char tmpl[] = "/tmp/pv-netns-XXXXXX";
-	char *root = fake_proc(tmpl);
+	const char *root = fake_proc();
 	fake_pid(root, 1, NULL, "init\n");
 	fake_pid(root, 2, other_ns, "kthreadd\n");
 	fake_pid(root, 9, own_ns, "portview\n");
@@ -155,8 +153,7 @@ START_TEST(kthreadd_names_the_host)
 
 	/* a PID 2 that is not kthreadd (a container's second process) is no host */
 	remove_tree(root);
-	char tmpl2[] = "/tmp/pv-netns-XXXXXX";
-	root = fake_proc(tmpl2);
+	root = fake_proc();
 	fake_pid(root, 1, NULL, "init\n");
 	fake_pid(root, 2, other_ns, "kthreadd-ish\n");
 	fake_pid(root, 9, own_ns, "portview\n");
@@ -165,8 +162,7 @@ START_TEST(kthreadd_names_the_host)
 
 	/* nor is a kthreadd whose comm cannot be read */
 	remove_tree(root);
-	char tmpl3[] = "/tmp/pv-netns-XXXXXX";
-	root = fake_proc(tmpl3);
+	root = fake_proc();
 	fake_pid(root, 1, NULL, NULL);
 	fake_pid(root, 2, other_ns, NULL);
 	fake_pid(root, 9, own_ns, NULL);
@@ -179,8 +175,7 @@ END_TEST
 /* A name under the run directory wins over a PID; the named come before the unnamed. */
 START_TEST(names_before_pids)
 {
-	char tmpl[] = "/tmp/pv-netns-XXXXXX";
-	char *root = fake_proc(tmpl);
+	const char *root = fake_proc();
 	char run[4096];
 	snprintf(run, sizeof(run), "%s/run", root);
 	ck_assert_int_eq(mkdir(run, 0755), 0);

@@ -67,13 +67,12 @@ START_TEST(reserved_port_lists)
 }
 END_TEST
 
-static char dir[] = "/tmp/portview-sysctl-XXXXXX";
+static char dir[200];
 
-/* A fresh sysctl directory (the template is reset: tests may share a process). */
+/* A fresh sysctl directory (tests may share a process). */
 static void make_dir(void)
 {
-	strcpy(dir, "/tmp/portview-sysctl-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s", scratch_dir("sysctl")), (int)sizeof(dir));
 }
 
 static void remove_dir(void)

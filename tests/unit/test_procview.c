@@ -34,7 +34,7 @@ struct world {
 	struct pv_socklist l;
 	struct pv_view v;
 	struct pv_rate rates[16];
-	char proc_root[64];
+	char proc_root[200];
 };
 
 static void add(struct world *w, uint8_t proto, int af, const char *src, uint16_t sport,
@@ -91,8 +91,9 @@ static void make_world(struct world *w, bool units)
 	ck_assert(!pv_view_join_owners(&w->v, &part, 1));
 	w->v.rates = w->rates;
 	if (units) {
-		snprintf(w->proc_root, sizeof(w->proc_root), "/tmp/pv-procview-XXXXXX");
-		ck_assert_ptr_nonnull(mkdtemp(w->proc_root));
+		ck_assert_int_lt(
+		    snprintf(w->proc_root, sizeof(w->proc_root), "%s", scratch_dir("procview")),
+		    (int)sizeof(w->proc_root));
 		write_cgroup(w->proc_root, 10, "/user.slice/user-1000.slice/session-3.scope");
 		write_cgroup(w->proc_root, 11, "/user.slice/user-1000.slice/session-3.scope");
 		write_cgroup(w->proc_root, 20, "/system.slice/nginx.service");
@@ -107,7 +108,7 @@ static void free_world(struct world *w)
 	pv_view_free(&w->v);
 	pv_socklist_free(&w->l);
 	if (w->proc_root[0]) {
-		char cmd[128];
+		char cmd[256];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", w->proc_root);
 		ck_assert_int_eq(system(cmd), 0);
 	}

@@ -8,17 +8,17 @@
 #include "helpers.h"
 #include "portview/services.h"
 
-static char dir[64];
+static char dir[200];
 
 static void make_dir(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/portview-services-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s", scratch_dir("services")),
+			 (int)sizeof(dir));
 }
 
 static void remove_dir(void)
 {
-	char cmd[256];
+	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' && rm -rf '%s'", dir, dir);
 	ck_assert_int_eq(system(cmd), 0);
 }

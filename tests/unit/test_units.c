@@ -87,8 +87,8 @@ END_TEST
 
 START_TEST(cgroup_file_prefers_v2)
 {
-	char root[] = "/tmp/pv-units-XXXXXX", dir[64], path[96];
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	const char *root = scratch_dir("units");
+	char dir[4200], path[4300];
 	snprintf(dir, sizeof(dir), "%s/42", root);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	snprintf(path, sizeof(path), "%s/cgroup", dir);
