@@ -438,6 +438,7 @@ int main(void)
 {
 	Suite *s = suite_create("owners");
 	TCase *tc = tcase_create("walk");
+	tcase_set_timeout(tc, 60); /* a real /proc walk on a busy machine, under ASan */
 	tcase_add_test(tc, walk_attributes_every_holder);
 	tcase_add_test(tc, several_fds_of_one_process_sorted);
 	tcase_add_test(tc, many_inodes_grow_the_table);
