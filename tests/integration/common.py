@@ -1329,6 +1329,13 @@ class Checker:
             print("FAIL: " + what)
             if detail:
                 print("      " + detail.replace("\n", "\n      "))
+            if os.environ.get("PORTVIEW_TEST_STOP_AT_FAILURE"):
+                # the mutation check needs only a verdict: the first
+                # failure gives it (cleanup still runs: finally, atexit)
+                print("stopping at the first failure "
+                      "(PORTVIEW_TEST_STOP_AT_FAILURE)")
+                sys.stdout.flush()
+                raise SystemExit(1)
         return cond
 
     def eq(self, got, want, what):
