@@ -25,9 +25,10 @@
 
 /*
  * The words of a parser's list of valid values ("a, b, c; groups: d, e"):
- * those before the first ';', and after "groups:" those of that part.
+ * those before the first ';', and after "groups:" those of that part;
+ * each printed after prefix.
  */
-static void print_words(const char *text)
+static void print_words_after(const char *prefix, const char *text)
 {
 	for (const char *p = text; *p;) {
 		size_t n = strcspn(p, ",;");
@@ -38,13 +39,18 @@ static void print_words(const char *text)
 			continue;
 		}
 		if (n)
-			printf("%.*s\n", (int)n, p);
+			printf("%s%.*s\n", prefix, (int)n, p);
 		p += n;
 		if (*p == ';' && strncmp(p + 1, " groups:", 8) != 0)
 			break;
 		if (*p)
 			p++;
 	}
+}
+
+static void print_words(const char *text)
+{
+	print_words_after("", text);
 }
 
 /* Each option with a value: the kind of word it takes, and its help's first line. */
@@ -167,8 +173,10 @@ int pv_cli_complete(const struct cli_state *st, const char *what)
 		if (!pv_parse_class_list("-", &classes, &why) && why.valid)
 			print_words(why.valid);
 	} else if (strcmp(what, "sort") == 0) {
-		if (!pv_parse_sort_keys("?", &order, &why) && why.valid)
+		if (!pv_parse_sort_keys("?", &order, &why) && why.valid) {
 			print_words(why.valid);
+			print_words_after("-", why.valid); /* descending */
+		}
 	} else if (strcmp(what, "color") == 0) {
 		print_words(pv_cli_color_words);
 	} else if (strcmp(what, "service") == 0) {

@@ -19,6 +19,7 @@ import sys
 HEAD = ("made by tools/gen-completions.py from portview's option table "
         "(portview --list-options); do not edit")
 LISTS = ("state", "class", "sort", "pid")  # comma lists: each item completed
+DASHED = ("sort",)  # values that may begin with '-' (a descending key)
 
 
 def table(portview):
@@ -180,6 +181,11 @@ complete -c portview -f"""]
                 words = f'__fish_complete_list , "{words}"'
             line += f" -a {fish_quote('(' + words + ')')}"
         out.append(line + f" -d {fish_quote(desc)}")
+        if kind in DASHED:
+            # fish takes a word that begins with '-' for an option: offer
+            # the value's words there too when this option came just before
+            out.append(f"complete -c portview -n {fish_quote('__fish_prev_arg_in ' + long)}"
+                       f" -a {fish_quote('(' + words + ')')} -d {fish_quote(desc)}")
         if letter and how == "optional":
             out.append(f"complete -c portview -s {letter[1:]} -d {fish_quote(desc)}")
     return "\n".join(out) + "\n"

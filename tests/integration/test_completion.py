@@ -43,6 +43,8 @@ CASES = [
     (["--command", "pvcompl"], [COMM]),
     (["--dev", "pvcd"], [DEV]),
     (["--sort", "pro"], ["proto", "program"]),
+    (["--sort", "-pr"], ["-proto", "-program"]),
+    (["--sort", "state,-po"], ["state,-port"]),
     (["--class", "w"], ["well-known"]),
     (["--color="], ["--color=auto", "--color=always", "--color=never"]),
     (["--src", ""], []),
