@@ -261,7 +261,7 @@ static void ask(struct top_state *st, const struct top_frame *f, enum top_prompt
 	st->status[0] = '\0';
 }
 
-static void interval_key(struct top_state *st, bool faster)
+void top_interval_key(struct top_state *st, bool faster)
 {
 	static const uint32_t steps[] = {250, 500, 1000, 2000, 5000, 10000, 30000, 60000};
 	size_t i = 0;
@@ -370,7 +370,7 @@ void top_key(struct top_state *st, const struct top_frame *f, int key)
 		break;
 	case '+':
 	case '-':
-		interval_key(st, key == '-');
+		top_interval_key(st, key == '-');
 		break;
 	case 'k':
 		ask(st, f, TOP_CLOSE);
