@@ -427,8 +427,7 @@ void top_watch_close(struct top_watch *w)
 	if (w->h) {
 		pv_buf_puts(&out, w->header.data);
 		pv_buf_puts(&out, "\n\n");
-		size_t fit = (size_t)height - 3;
-		size_t n = w->nlines < fit + 1 ? w->nlines : fit + 1;
+		size_t n = w->nlines + 2 > (size_t)height ? (size_t)height - 3 : w->nlines;
 		size_t end = n < w->nlines ? w->lines[n] : w->table.len;
 		pv_buf_add(&out, w->table.data, end);
 		if (n < w->nlines)

@@ -384,7 +384,7 @@ def colour_on_screen(c, binary, w, h):
         b = w.tcp_connect(h, "127.0.0.1", 46202, lst, "127.0.0.1")
         common.wait_until(lambda: 42 in (sgr_params(row(
             t.colours(), "127.0.0.1:46202 "), "TCP") or ()),
-            "the new rows in green")
+            "the new rows in green", 15)
         lines = t.colours()
         new = [sgr_params(l, "TCP") for l in lines if ":46202" in l]
         c.ok(len(new) == 2 and all({30, 42} <= p for p in new),
@@ -398,7 +398,7 @@ def colour_on_screen(c, binary, w, h):
         w.close(a[1])
         common.wait_until(lambda: 41 in (sgr_params(row(
             t.colours(), "127.0.0.1:46201 "), "TCP") or ()),
-            "the closed rows in red")
+            "the closed rows in red", 15)
         lines = t.colours()
         gone = [sgr_params(l, "TCP") for l in lines if ":46201" in l]
         c.ok(len(gone) == 2 and all(41 in p for p in gone),
