@@ -428,6 +428,29 @@ def big_screen(c, binary):
              "200x50: the selection follows its socket to its new place",
              "%r\n%s" % (chosen, "\n".join(after)))
         (sel,)  # noqa: B018
+        # End, Home, PgDn and PgUp move the selection (a page is more
+        # than these rows: the last, the first)
+        moved = []
+        for key, at in (("End", -1), ("Home", 0), ("PgDn", -1), ("PgUp", 0)):
+            t.keys(key)
+            scr = t.wait(lambda s: t.selected() == table(s)[at],
+                         "%s: the selection on row %d" % (key, at))
+            moved.append(key)
+        c.eq(moved, ["End", "Home", "PgDn", "PgUp"],
+             "200x50: End, Home, PgDn, PgUp move the selection")
+        # ? lists every key
+        t.keys("?")
+        help_ = "\n".join(t.wait(lambda s: "Keys" in "\n".join(s),
+                                 "?: the help"))
+        missing = [k for k in ("Down, j", "Up", "PgDn, PgUp", "Home, End",
+                               "s or >, <", "r  reverse", "/ ", "n ", "p ",
+                               "Enter", "space", "+, -", "k ", "K ",
+                               "q, Ctrl-C", "Escape")
+                   if k not in help_]
+        c.ok(not missing, "200x50: ? lists every key", "missing %r in\n%s"
+             % (missing, help_))
+        t.keys("x")
+        t.wait(lambda s: "Proto" in s[1], "any key: the rows again")
         t.keys("+")
         longer = t.wait(lambda s: "every" in s[-2], "+'s answer")[-2]
         t.keys("-")
