@@ -32,7 +32,7 @@ struct top_watch {
 	struct timespec shown;	     /* when the last refresh was drawn */
 	short pair_fg[MAX_PAIRS], pair_bg[MAX_PAIRS];
 	int pairs;
-	bool colors;
+	bool colors, keys;
 };
 
 /* ---- the refresh as text ---- */
@@ -286,6 +286,7 @@ struct top_watch *top_watch_open(const struct pv_request *req)
 		return NULL;
 	}
 	top_state_init(&w->st, false, false, req->interval_ms, 0, false);
+	w->keys = isatty(STDIN_FILENO);
 	if (req->table.color && has_colors()) {
 		start_color();
 		use_default_colors();
@@ -389,7 +390,8 @@ enum pv_wake top_watch_wait(struct top_watch *w, int sigfd, struct timespec *nex
 			pv_now_mono(&until);
 			until.tv_sec += 86400;
 		}
-		enum pv_wake wake = pv_wait_until(sigfd, STDIN_FILENO, &until);
+		/* keys only from a terminal: /dev/null would read as ever ready */
+		enum pv_wake wake = pv_wait_until(sigfd, w->keys ? STDIN_FILENO : -1, &until);
 		switch (wake) {
 		case PV_WAKE_TIME:
 			if (!w->st.paused)
