@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "top.h"
+#include "portview/format.h"
 
 /* The colour pairs the rows' SGR colours take: made as they are met. */
 enum { FIRST_PAIR = 8, MAX_PAIRS = 48 };
@@ -225,6 +226,33 @@ static void draw_status(struct top_watch *w, int y, unsigned width, size_t shown
 	pv_buf_free(&line);
 }
 
+/* The header line, or a shorter form of it rather than a cut one. */
+static void draw_header(struct top_watch *w, unsigned width)
+{
+	const char *text = w->header.data ? w->header.data : "";
+	char brief[160];
+	if (w->h && top_text_width(text) > width) {
+		const struct pv_watch_header *h = w->h;
+		const struct pv_watch_counts *c = &h->counts;
+		char send[PV_SI_MAX], recv[PV_SI_MAX];
+		pv_format_si(send, h->sent);
+		pv_format_si(recv, h->received);
+		int n = snprintf(brief, sizeof(brief), "%.8s  %zu sockets", text, c->total);
+		if (!h->first)
+			n += snprintf(brief + n, sizeof(brief) - (size_t)n, " +%zu ~%zu -%zu",
+				      c->opened, c->changed, c->closed);
+		if (h->rates && !h->first)
+			snprintf(brief + n, sizeof(brief) - (size_t)n, "  %s/s up %s/s down", send,
+				 recv);
+		text = brief;
+	}
+	struct pv_buf line;
+	pv_buf_init(&line);
+	top_put_cut(&line, text, width);
+	top_put_line(0, &line, A_NORMAL, 0);
+	pv_buf_free(&line);
+}
+
 static void draw(struct top_watch *w)
 {
 	static const char *const keys[] = {"q quit", "? help", "space pause", "+,- interval",
@@ -237,11 +265,7 @@ static void draw(struct top_watch *w)
 		refresh();
 		return;
 	}
-	struct pv_buf line;
-	pv_buf_init(&line);
-	top_put_cut(&line, w->header.data ? w->header.data : "", width);
-	top_put_line(0, &line, A_NORMAL, 0);
-	pv_buf_free(&line);
+	draw_header(w, width);
 	move(1, 0);
 	clrtoeol();
 	int top = 3, bottom = height - 2; /* the rows: [top, bottom) */

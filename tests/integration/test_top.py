@@ -691,6 +691,15 @@ def watch_keys(c, binary):
         t.keys("x")
         t.wait(lambda s: "Proto" in s[2], "any key: the rows again")
         c.ok(True, "interval: space pauses and goes on, ? shows the help")
+        # 40 columns: the header in its short form rather than cut
+        t.resize(40, 24)
+        scr = t.wait(lambda s: re.match(r"\d\d:\d\d:\d\d  25 sockets "
+                                        r"\+0 ~0 -0$", s[0]),
+                     "the short header at 40 columns")
+        c.ok(all(len(l) <= 40 for l in scr),
+             "interval: at 40 columns the header's short form, no line "
+             "wider", "\n".join(scr))
+        t.resize(80, 24)
         t.keys("q")
         end = t.ended("portview ended by q")
         at = end.index("rc=0") if "rc=0" in end else len(end)
