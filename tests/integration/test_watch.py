@@ -256,8 +256,10 @@ def terminal_redraw(c, binary, w, h):
     try:
         # the first refresh: the header, a blank line, the titles, the rows
         want = rows()
+        # (the whole screen: its footer is drawn last)
         first = t.wait(lambda s: CLOCK_LINE.match(s[0]) and
-                       s[3:3 + len(want)] == want, "the first refresh")
+                       s[3:3 + len(want)] == want and len(s) >= 30 and
+                       s[29].startswith("q quit"), "the first refresh")
         c.ok(not any("debug" in l for l in first),
              "tmux: nothing of standard error on the drawn screen")
         m = CLOCK_LINE.match(first[0])
