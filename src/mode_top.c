@@ -221,6 +221,8 @@ static void start_refresh(struct top_run *t)
 				  .detail_key = t->st.details ? t->st.sel_key[TOP_SOCKETS] : 0,
 				  .proc_root = t->req->proc_root,
 				  .svc = w->svc};
+	memcpy(w->b.sort, t->st.sort, sizeof(w->b.sort));
+	memcpy(w->b.reverse, t->st.reverse, sizeof(w->b.reverse));
 	w->old = t->frame;
 	t->busy = true;
 	worker_go(w);

@@ -66,6 +66,11 @@ struct top_frame {
 	bool detail_found;
 	bool rates;   /* the rates are known (the second refresh on) */
 	uint64_t gen; /* which refresh it is: the screen measures each once */
+	/* made by the refresh thread, so that taking a frame costs the screen little: */
+	unsigned widest[TOP_NVIEWS][TOP_MAXCOLS]; /* each column's widest cell */
+	uint32_t *order[TOP_NVIEWS];		  /* the rows sorted as the build asked */
+	int order_col[TOP_NVIEWS];
+	bool order_rev[TOP_NVIEWS];
 };
 
 void top_frame_init(struct top_frame *f);
@@ -83,6 +88,8 @@ struct top_build {
 	uint64_t detail_key;	       /* the socket whose details to write; 0: none */
 	const char *proc_root;	       /* for the details' /proc reads */
 	const struct pv_services *svc; /* the port's --lookup text */
+	int sort[TOP_NVIEWS];	       /* the order the screen had asked for */
+	bool reverse[TOP_NVIEWS];
 };
 
 /*
@@ -132,6 +139,8 @@ void top_state_init(struct top_state *st, bool names, bool units, uint32_t inter
 void top_state_free(struct top_state *st);
 /* Sort a new frame's rows in the state's order, the selection following its row. */
 void top_sort(struct top_state *st, const struct top_frame *f);
+/* The indexes of view v's rows in f, sorted by column col (for the refresh thread too). */
+void top_order(const struct top_frame *f, enum top_view v, int col, bool reverse, uint32_t *order);
 /* One key; the run's side (filter, close, signal) is left in st for mode_top.c. */
 void top_key(struct top_state *st, const struct top_frame *f, int key);
 /* The status line's message (printf-like). */

@@ -158,10 +158,8 @@ static void fit(struct top_state *st, const struct top_frame *f, unsigned width,
 	for (unsigned c = 0; c < n; c++) {
 		const struct top_column *col = &top_columns[v][c];
 		unsigned want = (unsigned)strlen(col->title) + 1; /* the sort arrow's room */
-		for (size_t i = 0; measure && i < f->n[v]; i++) {
-			unsigned w = top_text_width(top_text(f, &f->rows[v][i], (int)c));
-			want = w > want ? w : want;
-		}
+		if (measure && f->widest[v][c] > want) /* measured by the refresh thread */
+			want = f->widest[v][c];
 		if (col->max && want > col->max)
 			want = col->max;
 		if (want > st->width[v][c])

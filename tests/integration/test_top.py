@@ -458,6 +458,17 @@ def big_screen(c, binary):
         shorter = t.wait(lambda s: s[-2] != longer, "-'s answer")[-2]
         c.eq((longer, shorter), ("every 1 s", "every 0.5 s"),
              "+ and -: a longer, a shorter interval")
+        # going on: the refresh thread sorts each new frame as asked
+        while "sorted by State" not in t.screen()[-2]:
+            t.keys("s")
+            time.sleep(0.1)
+        before = t.screen()[0]
+        t.keys("Space")
+        scr = t.wait(lambda s: s[0] != before and "Proto" in s[1],
+                     "a new frame after space")
+        states = [cells(l, columns(scr[1]))["State"] for l in table(scr)]
+        c.ok(states == sorted(states) and "LISTENING" in states,
+             "200x50: a new frame sorted by State, as asked", repr(states))
 
         pid = t.portview_pid()
         os.kill(pid, signal.SIGTERM)
