@@ -68,6 +68,8 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 			break;
 		if (!req->table.numeric && !req->json)
 			pv_view_resolve_names(&cur->view, timeout);
+		if (tty && !scr && !(scr = open_screen(req)))
+			tty = false;
 		free(rows);
 		size_t n;
 		h = (struct pv_watch_header){.when = cur->when,
@@ -82,8 +84,6 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 		}
 		f = (struct pv_frame){
 		    .cur = &cur->view, .prev = prev ? &prev->view : NULL, .rows = rows, .n = n};
-		if (tty && !scr && !(scr = open_screen(req)))
-			tty = false;
 		if (req->json) {
 			pv_render_frame_json(&out, &h, &f);
 		} else if (scr) {

@@ -794,6 +794,17 @@ def main():
         start = time.monotonic()
         part(c, binary)
         print("# %s: %.1f s" % (part.__name__, time.monotonic() - start))
+    # a terminal ncurses does not know: each refresh in full, as in a pipe
+    rc, out = common.run_on_pty([binary, "-no", "0.2", "--count", "2"], 80,
+                                env=dict(os.environ, TERM="pv-no-such-term"))
+    out = out.decode()
+    c.ok(rc == 0 and out.startswith(
+        "portview: cannot draw on this terminal (TERM=pv-no-such-term): "
+        "each refresh printed in full\n") and
+        len(re.findall(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*sockets",
+                       out, re.M)) == 2 and out.count("Active Connections") == 2,
+        "-no 0.2 on an unknown terminal: a warning, then each refresh in "
+        "full, dated", out)
     rc, _, err = common.run_portview(["--top"])
     c.ok(rc == 2 and "--top needs a terminal" in err,
          "--top in a pipe: a usage error", err)
