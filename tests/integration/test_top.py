@@ -532,13 +532,19 @@ def exit_status(t):
     return None
 
 
-def press_until_done(t, seconds, pid):
-    """BATCHES over and over until process pid ends; the rounds."""
+# The interval display's keys: scrolling, help, pause and on again, the
+# interval (the rows of listen(7300) and its 30 connections: some to scroll)
+WATCH_BATCHES = [["j"], ["k"], ["End"], ["Home"], ["PgDn"], ["PgUp"], ["?"],
+                 ["x"], ["Space", "Space"], ["+"], ["-"], ["G"], ["g"]]
+
+
+def press_until_done(t, seconds, pid, batches=BATCHES):
+    """batches over and over until process pid ends; the rounds."""
     rounds = 0
     deadline = time.monotonic() + seconds
     while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
         rounds += 1
-        for k in BATCHES:
+        for k in batches:
             # once it has ended, keys would go to the shell
             if not os.path.exists("/proc/%d" % pid):
                 break
@@ -582,38 +588,45 @@ def many_refreshes(c, binary):
         lst.close()
 
 
-def valgrind_refreshes(c, binary, count=300):
+def valgrind_refreshes(c, binary):
     """Refreshes with keys between them under valgrind's memcheck: no
-    error, no definite or indirect leak (not in the default run: about
-    half a minute; it_top_valgrind)."""
+    error, no definite or indirect leak; 300 of --top, 30 of the interval
+    display (not in the default run: about half a minute; it_top_valgrind)."""
     if os.environ.get("PORTVIEW_SANITIZED") == "1" or \
             not shutil.which("valgrind"):
         # (run by name only: the whole test is then skipped)
         print("SKIP: valgrind_refreshes: a sanitizer build, or no valgrind")
         sys.exit(77)
     lst = listen(7300)
-    keep = [connect(7300, 46400, lst=lst)]
+    keep = [connect(7300, 46400 + i, lst=lst) for i in range(15)]
     log = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                        "pv-top-valgrind-%d.log" % os.getpid())
     vg = " ".join(common.VALGRIND + ["--log-file=" + log])
-    t = Tmux(120, 30, command(vg + " " + binary, "--top --by-process -n "
-                              "--interval 0.1 --count %d" % count))
+    runs = (("--top --by-process -n --interval 0.1 --count 300", 300, BATCHES,
+             lambda s: any(l.startswith("  python3") for l in s)),
+            ("-no --port 7300 0.1 --count 30", 30, WATCH_BATCHES,
+             lambda s: len(s) > 2 and "Proto" in s[2]))
     try:
-        t.wait(lambda s: any(l.startswith("  python3") for l in s),
-               "the first refresh under valgrind", timeout=60)
-        pane = t.display("#{pane_pid}")
-        pid = int(subprocess.run(["pgrep", "-P", pane], stdout=subprocess.PIPE
-                                 ).stdout.split()[0])
-        rounds = press_until_done(t, common.scaled(150), pid)
-        end = t.wait(lambda s: exit_status(t) is not None,
-                     "the end under valgrind", timeout=60)
-        with open(log) as f:
-            report = common.UNHANDLED_BPF.sub("", f.read())
-        c.ok(exit_status(t) == 0 and report == "",
-             "valgrind: %d refreshes with keys between them (%d rounds): "
-             "status 0, no error or leak" % (count, rounds), report[-3000:])
+        for args, count, batches, ready in runs:
+            t = Tmux(120, 30, command(vg + " " + binary, args))
+            try:
+                t.wait(ready, "the first refresh under valgrind", timeout=60)
+                pane = t.display("#{pane_pid}")
+                pid = int(subprocess.run(["pgrep", "-P", pane],
+                                         stdout=subprocess.PIPE
+                                         ).stdout.split()[0])
+                rounds = press_until_done(t, common.scaled(150), pid, batches)
+                t.wait(lambda s: exit_status(t) is not None,
+                       "the end under valgrind", timeout=60)
+                with open(log) as f:
+                    report = common.UNHANDLED_BPF.sub("", f.read())
+                c.ok(exit_status(t) == 0 and report == "",
+                     "valgrind: %s: %d refreshes with keys between them (%d "
+                     "rounds): status 0, no error or leak"
+                     % (args.split()[0], count, rounds), report[-3000:])
+            finally:
+                t.close()
     finally:
-        t.close()
         for pair in keep:
             for s in pair:
                 s.close()
