@@ -57,6 +57,11 @@ struct screen *top_term_open(void)
 	struct termios shell;
 	setlocale(LC_CTYPE, "");
 	tcgetattr(STDIN_FILENO, &shell);
+	/* a TERM terminfo does not know: found out here, since a failed newterm keeps memory */
+	int err = 0;
+	if (setupterm(NULL, STDOUT_FILENO, &err) != OK)
+		return NULL;
+	del_curterm(cur_term);
 	SCREEN *s = newterm(NULL, stdout, stdin);
 	if (!s)
 		return NULL;
