@@ -1,13 +1,11 @@
 /*
- * --top: the live screen.  The terminal is ncurses' (newterm on standard
- * input and output, left with endwin: the shell's screen, cursor and
- * echo as they were); snapshots are taken on a thread of their own, so
+ * --top: the live screen.  The terminal is top_term.c's (ncurses, put
+ * back as it was, also on a crash); snapshots are taken on a thread of their own, so
  * that keys are answered at once while one is being taken (the screen
  * only ever reads the frame it has, top.h); signals come from
  * refresh.c's signalfd (SIGINT, SIGTERM, SIGHUP end the run, SIGWINCH
  * redraws, SIGTSTP suspends).  What portview writes on standard error
- * meanwhile is kept aside and written once the terminal is back.  A
- * crash (SIGSEGV and the like) puts the terminal back before it dies.
+ * meanwhile is kept aside and written once the terminal is back.
  *
  * The '/' filter is read by the command line's own parser
  * (pv_cli_parse_filter) into a query, and the run goes on with a copy of
@@ -15,16 +13,12 @@
  */
 #include <curses.h>
 #include <errno.h>
-#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <term.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "modes.h"
@@ -34,38 +28,6 @@
 #include "portview/destroy.h"
 #define HAVE_DESTROY 1
 #endif
-
-/* ---- the terminal put back on a crash: what the handler needs, set once ---- */
-
-static struct termios crash_termios;
-static char crash_reset[64];
-
-static void crash_handler(int sig)
-{
-	tcsetattr(STDIN_FILENO, TCSANOW, &crash_termios);
-	if (write(STDOUT_FILENO, crash_reset, strlen(crash_reset)) < 0)
-		crash_reset[0] = '\0';
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Called once ncurses knows the terminal; shell is its modes before newterm. */
-static void crash_restore_on(const struct termios *shell)
-{
-	const char *caps[] = {"sgr0", "cnorm", "rmcup"};
-	crash_termios = *shell;
-	crash_reset[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
-		const char *s = tigetstr(caps[i]);
-		if (s && s != (char *)-1 && strlen(crash_reset) + strlen(s) < sizeof(crash_reset))
-			strcat(crash_reset, s);
-	}
-	struct sigaction sa = {.sa_handler = crash_handler};
-	sigemptyset(&sa.sa_mask);
-	const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
 
 /* ---- the refresh thread ---- */
 
@@ -259,6 +221,8 @@ static void start_refresh(struct top_run *t)
 				  .detail_key = t->st.details ? t->st.sel_key[TOP_SOCKETS] : 0,
 				  .proc_root = t->req->proc_root,
 				  .svc = w->svc};
+	memcpy(w->b.sort, t->st.sort, sizeof(w->b.sort));
+	memcpy(w->b.reverse, t->st.reverse, sizeof(w->b.reverse));
 	w->old = t->frame;
 	t->busy = true;
 	worker_go(w);
@@ -323,18 +287,12 @@ static int on_signal(struct top_run *t, int sigfd)
 	enum pv_wake w = pv_wait_until(sigfd, -1, &now);
 	if (w == PV_WAKE_STOP)
 		return EXIT_OK;
-	if (w == PV_WAKE_SUSPEND) {
-		endwin();
-		kill(getpid(), SIGSTOP);
-		refresh();
-	}
+	if (w == PV_WAKE_SUSPEND)
+		top_term_suspend();
 	if (w == PV_WAKE_RESIZE || w == PV_WAKE_SUSPEND) {
-		struct winsize ws;
-		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
-			resizeterm(ws.ws_row, ws.ws_col);
+		top_term_resized();
 		memset(t->st.width, 0, sizeof(t->st.width));
 		memset(t->st.measured, 0, sizeof(t->st.measured));
-		clear();
 	}
 	return PV_GO_ON;
 }
@@ -368,28 +326,6 @@ static int loop(struct top_run *t, int sigfd)
 	return status == PV_GO_ON ? EXIT_OK : status;
 }
 
-static SCREEN *screen_open(struct top_run *t)
-{
-	struct termios shell;
-	setlocale(LC_CTYPE, "");
-	tcgetattr(STDIN_FILENO, &shell);
-	SCREEN *s = newterm(NULL, stdout, stdin);
-	if (!s)
-		return NULL;
-	set_term(s);
-	crash_restore_on(&shell);
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(25);
-	curs_set(0);
-	t->st.color = t->req->table.color;
-	top_screen_colors(&t->st);
-	return s;
-}
-
 int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
@@ -416,7 +352,7 @@ int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, str
 	t->w.P = P;
 	pv_now_mono(&t->next);
 	int err = worker_start(&t->w);
-	SCREEN *scr = err ? NULL : screen_open(t);
+	struct screen *scr = err ? NULL : top_term_open();
 	if (err || !scr) {
 		if (err)
 			pv_err_errno(err, "cannot start the refresh thread");
@@ -425,11 +361,12 @@ int pv_mode_top(const struct pv_request *req, const struct pv_services *svc, str
 			       getenv("TERM") ? getenv("TERM") : "");
 		status = EXIT_RUNTIME;
 	} else {
+		t->st.color = req->table.color;
+		top_screen_colors(&t->st);
 		struct pv_aside aside;
 		pv_aside_start(&aside);
 		status = loop(t, sigfd);
-		endwin();
-		delscreen(scr);
+		top_term_close(scr);
 		pv_aside_end(&aside);
 	}
 	if (!err)

@@ -1,20 +1,19 @@
 /*
  * The listing again every interval.  One snapshotter per place (its
  * netlink sockets) serves every snapshot of the run.  On a terminal the
- * display draws on the alternate screen, one write per refresh, and puts
- * the terminal back as it found it, the last refresh printed on its
- * normal screen (also while stopped by Ctrl-Z); what it writes on
- * standard error meanwhile is kept aside until then.  In a pipe each
- * refresh is written in full after its time; with --json, one NDJSON line.
+ * display is drawn on the live screen (top_watch.c: ncurses, keys between
+ * refreshes), which puts the terminal back as it found it and prints the
+ * last refresh on it; what portview writes on standard error meanwhile
+ * is kept aside until then.  In a pipe each refresh is written in full
+ * after its time; with --json, one NDJSON line.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "modes.h"
 #include "refresh.h"
+#include "top.h"
 #include "portview/render.h"
 #include "portview/watch.h"
 
@@ -28,68 +27,14 @@ static void schedule(struct timespec *next, uint32_t ms)
 		*next = now;
 }
 
-static void screen_size(const struct pv_request *req, unsigned *width, unsigned *height)
+/* The screen for an interval run on a terminal; NULL: each refresh printed in full. */
+static struct top_watch *open_screen(const struct pv_request *req)
 {
-	struct winsize ws;
-	bool known = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0;
-	*width = known && ws.ws_col ? ws.ws_col : req->table.width ? req->table.width : 80;
-	*height = known && ws.ws_row ? ws.ws_row : 24;
-}
-
-/*
- * A refresh as the terminal shows it: the header line, a blank line, the
- * table fitted to width with what changed marked, cut to height lines
- * with a last line saying how many rows did not fit.
- */
-static void compose(const struct pv_request *req, const struct pv_watch_header *h,
-		    const struct pv_frame *f, struct pv_buf *text)
-{
-	unsigned width, height;
-	screen_size(req, &width, &height);
-	text->len = 0;
-	pv_render_watch_header(text, h);
-	pv_buf_putc(text, '\n');
-	struct pv_table_opts o = req->table;
-	o.width = req->table.wide ? 0 : width;
-	o.no_title = true;
-	o.changes = true;
-	pv_render_frame(text, f, &o);
-	size_t lines = 0, cut = 0;
-	for (size_t i = 0; i < text->len; i++) {
-		if (text->data[i] != '\n')
-			continue;
-		if (++lines == (height > 2 ? height - 1 : 1))
-			cut = i + 1;
-	}
-	if (lines > height && cut) {
-		text->len = cut;
-		pv_buf_printf(text, "  ... %zu more\n", lines - (height > 2 ? height - 1 : 1));
-	}
-}
-
-/* Draw text over the previous refresh: each line cleared to its end, one write. */
-static void draw(struct pv_buf *out, const struct pv_buf *text, bool first)
-{
-	if (first) /* the alternate screen, no cursor, no line wrap */
-		pv_buf_puts(out, "\033[?1049h\033[?25l\033[?7l");
-	pv_buf_puts(out, "\033[H");
-	for (size_t i = 0; i < text->len; i++) {
-		if (text->data[i] != '\n') {
-			pv_buf_putc(out, text->data[i]);
-			continue;
-		}
-		pv_buf_puts(out, "\033[K");
-		if (i + 1 < text->len) /* a newline on the last row would scroll */
-			pv_buf_putc(out, '\n');
-	}
-	pv_buf_puts(out, "\033[J");
-}
-
-/* The terminal as it was, and the last refresh on its normal screen. */
-static void leave(struct pv_buf *out, const struct pv_buf *text)
-{
-	pv_buf_puts(out, "\033[?7h\033[?25h\033[?1049l");
-	pv_buf_add(out, text->data, text->len);
+	struct top_watch *scr = top_watch_open(req);
+	if (!scr)
+		pv_warn("cannot draw on this terminal (TERM=%s): each refresh printed in full",
+			getenv("TERM") ? getenv("TERM") : "");
+	return scr;
 }
 
 int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, struct pv_places *P)
@@ -106,14 +51,13 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 	struct pv_snap slots[2], *prev = NULL, *cur = &slots[0];
 	pv_snap_init(&slots[0]);
 	pv_snap_init(&slots[1]);
-	struct pv_buf out, text;
+	struct pv_buf out;
 	pv_buf_init(&out);
-	pv_buf_init(&text);
 	struct pv_watch_row *rows = NULL;
 	struct pv_watch_header h;
 	struct pv_frame f;
-	bool drawn = false, gone = false;
-	struct pv_aside aside = {-1, -1};
+	struct top_watch *scr = NULL;
+	bool gone = false;
 	unsigned timeout = req->interval_ms / 2 < PV_RESOLVE_TIMEOUT_MS ? req->interval_ms / 2
 									: PV_RESOLVE_TIMEOUT_MS;
 	struct timespec next;
@@ -124,6 +68,8 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 			break;
 		if (!req->table.numeric && !req->json)
 			pv_view_resolve_names(&cur->view, timeout);
+		if (tty && !scr && !(scr = open_screen(req)))
+			tty = false;
 		free(rows);
 		size_t n;
 		h = (struct pv_watch_header){.when = cur->when,
@@ -140,12 +86,8 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 		    .cur = &cur->view, .prev = prev ? &prev->view : NULL, .rows = rows, .n = n};
 		if (req->json) {
 			pv_render_frame_json(&out, &h, &f);
-		} else if (tty) {
-			compose(req, &h, &f, &text);
-			draw(&out, &text, !drawn);
-			if (!drawn)
-				pv_aside_start(&aside);
-			drawn = true;
+		} else if (scr) {
+			top_watch_show(scr, &h, &f);
 		} else {
 			/* in full, as a netstat that repeats: each snapshot after its time */
 			pv_render_watch_header(&out, &h);
@@ -156,25 +98,10 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 		if (req->count && ++taken >= req->count)
 			break;
 		taken = taken ? taken : 1; /* no --count: only whether one was taken matters */
-		schedule(&next, req->interval_ms);
-		enum pv_wake w;
-		while (((w = pv_wait_until(sigfd, -1, &next)) == PV_WAKE_RESIZE ||
-			w == PV_WAKE_SUSPEND) &&
-		       drawn) {
-			if (w == PV_WAKE_SUSPEND) {
-				/* Ctrl-Z: the terminal as it was, stop, then draw again */
-				leave(&out, &text);
-				pv_write_out(&out, &gone);
-				pv_aside_end(&aside);
-				kill(getpid(), SIGSTOP);
-				pv_aside_start(&aside);
-			}
-			compose(req, &h, &f, &text);
-			draw(&out, &text, w == PV_WAKE_SUSPEND);
-			if ((status = pv_write_out(&out, &gone)) != EXIT_OK || gone)
-				break;
-		}
-		if (w == PV_WAKE_STOP || status != EXIT_OK || gone)
+		schedule(&next, scr ? top_watch_interval(scr) : req->interval_ms);
+		enum pv_wake w =
+		    scr ? top_watch_wait(scr, sigfd, &next) : pv_wait_until(sigfd, -1, &next);
+		if (w == PV_WAKE_STOP)
 			break;
 		/* this snapshot becomes the one before; the older one's place takes the next */
 		struct pv_snap *old = prev ? prev : &slots[1];
@@ -183,16 +110,12 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 		prev = cur;
 		cur = old;
 	}
-	if (drawn) {
-		leave(&out, &text);
-		pv_write_out(&out, NULL);
-		pv_aside_end(&aside);
-	}
+	if (scr)
+		top_watch_close(scr);
 	free(rows);
 	pv_snap_free(&slots[0]);
 	pv_snap_free(&slots[1]);
 	pv_buf_free(&out);
-	pv_buf_free(&text);
 	close(sigfd);
 	return status;
 }

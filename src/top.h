@@ -2,8 +2,11 @@
  * The live screen (--top), shared by its files: mode_top.c runs it (the
  * terminal, the refresh thread, the loop), top_rows.c turns snapshots
  * into the screen's rows, top_keys.c holds what the keys change and
- * sorts, top_screen.c draws with ncurses.  The program's, never the
- * library's: it draws on the terminal.
+ * sorts, top_screen.c draws with ncurses, top_term.c opens and puts
+ * back the terminal.  The interval display on a terminal (top_watch.c)
+ * draws on the same screen with the same pieces, its rows the interval
+ * table's.  The program's, never the library's: it draws on the
+ * terminal.
  */
 #ifndef PORTVIEW_TOP_H
 #define PORTVIEW_TOP_H
@@ -15,6 +18,7 @@
 
 #include "refresh.h"
 #include "portview/buf.h"
+#include "portview/render_watch.h"
 #include "portview/sock.h"
 #include "portview/util.h"
 #include "portview/watch.h"
@@ -62,6 +66,11 @@ struct top_frame {
 	bool detail_found;
 	bool rates;   /* the rates are known (the second refresh on) */
 	uint64_t gen; /* which refresh it is: the screen measures each once */
+	/* made by the refresh thread, so that taking a frame costs the screen little: */
+	unsigned widest[TOP_NVIEWS][TOP_MAXCOLS]; /* each column's widest cell */
+	uint32_t *order[TOP_NVIEWS];		  /* the rows sorted as the build asked */
+	int order_col[TOP_NVIEWS];
+	bool order_rev[TOP_NVIEWS];
 };
 
 void top_frame_init(struct top_frame *f);
@@ -79,6 +88,8 @@ struct top_build {
 	uint64_t detail_key;	       /* the socket whose details to write; 0: none */
 	const char *proc_root;	       /* for the details' /proc reads */
 	const struct pv_services *svc; /* the port's --lookup text */
+	int sort[TOP_NVIEWS];	       /* the order the screen had asked for */
+	bool reverse[TOP_NVIEWS];
 };
 
 /*
@@ -128,6 +139,8 @@ void top_state_init(struct top_state *st, bool names, bool units, uint32_t inter
 void top_state_free(struct top_state *st);
 /* Sort a new frame's rows in the state's order, the selection following its row. */
 void top_sort(struct top_state *st, const struct top_frame *f);
+/* The indexes of view v's rows in f, sorted by column col (for the refresh thread too). */
+void top_order(const struct top_frame *f, enum top_view v, int col, bool reverse, uint32_t *order);
 /* One key; the run's side (filter, close, signal) is left in st for mode_top.c. */
 void top_key(struct top_state *st, const struct top_frame *f, int key);
 /* The status line's message (printf-like). */
@@ -139,5 +152,49 @@ void top_say(struct top_state *st, bool error, const char *fmt, ...)
 /* Start and end the colours; draw the whole screen. */
 void top_screen_colors(struct top_state *st);
 void top_draw(struct top_state *st, const struct top_frame *f);
+
+/* The pieces the interval display draws with too. */
+/* The columns a text takes on the screen. */
+unsigned top_text_width(const char *s);
+/* Append s, at most max columns, a cut one ending with the ellipsis; returns the columns. */
+unsigned top_put_cut(struct pv_buf *line, const char *s, unsigned max);
+/* The ellipsis of a cut cell: "\u2026", or "~" in the C locale. */
+const char *top_ellipsis(void);
+/* Draw a fitted line at y with attributes (curses' attr_t), cleared to its end. */
+void top_put_line(int y, const struct pv_buf *line, unsigned long attr, int pair);
+/* Lines of text from y on, each cut to the width; returns the next line. */
+int top_put_text_lines(const char *text, int y, int bottom, unsigned width);
+/* The footer: as many of the keys as fit. */
+void top_draw_keys(int y, unsigned width, const char *const *keys, size_t n);
+/* + and -: the next longer or shorter interval of the steps, said in the status line. */
+void top_interval_key(struct top_state *st, bool faster);
+
+/* ---- the terminal (top_term.c) ---- */
+
+/* ncurses on standard input and output, the terminal put back on a crash; NULL: cannot. */
+struct screen *top_term_open(void);
+/* The terminal as it was. */
+void top_term_close(struct screen *s);
+/* SIGWINCH: the new size known; SIGTSTP: stopped with the terminal put back. */
+void top_term_resized(void);
+void top_term_suspend(void);
+
+/* ---- the interval display on a terminal (top_watch.c) ---- */
+
+struct top_watch;
+/* The screen opened for an interval run (standard error kept aside); NULL: cannot. */
+struct top_watch *top_watch_open(const struct pv_request *req);
+/* A refresh drawn; h and f stay valid until the next one (a resize draws them again). */
+void top_watch_show(struct top_watch *w, const struct pv_watch_header *h, const struct pv_frame *f);
+/*
+ * Answer keys and signals until the next refresh is due (next, moved by +
+ * and -): PV_WAKE_TIME; or PV_WAKE_STOP when the run ends (q, a signal,
+ * the terminal gone).
+ */
+enum pv_wake top_watch_wait(struct top_watch *w, int sigfd, struct timespec *next);
+/* The interval in force (+ and - change it). */
+uint32_t top_watch_interval(const struct top_watch *w);
+/* The terminal put back, the last refresh printed on it, then what standard error had. */
+void top_watch_close(struct top_watch *w);
 
 #endif

@@ -151,16 +151,27 @@ static void sample_rates(struct top_state *st, const struct top_frame *f)
 	}
 }
 
+void top_order(const struct top_frame *f, enum top_view v, int col, bool reverse, uint32_t *order)
+{
+	size_t n = f->n[v];
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	struct sort_ctx x = {f, v, col, reverse};
+	qsort_r(order, n, sizeof(uint32_t), compare_rows, &x);
+}
+
 void top_sort(struct top_state *st, const struct top_frame *f)
 {
 	for (int v = 0; v < TOP_NVIEWS; v++) {
 		size_t n = f->n[v];
 		free(st->order[v]);
 		st->order[v] = xcalloc(n + 1, sizeof(uint32_t));
-		for (size_t i = 0; i < n; i++)
-			st->order[v][i] = (uint32_t)i;
-		struct sort_ctx x = {f, (enum top_view)v, st->sort[v], st->reverse[v]};
-		qsort_r(st->order[v], n, sizeof(uint32_t), compare_rows, &x);
+		/* the refresh thread's order when it is still the one asked for */
+		if (f->order[v] && f->order_col[v] == st->sort[v] &&
+		    f->order_rev[v] == st->reverse[v])
+			memcpy(st->order[v], f->order[v], n * sizeof(uint32_t));
+		else
+			top_order(f, (enum top_view)v, st->sort[v], st->reverse[v], st->order[v]);
 		/* the selection follows its row; when it has gone, the row now in its place */
 		for (size_t i = 0; st->sel_key[v] && i < n; i++)
 			if (f->rows[v][st->order[v][i]].key == st->sel_key[v])
@@ -261,7 +272,7 @@ static void ask(struct top_state *st, const struct top_frame *f, enum top_prompt
 	st->status[0] = '\0';
 }
 
-static void interval_key(struct top_state *st, bool faster)
+void top_interval_key(struct top_state *st, bool faster)
 {
 	static const uint32_t steps[] = {250, 500, 1000, 2000, 5000, 10000, 30000, 60000};
 	size_t i = 0;
@@ -370,7 +381,7 @@ void top_key(struct top_state *st, const struct top_frame *f, int key)
 		break;
 	case '+':
 	case '-':
-		interval_key(st, key == '-');
+		top_interval_key(st, key == '-');
 		break;
 	case 'k':
 		ask(st, f, TOP_CLOSE);

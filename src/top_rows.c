@@ -28,8 +28,10 @@ void top_frame_init(struct top_frame *f)
 
 void top_frame_free(struct top_frame *f)
 {
-	for (int v = 0; v < TOP_NVIEWS; v++)
+	for (int v = 0; v < TOP_NVIEWS; v++) {
 		free(f->rows[v]);
+		free(f->order[v]);
+	}
 	pv_buf_free(&f->arena);
 	pv_buf_free(&f->detail);
 	top_frame_init(f);
@@ -426,4 +428,16 @@ void top_frame_build(struct top_frame *f, const struct top_build *b, const struc
 	socket_rows(f, b, cur, prev, old);
 	process_rows(f, b, &cur->view);
 	details(f, b, cur, prev);
+	/* the screen's work on a new frame done here, beside its keys */
+	for (int v = 0; v < TOP_NVIEWS; v++) {
+		for (size_t i = 0; i < f->n[v]; i++)
+			for (unsigned c = 0; c < top_ncols[v]; c++) {
+				unsigned w = top_text_width(top_text(f, &f->rows[v][i], (int)c));
+				f->widest[v][c] = w > f->widest[v][c] ? w : f->widest[v][c];
+			}
+		f->order[v] = xcalloc(f->n[v] + 1, sizeof(uint32_t));
+		top_order(f, (enum top_view)v, b->sort[v], b->reverse[v], f->order[v]);
+		f->order_col[v] = b->sort[v];
+		f->order_rev[v] = b->reverse[v];
+	}
 }

@@ -43,7 +43,7 @@ void top_screen_colors(struct top_state *st)
 }
 
 /* The columns a text takes; a byte that does not decode counts as one. */
-static unsigned text_width(const char *s)
+unsigned top_text_width(const char *s)
 {
 	mbstate_t ps = {0};
 	unsigned w = 0;
@@ -74,9 +74,9 @@ static unsigned text_width(const char *s)
  * Append text to line, at most max columns: when it is wider, cut with
  * the ellipsis as its last column.  Returns the columns written.
  */
-static unsigned put_cut(struct pv_buf *line, const char *s, unsigned max)
+unsigned top_put_cut(struct pv_buf *line, const char *s, unsigned max)
 {
-	unsigned w = text_width(s);
+	unsigned w = top_text_width(s);
 	if (w <= max) {
 		pv_buf_puts(line, s);
 		return w;
@@ -103,8 +103,13 @@ static unsigned put_cut(struct pv_buf *line, const char *s, unsigned max)
 		s += k;
 		n -= k;
 	}
-	pv_buf_puts(line, utf8() ? "\xe2\x80\xa6" : "~");
+	pv_buf_puts(line, top_ellipsis());
 	return used + 1;
+}
+
+const char *top_ellipsis(void)
+{
+	return utf8() ? "\xe2\x80\xa6" : "~";
 }
 
 /*
@@ -113,10 +118,10 @@ static unsigned put_cut(struct pv_buf *line, const char *s, unsigned max)
  * line as wide as the screen leaves the cursor on the next line: nothing
  * is cleared then, so that its last character stays.
  */
-static void put_line(int y, const struct pv_buf *line, attr_t attr, int pair)
+void top_put_line(int y, const struct pv_buf *line, unsigned long attr, int pair)
 {
 	int w = getmaxx(stdscr), cy, cx;
-	attr_set(attr, (short)pair, NULL);
+	attr_set((attr_t)attr, (short)pair, NULL);
 	mvaddnstr(y, 0, line->data ? line->data : "", (int)line->len);
 	getyx(stdscr, cy, cx);
 	if (cy == y && cx < w) {
@@ -153,10 +158,8 @@ static void fit(struct top_state *st, const struct top_frame *f, unsigned width,
 	for (unsigned c = 0; c < n; c++) {
 		const struct top_column *col = &top_columns[v][c];
 		unsigned want = (unsigned)strlen(col->title) + 1; /* the sort arrow's room */
-		for (size_t i = 0; measure && i < f->n[v]; i++) {
-			unsigned w = text_width(top_text(f, &f->rows[v][i], (int)c));
-			want = w > want ? w : want;
-		}
+		if (measure && f->widest[v][c] > want) /* measured by the refresh thread */
+			want = f->widest[v][c];
 		if (col->max && want > col->max)
 			want = col->max;
 		if (want > st->width[v][c])
@@ -185,10 +188,10 @@ static void fit(struct top_state *st, const struct top_frame *f, unsigned width,
 /* Append a cell padded to its width, numbers to the right. */
 static void put_cell(struct pv_buf *line, const char *text, unsigned w, bool right, bool last)
 {
-	unsigned tw = text_width(text);
+	unsigned tw = top_text_width(text);
 	if (right && tw < w)
 		pv_buf_pad(line, ' ', w - tw);
-	unsigned used = put_cut(line, text, w);
+	unsigned used = top_put_cut(line, text, w);
 	if (!right && !last && used < w)
 		pv_buf_pad(line, ' ', w - used);
 }
@@ -216,7 +219,7 @@ static void draw_titles(struct top_state *st, const struct layout *l, int y)
 					       : "^");
 		put_cell(&line, title, l->w[c], col->right, false);
 	}
-	put_line(y, &line, A_BOLD | A_UNDERLINE, 0);
+	top_put_line(y, &line, A_BOLD | A_UNDERLINE, 0);
 	pv_buf_free(&line);
 }
 
@@ -245,7 +248,7 @@ static void draw_row(struct top_state *st, const struct top_frame *f, const stru
 			 c == last);
 	}
 	int pair = st->color && r->change ? PAIR_NEW + r->change - 1 : 0;
-	put_line(y, &line, sel ? A_REVERSE : A_NORMAL, pair);
+	top_put_line(y, &line, sel ? A_REVERSE : A_NORMAL, pair);
 	pv_buf_free(&line);
 }
 
@@ -253,8 +256,8 @@ static void draw_row(struct top_state *st, const struct top_frame *f, const stru
 static void put_fitting(struct pv_buf *line, const char *const *texts, size_t n, unsigned width)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (text_width(texts[i]) <= width || i + 1 == n) {
-			put_cut(line, texts[i], width);
+		if (top_text_width(texts[i]) <= width || i + 1 == n) {
+			top_put_cut(line, texts[i], width);
 			return;
 		}
 	}
@@ -289,7 +292,7 @@ static void draw_header(struct top_state *st, const struct top_frame *f, unsigne
 	struct pv_buf line;
 	pv_buf_init(&line);
 	put_fitting(&line, texts, 3, width);
-	put_line(0, &line, A_BOLD, 0);
+	top_put_line(0, &line, A_BOLD, 0);
 	pv_buf_free(&line);
 }
 
@@ -316,9 +319,9 @@ static void draw_status(struct top_state *st, int y, unsigned width)
 			 "not counted");
 	else
 		text[0] = '\0';
-	unsigned used = put_cut(&line, text, width);
-	put_line(y, &line, st->prompt ? A_BOLD : A_NORMAL,
-		 st->status_error && !st->prompt && st->color ? PAIR_ERROR : 0);
+	unsigned used = top_put_cut(&line, text, width);
+	top_put_line(y, &line, st->prompt ? A_BOLD : A_NORMAL,
+		     st->status_error && !st->prompt && st->color ? PAIR_ERROR : 0);
 	if (st->prompt == TOP_FILTER) {
 		curs_set(1);
 		move(y, (int)(used < width ? used : width - 1));
@@ -328,28 +331,32 @@ static void draw_status(struct top_state *st, int y, unsigned width)
 	pv_buf_free(&line);
 }
 
-static void draw_footer(struct top_state *st, int y, unsigned width)
+void top_draw_keys(int y, unsigned width, const char *const *keys, size_t n)
 {
-	static const char *const keys[] = {
-	    "q quit",	     "? help",	"/ filter", "s,<,> sort",  "r reverse",	   "p process",
-	    "Enter details", "k close", "K kill",   "space pause", "+,- interval", "n names"};
 	struct pv_buf line;
 	pv_buf_init(&line);
 	unsigned used = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned w = (unsigned)strlen(keys[i]) + (i ? 2 : 0);
 		if (used + w > width - 1) /* the last column of the last line left alone */
 			break;
 		pv_buf_printf(&line, "%s%s", i ? "  " : "", keys[i]);
 		used += w;
 	}
-	put_line(y, &line, A_REVERSE, 0);
+	top_put_line(y, &line, A_REVERSE, 0);
 	pv_buf_free(&line);
-	(void)st;
+}
+
+static void draw_footer(int y, unsigned width)
+{
+	static const char *const keys[] = {
+	    "q quit",	     "? help",	"/ filter", "s,<,> sort",  "r reverse",	   "p process",
+	    "Enter details", "k close", "K kill",   "space pause", "+,- interval", "n names"};
+	top_draw_keys(y, width, keys, ARRAY_SIZE(keys));
 }
 
 /* Lines of text from y on, each cut to the width; returns the next line. */
-static int put_text_lines(const char *text, int y, int bottom, unsigned width)
+int top_put_text_lines(const char *text, int y, int bottom, unsigned width)
 {
 	struct pv_buf line;
 	pv_buf_init(&line);
@@ -357,9 +364,9 @@ static int put_text_lines(const char *text, int y, int bottom, unsigned width)
 		size_t n = strcspn(text, "\n");
 		char *one = strndup(text, n);
 		line.len = 0;
-		put_cut(&line, one ? one : "", width);
+		top_put_cut(&line, one ? one : "", width);
 		free(one);
-		put_line(y++, &line, A_NORMAL, 0);
+		top_put_line(y++, &line, A_NORMAL, 0);
 		text += n + (text[n] == '\n');
 	}
 	pv_buf_free(&line);
@@ -422,7 +429,7 @@ static int draw_details(struct top_state *st, const struct top_frame *f, int y, 
 	sparkline(&text, st->spark_recv, st->spark_n);
 	pv_buf_puts(&text, "\nEnter or Escape: back to the list\n");
 	pv_buf_putc(&text, '\0');
-	y = put_text_lines(text.data, y, bottom, width);
+	y = top_put_text_lines(text.data, y, bottom, width);
 	pv_buf_free(&text);
 	return y;
 }
@@ -444,7 +451,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 		move(1, 0);
 		clrtoeol();
 		if (st->help)
-			top = put_text_lines(help_text, top, bottom, width);
+			top = top_put_text_lines(help_text, top, bottom, width);
 		else
 			top = draw_details(st, f, top, bottom, width);
 		for (; top < bottom; top++) {
@@ -467,7 +474,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 			}
 		}
 	}
-	draw_footer(st, height - 1, width);
+	draw_footer(height - 1, width);
 	draw_status(st, height - 2, width);
 	refresh();
 }

@@ -19,13 +19,27 @@ capture-pane) on sockets this test opens in a private network namespace.
    screen, the cursor shown, echo on (stty).
 6. At 200x50: sorting by each column (s) orders the rows by it, 'r'
    reverses; SIGTERM ends it with status 0 and the terminal put back;
-   so does a SIGSEGV before it dies of it; + and - change the interval;
-   the selection follows its socket when the order changes.
-7. 60 refreshes (--count) with keys pressed between them end cleanly
-   (the sanitizers' build: no report); --by-process opens on the
-   per-process view.
-8. 'p' sums a transfer at a known pace (1 MB/s) onto its sending and
+   + and - change the interval; the selection follows its socket when
+   the order changes.
+7. SIGSEGV (status 139, --top and the interval display) and SIGHUP
+   (status 0): the terminal put back.
+8. 300 refreshes (--count; 100 without the sanitizers) with keys
+   pressed between them (sort, filter, details, per process, scrolling)
+   end cleanly (the sanitizers' build: no report); --by-process opens on
+   the per-process view.  The same
+   under valgrind's memcheck (valgrind_refreshes: not in the default
+   run, it_top_valgrind runs it).
+9. 'p' sums a transfer at a known pace (1 MB/s) onto its sending and
    its receiving program, within 20% (the median of five refreshes).
+10. Resizing the pane (200x40 to 80x24 and back) redraws --top and the
+   interval display at once at the new size (their next refresh is 10 s
+   away), no line wider than the pane.
+11. The interval display on a terminal (-no 0.5) at 80x24: more rows
+   than fit, End, Home, j and PgDn scroll them (the status line says
+   which), + and - the interval, space pauses, ? helps, q ends it with
+   the terminal put back and the last refresh printed.
+
+test_top.py PART... runs only those parts (by their function's name).
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -98,6 +112,23 @@ class Tmux:
         out = subprocess.run(["pgrep", "-P", pane, "-x", "portview"],
                              stdout=subprocess.PIPE).stdout.split()
         return int(out[0]) if out else None
+
+    def resize(self, cols, rows):
+        subprocess.run(["tmux", "-L", self.sock, "resize-window", "-x",
+                        str(cols), "-y", str(rows)], check=True)
+        self.cols, self.rows = cols, rows
+
+    def ended(self, what):
+        """Wait for the shell's lines after portview: its status, stty's."""
+        return self.wait(lambda s: any(l.startswith("rc=") for l in s) and
+                         any(l.strip() in ("echo", "-echo") for l in s),
+                         what)
+
+    def restored(self, end, rc):
+        """The exit status, and the terminal as it was before portview."""
+        return ("rc=%d" % rc in end and "echo" in [l.strip() for l in end]
+                and self.display("#{alternate_on}") == "0" and
+                self.display("#{cursor_flag}") == "1")
 
     def close(self):
         subprocess.run(["tmux", "-L", self.sock, "kill-server"],
@@ -398,12 +429,51 @@ def big_screen(c, binary):
              "200x50: the selection follows its socket to its new place",
              "%r\n%s" % (chosen, "\n".join(after)))
         (sel,)  # noqa: B018
+        # End, Home, PgDn and PgUp move the selection (a page is more
+        # than these rows: the last, the first)
+        moved = []
+        for key, at in (("End", -1), ("Home", 0), ("PgDn", -1), ("PgUp", 0)):
+            t.keys(key)
+            scr = t.wait(lambda s: t.selected() == table(s)[at],
+                         "%s: the selection on row %d" % (key, at))
+            moved.append(key)
+        c.eq(moved, ["End", "Home", "PgDn", "PgUp"],
+             "200x50: End, Home, PgDn, PgUp move the selection")
+        # ? lists every key
+        t.keys("?")
+        help_ = "\n".join(t.wait(lambda s: "Keys" in "\n".join(s),
+                                 "?: the help"))
+        missing = [k for k in ("Down, j", "Up", "PgDn, PgUp", "Home, End",
+                               "s or >, <", "r  reverse", "/ ", "n ", "p ",
+                               "Enter", "space", "+, -", "k ", "K ",
+                               "q, Ctrl-C", "Escape")
+                   if k not in help_]
+        c.ok(not missing, "200x50: ? lists every key", "missing %r in\n%s"
+             % (missing, help_))
+        t.keys("x")
+        t.wait(lambda s: "Proto" in s[1], "any key: the rows again")
         t.keys("+")
         longer = t.wait(lambda s: "every" in s[-2], "+'s answer")[-2]
         t.keys("-")
         shorter = t.wait(lambda s: s[-2] != longer, "-'s answer")[-2]
         c.eq((longer, shorter), ("every 1 s", "every 0.5 s"),
              "+ and -: a longer, a shorter interval")
+        # going on: the refresh thread sorts each new frame as asked
+        while "sorted by State" not in t.screen()[-2]:
+            t.keys("s")
+            time.sleep(0.1)
+        def clock(line):
+            m = re.search(r"\d\d:\d\d:\d\d", line)
+            return m.group(0) if m else None
+        before = clock(t.screen()[0])
+        t.keys("Space")
+        # a frame of a later second: the header without PAUSED alone is
+        # the old frame drawn again
+        scr = t.wait(lambda s: clock(s[0]) not in (before, None) and
+                     "Proto" in s[1], "a new frame after space")
+        states = [cells(l, columns(scr[1]))["State"] for l in table(scr)]
+        c.ok(states == sorted(states) and "LISTENING" in states,
+             "200x50: a new frame sorted by State, as asked", repr(states))
 
         pid = t.portview_pid()
         os.kill(pid, signal.SIGTERM)
@@ -423,52 +493,255 @@ def big_screen(c, binary):
 
 
 def crash(c, binary):
-    """A SIGSEGV sent to it: the terminal put back before it dies."""
-    t = Tmux(100, 30, command(binary, "--top -n --interval 0.5"))
-    try:
-        t.wait(lambda s: "Proto" in s[1], "the first refresh")
-        os.kill(t.portview_pid(), signal.SIGSEGV)
-        end = t.wait(lambda s: any(l.startswith("rc=") for l in s) and
-                     any(l.strip() in ("echo", "-echo") for l in s),
-                     "portview ended by SIGSEGV")
-        c.ok("rc=139" in end and "echo" in [l.strip() for l in end] and
-             t.display("#{alternate_on}") == "0" and
-             t.display("#{cursor_flag}") == "1",
-             "SIGSEGV: it dies of it (139), the terminal put back first",
-             "\n".join(end))
-    finally:
-        t.close()
+    """SIGSEGV and SIGHUP sent to it: the terminal put back (before it dies
+    of a SIGSEGV), for --top and for the interval display."""
+    for args, sig, rc, ready in (
+            ("--top -n --interval 0.5", signal.SIGSEGV, 139,
+             lambda s: "Proto" in s[1]),
+            ("--top -n --interval 0.5", signal.SIGHUP, 0,
+             lambda s: "Proto" in s[1]),
+            ("-no 0.5", signal.SIGSEGV, 139,
+             lambda s: len(s) > 2 and "Proto" in s[2])):
+        t = Tmux(100, 30, command(binary, args))
+        try:
+            t.wait(ready, "the first refresh of %s" % args)
+            os.kill(t.portview_pid(), sig)
+            end = t.ended("portview ended by %s" % sig.name)
+            c.ok(t.restored(end, rc),
+                 "%s: %s ends it (status %d), the terminal put back"
+                 % (args.split()[0], sig.name, rc), "\n".join(end))
+        finally:
+            t.close()
+
+
+# Keys for the long runs: each batch one send-keys; a batch with n asks
+# for a refresh at once (the next n turns names back), so that refreshes
+# come faster than --interval's 0.1 s.  Sort, reverse, per process,
+# details, help, filters (a /REGEX/ filter twice: the first one's regex
+# is freed, which LSan and memcheck check), scrolling, the interval.
+BATCHES = [["s", "n"], ["s", "n"], ["r", "n"], ["p", "n"], ["s", "n"],
+           ["p", "n"], ["Enter", "n"], ["Escape", "n"], ["?", "x", "n"],
+           ["/"], "--dport 7300", ["Enter", "n"], ["/", "C-u"],
+           "--command /py/", ["Enter", "n"], ["/", "C-u"], "--command /py/",
+           ["Enter", "n"], ["/", "C-u", "Enter", "n"], ["End", "n"],
+           ["Home", "n"], ["PgDn", "n"], ["PgUp", "n"], ["+", "n"],
+           ["-", "n"]]
+
+
+def exit_status(t):
+    """The status the shell said (rc=N), a key echoed after the end or not."""
+    for line in t.screen(history=True):
+        m = re.search(r"rc=(\d+)$", line)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+# The interval display's keys: scrolling, help, pause and on again, the
+# interval (the rows of listen(7300) and its 30 connections: some to scroll)
+WATCH_BATCHES = [["j"], ["k"], ["End"], ["Home"], ["PgDn"], ["PgUp"], ["?"],
+                 ["x"], ["Space", "Space"], ["+"], ["-"], ["G"], ["g"]]
+
+
+def press_until_done(t, seconds, pid, batches=BATCHES):
+    """batches over and over until process pid ends; the rounds."""
+    rounds = 0
+    deadline = time.monotonic() + seconds
+    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+        rounds += 1
+        for k in batches:
+            # once it has ended, keys would go to the shell
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            if isinstance(k, str):
+                t.type(k)
+            else:
+                t.keys(*k)
+    return rounds
 
 
 def many_refreshes(c, binary):
+    """300 refreshes with keys pressed between them under the sanitizers
+    (n asks for a refresh at once, so that they come faster than
+    --interval's 0.1 s); 100 without them, which would see no more in
+    the other 200 (memcheck runs 300: valgrind_refreshes)."""
+    count = 300 if os.environ.get("PORTVIEW_SANITIZED") == "1" else 100
     lst = listen(7300)
     keep = [connect(7300, 46400, lst=lst)]
     t = Tmux(120, 30, command(binary, "--top --by-process -n --interval 0.1 "
-                              "--count 60"))
+                              "--count %d" % count))
     try:
         first = t.wait(lambda s: any(l.startswith("  python3") for l in s),
                        "the first refresh, per process")
         c.ok(first[1].split()[:3] == ["Program", "PID", "Sockets"],
              "--by-process: the per-process view first", first[1])
-        for k in ["s", "s", "r", "p", "s", "p", "Enter", "Escape", "n", "n",
-                  "?", "x", "/", "--dport 7300", "Enter", "/", "C-u",
-                  "--command /py/", "Enter", "/", "C-u", "--command /py/",
-                  "Enter", "/", "C-u", "Enter", "End", "Home", "PgDn",
-                  "PgUp"]:
-            # (a /REGEX/ filter twice: the first one's regex is freed,
-            # which LSan checks under ASan)
-            if k.startswith("--"):
-                t.type(k)
-            else:
-                t.keys(k)
-            time.sleep(0.05)
-        end = t.wait(lambda s: any(l.startswith("rc=") for l in s),
-                     "the 60th refresh's end", timeout=60)
+        rounds = press_until_done(t, common.scaled(90), t.portview_pid())
+        t.wait(lambda s: exit_status(t) is not None,
+               "the %dth refresh's end" % count, timeout=60)
         text = "\n".join(t.screen(history=True))
-        c.ok("rc=0" in end and "Sanitizer" not in text and
+        c.ok(exit_status(t) == 0 and "Sanitizer" not in text and
              "runtime error" not in text,
-             "60 refreshes with keys between them: status 0, no sanitizer "
-             "report", text[-2000:])
+             "%d refreshes with keys between them (%d rounds of %d "
+             "batches): status 0, no sanitizer report"
+             % (count, rounds, len(BATCHES)),
+             text[-2000:])
+    finally:
+        t.close()
+        for pair in keep:
+            for s in pair:
+                s.close()
+        lst.close()
+
+
+def valgrind_refreshes(c, binary):
+    """Refreshes with keys between them under valgrind's memcheck: no
+    error, no definite or indirect leak; 300 of --top, 30 of the interval
+    display (not in the default run: about half a minute; it_top_valgrind)."""
+    if os.environ.get("PORTVIEW_SANITIZED") == "1" or \
+            not shutil.which("valgrind"):
+        # (run by name only: the whole test is then skipped)
+        print("SKIP: valgrind_refreshes: a sanitizer build, or no valgrind")
+        sys.exit(77)
+    lst = listen(7300)
+    keep = [connect(7300, 46400 + i, lst=lst) for i in range(15)]
+    log = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                       "pv-top-valgrind-%d.log" % os.getpid())
+    vg = " ".join(common.VALGRIND + ["--log-file=" + log])
+    runs = (("--top --by-process -n --interval 0.1 --count 300", 300, BATCHES,
+             lambda s: any(l.startswith("  python3") for l in s)),
+            ("-no --port 7300 0.1 --count 30", 30, WATCH_BATCHES,
+             lambda s: len(s) > 2 and "Proto" in s[2]))
+    try:
+        for args, count, batches, ready in runs:
+            t = Tmux(120, 30, command(vg + " " + binary, args))
+            try:
+                t.wait(ready, "the first refresh under valgrind", timeout=60)
+                pane = t.display("#{pane_pid}")
+                pid = int(subprocess.run(["pgrep", "-P", pane],
+                                         stdout=subprocess.PIPE
+                                         ).stdout.split()[0])
+                rounds = press_until_done(t, common.scaled(150), pid, batches)
+                t.wait(lambda s: exit_status(t) is not None,
+                       "the end under valgrind", timeout=60)
+                with open(log) as f:
+                    report = common.UNHANDLED_BPF.sub("", f.read())
+                c.ok(exit_status(t) == 0 and report == "",
+                     "valgrind: %s: %d refreshes with keys between them (%d "
+                     "rounds): status 0, no error or leak"
+                     % (args.split()[0], count, rounds), report[-3000:])
+            finally:
+                t.close()
+    finally:
+        for pair in keep:
+            for s in pair:
+                s.close()
+        lst.close()
+        if os.path.exists(log):
+            os.unlink(log)
+
+
+def resize(c, binary):
+    """Resizing the pane redraws at once at the new size, for --top and for
+    the interval display: the next refresh is 10 s away, so only SIGWINCH
+    can redraw before it."""
+    lst = listen(7500)
+    keep = [connect(7500, 46600 + i, lst=lst) for i in range(3)]
+    cases = (("--top -n --interval 10", 1, "RTT ms", "n names"),
+             ("-no --port 7500 10", 2, "Foreign Port", "arrows scroll"))
+    try:
+        for args, title, wide_only, last_key in cases:
+            t = Tmux(200, 40, command(binary, args))
+            try:
+                t.wait(lambda s: len(s) >= 40 and wide_only in s[title] and
+                       s[39].endswith(last_key), "%s at 200x40" % args)
+                for cols, rows in ((80, 24), (200, 40)):
+                    start = time.monotonic()
+                    t.resize(cols, rows)
+
+                    def drawn(s):
+                        # the footer on the new last line, the titles as
+                        # wide as the new width allows
+                        return (len(s) == rows and
+                                s[-1].startswith("q quit  ? help") and
+                                (wide_only in s[title]) == (cols == 200))
+                    scr = t.wait(drawn, "%s redrawn at %dx%d" % (args, cols,
+                                                                 rows),
+                                 timeout=common.scaled(8))
+                    took = time.monotonic() - start
+                    wide = [l for l in scr if len(l) > cols]
+                    c.ok(not wide and took < 8,
+                         "%s: resized to %dx%d, redrawn in %.2f s, no line "
+                         "wider" % (args.split()[0], cols, rows, took),
+                         "\n".join(scr))
+            finally:
+                t.close()
+    finally:
+        for pair in keep:
+            for s in pair:
+                s.close()
+        lst.close()
+
+
+def watch_keys(c, binary):
+    """The interval display's keys at 80x24: more rows than fit, scrolled;
+    + and -; space pauses; ? helps; q ends it with the terminal put back
+    and the last refresh printed."""
+    lst = listen(7600)
+    keep = [connect(7600, 46700 + i, lst=lst) for i in range(12)]
+    t = Tmux(80, 24, command(binary, "-no --port 7600 0.5"))
+    try:
+        scr = t.wait(lambda s: len(s) >= 24 and "rows 1-19 of 25" in s[22],
+                     "the first refresh, 19 of its 25 rows shown")
+        c.ok(scr[2].split()[:2] == ["Proto", "Local"] and
+             scr[23].startswith("q quit") and
+             len([l for l in scr[3:22] if ":7600" in l]) == 19,
+             "interval: the titles, 19 rows, the status and the keys",
+             "\n".join(scr))
+        t.keys("End")
+        scr = t.wait(lambda s: "rows 7-25 of 25" in s[22], "End: the last "
+                     "page")
+        ports = [l.split()[1] for l in scr[3:22]]
+        c.ok(len(ports) == 19 and all(":" in p for p in ports),
+             "interval: End shows the last 19 rows", "\n".join(scr))
+        t.keys("Home", "j")
+        t.wait(lambda s: "rows 2-20 of 25" in s[22], "Home then j: row 2 on")
+        t.keys("PgDn")
+        t.wait(lambda s: "rows 7-25 of 25" in s[22], "PgDn: the last page")
+        c.ok(True, "interval: Home, j, PgDn, End scroll the rows")
+        t.keys("+")
+        t.wait(lambda s: s[22] == "every 1 s", "+: every 1 s")
+        t.keys("-")
+        t.wait(lambda s: s[22] == "every 0.5 s", "-: every 0.5 s")
+        c.ok(True, "interval: + and - a longer and a shorter interval")
+        t.keys("Space")
+        paused = t.wait(lambda s: "paused" in s[22], "space: paused")
+        time.sleep(1.5)  # three intervals: no refresh while paused
+        c.eq(t.screen()[0], paused[0], "interval: space pauses the refreshes")
+        t.keys("Space")
+        t.wait(lambda s: s[0] != paused[0], "space again: refreshing again")
+        t.keys("?")
+        t.wait(lambda s: s[2] == "Keys", "?: the help")
+        t.keys("x")
+        t.wait(lambda s: "Proto" in s[2], "any key: the rows again")
+        c.ok(True, "interval: space pauses and goes on, ? shows the help")
+        # 40 columns: the header in its short form rather than cut
+        t.resize(40, 24)
+        scr = t.wait(lambda s: re.match(r"\d\d:\d\d:\d\d  25 sockets "
+                                        r"\+0 ~0 -0$", s[0]),
+                     "the short header at 40 columns")
+        c.ok(all(len(l) <= 40 for l in scr),
+             "interval: at 40 columns the header's short form, no line "
+             "wider", "\n".join(scr))
+        t.resize(80, 24)
+        t.keys("q")
+        end = t.ended("portview ended by q")
+        at = end.index("rc=0") if "rc=0" in end else len(end)
+        c.ok(t.restored(end, 0) and at >= 2 and
+             end[at - 1].startswith("  ... ") and
+             sum(1 for l in end[:at] if ":7600" in l) >= 15,
+             "interval: q ends it with status 0, the terminal put back, "
+             "the last refresh printed (the rows that fit, '... N more')",
+             "\n".join(end))
     finally:
         t.close()
         for pair in keep:
@@ -526,11 +799,30 @@ def main():
         print("FAIL: tmux is installed (scripts/setup.sh lists it)")
         sys.exit(1)
     c = common.Checker()
-    for part in (small_screen, big_screen, crash, many_refreshes,
-                 per_process_rate):
+    parts = (small_screen, big_screen, crash, many_refreshes,
+             per_process_rate, resize, watch_keys)
+    # test_top.py [PART...]: only those (by their function's name), also
+    # valgrind_refreshes, which the default run leaves out
+    only = sys.argv[1:]
+    for part in parts + (valgrind_refreshes,):
+        if part not in parts and part.__name__ not in only:
+            continue
+        if only and part.__name__ not in only:
+            continue
         start = time.monotonic()
         part(c, binary)
         print("# %s: %.1f s" % (part.__name__, time.monotonic() - start))
+    # a terminal ncurses does not know: each refresh in full, as in a pipe
+    rc, out = common.run_on_pty([binary, "-no", "0.2", "--count", "2"], 80,
+                                env=dict(os.environ, TERM="pv-no-such-term"))
+    out = out.decode()
+    c.ok(rc == 0 and out.startswith(
+        "portview: cannot draw on this terminal (TERM=pv-no-such-term): "
+        "each refresh printed in full\n") and
+        len(re.findall(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*sockets",
+                       out, re.M)) == 2 and out.count("Active Connections") == 2,
+        "-no 0.2 on an unknown terminal: a warning, then each refresh in "
+        "full, dated", out)
     rc, _, err = common.run_portview(["--top"])
     c.ok(rc == 2 and "--top needs a terminal" in err,
          "--top in a pipe: a usage error", err)

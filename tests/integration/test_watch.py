@@ -11,16 +11,19 @@ private network namespace.
    and unmarked after; one closed mid-way is "closed" in exactly one line,
    the one after its last, then absent; matched by cookie, never by
    address (the second connection reuses the first one's addresses).
-3. The terminal, in tmux: `portview -no 2` (no colour) redraws in place:
-   a new connection's rows marked '+' for one refresh, a closed one's '-'
-   for one refresh then gone, the header's counts; PORTVIEW_DEBUG's lines
+3. The terminal, in tmux: `portview -no 2` (no colour) redraws in place
+   on the live screen (ncurses, a status line and a footer of keys under
+   the rows): a new connection's rows marked '+' for one refresh, a
+   closed one's '-' for one refresh then gone, the header's counts;
+   PORTVIEW_DEBUG's lines
    never on the drawn screen; C-z stops it with the terminal put back
    (what standard error had shown there), continuing draws again; C-c
    ends it with exit status 0, the alternate screen left, the last
    refresh printed, then what standard error had.
-4. On a pseudo-terminal with colour: the new rows green, the closed ones
-   red, the whole row; each refresh one write that starts at the top;
-   SIGTERM: exit 0, the terminal's modes put back.
+4. With colour (tmux, TERM=xterm): the new rows green, the closed ones
+   red, the whole row, an unchanged row's state in its colour; SIGTERM:
+   exit 0, the normal screen and the cursor back, echo on, the last
+   refresh printed.
 5. One process, the same netlink sockets throughout: the socket
    descriptors of a running interval (two per thread its dumps go out on)
    are the same at its 2nd and 12th refresh.
@@ -38,18 +41,13 @@ Exit status: 0 pass, 1 fail, 77 skip.
 """
 
 import datetime
-import fcntl
 import json
 import os
-import pty
 import re
-import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -205,6 +203,17 @@ class Tmux:
         subprocess.run(["tmux", "-L", self.sock, "send-keys"] + list(k),
                        check=True)
 
+    def colours(self):
+        """The screen's lines with their SGR codes (capture-pane -e)."""
+        r = subprocess.run(["tmux", "-L", self.sock, "capture-pane", "-p",
+                            "-e"], stdout=subprocess.PIPE, check=True)
+        return r.stdout.decode().split("\n")
+
+    def display(self, fmt):
+        r = subprocess.run(["tmux", "-L", self.sock, "display-message", "-p",
+                            fmt], stdout=subprocess.PIPE, check=True)
+        return r.stdout.decode().strip()
+
     def wait(self, cond, what, timeout=15):
         last = []
 
@@ -247,8 +256,10 @@ def terminal_redraw(c, binary, w, h):
     try:
         # the first refresh: the header, a blank line, the titles, the rows
         want = rows()
+        # (the whole screen: its footer is drawn last)
         first = t.wait(lambda s: CLOCK_LINE.match(s[0]) and
-                       s[3:3 + len(want)] == want, "the first refresh")
+                       s[3:3 + len(want)] == want and len(s) >= 30 and
+                       s[29].startswith("q quit"), "the first refresh")
         c.ok(not any("debug" in l for l in first),
              "tmux: nothing of standard error on the drawn screen")
         m = CLOCK_LINE.match(first[0])
@@ -258,8 +269,10 @@ def terminal_redraw(c, binary, w, h):
         c.eq(first[1:3], ["", "  Proto  Local Address          Foreign "
                           "Address        State           PID"],
              "tmux: a blank line and the titles under the header")
-        c.ok(len(first) >= 30 and not any(first[3 + len(want):]),
-             "tmux: nothing below the rows", "\n".join(first))
+        c.ok(len(first) >= 30 and not any(first[3 + len(want):28]) and
+             first[29].startswith("q quit  ? help  space pause"),
+             "tmux: nothing between the rows and the status line, the keys "
+             "in the footer", "\n".join(first))
 
         w.tcp_connect(h, "127.0.0.1", 46102, lst, "127.0.0.1")
         want = rows("+", ":46102 ")
@@ -336,87 +349,82 @@ def terminal_redraw(c, binary, w, h):
 
 
 # ---------------------------------------------------------------------------
-# 4. colour on a pseudo-terminal
+# 4. colour on the terminal
 
-def pty_run(argv, cols=100, rows=30, env=None):
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0,
-                                                       0))
-    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                         env=env, close_fds=True)
-    os.close(slave)
-    return p, master
+SGR_CODE = re.compile(r"\x1b\[([0-9;]*)m")
 
 
-def pty_read_until(master, buf, cond, timeout=15):
-    deadline = time.monotonic() + timeout
-    while not cond(buf) and time.monotonic() < deadline:
-        r, _, _ = select.select([master], [], [], 0.2)
-        if r:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            buf += data
-    return buf
+def sgr_params(line, text):
+    """The SGR parameters in force where text starts on line (tmux -e)."""
+    at = line.find(text)
+    if at < 0:
+        return None
+    params = set()
+    for m in SGR_CODE.finditer(line[:at]):
+        codes = [int(x) for x in m.group(1).split(";") if x] or [0]
+        if 0 in codes:
+            params = set()
+        params |= {x for x in codes if x}
+    return params
 
 
-def colour_on_a_pty(c, binary, w, h):
+def colour_on_screen(c, binary, w, h):
     lst = w.tcp_listen(h, "127.0.0.1", 7003)
     a = w.tcp_connect(h, "127.0.0.1", 46201, lst, "127.0.0.1")
-    env = dict(os.environ, TERM="xterm")
-    env.pop("NO_COLOR", None)
-    p, master = pty_run([binary, "-no", "--plain", "--port", "7003", "0.5"],
-                        env=env)
+    cmd = ("env -u NO_COLOR TERM=xterm %s -no --plain --port 7003 0.5; "
+           "echo rc=$?; stty -a | tr ' ' '\\n' | grep -x -- '-*echo'; "
+           "sleep 60" % binary)
+    t = Tmux(100, 30, cmd)
+    b = None
+
+    def row(lines, text):
+        return next((l for l in lines if text in l), "")
     try:
-        buf = pty_read_until(master, b"", lambda b: b.count(b"\033[H") >= 1)
-        c.ok(buf.startswith(b"\033[?1049h\033[?25l\033[?7l\033[H"),
-             "pty: the alternate screen, no cursor, no wrap, then home",
-             repr(buf[:80]))
+        t.wait(lambda s: any("127.0.0.1:46201" in l for l in s),
+               "the first refresh")
+        c.eq(t.display("#{alternate_on}"), "1", "colour: the alternate screen")
         b = w.tcp_connect(h, "127.0.0.1", 46202, lst, "127.0.0.1")
-        buf = pty_read_until(master, buf,
-                             lambda b: b"\033[30;42m  TCP    127.0.0.1:46202"
-                             in b)
-        frame = buf[buf.rfind(b"\033[H"):]
-        c.ok(re.search(rb"\033\[30;42m  TCP    127\.0\.0\.1:46202 +127\.0\.0"
-                       rb"\.1:7003 +ESTABLISHED +\d+\033\[0m\033\[K", frame)
-             is not None and
-             re.search(rb"\033\[30;42m  TCP    127\.0\.0\.1:7003 +127\.0\.0"
-                       rb"\.1:46202 +ESTABLISHED +\d+\033\[0m\033\[K", frame)
-             is not None, "pty: the new connection's rows in green, whole",
-             repr(frame))
-        c.ok(re.search(rb"\n  TCP    127\.0\.0\.1:46201 +127\.0\.0\.1:7003 +"
-                       rb"\033\[32mESTABLISHED\033\[0m", frame) is not None,
-             "pty: an unchanged row keeps its state's colour", repr(frame))
-        c.ok(frame.endswith(b"\033[K\033[J"),
-             "pty: each line cleared to its end, the rest of the screen "
-             "cleared", repr(frame[-40:]))
+        common.wait_until(lambda: 42 in (sgr_params(row(
+            t.colours(), "127.0.0.1:46202 "), "TCP") or ()),
+            "the new rows in green", 15)
+        lines = t.colours()
+        new = [sgr_params(l, "TCP") for l in lines if ":46202" in l]
+        c.ok(len(new) == 2 and all({30, 42} <= p for p in new),
+             "colour: the new connection's rows black on green, whole",
+             repr([l for l in lines if ":46202" in l]))
+        old = row(lines, "127.0.0.1:46201 ")
+        c.ok(32 in (sgr_params(old, "ESTABLISHED") or ()) and
+             42 not in (sgr_params(old, "TCP") or ()),
+             "colour: an unchanged row keeps its state's colour", repr(old))
         h.cmd("reset", a[0].sid)
         w.close(a[1])
-        buf = pty_read_until(master, buf,
-                             lambda b: b"\033[97;41m  TCP    127.0.0.1:46201"
-                             in b)
-        frame = buf[buf.rfind(b"\033[H"):]
-        c.ok(b"\033[97;41m  TCP    127.0.0.1:46201" in frame and
-             b"\033[97;41m  TCP    127.0.0.1:7003 " in frame,
-             "pty: the closed connection's rows in red", repr(frame))
-        p.send_signal(signal.SIGTERM)
-        rc = p.wait(timeout=15)
-        buf = pty_read_until(master, buf, lambda b: False, timeout=1)
-        tail = buf[buf.rfind(b"\033[?7h"):]
-        c.ok(rc == 0 and tail.startswith(b"\033[?7h\033[?25h\033[?1049l") and
-             b"127.0.0.1:46202" in tail and b"\033[H" not in tail,
-             "pty: SIGTERM: exit 0, wrap, cursor and screen put back, the "
-             "last refresh printed", "rc %r, %r" % (rc, tail[:200]))
+        common.wait_until(lambda: 41 in (sgr_params(row(
+            t.colours(), "127.0.0.1:46201 "), "TCP") or ()),
+            "the closed rows in red", 15)
+        lines = t.colours()
+        gone = [sgr_params(l, "TCP") for l in lines if ":46201" in l]
+        c.ok(len(gone) == 2 and all(41 in p for p in gone),
+             "colour: the closed connection's rows in red",
+             repr([l for l in lines if ":46201" in l]))
+        pane = t.display("#{pane_pid}")
+        pid = int(subprocess.run(["pgrep", "-P", pane, "-x", "portview"],
+                                 stdout=subprocess.PIPE).stdout.split()[0])
+        os.kill(pid, signal.SIGTERM)
+        end = t.wait(lambda s: any(l.startswith("rc=") for l in s) and
+                     any(l.strip() in ("echo", "-echo") for l in s),
+                     "portview ended by SIGTERM")
+        at = end.index("rc=0") if "rc=0" in end else len(end)
+        c.ok("rc=0" in end and "echo" in [l.strip() for l in end] and
+             t.display("#{alternate_on}") == "0" and
+             t.display("#{cursor_flag}") == "1" and
+             any("127.0.0.1:46202" in l for l in end[:at]),
+             "colour: SIGTERM: exit 0, the normal screen, cursor and echo "
+             "back, the last refresh printed", "\n".join(end))
     finally:
-        os.close(master)
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    w.close(b[0])
-    w.close(b[1])
+        t.close()
+    if b:
+        w.close(b[0])
+        w.close(b[1])
 
 
 # ---------------------------------------------------------------------------
@@ -639,7 +647,7 @@ def main():
         pipe_snapshots(c, binary, w)
         ndjson_changes(c, binary, w, h)
         terminal_redraw(c, binary, w, h)
-        colour_on_a_pty(c, binary, w, h)
+        colour_on_screen(c, binary, w, h)
         same_sockets(c, binary)
         interval_kept(c, binary)
         info_counts(c, binary, w, h)
