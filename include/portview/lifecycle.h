@@ -45,4 +45,81 @@ void pv_lifecycle_close(struct pv_lifecycle *lc);
  */
 const char *pv_lc_reset_reason(uint32_t reason);
 
+/* ---- records into rows ----------------------------------------------- */
+
+#include <stdbool.h>
+
+#include "portview/owners.h"
+#include "portview/query.h"
+#include "portview/services.h"
+#include "portview/sock.h"
+#include "portview/util.h"
+#include "portview/view.h"
+
+/* What the last dump says, for the owners the records do not carry. */
+struct pv_lc_known {
+	const struct pv_view *view; /* NULL: no dump yet */
+	const struct pv_idmap *at;  /* cookie -> row of view */
+	const uint32_t *listeners;  /* the rows of view that are TCP listeners */
+	size_t nlisteners;
+};
+
+/* What a batch is made with. */
+struct pv_lc_ctx {
+	const struct pv_query *q;
+	const struct pv_services *svc;
+	const struct pv_view_netns *places; /* the run's namespaces (their inodes) */
+	size_t nplaces;
+	bool all; /* --all-netns: a namespace made since the start is followed too */
+	struct pv_lc_known known;
+};
+
+/* A listener seen opening, for the connections it accepts. */
+struct pv_lc_listener {
+	uint64_t cookie, netns;
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	int32_t pid;
+	char comm[PV_LC_COMM];
+};
+
+/* Per row of a batch: its record, and the socket's inode when the dump knew it (else 0). */
+struct pv_lc_event {
+	struct pv_lc_rec rec;
+	uint32_t inode;
+};
+
+/*
+ * The records of one read made into rows of a view, as a dump's are: a
+ * row per record the query keeps (the state shown: the new one, or the
+ * last before a close), its namespace, and its owners: the task the
+ * record names (connect(), listen()), else the listener's for an accepted
+ * connection, else the dump's for a socket it knew.
+ */
+struct pv_lc_batch {
+	struct pv_socklist l;
+	struct pv_lc_event *ev; /* per record of l */
+	size_t cap;
+	struct pv_scan_part part; /* the owners named */
+	struct pv_view view;
+	bool has_view;
+	/* the places, then the namespaces met since (labelled "net:[INODE]") */
+	struct pv_view_netns *ns;
+	size_t nns, capns;
+	char (*labels)[32];
+	size_t nlabels;
+	/* the listeners the records opened since the start (listen()'s task) */
+	struct pv_lc_listener *lst;
+	size_t nlst, caplst;
+};
+
+void pv_lc_batch_init(struct pv_lc_batch *b);
+/* Make b the rows of recs[0..n) (what it held before is dropped). */
+void pv_lc_batch_build(struct pv_lc_batch *b, const struct pv_lc_ctx *c,
+		       const struct pv_lc_rec *recs, size_t n);
+void pv_lc_batch_free(struct pv_lc_batch *b);
+/* The rows of l that are TCP listeners, for pv_lc_known (to be freed). */
+uint32_t *pv_lc_listeners(const struct pv_socklist *l, size_t *n);
+
 #endif

@@ -44,6 +44,8 @@ struct pv_lc_rec {
 	__u8 pad[3];
 	__u8 saddr[16], daddr[16]; /* network order; IPv4 in the first 4 bytes */
 	char comm[PV_LC_COMM];
+	__u32 uid; /* the socket's owner (sk_uid) */
+	__u32 pad2;
 };
 
 #endif

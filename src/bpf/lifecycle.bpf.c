@@ -63,8 +63,13 @@ struct sock_common {
 	struct in6_addr skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
+typedef struct {
+	__u32 val;
+} kuid_t;
+
 struct sock {
 	struct sock_common __sk_common;
+	kuid_t sk_uid;
 	__u8 sk_shutdown;
 	__u16 sk_protocol;
 } __attribute__((preserve_access_index));
@@ -138,15 +143,17 @@ static struct pv_lc_rec *begin(struct sock *sk, __u8 kind)
 	r->netns = netns;
 	r->kind = kind;
 	r->family = (__u8)family;
+	r->uid = BPF_CORE_READ(sk, sk_uid.val);
 	/* not skc_num: the port may be given back before the change to CLOSE */
 	r->sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	r->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	struct sock_common *c = &sk->__sk_common;
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(r->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(r->daddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(r->saddr, 4, &c->skc_rcv_saddr);
+		bpf_core_read(r->daddr, 4, &c->skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(r->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(r->daddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(r->saddr, 16, &c->skc_v6_rcv_saddr);
+		bpf_core_read(r->daddr, 16, &c->skc_v6_daddr);
 	}
 	return r;
 }
