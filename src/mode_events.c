@@ -44,6 +44,7 @@ struct events {
 	uint32_t tw_states;    /* the states a TIME_WAIT socket can show that the query selects */
 	struct pv_snap *known; /* the last dump */
 	struct pv_idmap at;    /* where each cookie of known is */
+	struct pv_idmap gone;  /* the cookies the last comparison of dumps said closed */
 	uint8_t *reported;     /* per record of known: its close was said */
 	/* the BPF source, or NULL */
 	struct pv_lifecycle *lc;
@@ -94,19 +95,21 @@ static void know(struct events *ev, struct pv_snap *known)
  * A freed socket no dump saw (opened and closed between two): a close
  * with the kernel's message's addresses, owner unknown, when the query
  * selects it.  The message's TCP state is CLOSE whatever it was: a socket
- * with no foreign address was a listener.
+ * with no foreign port was a listener, or one disconnected (then said
+ * closed by the dump that no longer listed it, as those in gone).
  */
 static void on_freed_unknown(struct events *ev, const struct pv_view *fv, size_t i,
 			     const struct pv_sock *d)
 {
 	const struct pv_query *q = &ev->req->query;
-	static const uint8_t none[16];
+	uint32_t k;
 	uint32_t states = pv_query_proto_states(q, d->proto);
 	if (pv_query_by_owner(q) || !pv_query_wants_family(q, d->family) || !states ||
 	    !pv_query_keep(q, ev->known->view.ephemeral, d))
 		return;
-	if (d->proto == IPPROTO_TCP && !(states & PV_SF(PV_TCP_LISTEN)) &&
-	    memcmp(d->remote.addr, none, d->family == AF_INET ? 4 : 16) == 0)
+	if (pv_idmap_get(&ev->gone, d->cookie, &k))
+		return;
+	if (d->proto == IPPROTO_TCP && !(states & PV_SF(PV_TCP_LISTEN)) && d->remote.port == 0)
 		return;
 	if (d->proto != IPPROTO_TCP && !(states & PV_SF(d->state)))
 		return;
@@ -174,6 +177,8 @@ static void compare_dumps(struct events *ev, struct pv_snap *cur, bool tcp)
 	size_t n;
 	struct pv_watch_counts counts;
 	struct pv_watch_row *rows = pv_watch_compare(&ev->known->l, &cur->l, &n, &counts);
+	pv_idmap_free(&ev->gone);
+	pv_idmap_init(&ev->gone, counts.closed);
 	for (size_t i = 0; i < n; i++) {
 		const struct pv_watch_row *w = &rows[i];
 		const struct pv_socklist *l =
@@ -186,6 +191,7 @@ static void compare_dumps(struct events *ev, struct pv_snap *cur, bool tcp)
 		} else if (w->change == PV_CHANGE_STATE) {
 			e.kind = PV_EVENT_CHANGED;
 		} else if (w->change == PV_CHANGE_CLOSED && !ev->reported[w->index]) {
+			pv_idmap_put(&ev->gone, l->v[w->index].cookie, 0);
 			e.kind = PV_EVENT_CLOSED;
 			e.v = &ev->known->view;
 		} else {
@@ -454,6 +460,7 @@ int pv_mode_events(const struct pv_request *req, const struct pv_services *svc, 
 		pv_lifecycle_close(ev.lc);
 		return EXIT_RUNTIME;
 	}
+	pv_idmap_init(&ev.gone, 0);
 	struct pv_snap slots[2];
 	pv_snap_init(&slots[0]);
 	pv_snap_init(&slots[1]);
@@ -472,6 +479,7 @@ int pv_mode_events(const struct pv_request *req, const struct pv_services *svc, 
 	if (status == EXIT_OK && !gone)
 		status = events_loop(&ev, P, sigfd, infd, freed_nl, slots);
 	pv_idmap_free(&ev.at);
+	pv_idmap_free(&ev.gone);
 	free(ev.reported);
 	free(ev.listeners);
 	free(ev.recs);

@@ -487,15 +487,15 @@ START_TEST(event_lines)
 		if (line != got)
 			memset(line, '#', 29);
 	ck_assert_text_eq(got,
-			  "Time                           Event    Proto  Local Address          "
-			  "Foreign Address        State           PID/Program name\n"
-			  "#############################  opened   TCP    127.0.0.1:40002        "
-			  "127.0.0.1:5000         ESTABLISHED     4242/cu\\x1brl\n"
-			  "#############################  changed  TCP    127.0.0.1:40001        "
-			  "127.0.0.1:5000         SYN_SENT->ESTABLISHED 4242/cu\\x1brl\n"
-			  "#############################  closed   UDP    0.0.0.0:5353           "
-			  "*:*                    -               -\n"
-			  "#############################  lost     events were lost (the kernel's "
+			  "Time                           Event      Proto  Local Address          "
+			  "Foreign Address        State                    PID/Program name\n"
+			  "#############################  opened     TCP    127.0.0.1:40002        "
+			  "127.0.0.1:5000         ESTABLISHED              4242/cu\\x1brl\n"
+			  "#############################  changed    TCP    127.0.0.1:40001        "
+			  "127.0.0.1:5000         SYN_SENT->ESTABLISHED    4242/cu\\x1brl\n"
+			  "#############################  closed     UDP    0.0.0.0:5353           "
+			  "*:*                    -                        -\n"
+			  "#############################  lost       events were lost (the kernel's "
 			  "queue for portview was full); what changed meanwhile comes from a full "
 			  "dump\n");
 	free(got);
@@ -522,9 +522,9 @@ START_TEST(event_lines)
 			      .info = &last};
 	pv_render_event(&b, &e, &o);
 	got = text_of(&b);
-	ck_assert_msg(strncmp(got, "2026-11-25T09:40:01.007+00:00  closed   TCP ", 44) == 0, "%s",
+	ck_assert_msg(strncmp(got, "2026-11-25T09:40:01.007+00:00  closed     TCP ", 46) == 0, "%s",
 		      got);
-	ck_assert_ptr_nonnull(strstr(got, " ESTABLISHED     4242/cu\\x1brl     - / - rtt:1.5/0.7 "
+	ck_assert_ptr_nonnull(strstr(got, " ESTABLISHED              4242/cu\\x1brl     - / - rtt:1.5/0.7 "
 					  "cwnd:4 bytes_acked:77 bytes_received:88 retrans:0/0 "
 					  "delivery_rate:1.00Mbps lastsnd:0 lastrcv:0\n"));
 	free(got);
@@ -542,13 +542,13 @@ START_TEST(event_lines)
 	got = text_of(&b);
 	ck_assert_ptr_nonnull(strstr(got, "{\"time\": \"2026-11-25T09:40:01.999Z\", \"event\""));
 	ck_assert_ptr_nonnull(
-	    strstr(got, "\", \"event\": \"changed\", \"old_state\": \"SYN_SENT\", "
+	    strstr(got, "\", \"event\": \"changed\", \"source\": \"diag\", \"old_state\": \"SYN_SENT\", "
 			"\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
 			"\"ESTABLISHED\""));
 	ck_assert_ptr_nonnull(strstr(got, "\"owners\": [{\"pid\": 4242, \"program\": "
 					  "\"cu\\u001brl\", \"fd\": 3}]"));
 	ck_assert_ptr_nonnull(
-	    strstr(got, "\", \"event\": \"lost\", \"message\": \"events were lost"));
+	    strstr(got, "\", \"event\": \"lost\", \"source\": \"diag\", \"count\": null, \"message\": \"events were lost"));
 	ck_assert_uint_eq(got[strlen(got) - 1], '\n');
 	free(got);
 	pv_view_free(&v);
