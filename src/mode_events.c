@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "modes.h"
@@ -52,9 +53,19 @@ struct events {
 	struct pv_lc_ctx ctx;
 	uint32_t *listeners;  /* known's TCP listeners */
 	uint64_t lost;	      /* the ring buffer's losses reported so far */
+	bool resync_tcp;      /* some were lost: the next dump tells TCP's changes too */
+	struct pv_idmap seen; /* the cookies the BPF source told of since the last dump */
 	int64_t mono_to_real; /* CLOCK_REALTIME less CLOCK_MONOTONIC, ns */
 	struct pv_lc_rec *recs;
 	const struct pv_services *svc;
+	/*
+	 * What the dumps ask: the request, or with the BPF source a copy whose
+	 * states leave out TCP's short ones (TIME_WAIT, FIN_WAIT_2...): a storm
+	 * of connections piles up thousands, which the source tells of anyway;
+	 * the listeners (for the owners of accepted connections) are asked too.
+	 */
+	const struct pv_request *dump_req;
+	struct pv_request narrowed;
 };
 
 static void event_out(struct events *ev, struct pv_event *e)
@@ -169,6 +180,23 @@ static void on_freed(struct events *ev, const struct pv_view *fv, size_t i, cons
 }
 
 /*
+ * With the BPF source, whether a TCP row of a comparison of dumps is an
+ * event: only after a loss (tcp), and only for a socket the source told
+ * nothing of since the last dump, and not a TIME_WAIT opening (the source
+ * said the connection's close).
+ */
+static bool tcp_wanted(const struct events *ev, const struct pv_socklist *l,
+		       const struct pv_watch_row *w, bool tcp)
+{
+	uint32_t k;
+	const struct pv_rec *r = &l->v[w->index];
+	if (!tcp || pv_idmap_get(&ev->seen, r->cookie, &k) ||
+	    !(pv_query_proto_states(&ev->req->query, IPPROTO_TCP) & PV_SF(r->state)))
+		return false;
+	return !(w->change == PV_CHANGE_NEW && r->state == PV_TCP_TIME_WAIT);
+}
+
+/*
  * What a new dump, cur, says changed since the last (ev->known); with the
  * BPF source, TCP's only after a loss (tcp).
  */
@@ -183,7 +211,7 @@ static void compare_dumps(struct events *ev, struct pv_snap *cur, bool tcp)
 		const struct pv_watch_row *w = &rows[i];
 		const struct pv_socklist *l =
 		    w->change == PV_CHANGE_CLOSED ? &ev->known->l : &cur->l;
-		if (ev->lc && !tcp && l->v[w->index].proto == IPPROTO_TCP)
+		if (ev->lc && l->v[w->index].proto == IPPROTO_TCP && !tcp_wanted(ev, l, w, tcp))
 			continue;
 		struct pv_event e = {.v = &cur->view, .index = w->index, .old_state = w->old_state};
 		if (w->change == PV_CHANGE_NEW) {
@@ -233,6 +261,7 @@ static void batch_out(struct events *ev)
 				     .index = i,
 				     .old_state = r->oldstate,
 				     .life = &life};
+		pv_idmap_put(&ev->seen, r->cookie, 0);
 		int64_t t = (int64_t)r->ts_ns + ev->mono_to_real;
 		e.when.tv_sec = (time_t)(t / 1000000000);
 		e.when.tv_nsec = (long)(t % 1000000000);
@@ -241,19 +270,26 @@ static void batch_out(struct events *ev)
 }
 
 /*
- * The BPF source's records waiting, as events.  Returns whether some were
+ * The BPF source's records waiting (a read's worth), as events.  Returns whether some were
  * lost since the last call (said as a lost event: a dump follows).
  */
 static bool on_records(struct events *ev)
 {
-	size_t n;
-	do {
-		n = pv_lifecycle_read(ev->lc, ev->recs, LC_READ);
-		if (!n)
-			break;
+	/* one read at a time, written out before the next: memory bounded by a read's */
+	size_t n = pv_lifecycle_read(ev->lc, ev->recs, LC_READ);
+	if (n) {
 		pv_lc_batch_build(&ev->batch, &ev->ctx, ev->recs, n);
 		batch_out(ev);
-	} while (n == LC_READ && !ev->done);
+	}
+	/*
+	 * A few records: let more gather before the next wake-up, which would
+	 * otherwise come for each (a wake-up, a read and a write per change
+	 * cost more than the change's line).  A line comes at most 2 ms late.
+	 */
+	if (n && n < LC_READ / 8) {
+		struct timespec pause = {0, 2000000};
+		nanosleep(&pause, NULL);
+	}
 	uint64_t lost = pv_lifecycle_lost(ev->lc);
 	if (lost == ev->lost)
 		return false;
@@ -313,6 +349,11 @@ static int open_lifecycle(struct events *ev, const struct pv_places *P)
 	ev->mono_to_real = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000 +
 			   ((int64_t)real.tv_nsec - mono.tv_nsec);
 	ev->recs = xreallocarray(NULL, LC_READ, sizeof(*ev->recs));
+	ev->narrowed = *ev->req;
+	ev->narrowed.query.states =
+	    (ev->req->query.states & (PV_SF(PV_TCP_ESTABLISHED) | PV_SF(PV_TCP_CLOSE))) |
+	    PV_SF(PV_TCP_LISTEN);
+	ev->dump_req = &ev->narrowed;
 	pv_lc_batch_init(&ev->batch);
 	ev->ctx = (struct pv_lc_ctx){.q = &ev->req->query,
 				     .svc = ev->svc,
@@ -392,17 +433,35 @@ static int events_loop(struct events *ev, const struct pv_places *P, int sigfd, 
 		enum pv_wake w = pv_wait_until(sigfd, infd, &next);
 		if (w == PV_WAKE_STOP)
 			break;
-		bool resync = false, lost_bpf = false;
-		if (w == PV_WAKE_INPUT && ev->lc)
-			lost_bpf = on_records(ev);
+		bool resync = false;
+		/*
+		 * Losses: the next regular dump tells what they hid (not one at
+		 * once: under a storm, a dump, with its owner scan, would make more)
+		 */
+		if (w == PV_WAKE_INPUT && ev->lc && on_records(ev))
+			ev->resync_tcp = true;
 		if (w == PV_WAKE_INPUT && !read_freed(ev, freed_nl, &freed, &resync, &status))
 			break;
-		if ((w == PV_WAKE_TIME || resync || lost_bpf) && !ev->done) {
+		struct timespec now;
+		pv_now_mono(&now);
+		/* a steady stream of input never lets the wait time out */
+		bool due = w == PV_WAKE_TIME || !pv_before(&now, &next);
+		/* TCP alone from the BPF source: no dump is needed, but after a loss */
+		if (due && !resync && ev->lc && !ev->resync_tcp &&
+		    !pv_query_wants_proto(&req->query, IPPROTO_UDP)) {
+			pv_idmap_free(&ev->seen);
+			pv_idmap_init(&ev->seen, 0);
+			pv_now_mono(&next);
+			pv_add_ms(&next, req->interval_ms);
+		} else if ((due || resync) && !ev->done) {
 			struct pv_snap *cur = ev->known == &slots[0] ? &slots[1] : &slots[0];
-			status = pv_snap_take(req, P, ev->svc, true, false, NULL, cur);
+			status = pv_snap_take(ev->dump_req, P, ev->svc, true, false, NULL, cur);
 			if (status != EXIT_OK)
 				break;
-			compare_dumps(ev, cur, lost_bpf);
+			compare_dumps(ev, cur, ev->resync_tcp);
+			ev->resync_tcp = false;
+			pv_idmap_free(&ev->seen);
+			pv_idmap_init(&ev->seen, 0);
 			pv_snap_free(ev->known);
 			know(ev, cur);
 			pv_now_mono(&next);
@@ -420,6 +479,7 @@ int pv_mode_events(const struct pv_request *req, const struct pv_services *svc, 
 {
 	struct events ev = {
 	    .req = req,
+	    .dump_req = req,
 	    .svc = svc,
 	    .o = {.plain = req->table.plain, .info = req->info, .netns = P->multi},
 	    /* the TIME_WAIT that follows a connection has no owner: --pid drops it */
@@ -461,13 +521,14 @@ int pv_mode_events(const struct pv_request *req, const struct pv_services *svc, 
 		return EXIT_RUNTIME;
 	}
 	pv_idmap_init(&ev.gone, 0);
+	pv_idmap_init(&ev.seen, 0);
 	struct pv_snap slots[2];
 	pv_snap_init(&slots[0]);
 	pv_snap_init(&slots[1]);
 	pv_buf_init(&ev.out);
 	bool gone = false;
 
-	status = pv_snap_take(req, P, svc, false, false, NULL, &slots[0]);
+	status = pv_snap_take(ev.dump_req, P, svc, false, false, NULL, &slots[0]);
 	if (status == EXIT_OK) {
 		know(&ev, &slots[0]);
 		if (!req->json && !req->table.no_header) {
@@ -480,6 +541,7 @@ int pv_mode_events(const struct pv_request *req, const struct pv_services *svc, 
 		status = events_loop(&ev, P, sigfd, infd, freed_nl, slots);
 	pv_idmap_free(&ev.at);
 	pv_idmap_free(&ev.gone);
+	pv_idmap_free(&ev.seen);
 	free(ev.reported);
 	free(ev.listeners);
 	free(ev.recs);

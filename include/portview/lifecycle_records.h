@@ -8,6 +8,8 @@
 #include <linux/types.h>
 
 #define PV_LC_COMM 16 /* TASK_COMM_LEN */
+/* The ring buffer's size: about 60,000 records, half a second of a storm */
+#define PV_LC_RING_SIZE (8u << 20)
 
 /* pv_lc_rec.kind */
 enum {

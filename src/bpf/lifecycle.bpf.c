@@ -103,7 +103,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, PV_LC_RING_SIZE);
 } events SEC(".maps");
 
 /* Set by user space after the load, before the attach. */

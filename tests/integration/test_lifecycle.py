@@ -280,41 +280,43 @@ def storm(c, binary):
     s = Stream(binary, ["--json", "--dport", "7630,7631"])
     counts = {"opened": 0, "closed": 0, "lost": 0}
 
-    def count_new(seen):
-        """Count the lines read since seen, and forget them (a reader
-        that keeps up: a slow one fills portview's pipe, then its ring)."""
-        for line in s.lines[seen:]:
-            d = json.loads(line)
-            if d["event"] == "lost":
-                counts["lost"] += d["count"]
-            elif d["event"] in counts and d["foreign"]["port"] == 7630:
-                counts[d["event"]] += 1
-        s.lines = []
+    def count(timeout):
+        """Count what came, raw (a reader that keeps up: a slow one fills
+        portview's pipe, then its ring buffer)."""
+        r, _, _ = select.select([s.p.stdout], [], [], timeout)
+        if not r:
+            return False
+        data = s.buf + os.read(s.p.stdout.fileno(), 1 << 22)
+        whole, _, s.buf = data.rpartition(b"\n")
+        for k in ("opened", "closed"):
+            counts[k] += whole.count(b'"event": "%s"' % k.encode())
+        if b'"lost"' in whole:
+            for line in whole.split(b"\n"):
+                if b'"event": "lost"' in line:
+                    counts["lost"] += json.loads(line)["count"]
+        return True
     try:
         ready(s, 7631)
-        count_new(0)
+        s.lines = []
         client = subprocess.Popen([sys.executable, "-c", CLIENT, "7630", str(STORM), "quiet"],
                                   stdout=subprocess.DEVNULL)
         t0 = time.monotonic()
         while client.poll() is None:
-            s.poll(0.05)
-            count_new(0)
+            count(0.05)
         took = time.monotonic() - t0
         deadline = time.monotonic() + common.scaled(30)
         with common.waiting_for("the storm's events (%r)" % counts):
             while (counts["closed"] + counts["lost"] < STORM and
                    time.monotonic() < deadline):
-                s.poll(0.2)
-                count_new(0)
-        while s.poll(0.5):  # what is still on its way: until a quiet half second
-            count_new(0)
+                count(0.2)
+        while count(0.5):  # what is still on its way: until a quiet half second
+            pass
     finally:
         rc, err = s.stop()
         srv.kill()
         probe.kill()
-    count_new(0)
-    missing = 2 * STORM - counts["opened"] - counts["closed"]
-    c.ok(counts["opened"] <= STORM and counts["closed"] <= STORM and missing <= counts["lost"],
+    missing = max(0, STORM - counts["opened"]) + max(0, STORM - counts["closed"])
+    c.ok(missing <= counts["lost"],
          "storm: %d connections in %.1f s: %d opens and %d closes reported, %d records "
          "reported lost" % (STORM, took, counts["opened"], counts["closed"], counts["lost"]))
     c.eq((rc, err), (0, ""), "storm: exit 0, stderr empty")
@@ -323,10 +325,12 @@ def storm(c, binary):
 # ---------------------------------------------------------------------------
 # 5. memory under churn
 
-def rss_kb(pid):
+def anon_kb(pid):
+    """The process's anonymous resident memory (its heap: not the ring
+    buffer's mapping, whose pages count as they are first read)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith("RssAnon:"):
                 return int(line.split()[1])
     return 0
 
@@ -336,21 +340,23 @@ def soak(c, binary, seconds):
     s = Stream(binary, ["--json", "--dport", "7640", "--interval", "0.5"])
     try:
         ready(s, 7640)
-        rss = []
-        t_end = time.monotonic() + seconds
-        while time.monotonic() < t_end:
+        samples = []  # (seconds since the start, kB)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
             run_client(7640, 300, rst=True)
             while s.poll(0):
                 pass
             s.lines = s.lines[-10:]
-            rss.append(rss_kb(s.p.pid))
+            samples.append((time.monotonic() - t0, anon_kb(s.p.pid)))
     finally:
         rc, err = s.stop()
         srv.kill()
-    # after the first third (buffers grown to their size), flat within 1 MiB
-    settled = rss[len(rss) // 3:]
-    c.ok(len(rss) >= 6 and max(settled) - settled[0] <= 1024,
-         "soak: %d s of churn, resident memory flat (%s kB)" % (seconds, rss))
+    # once its buffers have grown to their size (the first 40%), flat
+    # within 2 MiB: the least of the last three against the least of the
+    # first three (a leak of 100 bytes an event would be several MiB)
+    settled = [kb for t, kb in samples if t > 0.4 * seconds]
+    c.ok(len(settled) >= 6 and min(settled[-3:]) - min(settled[:3]) <= 2048,
+         "soak: %d s of churn, heap flat (kB: %s)" % (seconds, [kb for _, kb in samples]))
     c.eq((rc, err), (0, ""), "soak: exit 0, stderr empty")
 
 
@@ -374,7 +380,7 @@ def main():
     short_bpf(c, binary)
     reset(c, binary)
     storm(c, binary)
-    soak(c, binary, int(os.environ.get("PORTVIEW_SOAK_SECONDS", "8")))
+    soak(c, binary, int(os.environ.get("PORTVIEW_SOAK_SECONDS", "12")))
     c.finish()
 
 
