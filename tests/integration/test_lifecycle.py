@@ -12,7 +12,8 @@ the same ones, for comparison).
 2. The same with PORTVIEW_EVENTS=diag: at least every close (the sockets
    no dump saw, with their addresses); the first text line names the
    source.
-3. A reset by the peer: reported once, as received, and the close.
+3. A reset by the peer: reported once, as received, and the close;
+   --all-netns labels this namespace's events with it.
 4. A storm of connections as fast as loopback allows: every open and
    close reported, or the missing ones counted by "lost" events.
 5. --events under steady churn: its resident memory flat (the long soak
@@ -270,6 +271,25 @@ def reset(c, binary):
 
 
 # ---------------------------------------------------------------------------
+# 3b. --all-netns: this namespace's connection, labelled with it
+
+def all_netns(c, binary):
+    srv = start_server(7650)
+    s = Stream(binary, ["--json", "--all-netns", "--dport", "7650"])
+    try:
+        ready(s, 7650)
+    finally:
+        rc, err = s.stop()
+        srv.kill()
+    ino = os.stat("/proc/self/ns/net").st_ino
+    mine = [d for d in s.docs() if d["event"] == "opened" and d["foreign"]["port"] == 7650]
+    c.ok(mine and all(d["netns"]["inode"] == ino and d["source"] == "bpf" for d in mine),
+         "--all-netns: the opens of this namespace's connections, labelled with its "
+         "inode", repr([d.get("netns") for d in mine[:3]]))
+    c.eq((rc, err), (0, ""), "--all-netns: exit 0, stderr empty")
+
+
+# ---------------------------------------------------------------------------
 # 4. a storm
 
 STORM = 20000
@@ -379,6 +399,7 @@ def main():
         return
     short_bpf(c, binary)
     reset(c, binary)
+    all_netns(c, binary)
     storm(c, binary)
     soak(c, binary, int(os.environ.get("PORTVIEW_SOAK_SECONDS", "12")))
     c.finish()
