@@ -397,6 +397,12 @@ static bool read_freed(struct events *ev, struct mnl_socket *nl, struct pv_sockl
 	pv_socklist_free(freed);
 	freed->keep_info = ev->req->info;
 	int err = pv_diag_read_destroyed(nl, freed);
+	/* a freed TCP socket's message says CLOSE (or BOUND): its last state is not known */
+	for (size_t i = 0; i < freed->n; i++)
+		if (freed->v[i].proto == IPPROTO_TCP &&
+		    (freed->v[i].state == PV_TCP_CLOSE ||
+		     freed->v[i].state == PV_TCP_BOUND_INACTIVE))
+			freed->v[i].state = 0;
 	struct pv_view fv;
 	pv_view_init(&fv, freed, ev->svc, ev->known->view.ephemeral);
 	for (size_t i = 0; i < freed->n; i++) {
