@@ -127,8 +127,8 @@ static int conflicts(const struct cli_given *g)
 			 "and --command narrow it)"},
 	    {CTX_SUMMARY,
 	     "it prints counts, not a table (the selection options narrow what it counts)"},
-	    {CTX_EVENTS, "it prints a line per change as it comes, in one network namespace (the "
-			 "filters, -N, -H, --plain, -i, --json, --interval and --count apply)"},
+	    {CTX_EVENTS, "it prints a line per change as it comes (the filters, -N, --all-netns, "
+			 "-H, --plain, -i, --json, --interval and --count apply)"},
 	    {CTX_METRICS, "it prints OpenMetrics text, for Prometheus"},
 	    {CTX_ALL_NETNS, NULL},
 	    {CTX_TOP, "it draws a live screen on the terminal (the filters, -N, -n, --unit, "

@@ -398,7 +398,7 @@ const struct cli_opt pv_cli_opts[] = {
      "in network namespace NS: its name (ip netns), a path\nto it, or pid:PID", 0, CTX_ALL_NETNS,
      .once = true, .parse = opt_netns, .values = "netns"},
     {"all-netns", OPT_ALL_NETNS, false, ARG_NONE, NULL, G_WHICH, NULL,
-     "in every network namespace, with Netns and Unit\ncolumns", CTX_ALL_NETNS, CTX_EVENTS,
+     "in every network namespace, with Netns and Unit\ncolumns", CTX_ALL_NETNS, 0,
      .parse = opt_all_netns},
 
     {"owner", 'o', true, ARG_NONE, NULL, G_COLUMNS, NULL, "PID", 0, TABLE_NO,

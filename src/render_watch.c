@@ -119,10 +119,9 @@ void pv_render_frame_json(struct pv_buf *out, const struct pv_watch_header *h,
 /* ---- --events ---------------------------------------------------------------------------- */
 
 static const char *const event_name[] = {
-    [PV_EVENT_OPENED] = "opened",
-    [PV_EVENT_CHANGED] = "changed",
-    [PV_EVENT_CLOSED] = "closed",
-    [PV_EVENT_LOST] = "lost",
+    [PV_EVENT_OPENED] = "opened", [PV_EVENT_CHANGED] = "changed",
+    [PV_EVENT_CLOSED] = "closed", [PV_EVENT_LOST] = "lost",
+    [PV_EVENT_RESET] = "reset",	  [PV_EVENT_RETRANSMIT] = "retransmit",
 };
 
 /* What a LOST event says. */
@@ -130,8 +129,38 @@ static const char lost_text[] =
     "events were lost (the kernel's queue for portview was full); what changed meanwhile "
     "comes from a full dump";
 
-/* The columns of an event line: at least as wide as the table's. */
-enum { W_TIME = 31, W_EVENT = 9, W_PROTO = 7, W_ADDR = 23, W_STATE = 16, W_OWNER = 18 };
+/* What a LOST event of the BPF source says after its count. */
+static const char lost_bpf_text[] =
+    "events were lost (the BPF ring buffer was full); what changed meanwhile comes from a "
+    "full dump";
+
+/*
+ * The columns of an event line: at least as wide as the table's, the
+ * state wide enough for the longest change (ESTABLISHED->FIN_WAIT_2).
+ */
+enum {
+	W_TIME = 31,
+	W_EVENT = 11,
+	W_NETNS = 16,
+	W_PROTO = 7,
+	W_ADDR = 23,
+	W_STATE = 25,
+	W_OWNER = 18
+};
+
+void pv_render_event_source(struct pv_buf *out, bool bpf, uint32_t interval_ms)
+{
+	if (bpf) {
+		pv_buf_puts(
+		    out, "Source: BPF tracepoints for TCP (every connection and change of state, "
+			 "as it happens); sock_diag for UDP (closes at once, the rest every ");
+	} else {
+		pv_buf_puts(out, "Source: sock_diag (closes at once; opens and changes from a dump "
+				 "every ");
+	}
+	put_seconds(out, interval_ms);
+	pv_buf_puts(out, " s)\n");
+}
 
 /* Pad the line to start the next column at or after from + width. */
 static void pad_to(struct pv_buf *out, size_t from, size_t width)
@@ -146,15 +175,14 @@ void pv_render_event_header(struct pv_buf *out, const struct pv_event_opts *o)
 		const char *title;
 		size_t width;
 	} cols[] = {
-	    {"Time", W_TIME},
-	    {"Event", W_EVENT},
-	    {"Proto", W_PROTO},
-	    {"Local Address", W_ADDR},
-	    {"Foreign Address", W_ADDR},
-	    {"State", W_STATE},
-	    {"PID/Program name", W_OWNER},
+	    {"Time", W_TIME},	       {"Event", W_EVENT},
+	    {"Netns", W_NETNS},	       {"Proto", W_PROTO},
+	    {"Local Address", W_ADDR}, {"Foreign Address", W_ADDR},
+	    {"State", W_STATE},	       {"PID/Program name", W_OWNER},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cols); i++) {
+		if (cols[i].width == W_NETNS && !o->netns)
+			continue;
 		size_t at = out->len;
 		pv_buf_puts(out, cols[i].title);
 		if (i + 1 < ARRAY_SIZE(cols) || !o->plain)
@@ -219,12 +247,55 @@ static void put_info(struct pv_buf *out, const struct pv_tcp_info *t)
 	pv_buf_printf(out, " lastsnd:%u lastrcv:%u", t->last_data_sent_ms, t->last_data_recv_ms);
 }
 
-/* The event's row, with a closed socket's last tcp_info from the kernel's message. */
+/*
+ * The event's row, with a closed socket's last tcp_info from the kernel's
+ * message; the BPF source's rows with the socket's inode, if known.
+ */
 static void event_row(const struct pv_event *e, struct pv_row *r)
 {
 	pv_view_row(e->v, e->index, r);
 	if (e->kind == PV_EVENT_CLOSED && e->info)
 		r->s.info = e->info;
+	if (e->life)
+		r->s.inode = e->life->inode;
+}
+
+/* Milliseconds with three decimals, from nanoseconds. */
+static void put_ms(struct pv_buf *out, uint64_t ns)
+{
+	pv_buf_printf(out, "%llu.%03llu", (unsigned long long)(ns / 1000000),
+		      (unsigned long long)(ns / 1000 % 1000));
+}
+
+/* What the BPF source adds at the end of a line: a life's length and bytes, a reset's why. */
+static void put_life(struct pv_buf *out, const struct pv_event *e)
+{
+	const struct pv_event_life *l = e->life;
+	if (e->kind == PV_EVENT_RESET) {
+		pv_buf_puts(out, l->reset_sent ? "  reset sent" : "  reset received");
+		if (l->reason)
+			pv_buf_printf(out, " (%s)", l->reason);
+	}
+	if (e->kind != PV_EVENT_CLOSED)
+		return;
+	if (l->started) {
+		pv_buf_puts(out, "  lived ");
+		put_ms(out, l->duration_ns);
+		pv_buf_puts(out, " ms");
+	}
+	if (l->bytes)
+		pv_buf_printf(out, "  sent %llu B, received %llu B", (unsigned long long)l->sent,
+			      (unsigned long long)l->received);
+}
+
+static void put_lost(struct pv_buf *out, const struct pv_event *e)
+{
+	if (!e->lost_bpf) {
+		pv_buf_puts(out, lost_text);
+		return;
+	}
+	pv_buf_printf(out, "%llu ", (unsigned long long)e->lost);
+	pv_buf_puts(out, lost_bpf_text);
 }
 
 void pv_render_event(struct pv_buf *out, const struct pv_event *e, const struct pv_event_opts *o)
@@ -236,7 +307,7 @@ void pv_render_event(struct pv_buf *out, const struct pv_event *e, const struct 
 	pv_buf_puts(out, event_name[e->kind]);
 	pad_to(out, at, W_EVENT);
 	if (e->kind == PV_EVENT_LOST) {
-		pv_buf_puts(out, lost_text);
+		put_lost(out, e);
 		pv_buf_putc(out, '\n');
 		return;
 	}
@@ -244,6 +315,14 @@ void pv_render_event(struct pv_buf *out, const struct pv_event *e, const struct 
 	struct pv_ifcache ifc;
 	pv_ifcache_init(&ifc);
 	event_row(e, &r);
+	if (o->netns) {
+		at = out->len;
+		if (r.netns)
+			pv_escape_text(out, r.netns->label, strlen(r.netns->label));
+		else
+			pv_buf_putc(out, '-');
+		pad_to(out, at, W_NETNS);
+	}
 	at = out->len;
 	pv_buf_puts(out, pv_proto_name(r.s.proto));
 	pad_to(out, at, W_PROTO);
@@ -271,17 +350,52 @@ void pv_render_event(struct pv_buf *out, const struct pv_event *e, const struct 
 	}
 	if (o->info && r.s.info)
 		put_info(out, r.s.info);
+	if (e->life)
+		put_life(out, e);
 	pv_buf_putc(out, '\n');
+}
+
+/* The BPF source's members: a close's duration and bytes, a reset's direction and reason. */
+static void put_life_json(struct pv_buf *out, const struct pv_event *e)
+{
+	const struct pv_event_life *l = e->life;
+	if (e->kind == PV_EVENT_CLOSED) {
+		pv_buf_puts(out, ", \"duration_ms\": ");
+		if (l->started)
+			put_ms(out, l->duration_ns);
+		else
+			pv_buf_puts(out, "null");
+		if (l->bytes)
+			pv_buf_printf(out, ", \"bytes_sent\": %llu, \"bytes_received\": %llu",
+				      (unsigned long long)l->sent, (unsigned long long)l->received);
+		else
+			pv_buf_puts(out, ", \"bytes_sent\": null, \"bytes_received\": null");
+	} else if (e->kind == PV_EVENT_RESET || e->kind == PV_EVENT_RETRANSMIT) {
+		if (e->kind == PV_EVENT_RESET)
+			pv_buf_printf(out, ", \"direction\": \"%s\"",
+				      l->reset_sent ? "sent" : "received");
+		pv_buf_puts(out, ", \"reason\": ");
+		if (l->reason)
+			pv_json_string(out, l->reason, strlen(l->reason));
+		else
+			pv_buf_puts(out, "null");
+	}
 }
 
 void pv_render_event_json(struct pv_buf *out, const struct pv_event *e)
 {
 	pv_buf_puts(out, "{\"time\": \"");
 	put_time(out, &e->when, true, true);
-	pv_buf_printf(out, "\", \"event\": \"%s\"", event_name[e->kind]);
+	pv_buf_printf(out, "\", \"event\": \"%s\", \"source\": \"%s\"", event_name[e->kind],
+		      e->life || e->lost_bpf ? "bpf" : "diag");
 	if (e->kind == PV_EVENT_LOST) {
+		const char *text = e->lost_bpf ? lost_bpf_text : lost_text;
+		if (e->lost_bpf)
+			pv_buf_printf(out, ", \"count\": %llu", (unsigned long long)e->lost);
+		else
+			pv_buf_puts(out, ", \"count\": null");
 		pv_buf_puts(out, ", \"message\": ");
-		pv_json_string(out, lost_text, strlen(lost_text));
+		pv_json_string(out, text, strlen(text));
 		pv_buf_puts(out, "}\n");
 		return;
 	}
@@ -295,6 +409,8 @@ void pv_render_event_json(struct pv_buf *out, const struct pv_event *e)
 		else
 			pv_buf_puts(out, "null");
 	}
+	if (e->life)
+		put_life_json(out, e);
 	pv_buf_puts(out, ", ");
 	pv_render_json_row(out, e->v, &r);
 	pv_buf_puts(out, "}\n");

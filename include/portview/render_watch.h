@@ -43,26 +43,56 @@ void pv_render_watch_header(struct pv_buf *out, const struct pv_watch_header *h)
 void pv_render_frame_json(struct pv_buf *out, const struct pv_watch_header *h,
 			  const struct pv_frame *f);
 
-enum pv_event_kind { PV_EVENT_OPENED, PV_EVENT_CHANGED, PV_EVENT_CLOSED, PV_EVENT_LOST };
+enum pv_event_kind {
+	PV_EVENT_OPENED,
+	PV_EVENT_CHANGED,
+	PV_EVENT_CLOSED,
+	PV_EVENT_LOST,
+	PV_EVENT_RESET,	     /* the BPF source: a reset sent or received */
+	PV_EVENT_RETRANSMIT, /* the BPF source: a segment sent again */
+};
+
+/* What the BPF source adds to an event. */
+struct pv_event_life {
+	bool started; /* its open was seen: duration_ns is known */
+	uint64_t duration_ns;
+	bool bytes; /* CLOSED: the byte counts were read */
+	uint64_t sent, received;
+	uint32_t inode;	    /* the socket's, when a dump knew it; 0: unknown */
+	bool reset_sent;    /* RESET: sent by this socket, not received */
+	const char *reason; /* RESET sent: the kernel's reason, or NULL */
+};
 
 /* One change of --events. */
 struct pv_event {
 	enum pv_event_kind kind;
-	struct timespec when; /* when portview learned of it, CLOCK_REALTIME */
+	struct timespec when; /* when it happened (BPF) or portview learned of it, CLOCK_REALTIME */
 	/* The socket: row index of view v (none for LOST) */
 	const struct pv_view *v;
 	size_t index;
 	uint8_t old_state; /* CHANGED: the state before */
 	/* CLOSED: the last tcp_info, from the kernel's message; NULL: the row's */
 	const struct pv_tcp_info *info;
+	/* The BPF source's facts; NULL: the event comes from sock_diag */
+	const struct pv_event_life *life;
+	/* LOST: how many events, when known (the BPF source); 0: not known */
+	uint64_t lost;
+	bool lost_bpf; /* LOST: the BPF source's ring buffer, not sock_diag's queue */
 };
 
 /* What an event line shows. */
 struct pv_event_opts {
 	bool plain; /* no port annotations */
 	bool info;  /* the TCP internals, as ss -i writes them */
+	bool netns; /* a Netns column (--all-netns) */
 };
 
+/*
+ * The first line of --events' text: which source runs and what it sees.
+ * bpf: TCP from the lifecycle tracepoints, UDP from sock_diag; else all
+ * from sock_diag, with a dump every interval_ms.
+ */
+void pv_render_event_source(struct pv_buf *out, bool bpf, uint32_t interval_ms);
 /* The header line of --events' text (its column titles). */
 void pv_render_event_header(struct pv_buf *out, const struct pv_event_opts *o);
 /* One event as a line of text. */

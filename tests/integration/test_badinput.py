@@ -60,9 +60,9 @@ UNKNOWN_SVC = "unknown service name"
 LOOKUP_NOT = "not a port, PORT/PROTO or service name"
 
 NOT_SECONDS = "not a number of seconds (such as 5 or 0.5)"
-EVENTS_ONLY = ("it prints a line per change as it comes, in one network "
-               "namespace (the filters, -N, -H, --plain, -i, --json, --interval "
-               "and --count apply)")
+EVENTS_ONLY = ("it prints a line per change as it comes (the filters, -N, "
+               "--all-netns, -H, --plain, -i, --json, --interval and --count "
+               "apply)")
 SUMMARY_ONLY = ("it prints counts, not a table (the selection options narrow "
                 "what it counts)")
 RANGES_ONLY = ("it counts every socket in the ranges (only -t, -u and --json "
@@ -373,8 +373,6 @@ def option_cases():
              "combined with --events: " + EVENTS_ONLY),
             ([b"--events", b"-s"], "portview: --events cannot be combined "
              "with -s: " + SUMMARY_ONLY),
-            ([b"--events", b"--all-netns"], "portview: --all-netns cannot be "
-             "combined with --events: " + EVENTS_ONLY),
             ([b"-s", b"5"], "portview: interval 5 cannot be combined with "
              "-s: " + SUMMARY_ONLY),
             ([b"--ranges", b"-c"], "portview: -c cannot be combined with "

@@ -51,6 +51,8 @@ class Stream:
     def __init__(self, binary, args):
         env = dict(os.environ)
         env.pop("PORTVIEW_DEBUG", None)
+        # the sock_diag source, which these tests pin (test_lifecycle.py: BPF's)
+        env["PORTVIEW_EVENTS"] = "diag"
         self.p = subprocess.Popen([binary, "--events"] + args,
                                   stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE,
@@ -145,8 +147,10 @@ def closes_at_once(c, binary, w, h):
     u = w.udp_bind(h, "127.0.0.1", 47101)
     s = Stream(binary, ["--interval", "60", "--sport", "47100,47101", "-a"])
     try:
-        s.wait(lambda l: len(l) >= 1, "the header, after the first dump")
-        c.eq(" ".join(s.lines[0].split()), "Time Event Proto Local Address "
+        s.wait(lambda l: len(l) >= 2, "the header, after the first dump")
+        c.eq(s.lines[0], "Source: sock_diag (closes at once; opens and changes "
+             "from a dump every 60 s)", "the first line names the source")
+        c.eq(" ".join(s.lines[1].split()), "Time Event Proto Local Address "
              "Foreign Address State PID/Program name Local Port / Foreign "
              "Port", "the header line, once the first dump is known")
         t0 = time.monotonic()
@@ -331,7 +335,7 @@ def overflow(c, binary, w, h):
                         "--count", str(n + 1)])
     try:
         probes = ready_by_close(s, ph, probes)
-        t.wait(lambda l: len(l) >= 1, "--count's stream: the header, after its first dump")
+        t.wait(lambda l: len(l) >= 2, "--count's stream: the header, after its first dump")
         for x in (s, t):
             x.p.send_signal(signal.SIGSTOP)
         for sid in range(first, last + 1):
@@ -395,7 +399,7 @@ def overflow_count(c, lines, rc, err, n):
     c.ok(rc == 0 and err == "" and lost >= 1 and
          kinds.count("closed") == n + 1 and len(ev) == n + 1 + lost and
          ev[-1][0] == "closed" and " 127.0.0.1:47409 " in ev[-1][1] and
-         len(lines) == len(ev) + 1,
+         len(lines) == len(ev) + 2,
          "--count %d through an overflow: %d closes, the last the one after "
          "the overflow, and the lost line, which is not an event counted; exit 0"
          % (n + 1, n + 1), "rc %s, %d lines, %d lost, %d closed; the last: %s; %s"
@@ -411,14 +415,14 @@ def count(c, binary, w, h):
     keep = w.tcp_connect(h, "127.0.0.1", 47500, lst, "127.0.0.1")
     s = Stream(binary, ["--interval", "0.2", "--count", "2", "--sport",
                         "47500-47501"])
-    s.wait(lambda l: len(l) >= 1, "the header")
+    s.wait(lambda l: len(l) >= 2, "the header")
     h.cmd("reset", keep[0].sid)
     w.tcp_connect(h, "127.0.0.1", 47501, lst, "127.0.0.1")
     rc = s.p.wait(timeout=30)
     rc, err = s.stop()
     ev = text_events(s.lines)
     c.ok(rc == 0 and err == "" and [e[0] for e in ev] == ["closed", "opened"]
-         and len(s.lines) == 3, "--count 2: a close and an open, then exit 0",
+         and len(s.lines) == 4, "--count 2: a close and an open, then exit 0",
          "\n".join(s.lines) + err)
 
 

@@ -194,7 +194,8 @@ def long_events(c, binary, churn):
          "--events --count %d: exit 0, nothing on stderr (but the note of "
          "owners not seen)" % EVENTS)
     c.eq(len(lines), EVENTS, "--events --count %d: that many lines" % EVENTS)
-    c.ok(set(kinds) <= {"opened", "changed", "closed"} and
+    # resets and retransmissions: the BPF source's events (test_lifecycle.py)
+    c.ok(set(kinds) <= {"opened", "changed", "closed", "reset", "retransmit"} and
          kinds.get("opened") and kinds.get("closed"),
          "opened and closed events, nothing unparsed: %r" % kinds)
 

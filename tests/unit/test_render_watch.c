@@ -486,18 +486,18 @@ START_TEST(event_lines)
 	for (char *nl; (nl = strchr(line, '\n')); line = nl + 1)
 		if (line != got)
 			memset(line, '#', 29);
-	ck_assert_text_eq(got,
-			  "Time                           Event    Proto  Local Address          "
-			  "Foreign Address        State           PID/Program name\n"
-			  "#############################  opened   TCP    127.0.0.1:40002        "
-			  "127.0.0.1:5000         ESTABLISHED     4242/cu\\x1brl\n"
-			  "#############################  changed  TCP    127.0.0.1:40001        "
-			  "127.0.0.1:5000         SYN_SENT->ESTABLISHED 4242/cu\\x1brl\n"
-			  "#############################  closed   UDP    0.0.0.0:5353           "
-			  "*:*                    -               -\n"
-			  "#############################  lost     events were lost (the kernel's "
-			  "queue for portview was full); what changed meanwhile comes from a full "
-			  "dump\n");
+	ck_assert_text_eq(
+	    got, "Time                           Event      Proto  Local Address          "
+		 "Foreign Address        State                    PID/Program name\n"
+		 "#############################  opened     TCP    127.0.0.1:40002        "
+		 "127.0.0.1:5000         ESTABLISHED              4242/cu\\x1brl\n"
+		 "#############################  changed    TCP    127.0.0.1:40001        "
+		 "127.0.0.1:5000         SYN_SENT->ESTABLISHED    4242/cu\\x1brl\n"
+		 "#############################  closed     UDP    0.0.0.0:5353           "
+		 "*:*                    -                        -\n"
+		 "#############################  lost       events were lost (the kernel's "
+		 "queue for portview was full); what changed meanwhile comes from a full "
+		 "dump\n");
 	free(got);
 
 	/*
@@ -522,11 +522,12 @@ START_TEST(event_lines)
 			      .info = &last};
 	pv_render_event(&b, &e, &o);
 	got = text_of(&b);
-	ck_assert_msg(strncmp(got, "2026-11-25T09:40:01.007+00:00  closed   TCP ", 44) == 0, "%s",
+	ck_assert_msg(strncmp(got, "2026-11-25T09:40:01.007+00:00  closed     TCP ", 46) == 0, "%s",
 		      got);
-	ck_assert_ptr_nonnull(strstr(got, " ESTABLISHED     4242/cu\\x1brl     - / - rtt:1.5/0.7 "
-					  "cwnd:4 bytes_acked:77 bytes_received:88 retrans:0/0 "
-					  "delivery_rate:1.00Mbps lastsnd:0 lastrcv:0\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(got, " ESTABLISHED              4242/cu\\x1brl     - / - rtt:1.5/0.7 "
+			"cwnd:4 bytes_acked:77 bytes_received:88 retrans:0/0 "
+			"delivery_rate:1.00Mbps lastsnd:0 lastrcv:0\n"));
 	free(got);
 
 	/* NDJSON: the time in UTC, the event, the old state, the socket's members */
@@ -541,15 +542,83 @@ START_TEST(event_lines)
 	pv_render_event_json(&b, &e);
 	got = text_of(&b);
 	ck_assert_ptr_nonnull(strstr(got, "{\"time\": \"2026-11-25T09:40:01.999Z\", \"event\""));
-	ck_assert_ptr_nonnull(
-	    strstr(got, "\", \"event\": \"changed\", \"old_state\": \"SYN_SENT\", "
-			"\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
-			"\"ESTABLISHED\""));
+	ck_assert_ptr_nonnull(strstr(
+	    got, "\", \"event\": \"changed\", \"source\": \"diag\", \"old_state\": \"SYN_SENT\", "
+		 "\"proto\": \"tcp\", \"family\": \"ipv4\", \"v6only\": null, \"state\": "
+		 "\"ESTABLISHED\""));
 	ck_assert_ptr_nonnull(strstr(got, "\"owners\": [{\"pid\": 4242, \"program\": "
 					  "\"cu\\u001brl\", \"fd\": 3}]"));
-	ck_assert_ptr_nonnull(
-	    strstr(got, "\", \"event\": \"lost\", \"message\": \"events were lost"));
+	ck_assert_ptr_nonnull(strstr(got, "\", \"event\": \"lost\", \"source\": \"diag\", "
+					  "\"count\": null, \"message\": \"events were lost"));
 	ck_assert_uint_eq(got[strlen(got) - 1], '\n');
+	free(got);
+	pv_view_free(&v);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* The BPF source's additions: a close's life and bytes, a reset's why, a loss's count. */
+START_TEST(lifecycle_event_lines)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	struct pv_socklist l;
+	struct pv_view v;
+	struct pv_buf b;
+	info_list(&l);
+	pv_view_init(&v, &l, NULL, NULL);
+	join_owners(&v);
+	pv_buf_init(&b);
+	struct pv_event_opts o = {.plain = true};
+	struct pv_event_life life = {.started = true,
+				     .duration_ns = 1234567,
+				     .bytes = true,
+				     .sent = 1000,
+				     .received = 300,
+				     .inode = 77};
+	struct pv_event e = {.kind = PV_EVENT_CLOSED,
+			     .when = {.tv_sec = 1795599601, .tv_nsec = 7000000},
+			     .v = &v,
+			     .index = 1,
+			     .life = &life};
+	pv_render_event(&b, &e, &o);
+	struct pv_event_life rst = {.reset_sent = true, .reason = "tcp_abort_on_close"};
+	struct pv_event r = {.kind = PV_EVENT_RESET, .v = &v, .index = 1, .life = &rst};
+	pv_render_event(&b, &r, &o);
+	struct pv_event lost = {.kind = PV_EVENT_LOST, .lost = 42, .lost_bpf = true};
+	pv_render_event(&b, &lost, &o);
+	char *got = text_of(&b);
+	ck_assert_ptr_nonnull(
+	    strstr(got, "2026-11-25T09:40:01.007+00:00  closed     TCP    "
+			"127.0.0.1:40002        127.0.0.1:5000         "
+			"ESTABLISHED              4242/cu\\x1brl  lived 1.234 ms  sent "
+			"1000 B, received 300 B\n"));
+	ck_assert_ptr_nonnull(strstr(got, "  reset      TCP    "));
+	ck_assert_ptr_nonnull(strstr(got, "4242/cu\\x1brl  reset sent (tcp_abort_on_close)\n"));
+	ck_assert_ptr_nonnull(strstr(got, "  lost       42 events were lost (the BPF ring buffer "
+					  "was full)"));
+	free(got);
+
+	pv_buf_init(&b);
+	pv_render_event_json(&b, &e);
+	pv_render_event_json(&b, &r);
+	pv_render_event_json(&b, &lost);
+	r.kind = PV_EVENT_RETRANSMIT;
+	rst.reason = NULL;
+	pv_render_event_json(&b, &r);
+	got = text_of(&b);
+	ck_assert_ptr_nonnull(strstr(got, "\"event\": \"closed\", \"source\": \"bpf\", "
+					  "\"duration_ms\": 1.234, \"bytes_sent\": 1000, "
+					  "\"bytes_received\": 300, \"proto\": \"tcp\""));
+	ck_assert_ptr_nonnull(strstr(got, "\"inode\": 77,"));
+	ck_assert_ptr_nonnull(strstr(got, "\"event\": \"reset\", \"source\": \"bpf\", "
+					  "\"direction\": \"sent\", \"reason\": "
+					  "\"tcp_abort_on_close\", \"proto\""));
+	ck_assert_ptr_nonnull(strstr(got,
+				     "\"event\": \"lost\", \"source\": \"bpf\", "
+				     "\"count\": 42, \"message\": \"events were lost (the BPF"));
+	ck_assert_ptr_nonnull(strstr(got, "\"event\": \"retransmit\", \"source\": \"bpf\", "
+					  "\"reason\": null, \"proto\""));
 	free(got);
 	pv_view_free(&v);
 	pv_socklist_free(&l);
@@ -569,6 +638,7 @@ int main(void)
 	tcase_add_test(tc, closed_row_has_no_rate);
 	tcase_add_test(tc, interval_in_seconds);
 	tcase_add_test(tc, event_lines);
+	tcase_add_test(tc, lifecycle_event_lines);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
