@@ -4,7 +4,6 @@
  * signalfd between snapshots, so that a snapshot is never cut short.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -145,13 +144,6 @@ int pv_snap_take(const struct pv_request *req, const struct pv_places *P,
 		prev->keep = NULL;
 	} else if (!snap->keep) {
 		snap->keep = xcalloc(1, sizeof(*snap->keep));
-		/*
-		 * Each refresh frees and allocates the same megabytes again: keep
-		 * them in the process rather than hand them back and fault them
-		 * in anew (a fifth of a refresh's kernel time at 100k sockets).
-		 */
-		mallopt(M_MMAP_THRESHOLD, 32 << 20);
-		mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	}
 	struct pv_gather_opts o;
 	pv_gather_opts_of(req, &req->query, &o);
