@@ -52,6 +52,7 @@ static int try_iter(struct pv_scan *s)
 		/* loaded by an earlier scan of the run: only a new descriptor to read */
 		if (pv_bpf_iter_rewind(s->keep->iter) == 0) {
 			s->iter = s->keep->iter;
+			s->rep.load_ms = (double)pv_scan_ns_since(&s->t0) / 1e6;
 			return 0;
 		}
 		pv_scan_keep_free(s->keep);
