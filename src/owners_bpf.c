@@ -222,17 +222,25 @@ int pv_bpf_iter_open(struct pv_bpf_iter **out)
 		pv_bpf_iter_close(it);
 		return err;
 	}
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.iter_create.link_fd = (uint32_t)it->skel->links.pv_owners_fd;
-	it->iter_fd = (int)syscall(SYS_bpf, BPF_ITER_CREATE, &attr, sizeof(attr));
-	if (it->iter_fd < 0) {
-		err = -errno;
+	err = pv_bpf_iter_rewind(it);
+	if (err) {
 		pv_bpf_iter_close(it);
 		return err;
 	}
 	*out = it;
 	return 0;
+}
+
+int pv_bpf_iter_rewind(struct pv_bpf_iter *it)
+{
+	/* each iterator descriptor is read once; the loaded link makes more */
+	if (it->iter_fd >= 0)
+		close(it->iter_fd);
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.iter_create.link_fd = (uint32_t)it->skel->links.pv_owners_fd;
+	it->iter_fd = (int)syscall(SYS_bpf, BPF_ITER_CREATE, &attr, sizeof(attr));
+	return it->iter_fd < 0 ? -errno : 0;
 }
 
 int pv_bpf_iter_read(struct pv_bpf_iter *it, struct pv_scan_part *out, struct pv_bpf_stats *st)
@@ -300,6 +308,12 @@ int pv_bpf_iter_read(struct pv_bpf_iter *it, struct pv_scan_part *out, struct pv
 void pv_bpf_iter_close(struct pv_bpf_iter *it)
 {
 	free(it);
+}
+
+int pv_bpf_iter_rewind(struct pv_bpf_iter *it)
+{
+	(void)it;
+	return -EOPNOTSUPP;
 }
 
 #endif

@@ -31,8 +31,9 @@ struct pv_scan {
 	pthread_t worker;
 	bool threaded;
 	enum pv_owner_source src;
-	struct pv_bpf_iter *iter; /* set while the iterator is to be read */
-	int iter_err;		  /* what reading it said */
+	struct pv_bpf_iter *iter;  /* set while the iterator is to be read */
+	struct pv_scan_keep *keep; /* the caller's, holding iter between scans; or NULL */
+	int iter_err;		   /* what reading it said */
 	struct pv_bpf_stats stats;
 	struct timespec t0;
 	_Atomic int64_t done_ns[SCAN_WORKERS]; /* when each worker finished */

@@ -48,15 +48,51 @@ static int try_iter(struct pv_scan *s)
 	if (s->src == PV_OWNERS_PROC || (s->src == PV_OWNERS_AUTO && !pv_bpf_capable()))
 		return -EPERM;
 	s->rep.bpf_tried = true;
+	if (s->keep && s->keep->iter) {
+		/* loaded by an earlier scan of the run: only a new descriptor to read */
+		if (pv_bpf_iter_rewind(s->keep->iter) == 0) {
+			s->iter = s->keep->iter;
+			s->rep.load_ms = (double)pv_scan_ns_since(&s->t0) / 1e6;
+			return 0;
+		}
+		pv_scan_keep_free(s->keep);
+	}
 	int err = pv_bpf_iter_open(&s->iter);
 	s->rep.load_ms = (double)pv_scan_ns_since(&s->t0) / 1e6;
+	if (err == 0 && s->keep)
+		s->keep->iter = s->iter;
 	return err;
+}
+
+void pv_scan_keep_free(struct pv_scan_keep *k)
+{
+	pv_bpf_iter_close(k->iter);
+	k->iter = NULL;
+}
+
+/* Done with the iterator: closed unless the caller keeps it for the next scan. */
+static void drop_iter(struct pv_scan *s, bool failed)
+{
+	if (s->keep && s->keep->iter == s->iter) {
+		if (failed)
+			pv_scan_keep_free(s->keep);
+	} else {
+		pv_bpf_iter_close(s->iter);
+	}
+	s->iter = NULL;
 }
 
 int pv_scan_start(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
 		  bool background)
 {
+	return pv_scan_start_kept(out, proc_root, src, background, NULL);
+}
+
+int pv_scan_start_kept(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
+		       bool background, struct pv_scan_keep *keep)
+{
 	struct pv_scan *s = xcalloc(1, sizeof(*s));
+	s->keep = keep;
 	atomic_init(&s->next, 0);
 	atomic_init(&s->parts_used, 0);
 	s->proc_root = proc_root;
@@ -124,8 +160,7 @@ int pv_scan_finish(struct pv_scan *s)
 			pthread_join(s->worker, NULL);
 		else
 			read_iter(s);
-		pv_bpf_iter_close(s->iter);
-		s->iter = NULL;
+		drop_iter(s, s->iter_err != 0);
 		if (s->iter_err && s->src == PV_OWNERS_BPF)
 			err = s->iter_err;
 		else if (s->iter_err)
@@ -168,7 +203,7 @@ void pv_scan_free(struct pv_scan *s)
 {
 	if (!s)
 		return;
-	pv_bpf_iter_close(s->iter);
+	drop_iter(s, false);
 	for (int i = 0; i < SCAN_WORKERS; i++) {
 		free(s->parts[i].fds);
 		free(s->parts[i].procs);

@@ -23,6 +23,8 @@ void pv_owners_free(struct pv_owner_table *t)
 	free(t->count);
 	free(t->owners);
 	free(t->procs);
+	free(t->row_slot);
+	free(t->slot_inode);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -32,14 +34,41 @@ static uint32_t find_slot(const struct pv_owner_table *t, uint32_t inode)
 	return pv_hashmap_get(&t->slots, inode, &slot) ? slot : NO_SLOT;
 }
 
-void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
+/* inode's slot, a new one if it was not wanted yet; NO_SLOT for 0 */
+static uint32_t want(struct pv_owner_table *t, uint32_t inode)
 {
 	bool added;
 	if (inode == 0)
-		return;
+		return NO_SLOT;
 	uint32_t *slot = pv_hashmap_put(&t->slots, inode, &added);
-	if (added)
+	if (added) {
+		if (t->nslots == t->capslots) {
+			t->capslots = t->capslots ? t->capslots * 2 : 1024;
+			t->slot_inode = xreallocarray(t->slot_inode, t->capslots, sizeof(uint32_t));
+		}
+		t->slot_inode[t->nslots] = inode;
 		*slot = (uint32_t)t->nslots++;
+	}
+	return *slot;
+}
+
+void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
+{
+	want(t, inode);
+}
+
+void pv_owners_want_at(struct pv_owner_table *t, size_t row, uint32_t inode)
+{
+	if (row >= t->caprows) {
+		size_t cap = t->caprows ? t->caprows * 2 : 1024;
+		while (cap <= row)
+			cap *= 2;
+		t->row_slot = xreallocarray(t->row_slot, cap, sizeof(uint32_t));
+		t->caprows = cap;
+	}
+	while (t->nrows <= row)
+		t->row_slot[t->nrows++] = NO_SLOT;
+	t->row_slot[row] = want(t, inode);
 }
 
 static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
@@ -126,6 +155,18 @@ void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *
 	uint32_t slot = find_slot(t, inode);
 	if (slot == NO_SLOT)
 		return;
+	*first = t->first[slot];
+	*count = t->count[slot];
+}
+
+void pv_owners_lookup_at(const struct pv_owner_table *t, size_t row, uint32_t inode,
+			 uint32_t *first, uint32_t *count)
+{
+	uint32_t slot = row < t->nrows ? t->row_slot[row] : NO_SLOT;
+	if (inode == 0 || !t->count || slot == NO_SLOT || t->slot_inode[slot] != inode) {
+		pv_owners_lookup(t, inode, first, count);
+		return;
+	}
 	*first = t->first[slot];
 	*count = t->count[slot];
 }

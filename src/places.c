@@ -297,7 +297,7 @@ int pv_gather(const struct pv_places *P, const struct pv_gather_opts *o,
 	 * thread now, and let this thread join it once the dump is parsed.
 	 */
 	if (o->owners) {
-		int err = pv_scan_start(&scan, o->proc_root, o->source, true);
+		int err = pv_scan_start_kept(&scan, o->proc_root, o->source, true, o->keep);
 		if (err) {
 			rep->fail = (struct pv_place_failure){PV_STEP_SCAN, 0, err};
 			return err;

@@ -185,11 +185,11 @@ int pv_take_with(const struct pv_request *req, const struct pv_gather_opts *o,
 	return err ? EXIT_RUNTIME : EXIT_OK;
 }
 
-int pv_take(const struct pv_request *req, const struct pv_query *q, const struct pv_services *svc,
-	    const struct pv_places *P, bool quiet, struct pv_socklist *l, struct pv_view *view)
+void pv_gather_opts_of(const struct pv_request *req, const struct pv_query *q,
+		       struct pv_gather_opts *o)
 {
 	/* Queues, timers and the interface: only -e and JSON show them; tcp_info, -i. */
-	struct pv_gather_opts o = {
+	*o = (struct pv_gather_opts){
 	    .query = q,
 	    .dump = &req->dump,
 	    .keeps = (req->table.extended || req->json || req->table.unit ? PV_KEEP_MORE : 0) |
@@ -200,6 +200,13 @@ int pv_take(const struct pv_request *req, const struct pv_query *q, const struct
 	    .proc_root = req->proc_root,
 	    .units = req->table.unit || req->json,
 	};
+}
+
+int pv_take(const struct pv_request *req, const struct pv_query *q, const struct pv_services *svc,
+	    const struct pv_places *P, bool quiet, struct pv_socklist *l, struct pv_view *view)
+{
+	struct pv_gather_opts o;
+	pv_gather_opts_of(req, q, &o);
 	return pv_take_with(req, &o, svc, P, quiet, l, view);
 }
 

@@ -38,6 +38,9 @@ int pv_open_snapshotters(struct pv_places *P);
  */
 int pv_take(const struct pv_request *req, const struct pv_query *q, const struct pv_services *svc,
 	    const struct pv_places *P, bool quiet, struct pv_socklist *l, struct pv_view *view);
+/* The gather's options pv_take uses for q. */
+void pv_gather_opts_of(const struct pv_request *req, const struct pv_query *q,
+		       struct pv_gather_opts *o);
 /* The same with the gather's options given (--ranges asks for less). */
 int pv_take_with(const struct pv_request *req, const struct pv_gather_opts *o,
 		 const struct pv_services *svc, const struct pv_places *P, bool quiet,

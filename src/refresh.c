@@ -126,16 +126,29 @@ void pv_snap_free(struct pv_snap *s)
 		pv_view_free(&s->view);
 	free(s->rates);
 	pv_socklist_free(&s->l);
+	if (s->keep) {
+		pv_scan_keep_free(s->keep);
+		free(s->keep);
+	}
 	pv_snap_init(s);
 }
 
 int pv_snap_take(const struct pv_request *req, const struct pv_places *P,
-		 const struct pv_services *svc, bool quiet, bool rates, const struct pv_snap *prev,
+		 const struct pv_services *svc, bool quiet, bool rates, struct pv_snap *prev,
 		 struct pv_snap *snap)
 {
 	pv_now_mono(&snap->at);
 	clock_gettime(CLOCK_REALTIME, &snap->when);
-	int status = pv_take(req, &req->query, svc, P, quiet, &snap->l, &snap->view);
+	if (!snap->keep && prev && prev->keep) {
+		snap->keep = prev->keep;
+		prev->keep = NULL;
+	} else if (!snap->keep) {
+		snap->keep = xcalloc(1, sizeof(*snap->keep));
+	}
+	struct pv_gather_opts o;
+	pv_gather_opts_of(req, &req->query, &o);
+	o.keep = snap->keep;
+	int status = pv_take_with(req, &o, svc, P, quiet, &snap->l, &snap->view);
 	snap->has_view = true;
 	if (status != EXIT_OK)
 		return status;

@@ -41,16 +41,23 @@ struct pv_snap {
 	struct pv_rate *rates; /* -i in an interval: per record of l */
 	struct timespec at;    /* when it was taken: CLOCK_MONOTONIC */
 	struct timespec when;  /* and CLOCK_REALTIME */
+	/*
+	 * What the run keeps from one snapshot to the next (the owner scan's
+	 * loaded iterator): held by the newest snapshot, handed on by
+	 * pv_snap_take from prev, freed with the snapshot that holds it.
+	 */
+	struct pv_scan_keep *keep;
 };
 
 void pv_snap_init(struct pv_snap *s);
 void pv_snap_free(struct pv_snap *s);
 /*
  * Take a snapshot into snap: the view, ordered by --sort; with rates,
- * each TCP connection's since prev (may be NULL).  Returns an exit status.
+ * each TCP connection's since prev (may be NULL), whose kept state
+ * snap takes over.  Returns an exit status.
  */
 int pv_snap_take(const struct pv_request *req, const struct pv_places *P,
-		 const struct pv_services *svc, bool quiet, bool rates, const struct pv_snap *prev,
+		 const struct pv_services *svc, bool quiet, bool rates, struct pv_snap *prev,
 		 struct pv_snap *snap);
 
 #endif

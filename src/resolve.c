@@ -117,13 +117,48 @@ static void run_queries(ares_channel ch, long long deadline)
 	}
 }
 
-void pv_names_resolve(struct pv_names *t, const struct pv_socklist *l, unsigned timeout_ms)
+/* Twice the room, every entry placed again (no query holds an entry yet). */
+static void grow(struct pv_names *t)
+{
+	struct pv_names old = *t;
+	t->cap *= 2;
+	t->n = 0;
+	t->v = xcalloc(t->cap, sizeof(*t->v));
+	bool added;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.v[i].family)
+			entry_for(t, old.v[i].family, old.v[i].addr, &added);
+	free(old.v);
+}
+
+/*
+ * Every distinct address of the list once, the table kept at most half
+ * full: sized by the addresses, not by the sockets (a busy host's
+ * thousands of connections share a few addresses).
+ */
+static void collect(struct pv_names *t, const struct pv_socklist *l)
 {
 	memset(t, 0, sizeof(*t));
 	t->cap = 64;
-	while (t->cap < l->n * 4 + 4)
-		t->cap *= 2;
 	t->v = xcalloc(t->cap, sizeof(*t->v));
+	struct pv_sock s;
+	for (size_t i = 0; i < l->n; i++) {
+		pv_socklist_get(l, i, &s);
+		const uint8_t *addrs[2] = {s.local.addr, s.remote.addr};
+		for (int k = 0; k < 2; k++) {
+			bool added;
+			if (is_wildcard(addrs[k]))
+				continue;
+			entry_for(t, s.family, addrs[k], &added);
+			if (added && t->n * 2 > t->cap)
+				grow(t);
+		}
+	}
+}
+
+void pv_names_resolve(struct pv_names *t, const struct pv_socklist *l, unsigned timeout_ms)
+{
+	collect(t, l);
 
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		return;
@@ -135,21 +170,12 @@ void pv_names_resolve(struct pv_names *t, const struct pv_socklist *l, unsigned 
 	}
 
 	long long deadline = now_ms() + timeout_ms;
-	struct pv_sock view;
-	const struct pv_sock *s = &view;
-	for (size_t i = 0; i < l->n; i++) {
-		pv_socklist_get(l, i, &view);
-		const struct pv_endpoint *eps[2] = {&s->local, &s->remote};
-		for (int k = 0; k < 2; k++) {
-			if (is_wildcard(eps[k]->addr))
-				continue;
-			bool added;
-			struct pv_name_entry *e = entry_for(t, s->family, eps[k]->addr, &added);
-			if (added)
-				/* /etc/hosts answers call on_host before this returns */
-				ares_gethostbyaddr(ch, e->addr, e->family == AF_INET ? 4 : 16,
-						   e->family, on_host, e);
-		}
+	for (size_t i = 0; i < t->cap; i++) {
+		struct pv_name_entry *e = &t->v[i];
+		if (e->family)
+			/* /etc/hosts answers call on_host before this returns */
+			ares_gethostbyaddr(ch, e->addr, e->family == AF_INET ? 4 : 16, e->family,
+					   on_host, e);
 	}
 	run_queries(ch, deadline);
 	/* What is still pending is cancelled: its callback sees no host. */

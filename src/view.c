@@ -37,7 +37,7 @@ uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts,
 {
 	pv_owners_init(&v->owners, v->l->n);
 	for (size_t i = 0; i < v->l->n; i++)
-		pv_owners_want(&v->owners, v->l->v[i].inode);
+		pv_owners_want_at(&v->owners, i, v->l->v[i].inode);
 	pv_owners_join(&v->owners, parts, nparts);
 	v->has_owners = true;
 	/* every wanted inode is a socket's: one that no walked process holds is unknown */
@@ -106,7 +106,7 @@ void pv_view_row(const struct pv_view *v, size_t i, struct pv_row *out)
 	if (v->services)
 		annotate_row(out, v->services, eph);
 	if (v->has_owners) {
-		pv_owners_lookup(&v->owners, s->inode, &out->owner_first, &out->owner_count);
+		pv_owners_lookup_at(&v->owners, i, s->inode, &out->owner_first, &out->owner_count);
 		/* No file (inode 0: TIME_WAIT, request sockets): no owner can exist. */
 		out->owners_unknown = out->owner_count == 0 && s->inode != 0 && v->owners.unseen;
 	}

@@ -74,6 +74,19 @@ enum pv_owner_source {
 int pv_scan_start(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
 		  bool background);
 /*
+ * What a run that scans again and again keeps from one scan to the next
+ * (zeroed to start, the caller's, freed with pv_scan_keep_free): the BPF
+ * iterator, loaded and attached once.
+ */
+struct pv_bpf_iter;
+struct pv_scan_keep {
+	struct pv_bpf_iter *iter;
+};
+void pv_scan_keep_free(struct pv_scan_keep *k);
+/* pv_scan_start, reusing and filling keep (may be NULL). */
+int pv_scan_start_kept(struct pv_scan **out, const char *proc_root, enum pv_owner_source src,
+		       bool background, struct pv_scan_keep *keep);
+/*
  * Walk what is left on the calling thread, then wait for the thread.  An
  * iterator that fails while read is replaced by the /proc walk (AUTO) or
  * returns its error (BPF, a negative errno); otherwise 0.
@@ -110,6 +123,15 @@ struct pv_owner_table {
 	size_t nprocs;
 	/* PV_UNSEEN_*: why some processes' sockets may not have been seen */
 	uint8_t unseen;
+	/*
+	 * Per row of the list the inodes were wanted for (pv_owners_want_at):
+	 * its slot, and per slot its inode, so that rows read in order find
+	 * their owners without a hash lookup (a cache miss each at 100k).
+	 */
+	uint32_t *row_slot;
+	size_t nrows, caprows;
+	uint32_t *slot_inode;
+	size_t capslots;
 };
 
 /* expected: about how many inodes will be wanted (sizes the hash). */
@@ -117,6 +139,8 @@ void pv_owners_init(struct pv_owner_table *t, size_t expected);
 void pv_owners_free(struct pv_owner_table *t);
 /* Look for holders of this socket inode (0 is ignored: no file exists). */
 void pv_owners_want(struct pv_owner_table *t, uint32_t inode);
+/* The same for the record at row of a list, remembered for pv_owners_lookup_at. */
+void pv_owners_want_at(struct pv_owner_table *t, size_t row, uint32_t inode);
 /*
  * Keep the scanned fds that hold a wanted inode, grouped by inode, each
  * group sorted by pid then fd: the parts of a finished walk.
@@ -125,5 +149,11 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, 
 /* The owners of inode as a range of t->owners; count 0 if none. */
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
 		      uint32_t *count);
+/*
+ * The same for the record at row: its remembered slot when that slot is
+ * still inode's (the list not reordered or filtered since), else the hash.
+ */
+void pv_owners_lookup_at(const struct pv_owner_table *t, size_t row, uint32_t inode,
+			 uint32_t *first, uint32_t *count);
 
 #endif

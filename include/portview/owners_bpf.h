@@ -76,6 +76,11 @@ struct pv_bpf_stats {
  * what out holds after an error is to be thrown away.
  */
 int pv_bpf_iter_read(struct pv_bpf_iter *it, struct pv_scan_part *out, struct pv_bpf_stats *st);
+/*
+ * Make the loaded iterator ready to be read again (a new iterator
+ * descriptor from its link): 0 or a negative errno.
+ */
+int pv_bpf_iter_rewind(struct pv_bpf_iter *it);
 void pv_bpf_iter_close(struct pv_bpf_iter *it);
 
 #endif

@@ -95,6 +95,7 @@ struct pv_gather_opts {
 	enum pv_owner_source source; /* which owner scan */
 	const char *proc_root;	     /* where the scan reads, and the units */
 	bool units;		     /* the rows name their owner's unit */
+	struct pv_scan_keep *keep;   /* a refreshing run's, kept between scans; or NULL */
 };
 
 /* What a gather found to say: the program words it. */
