@@ -86,7 +86,19 @@ void pv_json_string(struct pv_buf *out, const char *s, size_t n);
  */
 void pv_metrics_label(struct pv_buf *out, const char *s, size_t n);
 
-/* Columns the text occupies on a terminal (one per code point). */
+/*
+ * Columns the text occupies on a terminal: wcwidth's in the current
+ * locale (a kana or kanji takes two, a combining mark none), and where
+ * the locale cannot say (C, POSIX) the East Asian widths all the same, so
+ * that UTF-8 let through by the escaping lines up in any locale.
+ */
 size_t pv_text_width(const char *s, size_t n);
+
+/*
+ * Append text of at most max columns: as it is when it fits, else its
+ * first whole characters and ellipsis ("\xe2\x80\xa6" or "~") in the
+ * last columns.  Returns the columns appended.
+ */
+size_t pv_text_cut(struct pv_buf *out, const char *s, size_t n, size_t max, const char *ellipsis);
 
 #endif
