@@ -2,6 +2,7 @@
  * The summary of one snapshot: counts, the busiest programs and listening
  * ports, and the ephemeral port pressure per destination (summary.h).
  */
+#include "i18n.h"
 #include "portview/summary.h"
 #include "portview/buf.h"
 #include "portview/state.h"
@@ -35,11 +36,11 @@ const char *pv_pressure_level_name(enum pv_pressure_level l)
 {
 	switch (l) {
 	case PV_PRESSURE_CRITICAL:
-		return "critical";
+		return N_("critical");
 	case PV_PRESSURE_WARNING:
-		return "warning";
+		return N_("warning");
 	default:
-		return "ok";
+		return N_("ok");
 	}
 }
 
