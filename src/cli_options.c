@@ -485,6 +485,7 @@ const struct cli_opt pv_cli_opts[] = {
      N_("the summary as OpenMetrics text, for Prometheus"), CTX_SUMMARY | CTX_METRICS, MODE_NO,
      .parse = opt_metrics},
     {"fail-on-pressure", OPT_FAIL_ON_PRESSURE, false, ARG_REQUIRED, "PCT", G_OTHER, NULL,
+     /* xgettext:no-c-format */
      N_("with the summary: exit 3 when a destination uses\nmore than PCT% of the ephemeral ports"),
      CTX_SUMMARY, MODE_NO, .parse = opt_fail_on_pressure},
     {"kill", OPT_KILL, false, ARG_NONE, NULL, G_OTHER, NULL,

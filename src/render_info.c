@@ -95,12 +95,25 @@ static void lookup_entry(struct pv_buf *out, const struct pv_service *e)
 	pv_buf_putc(out, '\n');
 }
 
-/* "  Class:      ": a label of --lookup, its value at column 14 (or after a space). */
-static void label(struct pv_buf *out, const char *text)
+/*
+ * "  Class:      ": a label of --lookup, its value at column at: 14, or
+ * where the widest translated label and a space end.
+ */
+static size_t label_column(void)
+{
+	const char *l[] = {_("Class:"), _("Ephemeral:")};
+	size_t at = 14;
+	for (size_t i = 0; i < 2; i++)
+		if (2 + pv_text_width(l[i], strlen(l[i])) + 1 > at)
+			at = 2 + pv_text_width(l[i], strlen(l[i])) + 1;
+	return at;
+}
+
+static void label(struct pv_buf *out, const char *text, size_t at)
 {
 	size_t line = out->len;
 	pv_buf_printf(out, "  %s", text);
-	pad_to(out, line, 14);
+	pad_to(out, line, at);
 }
 
 /*
@@ -118,15 +131,16 @@ void pv_render_lookup(struct pv_buf *out, const struct pv_lookup_port *ports, si
 		      const struct pv_ephemeral *eph)
 {
 	static const uint8_t shown[] = {IPPROTO_TCP, IPPROTO_UDP};
+	size_t at = label_column();
 	for (size_t i = 0; i < n; i++) {
 		const struct pv_lookup_port *p = &ports[i];
 		enum pv_port_class cls = pv_port_class(p->port);
 		if (i)
 			pv_buf_putc(out, '\n');
 		pv_buf_printf(out, _("Port %u\n"), p->port);
-		label(out, _("Class:"));
+		label(out, _("Class:"), at);
 		pv_buf_printf(out, "%s (%s)\n", _(pv_port_class_name(cls)), _(class_note[cls]));
-		label(out, _("Ephemeral:"));
+		label(out, _("Ephemeral:"), at);
 		if (!eph->known)
 			pv_buf_printf(out, "%s\n", _("unknown (ip_local_port_range unreadable)"));
 		else if (pv_port_is_reserved(eph, p->port))
