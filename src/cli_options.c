@@ -61,9 +61,9 @@ static int opt_port(struct cli_state *st, const char *arg)
 	static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
 	int k = st->note_as - OPT_PORT;
 	if (st->nports == ARRAY_SIZE(st->ports)) {
-		struct pv_why why = {.why =
-					 "too many port options (at most 128 --port, --sport and "
-					 "--dport; use a list: 80,443)"};
+		struct pv_why why = {
+		    .why = N_("too many port options (at most 128 --port, --sport and "
+			      "--dport; use a list: 80,443)")};
 		return bad(st, arg, &why);
 	}
 	int status = pv_cli_value_hint(st, st->note_as, arg);
@@ -114,7 +114,7 @@ static int opt_pid(struct cli_state *st, const char *arg)
 			continue;
 		snprintf(item, sizeof(item), "%d", (int)q->pids[i]);
 		why = (struct pv_why){
-		    .why = "no such process", .item = strstr(arg, item), .len = strlen(item)};
+		    .why = N_("no such process"), .item = strstr(arg, item), .len = strlen(item)};
 		return bad(st, arg, &why);
 	}
 	st->named = st->by_process = true;
@@ -214,7 +214,7 @@ static int opt_color(struct cli_state *st, const char *arg)
 	} else if (strcmp(arg, "auto") == 0) {
 		st->color = COLOR_AUTO;
 	} else {
-		struct pv_why why = {.why = "expected auto, always or never"};
+		struct pv_why why = {.why = N_("expected auto, always or never")};
 		return bad(st, arg, &why);
 	}
 	return PV_GO_ON;
@@ -246,8 +246,8 @@ static int opt_count(struct cli_state *st, const char *arg)
 	int err = pv_parse_uint_str(arg, UINT32_MAX, &n);
 	if (err || n == 0) {
 		struct pv_why why = {.why = err == -ERANGE
-						? "too many (at most 4294967295)"
-						: "not a count (a whole number, 1 or more)"};
+						? N_("too many (at most 4294967295)")
+						: N_("not a count (a whole number, 1 or more)")};
 		return bad(st, arg, &why);
 	}
 	st->req->count = n;

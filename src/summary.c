@@ -72,8 +72,8 @@ bool pv_parse_percent(const char *s, unsigned *pct, struct pv_why *why)
 	int err = pv_parse_uint(s, n, 100, &v);
 	if (err) {
 		*why = (struct pv_why){.why = err == -ERANGE
-						  ? "percentage out of range (0-100)"
-						  : "not a whole number of percent (0-100)"};
+						  ? N_("percentage out of range (0-100)")
+						  : N_("not a whole number of percent (0-100)")};
 		return false;
 	}
 	*pct = (unsigned)v;
