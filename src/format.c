@@ -306,6 +306,10 @@ static uint32_t utf8_cp(const unsigned char *p, size_t len)
 /* Columns of the character at p (its length in *len), never negative. */
 static size_t char_width(const unsigned char *p, size_t n, size_t *len)
 {
+	if (p[0] < 0x80) {
+		*len = 1;
+		return 1;
+	}
 	*len = utf8_seq(p, n);
 	if (*len <= 1) {
 		*len = 1; /* ASCII, or a byte that does not decode: escaped, so shown as one */
@@ -314,6 +318,11 @@ static size_t char_width(const unsigned char *p, size_t n, size_t *len)
 	uint32_t cp = utf8_cp(p, *len);
 	int w = wcwidth((wchar_t)cp);
 	return (size_t)(w >= 0 ? w : fallback_width(cp));
+}
+
+size_t pv_char_width(const char *s, size_t n, size_t *len)
+{
+	return char_width((const unsigned char *)s, n, len);
 }
 
 size_t pv_text_width(const char *s, size_t n)

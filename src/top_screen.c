@@ -45,29 +45,7 @@ void top_screen_colors(struct top_state *st)
 /* The columns a text takes; a byte that does not decode counts as one. */
 static unsigned text_width(const char *s)
 {
-	mbstate_t ps = {0};
-	unsigned w = 0;
-	size_t n = 0;
-	while (s[n] && !(s[n] & 0x80)) /* ASCII, nearly every cell: a column a byte */
-		n++;
-	if (!s[n])
-		return (unsigned)n;
-	n += strlen(s + n);
-	while (n) {
-		wchar_t wc;
-		size_t k = mbrtowc(&wc, s, n, &ps);
-		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-			memset(&ps, 0, sizeof(ps));
-			k = 1;
-			w++;
-		} else {
-			int cw = wcwidth(wc);
-			w += cw > 0 ? (unsigned)cw : 0;
-		}
-		s += k;
-		n -= k;
-	}
-	return w;
+	return (unsigned)pv_text_width(s, strlen(s)); /* display columns, in any locale */
 }
 
 /*
@@ -83,19 +61,11 @@ static unsigned put_cut(struct pv_buf *line, const char *s, unsigned max)
 	}
 	if (max == 0)
 		return 0;
-	mbstate_t ps = {0};
 	size_t n = strlen(s);
 	unsigned used = 0;
 	while (n) {
-		wchar_t wc;
-		size_t k = mbrtowc(&wc, s, n, &ps);
-		int cw = 1;
-		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-			memset(&ps, 0, sizeof(ps));
-			k = 1;
-		} else {
-			cw = wcwidth(wc) > 0 ? wcwidth(wc) : 0;
-		}
+		size_t k;
+		unsigned cw = (unsigned)pv_char_width(s, n, &k);
 		if (used + (unsigned)cw > max - 1)
 			break;
 		pv_buf_add(line, s, k);
