@@ -233,6 +233,12 @@ def usage_cases(c, binary):
     c.eq((rc, out),
          (2, "portview: --state ESTABLISHD: 不明な状態; もしかして established?\n"),
          "LANG=ja usage error on a terminal")
+    env = dict(os.environ, LANG=JA, PORTVIEW_LOCALEDIR="/nonexistent")
+    env.pop("LC_ALL", None)
+    r = subprocess.run([binary, "--state", "x"], env=env, stderr=subprocess.PIPE,
+                       stdout=subprocess.DEVNULL, timeout=common.scaled(20))
+    c.ok(r.returncode == 2 and b"unknown state" in r.stderr,
+         "PORTVIEW_LOCALEDIR names the catalogs: none there, English", r.stderr)
     rc, out, err = run(binary, ["--help"], JA)
     wide = [l for l in out.splitlines() if width(l) > 80]
     c.ok(rc == 0 and "使い方: portview" in out and not wide,
