@@ -339,27 +339,3 @@ size_t pv_text_width(const char *s, size_t n)
 	}
 	return w;
 }
-
-size_t pv_text_cut(struct pv_buf *out, const char *s, size_t n, size_t max, const char *ellipsis)
-{
-	size_t w = pv_text_width(s, n);
-	if (w <= max) {
-		pv_buf_add(out, s, n);
-		return w;
-	}
-	size_t ew = pv_text_width(ellipsis, strlen(ellipsis));
-	if (max < ew)
-		return 0;
-	const unsigned char *p = (const unsigned char *)s;
-	size_t used = 0, i = 0;
-	while (i < n) {
-		size_t len, cw = char_width(p + i, n - i, &len);
-		if (used + cw > max - ew)
-			break;
-		pv_buf_add(out, s + i, len);
-		used += cw;
-		i += len;
-	}
-	pv_buf_puts(out, ellipsis);
-	return used + ew;
-}

@@ -94,14 +94,8 @@ void pv_metrics_label(struct pv_buf *out, const char *s, size_t n);
  */
 size_t pv_text_width(const char *s, size_t n);
 
-/* The columns of the character at s (n > 0 bytes left), its length in *len (1 if it does not decode). */
+/* The columns of the character at s (n > 0 bytes left), its length in *len (1 if it does not
+ * decode). */
 size_t pv_char_width(const char *s, size_t n, size_t *len);
-
-/*
- * Append text of at most max columns: as it is when it fits, else its
- * first whole characters and ellipsis ("\xe2\x80\xa6" or "~") in the
- * last columns.  Returns the columns appended.
- */
-size_t pv_text_cut(struct pv_buf *out, const char *s, size_t n, size_t max, const char *ellipsis);
 
 #endif
