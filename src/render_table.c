@@ -498,8 +498,9 @@ struct layout {
 	bool on[NCOLS];
 	size_t width[NCOLS];
 	size_t indent;
-	bool condense; /* owner lists as the lowest PID and a count */
-	bool marks;    /* the indent holds the '+', '~', '-' marks: it stays */
+	bool condense;	  /* owner lists as the lowest PID and a count */
+	bool marks;	  /* the indent holds the '+', '~', '-' marks: it stays */
+	size_t title_gap; /* the spaces after a netstat column's title, at least */
 };
 
 /* The widest cell of each column (titles included), both ways for owners. */
@@ -523,16 +524,17 @@ static size_t row_width(const struct layout *lay, const struct measure *m)
 
 /*
  * Column widths: the content and a space, at least Windows netstat's
- * unless compact; there, a title and two spaces (a translated title may
- * be wider: プロトコル, as Japanese Windows prints it).
+ * unless compact; there, a title and its gap (two spaces, one when
+ * fitting: a translated title may be wider, プロトコル, as Japanese
+ * Windows prints it).
  */
 static void set_widths(struct layout *lay, const struct measure *m, bool compact)
 {
 	for (int c = 0; c < NCOLS; c++) {
 		size_t w = m->content[c] + 1;
 		size_t min = columns[c].min_width;
-		if (min && m->title[c] + 2 > min)
-			min = m->title[c] + 2;
+		if (min && m->title[c] + lay->title_gap > min)
+			min = m->title[c] + lay->title_gap;
 		if (!compact && w < min)
 			w = min;
 		lay->width[c] = w;
@@ -542,7 +544,8 @@ static void set_widths(struct layout *lay, const struct measure *m, bool compact
 /*
  * Fit a table to the terminal's width (o->width): leave out the Foreign
  * Port annotations, then the Local Port ones, then condense owner lists,
- * then drop the netstat columns' padding to their content, then the TCP
+ * then a space less after a wide (translated) title, then drop the
+ * netstat columns' padding to their content, then the TCP
  * internals' columns (-i) but the rates, then the indent (unless it holds
  * the marks of what changed).  Never a netstat column and never an
  * address: a table whose addresses alone are wider stays wider.
@@ -560,6 +563,10 @@ static void fit(struct layout *lay, struct measure *m, const struct pv_table_opt
 		lay->condense = true;
 		m->content[COL_PID] = m->owners_condensed[0];
 		m->content[COL_PROGRAM] = m->owners_condensed[1];
+		set_widths(lay, m, false);
+	}
+	if (row_width(lay, m) > o->width) {
+		lay->title_gap = 1;
 		set_widths(lay, m, false);
 	}
 	if (row_width(lay, m) > o->width)
@@ -623,6 +630,7 @@ static void table_init(struct table *t, const struct pv_table_opts *o)
 		    /* -W and -e list every owner; a terminal may condense them still (fit) */
 		    .condense = !o->wide && !o->extended,
 		    .marks = o->changes && !o->color,
+		    .title_gap = 2,
 		},
 	};
 	for (int c = 0; c < NCOLS; c++) {

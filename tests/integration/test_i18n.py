@@ -57,25 +57,26 @@ COLS = {
 
 def table(cols, rows, ja, fit=None):
     """The listing portview prints: title, headers, rows; fit=COLUMNS
-    leaves out the annotations, then the padding, as fit() does."""
+    leaves out the annotations, then a space after a wide title, then the
+    padding, then the indent, as fit() does."""
     titles = [COLS[c][1 if ja else 0] for c in cols]
     cols, rows = list(cols), [list(r) for r in rows]
 
-    def widths(compact):
+    def widths(compact, gap=2):
         ws = []
         for k, c in enumerate(cols):
             w = max(width(x) for x in [titles[k]] + [r[k] for r in rows]) + 1
             least = COLS[c][2]
             if least and not compact:
-                w = max(w, least, width(titles[k]) + 2)
+                w = max(w, least, width(titles[k]) + gap)
             ws.append(w)
         return ws
 
-    def total(ws):
+    def total(ws, indent=2):
         last = max(width(x) for x in [titles[-1]] + [r[-1] for r in rows])
-        return 2 + sum(ws[:-1]) + last
+        return indent + sum(ws[:-1]) + last
 
-    compact = False
+    ws, indent = widths(False), 2
     if fit:
         for drop in ("fport", "lport"):
             if drop in cols and total(widths(False)) > fit:
@@ -83,11 +84,16 @@ def table(cols, rows, ja, fit=None):
                 del cols[k], titles[k]
                 for r in rows:
                     del r[k]
-        compact = total(widths(False)) > fit
-    ws = widths(compact)
+        ws = widths(False)
+        if total(ws) > fit:
+            ws = widths(False, gap=1)
+        if total(ws) > fit:
+            ws = widths(True)
+        if total(ws) > fit:
+            indent = 0
     out = "\n%s\n\n" % ("アクティブな接続" if ja else "Active Connections")
     for line in [titles] + rows:
-        text = "  " + "".join(pad(x, ws[k]) for k, x in enumerate(line[:-1]))
+        text = " " * indent + "".join(pad(x, ws[k]) for k, x in enumerate(line[:-1]))
         out += (text + line[-1]).rstrip(" ") + "\n"
     return out
 
@@ -135,8 +141,10 @@ def main():
     shutil.copy(os.path.realpath(sys.executable), exe)
     w = common.World()
     try:
-        srv = w.holder(SERVER, python=exe)
-        cli = w.holder("pv-client")
+        # five-digit PIDs: Japanese -no is then 81 columns wide, and the
+        # fitting takes the space after プロトコル before anything else
+        srv = w.holder(SERVER, pid=12345, python=exe)
+        cli = w.holder("pv-client", pid=23456)
         listener = w.tcp_listen(srv, "127.0.0.1", 5354)
         w.tcp_connect(cli, "127.0.0.1", 49681, listener, "127.0.0.1")
         w.check_kernel()
