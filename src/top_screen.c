@@ -15,6 +15,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "i18n.h"
 #include "top.h"
 #include "portview/format.h"
 
@@ -122,7 +123,7 @@ static void fit(struct top_state *st, const struct top_frame *f, unsigned width,
 	st->measured[v] = f->gen;
 	for (unsigned c = 0; c < n; c++) {
 		const struct top_column *col = &top_columns[v][c];
-		unsigned want = (unsigned)strlen(col->title) + 1; /* the sort arrow's room */
+		unsigned want = text_width(_(col->title)) + 1; /* the sort arrow's room */
 		for (size_t i = 0; measure && i < f->n[v]; i++) {
 			unsigned w = text_width(top_text(f, &f->rows[v][i], (int)c));
 			want = w > want ? w : want;
@@ -179,7 +180,7 @@ static void draw_titles(struct top_state *st, const struct layout *l, int y)
 		char title[64];
 		const struct top_column *col = &top_columns[v][c];
 		bool down = col->descending != st->reverse[v];
-		snprintf(title, sizeof(title), "%s%s", col->title,
+		snprintf(title, sizeof(title), "%s%s", _(col->title),
 			 (int)c != st->sort[v] ? ""
 			 : utf8()	       ? (down ? "\xe2\x96\xbc" : "\xe2\x96\xb2")
 			 : down		       ? "v"
@@ -243,17 +244,18 @@ static void draw_header(struct top_state *st, const struct top_frame *f, unsigne
 		pv_format_si(recv, f->received);
 	}
 	const struct pv_watch_counts *c = &f->counts;
-	const char *what = st->view == TOP_PROCESSES ? " per process" : "";
-	const char *paused = st->paused ? "  PAUSED" : "";
-	snprintf(full, sizeof(full),
-		 "portview --top%s  %s  %zu sockets, %zu new, %zu changed, %zu closed  send %sB/s, "
-		 "recv %sB/s  every %gs%s%s%s",
-		 what, when, c->total, c->opened, c->changed, c->closed, send, recv,
-		 st->interval_ms / 1000.0, paused, st->filter[0] ? "  filter: " : "", st->filter);
-	snprintf(mid, sizeof(mid), "%s  %zu sockets +%zu ~%zu -%zu  send %s/s recv %s/s%s%s%s",
+	const char *what = st->view == TOP_PROCESSES ? _(" per process") : "";
+	const char *paused = st->paused ? _("  PAUSED") : "";
+	snprintf(
+	    full, sizeof(full),
+	    _("portview --top%s  %s  %zu sockets, %zu new, %zu changed, %zu closed  send %sB/s, "
+	      "recv %sB/s  every %gs%s%s%s"),
+	    what, when, c->total, c->opened, c->changed, c->closed, send, recv,
+	    st->interval_ms / 1000.0, paused, st->filter[0] ? _("  filter: ") : "", st->filter);
+	snprintf(mid, sizeof(mid), _("%s  %zu sockets +%zu ~%zu -%zu  send %s/s recv %s/s%s%s%s"),
 		 when, c->total, c->opened, c->changed, c->closed, send, recv, paused,
 		 st->filter[0] ? "  /" : "", st->filter);
-	snprintf(brief, sizeof(brief), "%zu sockets  %s/s up %s/s down%s", c->total, send, recv,
+	snprintf(brief, sizeof(brief), _("%zu sockets  %s/s up %s/s down%s"), c->total, send, recv,
 		 paused);
 	const char *texts[] = {full, mid, brief};
 	struct pv_buf line;
@@ -271,19 +273,19 @@ static void draw_status(struct top_state *st, int y, unsigned width)
 	pv_buf_init(&line);
 	if (st->prompt == TOP_FILTER)
 		snprintf(text, sizeof(text),
-			 "filter (as the options: --dport 443 --command curl): %s", st->input);
+			 _("filter (as the options: --dport 443 --command curl): %s"), st->input);
 	else if (st->prompt == TOP_CLOSE)
-		snprintf(text, sizeof(text), "close %s -> %s held by %d/%s? [y/N]",
+		snprintf(text, sizeof(text), _("close %s -> %s held by %d/%s? [y/N]"),
 			 st->target_text[0], st->target_text[1], (int)r->pid, st->target_text[2]);
 	else if (st->prompt == TOP_SIGNAL)
-		snprintf(text, sizeof(text), "end %d/%s with SIGTERM? [y/N, 9: SIGKILL]",
+		snprintf(text, sizeof(text), _("end %d/%s with SIGTERM? [y/N, 9: SIGKILL]"),
 			 (int)r->pid, st->target_text[2]);
 	else if (st->status[0])
 		snprintf(text, sizeof(text), "%s", st->status);
 	else if (st->view == TOP_PROCESSES)
-		snprintf(text, sizeof(text),
-			 "Send/s and Recv/s: TCP only (tcp_info); UDP traffic is "
-			 "not counted");
+		snprintf(text, sizeof(text), "%s",
+			 _("Send/s and Recv/s: TCP only (tcp_info); UDP traffic is "
+			   "not counted"));
 	else
 		text[0] = '\0';
 	unsigned used = put_cut(&line, text, width);
@@ -337,21 +339,21 @@ static int put_text_lines(const char *text, int y, int bottom, unsigned width)
 }
 
 static const char help_text[] =
-    "Keys\n"
-    "  Down, j / Up        next / previous row    PgDn, PgUp  a page    Home, End (g, G)\n"
-    "  s or >, <           sort by the next / previous column;  r  reverse the order\n"
-    "  /                   filter, as the options: --dport 443 --dst 10.0.0.0/8 --command curl\n"
-    "                      (empty: every socket; Escape: unchanged)\n"
-    "  n                   host and service names on / off\n"
-    "  p                   per process: sockets by state, listening ports, TCP rates\n"
-    "  Enter               the selected socket's details (owners, tcp_info, rates)\n"
-    "  space               pause / go on;   +, -  a longer / shorter interval\n"
-    "  k                   close the selected TCP connection (asks first: y)\n"
-    "  K                   end its process: SIGTERM (asks first: y, or 9 for SIGKILL)\n"
-    "  q, Ctrl-C           quit\n"
-    "\n"
-    "Rows: new green (+), changed yellow (~), closed red (-), for --highlight seconds.\n"
-    "Any key closes this help.\n";
+    N_("Keys\n"
+       "  Down, j / Up        next / previous row    PgDn, PgUp  a page    Home, End (g, G)\n"
+       "  s or >, <           sort by the next / previous column;  r  reverse the order\n"
+       "  /                   filter, as the options: --dport 443 --dst 10.0.0.0/8 --command curl\n"
+       "                      (empty: every socket; Escape: unchanged)\n"
+       "  n                   host and service names on / off\n"
+       "  p                   per process: sockets by state, listening ports, TCP rates\n"
+       "  Enter               the selected socket's details (owners, tcp_info, rates)\n"
+       "  space               pause / go on;   +, -  a longer / shorter interval\n"
+       "  k                   close the selected TCP connection (asks first: y)\n"
+       "  K                   end its process: SIGTERM (asks first: y, or 9 for SIGKILL)\n"
+       "  q, Ctrl-C           quit\n"
+       "\n"
+       "Rows: new green (+), changed yellow (~), closed red (-), for --highlight seconds.\n"
+       "Any key closes this help.\n");
 
 /* The sparkline of a minute of rates, a character per second. */
 static void sparkline(struct pv_buf *out, const uint64_t *v, size_t n)
@@ -372,7 +374,7 @@ static void sparkline(struct pv_buf *out, const uint64_t *v, size_t n)
 	}
 	char m[PV_SI_MAX];
 	pv_format_si(m, max);
-	pv_buf_printf(out, "  (at most %sB/s)\n", m);
+	pv_buf_printf(out, _("  (at most %sB/s)\n"), m);
 }
 
 static int draw_details(struct top_state *st, const struct top_frame *f, int y, int bottom,
@@ -381,16 +383,16 @@ static int draw_details(struct top_state *st, const struct top_frame *f, int y, 
 	struct pv_buf text;
 	pv_buf_init(&text);
 	if (f->detail_key != st->sel_key[TOP_SOCKETS])
-		pv_buf_puts(&text, "(the details come with the next refresh)\n");
+		pv_buf_puts(&text, _("(the details come with the next refresh)\n"));
 	else if (!f->detail_found)
-		pv_buf_puts(&text, "(this socket has gone)\n");
+		pv_buf_puts(&text, _("(this socket has gone)\n"));
 	else
 		pv_buf_add(&text, f->detail.data, f->detail.len);
-	pv_buf_printf(&text, "\nThe last minute, a mark per refresh:\n  Send/s ");
+	pv_buf_printf(&text, "%s", _("\nThe last minute, a mark per refresh:\n  Send/s "));
 	sparkline(&text, st->spark_sent, st->spark_n);
-	pv_buf_puts(&text, "  Recv/s ");
+	pv_buf_printf(&text, "  %s ", _("Recv/s"));
 	sparkline(&text, st->spark_recv, st->spark_n);
-	pv_buf_puts(&text, "\nEnter or Escape: back to the list\n");
+	pv_buf_puts(&text, _("\nEnter or Escape: back to the list\n"));
 	pv_buf_putc(&text, '\0');
 	y = put_text_lines(text.data, y, bottom, width);
 	pv_buf_free(&text);
@@ -403,7 +405,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 	unsigned width = w > 0 ? (unsigned)w : 1;
 	if (height < 5) {
 		erase();
-		mvaddnstr(0, 0, "portview: the terminal is too small", w - 1);
+		mvaddnstr(0, 0, _("portview: the terminal is too small"), w - 1);
 		refresh();
 		return;
 	}
@@ -414,7 +416,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 		move(1, 0);
 		clrtoeol();
 		if (st->help)
-			top = put_text_lines(help_text, top, bottom, width);
+			top = put_text_lines(_(help_text), top, bottom, width);
 		else
 			top = draw_details(st, f, top, bottom, width);
 		for (; top < bottom; top++) {
