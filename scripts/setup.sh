@@ -20,6 +20,8 @@ packages="meson ninja-build pkg-config gcc libc6-dev libmnl-dev libc-ares-dev ch
 packages="$packages clang bpftool libbpf-dev"
 # the --top screen
 packages="$packages libncurses-dev"
+# the message catalogs (po/: msgfmt, and xgettext for the portview-pot target)
+packages="$packages gettext"
 if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages iproute2 util-linux groff-base valgrind clang libclang-rt-14-dev"
 	# the parsers that read --metrics in tests/integration/test_summary.py
@@ -34,6 +36,8 @@ if [ "${NEED_TEST_PACKAGES:-0}" = 1 ]; then
 	packages="$packages prometheus-node-exporter"
 	# scripts/package and its test (tests/package.sh); jq for the man page's EXAMPLES
 	packages="$packages dpkg-dev debhelper lintian jq"
+	# the Japanese locale that tests/integration/test_i18n.py runs portview in
+	packages="$packages locales"
 fi
 
 missing_packages() {
@@ -90,5 +94,18 @@ build_portview() {
 	quietly ninja -C "$dir"
 }
 
+# ja_JP.UTF-8 for the tests (tests/integration/test_i18n.py), made once:
+# localedef writes it into the locale archive, where it stays.
+make_test_locale() {
+	[ "${NEED_TEST_PACKAGES:-0}" = 1 ] || return 0
+	locale -a 2>/dev/null | grep -qix 'ja_JP.utf8' && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "portview: no ja_JP.UTF-8 locale; as root: localedef -i ja_JP -f UTF-8 ja_JP.UTF-8" >&2
+		return 0
+	fi
+	quietly localedef -i ja_JP -f UTF-8 ja_JP.UTF-8
+}
+
 install_packages
+make_test_locale
 build_portview

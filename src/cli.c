@@ -4,6 +4,7 @@
  * and every usage error, each naming the input at fault (escaped: it is
  * user text) and why.
  */
+#include "i18n.h"
 #include "cli_int.h"
 #include "portview/buf.h"
 #include "portview/format.h"
@@ -51,11 +52,11 @@ void pv_cli_bad_value(const char *option, const char *sep, const char *value,
 		pv_msg_more(": ");
 		pv_cli_echo(w->item, w->len);
 	}
-	pv_msg_more(": %s", w->why);
+	pv_msg_more(": %s", _(w->why));
 	if (w->suggest)
 		pv_msg_more("; did you mean %s?", w->suggest);
 	else if (w->hint)
-		pv_msg_more("; %s", w->hint);
+		pv_msg_more("; %s", _(w->hint));
 	else if (w->valid)
 		pv_msg_more(" (valid: %s)", w->valid);
 	pv_msg_end();
@@ -122,17 +123,19 @@ static int conflicts(const struct cli_given *g)
 		unsigned ctx;
 		const char *why; /* what the context does, and what it takes */
 	} ctxs[] = {
-	    {CTX_RANGES, "it counts every socket in the ranges (only -t, -u and --json apply)"},
-	    {CTX_LOOKUP, "it lists every socket on the port (-t, -u, -4, -6, --src, --dst, --pid "
-			 "and --command narrow it)"},
+	    {CTX_RANGES, N_("it counts every socket in the ranges (only -t, -u and --json apply)")},
+	    {CTX_LOOKUP,
+	     N_("it lists every socket on the port (-t, -u, -4, -6, --src, --dst, --pid "
+		"and --command narrow it)")},
 	    {CTX_SUMMARY,
-	     "it prints counts, not a table (the selection options narrow what it counts)"},
-	    {CTX_EVENTS, "it prints a line per change as it comes (the filters, -N, --all-netns, "
-			 "-H, --plain, -i, --json, --interval and --count apply)"},
-	    {CTX_METRICS, "it prints OpenMetrics text, for Prometheus"},
+	     N_("it prints counts, not a table (the selection options narrow what it counts)")},
+	    {CTX_EVENTS,
+	     N_("it prints a line per change as it comes (the filters, -N, --all-netns, "
+		"-H, --plain, -i, --json, --interval and --count apply)")},
+	    {CTX_METRICS, N_("it prints OpenMetrics text, for Prometheus")},
 	    {CTX_ALL_NETNS, NULL},
-	    {CTX_TOP, "it draws a live screen on the terminal (the filters, -N, -n, --unit, "
-		      "--interval and --highlight apply)"},
+	    {CTX_TOP, N_("it draws a live screen on the terminal (the filters, -N, -n, --unit, "
+			 "--interval and --highlight apply)")},
 	};
 	for (size_t m = 0; m < ARRAY_SIZE(ctxs); m++) {
 		const char *chosen_by = NULL;
@@ -146,7 +149,7 @@ static int conflicts(const struct cli_given *g)
 			if (!o || !(o->refused & ctxs[m].ctx))
 				continue;
 			pv_err("%s cannot be combined with %s%s%s", g->name[i], chosen_by,
-			       ctxs[m].why ? ": " : "", ctxs[m].why ? ctxs[m].why : "");
+			       ctxs[m].why ? ": " : "", ctxs[m].why ? _(ctxs[m].why) : "");
 			return EXIT_USAGE;
 		}
 	}
@@ -217,7 +220,7 @@ static bool parse_dump(const char *value, struct pv_dump_policy *d, struct pv_wh
 		else if (n == 5 && memcmp(item, "twice", 5) == 0)
 			d->check = PV_DUMP_TWICE;
 		else if (n || value[0]) {
-			*why = (struct pv_why){.why = "unknown value",
+			*why = (struct pv_why){.why = N_("unknown value"),
 					       .item = item,
 					       .len = n,
 					       .valid = "per-family, once, twice"};
@@ -235,7 +238,7 @@ static bool parse_owners(const char *value, enum pv_owner_source *src, struct pv
 	else if (strcmp(value, "proc") == 0)
 		*src = PV_OWNERS_PROC;
 	else if (value[0]) {
-		*why = (struct pv_why){.why = "unknown value",
+		*why = (struct pv_why){.why = N_("unknown value"),
 				       .item = value,
 				       .len = strlen(value),
 				       .valid = "bpf, proc"};
@@ -262,7 +265,7 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 	uint64_t nthreads = 0;
 	if (threads && *threads &&
 	    (pv_parse_uint_str(threads, PV_DUMP_THREADS_MAX, &nthreads) < 0 || nthreads == 0)) {
-		why = (struct pv_why){.why = "not a number of threads", .valid = "1 to 4"};
+		why = (struct pv_why){.why = N_("not a number of threads"), .valid = "1 to 4"};
 		pv_cli_bad_value("PORTVIEW_DUMP_THREADS", "=", threads, &why);
 		return EXIT_USAGE;
 	}
@@ -416,7 +419,7 @@ static int refused_option(const struct getopt_tables *t, char **argv, int c)
 		char ch = (char)optopt;
 		pv_msg_begin("invalid option -- '");
 		pv_cli_echo(&ch, 1);
-		pv_msg_more("'%s%s", hint ? "; " : "", hint ? hint : "");
+		pv_msg_more("'%s%s", hint ? "; " : "", hint ? _(hint) : "");
 		pv_msg_end();
 	} else {
 		pv_cli_unknown_long(argv[optind - 1]);
@@ -558,8 +561,8 @@ static int read_rest(struct cli_state *st, int argc, char **argv)
 	}
 	if (pv_order_needs_rates(&req->order) &&
 	    !(req->info && req->interval_ms && req->mode != PV_MODE_EVENTS)) {
-		why = (struct pv_why){.why = "the rates need -i and an interval",
-				      .hint = "as in portview -no 2 -i --sort rate"};
+		why = (struct pv_why){.why = N_("the rates need -i and an interval"),
+				      .hint = N_("as in portview -no 2 -i --sort rate")};
 		pv_cli_bad_value(st->sort.name, st->sort.sep, st->sort.value, &why);
 		return EXIT_USAGE;
 	}

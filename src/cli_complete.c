@@ -7,6 +7,7 @@
  * service registry, and what the system has now (namespaces, programs,
  * interfaces).
  */
+#include "i18n.h"
 #include "cli_int.h"
 #include "portview/buf.h"
 #include "portview/services.h"
@@ -190,7 +191,7 @@ int pv_cli_complete(const struct cli_state *st, const char *what)
 	} else if (strcmp(what, "dev") == 0) {
 		print_devs();
 	} else {
-		why = (struct pv_why){.why = "unknown kind of word", .valid = complete_kinds};
+		why = (struct pv_why){.why = N_("unknown kind of word"), .valid = complete_kinds};
 		pv_cli_bad_value(st->cur.name, st->cur.sep, what, &why);
 		return EXIT_USAGE;
 	}

@@ -4,6 +4,7 @@
  * options and the namespace names; each hint is a piece of the usage
  * error it follows (cli.c).
  */
+#include "i18n.h"
 #include "cli_int.h"
 #include "portview/state.h"
 #include "portview/util.h"
@@ -160,11 +161,11 @@ const char *pv_cli_letter_hint(int letter)
 {
 	switch (letter) {
 	case 'E':
-		return "ss's -E is --events here";
+		return N_("ss's -E is --events here");
 	case 'K':
-		return "ss's -K is --kill here (with a filter: portview --kill --dport 443)";
+		return N_("ss's -K is --kill here (with a filter: portview --kill --dport 443)");
 	case 'x':
-		return "portview lists TCP and UDP sockets, not UNIX ones (ss -x lists those)";
+		return N_("portview lists TCP and UDP sockets, not UNIX ones (ss -x lists those)");
 	default:
 		return NULL;
 	}
@@ -178,9 +179,10 @@ int pv_cli_value_hint(const struct cli_state *st, int id, const char *arg)
 	const char *colon = strrchr(arg, ':');
 	if ((id == OPT_PORT || id == OPT_SPORT || id == OPT_DPORT) && arg[0] == ':' &&
 	    all_digits(arg + 1, strlen(arg + 1))) {
-		snprintf(hint, sizeof(hint), "write %s %s (ss's ':' is not needed here)",
+		snprintf(hint, sizeof(hint), _("write %s %s (ss's ':' is not needed here)"),
 			 st->cur.name, arg + 1);
-		why = (struct pv_why){.why = "not a port, range N-M or service name", .hint = hint};
+		why = (struct pv_why){.why = N_("not a port, range N-M or service name"),
+				      .hint = hint};
 	} else if ((id == OPT_SRC || id == OPT_DST) && colon && colon > arg &&
 		   all_digits(colon + 1, strlen(colon + 1)) &&
 		   (strchr(arg, ':') == colon || (arg[0] == '[' && colon[-1] == ']')) &&
@@ -188,14 +190,14 @@ int pv_cli_value_hint(const struct cli_state *st, int id, const char *arg)
 		size_t n = (size_t)(colon - arg);
 		if (arg[0] == '[')
 			arg++, n -= 2;
-		snprintf(hint, sizeof(hint), "write %s %.*s --%s %s", st->cur.name, (int)n, arg,
+		snprintf(hint, sizeof(hint), _("write %s %.*s --%s %s"), st->cur.name, (int)n, arg,
 			 id == OPT_SRC ? "sport" : "dport", colon + 1);
-		why = (struct pv_why){.why = "an address with a port", .hint = hint};
+		why = (struct pv_why){.why = N_("an address with a port"), .hint = hint};
 		arg = st->cur.value;
 	} else if (id == OPT_PID && arg[0] && !strpbrk(arg, "0123456789,") && strlen(arg) < 16 &&
 		   plain_word(arg, strlen(arg))) {
-		snprintf(hint, sizeof(hint), "a process name: write --command %s", arg);
-		why = (struct pv_why){.why = "not a process ID", .hint = hint};
+		snprintf(hint, sizeof(hint), _("a process name: write --command %s"), arg);
+		why = (struct pv_why){.why = N_("not a process ID"), .hint = hint};
 	}
 	if (!why.why)
 		return PV_GO_ON;

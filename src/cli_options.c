@@ -5,6 +5,7 @@
  * curl's tool_getparam make theirs.
  */
 #include "cli_int.h"
+#include "i18n.h"
 #include "portview/state.h"
 #include "portview/summary.h"
 #include "portview/util.h"
@@ -60,9 +61,9 @@ static int opt_port(struct cli_state *st, const char *arg)
 	static const uint8_t sides[] = {PV_SIDE_ANY, PV_SIDE_SRC, PV_SIDE_DST};
 	int k = st->note_as - OPT_PORT;
 	if (st->nports == ARRAY_SIZE(st->ports)) {
-		struct pv_why why = {.why =
-					 "too many port options (at most 128 --port, --sport and "
-					 "--dport; use a list: 80,443)"};
+		struct pv_why why = {
+		    .why = N_("too many port options (at most 128 --port, --sport and "
+			      "--dport; use a list: 80,443)")};
 		return bad(st, arg, &why);
 	}
 	int status = pv_cli_value_hint(st, st->note_as, arg);
@@ -113,7 +114,7 @@ static int opt_pid(struct cli_state *st, const char *arg)
 			continue;
 		snprintf(item, sizeof(item), "%d", (int)q->pids[i]);
 		why = (struct pv_why){
-		    .why = "no such process", .item = strstr(arg, item), .len = strlen(item)};
+		    .why = N_("no such process"), .item = strstr(arg, item), .len = strlen(item)};
 		return bad(st, arg, &why);
 	}
 	st->named = st->by_process = true;
@@ -213,7 +214,7 @@ static int opt_color(struct cli_state *st, const char *arg)
 	} else if (strcmp(arg, "auto") == 0) {
 		st->color = COLOR_AUTO;
 	} else {
-		struct pv_why why = {.why = "expected auto, always or never"};
+		struct pv_why why = {.why = N_("expected auto, always or never")};
 		return bad(st, arg, &why);
 	}
 	return PV_GO_ON;
@@ -245,8 +246,8 @@ static int opt_count(struct cli_state *st, const char *arg)
 	int err = pv_parse_uint_str(arg, UINT32_MAX, &n);
 	if (err || n == 0) {
 		struct pv_why why = {.why = err == -ERANGE
-						? "too many (at most 4294967295)"
-						: "not a count (a whole number, 1 or more)"};
+						? N_("too many (at most 4294967295)")
+						: N_("not a count (a whole number, 1 or more)")};
 		return bad(st, arg, &why);
 	}
 	st->req->count = n;
@@ -329,8 +330,8 @@ static int opt_version(struct cli_state *st, const char *arg)
 {
 	(void)st, (void)arg;
 	printf("portview %s\n", PORTVIEW_VERSION);
-	printf("built with: %s\n", PV_FEATURES);
-	printf("IANA port registry: %s\n", PV_IANA_DATE);
+	printf(_("built with: %s\n"), PV_FEATURES);
+	printf(_("IANA port registry: %s\n"), PV_IANA_DATE);
 	return EXIT_OK;
 }
 
@@ -356,146 +357,150 @@ static int opt_list_options(struct cli_state *st, const char *arg)
 /* In --help's order: a group's rows, then its note. */
 const struct cli_opt pv_cli_opts[] = {
     {"all", 'a', true, ARG_NONE, NULL, G_WHICH, NULL,
-     "listening and bound TCP, unconnected UDP sockets too", 0, ALL_NO, .parse = opt_all},
+     N_("listening and bound TCP, unconnected UDP sockets too"), 0, ALL_NO, .parse = opt_all},
     {"listening", 'l', true, ARG_NONE, NULL, G_WHICH, NULL,
-     "only listening TCP and unconnected UDP sockets", 0, ALL_NO, .parse = opt_listening},
-    {"tcp", 't', true, ARG_NONE, NULL, G_WHICH, NULL, "TCP sockets (with -u: both; neither: both)",
-     0, 0, .flag = FLAG(query.tcp)},
-    {"udp", 'u', true, ARG_NONE, NULL, G_WHICH, NULL, "UDP sockets", 0, 0, .flag = FLAG(query.udp)},
+     N_("only listening TCP and unconnected UDP sockets"), 0, ALL_NO, .parse = opt_listening},
+    {"tcp", 't', true, ARG_NONE, NULL, G_WHICH, NULL,
+     N_("TCP sockets (with -u: both; neither: both)"), 0, 0, .flag = FLAG(query.tcp)},
+    {"udp", 'u', true, ARG_NONE, NULL, G_WHICH, NULL, N_("UDP sockets"), 0, 0,
+     .flag = FLAG(query.udp)},
     {"ipv4", '4', true, ARG_NONE, NULL, G_WHICH, NULL,
-     "IPv4, and IPv6 sockets taking IPv4 (v4-mapped, *:PORT)", 0, SELECT_NO,
+     N_("IPv4, and IPv6 sockets taking IPv4 (v4-mapped, *:PORT)"), 0, SELECT_NO,
      .flag = FLAG(query.ipv4)},
-    {"ipv6", '6', true, ARG_NONE, NULL, G_WHICH, NULL, "IPv6", 0, SELECT_NO,
+    {"ipv6", '6', true, ARG_NONE, NULL, G_WHICH, NULL, N_("IPv6"), 0, SELECT_NO,
      .flag = FLAG(query.ipv6)},
     {"state", OPT_STATE, false, ARG_REQUIRED, "LIST", G_WHICH, NULL,
-     "in these states (below); replaces -a and -l", 0, ALL_NO, .parse = opt_state,
+     N_("in these states (below); replaces -a and -l"), 0, ALL_NO, .parse = opt_state,
      .values = "state"},
     {"port", OPT_PORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL,
-     "local or foreign port: 80, 8000-8100, https, lists", 0, ALL_NO, .parse = opt_port,
+     N_("local or foreign port: 80, 8000-8100, https, lists"), 0, ALL_NO, .parse = opt_port,
      .values = "service"},
-    {"sport", OPT_SPORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL, "local port", 0, ALL_NO,
+    {"sport", OPT_SPORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL, N_("local port"), 0, ALL_NO,
      .parse = opt_port, .values = "service"},
-    {"dport", OPT_DPORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL, "foreign port", 0, ALL_NO,
+    {"dport", OPT_DPORT, false, ARG_REQUIRED, "SPEC", G_WHICH, NULL, N_("foreign port"), 0, ALL_NO,
      .parse = opt_port, .values = "service"},
     {"src", OPT_SRC, false, ARG_REQUIRED, "ADDR[/N]", G_WHICH, NULL,
-     "local address or network, IPv4 or IPv6; lists", 0, SELECT_NO, .parse = opt_addr},
-    {"dst", OPT_DST, false, ARG_REQUIRED, "ADDR[/N]", G_WHICH, NULL, "foreign address or network",
-     0, SELECT_NO, .parse = opt_addr},
-    {"pid", OPT_PID, false, ARG_REQUIRED, "LIST", G_WHICH, NULL, "held by these processes", 0,
+     N_("local address or network, IPv4 or IPv6; lists"), 0, SELECT_NO, .parse = opt_addr},
+    {"dst", OPT_DST, false, ARG_REQUIRED, "ADDR[/N]", G_WHICH, NULL,
+     N_("foreign address or network"), 0, SELECT_NO, .parse = opt_addr},
+    {"pid", OPT_PID, false, ARG_REQUIRED, "LIST", G_WHICH, NULL, N_("held by these processes"), 0,
      SELECT_NO, .parse = opt_pid, .values = "pid"},
     {"command", OPT_COMMAND, false, ARG_REQUIRED, "NAME", G_WHICH, NULL,
-     "held by a process whose name starts with NAME\n(/REGEX/: matching it; --program=NAME)", 0,
+     N_("held by a process whose name starts with NAME\n(/REGEX/: matching it; --program=NAME)"), 0,
      SELECT_NO, .parse = opt_command, .values = "command"},
     {"class", OPT_CLASS, false, ARG_REQUIRED, "LIST", G_WHICH, NULL,
-     "local port in: well-known, registered, dynamic,\nephemeral", 0, ALL_NO, .parse = opt_class,
-     .values = "class"},
+     N_("local port in: well-known, registered, dynamic,\nephemeral"), 0, ALL_NO,
+     .parse = opt_class, .values = "class"},
     {"no-loopback", OPT_NO_LOOPBACK, false, ARG_NONE, NULL, G_WHICH, NULL,
-     "no sockets on loopback addresses", 0, SELECT_NO, .flag = FLAG(query.no_loopback)},
+     N_("no sockets on loopback addresses"), 0, SELECT_NO, .flag = FLAG(query.no_loopback)},
     {"dev", OPT_DEV, false, ARG_REQUIRED, "IFACE", G_WHICH, NULL,
-     "bound to interface IFACE (a name or an index)", 0, SELECT_NO, .parse = opt_dev,
+     N_("bound to interface IFACE (a name or an index)"), 0, SELECT_NO, .parse = opt_dev,
      .values = "dev"},
     {"netns", 'N', true, ARG_REQUIRED, "NS", G_WHICH, NULL,
-     "in network namespace NS: its name (ip netns), a path\nto it, or pid:PID", 0, CTX_ALL_NETNS,
-     .once = true, .parse = opt_netns, .values = "netns"},
+     N_("in network namespace NS: its name (ip netns), a path\nto it, or pid:PID"), 0,
+     CTX_ALL_NETNS, .once = true, .parse = opt_netns, .values = "netns"},
     {"all-netns", OPT_ALL_NETNS, false, ARG_NONE, NULL, G_WHICH, NULL,
-     "in every network namespace, with Netns and Unit\ncolumns", CTX_ALL_NETNS, 0,
+     N_("in every network namespace, with Netns and Unit\ncolumns"), CTX_ALL_NETNS, 0,
      .parse = opt_all_netns},
 
-    {"owner", 'o', true, ARG_NONE, NULL, G_COLUMNS, NULL, "PID", 0, TABLE_NO,
+    {"owner", 'o', true, ARG_NONE, NULL, G_COLUMNS, NULL, N_("PID"), 0, TABLE_NO,
      .flag = FLAG(table.owner)},
     {"program", OPT_PROGRAM, false, ARG_OPTIONAL, "NAME", G_COLUMNS, "-p, --program",
-     "PID/Program name", 0, TABLE_NO, .parse = opt_program},
+     N_("PID/Program name"), 0, TABLE_NO, .parse = opt_program},
     {NULL, 'p', true, ARG_NONE, NULL, G_COLUMNS, NULL, NULL, 0, TABLE_NO,
      .flag = FLAG(table.program)},
     {"extended", 'e', true, ARG_NONE, NULL, G_COLUMNS, NULL,
-     "user, inode, queues and the TCP timer", 0, TABLE_NO | CTX_EVENTS,
+     N_("user, inode, queues and the TCP timer"), 0, TABLE_NO | CTX_EVENTS,
      .flag = FLAG(table.extended)},
     {"info", 'i', true, ARG_NONE, NULL, G_COLUMNS, NULL,
-     "TCP internals: rtt, cwnd, bytes, segments, retransmits,\ndelivery rate, idle time; with "
-     "an interval, the rates",
+     N_("TCP internals: rtt, cwnd, bytes, segments, retransmits,\ndelivery rate, idle time; with "
+	"an interval, the rates"),
      0, WATCH_NO, .parse = opt_info},
     {"unit", OPT_UNIT, false, ARG_NONE, NULL, G_COLUMNS, NULL,
-     "the systemd unit, container or pod of the owner", 0, 0, .flag = FLAG(table.unit)},
+     N_("the systemd unit, container or pod of the owner"), 0, 0, .flag = FLAG(table.unit)},
     {"plain", OPT_PLAIN, false, ARG_NONE, NULL, G_COLUMNS, NULL,
-     "only the netstat columns: no port annotations", 0, TABLE_NO, .flag = FLAG(table.plain)},
+     N_("only the netstat columns: no port annotations"), 0, TABLE_NO, .flag = FLAG(table.plain)},
 
     {"numeric", 'n', true, ARG_NONE, NULL, G_OUTPUT, NULL,
-     "numbers: no host or service names, no lookups", 0, 0, .flag = FLAG(table.numeric)},
-    {"no-header", 'H', true, ARG_NONE, NULL, G_OUTPUT, NULL, "the rows only", 0, TABLE_NO | CTX_TOP,
-     .flag = FLAG(table.no_header)},
+     N_("numbers: no host or service names, no lookups"), 0, 0, .flag = FLAG(table.numeric)},
+    {"no-header", 'H', true, ARG_NONE, NULL, G_OUTPUT, NULL, N_("the rows only"), 0,
+     TABLE_NO | CTX_TOP, .flag = FLAG(table.no_header)},
     {"wide", 'W', true, ARG_NONE, NULL, G_OUTPUT, NULL,
-     "no fitting to the terminal: every owner of a socket\nand every column asked for, even "
-     "wider than the terminal",
+     N_("no fitting to the terminal: every owner of a socket\nand every column asked for, even "
+	"wider than the terminal"),
      0, TABLE_NO | CTX_EVENTS, .flag = FLAG(table.wide)},
     {"sort", OPT_SORT, false, ARG_REQUIRED, "KEYS", G_OUTPUT, NULL,
-     "by proto, local, foreign, state, pid, program, port\nor rate (the fastest first: -i and "
-     "an interval), a\ncomma list; '-' before a key reverses it",
+     N_("by proto, local, foreign, state, pid, program, port\nor rate (the fastest first: -i and "
+	"an interval), a\ncomma list; '-' before a key reverses it"),
      0, TABLE_NO | CTX_EVENTS, .parse = opt_sort, .values = "sort"},
     {"json", OPT_JSON, false, ARG_NONE, NULL, G_OUTPUT, NULL,
-     "one JSON document (portview(8) has its schema)", 0, CTX_LOOKUP | CTX_METRICS | CTX_TOP,
+     N_("one JSON document (portview(8) has its schema)"), 0, CTX_LOOKUP | CTX_METRICS | CTX_TOP,
      .flag = FLAG(json)},
     {"color", OPT_COLOR, false, ARG_OPTIONAL, "WHEN", G_OUTPUT, NULL,
-     "colour: auto (on a terminal; the default), always,\nnever; NO_COLOR or TERM=dumb turn "
-     "auto off",
+     N_("colour: auto (on a terminal; the default), always,\nnever; NO_COLOR or TERM=dumb turn "
+	"auto off"),
      0, 0, .parse = opt_color, .values = "color"},
     {"colour", OPT_COLOR, false, ARG_OPTIONAL, "WHEN", G_OUTPUT, NULL, NULL, 0, 0, .hidden = true,
      .parse = opt_color, .values = "color"},
 
     {NULL, OPT_SECONDS, false, ARG_NONE, NULL, G_WATCH, "SECONDS",
-     "a trailing number: the listing again every SECONDS\n(0.1 to 300), as Windows netstat 5; "
-     "on a terminal\nredrawn in place, what changed marked",
+     N_("a trailing number: the listing again every SECONDS\n(0.1 to 300), as Windows netstat 5; "
+	"on a terminal\nredrawn in place, what changed marked"),
      0, WATCH_NO | CTX_EVENTS, .once = false},
     {"continuous", 'c', true, ARG_NONE, NULL, G_WATCH, NULL,
-     "the same every second, as Linux netstat -c", 0, WATCH_NO | CTX_EVENTS,
+     N_("the same every second, as Linux netstat -c"), 0, WATCH_NO | CTX_EVENTS,
      .parse = opt_continuous},
     {"interval", OPT_INTERVAL, false, ARG_REQUIRED, "SECS", G_WATCH, NULL,
-     "the same as a trailing SECS; with --events, how often\nto look for opened and changed "
-     "sockets (default 1)",
+     N_("the same as a trailing SECS; with --events, how often\nto look for opened and changed "
+	"sockets (default 1)"),
      0, WATCH_NO, .parse = opt_interval},
     {"count", OPT_COUNT, false, ARG_REQUIRED, "N", G_WATCH, NULL,
-     "stop after N listings, or with --events N events", 0, WATCH_NO, .parse = opt_count},
+     N_("stop after N listings, or with --events N events"), 0, WATCH_NO, .parse = opt_count},
     {"events", OPT_EVENTS, false, ARG_NONE, NULL, G_WATCH, NULL,
-     "a line per socket opened, changed or closed (closes\nat once, from the kernel); --json: "
-     "NDJSON",
+     N_("a line per socket opened, changed or closed (closes\nat once, from the kernel); --json: "
+	"NDJSON"),
      CTX_EVENTS, WATCH_NO, .parse = opt_events},
     {"top", OPT_TOP, false, ARG_NONE, NULL, G_WATCH, NULL,
-     "a live screen of every socket, the busiest first, with\nkeys to sort, filter and close "
-     "(? lists them)",
+     N_("a live screen of every socket, the busiest first, with\nkeys to sort, filter and close "
+	"(? lists them)"),
      CTX_TOP, WATCH_NO | CTX_EVENTS, .parse = opt_top},
     {"by-process", OPT_BY_PROCESS, false, ARG_NONE, NULL, G_WATCH, NULL,
-     "--top opening on its per-process view", CTX_TOP, WATCH_NO | CTX_EVENTS,
+     N_("--top opening on its per-process view"), CTX_TOP, WATCH_NO | CTX_EVENTS,
      .parse = opt_by_process},
     {"highlight", OPT_HIGHLIGHT, false, ARG_REQUIRED, "SECS", G_WATCH, NULL,
-     "--top: how long new and closed rows stay marked\n(default 3)", 0, WATCH_NO | CTX_EVENTS,
+     N_("--top: how long new and closed rows stay marked\n(default 3)"), 0, WATCH_NO | CTX_EVENTS,
      .parse = opt_highlight},
 
     {"ranges", OPT_RANGES, false, ARG_NONE, NULL, G_OTHER, NULL,
-     "this host's ephemeral port ranges and their use", CTX_RANGES, 0, .parse = opt_ranges},
+     N_("this host's ephemeral port ranges and their use"), CTX_RANGES, 0, .parse = opt_ranges},
     {"lookup", OPT_LOOKUP, false, ARG_REQUIRED, "PORT", G_OTHER,
-     "    --lookup PORT[/PROTO], --lookup NAME", "what a port or service is, and who uses it now",
-     CTX_LOOKUP, CTX_RANGES, .once = true, .parse = opt_lookup, .values = "service"},
+     "    --lookup PORT[/PROTO], --lookup NAME",
+     N_("what a port or service is, and who uses it now"), CTX_LOOKUP, CTX_RANGES, .once = true,
+     .parse = opt_lookup, .values = "service"},
     {"summary", 's', true, ARG_NONE, NULL, G_OTHER, NULL,
-     "counts by state, port class and program, and the\nephemeral port pressure toward each "
-     "destination",
+     N_("counts by state, port class and program, and the\nephemeral port pressure toward each "
+	"destination"),
      CTX_SUMMARY, MODE_NO, .parse = opt_summary},
     {"metrics", OPT_METRICS, false, ARG_NONE, NULL, G_OTHER, NULL,
-     "the summary as OpenMetrics text, for Prometheus", CTX_SUMMARY | CTX_METRICS, MODE_NO,
+     N_("the summary as OpenMetrics text, for Prometheus"), CTX_SUMMARY | CTX_METRICS, MODE_NO,
      .parse = opt_metrics},
     {"fail-on-pressure", OPT_FAIL_ON_PRESSURE, false, ARG_REQUIRED, "PCT", G_OTHER, NULL,
-     "with the summary: exit 3 when a destination uses\nmore than PCT% of the ephemeral ports",
+     /* xgettext:no-c-format */
+     N_("with the summary: exit 3 when a destination uses\nmore than PCT% of the ephemeral ports"),
      CTX_SUMMARY, MODE_NO, .parse = opt_fail_on_pressure},
     {"kill", OPT_KILL, false, ARG_NONE, NULL, G_OTHER, NULL,
-     "close the TCP sockets the filters select, as ss -K\n(a filter is needed; CAP_NET_ADMIN too)",
+     N_("close the TCP sockets the filters select, as ss -K\n(a filter is needed; CAP_NET_ADMIN "
+	"too)"),
      0, 0, .parse = opt_kill},
     {"dry-run", OPT_DRY_RUN, false, ARG_NONE, NULL, G_OTHER, NULL,
-     "with --kill: list what it would close, close nothing", 0, 0, .flag = FLAG(dry_run)},
-    {"help", 'h', true, ARG_NONE, NULL, G_OTHER, NULL, "this help", 0, 0, .parse = opt_help},
-    {"version", 'V', true, ARG_NONE, NULL, G_OTHER, NULL, "the version", 0, 0,
+     N_("with --kill: list what it would close, close nothing"), 0, 0, .flag = FLAG(dry_run)},
+    {"help", 'h', true, ARG_NONE, NULL, G_OTHER, NULL, N_("this help"), 0, 0, .parse = opt_help},
+    {"version", 'V', true, ARG_NONE, NULL, G_OTHER, NULL, N_("the version"), 0, 0,
      .parse = opt_version},
     {"list-options", OPT_LIST_OPTIONS, false, ARG_NONE, NULL, G_OTHER, NULL,
-     "every option, a line each, for tools", 0, 0, .hidden = true, .parse = opt_list_options},
+     N_("every option, a line each, for tools"), 0, 0, .hidden = true, .parse = opt_list_options},
     {"complete", OPT_COMPLETE, false, ARG_REQUIRED, "WHAT", G_OTHER, NULL,
-     "the words a shell completion offers, a line each", 0, 0, .hidden = true,
+     N_("the words a shell completion offers, a line each"), 0, 0, .hidden = true,
      .parse = opt_complete},
 };
 const size_t pv_cli_nopts = ARRAY_SIZE(pv_cli_opts);
@@ -503,31 +508,32 @@ const size_t pv_cli_nopts = ARRAY_SIZE(pv_cli_opts);
 static const struct {
 	const char *title, *name, *note;
 } groups[G_COUNT] = {
-    [G_WHICH] = {"Which sockets (default: connections, without listening sockets):", "selection",
-		 "  A filter that names a port, an address or a process selects every\n"
-		 "  state, unless -a, -l or --state says otherwise.\n"},
-    [G_COLUMNS] = {"Columns:", "columns", NULL},
-    [G_OUTPUT] = {"Output:", "output", NULL},
-    [G_WATCH] = {"Watching:", "watching", NULL},
-    [G_OTHER] = {"Other modes:", "modes", NULL},
+    [G_WHICH] = {N_("Which sockets (default: connections, without listening sockets):"),
+		 "selection",
+		 N_("  A filter that names a port, an address or a process selects every\n"
+		    "  state, unless -a, -l or --state says otherwise.\n")},
+    [G_COLUMNS] = {N_("Columns:"), "columns", NULL},
+    [G_OUTPUT] = {N_("Output:"), "output", NULL},
+    [G_WATCH] = {N_("Watching:"), "watching", NULL},
+    [G_OTHER] = {N_("Other modes:"), "modes", NULL},
 };
 
 const char pv_cli_color_words[] = "auto, always, never";
 
 const char pv_cli_usage_line[] =
-    "usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
-    "       portview --events [OPTION]...     sockets as they open, change and close\n"
-    "       portview --top [OPTION]...        a live screen to sort, filter, act on\n"
-    "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
-    "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
-    "       portview --lookup NAME            the same for a service name\n"
-    "       portview -s [--json | --metrics]  counts, and the ephemeral port pressure\n"
-    "       portview --kill FILTER...         close TCP sockets, as ss -K\n";
+    N_("usage: portview [OPTION]... [SECONDS]    the sockets, as Windows netstat -no\n"
+       "       portview --events [OPTION]...     sockets as they open, change and close\n"
+       "       portview --top [OPTION]...        a live screen to sort, filter, act on\n"
+       "       portview --ranges [-tu] [--json]  how full the local port ranges are\n"
+       "       portview --lookup PORT[/PROTO]    what a port is, who uses it now\n"
+       "       portview --lookup NAME            the same for a service name\n"
+       "       portview -s [--json | --metrics]  counts, and the ephemeral port pressure\n"
+       "       portview --kill FILTER...         close TCP sockets, as ss -K\n");
 
 void pv_cli_usage_error(void)
 {
-	fputs(pv_cli_usage_line, stderr);
-	fputs("Try 'portview --help' for more information.\n", stderr);
+	fputs(_(pv_cli_usage_line), stderr);
+	fputs(_("Try 'portview --help' for more information.\n"), stderr);
 }
 
 /*
@@ -552,7 +558,7 @@ static void help_row(const struct cli_opt *o)
 		putchar('\n');
 		used = 0;
 	}
-	const char *text = o->help;
+	const char *text = _(o->help);
 	printf("%*s", 23 - used, "");
 	for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1)
 		printf("%.*s\n%23s", (int)(nl - text), text, "");
@@ -571,32 +577,32 @@ static void manual_line(void)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	if (strcmp(exe, PV_INSTALLED_PATH) == 0 || stat(PV_MAN_SOURCE, &sb) != 0)
-		fputs("The manual: man portview.\n", stdout);
+		fputs(_("The manual: man portview.\n"), stdout);
 	else if (strlen(PV_MAN_SOURCE) <= 80 - strlen("The manual: man -l "))
-		printf("The manual: man -l %s\n", PV_MAN_SOURCE);
+		printf(_("The manual: man -l %s\n"), PV_MAN_SOURCE);
 	else
-		printf("The manual:\n  man -l %s\n", PV_MAN_SOURCE);
+		printf(_("The manual:\n  man -l %s\n"), PV_MAN_SOURCE);
 }
 
 void pv_cli_print_help(void)
 {
-	fputs(pv_cli_usage_line, stdout);
+	fputs(_(pv_cli_usage_line), stdout);
 	for (int g = 0; g < G_COUNT; g++) {
-		printf("\n%s\n", groups[g].title);
+		printf("\n%s\n", _(groups[g].title));
 		for (size_t i = 0; i < pv_cli_nopts; i++)
 			if (pv_cli_opts[i].group == (enum cli_group)g && pv_cli_opts[i].help &&
 			    !pv_cli_opts[i].hidden)
 				help_row(&pv_cli_opts[i]);
 		if (groups[g].note)
-			fputs(groups[g].note, stdout);
+			fputs(_(groups[g].note), stdout);
 	}
-	printf("\nStates: %s\n", "established, syn-sent, syn-recv, fin-wait-1, fin-wait-2,");
-	fputs("  time-wait, close, close-wait, last-ack, listening, closing, bound;\n"
-	      "  groups: all, connected, synchronized, bucket, big; and ss's spellings\n"
-	      "  (estab, unconn, listen, bound-inactive...).\n"
-	      "\n"
-	      "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
-	      "pressure above --fail-on-pressure.\n",
+	printf(_("\nStates: %s\n"), "established, syn-sent, syn-recv, fin-wait-1, fin-wait-2,");
+	fputs(_("  time-wait, close, close-wait, last-ack, listening, closing, bound;\n"
+		"  groups: all, connected, synchronized, bucket, big; and ss's spellings\n"
+		"  (estab, unconn, listen, bound-inactive...).\n"
+		"\n"
+		"Exit status: 0 success, 1 runtime failure, 2 usage error, 3 ephemeral port\n"
+		"pressure above --fail-on-pressure.\n"),
 	      stdout);
 	manual_line();
 }

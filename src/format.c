@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <wchar.h>
 
 void pv_ifcache_init(struct pv_ifcache *c)
 {
@@ -266,11 +267,75 @@ void pv_metrics_label(struct pv_buf *out, const char *s, size_t n)
 	pv_buf_putc(out, '"');
 }
 
+/*
+ * Where the locale cannot say (C, POSIX: wcwidth is -1 beyond ASCII),
+ * the terminal is still most likely UTF-8 and shows what the escaping
+ * let through: East Asian wide and fullwidth characters take two
+ * columns, combining marks none.
+ */
+static int fallback_width(uint32_t cp)
+{
+	static const uint32_t zero[][2] = {{0x0300, 0x036f}, {0x1ab0, 0x1aff}, {0x1dc0, 0x1dff},
+					   {0x200b, 0x200f}, {0x20d0, 0x20ff}, {0xfe00, 0xfe0f},
+					   {0xfe20, 0xfe2f}};
+	static const uint32_t wide[][2] = {
+	    {0x1100, 0x115f},	{0x2e80, 0x303e},   {0x3041, 0x33ff}, {0x3400, 0x4dbf},
+	    {0x4e00, 0x9fff},	{0xa000, 0xa4cf},   {0xac00, 0xd7a3}, {0xf900, 0xfaff},
+	    {0xfe30, 0xfe4f},	{0xff00, 0xff60},   {0xffe0, 0xffe6}, {0x1f300, 0x1f64f},
+	    {0x1f900, 0x1f9ff}, {0x20000, 0x3fffd},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(zero); i++)
+		if (cp >= zero[i][0] && cp <= zero[i][1])
+			return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(wide); i++)
+		if (cp >= wide[i][0] && cp <= wide[i][1])
+			return 2;
+	return 1;
+}
+
+/* The code point of the valid sequence of len bytes at p. */
+static uint32_t utf8_cp(const unsigned char *p, size_t len)
+{
+	static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	uint32_t cp = p[0] & lead_mask[len];
+	for (size_t i = 1; i < len; i++)
+		cp = cp << 6 | (p[i] & 0x3f);
+	return cp;
+}
+
+/* Columns of the character at p (its length in *len), never negative. */
+static size_t char_width(const unsigned char *p, size_t n, size_t *len)
+{
+	if (p[0] < 0x80) {
+		*len = 1;
+		return 1;
+	}
+	*len = utf8_seq(p, n);
+	if (*len <= 1) {
+		*len = 1; /* ASCII, or a byte that does not decode: escaped, so shown as one */
+		return 1;
+	}
+	uint32_t cp = utf8_cp(p, *len);
+	int w = wcwidth((wchar_t)cp);
+	return (size_t)(w >= 0 ? w : fallback_width(cp));
+}
+
+size_t pv_char_width(const char *s, size_t n, size_t *len)
+{
+	return char_width((const unsigned char *)s, n, len);
+}
+
 size_t pv_text_width(const char *s, size_t n)
 {
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			w++;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0, i = 0;
+	while (i < n && p[i] < 0x80) /* ASCII, nearly every cell: a column a byte */
+		i++;
+	w = i;
+	while (i < n) {
+		size_t len;
+		w += char_width(p + i, n - i, &len);
+		i += len;
+	}
 	return w;
 }

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/lookup.h"
 
 #include <netinet/in.h>
@@ -12,16 +13,17 @@ static bool by_port(const char *arg, const struct pv_services *svc, struct pv_lo
 	uint64_t v;
 	uint8_t proto = 0;
 	if (pv_parse_uint(arg, digits, 65535, &v) < 0) {
-		*why = (struct pv_why){.why = "port out of range (0-65535)"};
+		*why = (struct pv_why){.why = N_("port out of range (0-65535)")};
 		return false;
 	}
 	if (*end == '/') {
 		if (pv_proto_parse(end + 1, strlen(end + 1), true, &proto) < 0) {
-			*why = (struct pv_why){.why = "unknown protocol", .valid = PV_PROTO_NAMES};
+			*why =
+			    (struct pv_why){.why = N_("unknown protocol"), .valid = PV_PROTO_NAMES};
 			return false;
 		}
 	} else if (*end) {
-		*why = (struct pv_why){.why = "not a port, PORT/PROTO or service name"};
+		*why = (struct pv_why){.why = N_("not a port, PORT/PROTO or service name")};
 		return false;
 	}
 	struct pv_lookup_port *p = &lk->ports[lk->nports++];
@@ -43,12 +45,13 @@ static bool by_name(const char *arg, const struct pv_services *svc, struct pv_lo
 	size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
 	uint8_t proto = 0;
 	if (slash && pv_proto_parse(slash + 1, strlen(slash + 1), true, &proto) < 0) {
-		*why = (struct pv_why){.why = "unknown protocol", .valid = PV_PROTO_NAMES};
+		*why = (struct pv_why){.why = N_("unknown protocol"), .valid = PV_PROTO_NAMES};
 		return false;
 	}
 	char name[64];
 	if (n == 0 || n >= sizeof(name)) {
-		*why = (struct pv_why){.why = n ? "unknown service name" : "empty service name"};
+		*why = (struct pv_why){.why = n ? N_("unknown service name")
+						: N_("empty service name")};
 		return false;
 	}
 	memcpy(name, arg, n);
@@ -62,8 +65,8 @@ static bool by_name(const char *arg, const struct pv_services *svc, struct pv_lo
 		if (!proto || found[i]->proto == proto)
 			found[kept++] = found[i];
 	if (kept == 0) {
-		*why = (struct pv_why){.why = total ? "no such service on that protocol"
-						    : "unknown service name",
+		*why = (struct pv_why){.why = total ? N_("no such service on that protocol")
+						    : N_("unknown service name"),
 				       .suggest = total ? NULL : pv_services_nearest(svc, name, n)};
 		return false;
 	}
@@ -90,7 +93,7 @@ bool pv_lookup_parse(const char *arg, const struct pv_services *svc, struct pv_l
 {
 	memset(lk, 0, sizeof(*lk));
 	if (arg[0] == '\0') {
-		*why = (struct pv_why){.why = "empty port or service name"};
+		*why = (struct pv_why){.why = N_("empty port or service name")};
 		return false;
 	}
 	if (arg[0] >= '0' && arg[0] <= '9')

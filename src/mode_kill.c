@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "modes.h"
 #include "program.h"
 #include "portview/destroy.h"
@@ -34,15 +35,15 @@ static void describe(struct pv_buf *b, const struct pv_view *v, const struct pv_
 	pv_buf_putc(b, ' ');
 	pv_buf_puts(b, pv_state_display(s->proto, s->state));
 	if (multi && row->netns) {
-		pv_buf_puts(b, " in ");
+		pv_buf_printf(b, " %s ", _("in"));
 		pv_escape_text(b, row->netns->label, strlen(row->netns->label));
 	}
 	if (row->owner_count == 0) {
-		pv_buf_puts(b, row->owners_unknown ? " (held by a process not seen)"
-						   : " (no process)");
+		pv_buf_puts(b, row->owners_unknown ? _(" (held by a process not seen)")
+						   : _(" (no process)"));
 		return;
 	}
-	pv_buf_puts(b, " held by ");
+	pv_buf_puts(b, _(" held by "));
 	for (uint32_t k = 0; k < row->owner_count && k < OWNERS_NAMED; k++) {
 		const struct pv_owner *o = &v->owners.owners[row->owner_first + k];
 		const struct pv_process *p = &v->owners.procs[o->proc];
@@ -90,7 +91,7 @@ static void close_one(const struct pv_request *req, const struct pv_places *P,
 	int err = req->dry_run ? 0 : pv_destroy(&row.s, netns_fd(P, row.s.netns));
 	if (err == 0) {
 		t->closed++;
-		pv_buf_puts(out, req->dry_run ? "would close " : "closed ");
+		pv_buf_puts(out, req->dry_run ? _("would close ") : _("closed "));
 		pv_buf_add(out, what.data, what.len);
 		pv_buf_putc(out, '\n');
 	} else {

@@ -6,17 +6,13 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "modes.h"
 #include "program.h"
 #include "portview/render_json.h"
 #include "portview/render_table.h"
 #include "portview/sort.h"
 #include "portview/state.h"
-
-static const char *plural(size_t n, const char *one, const char *more)
-{
-	return n == 1 ? one : more;
-}
 
 /*
  * An empty listing on a terminal: one line on stderr saying so, and what
@@ -28,9 +24,9 @@ static void say_empty(const struct pv_request *req, const struct pv_services *sv
 	const struct pv_query *q = &req->query;
 	bool listening_only = q->states == (PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_CLOSE));
 	bool connections_only = q->states == PV_STATES_CONNECTED;
-	const char *none = listening_only     ? "no listening sockets"
-			   : connections_only ? "no connections"
-					      : "no sockets in the states asked for";
+	const char *none = listening_only     ? _("no listening sockets")
+			   : connections_only ? _("no connections")
+					      : _("no sockets in the states asked for");
 	size_t listeners = 0, others = 0;
 	struct pv_socklist l;
 	struct pv_view view;
@@ -49,16 +45,19 @@ static void say_empty(const struct pv_request *req, const struct pv_services *sv
 		pv_view_free(&view);
 	pv_socklist_free(&l);
 	if (connections_only && listeners)
-		pv_warn("%s; %zu listening %s: add -a", none, listeners,
-			plural(listeners, "socket matches", "sockets match"));
+		pv_warn(P_("%s; %zu listening socket matches: add -a",
+			   "%s; %zu listening sockets match: add -a", listeners),
+			none, listeners);
 	else if (listening_only && others)
-		pv_warn("%s; %zu %s: add -a", none, others,
-			plural(others, "connection matches", "connections match"));
+		pv_warn(P_("%s; %zu connection matches: add -a",
+			   "%s; %zu connections match: add -a", others),
+			none, others);
 	else if (!connections_only && !listening_only && listeners + others)
-		pv_warn("%s; %zu in other states %s: add --state all", none, listeners + others,
-			plural(listeners + others, "matches", "match"));
+		pv_warn(P_("%s; %zu in other states matches: add --state all",
+			   "%s; %zu in other states match: add --state all", listeners + others),
+			none, listeners + others);
 	else
-		pv_warn("%s", q->states == PV_STATES_ALL ? "no sockets match" : none);
+		pv_warn("%s", q->states == PV_STATES_ALL ? _("no sockets match") : none);
 }
 
 int pv_list_into(const struct pv_request *req, const struct pv_services *svc,

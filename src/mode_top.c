@@ -23,6 +23,7 @@
 
 #include "modes.h"
 #include "refresh.h"
+#include "i18n.h"
 #include "top.h"
 #if __has_include("portview/destroy.h")
 #include "portview/destroy.h"
@@ -192,7 +193,7 @@ static void act(struct top_run *t)
 				(int)r->pid, st->target_text[2]);
 		else
 			top_say(st, true, "%d/%s: %s", (int)r->pid, st->target_text[2],
-				errno == EPERM ? "no permission" : strerror(errno));
+				errno == EPERM ? _("no permission") : strerror(errno));
 		return;
 	}
 #ifdef HAVE_DESTROY

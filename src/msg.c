@@ -5,12 +5,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "msg.h"
+
+/* A format in the user's language ("" stays "": gettext would give the catalog's header). */
+static const char *tr(const char *fmt)
+{
+	return *fmt ? _(fmt) : fmt;
+}
 
 static void vsay(const char *fmt, va_list ap, int err)
 {
 	fputs("portview: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, tr(fmt), ap); /* xgettext reads these calls' formats: po/meson.build */
 	if (err)
 		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
 	fputc('\n', stderr);
@@ -45,7 +52,7 @@ void pv_msg_begin(const char *fmt, ...)
 	va_list ap;
 	fputs("portview: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, tr(fmt), ap);
 	va_end(ap);
 }
 
@@ -53,7 +60,7 @@ void pv_msg_more(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, tr(fmt), ap);
 	va_end(ap);
 }
 

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/netns.h"
 #include "portview/buf.h"
 #include "portview/util.h"
@@ -79,12 +80,12 @@ static const char *open_failure(int err)
 	switch (err) {
 	case ENOENT:
 	case ENOTDIR:
-		return "no such network namespace";
+		return N_("no such network namespace");
 	case EACCES:
 	case EPERM:
-		return "permission denied (run as root)";
+		return N_("permission denied (run as root)");
 	default:
-		return "cannot be opened";
+		return N_("cannot be opened");
 	}
 }
 
@@ -95,28 +96,28 @@ bool pv_netns_open(const char *spec, const char *proc_root, const char *run_dir,
 	*out = (struct pv_netns){.fd = -1};
 	bool by_name = false;
 	if (!spec[0]) {
-		*why = (struct pv_why){.why = "empty namespace name"};
+		*why = (struct pv_why){.why = N_("empty namespace name")};
 		return false;
 	}
 	if (strncmp(spec, "pid:", 4) == 0) {
 		uint64_t pid;
 		if (pv_parse_uint_str(spec + 4, INT32_MAX, &pid) < 0 || pid == 0) {
-			*why = (struct pv_why){.why = "not a process ID after pid:"};
+			*why = (struct pv_why){.why = N_("not a process ID after pid:")};
 			return false;
 		}
 		snprintf(path, sizeof(path), "%s/%llu/ns/net", proc_root, (unsigned long long)pid);
 		out->pid = (int32_t)pid;
 	} else if (strchr(spec, '/')) {
 		if (strlen(spec) >= sizeof(path)) {
-			*why = (struct pv_why){.why = "path too long"};
+			*why = (struct pv_why){.why = N_("path too long")};
 			return false;
 		}
 		strcpy(path, spec);
 	} else {
 		if (strcmp(spec, ".") == 0 || strcmp(spec, "..") == 0 ||
 		    strlen(spec) >= PV_NETNS_NAME_MAX) {
-			*why = (struct pv_why){.why = "no such network namespace",
-					       .hint = "ip netns list shows the names"};
+			*why = (struct pv_why){.why = N_("no such network namespace"),
+					       .hint = N_("ip netns list shows the names")};
 			return false;
 		}
 		snprintf(path, sizeof(path), "%s/%s", run_dir, spec);
@@ -126,14 +127,14 @@ bool pv_netns_open(const char *spec, const char *proc_root, const char *run_dir,
 	if (fd < 0) {
 		int err = errno;
 		*why = (struct pv_why){
-		    .why = out->pid && (err == ENOENT || err == ENOTDIR) ? "no such process"
+		    .why = out->pid && (err == ENOENT || err == ENOTDIR) ? N_("no such process")
 									 : open_failure(err),
-		    .hint = by_name && err == ENOENT ? "ip netns list shows the names" : NULL};
+		    .hint = by_name && err == ENOENT ? N_("ip netns list shows the names") : NULL};
 		return false;
 	}
 	if (!is_netns(fd, &out->dev, &out->ino)) {
 		close(fd);
-		*why = (struct pv_why){.why = "not a network namespace file"};
+		*why = (struct pv_why){.why = N_("not a network namespace file")};
 		return false;
 	}
 	out->fd = fd;

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/ports.h"
 #include "portview/buf.h"
 #include "portview/util.h"
@@ -22,11 +23,11 @@ const char *pv_port_class_name(enum pv_port_class c)
 {
 	switch (c) {
 	case PV_CLASS_WELL_KNOWN:
-		return "well-known";
+		return N_("well-known");
 	case PV_CLASS_REGISTERED:
-		return "registered";
+		return N_("registered");
 	case PV_CLASS_DYNAMIC:
-		return "dynamic";
+		return N_("dynamic");
 	default:
 		return "-";
 	}

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "program.h"
 #include "portview/format.h"
 #include "portview/util.h"
@@ -226,7 +227,7 @@ int pv_write_out(struct pv_buf *out, bool *gone)
 
 void pv_place_heading(struct pv_buf *out, const struct pv_place *p)
 {
-	pv_buf_puts(out, "\nNetwork namespace ");
+	pv_buf_printf(out, "\n%s ", _("Network namespace"));
 	pv_escape_text(out, p->label, strlen(p->label));
 	pv_buf_putc(out, '\n');
 }

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/query.h"
 #include "portview/state.h"
 
@@ -125,7 +126,7 @@ static bool add_range(struct pv_port_clause *c, uint16_t lo, uint16_t hi)
 	return true;
 }
 
-static const char *const TOO_MANY = "too many ports and ranges (at most 64 per option)";
+static const char *const TOO_MANY = N_("too many ports and ranges (at most 64 per option)");
 
 /* A decimal port number spanning exactly n bytes, or why not. */
 static const char *parse_number(const char *s, size_t n, uint16_t *out)
@@ -133,8 +134,8 @@ static const char *parse_number(const char *s, size_t n, uint16_t *out)
 	uint64_t v;
 	int err = pv_parse_uint(s, n, 65535, &v);
 	if (err)
-		return err == -ERANGE ? "port out of range (0-65535)"
-				      : "not a port, range N-M or service name";
+		return err == -ERANGE ? N_("port out of range (0-65535)")
+				      : N_("not a port, range N-M or service name");
 	*out = (uint16_t)v;
 	return NULL;
 }
@@ -153,16 +154,16 @@ static const char *parse_item(const char *item, size_t n, const struct pv_servic
 		if (dash && (why = parse_number(dash + 1, n - (size_t)(dash + 1 - item), &hi)))
 			return why;
 		if (lo > hi)
-			return "range start is above its end";
+			return N_("range start is above its end");
 		return add_range(c, lo, hi) ? NULL : TOO_MANY;
 	}
 
 	/* A service name (they begin with a letter): its TCP and UDP ports. */
 	if (!((item[0] >= 'a' && item[0] <= 'z') || (item[0] >= 'A' && item[0] <= 'Z')))
-		return "not a port, range N-M or service name";
+		return N_("not a port, range N-M or service name");
 	char name[128];
 	if (n >= sizeof(name))
-		return "unknown service name";
+		return N_("unknown service name");
 	memcpy(name, item, n);
 	name[n] = '\0';
 	const struct pv_service *found[64];
@@ -180,7 +181,7 @@ static const char *parse_item(const char *item, size_t n, const struct pv_servic
 	if (any)
 		return NULL;
 	*suggest = pv_services_nearest(svc, item, n);
-	return "unknown service name";
+	return N_("unknown service name");
 }
 
 bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct pv_port_clause *c,
@@ -192,8 +193,8 @@ bool pv_parse_port_spec(const char *spec, const struct pv_services *svc, struct 
 	while (pv_split_next(&it, &item, &n)) {
 		const char *suggest = NULL;
 		const char *bad = n	    ? parse_item(item, n, svc, c, &suggest)
-				  : spec[0] ? "empty item in the list"
-					    : "empty port";
+				  : spec[0] ? N_("empty item in the list")
+					    : N_("empty port");
 		if (bad) {
 			*why =
 			    (struct pv_why){.why = bad, .item = item, .len = n, .suggest = suggest};
@@ -207,14 +208,14 @@ bool pv_parse_dev(const char *text, uint32_t *ifindex, struct pv_why *why)
 {
 	size_t n = strlen(text);
 	uint64_t v;
-	*why = (struct pv_why){.why = "no such interface"};
+	*why = (struct pv_why){.why = N_("no such interface")};
 	if (n == 0) {
-		why->why = "empty interface name";
+		why->why = N_("empty interface name");
 		return false;
 	}
 	if (pv_parse_uint(text, n, UINT32_MAX, &v) == 0) {
 		if (v == 0) {
-			why->why = "not an interface index (1 or more)";
+			why->why = N_("not an interface index (1 or more)");
 			return false;
 		}
 		*ifindex = (uint32_t)v; /* a device gone since keeps its index on its sockets */
@@ -252,7 +253,7 @@ bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why)
 		}
 		if (!found) {
 			*why = (struct pv_why){
-			    .why = n ? "unknown class" : "empty class name",
+			    .why = n ? N_("unknown class") : N_("empty class name"),
 			    .item = p,
 			    .len = n,
 			    .valid = "well-known, registered, dynamic, ephemeral",
@@ -267,7 +268,7 @@ bool pv_parse_class_list(const char *list, uint8_t *mask, struct pv_why *why)
 /* One address, "10.0.0.0/8", "[2001:db8::1]", "::1/128": into *p. */
 static const char *parse_prefix(const char *item, size_t n, struct pv_prefix *p)
 {
-	static const char *const not_addr = "not an IPv4 or IPv6 address or CIDR prefix";
+	static const char *const not_addr = N_("not an IPv4 or IPv6 address or CIDR prefix");
 	char text[64];
 	const char *slash = memchr(item, '/', n);
 	const char *addr = item;
@@ -293,11 +294,11 @@ static const char *parse_prefix(const char *item, size_t n, struct pv_prefix *p)
 		uint64_t v;
 		int err = pv_parse_uint(slash + 1, (size_t)(item + n - slash - 1), max, &v);
 		if (err == -ERANGE)
-			return max == 32 ? "prefix length out of range (0-32)"
-					 : "prefix length out of range (0-128)";
+			return max == 32 ? N_("prefix length out of range (0-32)")
+					 : N_("prefix length out of range (0-128)");
 		if (err)
-			return max == 32 ? "not a prefix length (0-32)"
-					 : "not a prefix length (0-128)";
+			return max == 32 ? N_("not a prefix length (0-32)")
+					 : N_("not a prefix length (0-128)");
 		p->len = (uint8_t)v;
 	}
 	/* host bits past the prefix: cleared, as ss does */
@@ -313,9 +314,10 @@ bool pv_parse_addr_list(const char *list, struct pv_addr_clause *c, struct pv_wh
 	size_t n;
 	while (pv_split_next(&it, &item, &n)) {
 		struct pv_prefix p;
-		const char *bad = !n ? (list[0] ? "empty item in the list" : "empty address")
-				  : c->n == PV_MAX_PREFIXES ? "too many addresses (at most 32)"
-							    : parse_prefix(item, n, &p);
+		const char *bad =
+		    !n ? (list[0] ? N_("empty item in the list") : N_("empty address"))
+		    : c->n == PV_MAX_PREFIXES ? N_("too many addresses (at most 32)")
+					      : parse_prefix(item, n, &p);
 		if (bad) {
 			*why = (struct pv_why){.why = bad, .item = item, .len = n};
 			return false;
@@ -330,18 +332,18 @@ bool pv_parse_command(const char *text, struct pv_query *q, regex_t *re, struct 
 	size_t n = strlen(text);
 	const char *bad = NULL;
 	if (q->nprograms == ARRAY_SIZE(q->programs))
-		bad = "too many --command options (at most 8)";
+		bad = N_("too many --command options (at most 8)");
 	else if (!n)
-		bad = "empty program name";
+		bad = N_("empty program name");
 	if (!bad && n >= 2 && text[0] == '/' && text[n - 1] == '/') {
 		char pattern[256];
 		if (n - 2 >= sizeof(pattern)) {
-			bad = "regular expression too long (at most 255 bytes)";
+			bad = N_("regular expression too long (at most 255 bytes)");
 		} else {
 			memcpy(pattern, text + 1, n - 2);
 			pattern[n - 2] = '\0';
 			if (regcomp(re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-				bad = "not a regular expression";
+				bad = N_("not a regular expression");
 		}
 		if (!bad) {
 			q->programs[q->nprograms][0] = '\0';
@@ -349,7 +351,7 @@ bool pv_parse_command(const char *text, struct pv_query *q, regex_t *re, struct 
 			return true;
 		}
 	} else if (!bad && n >= sizeof(q->programs[0])) {
-		bad = "longer than a command name can be (15 bytes)";
+		bad = N_("longer than a command name can be (15 bytes)");
 	}
 	if (bad) {
 		*why = (struct pv_why){.why = bad};
@@ -369,11 +371,11 @@ bool pv_parse_pid_list(const char *list, struct pv_query *q, struct pv_why *why)
 		uint64_t v;
 		const char *bad = NULL;
 		if (!n)
-			bad = list[0] ? "empty item in the list" : "empty process ID";
+			bad = list[0] ? N_("empty item in the list") : N_("empty process ID");
 		else if (q->npids == ARRAY_SIZE(q->pids))
-			bad = "too many process IDs (at most 64)";
+			bad = N_("too many process IDs (at most 64)");
 		else if (pv_parse_uint(item, n, INT32_MAX, &v) < 0 || v == 0)
-			bad = "not a process ID";
+			bad = N_("not a process ID");
 		if (bad) {
 			*why = (struct pv_why){.why = bad, .item = item, .len = n};
 			return false;

@@ -1,4 +1,5 @@
 /* The summary (-s) as text: small tables, each under a title. */
+#include "i18n.h"
 #include "portview/format.h"
 #include "portview/render_summary.h"
 #include "portview/state.h"
@@ -122,13 +123,13 @@ static uint32_t family_sum(const struct pv_summary *s, int p, int f)
 static void sockets_section(struct pv_buf *out, const struct pv_summary *s, bool color)
 {
 	static const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
-	static const char *const classes[] = {"well-known", "registered", "dynamic"};
+	static const char *const classes[] = {N_("well-known"), N_("registered"), N_("dynamic")};
 	struct tab t;
 
-	title(out, "Socket Summary");
+	title(out, _("Socket Summary"));
 	tab_init(&t, 4);
-	tab_cell(&t, NULL, "Proto");
-	tab_cell(&t, NULL, "Sockets");
+	tab_cell(&t, NULL, "%s", _("Proto"));
+	tab_cell(&t, NULL, "%s", _("Sockets"));
 	tab_cell(&t, NULL, "IPv4");
 	tab_cell(&t, NULL, "IPv6");
 	uint32_t all[2] = {0, 0};
@@ -143,7 +144,7 @@ static void sockets_section(struct pv_buf *out, const struct pv_summary *s, bool
 		tab_cell(&t, NULL, "%u", v4);
 		tab_cell(&t, NULL, "%u", v6);
 	}
-	tab_cell(&t, NULL, "All");
+	tab_cell(&t, NULL, "%s", _("All"));
 	tab_cell(&t, NULL, "%u", all[0] + all[1]);
 	tab_cell(&t, NULL, "%u", all[0]);
 	tab_cell(&t, NULL, "%u", all[1]);
@@ -154,9 +155,9 @@ static void sockets_section(struct pv_buf *out, const struct pv_summary *s, bool
 
 	pv_buf_putc(out, '\n');
 	tab_init(&t, 5);
-	tab_cell(&t, NULL, "Proto");
-	tab_cell(&t, NULL, "State");
-	tab_cell(&t, NULL, "Sockets");
+	tab_cell(&t, NULL, "%s", _("Proto"));
+	tab_cell(&t, NULL, "%s", _("State"));
+	tab_cell(&t, NULL, "%s", _("Sockets"));
 	tab_cell(&t, NULL, "IPv4");
 	tab_cell(&t, NULL, "IPv6");
 	for (int p = 0; p < 2; p++) {
@@ -176,13 +177,13 @@ static void sockets_section(struct pv_buf *out, const struct pv_summary *s, bool
 
 	pv_buf_putc(out, '\n');
 	tab_init(&t, 2);
-	tab_cell(&t, NULL, "Local Port");
-	tab_cell(&t, NULL, "Sockets");
+	tab_cell(&t, NULL, "%s", _("Local Port"));
+	tab_cell(&t, NULL, "%s", _("Sockets"));
 	for (size_t c = 0; c < ARRAY_SIZE(classes); c++) {
-		tab_cell(&t, NULL, "%s", classes[c]);
+		tab_cell(&t, NULL, "%s", _(classes[c]));
 		tab_cell(&t, NULL, "%u", s->classes[PV_CLASS_WELL_KNOWN + c]);
 	}
-	tab_cell(&t, NULL, "ephemeral");
+	tab_cell(&t, NULL, "%s", _("ephemeral"));
 	tab_cell(&t, NULL, "%u", s->ephemeral);
 	tab_print(out, &t, color);
 	tab_free(&t);
@@ -210,26 +211,26 @@ static void percent(char *out, size_t size, uint32_t part, uint32_t whole)
 
 static void pressure_section(struct pv_buf *out, const struct pv_summary *s, bool color)
 {
-	title(out, "Ephemeral Port Pressure");
+	title(out, _("Ephemeral Port Pressure"));
 	if (!s->range_known) {
-		pv_buf_puts(out, "  Range unknown (ip_local_port_range unreadable)\n");
+		pv_buf_printf(out, "  %s\n", _("Range unknown (ip_local_port_range unreadable)"));
 		return;
 	}
 	pv_buf_printf(out,
-		      "  Range %u-%u: %u ports, %u reserved, %u available to each destination\n",
+		      _("  Range %u-%u: %u ports, %u reserved, %u available to each destination\n"),
 		      s->lo, s->hi, (unsigned)(s->hi - s->lo + 1), s->reserved, s->available);
 	if (s->ngroups == 0) {
-		pv_buf_puts(out, "  No connections from ephemeral ports\n");
+		pv_buf_printf(out, "  %s\n", _("No connections from ephemeral ports"));
 		return;
 	}
 	pv_buf_putc(out, '\n');
 	struct tab t;
 	tab_init(&t, 7);
-	static const char *const head[] = {"Proto",  "Local Address", "Foreign Address",
-					   "In Use", "Pressure",      "TIME_WAIT",
-					   "Level"};
+	static const char *const head[] = {N_("Proto"),	 N_("Local Address"), N_("Foreign Address"),
+					   N_("In Use"), N_("Pressure"),      "TIME_WAIT",
+					   N_("Level")};
 	for (size_t k = 0; k < ARRAY_SIZE(head); k++)
-		tab_cell(&t, NULL, "%s", head[k]);
+		tab_cell(&t, NULL, "%s", _(head[k]));
 	size_t shown = s->ngroups < PV_SUMMARY_TOP ? s->ngroups : PV_SUMMARY_TOP;
 	for (size_t i = 0; i < shown; i++) {
 		const struct pv_pressure_group *g = &s->groups[i];
@@ -254,27 +255,27 @@ static void pressure_section(struct pv_buf *out, const struct pv_summary *s, boo
 		tab_cell(&t, c, "%s [%s]", pct, bar);
 		percent(pct, sizeof(pct), g->time_wait, g->in_use);
 		tab_cell(&t, NULL, "%u (%s)", g->time_wait, pct);
-		tab_cell(&t, c, "%s", pv_pressure_level_name(level));
+		tab_cell(&t, c, "%s", _(pv_pressure_level_name(level)));
 	}
 	tab_print(out, &t, color);
 	tab_free(&t);
 	if (s->ngroups > shown)
-		pv_buf_printf(out, "  (%zu more destinations)\n", s->ngroups - shown);
+		pv_buf_printf(out, _("  (%zu more destinations)\n"), s->ngroups - shown);
 }
 
 static void programs_section(struct pv_buf *out, const struct pv_summary *s, bool color)
 {
-	title(out, "Top Programs");
+	title(out, _("Top Programs"));
 	if (!s->owners_known) {
-		pv_buf_puts(out, "  Owners not looked up\n");
+		pv_buf_printf(out, "  %s\n", _("Owners not looked up"));
 		return;
 	}
 	if (s->nprograms) {
 		struct tab t;
 		tab_init(&t, 3);
-		tab_cell(&t, NULL, "Sockets");
-		tab_cell(&t, NULL, "Program");
-		tab_cell(&t, NULL, "PIDs");
+		tab_cell(&t, NULL, "%s", _("Sockets"));
+		tab_cell(&t, NULL, "%s", _("Program"));
+		tab_cell(&t, NULL, "%s", _("PIDs"));
 		for (size_t i = 0; i < s->nprograms; i++) {
 			const struct pv_summary_program *p = &s->programs[i];
 			tab_cell(&t, NULL, "%u", p->sockets);
@@ -284,31 +285,31 @@ static void programs_section(struct pv_buf *out, const struct pv_summary *s, boo
 			for (size_t k = 0; k < p->npids && k < 5; k++)
 				pv_buf_printf(&t.text, "%s%d", k ? "," : "", (int)p->pids[k]);
 			if (p->npids > 5)
-				pv_buf_printf(&t.text, " and %zu more", p->npids - 5);
+				pv_buf_printf(&t.text, _(" and %zu more"), p->npids - 5);
 		}
 		tab_print(out, &t, color);
 		tab_free(&t);
 	}
 	if (s->programs_total > s->nprograms)
-		pv_buf_printf(out, "  (%zu more programs)\n", s->programs_total - s->nprograms);
-	pv_buf_printf(out, "  Sockets without an owner: %zu%s\n", s->unowned,
-		      s->owners_partial ? " (some processes could not be seen)" : "");
+		pv_buf_printf(out, _("  (%zu more programs)\n"), s->programs_total - s->nprograms);
+	pv_buf_printf(out, _("  Sockets without an owner: %zu%s\n"), s->unowned,
+		      s->owners_partial ? _(" (some processes could not be seen)") : "");
 }
 
 static void ports_section(struct pv_buf *out, const struct pv_summary *s, bool color)
 {
-	title(out, "Busiest Listening Ports");
+	title(out, _("Busiest Listening Ports"));
 	if (s->nports == 0) {
-		pv_buf_puts(out, "  No connections to listening ports\n");
+		pv_buf_printf(out, "  %s\n", _("No connections to listening ports"));
 		return;
 	}
 	struct tab t;
 	tab_init(&t, 5);
-	tab_cell(&t, NULL, "Proto");
-	tab_cell(&t, NULL, "Port");
-	tab_cell(&t, NULL, "Service");
-	tab_cell(&t, NULL, "Connections");
-	tab_cell(&t, NULL, "Listener");
+	tab_cell(&t, NULL, "%s", _("Proto"));
+	tab_cell(&t, NULL, "%s", _("Port"));
+	tab_cell(&t, NULL, "%s", _("Service"));
+	tab_cell(&t, NULL, "%s", _("Connections"));
+	tab_cell(&t, NULL, "%s", _("Listener"));
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct pv_summary_port *p = &s->ports[i];
 		tab_cell(&t, NULL, "%s", pv_proto_name(p->proto));
@@ -330,7 +331,7 @@ static void ports_section(struct pv_buf *out, const struct pv_summary *s, bool c
 	tab_print(out, &t, color);
 	tab_free(&t);
 	if (s->ports_total > s->nports)
-		pv_buf_printf(out, "  (%zu more ports)\n", s->ports_total - s->nports);
+		pv_buf_printf(out, _("  (%zu more ports)\n"), s->ports_total - s->nports);
 }
 
 void pv_render_summary(struct pv_buf *out, const struct pv_summary *s,

@@ -1,4 +1,5 @@
 /* The table renderer: the layout of Windows `netstat -no`, plus columns. */
+#include "i18n.h"
 #include "portview/format.h"
 #include "portview/render_table.h"
 #include "portview/state.h"
@@ -450,34 +451,35 @@ static const struct column {
 	size_t (*quick_width)(const struct pv_row *r, const struct pv_table_opts *o);
 	const char *(*color)(const struct pv_row *r);
 } columns[NCOLS] = {
-    [COL_NETNS] = {"Netns", 0, IF_NETNS, .cell = cell_netns},
-    [COL_PROTO] = {"Proto", 7, ALWAYS, .text = proto_text},
-    [COL_LOCAL] = {"Local Address", 23, ALWAYS, .cell = cell_local, .quick_width = endpoint_width},
-    [COL_FOREIGN] = {"Foreign Address", 23, ALWAYS, .cell = cell_foreign,
+    [COL_NETNS] = {N_("Netns"), 0, IF_NETNS, .cell = cell_netns},
+    [COL_PROTO] = {N_("Proto"), 7, ALWAYS, .text = proto_text},
+    [COL_LOCAL] = {N_("Local Address"), 23, ALWAYS, .cell = cell_local,
+		   .quick_width = endpoint_width},
+    [COL_FOREIGN] = {N_("Foreign Address"), 23, ALWAYS, .cell = cell_foreign,
 		     .quick_width = endpoint_width},
-    [COL_STATE] = {"State", 16, ALWAYS, .text = state_text, .color = state_row_color},
-    [COL_PID] = {"PID", 8, IF_OWNER, .cell = cell_pid},
-    [COL_PROGRAM] = {"PID/Program name", 0, IF_PROGRAM, .cell = cell_program},
-    [COL_UNIT] = {"Unit", 0, IF_UNIT, .cell = cell_unit},
-    [COL_USER] = {"User", 0, IF_EXTENDED, .cell = cell_user},
-    [COL_INODE] = {"Inode", 0, IF_EXTENDED, .cell = cell_inode},
-    [COL_RECVQ] = {"Recv-Q", 0, IF_EXTENDED, .cell = cell_recvq},
-    [COL_SENDQ] = {"Send-Q", 0, IF_EXTENDED, .cell = cell_sendq},
-    [COL_TIMER] = {"Timer", 0, IF_EXTENDED, .cell = cell_timer},
-    [COL_SEND_RATE] = {"Send/s", 0, IF_RATES, .cell = cell_send_rate},
-    [COL_RECV_RATE] = {"Recv/s", 0, IF_RATES, .cell = cell_recv_rate},
-    [COL_RTT] = {"RTT ms", 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE},
-    [COL_CWND] = {"Cwnd", 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE},
-    [COL_SENT] = {"Sent", 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT},
-    [COL_ACKED] = {"Acked", 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES},
-    [COL_RCVD] = {"Rcvd", 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES},
-    [COL_SEGS] = {"Segs out/in", 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS},
-    [COL_RETRANS] = {"Retrans", 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE},
-    [COL_DELIVERY] = {"Delivery", 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY},
-    [COL_IDLE] = {"Idle ms", 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE},
-    [COL_LOCAL_PORT] = {"Local Port", 0, IF_ANNOTATED, .cell = cell_local_port,
+    [COL_STATE] = {N_("State"), 16, ALWAYS, .text = state_text, .color = state_row_color},
+    [COL_PID] = {N_("PID"), 8, IF_OWNER, .cell = cell_pid},
+    [COL_PROGRAM] = {N_("PID/Program name"), 0, IF_PROGRAM, .cell = cell_program},
+    [COL_UNIT] = {N_("Unit"), 0, IF_UNIT, .cell = cell_unit},
+    [COL_USER] = {N_("User"), 0, IF_EXTENDED, .cell = cell_user},
+    [COL_INODE] = {N_("Inode"), 0, IF_EXTENDED, .cell = cell_inode},
+    [COL_RECVQ] = {N_("Recv-Q"), 0, IF_EXTENDED, .cell = cell_recvq},
+    [COL_SENDQ] = {N_("Send-Q"), 0, IF_EXTENDED, .cell = cell_sendq},
+    [COL_TIMER] = {N_("Timer"), 0, IF_EXTENDED, .cell = cell_timer},
+    [COL_SEND_RATE] = {N_("Send/s"), 0, IF_RATES, .cell = cell_send_rate},
+    [COL_RECV_RATE] = {N_("Recv/s"), 0, IF_RATES, .cell = cell_recv_rate},
+    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE},
+    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE},
+    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT},
+    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES},
+    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES},
+    [COL_SEGS] = {N_("Segs out/in"), 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS},
+    [COL_RETRANS] = {N_("Retrans"), 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE},
+    [COL_DELIVERY] = {N_("Delivery"), 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY},
+    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE},
+    [COL_LOCAL_PORT] = {N_("Local Port"), 0, IF_ANNOTATED, .cell = cell_local_port,
 			.quick_width = local_port_width, .color = local_port_color},
-    [COL_FOREIGN_PORT] = {"Foreign Port", 0, IF_ANNOTATED, .cell = cell_foreign_port,
+    [COL_FOREIGN_PORT] = {N_("Foreign Port"), 0, IF_ANNOTATED, .cell = cell_foreign_port,
 			  .quick_width = foreign_port_width, .color = foreign_port_color},
 };
 
@@ -496,13 +498,15 @@ struct layout {
 	bool on[NCOLS];
 	size_t width[NCOLS];
 	size_t indent;
-	bool condense; /* owner lists as the lowest PID and a count */
-	bool marks;    /* the indent holds the '+', '~', '-' marks: it stays */
+	bool condense;	  /* owner lists as the lowest PID and a count */
+	bool marks;	  /* the indent holds the '+', '~', '-' marks: it stays */
+	size_t title_gap; /* the spaces after a netstat column's title, at least */
 };
 
 /* The widest cell of each column (titles included), both ways for owners. */
 struct measure {
 	size_t content[NCOLS];
+	size_t title[NCOLS];	    /* the titles' own widths */
 	size_t owners_condensed[2]; /* COL_PID, COL_PROGRAM condensed, for fit() */
 };
 
@@ -518,13 +522,21 @@ static size_t row_width(const struct layout *lay, const struct measure *m)
 	return w;
 }
 
-/* Column widths: the content and a space, at least Windows netstat's unless compact. */
+/*
+ * Column widths: the content and a space, at least Windows netstat's
+ * unless compact; there, a title and its gap (two spaces, one when
+ * fitting: a translated title may be wider, プロトコル, as Japanese
+ * Windows prints it).
+ */
 static void set_widths(struct layout *lay, const struct measure *m, bool compact)
 {
 	for (int c = 0; c < NCOLS; c++) {
 		size_t w = m->content[c] + 1;
-		if (!compact && w < columns[c].min_width)
-			w = columns[c].min_width;
+		size_t min = columns[c].min_width;
+		if (min && m->title[c] + lay->title_gap > min)
+			min = m->title[c] + lay->title_gap;
+		if (!compact && w < min)
+			w = min;
 		lay->width[c] = w;
 	}
 }
@@ -532,7 +544,8 @@ static void set_widths(struct layout *lay, const struct measure *m, bool compact
 /*
  * Fit a table to the terminal's width (o->width): leave out the Foreign
  * Port annotations, then the Local Port ones, then condense owner lists,
- * then drop the netstat columns' padding to their content, then the TCP
+ * then a space less after a wide (translated) title, then drop the
+ * netstat columns' padding to their content, then the TCP
  * internals' columns (-i) but the rates, then the indent (unless it holds
  * the marks of what changed).  Never a netstat column and never an
  * address: a table whose addresses alone are wider stays wider.
@@ -550,6 +563,10 @@ static void fit(struct layout *lay, struct measure *m, const struct pv_table_opt
 		lay->condense = true;
 		m->content[COL_PID] = m->owners_condensed[0];
 		m->content[COL_PROGRAM] = m->owners_condensed[1];
+		set_widths(lay, m, false);
+	}
+	if (row_width(lay, m) > o->width) {
+		lay->title_gap = 1;
 		set_widths(lay, m, false);
 	}
 	if (row_width(lay, m) > o->width)
@@ -613,11 +630,13 @@ static void table_init(struct table *t, const struct pv_table_opts *o)
 		    /* -W and -e list every owner; a terminal may condense them still (fit) */
 		    .condense = !o->wide && !o->extended,
 		    .marks = o->changes && !o->color,
+		    .title_gap = 2,
 		},
 	};
 	for (int c = 0; c < NCOLS; c++) {
 		t->lay.on[c] = shown(columns[c].show, o);
-		t->m.content[c] = strlen(columns[c].title);
+		const char *title = _(columns[c].title);
+		t->m.content[c] = t->m.title[c] = pv_text_width(title, strlen(title));
 	}
 	t->m.owners_condensed[0] = t->m.content[COL_PID];
 	t->m.owners_condensed[1] = t->m.content[COL_PROGRAM];
@@ -708,14 +727,16 @@ static void put_header(struct pv_buf *out, const struct table *t)
 	if (t->o->no_header)
 		return;
 	if (!t->o->no_title)
-		pv_buf_puts(out, "\nActive Connections\n\n");
+		pv_buf_printf(out, "\n%s\n\n", _("Active Connections"));
 	pv_buf_pad(out, ' ', t->lay.indent);
 	for (int c = 0; c <= t->last; c++) {
 		if (!t->lay.on[c])
 			continue;
-		pv_buf_puts(out, columns[c].title);
+		const char *title = _(columns[c].title);
+		size_t n = strlen(title);
+		pv_buf_add(out, title, n);
 		if (c != t->last)
-			pv_buf_pad(out, ' ', t->lay.width[c] - strlen(columns[c].title));
+			pv_buf_pad(out, ' ', t->lay.width[c] - pv_text_width(title, n));
 	}
 	pv_buf_putc(out, '\n');
 }

@@ -3,6 +3,7 @@
  * refresh, a refresh as one line of NDJSON, and the event stream as text
  * or NDJSON.  The table itself is render_table.c's.
  */
+#include "i18n.h"
 #include "portview/format.h"
 #include "portview/render_json.h"
 #include "portview/render_watch.h"
@@ -61,14 +62,14 @@ void pv_render_watch_header(struct pv_buf *out, const struct pv_watch_header *h)
 	} else {
 		put_time(out, &h->when, false, false);
 	}
-	pv_buf_printf(out, "  %zu socket%s", c->total, c->total == 1 ? "" : "s");
+	pv_buf_printf(out, P_("  %zu socket", "  %zu sockets", c->total), c->total);
 	if (!h->first)
-		pv_buf_printf(out, ", %zu new, %zu changed, %zu closed", c->opened, c->changed,
+		pv_buf_printf(out, _(", %zu new, %zu changed, %zu closed"), c->opened, c->changed,
 			      c->closed);
 	if (h->rates && !h->first) {
-		pv_buf_puts(out, "  send ");
+		pv_buf_puts(out, _("  send "));
 		put_rate(out, h->sent);
-		pv_buf_puts(out, ", recv ");
+		pv_buf_puts(out, _(", recv "));
 		put_rate(out, h->received);
 	}
 	pv_buf_putc(out, '\n');
@@ -165,7 +166,7 @@ void pv_render_event_source(struct pv_buf *out, bool bpf, uint32_t interval_ms)
 /* Pad the line to start the next column at or after from + width. */
 static void pad_to(struct pv_buf *out, size_t from, size_t width)
 {
-	size_t used = out->len - from;
+	size_t used = pv_text_width(out->data + from, out->len - from);
 	pv_buf_pad(out, ' ', used < width ? width - used : 1);
 }
 
@@ -175,16 +176,16 @@ void pv_render_event_header(struct pv_buf *out, const struct pv_event_opts *o)
 		const char *title;
 		size_t width;
 	} cols[] = {
-	    {"Time", W_TIME},	       {"Event", W_EVENT},
-	    {"Netns", W_NETNS},	       {"Proto", W_PROTO},
-	    {"Local Address", W_ADDR}, {"Foreign Address", W_ADDR},
-	    {"State", W_STATE},	       {"PID/Program name", W_OWNER},
+	    {N_("Time"), W_TIME},	   {N_("Event"), W_EVENT},
+	    {N_("Netns"), W_NETNS},	   {N_("Proto"), W_PROTO},
+	    {N_("Local Address"), W_ADDR}, {N_("Foreign Address"), W_ADDR},
+	    {N_("State"), W_STATE},	   {N_("PID/Program name"), W_OWNER},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cols); i++) {
 		if (cols[i].width == W_NETNS && !o->netns)
 			continue;
 		size_t at = out->len;
-		pv_buf_puts(out, cols[i].title);
+		pv_buf_puts(out, _(cols[i].title));
 		if (i + 1 < ARRAY_SIZE(cols) || !o->plain)
 			pad_to(out, at, cols[i].width);
 	}

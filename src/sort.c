@@ -3,6 +3,7 @@
  * order and the local and foreign --sort keys; the sort is an introsort
  * written once per comparison, so that the display order's is inlined.
  */
+#include "i18n.h"
 #include "portview/sort.h"
 #include "portview/buf.h"
 #include "portview/state.h"
@@ -38,8 +39,8 @@ bool pv_parse_sort_keys(const char *list, struct pv_order *order, struct pv_why 
 			    strncasecmp(item + reverse, sort_keys[i].name, n - reverse) == 0)
 				k = i;
 		const char *bad = k == ARRAY_SIZE(sort_keys)
-				      ? (n ? "unknown sort key" : "empty sort key")
-				  : o.n == PV_SORT_KEYS ? "too many sort keys (at most 4)"
+				      ? (n ? N_("unknown sort key") : N_("empty sort key"))
+				  : o.n == PV_SORT_KEYS ? N_("too many sort keys (at most 4)")
 							: NULL;
 		if (bad) {
 			*why = (struct pv_why){

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/state.h"
 #include "portview/util.h"
 
@@ -78,13 +79,13 @@ bool pv_state_parse_list(const char *list, uint32_t *mask, struct pv_why *why)
 			 * Near misses get a suggestion, anything else the names
 			 * and groups (ss's spellings left out: they are synonyms).
 			 */
-			*why = (struct pv_why){.why = n ? "unknown state" : "empty state name",
-					       .item = p,
-					       .len = n,
-					       .valid = pv_state_names_text(),
-					       .suggest = pv_nearest(p, n, state_names,
-								     ARRAY_SIZE(state_names),
-								     sizeof(state_names[0]))};
+			*why = (struct pv_why){
+			    .why = n ? N_("unknown state") : N_("empty state name"),
+			    .item = p,
+			    .len = n,
+			    .valid = pv_state_names_text(),
+			    .suggest = pv_nearest(p, n, state_names, ARRAY_SIZE(state_names),
+						  sizeof(state_names[0]))};
 			return false;
 		}
 	}

@@ -2,6 +2,7 @@
  * The summary of one snapshot: counts, the busiest programs and listening
  * ports, and the ephemeral port pressure per destination (summary.h).
  */
+#include "i18n.h"
 #include "portview/summary.h"
 #include "portview/buf.h"
 #include "portview/state.h"
@@ -35,11 +36,11 @@ const char *pv_pressure_level_name(enum pv_pressure_level l)
 {
 	switch (l) {
 	case PV_PRESSURE_CRITICAL:
-		return "critical";
+		return N_("critical");
 	case PV_PRESSURE_WARNING:
-		return "warning";
+		return N_("warning");
 	default:
-		return "ok";
+		return N_("ok");
 	}
 }
 
@@ -71,8 +72,8 @@ bool pv_parse_percent(const char *s, unsigned *pct, struct pv_why *why)
 	int err = pv_parse_uint(s, n, 100, &v);
 	if (err) {
 		*why = (struct pv_why){.why = err == -ERANGE
-						  ? "percentage out of range (0-100)"
-						  : "not a whole number of percent (0-100)"};
+						  ? N_("percentage out of range (0-100)")
+						  : N_("not a whole number of percent (0-100)")};
 		return false;
 	}
 	*pct = (unsigned)v;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "top.h"
 #include "portview/state.h"
 
@@ -21,27 +22,27 @@ const struct top_column top_columns[TOP_NVIEWS][TOP_MAXCOLS] =
     {
 	[TOP_SOCKETS] =
 	    {
-		[TC_PROTO] = {"Proto", false, true, false, 3, 0, 0},
-		[TC_LOCAL] = {"Local Address", false, true, false, 12, 0, 0},
-		[TC_FOREIGN] = {"Foreign Address", false, false, false, 12, 0, 0},
-		[TC_STATE] = {"State", false, false, false, 5, 0, 3},
-		[TC_PID] = {"PID", true, true, false, 3, 0, 2},
-		[TC_PROGRAM] = {"Program", false, false, false, 6, 16, 0},
-		[TC_SEND] = {"Send/s", true, true, true, 6, 0, 0},
-		[TC_RECV] = {"Recv/s", true, true, true, 6, 0, 0},
-		[TC_RTT] = {"RTT ms", true, true, true, 6, 0, 1},
+		[TC_PROTO] = {N_("Proto"), false, true, false, 3, 0, 0},
+		[TC_LOCAL] = {N_("Local Address"), false, true, false, 12, 0, 0},
+		[TC_FOREIGN] = {N_("Foreign Address"), false, false, false, 12, 0, 0},
+		[TC_STATE] = {N_("State"), false, false, false, 5, 0, 3},
+		[TC_PID] = {N_("PID"), true, true, false, 3, 0, 2},
+		[TC_PROGRAM] = {N_("Program"), false, false, false, 6, 16, 0},
+		[TC_SEND] = {N_("Send/s"), true, true, true, 6, 0, 0},
+		[TC_RECV] = {N_("Recv/s"), true, true, true, 6, 0, 0},
+		[TC_RTT] = {N_("RTT ms"), true, true, true, 6, 0, 1},
 	    },
 	[TOP_PROCESSES] =
 	    {
-		[TP_PROGRAM] = {"Program", false, false, false, 6, 24, 0},
-		[TP_PIDS] = {"PID", true, true, false, 3, 0, 2},
-		[TP_SOCKETS] = {"Sockets", true, true, true, 4, 0, 0},
-		[TP_ESTAB] = {"Estab", true, true, true, 4, 0, 0},
-		[TP_LISTEN] = {"Listen", true, true, true, 4, 0, 3},
-		[TP_OTHER] = {"Other", true, true, true, 4, 0, 4},
-		[TP_PORTS] = {"Listening ports", false, true, false, 8, 0, 1},
-		[TP_SEND] = {"Send/s", true, true, true, 6, 0, 0},
-		[TP_RECV] = {"Recv/s", true, true, true, 6, 0, 0},
+		[TP_PROGRAM] = {N_("Program"), false, false, false, 6, 24, 0},
+		[TP_PIDS] = {N_("PID"), true, true, false, 3, 0, 2},
+		[TP_SOCKETS] = {N_("Sockets"), true, true, true, 4, 0, 0},
+		[TP_ESTAB] = {N_("Estab"), true, true, true, 4, 0, 0},
+		[TP_LISTEN] = {N_("Listen"), true, true, true, 4, 0, 3},
+		[TP_OTHER] = {N_("Other"), true, true, true, 4, 0, 4},
+		[TP_PORTS] = {N_("Listening ports"), false, true, false, 8, 0, 1},
+		[TP_SEND] = {N_("Send/s"), true, true, true, 6, 0, 0},
+		[TP_RECV] = {N_("Recv/s"), true, true, true, 6, 0, 0},
 	    },
 };
 const unsigned top_ncols[TOP_NVIEWS] = {9, 9};
@@ -69,7 +70,7 @@ void top_say(struct top_state *st, bool error, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(st->status, sizeof(st->status), fmt, ap);
+	vsnprintf(st->status, sizeof(st->status), _(fmt), ap); /* xgettext: top_say:3 */
 	va_end(ap);
 	st->status_error = error;
 }
@@ -211,7 +212,8 @@ static void resort(struct top_state *st, const struct top_frame *f)
 {
 	top_sort(st, f);
 	const struct top_column *c = &top_columns[st->view][st->sort[st->view]];
-	top_say(st, false, "sorted by %s%s", c->title, st->reverse[st->view] ? ", reversed" : "");
+	top_say(st, false, "sorted by %s%s", _(c->title),
+		st->reverse[st->view] ? _(", reversed") : "");
 }
 
 /* The keys of a prompt's line: typed text, Backspace, Enter, Escape. */
@@ -225,7 +227,7 @@ static void prompt_key(struct top_state *st, int key)
 			st->act = '9';
 		else
 			top_say(st, false, "%s",
-				st->prompt == TOP_CLOSE ? "not closed" : "no signal sent");
+				st->prompt == TOP_CLOSE ? _("not closed") : _("no signal sent"));
 		st->prompt = TOP_NO_PROMPT;
 		return;
 	}
@@ -357,7 +359,8 @@ void top_key(struct top_state *st, const struct top_frame *f, int key)
 	case 'n':
 		st->names = !st->names;
 		st->refresh_now = true;
-		top_say(st, false, "names %s (from the next refresh)", st->names ? "on" : "off");
+		top_say(st, false, "names %s (from the next refresh)",
+			st->names ? _("on") : _("off"));
 		break;
 	case 'p':
 		st->view = v == TOP_SOCKETS ? TOP_PROCESSES : TOP_SOCKETS;
@@ -377,7 +380,7 @@ void top_key(struct top_state *st, const struct top_frame *f, int key)
 		break;
 	case ' ':
 		st->paused = !st->paused;
-		top_say(st, false, "%s", st->paused ? "paused (space: go on)" : "going on");
+		top_say(st, false, "%s", st->paused ? _("paused (space: go on)") : _("going on"));
 		break;
 	case '+':
 	case '-':

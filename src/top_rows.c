@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "top.h"
 #include "portview/format.h"
 #include "portview/procview.h"
@@ -237,9 +238,9 @@ static void process_row(struct top_frame *f, const struct pv_procrow *p, struct 
 	memset(t, 0, sizeof(*t));
 	size_t start = a->len;
 	if (p->no_owner)
-		pv_buf_puts(a, "(no process)");
+		pv_buf_puts(a, _("(no process)"));
 	else if (!p->name_len) /* --unit: run by no unit or container */
-		pv_buf_puts(a, "(no unit)");
+		pv_buf_puts(a, _("(no unit)"));
 	else
 		pv_escape_text(a, p->name, p->name_len);
 	t->text[TP_PROGRAM] = seal(a, start);
@@ -319,7 +320,8 @@ static void detail_owners(struct pv_buf *d, const struct top_build *b, const str
 			  const struct pv_row *r)
 {
 	if (!v->has_owners || r->owner_count == 0) {
-		pv_buf_printf(d, "Owner     %s\n", r->owners_unknown ? "not visible" : "none");
+		pv_buf_printf(d, _("Owner     %s\n"),
+			      r->owners_unknown ? _("not visible") : _("none"));
 		return;
 	}
 	int32_t last = -1;
@@ -333,26 +335,26 @@ static void detail_owners(struct pv_buf *d, const struct top_build *b, const str
 		char path[96], exe[512];
 		snprintf(path, sizeof(path), "%s/%d/exe", b->proc_root, (int)o->pid);
 		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-		pv_buf_printf(d, "Owner     PID %d  ", (int)o->pid);
+		pv_buf_printf(d, _("Owner     PID %d  "), (int)o->pid);
 		pv_escape_text(d, p->comm, p->comm_len);
-		pv_buf_puts(d, "  user ");
+		pv_buf_puts(d, _("  user "));
 		if (user)
 			pv_escape_text(d, user, strlen(user));
 		else
 			pv_buf_printf(d, "%u", p->uid);
-		pv_buf_puts(d, "\n  exe     ");
+		pv_buf_puts(d, _("\n  exe     "));
 		if (n > 0)
 			pv_escape_text(d, exe, (size_t)n);
 		else
 			pv_buf_putc(d, '?');
-		pv_buf_puts(d, "\n  command ");
+		pv_buf_puts(d, _("\n  command "));
 		proc_file(d, b->proc_root, o->pid, "cmdline");
 		pv_buf_putc(d, '\n');
 	}
 	if (r->unit) {
 		char label[PV_UNIT_NAME_MAX + 16];
 		pv_unit_label(r->unit, label, sizeof(label));
-		pv_buf_puts(d, "  unit    ");
+		pv_buf_puts(d, _("  unit    "));
 		pv_escape_text(d, label, strlen(label));
 		pv_buf_putc(d, '\n');
 	}
@@ -361,7 +363,7 @@ static void detail_owners(struct pv_buf *d, const struct top_build *b, const str
 static void detail_info(struct pv_buf *d, const struct pv_tcp_info *t)
 {
 	if (!t || !t->have) {
-		pv_buf_puts(d, "tcp_info  none (not a TCP connection, or not given)\n");
+		pv_buf_puts(d, _("tcp_info  none (not a TCP connection, or not given)\n"));
 		return;
 	}
 	char a[PV_SI_MAX], s[PV_SI_MAX], rc[PV_SI_MAX], dr[PV_SI_MAX];

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "i18n.h"
 #include "top.h"
 #include "portview/format.h"
 
@@ -45,29 +46,7 @@ void top_screen_colors(struct top_state *st)
 /* The columns a text takes; a byte that does not decode counts as one. */
 unsigned top_text_width(const char *s)
 {
-	mbstate_t ps = {0};
-	unsigned w = 0;
-	size_t n = 0;
-	while (s[n] && !(s[n] & 0x80)) /* ASCII, nearly every cell: a column a byte */
-		n++;
-	if (!s[n])
-		return (unsigned)n;
-	n += strlen(s + n);
-	while (n) {
-		wchar_t wc;
-		size_t k = mbrtowc(&wc, s, n, &ps);
-		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-			memset(&ps, 0, sizeof(ps));
-			k = 1;
-			w++;
-		} else {
-			int cw = wcwidth(wc);
-			w += cw > 0 ? (unsigned)cw : 0;
-		}
-		s += k;
-		n -= k;
-	}
-	return w;
+	return (unsigned)pv_text_width(s, strlen(s)); /* display columns, in any locale */
 }
 
 /*
@@ -83,19 +62,11 @@ unsigned top_put_cut(struct pv_buf *line, const char *s, unsigned max)
 	}
 	if (max == 0)
 		return 0;
-	mbstate_t ps = {0};
 	size_t n = strlen(s);
 	unsigned used = 0;
 	while (n) {
-		wchar_t wc;
-		size_t k = mbrtowc(&wc, s, n, &ps);
-		int cw = 1;
-		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-			memset(&ps, 0, sizeof(ps));
-			k = 1;
-		} else {
-			cw = wcwidth(wc) > 0 ? wcwidth(wc) : 0;
-		}
+		size_t k;
+		unsigned cw = (unsigned)pv_char_width(s, n, &k);
 		if (used + (unsigned)cw > max - 1)
 			break;
 		pv_buf_add(line, s, k);
@@ -157,7 +128,7 @@ static void fit(struct top_state *st, const struct top_frame *f, unsigned width,
 	st->measured[v] = f->gen;
 	for (unsigned c = 0; c < n; c++) {
 		const struct top_column *col = &top_columns[v][c];
-		unsigned want = (unsigned)strlen(col->title) + 1; /* the sort arrow's room */
+		unsigned want = top_text_width(_(col->title)) + 1; /* the sort arrow's room */
 		if (measure && f->widest[v][c] > want) /* measured by the refresh thread */
 			want = f->widest[v][c];
 		if (col->max && want > col->max)
@@ -212,7 +183,7 @@ static void draw_titles(struct top_state *st, const struct layout *l, int y)
 		char title[64];
 		const struct top_column *col = &top_columns[v][c];
 		bool down = col->descending != st->reverse[v];
-		snprintf(title, sizeof(title), "%s%s", col->title,
+		snprintf(title, sizeof(title), "%s%s", _(col->title),
 			 (int)c != st->sort[v] ? ""
 			 : utf8()	       ? (down ? "\xe2\x96\xbc" : "\xe2\x96\xb2")
 			 : down		       ? "v"
@@ -276,17 +247,18 @@ static void draw_header(struct top_state *st, const struct top_frame *f, unsigne
 		pv_format_si(recv, f->received);
 	}
 	const struct pv_watch_counts *c = &f->counts;
-	const char *what = st->view == TOP_PROCESSES ? " per process" : "";
-	const char *paused = st->paused ? "  PAUSED" : "";
-	snprintf(full, sizeof(full),
-		 "portview --top%s  %s  %zu sockets, %zu new, %zu changed, %zu closed  send %sB/s, "
-		 "recv %sB/s  every %gs%s%s%s",
-		 what, when, c->total, c->opened, c->changed, c->closed, send, recv,
-		 st->interval_ms / 1000.0, paused, st->filter[0] ? "  filter: " : "", st->filter);
-	snprintf(mid, sizeof(mid), "%s  %zu sockets +%zu ~%zu -%zu  send %s/s recv %s/s%s%s%s",
+	const char *what = st->view == TOP_PROCESSES ? _(" per process") : "";
+	const char *paused = st->paused ? _("  PAUSED") : "";
+	snprintf(
+	    full, sizeof(full),
+	    _("portview --top%s  %s  %zu sockets, %zu new, %zu changed, %zu closed  send %sB/s, "
+	      "recv %sB/s  every %gs%s%s%s"),
+	    what, when, c->total, c->opened, c->changed, c->closed, send, recv,
+	    st->interval_ms / 1000.0, paused, st->filter[0] ? _("  filter: ") : "", st->filter);
+	snprintf(mid, sizeof(mid), _("%s  %zu sockets +%zu ~%zu -%zu  send %s/s recv %s/s%s%s%s"),
 		 when, c->total, c->opened, c->changed, c->closed, send, recv, paused,
 		 st->filter[0] ? "  /" : "", st->filter);
-	snprintf(brief, sizeof(brief), "%zu sockets  %s/s up %s/s down%s", c->total, send, recv,
+	snprintf(brief, sizeof(brief), _("%zu sockets  %s/s up %s/s down%s"), c->total, send, recv,
 		 paused);
 	const char *texts[] = {full, mid, brief};
 	struct pv_buf line;
@@ -304,19 +276,19 @@ static void draw_status(struct top_state *st, int y, unsigned width)
 	pv_buf_init(&line);
 	if (st->prompt == TOP_FILTER)
 		snprintf(text, sizeof(text),
-			 "filter (as the options: --dport 443 --command curl): %s", st->input);
+			 _("filter (as the options: --dport 443 --command curl): %s"), st->input);
 	else if (st->prompt == TOP_CLOSE)
-		snprintf(text, sizeof(text), "close %s -> %s held by %d/%s? [y/N]",
+		snprintf(text, sizeof(text), _("close %s -> %s held by %d/%s? [y/N]"),
 			 st->target_text[0], st->target_text[1], (int)r->pid, st->target_text[2]);
 	else if (st->prompt == TOP_SIGNAL)
-		snprintf(text, sizeof(text), "end %d/%s with SIGTERM? [y/N, 9: SIGKILL]",
+		snprintf(text, sizeof(text), _("end %d/%s with SIGTERM? [y/N, 9: SIGKILL]"),
 			 (int)r->pid, st->target_text[2]);
 	else if (st->status[0])
 		snprintf(text, sizeof(text), "%s", st->status);
 	else if (st->view == TOP_PROCESSES)
-		snprintf(text, sizeof(text),
-			 "Send/s and Recv/s: TCP only (tcp_info); UDP traffic is "
-			 "not counted");
+		snprintf(text, sizeof(text), "%s",
+			 _("Send/s and Recv/s: TCP only (tcp_info); UDP traffic is "
+			   "not counted"));
 	else
 		text[0] = '\0';
 	unsigned used = top_put_cut(&line, text, width);
@@ -337,10 +309,11 @@ void top_draw_keys(int y, unsigned width, const char *const *keys, size_t n)
 	pv_buf_init(&line);
 	unsigned used = 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned w = (unsigned)strlen(keys[i]) + (i ? 2 : 0);
+		const char *key = _(keys[i]);
+		unsigned w = top_text_width(key) + (i ? 2 : 0);
 		if (used + w > width - 1) /* the last column of the last line left alone */
 			break;
-		pv_buf_printf(&line, "%s%s", i ? "  " : "", keys[i]);
+		pv_buf_printf(&line, "%s%s", i ? "  " : "", key);
 		used += w;
 	}
 	top_put_line(y, &line, A_REVERSE, 0);
@@ -349,9 +322,10 @@ void top_draw_keys(int y, unsigned width, const char *const *keys, size_t n)
 
 static void draw_footer(int y, unsigned width)
 {
-	static const char *const keys[] = {
-	    "q quit",	     "? help",	"/ filter", "s,<,> sort",  "r reverse",	   "p process",
-	    "Enter details", "k close", "K kill",   "space pause", "+,- interval", "n names"};
+	static const char *const keys[] = {N_("q quit"),	N_("? help"),	    N_("/ filter"),
+					   N_("s,<,> sort"),	N_("r reverse"),    N_("p process"),
+					   N_("Enter details"), N_("k close"),	    N_("K kill"),
+					   N_("space pause"),	N_("+,- interval"), N_("n names")};
 	top_draw_keys(y, width, keys, ARRAY_SIZE(keys));
 }
 
@@ -374,21 +348,21 @@ int top_put_text_lines(const char *text, int y, int bottom, unsigned width)
 }
 
 static const char help_text[] =
-    "Keys\n"
-    "  Down, j / Up        next / previous row    PgDn, PgUp  a page    Home, End (g, G)\n"
-    "  s or >, <           sort by the next / previous column;  r  reverse the order\n"
-    "  /                   filter, as the options: --dport 443 --dst 10.0.0.0/8 --command curl\n"
-    "                      (empty: every socket; Escape: unchanged)\n"
-    "  n                   host and service names on / off\n"
-    "  p                   per process: sockets by state, listening ports, TCP rates\n"
-    "  Enter               the selected socket's details (owners, tcp_info, rates)\n"
-    "  space               pause / go on;   +, -  a longer / shorter interval\n"
-    "  k                   close the selected TCP connection (asks first: y)\n"
-    "  K                   end its process: SIGTERM (asks first: y, or 9 for SIGKILL)\n"
-    "  q, Ctrl-C           quit\n"
-    "\n"
-    "Rows: new green (+), changed yellow (~), closed red (-), for --highlight seconds.\n"
-    "Any key closes this help.\n";
+    N_("Keys\n"
+       "  Down, j / Up        next / previous row    PgDn, PgUp  a page    Home, End (g, G)\n"
+       "  s or >, <           sort by the next / previous column;  r  reverse the order\n"
+       "  /                   filter, as the options: --dport 443 --dst 10.0.0.0/8 --command curl\n"
+       "                      (empty: every socket; Escape: unchanged)\n"
+       "  n                   host and service names on / off\n"
+       "  p                   per process: sockets by state, listening ports, TCP rates\n"
+       "  Enter               the selected socket's details (owners, tcp_info, rates)\n"
+       "  space               pause / go on;   +, -  a longer / shorter interval\n"
+       "  k                   close the selected TCP connection (asks first: y)\n"
+       "  K                   end its process: SIGTERM (asks first: y, or 9 for SIGKILL)\n"
+       "  q, Ctrl-C           quit\n"
+       "\n"
+       "Rows: new green (+), changed yellow (~), closed red (-), for --highlight seconds.\n"
+       "Any key closes this help.\n");
 
 /* The sparkline of a minute of rates, a character per second. */
 static void sparkline(struct pv_buf *out, const uint64_t *v, size_t n)
@@ -409,7 +383,7 @@ static void sparkline(struct pv_buf *out, const uint64_t *v, size_t n)
 	}
 	char m[PV_SI_MAX];
 	pv_format_si(m, max);
-	pv_buf_printf(out, "  (at most %sB/s)\n", m);
+	pv_buf_printf(out, _("  (at most %sB/s)\n"), m);
 }
 
 static int draw_details(struct top_state *st, const struct top_frame *f, int y, int bottom,
@@ -418,16 +392,16 @@ static int draw_details(struct top_state *st, const struct top_frame *f, int y, 
 	struct pv_buf text;
 	pv_buf_init(&text);
 	if (f->detail_key != st->sel_key[TOP_SOCKETS])
-		pv_buf_puts(&text, "(the details come with the next refresh)\n");
+		pv_buf_puts(&text, _("(the details come with the next refresh)\n"));
 	else if (!f->detail_found)
-		pv_buf_puts(&text, "(this socket has gone)\n");
+		pv_buf_puts(&text, _("(this socket has gone)\n"));
 	else
 		pv_buf_add(&text, f->detail.data, f->detail.len);
-	pv_buf_printf(&text, "\nThe last minute, a mark per refresh:\n  Send/s ");
+	pv_buf_printf(&text, "%s", _("\nThe last minute, a mark per refresh:\n  Send/s "));
 	sparkline(&text, st->spark_sent, st->spark_n);
-	pv_buf_puts(&text, "  Recv/s ");
+	pv_buf_printf(&text, "  %s ", _("Recv/s"));
 	sparkline(&text, st->spark_recv, st->spark_n);
-	pv_buf_puts(&text, "\nEnter or Escape: back to the list\n");
+	pv_buf_puts(&text, _("\nEnter or Escape: back to the list\n"));
 	pv_buf_putc(&text, '\0');
 	y = top_put_text_lines(text.data, y, bottom, width);
 	pv_buf_free(&text);
@@ -440,7 +414,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 	unsigned width = w > 0 ? (unsigned)w : 1;
 	if (height < 5) {
 		erase();
-		mvaddnstr(0, 0, "portview: the terminal is too small", w - 1);
+		mvaddnstr(0, 0, _("portview: the terminal is too small"), w - 1);
 		refresh();
 		return;
 	}
@@ -451,7 +425,7 @@ void top_draw(struct top_state *st, const struct top_frame *f)
 		move(1, 0);
 		clrtoeol();
 		if (st->help)
-			top = top_put_text_lines(help_text, top, bottom, width);
+			top = top_put_text_lines(_(help_text), top, bottom, width);
 		else
 			top = draw_details(st, f, top, bottom, width);
 		for (; top < bottom; top++) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "top.h"
 #include "portview/format.h"
 
@@ -195,15 +196,15 @@ static void put_colored(struct top_watch *w, int y, const char *s, const char *e
 /* ---- drawing ---- */
 
 static const char help_text[] =
-    "Keys\n"
-    "  Down, j / Up, k     scroll a row           PgDn, PgUp  a page    Home, End (g, G)\n"
-    "  space               pause / go on\n"
-    "  +, -                a longer / shorter interval\n"
-    "  q, Ctrl-C           quit (the last refresh stays printed)\n"
-    "\n"
-    "Rows: new green (+), changed yellow (~), closed red (-), for one refresh.\n"
-    "For sorting, a filter, details and acting on a row: portview --top.\n"
-    "Any key closes this help.\n";
+    N_("Keys\n"
+       "  Down, j / Up, k     scroll a row           PgDn, PgUp  a page    Home, End (g, G)\n"
+       "  space               pause / go on\n"
+       "  +, -                a longer / shorter interval\n"
+       "  q, Ctrl-C           quit (the last refresh stays printed)\n"
+       "\n"
+       "Rows: new green (+), changed yellow (~), closed red (-), for one refresh.\n"
+       "For sorting, a filter, details and acting on a row: portview --top.\n"
+       "Any key closes this help.\n");
 
 static void draw_status(struct top_watch *w, int y, unsigned width, size_t shown)
 {
@@ -213,10 +214,10 @@ static void draw_status(struct top_watch *w, int y, unsigned width, size_t shown
 	if (st->status[0])
 		snprintf(text, sizeof(text), "%s", st->status);
 	else if (st->paused)
-		snprintf(text, sizeof(text), "paused (space: go on)");
+		snprintf(text, sizeof(text), "%s", _("paused (space: go on)"));
 	else if (shown < rows)
-		snprintf(text, sizeof(text), "rows %zu-%zu of %zu (arrows, PgDn, End)", first + 1,
-			 first + shown, rows);
+		snprintf(text, sizeof(text), _("rows %zu-%zu of %zu (arrows, PgDn, End)"),
+			 first + 1, first + shown, rows);
 	else
 		text[0] = '\0';
 	struct pv_buf line;
@@ -237,13 +238,15 @@ static void draw_header(struct top_watch *w, unsigned width)
 		char send[PV_SI_MAX], recv[PV_SI_MAX];
 		pv_format_si(send, h->sent);
 		pv_format_si(recv, h->received);
-		int n = snprintf(brief, sizeof(brief), "%.8s  %zu sockets", text, c->total);
+		int n = snprintf(brief, sizeof(brief), "%.8s", text);
+		n += snprintf(brief + n, sizeof(brief) - (size_t)n,
+			      P_("  %zu socket", "  %zu sockets", c->total), c->total);
 		if (!h->first)
 			n += snprintf(brief + n, sizeof(brief) - (size_t)n, " +%zu ~%zu -%zu",
 				      c->opened, c->changed, c->closed);
 		if (h->rates && !h->first)
-			snprintf(brief + n, sizeof(brief) - (size_t)n, "  %s/s up %s/s down", send,
-				 recv);
+			snprintf(brief + n, sizeof(brief) - (size_t)n, _("  %s/s up %s/s down"),
+				 send, recv);
 		text = brief;
 	}
 	struct pv_buf line;
@@ -255,13 +258,13 @@ static void draw_header(struct top_watch *w, unsigned width)
 
 static void draw(struct top_watch *w)
 {
-	static const char *const keys[] = {"q quit", "? help", "space pause", "+,- interval",
-					   "arrows scroll"};
+	static const char *const keys[] = {N_("q quit"), N_("? help"), N_("space pause"),
+					   N_("+,- interval"), N_("arrows scroll")};
 	int height = getmaxy(stdscr), cols = getmaxx(stdscr);
 	unsigned width = cols > 0 ? (unsigned)cols : 1;
 	if (height < 6) {
 		erase();
-		mvaddnstr(0, 0, "portview: the terminal is too small", cols - 1);
+		mvaddnstr(0, 0, _("portview: the terminal is too small"), cols - 1);
 		refresh();
 		return;
 	}
@@ -272,7 +275,7 @@ static void draw(struct top_watch *w)
 	size_t shown = (size_t)(bottom - top);
 	w->st.rows_shown = bottom - top;
 	if (w->st.help) {
-		for (int y = top_put_text_lines(help_text, 2, bottom, width); y < bottom; y++) {
+		for (int y = top_put_text_lines(_(help_text), 2, bottom, width); y < bottom; y++) {
 			move(y, 0);
 			clrtoeol();
 		}
@@ -457,7 +460,7 @@ void top_watch_close(struct top_watch *w)
 		size_t end = n < w->nlines ? w->lines[n] : w->table.len;
 		pv_buf_add(&out, w->table.data, end);
 		if (n < w->nlines)
-			pv_buf_printf(&out, "  ... %zu more\n", w->nlines - n);
+			pv_buf_printf(&out, _("  ... %zu more\n"), w->nlines - n);
 	}
 	pv_write_out(&out, NULL);
 	pv_aside_end(&w->aside);

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/util.h"
 #include "portview/buf.h"
 
@@ -230,26 +231,27 @@ bool pv_parse_seconds(const char *s, uint32_t *ms, struct pv_why *why)
 	/* digits, then at most one '.' and digits; at least one digit in all */
 	if (whole != dot || (dot < n && pv_digits(s + dot + 1, frac) != frac) ||
 	    (dot < n && frac == 0) || n == 0 || (whole == 0 && frac == 0)) {
-		*why = (struct pv_why){.why = "not a number of seconds (such as 5 or 0.5)"};
+		*why = (struct pv_why){.why = N_("not a number of seconds (such as 5 or 0.5)")};
 		return false;
 	}
 	if (frac > 3) {
-		*why = (struct pv_why){.why = "more than 3 decimals (milliseconds are the finest)"};
+		*why = (struct pv_why){
+		    .why = N_("more than 3 decimals (milliseconds are the finest)")};
 		return false;
 	}
 	if (pv_parse_uint(s, whole, 86400, &sec) == -ERANGE) {
-		*why = (struct pv_why){.why = "longer than a day (86400 seconds)"};
+		*why = (struct pv_why){.why = N_("longer than a day (86400 seconds)")};
 		return false;
 	}
 	for (size_t i = 0; i < 3; i++)
 		part = part * 10 + (i < frac ? (uint64_t)(s[dot + 1 + i] - '0') : 0);
 	uint64_t v = sec * 1000 + part;
 	if (v > 86400000) {
-		*why = (struct pv_why){.why = "longer than a day (86400 seconds)"};
+		*why = (struct pv_why){.why = N_("longer than a day (86400 seconds)")};
 		return false;
 	}
 	if (v < 100) {
-		*why = (struct pv_why){.why = "shorter than 0.1 seconds"};
+		*why = (struct pv_why){.why = N_("shorter than 0.1 seconds")};
 		return false;
 	}
 	*ms = (uint32_t)v;

@@ -1,3 +1,4 @@
+#include "i18n.h"
 #include "portview/view.h"
 #include "portview/buf.h"
 #include "portview/format.h"
@@ -148,9 +149,11 @@ void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_
 	else
 		pv_buf_putc(out, '-');
 	pv_buf_putc(out, ' ');
-	pv_buf_puts(out, pv_port_class_name((enum pv_port_class)cls));
-	if (ephemeral)
-		pv_buf_puts(out, " ephemeral");
+	pv_buf_puts(out, _(pv_port_class_name((enum pv_port_class)cls)));
+	if (ephemeral) {
+		pv_buf_putc(out, ' ');
+		pv_buf_puts(out, _("ephemeral"));
+	}
 }
 
 size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephemeral)
@@ -175,8 +178,9 @@ size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephem
 			pv_buf_free(&b);
 		}
 	}
-	w += 1 + strlen(pv_port_class_name((enum pv_port_class)cls));
+	const char *name = _(pv_port_class_name((enum pv_port_class)cls));
+	w += 1 + pv_text_width(name, strlen(name));
 	if (ephemeral)
-		w += strlen(" ephemeral");
+		w += 1 + pv_text_width(_("ephemeral"), strlen(_("ephemeral")));
 	return w;
 }

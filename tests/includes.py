@@ -6,7 +6,9 @@ and the headers they may include (last column: backquoted names, a glob
 such as `render_*.h`, "none", or "any library header").  This check
 fails, naming the file and the include, when a file of src/ or
 include/portview/ includes a header of the project that its row does not
-allow (a row's own headers are always allowed), when a row names a file
+allow (a row's own headers are always allowed; so is everywhere a header
+whose own row says "every file may include it", as src/i18n.h's _() and
+N_()), when a row names a file
 that does not exist, and when a file has no row.
 Usage: tests/includes.py [TOP]   (TOP: the checkout, default: this file's ..)
 """
@@ -69,7 +71,10 @@ def main():
 
     fails = []
     rule = {}  # path -> (line, allowed patterns, any library header)
+    everywhere = set()  # headers every file may include
     for line, names_cell, allowed_cell in table_rows(doc):
+        if "every file may include it" in allowed_cell:
+            everywhere.update(n for n in TICKED.findall(names_cell) if n.endswith(".h"))
         names = TICKED.findall(names_cell)
         allowed = [a for a in TICKED.findall(allowed_cell) if a.endswith(".h")]
         any_lib = "any library header" in allowed_cell
@@ -101,7 +106,7 @@ def main():
                 continue  # generated (the BPF skeleton, vmlinux.h) or outside
             if any_lib and inc.startswith("portview/") and h in library:
                 continue
-            if any(fnmatch.fnmatchcase(h, a) for a in allowed):
+            if any(fnmatch.fnmatchcase(h, a) for a in allowed) or h in everywhere:
                 continue
             fails.append(f'{p}: #include "{inc}" is not allowed by its row '
                          f"(docs/architecture.md:{line})")

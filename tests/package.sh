@@ -2,7 +2,8 @@
 # The Debian package, built once by scripts/package (dpkg-buildpackage and
 # lintian, which must report no error and no warning): its contents
 # (dpkg-deb -c: the binary, the man page, the three completions, the
-# three systemd units, the copyright and lintian overrides), its
+# three systemd units, the copyright and lintian overrides, the Japanese
+# catalog), its
 # dependencies (shared libraries only: no libbpf, no build tool), the
 # -dbgsym beside it; then unpacked into a scratch root, where its
 # portview runs --version (naming the BPF owners built in) and -no, its
@@ -45,7 +46,7 @@ for f in /usr/bin/portview /usr/share/man/man8/portview.8.gz \
 	/lib/systemd/system/portview-metrics.timer \
 	/lib/systemd/system/portview-events.service \
 	/usr/share/doc/portview/copyright \
-	/usr/share/lintian/overrides/portview; do
+	/usr/share/lintian/overrides/portview /usr/share/locale/ja/LC_MESSAGES/portview.mo; do
 	grep -qx -- "$f" <<<"$files" || bad "the package lacks $f"
 done
 ok "dpkg-deb -c: $(grep -c -v '/$' <<<"$files") files, the expected ones among them"

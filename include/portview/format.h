@@ -86,7 +86,16 @@ void pv_json_string(struct pv_buf *out, const char *s, size_t n);
  */
 void pv_metrics_label(struct pv_buf *out, const char *s, size_t n);
 
-/* Columns the text occupies on a terminal (one per code point). */
+/*
+ * Columns the text occupies on a terminal: wcwidth's in the current
+ * locale (a kana or kanji takes two, a combining mark none), and where
+ * the locale cannot say (C, POSIX) the East Asian widths all the same, so
+ * that UTF-8 let through by the escaping lines up in any locale.
+ */
 size_t pv_text_width(const char *s, size_t n);
+
+/* The columns of the character at s (n > 0 bytes left), its length in *len (1 if it does not
+ * decode). */
+size_t pv_char_width(const char *s, size_t n, size_t *len);
 
 #endif

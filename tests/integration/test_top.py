@@ -792,6 +792,29 @@ def per_process_rate(c, binary):
         w.stop()
 
 
+def japanese_keys(c, binary):
+    """The key lines in Japanese, at 100 columns: translated, and as many
+    keys as fit by display width (a CJK character takes two columns, three
+    bytes: counting bytes drops the last keys)."""
+    if subprocess.run(["locale", "-a"], stdout=subprocess.PIPE,
+                      universal_newlines=True).stdout.find("ja_JP.utf8") < 0:
+        c.ok(False, "the ja_JP.UTF-8 locale exists (scripts/setup.sh makes it)")
+        return
+    cases = (("--top -n", "q 終了  ? ヘルプ  / 絞り込み  s,<,> 並べ替え  r 逆順  "
+              "p プロセス  Enter 詳細  k 閉じる"),
+             ("-no 10", "q 終了  ? ヘルプ  space 一時停止  +,- 間隔  矢印 スクロール"))
+    for args, keys in cases:
+        t = Tmux(100, 20, command(binary, args).replace(
+            "LANG=C.UTF-8", "LANG=ja_JP.UTF-8 LANGUAGE=ja"))
+        try:
+            scr = t.wait(lambda s: len(s) == 20 and s[-1].startswith("q "),
+                         "%s in Japanese" % args)
+            c.ok(scr[-1] == keys, "%s in Japanese: the keys at 100 columns"
+                 % args.split()[0], "\n".join(scr))
+        finally:
+            t.close()
+
+
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -800,7 +823,7 @@ def main():
         sys.exit(1)
     c = common.Checker()
     parts = (small_screen, big_screen, crash, many_refreshes,
-             per_process_rate, resize, watch_keys)
+             per_process_rate, resize, watch_keys, japanese_keys)
     # test_top.py [PART...]: only those (by their function's name), also
     # valgrind_refreshes, which the default run leaves out
     only = sys.argv[1:]

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <time.h>
 
 #include "helpers.h"
@@ -492,6 +493,25 @@ START_TEST(width_counts_code_points)
 }
 END_TEST
 
+/*
+ * Display columns in the C locale (the test's): a kana takes two, a
+ * combining mark none, a byte that does not decode one.
+ */
+START_TEST(width_counts_display_columns)
+{
+	const char *server = "\xe3\x82\xb5\xe3\x83\xbc\xe3\x83\x90\xe3\x83\xbc"; /* サーバー */
+	ck_assert_uint_eq(pv_text_width(server, strlen(server)), 8);
+	ck_assert_uint_eq(pv_text_width("e\xcc\x81", 3), 1);
+	ck_assert_uint_eq(pv_text_width("a\xff", 2), 2);
+	/* one character at a time, as the live screen cuts a cell */
+	size_t len;
+	ck_assert_uint_eq(pv_char_width(server, strlen(server), &len), 2);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_uint_eq(pv_char_width("\xff", 1, &len), 1);
+	ck_assert_uint_eq(len, 1);
+}
+END_TEST
+
 /* Short counts: exact below 10,000, then three significant digits. */
 START_TEST(si_counts)
 {
@@ -555,6 +575,7 @@ int main(void)
 	tcase_add_test(tc, every_c0_control);
 	tcase_add_test(tc, all_short_inputs_round_trip);
 	tcase_add_test(tc, width_counts_code_points);
+	tcase_add_test(tc, width_counts_display_columns);
 	tcase_add_test(tc, si_counts);
 	tcase_add_test(tc, rfc3339_times);
 	suite_add_tcase(s, tc);
