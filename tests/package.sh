@@ -6,7 +6,7 @@
 # catalog), its
 # dependencies (shared libraries only: no libbpf, no build tool), the
 # -dbgsym beside it; then unpacked into a scratch root, where its
-# portview runs --version (naming the BPF owners built in) and -no, its
+# portview runs --version (naming the BPF owners and events built in) and -no, its
 # man page renders, and its bash completion offers --state.
 # usage: tests/package.sh TOP
 set -u
@@ -74,7 +74,7 @@ root="$out/root"
 dpkg -x "$deb" "$root"
 v=$("$root/usr/bin/portview" --version 2>&1)
 rc=$?
-if [ $rc -eq 0 ] && grep -q "^portview $version" <<<"$v" && grep -q "BPF owners" <<<"$v"; then
+if [ $rc -eq 0 ] && grep -q "^portview $version" <<<"$v" && grep -q "BPF owners, BPF events" <<<"$v"; then
 	ok "the unpacked portview --version: $(tr '\n' ' ' <<<"$v")"
 else
 	bad "the unpacked portview --version exited $rc: $v"
