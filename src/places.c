@@ -280,6 +280,65 @@ static int join_owners(struct pv_scan *scan, bool dumped, struct pv_view *view,
 	return err;
 }
 
+/*
+ * Sockets no walked process holds, while the walk could not see every
+ * process (PV_UNSEEN_*): the note that says so is earned only by sockets
+ * still held now.  A socket closed between the dump and the walk has no
+ * owner left to find; one whose process got it after the walk passed is
+ * still held, and keeps the note.  At most ASK sockets are asked for again,
+ * each in its own place; more than that, and the note stands unasked.
+ */
+enum { ASK = 8 };
+
+struct held_job {
+	struct pv_snapshotter *snap;
+	const struct pv_sock *socks;
+	size_t n;
+	bool held;
+};
+
+static int ask_held(void *arg)
+{
+	struct held_job *j = arg;
+	for (size_t i = 0; i < j->n && !j->held; i++)
+		j->held = pv_snapshot_still_held(j->snap, &j->socks[i]) != 0; /* an error: held */
+	return 0;
+}
+
+static bool unowned_still_held(const struct pv_places *P, const struct pv_view *view)
+{
+	const struct pv_socklist *l = view->l;
+	struct pv_sock socks[ASK];
+	size_t n = 0;
+	for (size_t r = 0; r < l->n; r++) {
+		struct pv_sock s;
+		uint32_t first, count;
+		pv_socklist_get(l, r, &s);
+		if (!s.inode)
+			continue;
+		pv_owners_lookup_at(&view->owners, r, s.inode, &first, &count);
+		if (count)
+			continue;
+		if (n == ASK || s.netns >= P->n)
+			return true;
+		socks[n++] = s;
+	}
+	for (size_t place = 0; place < P->n; place++) {
+		struct pv_sock here[ASK];
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (socks[i].netns == place)
+				here[m++] = socks[i];
+		if (!m)
+			continue;
+		struct held_job j = {P->v[place].snap, here, m, false};
+		enum pv_place_step step = PV_STEP_NONE;
+		if (in_place(&P->v[place].ns, ask_held, &j, &step) || j.held)
+			return true;
+	}
+	return false;
+}
+
 int pv_gather(const struct pv_places *P, const struct pv_gather_opts *o,
 	      const struct pv_services *svc, struct pv_socklist *l, struct pv_view *view,
 	      struct pv_gather_report *rep)
@@ -307,6 +366,8 @@ int pv_gather(const struct pv_places *P, const struct pv_gather_opts *o,
 	if (o->owners) {
 		int scan_err = join_owners(scan, !err, view, rep);
 		err = err ? err : scan_err;
+		if (!err && rep->unseen && !unowned_still_held(P, view))
+			rep->unseen = 0;
 	}
 	if (!err && o->owners && pv_query_by_owner(o->query)) {
 		struct owner_filter f = {o->query, view};

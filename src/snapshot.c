@@ -900,3 +900,21 @@ int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *soc
 {
 	return pv_diag_lookup_state(s->lanes[0].lookup, sock, state);
 }
+
+int pv_snapshot_still_held(struct pv_snapshotter *s, const struct pv_sock *sock)
+{
+	struct mnl_socket *own = NULL;
+	if (!s) {
+		int err = pv_diag_open(&own);
+		if (err)
+			return err;
+	}
+	uint8_t state;
+	uint32_t inode = 0;
+	int err = pv_diag_lookup(s ? s->lanes[0].lookup : own, sock, &state, &inode);
+	if (own)
+		pv_diag_close(own);
+	if (err == -ENOENT)
+		return 0;
+	return err ? err : inode != 0 && inode == sock->inode;
+}

@@ -526,6 +526,22 @@ out:
 	return ret;
 }
 
+/*
+ * An exact UDP lookup (SOCK_DIAG_BY_FAMILY without NLM_F_DUMP) reads the
+ * request's source as the socket's foreign end and its destination as its
+ * local one, the other way from TCP's and from the records' (the kernel's
+ * udp_dump_one passes them to its receive-path lookup as a packet's
+ * addresses); SOCK_DESTROY reads them as TCP does.
+ */
+static void swap_ends(struct inet_diag_sockid *id)
+{
+	struct inet_diag_sockid was = *id;
+	id->idiag_sport = was.idiag_dport;
+	id->idiag_dport = was.idiag_sport;
+	memcpy(id->idiag_src, was.idiag_dst, sizeof(id->idiag_src));
+	memcpy(id->idiag_dst, was.idiag_src, sizeof(id->idiag_dst));
+}
+
 long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
 			size_t n)
 {
@@ -615,6 +631,12 @@ void pv_diag_request_for(const struct pv_sock *s, struct inet_diag_req_v2 *r)
 
 int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state)
 {
+	uint32_t inode;
+	return pv_diag_lookup(nl, s, state, &inode);
+}
+
+int pv_diag_lookup(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state, uint32_t *inode)
+{
 	static uint32_t counter; /* atomic: as pv_diag_count_gone's */
 	uint32_t seq = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	struct {
@@ -627,6 +649,8 @@ int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t
 		  .nlmsg_seq = seq ? seq : 1},
 	};
 	pv_diag_request_for(s, &req.r);
+	if (s->proto == IPPROTO_UDP)
+		swap_ends(&req.r.id);
 	if (mnl_socket_sendto(nl, &req, sizeof(req)) < 0)
 		return -errno;
 	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
@@ -653,6 +677,7 @@ int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t
 			struct inet_diag_msg m;
 			memcpy(&m, base + msg + NLMSG_HDRLEN, sizeof(m));
 			*state = pv_diag_state(s->proto, m.idiag_state);
+			*inode = m.idiag_inode;
 			return 0;
 		}
 	}

@@ -123,4 +123,12 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
  */
 int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *sock, uint8_t *state);
 
+/*
+ * Whether a process still holds the socket an earlier snapshot saw: 1 when
+ * the kernel still has it with the same inode, 0 when it has gone or its
+ * process closed it (orphaned, inode 0), or a negative errno.  s NULL: a
+ * sock_diag socket of its own, opened in the current network namespace.
+ */
+int pv_snapshot_still_held(struct pv_snapshotter *s, const struct pv_sock *sock);
+
 #endif

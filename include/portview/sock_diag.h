@@ -164,6 +164,8 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
  * when it has gone, or another negative errno.
  */
 int pv_diag_lookup_state(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state);
+/* The same, with *inode its inode now: 0 once no process holds it (orphaned). */
+int pv_diag_lookup(struct mnl_socket *nl, const struct pv_sock *s, uint8_t *state, uint32_t *inode);
 /*
  * The request that names s alone: its family, protocol, addresses, ports,
  * interface and cookie, every state (a lookup, or SOCK_DESTROY).

@@ -18,6 +18,7 @@
 
 #include "helpers.h"
 #include "live.h"
+#include "portview/snapshot.h"
 #include "portview/sock_diag.h"
 #include "portview/state.h"
 
@@ -601,6 +602,68 @@ START_TEST(lookup_state_by_cookie)
 }
 END_TEST
 
+/*
+ * Whether a process still holds a dumped socket (for the note on owners not
+ * found): the listener and an open end yes; an end its process closed (an
+ * orphan now, inode 0) and a reset one no; UDP sockets, bound and
+ * connected, until closed (the kernel reads a UDP lookup's ends the other
+ * way round); the same with a kept snapshotter.
+ */
+START_TEST(still_held_after_close)
+{
+	private_netns();
+	int lfd = listener(AF_INET, 5000), c[2], r[2];
+	connect_pair(lfd, AF_INET, 5000, 40010, c);
+	connect_pair(lfd, AF_INET, 5000, 40011, r);
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	dump_tcp(&l);
+	struct pv_sock lst = find(&l, AF_INET, 5000, 0);
+	struct pv_sock open_end = find(&l, AF_INET, 40010, 5000);
+	struct pv_sock other_end = find(&l, AF_INET, 5000, 40010);
+	struct pv_sock reset_end = find(&l, AF_INET, 40011, 5000);
+	int ub = udp_bound(5300), uc = udp_bound(5301);
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, 5302, &ss);
+	ck_assert_int_eq(connect(uc, (struct sockaddr *)&ss, len), 0);
+	struct pv_socklist ul;
+	pv_socklist_init(&ul);
+	dump_udp(&ul);
+	struct pv_sock udp[2] = {find(&ul, AF_INET, 5300, 0), find(&ul, AF_INET, 5301, 5302)};
+	struct pv_snapshotter *kept;
+	ck_assert_int_eq(pv_snapshotter_open(&kept), 0);
+	for (int k = 0; k < 2; k++) {
+		struct pv_snapshotter *s = k ? kept : NULL;
+		ck_assert_int_eq(pv_snapshot_still_held(s, &lst), 1);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &open_end), 1);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &udp[0]), 1);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &udp[1]), 1);
+	}
+	close(c[0]);
+	reset_close(r[0]);
+	close(ub);
+	close(uc);
+	for (int k = 0; k < 2; k++) {
+		struct pv_snapshotter *s = k ? kept : NULL;
+		ck_assert_int_eq(pv_snapshot_still_held(s, &open_end), 0);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &reset_end), 0);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &udp[0]), 0);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &udp[1]), 0);
+		ck_assert_int_eq(pv_snapshot_still_held(s, &other_end), 1);
+		/* the same addresses with another inode: not what was dumped */
+		struct pv_sock moved = other_end;
+		moved.inode++;
+		ck_assert_int_eq(pv_snapshot_still_held(s, &moved), 0);
+	}
+	pv_snapshotter_close(kept);
+	close(c[1]);
+	close(r[1]);
+	close(lfd);
+	pv_socklist_free(&l);
+	pv_socklist_free(&ul);
+}
+END_TEST
+
 /* A dump of the states asked for, with its boundaries noted (nothing looked up). */
 static void dump_states(uint32_t states, struct pv_socklist *l, struct pv_diag_stats *st,
 			struct pv_diag_tails *t)
@@ -720,6 +783,7 @@ int main(void)
 	tcase_add_test(tc, destroy_groups_report_closes);
 	tcase_add_test(tc, destroy_overflow_reads_to_the_end);
 	tcase_add_test(tc, lookup_state_by_cookie);
+	tcase_add_test(tc, still_held_after_close);
 	tcase_add_test(tc, bound_sockets_are_listed_as_bound);
 	tcase_add_test(tc, boundaries_name_the_walk_they_cut);
 	suite_add_tcase(s, tc);
