@@ -62,7 +62,7 @@ static void run_job(struct worker *w)
 	}
 	w->reset = false;
 	pv_snap_free(w->cur);
-	top_frame_free(&w->out);
+	top_frame_clear(&w->out);
 	w->status = pv_snap_take(w->req, w->P, w->svc, w->taken++ > 0, true, w->prev, w->cur);
 	if (w->status != EXIT_OK)
 		return;
@@ -242,9 +242,9 @@ static int take_frame(struct top_run *t)
 	if (t->w.status != EXIT_OK)
 		return t->w.status;
 	struct top_frame *next = t->frame == &t->frames[0] ? &t->frames[1] : &t->frames[0];
-	top_frame_free(next);
-	*next = t->w.out; /* the thread's buffers move over */
-	top_frame_init(&t->w.out);
+	struct top_frame spare = *next; /* shown two refreshes ago: nothing reads it now */
+	*next = t->w.out;		/* the thread's buffers move over */
+	t->w.out = spare;		/* and the spare's go back for its next build */
 	next->gen = ++t->refreshes;
 	t->frame = next;
 	top_sort(&t->st, t->frame);

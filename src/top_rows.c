@@ -38,6 +38,33 @@ void top_frame_free(struct top_frame *f)
 	top_frame_init(f);
 }
 
+void top_frame_clear(struct top_frame *f)
+{
+	struct top_frame kept = *f;
+	for (int v = 0; v < TOP_NVIEWS; v++)
+		free(f->order[v]);
+	top_frame_init(f);
+	for (int v = 0; v < TOP_NVIEWS; v++) {
+		f->rows[v] = kept.rows[v];
+		f->cap[v] = kept.cap[v];
+	}
+	f->arena = kept.arena;
+	f->arena.len = 0;
+	f->detail = kept.detail;
+	f->detail.len = 0;
+}
+
+/* Room for n rows of view v, the memory of the frame's last build reused. */
+static struct top_row *frame_rows(struct top_frame *f, enum top_view v, size_t n)
+{
+	if (n > f->cap[v]) {
+		free(f->rows[v]);
+		f->cap[v] = n + n / 8;
+		f->rows[v] = xcalloc(f->cap[v], sizeof(struct top_row));
+	}
+	return f->rows[v];
+}
+
 /* Close the text being written in the arena: its offset. */
 static uint32_t seal(struct pv_buf *a, size_t start)
 {
@@ -192,13 +219,18 @@ static void socket_rows(struct top_frame *f, const struct top_build *b, const st
 	struct pv_watch_row *w = pv_watch_compare(prev ? &prev->l : NULL, &cur->l, &n, &f->counts);
 	size_t lingering = 0;
 	struct pv_idmap was;
-	pv_idmap_init(&was, old ? old->n[TOP_SOCKETS] : 16);
+	pv_idmap_init(&was, 16);
+	/* the old rows still marked, by key (most rows are not: a small map) */
+	size_t marked = 0;
 	for (size_t i = 0; old && i < old->n[TOP_SOCKETS]; i++) {
 		const struct top_row *r = &old->rows[TOP_SOCKETS][i];
+		if (r->change == PV_CHANGE_NONE || !pv_before(&cur->at, &r->until))
+			continue;
 		pv_idmap_put(&was, r->key, (uint32_t)i);
-		lingering += r->change == PV_CHANGE_CLOSED && pv_before(&cur->at, &r->until);
+		marked++;
+		lingering += r->change == PV_CHANGE_CLOSED;
 	}
-	struct top_row *rows = xcalloc(n + lingering + 1, sizeof(*rows));
+	struct top_row *rows = frame_rows(f, TOP_SOCKETS, n + lingering + 1);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct top_row *t = &rows[k++];
@@ -209,8 +241,7 @@ static void socket_rows(struct top_frame *f, const struct top_build *b, const st
 			mark(t, w[i].change, &cur->at, b->highlight_ms);
 			if (closed)
 				t->rate_known = false, t->num[TC_SEND] = t->num[TC_RECV] = 0;
-		} else if (old && pv_idmap_get(&was, t->key, &j) &&
-			   pv_before(&cur->at, &old->rows[TOP_SOCKETS][j].until)) {
+		} else if (marked && pv_idmap_get(&was, t->key, &j)) {
 			t->change = old->rows[TOP_SOCKETS][j].change;
 			t->until = old->rows[TOP_SOCKETS][j].until;
 		}
@@ -219,7 +250,7 @@ static void socket_rows(struct top_frame *f, const struct top_build *b, const st
 			f->received += t->received;
 		}
 	}
-	for (size_t i = 0; old && i < old->n[TOP_SOCKETS]; i++) {
+	for (size_t i = 0; lingering && i < old->n[TOP_SOCKETS]; i++) {
 		const struct top_row *r = &old->rows[TOP_SOCKETS][i];
 		if (r->change == PV_CHANGE_CLOSED && pv_before(&cur->at, &r->until))
 			carry_row(f, old, r, &rows[k++]);
@@ -288,7 +319,7 @@ static void process_rows(struct top_frame *f, const struct top_build *b, const s
 {
 	struct pv_procview pv;
 	pv_procview_build(&pv, v, b->units ? PV_PROCVIEW_UNIT : PV_PROCVIEW_PROGRAM);
-	struct top_row *rows = xcalloc(pv.n + 1, sizeof(*rows));
+	struct top_row *rows = frame_rows(f, TOP_PROCESSES, pv.n + 1);
 	for (size_t k = 0; k < pv.n; k++)
 		process_row(f, &pv.rows[k], &rows[k]);
 	f->rows[TOP_PROCESSES] = rows;
