@@ -77,7 +77,8 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 					     .first = !prev,
 					     .clock = tty,
 					     .rates = req->info};
-		rows = pv_watch_compare(prev ? &prev->l : NULL, &cur->l, &n, &h.counts);
+		rows = pv_watch_compare_matched(prev ? &prev->l : NULL, &cur->l, cur->match, &n,
+						&h.counts);
 		for (size_t i = 0; cur->rates && i < cur->l.n; i++) {
 			h.sent += cur->rates[i].sent;
 			h.received += cur->rates[i].received;

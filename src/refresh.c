@@ -125,6 +125,7 @@ void pv_snap_free(struct pv_snap *s)
 	if (s->has_view)
 		pv_view_free(&s->view);
 	free(s->rates);
+	free(s->match);
 	pv_socklist_free(&s->l);
 	if (s->keep) {
 		pv_scan_keep_free(s->keep);
@@ -157,7 +158,8 @@ int pv_snap_take(const struct pv_request *req, const struct pv_places *P,
 	size_t n = snap->l.n;
 	if (rates) {
 		snap->rates = xcalloc(n + 1, sizeof(*snap->rates));
-		pv_watch_rates(before, &snap->l, seconds, snap->rates);
+		snap->match = pv_watch_match(before, &snap->l);
+		pv_watch_rates_matched(before, &snap->l, snap->match, seconds, snap->rates);
 		snap->view.rates = snap->rates;
 	}
 	if (req->order.n) {
@@ -173,8 +175,11 @@ int pv_snap_take(const struct pv_request *req, const struct pv_places *P,
 		pv_socklist_sort_by(&snap->l, &req->order,
 				    snap->view.has_owners ? &snap->view.owners : NULL, key);
 		free(key);
-		if (snap->rates)
-			pv_watch_rates(before, &snap->l, seconds, snap->rates);
+		if (snap->rates) {
+			free(snap->match);
+			snap->match = pv_watch_match(before, &snap->l);
+			pv_watch_rates_matched(before, &snap->l, snap->match, seconds, snap->rates);
+		}
 	}
 	return EXIT_OK;
 }

@@ -39,6 +39,7 @@ struct pv_snap {
 	struct pv_view view;
 	bool has_view;
 	struct pv_rate *rates; /* -i in an interval: per record of l */
+	uint32_t *match;       /* with rates: l's records in prev's l (pv_watch_match) */
 	struct timespec at;    /* when it was taken: CLOCK_MONOTONIC */
 	struct timespec when;  /* and CLOCK_REALTIME */
 	/*

@@ -216,7 +216,8 @@ static void socket_rows(struct top_frame *f, const struct top_build *b, const st
 			const struct pv_snap *prev, const struct top_frame *old)
 {
 	size_t n;
-	struct pv_watch_row *w = pv_watch_compare(prev ? &prev->l : NULL, &cur->l, &n, &f->counts);
+	struct pv_watch_row *w =
+	    pv_watch_compare_matched(prev ? &prev->l : NULL, &cur->l, cur->match, &n, &f->counts);
 	size_t lingering = 0;
 	struct pv_idmap was;
 	pv_idmap_init(&was, 16);

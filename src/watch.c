@@ -17,8 +17,31 @@ static void index_cookies(struct pv_idmap *m, const struct pv_socklist *l)
 		pv_idmap_put(m, l->v[i].cookie, (uint32_t)i);
 }
 
+uint32_t *pv_watch_match(const struct pv_socklist *prev, const struct pv_socklist *cur)
+{
+	if (!prev)
+		return NULL;
+	uint32_t *in_prev = xcalloc(cur->n + 1, sizeof(*in_prev));
+	struct pv_idmap at;
+	index_cookies(&at, prev);
+	for (size_t i = 0; i < cur->n; i++) {
+		uint32_t k;
+		if (cur->v[i].cookie && pv_idmap_get(&at, cur->v[i].cookie, &k))
+			in_prev[i] = k + 1;
+	}
+	pv_idmap_free(&at);
+	return in_prev;
+}
+
 struct pv_watch_row *pv_watch_compare(const struct pv_socklist *prev, const struct pv_socklist *cur,
 				      size_t *n, struct pv_watch_counts *counts)
+{
+	return pv_watch_compare_matched(prev, cur, NULL, n, counts);
+}
+
+struct pv_watch_row *pv_watch_compare_matched(const struct pv_socklist *prev,
+					      const struct pv_socklist *cur, const uint32_t *match,
+					      size_t *n, struct pv_watch_counts *counts)
 {
 	size_t nprev = prev ? prev->n : 0;
 	struct pv_watch_row *rows = xreallocarray(NULL, cur->n + nprev + 1, sizeof(*rows));
@@ -31,21 +54,21 @@ struct pv_watch_row *pv_watch_compare(const struct pv_socklist *prev, const stru
 	}
 
 	/* seen[k]: where record k of prev is in cur, plus one; 0: gone */
-	struct pv_idmap at;
+	uint32_t *own = match ? NULL : pv_watch_match(prev, cur);
+	const uint32_t *in_prev = match ? match : own;
 	uint32_t *seen = xcalloc(nprev + 1, sizeof(*seen));
 	uint8_t *change = xcalloc(cur->n + 1, sizeof(*change));
 	uint8_t *old = xcalloc(cur->n + 1, sizeof(*old));
-	index_cookies(&at, prev);
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct pv_rec *r = &cur->v[i];
-		uint32_t k;
 		if (!r->cookie)
 			continue;
-		if (!pv_idmap_get(&at, r->cookie, &k)) {
+		if (!in_prev[i]) {
 			change[i] = PV_CHANGE_NEW;
 			counts->opened++;
 			continue;
 		}
+		uint32_t k = in_prev[i] - 1;
 		seen[k] = (uint32_t)i + 1;
 		if (prev->v[k].state != r->state) {
 			change[i] = PV_CHANGE_STATE;
@@ -53,7 +76,7 @@ struct pv_watch_row *pv_watch_compare(const struct pv_socklist *prev, const stru
 			counts->changed++;
 		}
 	}
-	pv_idmap_free(&at);
+	free(own);
 
 	/*
 	 * Each gone record follows the nearest record before it in prev that
@@ -109,17 +132,22 @@ static uint64_t per_second(uint64_t then, uint64_t now, double seconds)
 void pv_watch_rates(const struct pv_socklist *prev, const struct pv_socklist *cur, double seconds,
 		    struct pv_rate *out)
 {
+	pv_watch_rates_matched(prev, cur, NULL, seconds, out);
+}
+
+void pv_watch_rates_matched(const struct pv_socklist *prev, const struct pv_socklist *cur,
+			    const uint32_t *match, double seconds, struct pv_rate *out)
+{
 	memset(out, 0, cur->n * sizeof(*out));
 	if (!prev || !prev->info || !cur->info || !(seconds > 0))
 		return;
-	struct pv_idmap at;
-	index_cookies(&at, prev);
+	uint32_t *own = match ? NULL : pv_watch_match(prev, cur);
+	const uint32_t *in_prev = match ? match : own;
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct pv_tcp_info *now = &cur->info[i];
-		uint32_t k;
-		if (!(now->have & PV_TI_BYTES) || !pv_idmap_get(&at, cur->v[i].cookie, &k))
+		if (!(now->have & PV_TI_BYTES) || !in_prev[i])
 			continue;
-		const struct pv_tcp_info *then = &prev->info[k];
+		const struct pv_tcp_info *then = &prev->info[in_prev[i] - 1];
 		if (!(then->have & PV_TI_BYTES))
 			continue;
 		out[i] = (struct pv_rate){
@@ -128,5 +156,5 @@ void pv_watch_rates(const struct pv_socklist *prev, const struct pv_socklist *cu
 		    .known = true,
 		};
 	}
-	pv_idmap_free(&at);
+	free(own);
 }

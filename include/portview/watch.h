@@ -57,4 +57,18 @@ struct pv_watch_row *pv_watch_compare(const struct pv_socklist *prev, const stru
 void pv_watch_rates(const struct pv_socklist *prev, const struct pv_socklist *cur, double seconds,
 		    struct pv_rate *out);
 
+/*
+ * The matching both of the above make, by cookie, made once for both: per
+ * record of cur, 1 + the index of the record of prev with its cookie, 0
+ * for none (new, or no cookie).  NULL when prev is NULL; free() it.  The
+ * _matched forms take it (match NULL: they make their own, as above);
+ * it holds until either list is reordered.
+ */
+uint32_t *pv_watch_match(const struct pv_socklist *prev, const struct pv_socklist *cur);
+struct pv_watch_row *pv_watch_compare_matched(const struct pv_socklist *prev,
+					      const struct pv_socklist *cur, const uint32_t *match,
+					      size_t *n, struct pv_watch_counts *counts);
+void pv_watch_rates_matched(const struct pv_socklist *prev, const struct pv_socklist *cur,
+			    const uint32_t *match, double seconds, struct pv_rate *out);
+
 #endif

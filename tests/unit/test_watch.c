@@ -27,8 +27,24 @@ struct want {
 static void check_rows(const struct pv_socklist *prev, const struct pv_socklist *cur,
 		       const struct want *want, size_t nwant, struct pv_watch_counts *counts)
 {
-	size_t n;
+	size_t n, n2;
 	struct pv_watch_row *rows = pv_watch_compare(prev, cur, &n, counts);
+	/* the same from a matching made beforehand (as a refresh shares it with the rates) */
+	uint32_t *match = pv_watch_match(prev, cur);
+	struct pv_watch_counts c2;
+	struct pv_watch_row *rows2 = pv_watch_compare_matched(prev, cur, match, &n2, &c2);
+	ck_assert_uint_eq(n2, n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(rows2[i].index, rows[i].index);
+		ck_assert_uint_eq(rows2[i].change, rows[i].change);
+		ck_assert_uint_eq(rows2[i].old_state, rows[i].old_state);
+	}
+	ck_assert_uint_eq(c2.total, counts->total);
+	ck_assert_uint_eq(c2.opened, counts->opened);
+	ck_assert_uint_eq(c2.changed, counts->changed);
+	ck_assert_uint_eq(c2.closed, counts->closed);
+	free(rows2);
+	free(match);
 	ck_assert_uint_eq(n, nwant);
 	for (size_t i = 0; i < n; i++) {
 		const struct pv_socklist *l = rows[i].change == PV_CHANGE_CLOSED ? prev : cur;
@@ -78,6 +94,12 @@ START_TEST(new_changed_and_closed_in_place)
 	ck_assert_uint_eq(c.opened, 2);
 	ck_assert_uint_eq(c.changed, 1);
 	ck_assert_uint_eq(c.closed, 3);
+	/* per record of cur: 1 + its index in prev, 0 when new */
+	uint32_t *match = pv_watch_match(&prev, &cur);
+	static const uint32_t in_prev[] = {0, 1, 3, 4, 0};
+	ck_assert_mem_eq(match, in_prev, sizeof(in_prev));
+	free(match);
+	ck_assert_ptr_null(pv_watch_match(NULL, &cur));
 	pv_socklist_free(&prev);
 	pv_socklist_free(&cur);
 }
@@ -187,8 +209,16 @@ START_TEST(rates_from_counters)
 	add_info(&cur, 4, 54, all, 100, 100);	 /* none before */
 	add_info(&cur, 6, 56, PV_TI_BASE, 0, 0); /* none now */
 
-	struct pv_rate r[6];
+	struct pv_rate r[6], r2[6];
 	pv_watch_rates(&prev, &cur, 2.0, r);
+	uint32_t *match = pv_watch_match(&prev, &cur);
+	pv_watch_rates_matched(&prev, &cur, match, 2.0, r2);
+	for (size_t i = 0; i < 6; i++) {
+		ck_assert_int_eq(r2[i].known, r[i].known);
+		ck_assert_uint_eq(r2[i].sent, r[i].sent);
+		ck_assert_uint_eq(r2[i].received, r[i].received);
+	}
+	free(match);
 	ck_assert(!r[0].known);
 	ck_assert(r[1].known);
 	ck_assert_uint_eq(r[1].sent, 1001); /* 1000.5, rounded */
