@@ -389,8 +389,17 @@ START_TEST(destroy_groups_report_closes)
 	pv_socklist_init(&got);
 	dump_tcp(&l);
 	struct pv_sock cl = find(&l, AF_INET6, 40000, 5000);
-	ck_assert_int_eq(pv_diag_read_destroyed(ev, &got), 0); /* nothing yet */
-	ck_assert_uint_eq(got.n, 0);
+	/*
+	 * Nothing of the test's yet.  private_netns()'s ioctl socket, closed
+	 * before the groups were joined, may still come: the kernel sends the
+	 * closes from a work queue, late on a busy machine.
+	 */
+	ck_assert_int_eq(pv_diag_read_destroyed(ev, &got), 0);
+	for (size_t i = 0; i < got.n; i++) {
+		ck_assert_uint_ne(got.v[i].lport, 5353);
+		for (size_t k = 0; k < l.n; k++)
+			ck_assert_uint_ne(got.v[i].cookie, l.v[k].cookie);
+	}
 
 	/* a close: the last counters, the addresses as they were */
 	got.keep_info = true;
