@@ -400,6 +400,8 @@ START_TEST(destroy_groups_report_closes)
 		for (size_t k = 0; k < l.n; k++)
 			ck_assert_uint_ne(got.v[i].cookie, l.v[k].cookie);
 	}
+	pv_socklist_free(&got); /* emptied: keep_info is set on an empty list */
+	pv_socklist_init(&got);
 
 	/* a close: the last counters, the addresses as they were */
 	got.keep_info = true;
