@@ -16,13 +16,16 @@ Main pieces:
   Checker            prints PASS/FAIL lines with readable diffs
   waiting_for()      names what the test waits for, for the message of a
                      test cut off by its deadline or by meson (see below)
+  EventStream        a running portview --events, its lines read as they come
 """
 
 import atexit
 import difflib
 import ipaddress
+import json
 import os
 import re
+import select as select_module  # common.select() is the model filter below
 import shutil
 import signal
 import socket
@@ -1359,3 +1362,64 @@ class Checker:
     def finish(self):
         print("%d checks, %d failed" % (self.count, self.failures))
         sys.exit(1 if self.failures else 0)
+
+
+# ---------------------------------------------------------------------------
+# --events
+
+
+class EventStream:
+    """A running portview --events, its lines read as they come.  source:
+    PORTVIEW_EVENTS for it ("diag", "bpf"), or None for portview's choice."""
+
+    def __init__(self, binary, args, source=None):
+        env = dict(os.environ)
+        env.pop("PORTVIEW_DEBUG", None)
+        env.pop("PORTVIEW_EVENTS", None)
+        if source:
+            env["PORTVIEW_EVENTS"] = source
+        self.p = subprocess.Popen([binary, "--events"] + args,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env)
+        self.lines = []
+        self.buf = b""
+
+    def poll(self, timeout=0.05):
+        """Read what has come within timeout; whether anything did."""
+        r, _, _ = select_module.select([self.p.stdout], [], [], timeout)
+        if r:
+            data = os.read(self.p.stdout.fileno(), 1 << 20)
+            self.buf += data
+            *whole, self.buf = self.buf.split(b"\n")
+            self.lines += [w.decode() for w in whole]
+            return bool(data)
+        return False
+
+    def wait(self, cond, what, timeout=30):
+        """Read until cond(lines) holds; the lines."""
+        timeout = scaled(timeout)
+        deadline = time.monotonic() + timeout
+        with waiting_for(what):
+            while not cond(self.lines):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("timeout (%d s) waiting for %s; the "
+                                       "stream's last lines:\n%s" % (
+                                           timeout, what,
+                                           "\n".join(self.lines[-10:])))
+                self.poll(0.05)
+        return self.lines
+
+    def stop(self):
+        """SIGINT, then the rest of its lines: (exit status, stderr)."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+        out, err = self.p.communicate(timeout=scaled(60))
+        self.buf += out
+        self.lines += [w.decode() for w in self.buf.split(b"\n") if w]
+        self.buf = b""
+        return self.p.returncode, err.decode()
+
+    def docs(self):
+        """The JSON lines, parsed."""
+        return [json.loads(l) for l in self.lines if l.startswith("{")]

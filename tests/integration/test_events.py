@@ -30,9 +30,7 @@ Exit status: 0 pass, 1 fail, 77 skip.
 import json
 import os
 import re
-import select
 import signal
-import subprocess
 import sys
 import time
 
@@ -45,51 +43,12 @@ LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) +"
 LOCAL_PORT = re.compile(r'"local": \{"address": "[^"]*", "port": (\d+)')
 
 
-class Stream:
-    """A running portview --events, read line by line as it writes."""
+class Stream(common.EventStream):
+    """A running portview --events on the sock_diag source, which these
+    tests pin (test_lifecycle.py runs BPF's)."""
 
     def __init__(self, binary, args):
-        env = dict(os.environ)
-        env.pop("PORTVIEW_DEBUG", None)
-        # the sock_diag source, which these tests pin (test_lifecycle.py: BPF's)
-        env["PORTVIEW_EVENTS"] = "diag"
-        self.p = subprocess.Popen([binary, "--events"] + args,
-                                  stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env)
-        self.lines = []
-        self.buf = b""
-
-    def poll(self, timeout=0.05):
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
-        if r:
-            data = os.read(self.p.stdout.fileno(), 1 << 20)
-            self.buf += data
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                self.lines.append(line.decode())
-            return bool(data)
-        return False
-
-    def wait(self, cond, what, timeout=20):
-        deadline = time.monotonic() + timeout
-        while not cond(self.lines):
-            if time.monotonic() > deadline:
-                raise RuntimeError("timeout (%d s) waiting for %s; the "
-                                   "stream:\n%s" % (timeout, what,
-                                                    "\n".join(self.lines)))
-            self.poll(0.05)
-        return self.lines
-
-    def stop(self, sig=signal.SIGINT):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-        out, err = self.p.communicate(timeout=30)
-        self.buf += out
-        for line in self.buf.decode().splitlines():
-            self.lines.append(line)
-        self.buf = b""
-        return self.p.returncode, err.decode()
+        super().__init__(binary, args, source="diag")
 
 
 def ready(streams, w, h, lst, ports):

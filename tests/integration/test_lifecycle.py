@@ -25,7 +25,6 @@ Exit status: 0 pass, 1 fail, 77 skip.
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -76,55 +75,7 @@ print("done", flush=True)
 """
 
 
-class Stream:
-    """A running portview --events, its lines read as they come."""
-
-    def __init__(self, binary, args, source=None):
-        env = dict(os.environ)
-        env.pop("PORTVIEW_DEBUG", None)
-        env.pop("PORTVIEW_EVENTS", None)
-        if source:
-            env["PORTVIEW_EVENTS"] = source
-        self.p = subprocess.Popen([binary, "--events"] + args,
-                                  stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env)
-        self.lines = []
-        self.buf = b""
-
-    def poll(self, timeout=0.05):
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
-        if r:
-            data = os.read(self.p.stdout.fileno(), 1 << 20)
-            self.buf += data
-            *whole, self.buf = self.buf.split(b"\n")
-            self.lines += [w.decode() for w in whole]
-            return bool(data)
-        return False
-
-    def wait(self, cond, what, timeout=30):
-        timeout = common.scaled(timeout)
-        deadline = time.monotonic() + timeout
-        with common.waiting_for(what):
-            while not cond(self.lines):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("timeout (%d s) waiting for %s; the "
-                                       "stream's last lines:\n%s" % (
-                                           timeout, what,
-                                           "\n".join(self.lines[-10:])))
-                self.poll(0.05)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGINT)
-        out, err = self.p.communicate(timeout=common.scaled(60))
-        self.buf += out
-        self.lines += [w.decode() for w in self.buf.split(b"\n") if w]
-        self.buf = b""
-        return self.p.returncode, err.decode()
-
-    def docs(self):
-        return [json.loads(l) for l in self.lines if l.startswith("{")]
+Stream = common.EventStream
 
 
 def start_server(port):
