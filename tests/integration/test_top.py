@@ -363,16 +363,27 @@ def columns(title_line):
                         r"Program|Send/s|Recv/s|RTT ms)", title_line)]
 
 
+RIGHT = ("PID", "Send/s", "Recv/s", "RTT ms")
+ONE_WORD = ("Proto", "Local Address", "Foreign Address", "State")
+
+
 def cells(line, cols):
+    """Each column's text in one row.  A right-aligned value may be wider
+    than its title and reach to the left of it: a PID with more holders
+    ("1 (+1)": say, a child between fork and exec) starts under the end
+    of State.  So a right-aligned cell is read from the start of the
+    column before it, and a column of one word keeps its first word."""
     out = {}
     for i, (start, title) in enumerate(cols):
         end = cols[i + 1][0] if i + 1 < len(cols) else len(line)
-        # right-aligned numbers end before the next title starts
-        out[title] = line[start if title not in ("PID", "Send/s", "Recv/s",
-                                                 "RTT ms")
-                          else (cols[i - 1][0] + 1 if i else 0):end].strip()
-        if title in ("PID", "Send/s", "Recv/s", "RTT ms"):
-            out[title] = out[title].split()[-1] if out[title] else ""
+        if title in RIGHT:
+            text = line[cols[i - 1][0] + 1 if i else 0:end].rstrip()
+            m = re.search(r"(\d+ \(\+\d+\)|\S+)$", text)
+            out[title] = m.group(1) if m else ""
+        else:
+            text = line[start:end].strip()
+            out[title] = (text.split() or [""])[0] if title in ONE_WORD \
+                else text
     return out
 
 
@@ -473,7 +484,8 @@ def big_screen(c, binary):
                      "Proto" in s[1], "a new frame after space")
         states = [cells(l, columns(scr[1]))["State"] for l in table(scr)]
         c.ok(states == sorted(states) and "LISTENING" in states,
-             "200x50: a new frame sorted by State, as asked", repr(states))
+             "200x50: a new frame sorted by State, as asked",
+             "%r\n%s" % (states, "\n".join(scr)))
 
         pid = t.portview_pid()
         os.kill(pid, signal.SIGTERM)

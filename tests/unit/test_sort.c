@@ -226,6 +226,48 @@ START_TEST(ipv6_foreign_addresses_order)
 }
 END_TEST
 
+/*
+ * Two sorted lists, each with IPv6 records, merged as the dump threads'
+ * lists are: every record keeps its own addresses (the second list's
+ * IPv6 addresses move into the first one's side table), in display order.
+ */
+START_TEST(merge_keeps_both_sides_addresses)
+{
+	struct pv_sock socks[NV6];
+	struct pv_socklist all, into, from;
+	fill_v6(&all, socks);
+	pv_socklist_sort(&all);
+	pv_socklist_init(&into);
+	pv_socklist_init(&from);
+	/* rows 0, 2, 4, ... into one list, the others into the second */
+	for (size_t i = 0; i < NV6; i++)
+		ck_assert(pv_socklist_add(i % 2 ? &from : &into, &socks[i]));
+	struct pv_sock v4 = mksock(T, AF_INET, "10.0.0.1", 22, "10.0.0.9", 50000, E);
+	ck_assert(pv_socklist_add(&from, &v4));
+	pv_socklist_sort(&into);
+	pv_socklist_sort(&from);
+	ck_assert_uint_gt(into.n6, 0);
+	ck_assert_uint_gt(from.n6, 0);
+	pv_socklist_merge(&into, &from);
+	ck_assert_uint_eq(into.n, NV6 + 1);
+	struct pv_sock got;
+	pv_socklist_get(&into, 0, &got);
+	ck_assert(got.cookie == v4.cookie && got.local.port == 22);
+	for (size_t i = 0; i < NV6; i++) {
+		struct pv_sock want;
+		pv_socklist_get(&into, i + 1, &got);
+		pv_socklist_get(&all, i, &want);
+		ck_assert_msg(
+		    got.cookie == want.cookie && !memcmp(got.local.addr, want.local.addr, 16) &&
+			!memcmp(got.remote.addr, want.remote.addr, 16) &&
+			got.local.port == want.local.port && got.remote.port == want.remote.port,
+		    "merged row %zu is not sorted row %zu of the whole", i + 1, i);
+	}
+	pv_socklist_free(&into);
+	pv_socklist_free(&all);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sort");
@@ -235,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, dedupe_keeps_reuseport_twins);
 	tcase_add_test(tc, sort_matches_reference_order);
 	tcase_add_test(tc, ipv6_foreign_addresses_order);
+	tcase_add_test(tc, merge_keeps_both_sides_addresses);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
