@@ -228,15 +228,25 @@ def all_netns(c, binary):
     srv = start_server(7650)
     s = Stream(binary, ["--json", "--all-netns", "--dport", "7650"])
     try:
+        # the probe that says the stream is ready may have opened before
+        # the programs were attached (under load, often): three more after
         ready(s, 7650)
+        _, sent = run_client(7650, 3)
+
+        def opened(lines):
+            return [d for d in (json.loads(l) for l in lines if l.startswith("{"))
+                    if d["event"] == "opened" and d["local"]["port"] in sent]
+        s.wait(lambda lines: len(opened(lines)) >= 3, "the opens of three connections")
     finally:
         rc, err = s.stop()
         srv.kill()
     ino = os.stat("/proc/self/ns/net").st_ino
-    mine = [d for d in s.docs() if d["event"] == "opened" and d["foreign"]["port"] == 7650]
-    c.ok(mine and all(d["netns"]["inode"] == ino and d["source"] == "bpf" for d in mine),
+    mine = opened(s.lines)
+    c.ok(sorted(d["local"]["port"] for d in mine) == sorted(sent) and
+         all(d["netns"]["inode"] == ino and d["source"] == "bpf" for d in mine),
          "--all-netns: the opens of this namespace's connections, labelled with its "
-         "inode", repr([d.get("netns") for d in mine[:3]]))
+         "inode", repr([(d["local"]["port"], d.get("netns"), d.get("source"))
+                        for d in mine]))
     c.eq((rc, err), (0, ""), "--all-netns: exit 0, stderr empty")
 
 
