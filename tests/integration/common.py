@@ -790,7 +790,14 @@ class World:
         """
         # /proc/net/tcp lists no bound, inactive socket.
         want = sorted(s.kernel_key() for s in self.socks if s.state != BOUND)
-        got = sorted(kernel_sockets())
+        # read three times before giving up: a /proc/net/tcp read resumes
+        # by its place in a hash chain, and can skip a line when the
+        # table changed between two of its reads
+        for _ in range(3):
+            got = sorted(kernel_sockets())
+            if want == got:
+                break
+            time.sleep(0.2)
         if want != got:
             missing = [k for k in want if k not in got]
             extra = [k for k in got if k not in want]
