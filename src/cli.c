@@ -11,6 +11,7 @@
 #include "portview/state.h"
 #include "portview/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -329,8 +330,12 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 }
 
 /* Whether a stray argument is meant as an interval: "5", "0.5", ".5". */
+/* A number; not an address ("10.0.0.1", "10.0.0.1:80": stray words, with a hint). */
 static bool looks_like_seconds(const char *w)
 {
+	struct in_addr a;
+	if (strchr(w, ':') || inet_pton(AF_INET, w, &a) == 1)
+		return false;
 	return (w[0] >= '0' && w[0] <= '9') || (w[0] == '.' && w[1] >= '0' && w[1] <= '9');
 }
 

@@ -9,6 +9,7 @@
 #include "portview/state.h"
 #include "portview/util.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -112,6 +113,36 @@ static bool expression_hint(const char *w)
 	return true;
 }
 
+/*
+ * An address, or an address with a port ("10.0.0.1:8080", "[::1]:22"), as
+ * netstat prints them and lsof's -i takes them: the options that select
+ * it.  True with the hint made.
+ */
+static bool endpoint_hint(const char *w)
+{
+	const char *colon = strrchr(w, ':');
+	const char *addr = w, *port = NULL;
+	size_t n = strlen(w);
+	if (w[0] == '[' && colon && colon > w + 1 && colon[-1] == ']') {
+		addr = w + 1, n = (size_t)(colon - w) - 2, port = colon + 1;
+	} else if (colon && strchr(w, ':') == colon) {
+		n = (size_t)(colon - w), port = colon + 1;
+	}
+	char a[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	if (n == 0 || n >= sizeof(a) || (port && !all_digits(port, strlen(port))))
+		return false;
+	memcpy(a, addr, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET, a, bin) != 1 && inet_pton(AF_INET6, a, bin) != 1)
+		return false;
+	pv_msg_more("; for the sockets connected to that end write --dst %s", a);
+	if (port)
+		pv_msg_more(" --dport %s", port);
+	pv_msg_more(" (--src%s for this host's end)", port ? ", --sport" : "");
+	return true;
+}
+
 void pv_cli_stray_hint(char **argv, int argc, int at, const char *after_p)
 {
 	static const char *const ss_words[] = {"state", "sport", "dport", "src", "dst"};
@@ -134,7 +165,8 @@ void pv_cli_stray_hint(char **argv, int argc, int at, const char *after_p)
 		pv_msg_more("; for %s sockets write %s", tcp ? "TCP" : "UDP", tcp ? "-t" : "-u");
 		return;
 	}
-	if (port_word_hint(w, at > 0 && strcmp(argv[at - 1], "-i") == 0) || expression_hint(w))
+	if (port_word_hint(w, at > 0 && strcmp(argv[at - 1], "-i") == 0) || expression_hint(w) ||
+	    endpoint_hint(w))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(ss_words); i++) {
 		if (strcmp(w, ss_words[i]) != 0)

@@ -6,7 +6,8 @@ where standard output and error are the same device).
 - a trailing number that cannot be meant as an interval (over 300, or a
   port a socket uses) offers both readings; netstat -no 5 still works;
 - lsof's -i :22 and -i TCP:22, ss's :22, --port :80, an address with a
-  port, ss's -E, -K and -x, an ss filter expression, --pid NAME;
+  port, an end (10.0.0.1:8080) where an interval may stand, ss's -E, -K
+  and -x, an ss filter expression, --pid NAME;
 - a --pid that is not running, a mistyped -N name, --state help and a
   bad --state word, and a process filter showing the PID column.
 
@@ -103,6 +104,17 @@ def other_tools(c, binary, usage):
     both(c, binary, ["--src", "[2001:db8::1]:443"], 2, "portview: --src "
          "[2001:db8::1]:443: an address with a port; write --src 2001:db8::1 "
          "--sport 443", None)
+    # an end as netstat prints it, where a trailing interval may stand
+    end = "for the sockets connected to that end write "
+    both(c, binary, ["-no", "10.0.0.1:8080"], 2, stray % (
+        "10.0.0.1:8080", end + "--dst 10.0.0.1 --dport 8080 (--src, --sport "
+        "for this host's end)"), usage)
+    both(c, binary, ["--kill", "[2001:db8::1]:443"], 2, stray % (
+        "[2001:db8::1]:443", end + "--dst 2001:db8::1 --dport 443 (--src, "
+        "--sport for this host's end)"), usage)
+    both(c, binary, ["192.0.2.7"], 2, stray % (
+        "192.0.2.7", end + "--dst 192.0.2.7 (--src for this host's end)"),
+        usage)
     both(c, binary, ["--pid", "nginx"], 2, "portview: --pid nginx: not a "
          "process ID; a process name: write --command nginx", None)
     invalid = "portview: invalid option -- '%s'; %s"
