@@ -136,10 +136,14 @@ static bool endpoint_hint(const char *w)
 	a[n] = '\0';
 	if (inet_pton(AF_INET, a, bin) != 1 && inet_pton(AF_INET6, a, bin) != 1)
 		return false;
-	pv_msg_more("; for the sockets connected to that end write --dst %s", a);
 	if (port)
-		pv_msg_more(" --dport %s", port);
-	pv_msg_more(" (--src%s for this host's end)", port ? ", --sport" : "");
+		pv_msg_more("; for the sockets connected to that end write --dst %s --dport %s "
+			    "(--src, --sport for this host's end)",
+			    a, port);
+	else
+		pv_msg_more("; for the sockets connected to that end write --dst %s "
+			    "(--src for this host's end)",
+			    a);
 	return true;
 }
 
