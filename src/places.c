@@ -283,10 +283,12 @@ static int join_owners(struct pv_scan *scan, bool dumped, struct pv_view *view,
 /*
  * Sockets no walked process holds, while the walk could not see every
  * process (PV_UNSEEN_*): the note that says so is earned only by sockets
- * still held now.  A socket closed between the dump and the walk has no
- * owner left to find; one whose process got it after the walk passed is
- * still held, and keeps the note.  At most ASK sockets are asked for again,
- * each in its own place; more than that, and the note stands unasked.
+ * still held now, whose holder a second walk cannot find either.  A socket
+ * closed between the dump and the walk has no owner left to find; one made
+ * after the walk passed its process (the walk runs beside the dump) is
+ * still held, and the second walk finds its holder.  At most ASK sockets
+ * are asked for again, each in its own place; more than that, and the note
+ * stands unasked.
  */
 enum { ASK = 8 };
 
@@ -294,22 +296,44 @@ struct held_job {
 	struct pv_snapshotter *snap;
 	const struct pv_sock *socks;
 	size_t n;
-	bool held;
+	bool *held;
 };
 
 static int ask_held(void *arg)
 {
 	struct held_job *j = arg;
-	for (size_t i = 0; i < j->n && !j->held; i++)
-		j->held = pv_snapshot_still_held(j->snap, &j->socks[i]) != 0; /* an error: held */
+	for (size_t i = 0; i < j->n; i++)
+		j->held[i] =
+		    pv_snapshot_still_held(j->snap, &j->socks[i]) != 0; /* an error: held */
 	return 0;
 }
 
-static bool unowned_still_held(const struct pv_places *P, const struct pv_view *view)
+/* Whether a walk taken now finds a holder of each of socks' inodes. */
+static bool owned_now(const struct pv_gather_opts *o, const struct pv_sock *socks, size_t n)
+{
+	struct pv_scan *scan;
+	if (pv_scan_start_kept(&scan, o->proc_root, o->source, false, o->keep))
+		return false;
+	bool all = pv_scan_finish(scan) == 0;
+	size_t nparts = 0;
+	const struct pv_scan_part *parts = all ? pv_scan_parts(scan, &nparts) : NULL;
+	for (size_t i = 0; all && i < n; i++) {
+		bool found = false;
+		for (size_t p = 0; p < nparts && !found; p++)
+			for (size_t f = 0; f < parts[p].nfds && !found; f++)
+				found = parts[p].fds[f].inode == socks[i].inode;
+		all = found;
+	}
+	pv_scan_free(scan);
+	return all;
+}
+
+static bool unowned_still_held(const struct pv_places *P, const struct pv_gather_opts *o,
+			       const struct pv_view *view)
 {
 	const struct pv_socklist *l = view->l;
-	struct pv_sock socks[ASK];
-	size_t n = 0;
+	struct pv_sock socks[ASK], held[ASK];
+	size_t n = 0, nheld = 0;
 	for (size_t r = 0; r < l->n; r++) {
 		struct pv_sock s;
 		uint32_t first, count;
@@ -325,18 +349,22 @@ static bool unowned_still_held(const struct pv_places *P, const struct pv_view *
 	}
 	for (size_t place = 0; place < P->n; place++) {
 		struct pv_sock here[ASK];
+		bool is_held[ASK] = {false};
 		size_t m = 0;
 		for (size_t i = 0; i < n; i++)
 			if (socks[i].netns == place)
 				here[m++] = socks[i];
 		if (!m)
 			continue;
-		struct held_job j = {P->v[place].snap, here, m, false};
+		struct held_job j = {P->v[place].snap, here, m, is_held};
 		enum pv_place_step step = PV_STEP_NONE;
-		if (in_place(&P->v[place].ns, ask_held, &j, &step) || j.held)
+		if (in_place(&P->v[place].ns, ask_held, &j, &step))
 			return true;
+		for (size_t i = 0; i < m; i++)
+			if (is_held[i])
+				held[nheld++] = here[i];
 	}
-	return false;
+	return nheld && !owned_now(o, held, nheld);
 }
 
 int pv_gather(const struct pv_places *P, const struct pv_gather_opts *o,
@@ -366,7 +394,7 @@ int pv_gather(const struct pv_places *P, const struct pv_gather_opts *o,
 	if (o->owners) {
 		int scan_err = join_owners(scan, !err, view, rep);
 		err = err ? err : scan_err;
-		if (!err && rep->unseen && !unowned_still_held(P, view))
+		if (!err && rep->unseen && !unowned_still_held(P, o, view))
 			rep->unseen = 0;
 	}
 	if (!err && o->owners && pv_query_by_owner(o->query)) {
