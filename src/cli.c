@@ -329,8 +329,10 @@ static int compile_ports(const struct port_arg *args, size_t n, const struct pv_
 	return PV_GO_ON;
 }
 
-/* Whether a stray argument is meant as an interval: "5", "0.5", ".5". */
-/* A number; not an address ("10.0.0.1", "10.0.0.1:80": stray words, with a hint). */
+/*
+ * Whether a stray argument is meant as an interval: "5", "0.5", ".5"; not
+ * an address ("10.0.0.1", "10.0.0.1:80": stray words, with a hint).
+ */
 static bool looks_like_seconds(const char *w)
 {
 	struct in_addr a;
