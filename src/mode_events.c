@@ -327,7 +327,8 @@ static int open_lifecycle(struct events *ev, const struct pv_places *P)
 		return PV_GO_ON;
 	if (!forced && !pv_bpf_capable())
 		return PV_GO_ON;
-	struct pv_lifecycle_opts o = {.only_netns = P->multi ? 0 : P->vn[0].ino};
+	struct pv_lifecycle_opts o = {.only_netns = P->multi ? 0 : P->vn[0].ino,
+				      .q = &ev->req->query};
 	struct stat st;
 	if (stat("/proc/self/ns/pid", &st) == 0) {
 		o.pidns_dev = st.st_dev;

@@ -15,9 +15,17 @@
 
 struct pv_lifecycle;
 
+struct pv_query;
+
 struct pv_lifecycle_opts {
 	uint64_t only_netns;	       /* the inode of the one namespace to follow; 0: all */
 	uint64_t pidns_dev, pidns_ino; /* pids as this PID namespace numbers them; 0: the host's */
+	/*
+	 * The listing's query, or NULL: the program then writes only the
+	 * records whose states and ports it keeps (pv_lc_batch_build still
+	 * applies all of it), and every listener's open and close.
+	 */
+	const struct pv_query *q;
 };
 
 /*

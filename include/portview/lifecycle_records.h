@@ -11,6 +11,11 @@
 /* The ring buffer's size: about 60,000 records, half a second of a storm */
 #define PV_LC_RING_SIZE (8u << 20)
 
+/* The program's filter: at most this many port clauses, ANDed (struct pv_query's) */
+#define PV_LC_CLAUSES	  3
+#define PV_LC_SIDE_LOCAL  1u /* a clause's sides: the local port, */
+#define PV_LC_SIDE_REMOTE 2u /* the remote one */
+
 /* pv_lc_rec.kind */
 enum {
 	PV_LC_OPENED = 1,	  /* listening, or a connection established */

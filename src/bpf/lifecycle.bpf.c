@@ -25,6 +25,8 @@
  * storm the kernel's storage lookups and memory accounting took twice
  * the hash's time (perf, bench/events-cost).
  */
+#include <stdbool.h>
+
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -122,6 +124,21 @@ __u64 pidns_dev = 0, pidns_ino = 0; /* the reader's PID namespace: pids as it se
 /* Records that did not fit in the ring buffer: user space reports them. */
 __u64 lost = 0;
 
+/*
+ * The listing's own filter, where it is cheap here (set by user space
+ * before the attach; filtering 0: every record is written).  A record
+ * user space would drop is not written at all: the ring, the wake-ups
+ * and the reading are spent on what is shown.  The states (the one a
+ * row shows: the new state, or the last before a close) and the port
+ * clauses, ANDed, each a bitmap of the ports it accepts on its sides.
+ * User space checks every record again (lifecycle_batch.c).
+ */
+__u32 filtering = 0;
+__u32 want_states = 0;
+__u32 nclauses = 0;
+__u8 clause_sides[PV_LC_CLAUSES];
+__u8 port_bits[PV_LC_CLAUSES][65536 / 8];
+
 static __s32 current_pid(void)
 {
 	struct bpf_pidns_info ns = {};
@@ -132,14 +149,50 @@ static __s32 current_pid(void)
 	return (__s32)ns.tgid;
 }
 
-/* A record for sk, its addresses filled in; NULL when not wanted or no room. */
-static struct pv_lc_rec *begin(struct sock *sk, __u8 kind)
+static bool port_in(__u32 clause, __u16 port)
+{
+	return port_bits[clause][port >> 3] & (1u << (port & 7));
+}
+
+/* Whether user space would keep a record of this kind, states and ports. */
+static bool wanted(__u8 kind, int oldstate, int newstate, __u16 sport, __u16 dport)
+{
+	if (!filtering)
+		return true;
+	/* user space follows the listeners, to name the owners of what they accept */
+	if ((kind == PV_LC_OPENED && newstate == TCP_LISTEN) ||
+	    (kind == PV_LC_CLOSED && oldstate == TCP_LISTEN))
+		return true;
+	int state = kind == PV_LC_CLOSED ? oldstate : newstate;
+	if (!(want_states & (1u << (state & 31))))
+		return false;
+	for (__u32 i = 0; i < PV_LC_CLAUSES; i++) {
+		if (i >= nclauses)
+			break;
+		__u8 sides = clause_sides[i];
+		if (!((sides & PV_LC_SIDE_LOCAL) && port_in(i, sport)) &&
+		    !((sides & PV_LC_SIDE_REMOTE) && port_in(i, dport)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A record for sk in the given states, its addresses filled in; NULL when
+ * not wanted or no room.
+ */
+static struct pv_lc_rec *begin(struct sock *sk, __u8 kind, int oldstate, int newstate)
 {
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
 	__u64 netns = sk->__sk_common.skc_net.net->ns.inum;
 	if (only_netns && netns != only_netns)
+		return NULL;
+	/* not skc_num: the port may be given back before the change to CLOSE */
+	__u16 sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 dport = __builtin_bswap16(sk->__sk_common.skc_dport);
+	if (!wanted(kind, oldstate, newstate, sport, dport))
 		return NULL;
 	struct pv_lc_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
@@ -153,9 +206,10 @@ static struct pv_lc_rec *begin(struct sock *sk, __u8 kind)
 	r->kind = kind;
 	r->family = (__u8)family;
 	r->uid = sk->sk_uid.val;
-	/* not skc_num: the port may be given back before the change to CLOSE */
-	r->sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	r->dport = __builtin_bswap16(sk->__sk_common.skc_dport);
+	r->oldstate = (__u8)oldstate;
+	r->newstate = (__u8)newstate;
+	r->sport = sport;
+	r->dport = dport;
 	struct sock_common *c = &sk->__sk_common;
 	if (family == AF_INET) {
 		__builtin_memcpy(r->saddr, &c->skc_rcv_saddr, 4);
@@ -225,15 +279,13 @@ int pv_lc_state(__u64 *ctx)
 	else if (newstate == TCP_LISTEN || (newstate == TCP_ESTABLISHED &&
 					    (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV)))
 		kind = PV_LC_OPENED;
-	struct pv_lc_rec *r = begin(sk, kind);
+	struct pv_lc_rec *r = begin(sk, kind, oldstate, newstate);
 	struct started *st = bpf_map_lookup_elem(&starts, &key);
 	if (!r) {
 		if (st && kind == PV_LC_CLOSED)
 			bpf_map_delete_elem(&starts, &key);
 		return 0;
 	}
-	r->oldstate = (__u8)oldstate;
-	r->newstate = (__u8)newstate;
 	if (st) {
 		copy_start(r, st);
 		if (kind == PV_LC_CLOSED)
@@ -253,7 +305,8 @@ static int on_reset(struct sock *sk, __u8 kind, __u32 reason)
 {
 	if (!sk)
 		return 0;
-	struct pv_lc_rec *r = begin(sk, kind);
+	int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	struct pv_lc_rec *r = begin(sk, kind, state, state);
 	if (!r)
 		return 0;
 	__u64 key = (__u64)sk;
@@ -261,8 +314,6 @@ static int on_reset(struct sock *sk, __u8 kind, __u32 reason)
 	if (st)
 		copy_start(r, st);
 	r->reason = reason;
-	r->newstate = BPF_CORE_READ(sk, __sk_common.skc_state);
-	r->oldstate = r->newstate;
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }

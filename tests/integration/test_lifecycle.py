@@ -13,7 +13,10 @@ the same ones, for comparison).
    no dump saw, with their addresses); the first text line names the
    source.
 3. A reset by the peer: reported once, as received, and the close;
-   --all-netns labels this namespace's events with it.
+   --all-netns labels this namespace's events with it; with a state list
+   and a far port (the filter the program applies itself), exactly the
+   accepted end's events those keep, owned by a listener the stream saw
+   open (its open passes the program's filter though it does not match).
 4. A storm of connections as fast as loopback allows: every open and
    close reported, or the missing ones counted by "lost" events.
 5. --events under steady churn: its resident memory flat (the long soak
@@ -25,6 +28,7 @@ Exit status: 0 pass, 1 fail, 77 skip.
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -251,6 +255,66 @@ def all_netns(c, binary):
 
 
 # ---------------------------------------------------------------------------
+# 3c. the filter the program applies itself: a state list and a far port
+# that the accepted end matches and its listener does not
+
+LISTENER = r"""
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, b"pv-lc-listener", 0, 0, 0)
+l = socket.socket()
+l.bind(("127.0.0.1", 7660))
+l.listen()
+print("ready", flush=True)
+s, _ = l.accept()
+while s.recv(65536):
+    pass
+s.close()
+sys.stdin.readline()
+"""
+
+
+def filtered(c, binary):
+    s = Stream(binary, ["--json", "--state", "established,last-ack", "--dport", "45660,7661"])
+    probe = start_server(7661)
+    lst = None
+    try:
+        ready(s, 7661)
+        # opened after the stream's dump: only its own open names the
+        # owner of the connection it accepts
+        lst = subprocess.Popen([sys.executable, "-c", LISTENER], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE)
+        common.wait_until(lambda: lst.stdout.readline() == b"ready\n", "the listener")
+        cl = socket.socket()
+        cl.bind(("127.0.0.1", 45660))
+        cl.connect(("127.0.0.1", 7660))
+        cl.sendall(b"x" * 300)
+        cl.shutdown(socket.SHUT_WR)
+        while cl.recv(4096):
+            pass
+        cl.close()
+        s.wait(lambda l: any('"closed"' in x and '"port": 45660,' in x for x in l),
+               "the close of the accepted end")
+        time.sleep(0.3)
+        s.poll(0.1)
+    finally:
+        rc, err = s.stop()
+        probe.kill()
+        if lst:
+            lst.kill()
+    mine = [(d["event"], d["state"], d["local"]["port"], d["foreign"]["port"],
+             sorted((o["pid"], o["program"]) for o in d["owners"]))
+            for d in s.docs() if 7660 in (d["local"]["port"], d["foreign"]["port"])]
+    owner = [(lst.pid, "pv-lc-listener")]
+    c.eq(mine, [("opened", "ESTABLISHED", 7660, 45660, owner),
+                ("changed", "LAST_ACK", 7660, 45660, owner),
+                ("closed", "LAST_ACK", 7660, 45660, owner)],
+         "--state established,last-ack --dport 45660: the accepted end's open, its "
+         "change to LAST_ACK and its close, owned by the listener that opened after "
+         "the stream; not CLOSE_WAIT, not the listener, not the client's end")
+    c.eq((rc, err), (0, ""), "filtered: exit 0, stderr empty")
+
+
+# ---------------------------------------------------------------------------
 # 4. a storm
 
 STORM = 20000
@@ -368,6 +432,7 @@ def main():
     short_bpf(c, binary)
     reset(c, binary)
     all_netns(c, binary)
+    filtered(c, binary)
     storm(c, binary)
     soak(c, binary, int(os.environ.get("PORTVIEW_SOAK_SECONDS", "12")))
     c.finish()
