@@ -42,8 +42,10 @@ enum {
 	TCP_ESTABLISHED = 1,
 	TCP_SYN_SENT = 2,
 	TCP_SYN_RECV = 3,
+	TCP_TIME_WAIT = 6,
 	TCP_CLOSE = 7,
 	TCP_LISTEN = 10,
+	TCP_NEW_SYN_RECV = 12,
 };
 
 struct ns_common {
@@ -189,8 +191,16 @@ static struct pv_lc_rec *begin(struct sock *sk, __u8 kind, int oldstate, int new
 	__u64 netns = sk->__sk_common.skc_net.net->ns.inum;
 	if (only_netns && netns != only_netns)
 		return NULL;
-	/* not skc_num: the port may be given back before the change to CLOSE */
-	__u16 sport = __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	/*
+	 * A reset may be sent from a TIME_WAIT or request socket: no full
+	 * sock behind its sock_common, so neither inet_sport nor sk_uid
+	 * (sock_diag gives such sockets uid 0 too); its skc_num holds.
+	 */
+	__u8 st = sk->__sk_common.skc_state;
+	bool full = st != TCP_TIME_WAIT && st != TCP_NEW_SYN_RECV;
+	/* not skc_num for a full socket: the port may be given back before its CLOSE */
+	__u16 sport = full ? __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport))
+			   : sk->__sk_common.skc_num;
 	__u16 dport = __builtin_bswap16(sk->__sk_common.skc_dport);
 	if (!wanted(kind, oldstate, newstate, sport, dport))
 		return NULL;
@@ -205,7 +215,7 @@ static struct pv_lc_rec *begin(struct sock *sk, __u8 kind, int oldstate, int new
 	r->netns = netns;
 	r->kind = kind;
 	r->family = (__u8)family;
-	r->uid = sk->sk_uid.val;
+	r->uid = full ? sk->sk_uid.val : 0;
 	r->oldstate = (__u8)oldstate;
 	r->newstate = (__u8)newstate;
 	r->sport = sport;

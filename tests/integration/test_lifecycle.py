@@ -12,7 +12,8 @@ the same ones, for comparison).
 2. The same with PORTVIEW_EVENTS=diag: at least every close (the sockets
    no dump saw, with their addresses); the first text line names the
    source.
-3. A reset by the peer: reported once, as received, and the close;
+3. A reset by the peer: reported once, as received, and the close; a
+   reset sent by a TIME_WAIT socket, with that socket's own ports;
    --all-netns labels this namespace's events with it; with a state list
    and a far port (the filter the program applies itself), exactly the
    accepted end's events those keep, owned by a listener the stream saw
@@ -225,6 +226,46 @@ def reset(c, binary):
     c.eq((rc, err), (0, ""), "reset: exit 0, stderr empty")
 
 
+def reset_time_wait(c, binary):
+    """A reset sent by a TIME_WAIT socket (no full socket behind it): the
+    ends as the kernel holds them, --sport judged on its own port."""
+    s = Stream(binary, ["--json", "--sport", "45671,7671"])
+    probe = start_server(7671)
+    try:
+        ready(s, 7671)
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 7672))
+        lst.listen()
+        a = socket.socket()
+        a.bind(("127.0.0.1", 45671))
+        a.connect(("127.0.0.1", 7672))
+        b, _ = lst.accept()
+        # closed at once: FIN_WAIT_2 hands over to a TIME_WAIT socket
+        a.close()
+        s.wait(lambda l: any('"closed"' in x and '"port": 45671,' in x for x in l),
+               "the close of the end that closed first")
+        # data after its close: that socket answers with a reset
+        b.sendall(b"late")
+        s.wait(lambda l: any('"reset"' in x for x in l), "the reset")
+        time.sleep(0.3)
+        s.poll(0.1)
+        b.close()
+        lst.close()
+    finally:
+        rc, err = s.stop()
+        probe.kill()
+    mine = [(d["event"], d["state"], d["local"]["port"], d["foreign"]["port"],
+             d.get("direction"), d.get("reason"))
+            for d in s.docs() if 7672 in (d["local"]["port"], d["foreign"]["port"])]
+    c.eq(mine, [("opened", "ESTABLISHED", 45671, 7672, None, None),
+                ("changed", "FIN_WAIT_1", 45671, 7672, None, None),
+                ("changed", "FIN_WAIT_2", 45671, 7672, None, None),
+                ("closed", "FIN_WAIT_2", 45671, 7672, None, None),
+                ("reset", "TIME_WAIT", 45671, 7672, "sent", "tcp_timewait_socket")],
+         "--sport 45671: the reset its TIME_WAIT socket sent, with its own ports")
+    c.eq((rc, err), (0, ""), "TIME_WAIT reset: exit 0, stderr empty")
+
+
 # ---------------------------------------------------------------------------
 # 3b. --all-netns: this namespace's connection, labelled with it
 
@@ -431,6 +472,7 @@ def main():
         return
     short_bpf(c, binary)
     reset(c, binary)
+    reset_time_wait(c, binary)
     all_netns(c, binary)
     filtered(c, binary)
     storm(c, binary)
