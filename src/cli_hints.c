@@ -202,6 +202,10 @@ const char *pv_cli_letter_hint(int letter)
 		return N_("ss's -K is --kill here (with a filter: portview --kill --dport 443)");
 	case 'x':
 		return N_("portview lists TCP and UDP sockets, not UNIX ones (ss -x lists those)");
+	case 'b':
+		return N_("Windows netstat's -b (the program) is -p here (portview -anp)");
+	case 'r':
+		return N_("portview lists sockets, not routes (ip route lists those)");
 	default:
 		return NULL;
 	}

@@ -7,7 +7,8 @@ where standard output and error are the same device).
   port a socket uses) offers both readings; netstat -no 5 still works;
 - lsof's -i :22 and -i TCP:22, ss's :22, --port :80, an address with a
   port, an end (10.0.0.1:8080) where an interval may stand, ss's -E, -K
-  and -x, an ss filter expression, --pid NAME;
+  and -x, Windows netstat's -b (-anob), netstat's -r, an ss filter
+  expression, --pid NAME;
 - a --pid that is not running, a mistyped -N name, --state help and a
   bad --state word, and a process filter showing the PID column.
 
@@ -126,6 +127,12 @@ def other_tools(c, binary, usage):
     both(c, binary, ["-x"], 2, invalid % (
         "x", "portview lists TCP and UDP sockets, not UNIX ones (ss -x lists "
         "those)"), usage)
+    # Windows' netstat -anob, Linux netstat's -r
+    both(c, binary, ["-anob"], 2, invalid % (
+        "b", "Windows netstat's -b (the program) is -p here (portview -anp)"),
+        usage)
+    both(c, binary, ["-r"], 2, invalid % (
+        "r", "portview lists sockets, not routes (ip route lists those)"), usage)
     # control bytes in the words are echoed escaped, and get no hint
     both(c, binary, ["--pid", "ng\x1bx"], 2, "portview: --pid ng\\x1bx: not "
          "a process ID", None)
