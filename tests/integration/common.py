@@ -680,14 +680,29 @@ class World:
         s.holder = None
 
     def time_wait(self, c, s):
-        """Active close by c: c ends in TIME_WAIT, s disappears."""
+        """Active close by c: c ends in TIME_WAIT, s disappears.
+
+        Once, in a loaded CI run with a dozen namespaces coming and going,
+        the kernel had no TIME_WAIT socket for c at all (it_oracle's
+        world): the model then follows the kernel (c dropped, said on
+        stdout with the namespace's TCP counters that tell why), so that a
+        test of exact rows fails on the missing row with its reason, and
+        the oracle compares what is there."""
         self.close(c)
         wait_kernel(s, CLOSE_WAIT)
         self.close(s)
         c.state = TIME_WAIT
         s.open = False
         self.socks.remove(s)
-        wait_kernel(c, TIME_WAIT)
+        try:
+            wait_kernel(c, TIME_WAIT)
+        except RuntimeError as e:
+            key = c.kernel_key()[:6]
+            if any(k[:6] == key for k in kernel_sockets()):
+                raise
+            print("note: %s; no TIME_WAIT socket is left of it, so the model drops it "
+                  "(TcpExt: %s)" % (e, tcp_counters()), flush=True)
+            self.socks.remove(c)
         wait_kernel(s, None)
 
     def half_close(self, c, s):
@@ -828,6 +843,19 @@ def kernel_sockets():
                 out.append((proto, fam, _proc_addr(la), int(lp, 16),
                             _proc_addr(ra), int(rp, 16), int(w[3], 16)))
     return out
+
+
+def tcp_counters():
+    """This namespace's TcpExt counters that say why a socket went early
+    (aborts, TIME_WAIT overflow and recycling, orphans, memory), those not 0."""
+    with open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            pairs = zip(names.split()[1:], values.split()[1:])
+            return " ".join("%s=%s" % (n, v) for n, v in pairs if v != "0" and any(
+                w in n for w in ("Abort", "TW", "TimeWait", "Orphan", "Memory", "Prune")))
+    return "?"
 
 
 def wait_kernel(s, state, timeout=5.0):
