@@ -553,10 +553,17 @@ def pressure_cases(ck, binary, srv, cli, clients, accepted):
         cport = int(cli.cmd("ports", c)[0])
         cli.cmd("close", c)
         srv.cmd("close", peer[cport])
-    common.wait_until(lambda: sum(
-        1 for k in common.kernel_sockets()
-        if k[6] == common.TIME_WAIT and RANGE[0] <= k[3] <= RANGE[1]) == 20,
-        "20 client sockets in TIME_WAIT")
+    def in_range():
+        return [k for k in common.kernel_sockets() if RANGE[0] <= k[3] <= RANGE[1]]
+    try:
+        common.wait_until(lambda: sum(
+            1 for k in in_range() if k[6] == common.TIME_WAIT) == 20,
+            "20 client sockets in TIME_WAIT")
+    except RuntimeError as e:
+        # seen once on a quiet machine: say what the kernel had instead
+        states = collections.Counter(common.STATE_TEXT.get(k[6], k[6]) for k in in_range())
+        raise RuntimeError("%s; the client ports' states: %s; TcpExt: %s" % (
+            e, dict(states), common.tcp_counters()))
     doc, groups = check_counts(ck, binary, "20 of them in TIME_WAIT")
     rc, out, err = run(binary, ["-s"])
     ck.ok("  TCP    127.0.0.1      127.0.0.1:8080   80/100  80.0% "
