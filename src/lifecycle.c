@@ -89,18 +89,20 @@ static void set_filter(struct pv_lifecycle_bpf *skel, const struct pv_query *q)
 	_Static_assert(ARRAY_SIZE(q->clauses) == PV_LC_CLAUSES, "the program's clauses");
 	_Static_assert(PV_SIDE_SRC == PV_LC_SIDE_LOCAL && PV_SIDE_DST == PV_LC_SIDE_REMOTE,
 		       "the sides of a clause");
+	_Static_assert(sizeof(struct pv_portset) == sizeof(skel->bss->port_bits[0]),
+		       "a clause's ports are a pv_portset");
 	if (!q)
 		return;
 	skel->bss->want_states = pv_query_proto_states(q, IPPROTO_TCP);
 	skel->bss->nclauses = (uint32_t)q->nclauses;
 	for (size_t i = 0; i < q->nclauses; i++) {
 		const struct pv_port_clause *c = &q->clauses[i];
-		uint8_t *bits = skel->bss->port_bits[i];
+		struct pv_portset *ports = (struct pv_portset *)skel->bss->port_bits[i];
 		skel->bss->clause_sides[i] = c->sides;
 		size_t n = c->nranges < PV_MAX_RANGES ? c->nranges : PV_MAX_RANGES;
 		for (size_t k = 0; k < n; k++)
 			for (uint32_t p = c->ranges[k].lo; p <= c->ranges[k].hi; p++)
-				bits[p >> 3] |= (uint8_t)(1u << (p & 7));
+				pv_portset_add(ports, (uint16_t)p);
 	}
 	skel->bss->filtering = 1;
 }

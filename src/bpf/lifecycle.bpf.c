@@ -139,7 +139,7 @@ __u32 filtering = 0;
 __u32 want_states = 0;
 __u32 nclauses = 0;
 __u8 clause_sides[PV_LC_CLAUSES];
-__u8 port_bits[PV_LC_CLAUSES][65536 / 8];
+__u8 port_bits[PV_LC_CLAUSES][65536 / 8]; /* each laid out as user space's struct pv_portset */
 
 static __s32 current_pid(void)
 {
@@ -315,7 +315,7 @@ static int on_reset(struct sock *sk, __u8 kind, __u32 reason)
 {
 	if (!sk)
 		return 0;
-	int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	int state = sk->__sk_common.skc_state;
 	struct pv_lc_rec *r = begin(sk, kind, state, state);
 	if (!r)
 		return 0;
