@@ -41,7 +41,7 @@ The churners count their connections; every run must overlap churn.
 Under ASan (PORTVIEW_SANITIZED=1) the test has a budget: 8 runs instead
 of 20, and no PORTVIEW_DUMP=once search (that shows the test can see a
 loss); the sanitizer watches the same dump paths.  scripts/test's whole
-run runs it_churn there alone, and it_churn_128 and it_churn_1024 (20
+run runs it_churn in both builds, and it_churn_128 and it_churn_1024 (20
 runs and the search) unsanitized alone (tests/meson.build).
 
 Exit status: 0 pass, 1 fail, 77 skip.
