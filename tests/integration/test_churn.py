@@ -9,7 +9,8 @@ of its connections to the next process and the server ends of those from
 the previous one).  Two churner processes open and close loopback
 connections at half a core each (a batch of 32, then as long a
 rest; one over IPv4, one over IPv6, on
-addresses and ports the stable sockets do not use), for the whole test.
+addresses and ports the stable sockets do not use), during every run
+(they are stopped while the test reads a run's output).
 Then `portview -ano --json` runs 20 times in a row.  In every run:
 
   * every stable socket appears exactly once (matched by local and foreign
@@ -51,6 +52,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -212,6 +214,34 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+
+
+def hold(churners, stopped):
+    """Stop the churners while the test reads a run's output; let them go
+    on before the next run, and wait until each has made a batch of
+    connections again, so that every run meets churn in full swing
+    (without that wait the PORTVIEW_DUMP=once search at 128 buckets found
+    its first loss in runs 14 and 2 instead of 1 to 3).  Burning a core while Python checked 5,000
+    sockets made the test's CPU grow with how busy the machine was."""
+    if not churners:
+        return
+    if stopped:
+        for ch in churners:
+            os.kill(ch.pid, signal.SIGSTOP)
+        return
+    for ch in churners:
+        os.kill(ch.pid, signal.SIGCONT)
+    each = [0] * len(churners)
+    for i, ch in enumerate(churners):
+        ch.send("count")
+        each[i] = int(ch.reply()[0])
+    deadline = time.monotonic() + common.scaled(5)
+    for i, ch in enumerate(churners):
+        while time.monotonic() < deadline:
+            ch.send("count")
+            if int(ch.reply()[0]) >= each[i] + 32:
+                break
+            time.sleep(0.002)
 
 
 def churn_count(churners):
@@ -415,8 +445,10 @@ def main():
                 if args.buckets > 128 and n > REPORT_RUNS:
                     n -= 1
                     break
+                hold(churners, False)
                 rc, out, err = common.run_portview(["-an", "--json"], pv,
                                                    timeout=60)
+                hold(churners, True)
                 lost = missing_stable(out, model) if rc == 0 else None
                 c.ok(lost is not None, "PORTVIEW_DUMP=once run %d: exit 0 and "
                      "a JSON document" % n, err)
@@ -425,6 +457,7 @@ def main():
                     if len(losses) >= 2:
                         break
             del os.environ["PORTVIEW_DUMP"]
+            hold(churners, False)
             print("PORTVIEW_DUMP=once: %d run(s) missed stable sockets (run, "
                   "missed): %r, in %d runs" % (len(losses), losses, n))
             if args.buckets <= 128:
@@ -449,7 +482,9 @@ def main():
                      "each in one datagram" % n, line)
             elapsed = time.monotonic() - t
             after, _ = churn_count(churners)
+            hold(churners, True)
             check_run(c, n, rc, out, err, model, pids, elapsed, after - before)
+            hold(churners, False)
             if after > before:
                 overlapped += 1
             before = after
@@ -470,6 +505,7 @@ def main():
         for h in stable:
             c.ok(h.p.poll() is None, "stable process %d still alive" % h.pid)
     finally:
+        hold(churners, False)
         for p in churners + stable:
             p.stop()
     print("total time %.1f s" % (time.monotonic() - t0))
