@@ -248,6 +248,21 @@ static bool parse_owners(const char *value, enum pv_owner_source *src, struct pv
 	return true;
 }
 
+/* PORTVIEW_REFRESH: log or dump (empty: the default, log where it can). */
+static bool parse_refresh(const char *value, bool *dump_only, struct pv_why *why)
+{
+	if (strcmp(value, "dump") == 0)
+		*dump_only = true;
+	else if (value[0] && strcmp(value, "log") != 0) {
+		*why = (struct pv_why){.why = N_("unknown value"),
+				       .item = value,
+				       .len = strlen(value),
+				       .valid = "log, dump"};
+		return false;
+	}
+	return true;
+}
+
 /* The environment's part of the request. */
 static int read_env(struct pv_request *req, int *color_auto_off)
 {
@@ -274,6 +289,11 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 	const char *owners = getenv("PORTVIEW_OWNERS");
 	if (owners && !parse_owners(owners, &req->owners, &why)) {
 		pv_cli_bad_value("PORTVIEW_OWNERS", "=", owners, &why);
+		return EXIT_USAGE;
+	}
+	const char *refresh = getenv("PORTVIEW_REFRESH");
+	if (refresh && !parse_refresh(refresh, &req->refresh_dump, &why)) {
+		pv_cli_bad_value("PORTVIEW_REFRESH", "=", refresh, &why);
 		return EXIT_USAGE;
 	}
 	/*
@@ -651,6 +671,8 @@ static void finish(struct cli_state *st, int color_auto_off)
 			q->states = PV_STATES_ALL;
 		req->table.program = req->info = req->table.rates = true;
 		req->interval_ms = req->interval_ms ? req->interval_ms : 1000;
+		/* its refreshes follow the kernel's change log where it loads (follow.h) */
+		req->follow = !req->refresh_dump;
 	}
 	req->highlight_ms = req->highlight_ms ? req->highlight_ms : 3000;
 	if (req->mode == PV_MODE_EVENTS && !req->interval_ms)

@@ -19,7 +19,6 @@
 #include "portview/sort.h"
 #include "portview/table_opts.h"
 
-
 enum pv_mode {
 	PV_MODE_LIST,	 /* the socket table or its JSON */
 	PV_MODE_RANGES,	 /* --ranges */
@@ -46,6 +45,8 @@ struct pv_request {
 	bool lookup_sockets;	     /* --lookup asks about TCP or UDP: list the sockets */
 	struct pv_dump_policy dump;  /* PORTVIEW_DUMP */
 	enum pv_owner_source owners; /* PORTVIEW_OWNERS */
+	bool refresh_dump;	     /* PORTVIEW_REFRESH=dump: never the change log */
+	bool follow;		     /* refreshes follow the change log (--top) */
 	bool debug;		     /* PORTVIEW_DEBUG */
 	const char *proc_root;	     /* "/proc" */
 	const char *sysctl_dir;	     /* "/proc/sys/net/ipv4" */
@@ -54,11 +55,11 @@ struct pv_request {
 	bool metrics;	      /* --metrics: as OpenMetrics text */
 	int fail_on_pressure; /* --fail-on-pressure PCT: exit 3 above it; -1: not given */
 	/* Network namespaces */
-	struct pv_netns netns;	  /* -N: the one to list, opened; fd -1: this one */
-	char netns_opt[24];	  /* -N as the user spelled it, for messages */
-	const char *netns_spec;	  /* -N's value */
-	bool all_netns;		  /* --all-netns */
-	const char *run_netns;	  /* "/run/netns" */
+	struct pv_netns netns;	/* -N: the one to list, opened; fd -1: this one */
+	char netns_opt[24];	/* -N as the user spelled it, for messages */
+	const char *netns_spec; /* -N's value */
+	bool all_netns;		/* --all-netns */
+	const char *run_netns;	/* "/run/netns" */
 	/* Watching (PV_MODE_WATCH, PV_MODE_EVENTS) */
 	uint32_t interval_ms; /* how often to dump; --events: 1000 unless --interval */
 	uint64_t count;	      /* --count: stop after so many snapshots (events); 0: never */

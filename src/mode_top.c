@@ -61,6 +61,9 @@ static void run_job(struct worker *w)
 		w->prev = NULL;
 	}
 	w->reset = false;
+	/* the older snapshot's list: its memory for the next one's (follow.h) */
+	if (w->prev)
+		pv_follow_recycle(w->prev->follow, &w->cur->l);
 	pv_snap_free(w->cur);
 	top_frame_clear(&w->out);
 	w->status = pv_snap_take(w->req, w->P, w->svc, w->taken++ > 0, true, w->prev, w->cur);

@@ -180,6 +180,7 @@ struct take_job {
 	struct pv_socklist *l;
 	struct pv_snapshot_report *rep;
 	bool opened; /* a snapshotter could be opened: rep says what the dumps did */
+	struct pv_gather_report *grep;
 };
 
 static int take(void *arg)
@@ -193,8 +194,15 @@ static int take(void *arg)
 		s = own;
 	}
 	j->opened = true;
-	int err =
-	    pv_snapshot_take(s, j->o->query, &j->p->facts, j->o->dump, j->keeps, j->l, j->rep);
+	int err;
+	if (j->o->follow && !own) {
+		j->grep->followed = true;
+		err = pv_follow_take(j->o->follow, s, j->o->query, &j->p->facts, j->o->dump,
+				     j->keeps, j->l, j->rep, &j->grep->follow);
+	} else {
+		err = pv_snapshot_take(s, j->o->query, &j->p->facts, j->o->dump, j->keeps, j->l,
+				       j->rep);
+	}
 	pv_snapshotter_close(own);
 	return err;
 }
@@ -204,7 +212,7 @@ static int take_in(const struct pv_places *P, size_t i, const struct pv_gather_o
 		   unsigned keeps, struct pv_socklist *l, struct pv_gather_report *rep)
 {
 	enum pv_place_step step = PV_STEP_NONE;
-	struct take_job j = {&P->v[i], o, keeps, l, &rep->snaps[rep->nsnaps], false};
+	struct take_job j = {&P->v[i], o, keeps, l, &rep->snaps[rep->nsnaps], false, rep};
 	int err = in_place(&P->v[i].ns, take, &j, &step);
 	if (j.opened)
 		rep->nsnaps++;
@@ -223,6 +231,9 @@ static int take_all(const struct pv_places *P, const struct pv_gather_opts *o,
 	/* Queues, timers and the interface: a run of several places shows them. */
 	if (!P->multi)
 		return take_in(P, 0, o, o->keeps, l, rep);
+	struct pv_gather_opts each = *o;
+	each.follow = NULL; /* the change log follows one namespace */
+	o = &each;
 	int err = 0;
 	struct pv_socklist one;
 	struct pv_sock s;

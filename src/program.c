@@ -153,6 +153,17 @@ static void note_unseen(uint8_t unseen)
 }
 
 /* A gather's report in words, in the order its steps ran. */
+static void debug_follow(const struct pv_follow_report *r)
+{
+	if (r->full)
+		pv_warn("debug: follow: a full dump (%s); %zu sockets followed", r->why,
+			r->followed);
+	else
+		pv_warn("debug: follow: %zu changes applied, %zu sockets asked for again, %zu "
+			"followed",
+			r->changes, r->looked_up, r->followed);
+}
+
 static void say_gather(const struct pv_request *req, const struct pv_places *P,
 		       const struct pv_gather_report *rep, bool quiet)
 {
@@ -167,6 +178,8 @@ static void say_gather(const struct pv_request *req, const struct pv_places *P,
 	for (size_t i = 0; i < rep->nsnaps; i++)
 		say_snapshot(req, &rep->snaps[i], f->step == PV_STEP_DUMP && f->place == i, quiet);
 	say_failure(P, f, rep->nsnaps ? &rep->snaps[rep->nsnaps - 1] : NULL);
+	if (rep->followed && req->debug)
+		debug_follow(&rep->follow);
 	if (rep->scanned && req->debug)
 		debug_owners(&rep->scan);
 	if (rep->scan_err)

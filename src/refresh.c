@@ -131,6 +131,7 @@ void pv_snap_free(struct pv_snap *s)
 		pv_scan_keep_free(s->keep);
 		free(s->keep);
 	}
+	pv_follow_close(s->follow);
 	pv_snap_init(s);
 }
 
@@ -149,6 +150,20 @@ int pv_snap_take(const struct pv_request *req, const struct pv_places *P,
 	struct pv_gather_opts o;
 	pv_gather_opts_of(req, &req->query, &o);
 	o.keep = snap->keep;
+	if (prev && prev->follow_tried) {
+		snap->follow = prev->follow;
+		snap->follow_tried = true;
+		prev->follow = NULL;
+	} else if (!snap->follow_tried && req->follow && !P->multi &&
+		   pv_follow_can(&req->query, o.keeps)) {
+		snap->follow_tried = true;
+		int err = pv_follow_open(&snap->follow);
+		if (err && req->debug)
+			pv_warn("debug: follow: the change log cannot load (%s): every refresh "
+				"dumps in full",
+				strerror(-err));
+	}
+	o.follow = snap->follow;
 	int status = pv_take_with(req, &o, svc, P, quiet, &snap->l, &snap->view);
 	snap->has_view = true;
 	if (status != EXIT_OK)

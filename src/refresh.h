@@ -48,6 +48,12 @@ struct pv_snap {
 	 * pv_snap_take from prev, freed with the snapshot that holds it.
 	 */
 	struct pv_scan_keep *keep;
+	/*
+	 * --top's change log (follow.h), handed on the same way; follow_tried:
+	 * it was opened, or could not be (then every refresh dumps in full).
+	 */
+	struct pv_follow *follow;
+	bool follow_tried;
 };
 
 void pv_snap_init(struct pv_snap *s);

@@ -901,6 +901,12 @@ int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *soc
 	return pv_diag_lookup_state(s->lanes[0].lookup, sock, state);
 }
 
+long pv_snapshot_lookup_many(struct pv_snapshotter *s, const struct pv_diag_id *ids, size_t n,
+			     bool info, struct pv_socklist *out)
+{
+	return pv_diag_lookup_many(s->lanes[0].lookup, IPPROTO_TCP, ids, n, info, out);
+}
+
 int pv_snapshot_still_held(struct pv_snapshotter *s, const struct pv_sock *sock)
 {
 	struct mnl_socket *own = NULL;

@@ -542,8 +542,13 @@ static void swap_ends(struct inet_diag_sockid *id)
 	memcpy(id->idiag_dst, was.idiag_src, sizeof(id->idiag_dst));
 }
 
-long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
-			size_t n)
+/*
+ * Exact lookups of ids in batches: how many are gone, or a negative errno.
+ * With keep, the records found are parsed into keep's list (ext: the
+ * extensions asked for, tcp_info's).
+ */
+static long lookup_batches(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			   size_t n, uint8_t ext, struct pv_diag_parse *keep)
 {
 	/*
 	 * Each request gets one reply: the socket's record, or an NLMSG_ERROR.
@@ -576,6 +581,7 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 				  .nlmsg_seq = seq0 + (uint32_t)i},
 			    .r = {.sdiag_family = id->family,
 				  .sdiag_protocol = proto,
+				  .idiag_ext = ext,
 				  .idiag_states = ~0u,
 				  .id = id->id},
 			};
@@ -606,11 +612,27 @@ long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_di
 						gone = e ? e : -EBADMSG;
 				} else if (!is_record(&h)) {
 					gone = -EBADMSG;
+				} else if (keep && !add_record(keep, base + msg, h.nlmsg_len)) {
+					gone = -EBADMSG;
 				}
 			}
 		}
 	}
 	return gone;
+}
+
+long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			size_t n)
+{
+	return lookup_batches(nl, proto, ids, n, 0, NULL);
+}
+
+long pv_diag_lookup_many(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			 size_t n, bool info, struct pv_socklist *out)
+{
+	struct pv_diag_parse p;
+	pv_diag_parse_init(&p, proto, out, NULL);
+	return lookup_batches(nl, proto, ids, n, info ? 1u << (INET_DIAG_INFO - 1) : 0, &p);
 }
 
 void pv_diag_request_for(const struct pv_sock *s, struct inet_diag_req_v2 *r)

@@ -302,6 +302,12 @@ static void put_from(struct pv_socklist *into, size_t k, const struct pv_socklis
 		into->info[k] = from->info[i];
 }
 
+bool pv_socklist_in_order(const struct pv_socklist *l, size_t i)
+{
+	return (i == 0 || display_cmp(l, &l->v[i - 1], &l->v[i]) <= 0) &&
+	       (i + 1 >= l->n || display_cmp(l, &l->v[i], &l->v[i + 1]) <= 0);
+}
+
 void pv_socklist_merge(struct pv_socklist *into, struct pv_socklist *from)
 {
 	if (!into->n) {

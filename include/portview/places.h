@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "portview/follow.h"
 #include "portview/netns.h"
 #include "portview/owners.h"
 #include "portview/query.h"
@@ -96,6 +97,8 @@ struct pv_gather_opts {
 	const char *proc_root;	     /* where the scan reads, and the units */
 	bool units;		     /* the rows name their owner's unit */
 	struct pv_scan_keep *keep;   /* a refreshing run's, kept between scans; or NULL */
+	/* a refreshing run's change log (one place only): the snapshot follows it; or NULL */
+	struct pv_follow *follow;
 };
 
 /* What a gather found to say: the program words it. */
@@ -107,6 +110,8 @@ struct pv_gather_report {
 	struct pv_scan_report scan;
 	int scan_err;	/* the scan failed when finishing: a negative errno, or 0 */
 	uint8_t unseen; /* owners that could not be seen (PV_UNSEEN_*) */
+	bool followed;	/* the snapshot came through the change log: follow says how */
+	struct pv_follow_report follow;
 };
 void pv_gather_report_free(struct pv_gather_report *r);
 

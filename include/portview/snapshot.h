@@ -93,6 +93,7 @@ struct pv_snapshot_report {
 };
 
 struct pv_snapshotter;
+struct pv_diag_id; /* sock_diag.h */
 
 /* Open the netlink sockets.  Returns 0 or a negative errno. */
 int pv_snapshotter_open(struct pv_snapshotter **out);
@@ -122,6 +123,14 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
  * (sock_diag.h): 0 with *state its state now, -ENOENT when it has gone.
  */
 int pv_snapshot_lookup_state(struct pv_snapshotter *s, const struct pv_sock *sock, uint8_t *state);
+
+/*
+ * Ask the kernel again for each TCP socket of ids (exact lookups, in
+ * batches), each found parsed into out (with its tcp_info when info is
+ * set): how many had gone, or a negative errno.
+ */
+long pv_snapshot_lookup_many(struct pv_snapshotter *s, const struct pv_diag_id *ids, size_t n,
+			     bool info, struct pv_socklist *out);
 
 /*
  * Whether a process still holds the socket an earlier snapshot saw: 1 when

@@ -156,6 +156,12 @@ struct pv_diag_id {
  */
 long pv_diag_count_gone(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
 			size_t n);
+/*
+ * The same lookups, each socket found parsed into out (with its tcp_info
+ * when info is set): how many were gone, or a negative errno.
+ */
+long pv_diag_lookup_many(struct mnl_socket *nl, uint8_t proto, const struct pv_diag_id *ids,
+			 size_t n, bool info, struct pv_socklist *out);
 
 /*
  * Ask the kernel on nl for one socket again, by its addresses, ports and

@@ -59,6 +59,9 @@ void pv_socklist_sort(struct pv_socklist *l);
  */
 size_t pv_socklist_dedupe(struct pv_socklist *l);
 
+/* Whether record i sits in display order beside its neighbours. */
+bool pv_socklist_in_order(const struct pv_socklist *l, size_t i);
+
 /*
  * Merge from, sorted in display order, into into, sorted the same way and
  * keeping the same parallel arrays (sock.h): into becomes the sorted whole

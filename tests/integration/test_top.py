@@ -831,6 +831,48 @@ def japanese_keys(c, binary):
             t.close()
 
 
+def refresh_source(c, binary):
+    """--top's refreshes follow the kernel's change log where it loads
+    (PORTVIEW_DEBUG says which refreshes did), and PORTVIEW_REFRESH=dump
+    turns it off; a bad value is a usage error."""
+    lst = listen(7390)
+    conns = [connect(7390, 0, lst=lst) for _ in range(3)]
+
+    def run(value):
+        env = dict(os.environ, PORTVIEW_DEBUG="1", TERM="xterm")
+        if value is None:
+            env.pop("PORTVIEW_REFRESH", None)
+        else:
+            env["PORTVIEW_REFRESH"] = value
+        rc, out = common.run_on_pty([binary, "--top", "-n", "--interval", "0.2",
+                                     "--count", "4"], 120, env=env)
+        return rc, out.decode(errors="replace")
+    rc, out = run(None)
+    lines = re.findall(r"^portview: debug: follow: (.*)$", out, re.M)
+    if any("cannot load" in line for line in lines):
+        print("# refresh_source: the change log cannot load here: %s" % lines[0])
+        c.ok(rc == 0 and len(lines) == 1, "--top without the change log: one word of it",
+             out[-2000:])
+    else:
+        c.ok(rc == 0 and len(lines) == 4 and lines[0].startswith("a full dump (first)")
+             and all(re.match(r"\d+ changes applied, \d+ sockets asked for again, "
+                              r"\d+ followed$", line) for line in lines[1:]),
+             "--top: the first refresh dumps, the next three follow the change log",
+             "\n".join(lines) or out[-2000:])
+    rc, out = run("dump")
+    c.ok(rc == 0 and "debug: follow" not in out and "debug: TCP dump" in out,
+         "PORTVIEW_REFRESH=dump: every refresh dumps", out[-2000:])
+    env = dict(os.environ, PORTVIEW_REFRESH="nope")
+    p = subprocess.run([binary, "--top"], env=env, capture_output=True, text=True)
+    c.ok(p.returncode == 2 and p.stdout == "" and p.stderr ==
+         "portview: PORTVIEW_REFRESH=nope: unknown value (valid: log, dump)\n",
+         "PORTVIEW_REFRESH=nope: a usage error naming it", p.stderr)
+    for a, b in conns:
+        a.close()
+        b.close()
+    lst.close()
+
+
 def main():
     common.enter_netns()
     binary = common.require_portview()
@@ -839,7 +881,7 @@ def main():
         sys.exit(1)
     c = common.Checker()
     parts = (small_screen, big_screen, crash, many_refreshes,
-             per_process_rate, resize, watch_keys, japanese_keys)
+             per_process_rate, resize, watch_keys, japanese_keys, refresh_source)
     # test_top.py [PART...]: only those (by their function's name), also
     # valgrind_refreshes, which the default run leaves out
     only = sys.argv[1:]

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The change log of the TCP sockets (follow.c's): which sockets a
+ * sock_diag dump would now say something new of, written to a ring buffer
+ * as struct pv_ch_rec, so that a refresh asks the kernel again for those
+ * alone (exact lookups) instead of dumping every socket.  Built into a
+ * light skeleton, as owners.bpf.c.  Tracepoints only: this kernel has no
+ * BPF trampolines (fentry), and a tracepoint's place is a kernel promise.
+ *
+ * Where each change is seen:
+ * - sock:inet_sock_set_state (BTF-typed): every change of state of a full
+ *   socket: opened, changed, ended (the change to CLOSE, after which a
+ *   TIME_WAIT socket may hold its place and cookie: user space asks);
+ * - tcp:tcp_retransmit_skb, for a socket in SYN_SENT: the change to
+ *   SYN_SENT comes before connect() picks the local port, so a connection
+ *   that is not answered at once is told again when its SYN is resent;
+ * - sock:sock_send_length and sock:sock_recv_length: a TCP socket that
+ *   moved data, told once per refresh (user space moves `generation` on
+ *   at each), so that user space asks for its tcp_info (its rates).
+ * Not seen: request sockets (SYN_RECV before the handshake completes),
+ * bound, inactive sockets, accept() (a socket's inode), the end of a
+ * TIME_WAIT socket: user space dumps, asks again or waits (follow.c).
+ */
+#include <stdbool.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "portview/change_records.h"
+
+#define AF_INET	    2
+#define AF_INET6    10
+#define IPPROTO_TCP 6
+
+#define TCP_SYN_SENT 2
+
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct in6_addr {
+	__u8 s6_addr[16];
+};
+
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	unsigned char skc_ipv6only : 1;
+	int skc_bound_dev_if;
+	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	__u32 val;
+} kuid_t;
+
+struct sock {
+	struct sock_common __sk_common;
+	kuid_t sk_uid;
+	__u16 sk_protocol;
+	unsigned long sk_ino;
+} __attribute__((preserve_access_index));
+
+struct inet_sock {
+	__be16 inet_sport;
+} __attribute__((preserve_access_index));
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PV_CH_RING_SIZE);
+} changes SEC(".maps");
+
+/* The refresh in which each socket last moved data (its cookie's generation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} moved_in SEC(".maps");
+
+/* Set by user space after the load, before the attach. */
+__u64 only_netns = 0; /* 0: every namespace; else its inode */
+/* Moved on by user space at each refresh. */
+__u64 generation = 0;
+
+/* Records that did not fit: user space then dumps in full. */
+__u64 lost = 0;
+
+static bool ours(struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+	if (sk->sk_protocol != IPPROTO_TCP || (family != AF_INET && family != AF_INET6))
+		return false;
+	return !only_netns || sk->__sk_common.skc_net.net->ns.inum == only_netns;
+}
+
+/* The record of a change of sk's state (both 0: it moved data). */
+static void tell(struct sock *sk, int oldstate, int newstate)
+{
+	struct pv_ch_rec *r = bpf_ringbuf_reserve(&changes, sizeof(*r), 0);
+	if (!r) {
+		__sync_fetch_and_add(&lost, 1);
+		return;
+	}
+	struct sock_common *c = &sk->__sk_common;
+	__builtin_memset(r, 0, sizeof(*r));
+	__u16 family = c->skc_family;
+	r->cookie = bpf_get_socket_cookie(sk);
+	r->family = (__u8)family;
+	r->oldstate = (__u8)oldstate;
+	r->state = (__u8)newstate;
+	/* at the change to CLOSE the port may already be given back: the socket's own copy */
+	r->sport = c->skc_num ? c->skc_num
+			      : __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	r->dport = __builtin_bswap16(c->skc_dport);
+	r->ifindex = (__u32)c->skc_bound_dev_if;
+	r->uid = sk->sk_uid.val;
+	if (bpf_core_field_exists(sk->sk_ino))
+		r->inode = (__u32)sk->sk_ino;
+	if (family == AF_INET6) {
+		r->flags |= PV_CH_F_V6ONLY_KNOWN;
+		if (BPF_CORE_READ_BITFIELD(c, skc_ipv6only))
+			r->flags |= PV_CH_F_V6ONLY;
+	}
+	if (family == AF_INET) {
+		__builtin_memcpy(r->saddr, &c->skc_rcv_saddr, 4);
+		__builtin_memcpy(r->daddr, &c->skc_daddr, 4);
+	} else {
+		__builtin_memcpy(r->saddr, c->skc_v6_rcv_saddr.s6_addr, 16);
+		__builtin_memcpy(r->daddr, c->skc_v6_daddr.s6_addr, 16);
+	}
+	bpf_ringbuf_submit(r, 0);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(pv_ch_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (sk && ours(sk))
+		tell(sk, oldstate, newstate);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(pv_ch_retransmit, struct sock *sk)
+{
+	if (sk && sk->__sk_common.skc_state == TCP_SYN_SENT && ours(sk))
+		tell(sk, TCP_SYN_SENT, TCP_SYN_SENT);
+	return 0;
+}
+
+static void moved(struct sock *sk, int ret)
+{
+	if (ret <= 0 || !sk || !ours(sk))
+		return;
+	__u64 cookie = bpf_get_socket_cookie(sk), now = generation;
+	__u64 *last = bpf_map_lookup_elem(&moved_in, &cookie);
+	if (last && *last == now)
+		return; /* told already in this refresh */
+	bpf_map_update_elem(&moved_in, &cookie, &now, BPF_ANY);
+	tell(sk, 0, 0);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(pv_ch_sent, struct sock *sk, int ret, int flags)
+{
+	moved(sk, ret);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(pv_ch_received, struct sock *sk, int ret, int flags)
+{
+	moved(sk, ret);
+	return 0;
+}
