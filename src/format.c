@@ -66,8 +66,11 @@ size_t pv_format_uint(char *out, uint32_t v)
 size_t pv_format_si(char *out, uint64_t v)
 {
 	static const char prefix[] = "kMGTPE";
-	if (v < 10000)
-		return (size_t)snprintf(out, PV_SI_MAX, "%u", (unsigned)v);
+	if (v < 10000) { /* most rates: an idle 0 */
+		size_t n = pv_format_uint(out, (uint32_t)v);
+		out[n] = '\0';
+		return n;
+	}
 	double d = (double)v;
 	size_t u = 0;
 	/* the prefix whose value, rounded to three digits, stays below 1000 */
