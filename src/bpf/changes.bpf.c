@@ -75,10 +75,25 @@ struct sock {
 	kuid_t sk_uid;
 	__u16 sk_protocol;
 	unsigned long sk_ino;
+	struct socket *sk_socket;
 } __attribute__((preserve_access_index));
 
 struct inet_sock {
 	__be16 inet_sport;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned long i_ino;
+} __attribute__((preserve_access_index));
+
+struct socket {
+	int state;
+} __attribute__((preserve_access_index));
+
+/* A socket's inode sits right after it (include/net/sock.h's SOCK_INODE). */
+struct socket_alloc {
+	struct socket socket;
+	struct inode vfs_inode;
 } __attribute__((preserve_access_index));
 
 char LICENSE[] SEC("license") = "GPL";
@@ -133,8 +148,13 @@ static void tell(struct sock *sk, int oldstate, int newstate)
 	r->dport = __builtin_bswap16(c->skc_dport);
 	r->ifindex = (__u32)c->skc_bound_dev_if;
 	r->uid = sk->sk_uid.val;
-	if (bpf_core_field_exists(sk->sk_ino))
-		r->inode = (__u32)sk->sk_ino;
+	if (bpf_core_field_exists(sk->sk_ino)) {
+		r->inode = (__u32)sk->sk_ino; /* kept in the socket since Linux 6.16 */
+	} else {
+		struct socket_alloc *sa = (struct socket_alloc *)BPF_CORE_READ(sk, sk_socket);
+		if (sa)
+			r->inode = (__u32)BPF_CORE_READ(sa, vfs_inode.i_ino);
+	}
 	if (family == AF_INET6) {
 		r->flags |= PV_CH_F_V6ONLY_KNOWN;
 		if (BPF_CORE_READ_BITFIELD(c, skc_ipv6only))
