@@ -143,8 +143,9 @@ static void tell(struct sock *sk, int oldstate, int newstate)
 	r->oldstate = (__u8)oldstate;
 	r->state = (__u8)newstate;
 	/* at the change to CLOSE the port may already be given back: the socket's own copy */
-	r->sport = c->skc_num ? c->skc_num
-			      : __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	r->sport = c->skc_num
+		       ? c->skc_num
+		       : __builtin_bswap16(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	r->dport = __builtin_bswap16(c->skc_dport);
 	r->ifindex = (__u32)c->skc_bound_dev_if;
 	r->uid = sk->sk_uid.val;
