@@ -63,9 +63,10 @@ struct pv_follow {
 	struct pv_sock *ask;
 	bool *ask_gone;
 	size_t nask, capask;
-	struct pv_idmap asking; /* cookie -> index in ask */
-	struct pv_idset told;	/* the ends of the sockets the log told of (ends_key) */
-	uint64_t *watch;	/* sockets whose counters moved at the last asking */
+	struct pv_idmap asking;	    /* cookie -> index in ask */
+	struct pv_idset told;	    /* the ends of the sockets the log told of (ends_key) */
+	struct pv_idset connecting; /* told of in SYN_SENT before their port was chosen */
+	uint64_t *watch;	    /* sockets whose counters moved at the last asking */
 	size_t nwatch, capwatch;
 	struct pv_socklist spare; /* an older output's memory, for the next (pv_follow_recycle) */
 	struct pv_tw_due *tw;	  /* the TIME_WAIT sockets' ends, a ring in the order told */
@@ -102,6 +103,7 @@ int pv_follow_open(struct pv_follow **out)
 	pv_idmap_init(&f->where, 16);
 	pv_idmap_init(&f->asking, 64);
 	pv_idset_init(&f->told, 64);
+	pv_idset_init(&f->connecting, 16);
 	*out = f;
 	return 0;
 }
@@ -120,6 +122,7 @@ void pv_follow_close(struct pv_follow *f)
 	free(f->tw);
 	pv_idmap_free(&f->asking);
 	pv_idset_free(&f->told);
+	pv_idset_free(&f->connecting);
 	pv_socklist_free(&f->live);
 	pv_socklist_free(&f->added);
 	pv_socklist_free(&f->spare);
@@ -138,11 +141,16 @@ void pv_follow_recycle(struct pv_follow *f, struct pv_socklist *old)
 
 /* ---- the followed list --------------------------------------------------------------------- */
 
-/* The states the log follows: not the bound ones (no change of state tells of them). */
+/*
+ * The states the log follows: not the bound ones (no change of state tells
+ * of them), nor the listeners (a dump of the listening hash alone is cheap,
+ * and gives their tcp_info; an exact lookup of an SO_REUSEPORT listener
+ * may find another of its group).
+ */
 static bool followed_state(uint8_t state)
 {
 	return state != PV_TCP_BOUND_INACTIVE && state != PV_TCP_CLOSE &&
-	       state != PV_TCP_NEW_SYN_RECV;
+	       state != PV_TCP_NEW_SYN_RECV && state != PV_TCP_LISTEN;
 }
 
 /* After these, the change to CLOSE may leave a TIME_WAIT socket in its place, same cookie. */
@@ -303,8 +311,7 @@ static uint64_t ends_key(const struct pv_sock *s, bool reversed)
 }
 
 /* One record of the log. */
-static void apply(struct pv_follow *f, const struct pv_ch_rec *r, const struct pv_query *q,
-		  const struct pv_ephemeral *eph)
+static void apply(struct pv_follow *f, const struct pv_ch_rec *r)
 {
 	struct pv_sock s;
 	struct pv_socklist *l;
@@ -325,14 +332,13 @@ static void apply(struct pv_follow *f, const struct pv_ch_rec *r, const struct p
 		}
 		return;
 	}
-	if (r->state == PV_TCP_SYN_SENT && r->sport == 0)
-		return; /* no local port yet: its SYN's resending or its next change tells it */
-	if (r->state == PV_TCP_LISTEN) {
-		/* a listener is as the record says (an exact lookup can find another of its group)
-		 */
-		upsert(f, &s, q, eph);
+	if (r->state == PV_TCP_SYN_SENT && r->sport == 0) {
+		/* no local port yet (connect() picks it after): the connecting sockets dumped */
+		pv_idset_add(&f->connecting, r->cookie);
 		return;
 	}
+	if (r->state == PV_TCP_LISTEN)
+		return; /* the listeners are dumped */
 	ask(f, &s);
 }
 
@@ -519,14 +525,13 @@ static void settle(struct pv_follow *f)
 	f->reorder = false;
 }
 
-/* Read the log to its end, applying (q) or, q NULL, dropping its records: how many. */
-static size_t read_log(struct pv_follow *f, const struct pv_query *q,
-		       const struct pv_ephemeral *eph)
+/* Read the log to its end, applying its records, or dropping them: how many. */
+static size_t read_log(struct pv_follow *f, bool use)
 {
 	size_t total = 0, n;
 	while ((n = pv_ringbuf_read(&f->ring, f->recs, sizeof(*f->recs), READ_BATCH)) > 0) {
-		for (size_t i = 0; q && i < n; i++)
-			apply(f, &f->recs[i], q, eph);
+		for (size_t i = 0; use && i < n; i++)
+			apply(f, &f->recs[i]);
 		total += n;
 	}
 	return total;
@@ -605,7 +610,7 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 		unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
 {
 	/* what the log said before the dump, the dump says again */
-	read_log(f, NULL, NULL);
+	read_log(f, false);
 	f->skel->bss->generation++;
 	f->lost = __atomic_load_n(&f->skel->bss->lost, __ATOMIC_RELAXED);
 	f->nwatch = 0;
@@ -613,11 +618,18 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	pv_idmap_free(&f->asking);
 	pv_idmap_init(&f->asking, 64);
 	f->tw_n = f->tw_head = 0;
+	pv_idset_free(&f->connecting);
+	pv_idset_init(&f->connecting, 16);
 	f->synced = false;
 	int err = pv_snapshot_take(s, q, ns, policy, keeps, out, rep);
 	if (err)
 		return err;
 	copy_list(&f->live, out, NULL);
+	if ((keeps & PV_KEEP_INFO) && !f->live.keep_info) {
+		/* a dump that found nothing may not say what it keeps */
+		f->live.keep_info = true;
+		f->live.info = xcalloc(f->live.cap, sizeof(*f->live.info));
+	}
 	pv_socklist_filter(&f->live, is_followed, NULL);
 	empty_added(f);
 	f->dropped = 0;
@@ -632,7 +644,52 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	return 0;
 }
 
-/* The sockets the log does not follow, dumped: UDP, and TCP's bound ones. */
+/*
+ * Sockets told of in SYN_SENT before connect() chose their port, and not
+ * told of since (no answer yet): a dump of the connecting ones, which
+ * replace those of the list.  The kernel walks its whole hash for it, as
+ * for any dump, so only when there are such sockets.
+ */
+static int connecting(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,
+		      const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
+		      unsigned keeps)
+{
+	bool waiting = false;
+	struct pv_socklist *l;
+	size_t at;
+	for (size_t i = 0; i < f->connecting.cap && !waiting; i++)
+		waiting = f->connecting.v[i] && !find(f, f->connecting.v[i], &l, &at);
+	pv_idset_free(&f->connecting);
+	pv_idset_init(&f->connecting, 16);
+	uint32_t states = pv_query_proto_states(q, IPPROTO_TCP) & PV_SF(PV_TCP_SYN_SENT);
+	if (!waiting || !states)
+		return 0;
+	struct pv_query part = *q;
+	part.tcp = true;
+	part.udp = false;
+	part.states = states;
+	struct pv_socklist found;
+	struct pv_snapshot_report r;
+	pv_socklist_init(&found);
+	int err = pv_snapshot_take(s, &part, ns, policy, keeps, &found, &r);
+	if (!err) {
+		for (size_t i = 0; i < f->live.n; i++)
+			if (f->live.v[i].proto && f->live.v[i].state == PV_TCP_SYN_SENT) {
+				f->live.v[i].proto = 0;
+				f->dropped++;
+			}
+		settle(f);
+		struct pv_sock one;
+		for (size_t i = 0; i < found.n; i++) {
+			pv_socklist_get(&found, i, &one);
+			upsert(f, &one, q, &ns->ephemeral);
+		}
+	}
+	pv_socklist_free(&found);
+	return err;
+}
+
+/* The sockets the log does not follow, dumped: UDP, TCP's listeners and bound ones. */
 static int dump_rest(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,
 		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
 		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
@@ -644,11 +701,13 @@ static int dump_rest(struct pv_follow *f, struct pv_snapshotter *s, const struct
 		part[nparts].tcp = false;
 		part[nparts++].udp = true;
 	}
-	if (pv_query_proto_states(q, IPPROTO_TCP) & PV_SF(PV_TCP_BOUND_INACTIVE)) {
+	uint32_t tcp = pv_query_proto_states(q, IPPROTO_TCP) &
+		       (PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_BOUND_INACTIVE));
+	if (tcp) {
 		part[nparts] = *q;
 		part[nparts].tcp = true;
 		part[nparts].udp = false;
-		part[nparts++].states = PV_SF(PV_TCP_BOUND_INACTIVE);
+		part[nparts++].states = tcp;
 	}
 	memset(rep, 0, sizeof(*rep));
 	for (size_t i = 0; i < nparts; i++) {
@@ -691,7 +750,7 @@ int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct p
 		return err;
 	}
 	/* the log to now; then what it said, and what moved, asked for again */
-	frep->changes = read_log(f, q, &ns->ephemeral);
+	frep->changes = read_log(f, true);
 	f->skel->bss->generation++; /* a socket that moves data from now on is told again */
 	ask_held_ones(f);
 	ask_due(f);
@@ -710,9 +769,15 @@ int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct p
 	}
 	frep->looked_up = (size_t)asked;
 	settle(f);
+	int err = connecting(f, s, q, ns, policy, keeps);
+	if (err) {
+		f->synced = false;
+		return err;
+	}
+	settle(f);
 	/* then what the log does not follow, dumped */
 	copy_list(out, &f->live, &f->spare);
-	int err = dump_rest(f, s, q, ns, policy, keeps, out, rep);
+	err = dump_rest(f, s, q, ns, policy, keeps, out, rep);
 	frep->followed = f->live.n;
 	if (err)
 		f->synced = false;

@@ -1,12 +1,12 @@
 /*
  * Refreshes that follow the kernel's changes instead of dumping every
  * socket again: the change log's BPF programs (src/bpf/changes.bpf.c)
- * say which TCP sockets opened, changed state, became TIME_WAIT ones,
- * closed and moved data; a refresh applies that to the list it keeps,
- * asks the kernel again (exact lookups, with tcp_info) for the sockets
- * that moved data, and dumps only what the log does not follow (UDP and
- * bound, inactive TCP sockets).  A full dump starts it, follows any loss
- * of the log, and comes back every PV_FOLLOW_RESYNC_MS.
+ * say which TCP sockets opened, changed state, closed and moved data; a refresh asks the kernel again (exact lookups,
+ * with tcp_info) for the connections named, and dumps only what the log
+ * does not follow (the listeners, UDP and bound, inactive TCP sockets; the
+ * connecting ones when one was not answered at once).  A full dump starts
+ * it, follows any loss of the log, and comes back every
+ * PV_FOLLOW_RESYNC_MS.
  *
  * What a followed list can miss until the next full dump: request sockets
  * (SYN_RECV, a handshake not yet completed), which the log does not see.

@@ -10,10 +10,9 @@
  * Where each change is seen:
  * - sock:inet_sock_set_state (BTF-typed): every change of state of a full
  *   socket: opened, changed, ended (the change to CLOSE, after which a
- *   TIME_WAIT socket may hold its place and cookie: user space asks);
- * - tcp:tcp_retransmit_skb, for a socket in SYN_SENT: the change to
- *   SYN_SENT comes before connect() picks the local port, so a connection
- *   that is not answered at once is told again when its SYN is resent;
+ *   TIME_WAIT socket may hold its place and cookie: user space asks).  The
+ *   change to SYN_SENT comes before connect() picks the local port: user
+ *   space dumps the connecting sockets when one is not answered at once;
  * - sock:sock_send_length and sock:sock_recv_length: a TCP socket that
  *   moved data, told once per refresh (user space moves `generation` on
  *   at each), so that user space asks for its tcp_info (its rates).
@@ -33,8 +32,6 @@
 #define AF_INET	    2
 #define AF_INET6    10
 #define IPPROTO_TCP 6
-
-#define TCP_SYN_SENT 2
 
 struct ns_common {
 	unsigned int inum;
@@ -176,14 +173,6 @@ int BPF_PROG(pv_ch_state, struct sock *sk, int oldstate, int newstate)
 {
 	if (sk && ours(sk))
 		tell(sk, oldstate, newstate);
-	return 0;
-}
-
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(pv_ch_retransmit, struct sock *sk)
-{
-	if (sk && sk->__sk_common.skc_state == TCP_SYN_SENT && ours(sk))
-		tell(sk, TCP_SYN_SENT, TCP_SYN_SENT);
 	return 0;
 }
 
