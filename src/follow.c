@@ -413,7 +413,8 @@ static void ask_held_ones(struct pv_follow *f)
 				   st == PV_TCP_SYN_RECV)) ||
 		    (r->inode && (closing_actively(st) || st == PV_TCP_LAST_ACK))) {
 			ask_held(f, &f->live, i);
-		} else if (f->told.n) {
+		} else if (f->told.n && (st == PV_TCP_TIME_WAIT || st == PV_TCP_FIN_WAIT2)) {
+			/* a TIME_WAIT socket (of either state) changes with no record of its own */
 			pv_socklist_get(&f->live, i, &s);
 			if (pv_idset_has(&f->told, ends_key(&s, true)))
 				ask_held(f, &f->live, i);
@@ -731,6 +732,19 @@ static int dump_rest(struct pv_follow *f, struct pv_snapshotter *s, const struct
 	return 0;
 }
 
+/* A full dump for the reason why, said in frep. */
+static int full_take(struct pv_follow *f, const char *why, struct pv_snapshotter *s,
+		     const struct pv_query *q, const struct pv_netns_facts *ns,
+		     const struct pv_dump_policy *policy, unsigned keeps, struct pv_socklist *out,
+		     struct pv_snapshot_report *rep, struct pv_follow_report *frep)
+{
+	frep->full = true;
+	frep->why = why;
+	int err = full(f, s, q, ns, policy, keeps, out, rep);
+	frep->followed = f->live.n;
+	return err;
+}
+
 int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,
 		   const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
 		   unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep,
@@ -742,42 +756,28 @@ int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct p
 			      ? "lost"
 			  : now_ms() - f->synced_ms >= (int64_t)PV_FOLLOW_RESYNC_MS ? "resync"
 										    : NULL;
-	if (why) {
-		frep->full = true;
-		frep->why = why;
-		int err = full(f, s, q, ns, policy, keeps, out, rep);
-		frep->followed = f->live.n;
-		return err;
-	}
+	if (why)
+		return full_take(f, why, s, q, ns, policy, keeps, out, rep, frep);
 	/* the log to now; then what it said, and what moved, asked for again */
 	frep->changes = read_log(f, true);
 	f->skel->bss->generation++; /* a socket that moves data from now on is told again */
 	ask_held_ones(f);
 	ask_due(f);
-	if (f->nask > ASK_MOST && f->nask > f->live.n / 8) {
-		/* asking one by one would cost more than a dump */
-		frep->full = true;
-		frep->why = "busy";
-		int err = full(f, s, q, ns, policy, keeps, out, rep);
-		frep->followed = f->live.n;
-		return err;
-	}
+	/* asking one by one would cost more than a dump */
+	if (f->nask > ASK_MOST && f->nask > f->live.n / 8)
+		return full_take(f, "busy", s, q, ns, policy, keeps, out, rep, frep);
 	long asked = ask_kernel(f, s, q, &ns->ephemeral);
-	if (asked < 0) {
-		f->synced = false;
-		return (int)asked;
-	}
+	/* the lookups failed otherwise than for sockets gone: a dump says it all */
+	if (asked < 0)
+		return full_take(f, "lost", s, q, ns, policy, keeps, out, rep, frep);
 	frep->looked_up = (size_t)asked;
 	settle(f);
-	int err = connecting(f, s, q, ns, policy, keeps);
-	if (err) {
-		f->synced = false;
-		return err;
-	}
+	if (connecting(f, s, q, ns, policy, keeps) < 0)
+		return full_take(f, "lost", s, q, ns, policy, keeps, out, rep, frep);
 	settle(f);
 	/* then what the log does not follow, dumped */
 	copy_list(out, &f->live, &f->spare);
-	err = dump_rest(f, s, q, ns, policy, keeps, out, rep);
+	int err = dump_rest(f, s, q, ns, policy, keeps, out, rep);
 	frep->followed = f->live.n;
 	if (err)
 		f->synced = false;
