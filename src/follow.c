@@ -69,6 +69,7 @@ struct pv_follow {
 	uint64_t *watch;	    /* sockets whose counters moved at the last asking */
 	size_t nwatch, capwatch;
 	struct pv_socklist spare; /* an older output's memory, for the next (pv_follow_recycle) */
+	uint64_t fresh;		  /* a socket asked for at each take (--top's details) */
 	struct pv_tw_due *tw;	  /* the TIME_WAIT sockets' ends, a ring in the order told */
 	size_t tw_head, tw_n, tw_cap;
 };
@@ -128,6 +129,12 @@ void pv_follow_close(struct pv_follow *f)
 	pv_socklist_free(&f->spare);
 	pv_idmap_free(&f->where);
 	free(f);
+}
+
+void pv_follow_fresh(struct pv_follow *f, uint64_t cookie)
+{
+	if (f)
+		f->fresh = cookie;
 }
 
 void pv_follow_recycle(struct pv_follow *f, struct pv_socklist *old)
@@ -404,6 +411,8 @@ static void ask_held_ones(struct pv_follow *f)
 		if (find(f, f->watch[i], &l, &at))
 			ask_held(f, l, at);
 	f->nwatch = 0;
+	if (f->fresh && find(f, f->fresh, &l, &at))
+		ask_held(f, l, at); /* all of its tcp_info shown: "idle for" grows by itself */
 	for (size_t i = 0; i < f->live.n; i++) {
 		const struct pv_rec *r = &f->live.v[i];
 		uint8_t st = r->state;
@@ -805,6 +814,12 @@ void pv_follow_recycle(struct pv_follow *f, struct pv_socklist *old)
 {
 	(void)f;
 	(void)old;
+}
+
+void pv_follow_fresh(struct pv_follow *f, uint64_t cookie)
+{
+	(void)f;
+	(void)cookie;
 }
 
 int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,

@@ -62,8 +62,10 @@ static void run_job(struct worker *w)
 	}
 	w->reset = false;
 	/* the older snapshot's list: its memory for the next one's (follow.h) */
-	if (w->prev)
+	if (w->prev) {
 		pv_follow_recycle(w->prev->follow, &w->cur->l);
+		pv_follow_fresh(w->prev->follow, w->b.detail_key);
+	}
 	pv_snap_free(w->cur);
 	top_frame_clear(&w->out);
 	w->status = pv_snap_take(w->req, w->P, w->svc, w->taken++ > 0, true, w->prev, w->cur);

@@ -1,11 +1,10 @@
 /*
  * Refreshes that follow the kernel's changes instead of dumping every
  * socket again: the change log's BPF programs (src/bpf/changes.bpf.c)
- * say which TCP sockets opened, changed state, closed and moved data; a refresh asks the kernel again (exact lookups,
- * with tcp_info) for the connections named, and dumps only what the log
- * does not follow (the listeners, UDP and bound, inactive TCP sockets; the
- * connecting ones when one was not answered at once).  A full dump starts
- * it, follows any loss of the log, and comes back every
+ * say which TCP sockets opened, changed state, closed and moved data; a refresh asks the kernel
+ * again (exact lookups, with tcp_info) for the connections named, and dumps only what the log does
+ * not follow (the listeners, UDP and bound, inactive TCP sockets; the connecting ones when one was
+ * not answered at once).  A full dump starts it, follows any loss of the log, and comes back every
  * PV_FOLLOW_RESYNC_MS.
  *
  * What a followed list can miss until the next full dump: request sockets
@@ -45,6 +44,12 @@ bool pv_follow_can(const struct pv_query *q, unsigned keeps);
  * take's output (old is left empty).
  */
 void pv_follow_recycle(struct pv_follow *f, struct pv_socklist *old);
+
+/*
+ * A socket (its cookie; 0: none) asked for again at each take whatever the
+ * log says: one whose whole tcp_info is shown (--top's details).
+ */
+void pv_follow_fresh(struct pv_follow *f, uint64_t cookie);
 
 /* What one take did, for PORTVIEW_DEBUG and the bench. */
 struct pv_follow_report {

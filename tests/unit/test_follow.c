@@ -9,7 +9,9 @@
  * - a group of SO_REUSEPORT listeners, one closed: an exact lookup would
  *   find another of the group;
  * - a socket half-closed whose peer then closes: FIN_WAIT2 to TIME_WAIT
- *   without a full socket's change of state.
+ *   without a full socket's change of state;
+ * - the socket whose details --top shows, asked for at each refresh: an
+ *   idle one's tcp_info ("idle for") moves with no record.
  * Each followed refresh must come from the log, not from a full dump.
  */
 #include <errno.h>
@@ -259,6 +261,58 @@ START_TEST(half_closed_then_closed)
 }
 END_TEST
 
+/* The row of cookie in t's list; -1: none. */
+static long row_of(const struct take *t, uint64_t cookie)
+{
+	for (size_t i = 0; i < t->l.n; i++)
+		if (t->l.v[i].cookie == cookie)
+			return (long)i;
+	return -1;
+}
+
+START_TEST(details_asked_again)
+{
+	struct world w = {0};
+	if (!world_open(&w))
+		return;
+	int lfd = listener(AF_INET, 5400), p[2];
+	connect_pair(lfd, AF_INET, 5400, 30400, p);
+	ck_assert_int_eq(write(p[0], "x", 1), 1);
+	char c;
+	ck_assert_int_eq(read(p[1], &c, 1), 1);
+	same(&w, "a connection that moved a byte");
+	usleep(1500 * 1000);
+	/* idle since: the log says nothing, and its tcp_info's "idle for" is as last asked */
+	struct take got, want;
+	take(&w, true, &got, &w.got);
+	take(&w, false, &want, &w.want);
+	long g = -1, k = -1;
+	for (size_t i = 0; i < want.l.n && g < 0; i++)
+		if (want.l.v[i].lport == 30400 && (g = row_of(&got, want.l.v[i].cookie)) >= 0)
+			k = (long)i;
+	ck_assert(g >= 0 && k >= 0);
+	uint64_t cookie = want.l.v[k].cookie;
+	ck_assert_uint_ge(want.l.info[k].last_data_sent_ms, got.l.info[g].last_data_sent_ms + 1000);
+	take_free(&got);
+	take_free(&want);
+	/* asked for at each take (the details shown): as a dump says it */
+	pv_follow_fresh(w.follow, cookie);
+	take(&w, true, &got, &w.got);
+	take(&w, false, &want, &w.want);
+	g = row_of(&got, cookie);
+	k = row_of(&want, cookie);
+	ck_assert(g >= 0 && k >= 0);
+	ck_assert_uint_ge(got.l.info[g].last_data_sent_ms, 1400);
+	ck_assert_uint_le(want.l.info[k].last_data_sent_ms - got.l.info[g].last_data_sent_ms, 200);
+	take_free(&got);
+	take_free(&want);
+	close(p[0]);
+	close(p[1]);
+	close(lfd);
+	world_close(&w);
+}
+END_TEST
+
 int main(void)
 {
 	if (!can_unshare()) {
@@ -275,6 +329,7 @@ int main(void)
 	tcase_add_test(tc, accepted_later);
 	tcase_add_test(tc, reuseport_group);
 	tcase_add_test(tc, half_closed_then_closed);
+	tcase_add_test(tc, details_asked_again);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
