@@ -560,9 +560,13 @@ def pressure_cases(ck, binary, srv, cli, clients, accepted):
             1 for k in in_range() if k[6] == common.TIME_WAIT) == 20,
             "20 client sockets in TIME_WAIT")
     except RuntimeError as e:
-        # seen once on a quiet machine: say what the kernel had instead
+        # Seen now and then (sessions 10 and 12, under load): the kernel's
+        # TcpExt TW counts 20 TIME_WAIT sockets made, /proc/net/tcp shows
+        # 19 and no other state for the missing port.  The kernel's doing,
+        # not portview's (nothing here reads portview): say what it had,
+        # and have main() run the scenario once more in a new namespace.
         states = collections.Counter(common.STATE_TEXT.get(k[6], k[6]) for k in in_range())
-        raise RuntimeError("%s; the client ports' states: %s; TcpExt: %s" % (
+        raise KernelLost("%s; the client ports' states: %s; TcpExt: %s" % (
             e, dict(states), common.tcp_counters()))
     doc, groups = check_counts(ck, binary, "20 of them in TIME_WAIT")
     rc, out, err = run(binary, ["-s"])
@@ -703,6 +707,14 @@ def scenario_usage(ck, binary):
           "-s --json, the range unreadable: nulls, no destination")
 
 
+# A scenario's exit status when the kernel lost a socket it waited for
+AGAIN = 75
+
+
+class KernelLost(Exception):
+    """The kernel's tables lost a socket the scenario waited for."""
+
+
 def main():
     if len(sys.argv) > 1:
         name = sys.argv[1]
@@ -711,7 +723,11 @@ def main():
         narrow_range()
         ck = common.Checker()
         print("== scenario %s" % name)
-        globals()["scenario_" + name](ck, binary)
+        try:
+            globals()["scenario_" + name](ck, binary)
+        except KernelLost as e:
+            print("# %s" % e)
+            sys.exit(AGAIN)
         ck.finish()
     # Every scenario in a namespace of its own.
     env = dict(os.environ)
@@ -719,8 +735,15 @@ def main():
     codes = []
     for name in SCENARIOS:
         sys.stdout.flush()
-        codes.append(subprocess.run([sys.executable, os.path.abspath(
-            __file__), name], env=env).returncode)
+        argv = [sys.executable, os.path.abspath(__file__), name]
+        rc = subprocess.run(argv, env=env).returncode
+        if rc == AGAIN:
+            # the kernel lost a TIME_WAIT socket: once more, every check again
+            print("# scenario %s: once more, in a new namespace" % name)
+            sys.stdout.flush()
+            rc = subprocess.run(argv, env=env).returncode
+            rc = 1 if rc == AGAIN else rc
+        codes.append(rc)
     if all(c == common.SKIP for c in codes):
         sys.exit(common.SKIP)
     sys.exit(0 if all(c == 0 for c in codes) else 1)
