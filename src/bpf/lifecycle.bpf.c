@@ -33,9 +33,8 @@
 
 #include "portview/lifecycle_records.h"
 
-#define AF_INET	     2
-#define AF_INET6     10
-#define IPPROTO_TCP  6
+#include "sock_types.h"
+
 #define RCV_SHUTDOWN 1
 
 enum {
@@ -47,49 +46,6 @@ enum {
 	TCP_LISTEN = 10,
 	TCP_NEW_SYN_RECV = 12,
 };
-
-struct ns_common {
-	unsigned int inum;
-} __attribute__((preserve_access_index));
-
-struct net {
-	struct ns_common ns;
-} __attribute__((preserve_access_index));
-
-typedef struct {
-	struct net *net;
-} possible_net_t;
-
-struct in6_addr {
-	__u8 s6_addr[16];
-};
-
-struct sock_common {
-	__be32 skc_daddr;
-	__be32 skc_rcv_saddr;
-	__be16 skc_dport;
-	__u16 skc_num;
-	unsigned short skc_family;
-	volatile unsigned char skc_state;
-	possible_net_t skc_net;
-	struct in6_addr skc_v6_daddr;
-	struct in6_addr skc_v6_rcv_saddr;
-} __attribute__((preserve_access_index));
-
-typedef struct {
-	__u32 val;
-} kuid_t;
-
-struct sock {
-	struct sock_common __sk_common;
-	kuid_t sk_uid;
-	__u8 sk_shutdown;
-	__u16 sk_protocol;
-} __attribute__((preserve_access_index));
-
-struct inet_sock {
-	__be16 inet_sport;
-} __attribute__((preserve_access_index));
 
 struct tcp_sock {
 	__u64 bytes_sent;
