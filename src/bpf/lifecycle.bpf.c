@@ -225,6 +225,13 @@ int pv_lc_state(__u64 *ctx)
 	int oldstate = (int)ctx[1], newstate = (int)ctx[2];
 	if (!sk || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
+	/*
+	 * Another namespace's socket is none of ours: remembered, its start
+	 * would take a place in the LRU map that one of ours may need (other
+	 * namespaces' churn evicted our connecting task's pid).
+	 */
+	if (only_netns && sk->__sk_common.skc_net.net->ns.inum != only_netns)
+		return 0;
 	__u64 key = (__u64)sk;
 
 	/* the addresses are not all set yet: the open is said when established */
