@@ -3,6 +3,7 @@
 #include "portview/buf.h"
 #include "portview/format.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,30 +137,57 @@ const char *pv_view_user(const struct pv_view *v, uint32_t uid)
 	return pv_users_name((struct pv_users *)&v->users, uid);
 }
 
+/*
+ * The class names and "ephemeral" in the user's language, with their
+ * widths: worked out once (the locale is set before anything runs), not
+ * asked of gettext for every cell of a 100,000-row table.
+ */
+static struct {
+	const char *text[PV_CLASS_DYNAMIC + 1];
+	size_t len[PV_CLASS_DYNAMIC + 1], width[PV_CLASS_DYNAMIC + 1];
+	const char *ephemeral;
+	size_t ephemeral_len, ephemeral_width;
+} words;
+static pthread_once_t words_once = PTHREAD_ONCE_INIT;
+
+static void words_init(void)
+{
+	for (int c = PV_CLASS_WELL_KNOWN; c <= PV_CLASS_DYNAMIC; c++) {
+		words.text[c] = _(pv_port_class_name((enum pv_port_class)c));
+		words.len[c] = strlen(words.text[c]);
+		words.width[c] = pv_text_width(words.text[c], words.len[c]);
+	}
+	words.ephemeral = _("ephemeral");
+	words.ephemeral_len = strlen(words.ephemeral);
+	words.ephemeral_width = pv_text_width(words.ephemeral, words.ephemeral_len);
+}
+
 void pv_annotation_text(struct pv_buf *out, const struct pv_service *svc, uint8_t cls,
 			bool ephemeral)
 {
-	if (cls == PV_CLASS_NONE) {
+	if (cls == PV_CLASS_NONE || cls > PV_CLASS_DYNAMIC) {
 		pv_buf_putc(out, '-');
 		return;
 	}
+	pthread_once(&words_once, words_init);
 	if (svc)
 		/* /etc/services is the administrator's, but still untrusted text */
 		pv_escape_text(out, svc->name, strlen(svc->name));
 	else
 		pv_buf_putc(out, '-');
 	pv_buf_putc(out, ' ');
-	pv_buf_puts(out, _(pv_port_class_name((enum pv_port_class)cls)));
+	pv_buf_add(out, words.text[cls], words.len[cls]);
 	if (ephemeral) {
 		pv_buf_putc(out, ' ');
-		pv_buf_puts(out, _("ephemeral"));
+		pv_buf_add(out, words.ephemeral, words.ephemeral_len);
 	}
 }
 
 size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephemeral)
 {
-	if (cls == PV_CLASS_NONE)
+	if (cls == PV_CLASS_NONE || cls > PV_CLASS_DYNAMIC)
 		return 1;
+	pthread_once(&words_once, words_init);
 	size_t w = 1;
 	if (svc) {
 		/* printable ASCII but the backslash is shown as it is */
@@ -178,9 +206,8 @@ size_t pv_annotation_width(const struct pv_service *svc, uint8_t cls, bool ephem
 			pv_buf_free(&b);
 		}
 	}
-	const char *name = _(pv_port_class_name((enum pv_port_class)cls));
-	w += 1 + pv_text_width(name, strlen(name));
+	w += 1 + words.width[cls];
 	if (ephemeral)
-		w += 1 + pv_text_width(_("ephemeral"), strlen(_("ephemeral")));
+		w += 1 + words.ephemeral_width;
 	return w;
 }
