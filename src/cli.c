@@ -671,14 +671,15 @@ static void finish(struct cli_state *st, int color_auto_off)
 			q->states = PV_STATES_ALL;
 		req->table.program = req->info = req->table.rates = true;
 		req->interval_ms = req->interval_ms ? req->interval_ms : 1000;
-		/* its refreshes follow the kernel's change log where it loads (follow.h) */
-		req->follow = !req->refresh_dump;
 	}
 	req->highlight_ms = req->highlight_ms ? req->highlight_ms : 3000;
 	if (req->mode == PV_MODE_EVENTS && !req->interval_ms)
 		req->interval_ms = 1000;
 	else if (req->mode == PV_MODE_LIST && req->interval_ms)
 		req->mode = PV_MODE_WATCH;
+	/* the refreshes follow the kernel's change log where it loads (follow.h) */
+	req->follow =
+	    (req->mode == PV_MODE_TOP || req->mode == PV_MODE_WATCH) && !req->refresh_dump;
 	/* the rates are the interval's: each TCP connection's, over the last one */
 	req->table.rates = req->info && req->mode == PV_MODE_WATCH;
 }

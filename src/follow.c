@@ -14,7 +14,10 @@ bool pv_follow_can(const struct pv_query *q, unsigned keeps)
 
 #ifdef PV_HAVE_BPF
 
+#include <fcntl.h>
 #include <linux/bpf.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +75,82 @@ struct pv_follow {
 	uint64_t fresh;		  /* a socket asked for at each take (--top's details) */
 	struct pv_tw_due *tw;	  /* the TIME_WAIT sockets' ends, a ring in the order told */
 	size_t tw_head, tw_n, tw_cap;
+	/*
+	 * The bound, inactive TCP sockets, from the last walk of the kernel's
+	 * bind hash.  hooked: the cgroup programs are attached (bind() and
+	 * closes are told), so the hash is walked only after a bind, or a change
+	 * to CLOSE that keeps a port (bound_walks: the walks still due; two, as
+	 * a bind's record comes before its port is taken), else at every take.
+	 */
+	bool hooked;
+	struct pv_socklist bound;
+	unsigned bound_walks;
+	struct pv_idset
+	    bound_left; /* sockets that left CLOSE (connect, listen) in this take's records */
+	struct pv_idset released; /* the bound sockets closed since the last full dump */
 };
+
+/* The mount point of the cgroup v2 hierarchy, into path; false: none mounted. */
+static bool cgroup2_root(char *path, size_t size)
+{
+	FILE *m = fopen("/proc/self/mounts", "re");
+	if (!m)
+		return false;
+	char line[4096], dir[4096], type[64];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), m))
+		found = sscanf(line, "%*s %4095s %63s", dir, type) == 2 &&
+			!strcmp(type, "cgroup2") && strlen(dir) < size;
+	fclose(m);
+	if (found)
+		strcpy(path, dir);
+	return found;
+}
+
+/*
+ * Attach the bind and close programs to the root of the cgroup hierarchy,
+ * where every task's sockets run them; false: not all of them could be
+ * (no cgroup v2, or not allowed), and the bind hash is walked at every take.
+ */
+static bool hook_binds(struct pv_follow *f)
+{
+	char root[4096];
+	if (!cgroup2_root(root, sizeof(root)))
+		return false;
+	int cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0)
+		return false;
+	/* this namespace's binds and closes alone, where the kernel can say (Linux 5.14) */
+	int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	if (probe >= 0 && getsockopt(probe, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+		cookie = 0;
+	if (probe >= 0)
+		close(probe);
+	f->skel->bss->only_netns_cookie = cookie;
+	struct pv_changes_bpf *k = f->skel;
+	int *links[] = {&k->links.pv_ch_bind4_fd, &k->links.pv_ch_bind6_fd,
+			&k->links.pv_ch_release_fd};
+	int progs[] = {k->progs.pv_ch_bind4.prog_fd, k->progs.pv_ch_bind6.prog_fd,
+		       k->progs.pv_ch_release.prog_fd};
+	enum bpf_attach_type types[] = {BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND,
+					BPF_CGROUP_INET_SOCK_RELEASE};
+	bool all = true;
+	for (size_t i = 0; i < 3 && all; i++) {
+		int fd = skel_link_create(progs[i], cg, types[i]);
+		all = fd > 0;
+		if (all)
+			*links[i] = fd;
+	}
+	close(cg);
+	for (size_t i = 0; i < 3 && !all; i++) {
+		if (*links[i] > 0)
+			close(*links[i]);
+		*links[i] = 0;
+	}
+	return all;
+}
 
 int pv_follow_open(struct pv_follow **out)
 {
@@ -98,7 +176,11 @@ int pv_follow_open(struct pv_follow **out)
 		pv_follow_close(f);
 		return err;
 	}
+	f->hooked = hook_binds(f);
 	f->recs = xcalloc(READ_BATCH, sizeof(*f->recs));
+	pv_socklist_init(&f->bound);
+	pv_idset_init(&f->bound_left, 16);
+	pv_idset_init(&f->released, 16);
 	pv_socklist_init(&f->live);
 	pv_socklist_init(&f->added);
 	pv_idmap_init(&f->where, 16);
@@ -124,6 +206,9 @@ void pv_follow_close(struct pv_follow *f)
 	pv_idmap_free(&f->asking);
 	pv_idset_free(&f->told);
 	pv_idset_free(&f->connecting);
+	pv_idset_free(&f->bound_left);
+	pv_idset_free(&f->released);
+	pv_socklist_free(&f->bound);
 	pv_socklist_free(&f->live);
 	pv_socklist_free(&f->added);
 	pv_socklist_free(&f->spare);
@@ -323,6 +408,18 @@ static void apply(struct pv_follow *f, const struct pv_ch_rec *r)
 	struct pv_sock s;
 	struct pv_socklist *l;
 	size_t at;
+	if (r->flags & PV_CH_F_BIND) {
+		f->bound_walks = 2; /* its port is taken after the record */
+		return;
+	}
+	if (r->flags & PV_CH_F_RELEASED) {
+		pv_idset_add(&f->released, r->cookie);
+		return;
+	}
+	if (r->oldstate == PV_TCP_CLOSE)
+		pv_idset_add(&f->bound_left, r->cookie); /* bound no more: it connects or listens */
+	if (r->state == PV_TCP_CLOSE && (r->flags & PV_CH_F_KEEPS_PORT))
+		f->bound_walks = 2; /* it may stay bound, inactive */
 	if (r->state == 0 && r->oldstate == 0) {
 		/* it moved data: its tcp_info now (the rates) */
 		if (find(f, r->cookie, &l, &at))
@@ -540,8 +637,12 @@ static size_t read_log(struct pv_follow *f, bool use)
 {
 	size_t total = 0, n;
 	while ((n = pv_ringbuf_read(&f->ring, f->recs, sizeof(*f->recs), READ_BATCH)) > 0) {
-		for (size_t i = 0; use && i < n; i++)
-			apply(f, &f->recs[i]);
+		for (size_t i = 0; i < n; i++) {
+			if (use)
+				apply(f, &f->recs[i]);
+			else if (f->recs[i].flags & (PV_CH_F_BIND | PV_CH_F_KEEPS_PORT))
+				f->bound_walks = 2; /* the dump to come may be too early for it */
+		}
 		total += n;
 	}
 	return total;
@@ -614,12 +715,38 @@ static bool not_in_live(const struct pv_sock *s, const void *arg)
 	return !find(f, s->cookie, &l, &at);
 }
 
+static bool is_bound(const struct pv_sock *s, const void *arg)
+{
+	(void)arg;
+	return s->proto == IPPROTO_TCP && s->state == PV_TCP_BOUND_INACTIVE;
+}
+
+static bool not_bound(const struct pv_sock *s, const void *arg)
+{
+	return !is_bound(s, arg);
+}
+
+/* A bound socket of the last walk not closed since, nor followed now (connected). */
+static bool still_bound(const struct pv_sock *s, const void *arg)
+{
+	const struct pv_follow *f = arg;
+	return !pv_idset_has(&f->released, s->cookie) && not_in_live(s, arg);
+}
+
+/* And, when the walk is older than this take's records, not connected or listening since. */
+static bool still_bound_unwalked(const struct pv_sock *s, const void *arg)
+{
+	const struct pv_follow *f = arg;
+	return !pv_idset_has(&f->bound_left, s->cookie) && still_bound(s, arg);
+}
+
 /* A full dump, and the followed list made from it. */
 static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,
 		const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
 		unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
 {
 	/* what the log said before the dump, the dump says again */
+	f->bound_walks = 0;
 	read_log(f, false);
 	f->skel->bss->generation++;
 	f->lost = __atomic_load_n(&f->skel->bss->lost, __ATOMIC_RELAXED);
@@ -641,6 +768,14 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 		f->live.info = xcalloc(f->live.cap, sizeof(*f->live.info));
 	}
 	pv_socklist_filter(&f->live, is_followed, NULL);
+	copy_list(&f->bound, out, NULL);
+	pv_socklist_filter(&f->bound, is_bound, NULL);
+	/* a bind told before the dump may take its port after it */
+	f->bound_walks = f->bound_walks ? 1 : 0;
+	pv_idset_free(&f->released);
+	pv_idset_init(&f->released, 16);
+	pv_idset_free(&f->bound_left);
+	pv_idset_init(&f->bound_left, 16);
 	empty_added(f);
 	f->dropped = 0;
 	f->reorder = false;
@@ -699,10 +834,15 @@ static int connecting(struct pv_follow *f, struct pv_snapshotter *s, const struc
 	return err;
 }
 
-/* The sockets the log does not follow, dumped: UDP, TCP's listeners and bound ones. */
+/*
+ * The sockets the log does not follow, dumped: UDP and TCP's listeners;
+ * the bound, inactive ones from the last walk of the bind hash, walked
+ * again when due (bound_walks, or at every take when not hooked).
+ */
 static int dump_rest(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,
 		     const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
-		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep)
+		     unsigned keeps, struct pv_socklist *out, struct pv_snapshot_report *rep,
+		     struct pv_follow_report *frep)
 {
 	struct pv_query part[2];
 	size_t nparts = 0;
@@ -711,8 +851,10 @@ static int dump_rest(struct pv_follow *f, struct pv_snapshotter *s, const struct
 		part[nparts].tcp = false;
 		part[nparts++].udp = true;
 	}
-	uint32_t tcp = pv_query_proto_states(q, IPPROTO_TCP) &
-		       (PV_SF(PV_TCP_LISTEN) | PV_SF(PV_TCP_BOUND_INACTIVE));
+	uint32_t bound = pv_query_proto_states(q, IPPROTO_TCP) & PV_SF(PV_TCP_BOUND_INACTIVE);
+	bool walk = bound && (!f->hooked || f->bound_walks > 0);
+	uint32_t tcp =
+	    (pv_query_proto_states(q, IPPROTO_TCP) & PV_SF(PV_TCP_LISTEN)) | (walk ? bound : 0);
 	if (tcp) {
 		part[nparts] = *q;
 		part[nparts].tcp = true;
@@ -734,10 +876,26 @@ static int dump_rest(struct pv_follow *f, struct pv_snapshotter *s, const struct
 			pv_socklist_free(&one);
 			return err;
 		}
-		/* a bound socket that has since connected: the log's word is the newer */
-		pv_socklist_filter(&one, not_in_live, f);
+		if (walk && part[i].tcp) {
+			/* the bind hash's word, kept for the takes that do not walk it */
+			copy_list(&f->bound, &one, NULL);
+			pv_socklist_filter(&f->bound, is_bound, NULL);
+			pv_socklist_filter(&one, not_bound, NULL);
+			f->bound_walks -= f->bound_walks > 0;
+			frep->walked = true;
+		}
 		pv_socklist_merge(out, &one);
 	}
+	if (bound) {
+		/* a bound socket that has since connected: the log's word is the newer */
+		pv_socklist_filter(&f->bound, walk ? still_bound : still_bound_unwalked, f);
+		struct pv_socklist kept;
+		pv_socklist_init(&kept);
+		copy_list(&kept, &f->bound, NULL);
+		pv_socklist_merge(out, &kept);
+	}
+	pv_idset_free(&f->bound_left);
+	pv_idset_init(&f->bound_left, 16);
 	return 0;
 }
 
@@ -786,7 +944,7 @@ int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct p
 	settle(f);
 	/* then what the log does not follow, dumped */
 	copy_list(out, &f->live, &f->spare);
-	int err = dump_rest(f, s, q, ns, policy, keeps, out, rep);
+	int err = dump_rest(f, s, q, ns, policy, keeps, out, rep, frep);
 	frep->followed = f->live.n;
 	if (err)
 		f->synced = false;
@@ -798,6 +956,68 @@ int pv_follow_take(struct pv_follow *f, struct pv_snapshotter *s, const struct p
 struct pv_follow {
 	int unused;
 };
+
+/* The mount point of the cgroup v2 hierarchy, into path; false: none mounted. */
+static bool cgroup2_root(char *path, size_t size)
+{
+	FILE *m = fopen("/proc/self/mounts", "re");
+	if (!m)
+		return false;
+	char line[4096], dir[4096], type[64];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), m))
+		found = sscanf(line, "%*s %4095s %63s", dir, type) == 2 &&
+			!strcmp(type, "cgroup2") && strlen(dir) < size;
+	fclose(m);
+	if (found)
+		strcpy(path, dir);
+	return found;
+}
+
+/*
+ * Attach the bind and close programs to the root of the cgroup hierarchy,
+ * where every task's sockets run them; false: not all of them could be
+ * (no cgroup v2, or not allowed), and the bind hash is walked at every take.
+ */
+static bool hook_binds(struct pv_follow *f)
+{
+	char root[4096];
+	if (!cgroup2_root(root, sizeof(root)))
+		return false;
+	int cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0)
+		return false;
+	/* this namespace's binds and closes alone, where the kernel can say (Linux 5.14) */
+	int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	if (probe >= 0 && getsockopt(probe, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+		cookie = 0;
+	if (probe >= 0)
+		close(probe);
+	f->skel->bss->only_netns_cookie = cookie;
+	struct pv_changes_bpf *k = f->skel;
+	int *links[] = {&k->links.pv_ch_bind4_fd, &k->links.pv_ch_bind6_fd,
+			&k->links.pv_ch_release_fd};
+	int progs[] = {k->progs.pv_ch_bind4.prog_fd, k->progs.pv_ch_bind6.prog_fd,
+		       k->progs.pv_ch_release.prog_fd};
+	enum bpf_attach_type types[] = {BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND,
+					BPF_CGROUP_INET_SOCK_RELEASE};
+	bool all = true;
+	for (size_t i = 0; i < 3 && all; i++) {
+		int fd = skel_link_create(progs[i], cg, types[i]);
+		all = fd > 0;
+		if (all)
+			*links[i] = fd;
+	}
+	close(cg);
+	for (size_t i = 0; i < 3 && !all; i++) {
+		if (*links[i] > 0)
+			close(*links[i]);
+		*links[i] = 0;
+	}
+	return all;
+}
 
 int pv_follow_open(struct pv_follow **out)
 {

@@ -106,8 +106,11 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 			break;
 		/* this snapshot becomes the one before; the older one's place takes the next */
 		struct pv_snap *old = prev ? prev : &slots[1];
-		if (prev)
+		if (prev) {
+			/* its list's memory for the next one's (follow.h) */
+			pv_follow_recycle(cur->follow, &prev->l);
 			pv_snap_free(prev);
+		}
 		prev = cur;
 		cur = old;
 	}

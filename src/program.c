@@ -160,8 +160,9 @@ static void debug_follow(const struct pv_follow_report *r)
 			r->followed);
 	else
 		pv_warn("debug: follow: %zu changes applied, %zu sockets asked for again, %zu "
-			"followed",
-			r->changes, r->looked_up, r->followed);
+			"followed%s",
+			r->changes, r->looked_up, r->followed,
+			r->walked ? _("; the bind hash walked") : "");
 }
 
 static void say_gather(const struct pv_request *req, const struct pv_places *P,

@@ -58,6 +58,7 @@ struct pv_follow_report {
 	size_t changes;	  /* the log's records applied */
 	size_t looked_up; /* sockets asked for again (they moved data, or are new) */
 	size_t followed;  /* sockets in the followed list */
+	bool walked;	  /* the bind hash walked (its bound, inactive sockets) */
 };
 
 /*

@@ -16,9 +16,17 @@
  * - sock:sock_send_length and sock:sock_recv_length: a TCP socket that
  *   moved data, told once per refresh (user space moves `generation` on
  *   at each), so that user space asks for its tcp_info (its rates).
+ * - cgroup/bind4, cgroup/bind6 and cgroup/sock_release, attached by user
+ *   space to the root of the cgroup hierarchy (every task's sockets): a
+ *   bind() of a TCP socket, and the close of a bound, inactive one, so that
+ *   user space walks the kernel's bind hash (a dump of the bound, inactive
+ *   sockets) only after a bind, not at every refresh.  They allow every
+ *   call: they only tell.  The change to CLOSE of a socket whose process
+ *   holds it and that keeps its port (bind()'s lock) may leave it bound:
+ *   its record says so.
  * Not seen: request sockets (SYN_RECV before the handshake completes),
- * bound, inactive sockets, accept() (a socket's inode), the end of a
- * TIME_WAIT socket: user space dumps, asks again or waits (follow.c).
+ * accept() (a socket's inode), the end of a TIME_WAIT socket: user space
+ * dumps, asks again or waits (follow.c).
  */
 #include <stdbool.h>
 
@@ -30,6 +38,9 @@
 #include "portview/change_records.h"
 
 #include "sock_types.h"
+
+/* include/net/tcp_states.h: TCP_CLOSE */
+#define TCP_CLOSE_STATE 7
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -47,7 +58,8 @@ struct {
 } moved_in SEC(".maps");
 
 /* Set by user space after the load, before the attach. */
-__u64 only_netns = 0; /* 0: every namespace; else its inode */
+__u64 only_netns = 0;	     /* 0: every namespace; else its inode */
+__u64 only_netns_cookie = 0; /* the same namespace's cookie (SO_NETNS_COOKIE); 0: every one */
 /* Moved on by user space at each refresh. */
 __u64 generation = 0;
 
@@ -91,6 +103,9 @@ static void tell(struct sock *sk, int oldstate, int newstate)
 		if (sa)
 			r->inode = (__u32)BPF_CORE_READ(sa, vfs_inode.i_ino);
 	}
+	/* include/net/sock.h: SOCK_BINDPORT_LOCK; tcp_set_state() gives the port back without it */
+	if (newstate == TCP_CLOSE_STATE && (sk->sk_userlocks & 8) && sk->sk_socket)
+		r->flags |= PV_CH_F_KEEPS_PORT;
 	if (family == AF_INET6) {
 		r->flags |= PV_CH_F_V6ONLY_KNOWN;
 		if (BPF_CORE_READ_BITFIELD(c, skc_ipv6only))
@@ -138,4 +153,55 @@ int BPF_PROG(pv_ch_received, struct sock *sk, int ret, int flags)
 {
 	moved(sk, ret);
 	return 0;
+}
+
+/* A record that names a socket by its cookie alone, with flags (a bind, a close). */
+static void tell_cookie(__u64 cookie, __u8 family, __u8 flags, __u16 port)
+{
+	struct pv_ch_rec *r = bpf_ringbuf_reserve(&changes, sizeof(*r), 0);
+	if (!r) {
+		__sync_fetch_and_add(&lost, 1);
+		return;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->cookie = cookie;
+	r->family = family;
+	r->flags = flags;
+	r->sport = port;
+	bpf_ringbuf_submit(r, 0);
+}
+
+static int bound(struct bpf_sock_addr *ctx, __u8 family)
+{
+	if (ctx->protocol == IPPROTO_TCP &&
+	    (!only_netns_cookie || bpf_get_netns_cookie(ctx) == only_netns_cookie))
+		tell_cookie(bpf_get_socket_cookie(ctx), family, PV_CH_F_BIND,
+			    __builtin_bswap16((__u16)ctx->user_port));
+	return 1; /* allowed: the call goes on as if nothing were attached */
+}
+
+SEC("cgroup/bind4")
+int pv_ch_bind4(struct bpf_sock_addr *ctx)
+{
+	return bound(ctx, AF_INET);
+}
+
+SEC("cgroup/bind6")
+int pv_ch_bind6(struct bpf_sock_addr *ctx)
+{
+	return bound(ctx, AF_INET6);
+}
+
+/*
+ * The close of a socket's file: told of a TCP socket in CLOSE, as a bound,
+ * inactive one is (this hook may not read the port: unbound ones are told
+ * too).
+ */
+SEC("cgroup/sock_release")
+int pv_ch_release(struct bpf_sock *ctx)
+{
+	if (ctx->protocol == IPPROTO_TCP && ctx->state == TCP_CLOSE_STATE &&
+	    (!only_netns_cookie || bpf_get_netns_cookie(ctx) == only_netns_cookie))
+		tell_cookie(bpf_get_socket_cookie(ctx), (__u8)ctx->family, PV_CH_F_RELEASED, 0);
+	return 1;
 }

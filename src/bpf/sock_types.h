@@ -51,6 +51,7 @@ struct sock {
 	kuid_t sk_uid;
 	__u8 sk_shutdown;
 	__u16 sk_protocol;
+	__u8 sk_userlocks;
 	unsigned long sk_ino;
 	struct socket *sk_socket;
 } __attribute__((preserve_access_index));

@@ -5,7 +5,9 @@ private network namespace.
 
 1. In a pipe, `portview -no 0.3 --count 3` prints three snapshots, each
    an RFC 3339 time line and the exact table of the model; --continuous
-   (-c) repeats every second.
+   (-c) repeats every second.  The refreshes after the first follow the
+   kernel's change log where it loads (PORTVIEW_DEBUG says which did);
+   PORTVIEW_REFRESH=dump has each dump.
 2. NDJSON (--json): every line a JSON document (json.loads) with its time
    and counts; a connection opened mid-way is "new" in exactly one line
    and unmarked after; one closed mid-way is "closed" in exactly one line,
@@ -99,6 +101,31 @@ def pipe_snapshots(c, binary, w):
     rows = common.render_table(common.select(w.socks), w.comms, header=False)
     c.eq("".join(l + "\n" for l in lines if not TIME_LINE.match(l)),
          rows * 2, "--continuous -H: each snapshot's rows")
+
+    def run(value):
+        env = dict(os.environ, PORTVIEW_DEBUG="1")
+        if value is None:
+            env.pop("PORTVIEW_REFRESH", None)
+        else:
+            env["PORTVIEW_REFRESH"] = value
+        p = subprocess.run([binary, "-no", "--plain", "0.2", "--count", "4"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+    rc, out, err = run(None)
+    lines = re.findall(r"^portview: debug: follow: (.*)$", err, re.M)
+    if any("cannot load" in line for line in lines):
+        print("# pipe: the change log cannot load here: %s" % lines[0])
+    else:
+        c.ok(rc == 0 and len(lines) == 4 and lines[0].startswith("a full dump (first)")
+             and all(re.match(r"\d+ changes applied, \d+ sockets asked for again, "
+                              r"\d+ followed(; the bind hash walked)?$", line)
+                     for line in lines[1:]),
+             "pipe: the first refresh dumps, the next three follow the change log",
+             "\n".join(lines) or err[-2000:])
+        c.eq(out.count(want), 4, "pipe: each followed refresh is the whole table")
+    rc, out, err = run("dump")
+    c.ok(rc == 0 and "debug: follow" not in err and err.count("debug: TCP dump") >= 4,
+         "pipe: PORTVIEW_REFRESH=dump: every refresh dumps", err[-2000:])
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,10 @@
  * - a socket half-closed whose peer then closes: FIN_WAIT2 to TIME_WAIT
  *   without a full socket's change of state;
  * - the socket whose details --top shows, asked for at each refresh: an
- *   idle one's tcp_info ("idle for") moves with no record.
+ *   idle one's tcp_info ("idle for") moves with no record;
+ * - bound, inactive sockets (bind() told by a cgroup program, the bind
+ *   hash walked only then): bound, refused a connection but still bound,
+ *   a listener shut down, closed; and no walk when no bind was told.
  * Each followed refresh must come from the log, not from a full dump.
  */
 #include <errno.h>
@@ -31,7 +34,8 @@ struct world {
 	struct pv_places P;
 	struct pv_follow *follow;
 	struct pv_buf got, want;
-	int full; /* the followed takes that were full dumps */
+	int full;    /* the followed takes that were full dumps */
+	bool walked; /* the last followed take walked the bind hash */
 };
 
 struct take {
@@ -56,8 +60,10 @@ static void take(struct world *w, bool followed, struct take *t, struct pv_buf *
 	struct pv_gather_report rep;
 	pv_socklist_init(&t->l);
 	ck_assert_int_eq(pv_gather(&w->P, &o, &w->svc, &t->l, &t->v, &rep), 0);
-	if (followed)
+	if (followed) {
 		w->full += rep.follow.full;
+		w->walked = rep.follow.walked;
+	}
 	pv_gather_report_free(&rep);
 	struct pv_table_opts to = {.numeric = true, .program = true, .wide = true};
 	out->len = 0;
@@ -313,6 +319,81 @@ START_TEST(details_asked_again)
 }
 END_TEST
 
+/* A TCP socket bound to 127.0.0.1:port (SO_REUSEADDR: the port taken again at once). */
+static int bound_v4(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, port, &ss);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+	return fd;
+}
+
+/* Followed takes until one does not walk the bind hash; it must come within three. */
+static void settled(struct world *w, const char *what)
+{
+	for (int i = 0; i < 3; i++) {
+		same(w, what);
+		if (!w->walked)
+			return;
+	}
+	ck_abort_msg("%s: the bind hash walked at every take, no bind told", what);
+}
+
+START_TEST(bound_sockets)
+{
+	struct world w = {0};
+	if (!world_open(&w))
+		return;
+	settled(&w, "nothing bound");
+	int a = bound_v4(5500);
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET6, 5501, &ss);
+	int b = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(b, (struct sockaddr *)&ss, len), 0);
+	same(&w, "two sockets bound");
+	ck_assert(w.walked);
+	ck_assert_ptr_nonnull(strstr(w.got.data, "127.0.0.1:5500"));
+	ck_assert_ptr_nonnull(strstr(w.got.data, "[::1]:5501"));
+	settled(&w, "two sockets bound, a take later");
+	/* refused: back to CLOSE, its port kept (bound by bind()) */
+	int c = bound_v4(5502);
+	settled(&w, "a third bound");
+	len = loopback(AF_INET, 5599, &ss);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&ss, len), -1);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	same(&w, "its connect() refused");
+	ck_assert_ptr_nonnull(strstr(w.got.data, "127.0.0.1:5502"));
+	settled(&w, "refused, a take later");
+	/* a listener shut down: bound, inactive */
+	int l = bound_v4(5503);
+	ck_assert_int_eq(listen(l, 4), 0);
+	settled(&w, "a listener");
+	ck_assert_int_eq(shutdown(l, SHUT_RDWR), 0);
+	same(&w, "the listener shut down");
+	settled(&w, "shut down, a take later");
+	/* closed with no walk to come: the close told */
+	close(a);
+	same(&w, "a bound socket closed");
+	ck_assert_ptr_null(strstr(w.got.data, "127.0.0.1:5500"));
+	/* one that listens, then one that connects: bound no more */
+	ck_assert_int_eq(listen(b, 4), 0);
+	same(&w, "a bound socket listening");
+	int lfd = listener(AF_INET, 5504);
+	len = loopback(AF_INET, 5504, &ss);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&ss, len), 0);
+	same(&w, "a bound socket connected");
+	close(b);
+	close(c);
+	close(l);
+	close(lfd);
+	same(&w, "all closed");
+	world_close(&w);
+}
+END_TEST
+
 int main(void)
 {
 	if (!can_unshare()) {
@@ -330,6 +411,7 @@ int main(void)
 	tcase_add_test(tc, reuseport_group);
 	tcase_add_test(tc, half_closed_then_closed);
 	tcase_add_test(tc, details_asked_again);
+	tcase_add_test(tc, bound_sockets);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
