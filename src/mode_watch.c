@@ -57,6 +57,8 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 	struct pv_watch_header h;
 	struct pv_frame f;
 	struct top_watch *scr = NULL;
+	/* in a pipe: the last table's rows, copied where they did not change */
+	struct pv_table_memo *memo = pv_table_memo_new();
 	bool gone = false;
 	unsigned timeout = req->interval_ms / 2 < PV_RESOLVE_TIMEOUT_MS ? req->interval_ms / 2
 									: PV_RESOLVE_TIMEOUT_MS;
@@ -77,7 +79,11 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 					     .first = !prev,
 					     .clock = tty,
 					     .rates = req->info};
-		rows = pv_watch_compare_matched(prev ? &prev->l : NULL, &cur->l, cur->match, &n,
+		/* each row's place in the snapshot before, by cookie: for the marks and the memo */
+		uint32_t *match =
+		    cur->match ? NULL : pv_watch_match(prev ? &prev->l : NULL, &cur->l);
+		const uint32_t *in_prev = cur->match ? cur->match : match;
+		rows = pv_watch_compare_matched(prev ? &prev->l : NULL, &cur->l, in_prev, &n,
 						&h.counts);
 		for (size_t i = 0; cur->rates && i < cur->l.n; i++) {
 			h.sent += cur->rates[i].sent;
@@ -92,8 +98,13 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 		} else {
 			/* in full, as a netstat that repeats: each snapshot after its time */
 			pv_render_watch_header(&out, &h);
-			pv_render_table(&out, &cur->view, &req->table);
+			pv_render_table_again(&out, &cur->view, &req->table, memo, in_prev);
+			if (req->debug)
+				pv_warn("debug: table: %zu of %zu rows copied from the refresh "
+					"before",
+					pv_table_memo_reused(memo), cur->l.n);
 		}
+		free(match);
 		if ((status = pv_write_out(&out, &gone)) != EXIT_OK || gone)
 			break;
 		if (req->count && ++taken >= req->count)
@@ -117,6 +128,7 @@ int pv_mode_watch(const struct pv_request *req, const struct pv_services *svc, s
 	if (scr)
 		top_watch_close(scr);
 	free(rows);
+	pv_table_memo_free(memo);
 	pv_snap_free(&slots[0]);
 	pv_snap_free(&slots[1]);
 	pv_buf_free(&out);

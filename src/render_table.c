@@ -41,11 +41,17 @@ enum col {
 	NCOLS
 };
 
+static void add_uint(struct pv_buf *b, uint32_t v)
+{
+	char *p = pv_buf_reserve(b, 10);
+	b->len += pv_format_uint(p, v);
+}
+
 /* One owner: its PID, and with program its name. */
 static void owner_text(struct pv_buf *arena, const struct pv_owner_table *t,
 		       const struct pv_owner *o, bool program)
 {
-	pv_buf_printf(arena, "%d", (int)o->pid);
+	add_uint(arena, (uint32_t)o->pid); /* a PID is positive */
 	if (program) {
 		const struct pv_process *p = &t->procs[o->proc];
 		pv_buf_putc(arena, '/');
@@ -81,8 +87,11 @@ static void owner_cell(struct pv_buf *arena, const struct pv_row *s, const struc
 		last = o->pid;
 		owner_text(arena, t, o, program);
 	}
-	if (more)
-		pv_buf_printf(arena, " (+%u)", more);
+	if (more) {
+		pv_buf_puts(arena, " (+");
+		add_uint(arena, more);
+		pv_buf_putc(arena, ')');
+	}
 }
 
 /*
@@ -139,12 +148,6 @@ static void endpoint_cell(struct pv_buf *arena, const struct pv_row *s, bool loc
 		int len = snprintf(port, sizeof(port), "%u", ep->port);
 		pv_buf_add(arena, port, (size_t)len);
 	}
-}
-
-static void add_uint(struct pv_buf *b, uint32_t v)
-{
-	char *p = pv_buf_reserve(b, 10);
-	b->len += pv_format_uint(p, v);
 }
 
 static void add_si(struct pv_buf *b, uint64_t v)
@@ -675,8 +678,13 @@ static const char *cell_text(struct table *t, int c, const struct cell *x, size_
 	return t->cell.data;
 }
 
-/* Widen the columns shown to row r's cells (owner cells both ways if the table may be fitted). */
-static void measure_row(struct table *t, const struct pv_row *r, const struct pv_view *v)
+/*
+ * Widen the columns shown to row r's cells (owner cells both ways if the
+ * table may be fitted); with w, each shown column's cell width into it, in
+ * column order.
+ */
+static void measure_row(struct table *t, const struct pv_row *r, const struct pv_view *v,
+			uint16_t *w_out)
 {
 	bool may_condense = t->o->width && !t->lay.condense;
 	struct cell x = row_cells(t, r, v);
@@ -690,6 +698,8 @@ static void measure_row(struct table *t, const struct pv_row *r, const struct pv
 		}
 		if (w > t->m.content[c])
 			t->m.content[c] = w;
+		if (w_out)
+			*w_out++ = w > UINT16_MAX ? UINT16_MAX : (uint16_t)w;
 		if (may_condense && (c == COL_PID || c == COL_PROGRAM)) {
 			struct cell condensed = x;
 			condensed.condense = true;
@@ -713,7 +723,7 @@ static void measure(struct table *t, const struct pv_frame *f, size_t nrows)
 	uint8_t change;
 	for (size_t k = 0; k < nrows; k++) {
 		const struct pv_view *v = frame_row(f, k, &r, &change);
-		measure_row(t, &r, v);
+		measure_row(t, &r, v, NULL);
 	}
 	set_widths(&t->lay, &t->m, false);
 	fit(&t->lay, &t->m, t->o);
@@ -741,8 +751,9 @@ static void put_header(struct pv_buf *out, const struct table *t)
 	pv_buf_putc(out, '\n');
 }
 
-static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
-		    const struct pv_view *v, uint8_t change)
+/* Row r's line, its newline included, into t->row. */
+static void format_row(struct table *t, const struct pv_row *r, const struct pv_view *v,
+		       uint8_t change)
 {
 	const struct pv_table_opts *o = t->o;
 	struct pv_buf *row = &t->row;
@@ -779,7 +790,13 @@ static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
 	if (whole)
 		pv_buf_puts(row, "\033[0m");
 	pv_buf_putc(row, '\n');
-	pv_buf_add(out, row->data, row->len);
+}
+
+static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
+		    const struct pv_view *v, uint8_t change)
+{
+	format_row(t, r, v, change);
+	pv_buf_add(out, t->row.data, t->row.len);
 }
 
 void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct pv_table_opts *o)
@@ -802,4 +819,228 @@ void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct 
 		put_row(out, &t, &r, v, change);
 	}
 	table_free(&t);
+}
+
+/* ---- an interval display's table kept for the next refresh ---------------------------------- */
+
+/* What the memo keeps of each row: what its text was made of, and where the text is. */
+struct memo_row {
+	uint64_t key; /* row_key; 0: not kept */
+	uint32_t off, len;
+};
+
+struct pv_table_memo {
+	bool valid;
+	struct layout lay; /* the table's, whose widths every kept row's text has */
+	size_t n, ncols;   /* its rows, and the columns shown */
+	struct memo_row *rows;
+	uint16_t *widths; /* ncols per row: each shown cell's width */
+	struct pv_buf text;
+	/* the table being rendered: its memo, swapped in at the end */
+	struct memo_row *next_rows;
+	uint16_t *next_widths;
+	struct pv_buf next_text;
+	size_t cap;
+	size_t reused; /* rows the last table copied */
+};
+
+struct pv_table_memo *pv_table_memo_new(void)
+{
+	struct pv_table_memo *m = xcalloc(1, sizeof(*m));
+	pv_buf_init(&m->text);
+	pv_buf_init(&m->next_text);
+	return m;
+}
+
+size_t pv_table_memo_reused(const struct pv_table_memo *m)
+{
+	return m->reused;
+}
+
+void pv_table_memo_free(struct pv_table_memo *m)
+{
+	if (!m)
+		return;
+	free(m->rows);
+	free(m->widths);
+	free(m->next_rows);
+	free(m->next_widths);
+	pv_buf_free(&m->text);
+	pv_buf_free(&m->next_text);
+	free(m);
+}
+
+/*
+ * The tables whose rows' text depends on the row alone and the layout: no
+ * terminal to fit, no colours or marks, no counters or rates that move by
+ * themselves (-i, -e), numbers rather than names (which resolve late), one
+ * namespace's interfaces.
+ */
+static bool memo_fits(const struct pv_table_opts *o)
+{
+	return !o->width && !o->color && !o->changes && !o->info && !o->rates && !o->extended &&
+	       !o->unit && !o->netns && o->numeric;
+}
+
+static bool layout_same(const struct layout *a, const struct layout *b)
+{
+	for (int c = 0; c < NCOLS; c++)
+		if (a->on[c] != b->on[c] || (a->on[c] && a->width[c] != b->width[c]))
+			return false;
+	return a->indent == b->indent && a->condense == b->condense && a->marks == b->marks &&
+	       a->title_gap == b->title_gap;
+}
+
+/*
+ * Everything a row's text is made of but the layout, as a hash: the
+ * kernel's facts the cells show, the owners (PIDs, and program names when
+ * shown), the annotations.  A row bound to a device (its interface's name
+ * may change) is never kept: 0.
+ */
+static uint64_t row_key(const struct pv_row *r, const struct pv_view *v, bool program)
+{
+	if (r->s.ifindex)
+		return 0;
+	struct {
+		uint8_t proto, family, state, lclass, rclass, leph, unknown;
+		int8_t v6only;
+		uint16_t lport, rport;
+		uint32_t netns, owners;
+		uint8_t laddr[16], raddr[16];
+		const struct pv_service *lsvc, *rsvc;
+	} k;
+	memset(&k, 0, sizeof(k));
+	k.proto = r->s.proto;
+	k.family = r->s.family;
+	k.state = r->s.state;
+	k.lclass = r->local_class;
+	k.rclass = r->remote_class;
+	k.leph = r->local_ephemeral;
+	k.unknown = r->owners_unknown;
+	k.v6only = r->s.v6only;
+	k.lport = r->s.local.port;
+	k.rport = r->s.remote.port;
+	k.netns = r->s.netns;
+	k.owners = v->has_owners ? r->owner_count : 0;
+	memcpy(k.laddr, r->s.local.addr, sizeof(k.laddr));
+	memcpy(k.raddr, r->s.remote.addr, sizeof(k.raddr));
+	k.lsvc = r->local_service;
+	k.rsvc = r->remote_service;
+	/* a word at a time: a byte at a time was a third of a refresh's copy */
+	_Static_assert(sizeof(k) % 8 == 0, "the key is whole words");
+	uint64_t h = 0x70767274, word;
+	for (size_t i = 0; i < sizeof(k); i += 8) {
+		memcpy(&word, (const char *)&k + i, 8);
+		h = pv_hash64(h ^ word);
+	}
+	for (uint32_t i = 0; i < k.owners; i++) {
+		const struct pv_owner *o = &v->owners.owners[r->owner_first + i];
+		h = pv_hash64(h ^ (uint32_t)o->pid);
+		if (program) {
+			const struct pv_process *p = &v->owners.procs[o->proc];
+			h = pv_hash_bytes(p->comm, p->comm_len, h);
+		}
+	}
+	return h ? h : 1;
+}
+
+/* Room for n rows of ncols in both tables' arrays, the kept one's rows kept. */
+static void memo_room(struct pv_table_memo *m, size_t n, size_t ncols)
+{
+	if (ncols != m->ncols)
+		m->valid = false; /* its widths are of other columns */
+	if (n + 1 <= m->cap && ncols == m->ncols)
+		return;
+	size_t cap = n + 1 + (n + 1) / 4, per = ncols ? ncols : 1;
+	m->rows = xreallocarray(m->rows, cap, sizeof(*m->rows));
+	m->widths = xreallocarray(m->widths, cap * per, sizeof(*m->widths));
+	m->next_rows = xreallocarray(m->next_rows, cap, sizeof(*m->next_rows));
+	m->next_widths = xreallocarray(m->next_widths, cap * per, sizeof(*m->next_widths));
+	m->cap = cap;
+	m->ncols = ncols;
+}
+
+void pv_render_table_again(struct pv_buf *out, const struct pv_view *v,
+			   const struct pv_table_opts *o, struct pv_table_memo *m,
+			   const uint32_t *match)
+{
+	if (!m || !memo_fits(o)) {
+		if (m) {
+			m->valid = false;
+			m->reused = 0;
+		}
+		pv_render_table(out, v, o);
+		return;
+	}
+	size_t n = v->l->n, ncols = 0;
+	struct table t;
+	table_init(&t, o);
+	for (int c = 0; c < NCOLS; c++)
+		ncols += t.lay.on[c];
+	memo_room(m, n, ncols);
+	/* each row's key, and its widths: kept ones read, the others measured */
+	struct pv_row r;
+	for (size_t i = 0; i < n; i++) {
+		pv_view_row(v, i, &r);
+		struct memo_row *nr = &m->next_rows[i];
+		uint16_t *w = &m->next_widths[i * ncols];
+		nr->key = row_key(&r, v, o->program);
+		uint32_t k = match && m->valid ? match[i] : 0;
+		if (k && k - 1 < m->n && nr->key && m->rows[k - 1].key == nr->key) {
+			memcpy(w, &m->widths[(size_t)(k - 1) * ncols], ncols * sizeof(*w));
+			for (int c = 0; c < NCOLS; c++) {
+				if (!t.lay.on[c])
+					continue;
+				if (*w > t.m.content[c])
+					t.m.content[c] = *w;
+				w++;
+			}
+		} else {
+			measure_row(&t, &r, v, w);
+		}
+	}
+	set_widths(&t.lay, &t.m, false);
+	fit(&t.lay, &t.m, o);
+	t.last = NCOLS - 1;
+	while (!t.lay.on[t.last])
+		t.last--;
+	bool reuse = m->valid && layout_same(&t.lay, &m->lay);
+	put_header(out, &t);
+	struct pv_buf *next = &m->next_text;
+	next->len = 0;
+	m->reused = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct memo_row *nr = &m->next_rows[i];
+		uint32_t k = match && reuse ? match[i] : 0;
+		const char *text;
+		size_t len;
+		if (k && k - 1 < m->n && nr->key && m->rows[k - 1].key == nr->key) {
+			text = m->text.data + m->rows[k - 1].off;
+			len = m->rows[k - 1].len;
+			m->reused++;
+		} else {
+			pv_view_row(v, i, &r);
+			format_row(&t, &r, v, PV_CHANGE_NONE);
+			text = t.row.data;
+			len = t.row.len;
+		}
+		pv_buf_add(out, text, len);
+		nr->off = (uint32_t)next->len;
+		nr->len = (uint32_t)len;
+		pv_buf_add(next, text, len);
+	}
+	table_free(&t);
+	/* this table is the one kept now */
+	struct memo_row *rows = m->rows;
+	uint16_t *widths = m->widths;
+	m->rows = m->next_rows;
+	m->widths = m->next_widths;
+	m->next_rows = rows;
+	m->next_widths = widths;
+	struct pv_buf text = m->text;
+	m->text = m->next_text;
+	m->next_text = text;
+	m->n = n;
+	m->lay = t.lay;
+	m->valid = m->text.len < UINT32_MAX; /* offsets of 32 bits */
 }

@@ -7,7 +7,8 @@ private network namespace.
    an RFC 3339 time line and the exact table of the model; --continuous
    (-c) repeats every second.  The refreshes after the first follow the
    kernel's change log where it loads (PORTVIEW_DEBUG says which did);
-   PORTVIEW_REFRESH=dump has each dump.
+   PORTVIEW_REFRESH=dump has each dump.  An unchanged row's text is
+   copied from the refresh before (PORTVIEW_DEBUG says how many were).
 2. NDJSON (--json): every line a JSON document (json.loads) with its time
    and counts; a connection opened mid-way is "new" in exactly one line
    and unmarked after; one closed mid-way is "closed" in exactly one line,
@@ -123,6 +124,12 @@ def pipe_snapshots(c, binary, w):
              "pipe: the first refresh dumps, the next three follow the change log",
              "\n".join(lines) or err[-2000:])
         c.eq(out.count(want), 4, "pipe: each followed refresh is the whole table")
+    copied = re.findall(r"^portview: debug: table: (\d+) of (\d+) rows copied from the "
+                        r"refresh before$", err, re.M)
+    c.ok(len(copied) == 4 and copied[0][0] == "0" and
+         all(a == b and int(b) == len(common.select(w.socks)) for a, b in copied[1:]),
+         "pipe: the refreshes after the first copy every unchanged row's text",
+         "\n".join(str(x) for x in copied) or err[-2000:])
     rc, out, err = run("dump")
     c.ok(rc == 0 and "debug: follow" not in err and err.count("debug: TCP dump") >= 4,
          "pipe: PORTVIEW_REFRESH=dump: every refresh dumps", err[-2000:])

@@ -246,11 +246,13 @@ struct take {
 /*
  * A gather as the refresh loop takes it (keep: what the run keeps) or as
  * a one-shot run does (keep NULL), sorted by PID when by_pid, rendered
- * with PID/Program into out.
+ * with PID/Program into out; with memo, as the interval display in a pipe
+ * renders it, from the rows of the table memo kept (before: its list).
  */
 static void take(const struct pv_places *P, const struct pv_services *svc,
 		 struct pv_scan_keep *keep, struct pv_follow *follow, enum pv_owner_source src,
-		 bool by_pid, struct take *t, struct pv_buf *out)
+		 bool by_pid, struct pv_table_memo *memo, const struct pv_socklist *before,
+		 struct take *t, struct pv_buf *out)
 {
 	static const struct pv_dump_policy policy = {.check = PV_DUMP_CHECK};
 	static const struct pv_query q = {.states = PV_STATES_ALL};
@@ -288,7 +290,13 @@ static void take(const struct pv_places *P, const struct pv_services *svc,
 		      t->l.n);
 	struct pv_table_opts to = {.numeric = true, .program = true, .wide = true};
 	out->len = 0;
-	pv_render_table(out, &t->v, &to);
+	if (memo) {
+		uint32_t *match = pv_watch_match(before, &t->l);
+		pv_render_table_again(out, &t->v, &to, memo, match);
+		free(match);
+	} else {
+		pv_render_table(out, &t->v, &to);
+	}
 	pv_render_json(out, &t->v); /* each owner's descriptor too */
 	pv_buf_putc(out, '\0');
 }
@@ -334,7 +342,8 @@ START_TEST(five_hundred_refreshes_as_fresh)
 	struct pv_buf got, want;
 	pv_buf_init(&got);
 	pv_buf_init(&want);
-	size_t rows = 0, again = 0, bpf = 0, followed = 0;
+	size_t rows = 0, again = 0, bpf = 0, followed = 0, copied = 0;
+	struct pv_table_memo *memo = pv_table_memo_new();
 	for (int r = 0; r < REFRESHES; r++) {
 		bool by_pid = r % 3 == 2;
 		/*
@@ -344,18 +353,22 @@ START_TEST(five_hundred_refreshes_as_fresh)
 		 * the others from the /proc walk, the other producer.
 		 */
 		enum pv_owner_source src = r % 25 == 0 ? PV_OWNERS_AUTO : PV_OWNERS_PROC;
-		take(&P, &svc, &kept, follow, PV_OWNERS_AUTO, by_pid, cur, &got);
-		take(&P, &svc, NULL, NULL, src, by_pid, &fresh, &want);
+		const struct pv_socklist *before = prev ? &prev->l : NULL;
+		take(&P, &svc, &kept, follow, PV_OWNERS_AUTO, by_pid, memo, before, cur, &got);
+		take(&P, &svc, NULL, NULL, src, by_pid, NULL, NULL, &fresh, &want);
 		if (strcmp(got.data, want.data) != 0) {
 			/* a connection still settling (a FIN in flight): both again, once */
 			again++;
 			if (getenv("REFRESH_DEBUG"))
 				fprintf(stderr, "refresh %d again: %s\n", r,
 					text_diff(got.data, want.data));
-			take_free(cur);
+			/* the memo keeps the table just rendered: the next is matched to it */
+			struct take first = *cur;
 			take_free(&fresh);
-			take(&P, &svc, &kept, follow, PV_OWNERS_AUTO, by_pid, cur, &got);
-			take(&P, &svc, NULL, NULL, src, by_pid, &fresh, &want);
+			take(&P, &svc, &kept, follow, PV_OWNERS_AUTO, by_pid, memo, &first.l, cur,
+			     &got);
+			take_free(&first);
+			take(&P, &svc, NULL, NULL, src, by_pid, NULL, NULL, &fresh, &want);
 		}
 		if (strcmp(got.data, want.data) != 0 && getenv("REFRESH_DEBUG"))
 			fprintf(stderr, "GOT\n%.3000s\nWANT\n%.3000s\n", got.data, want.data);
@@ -365,6 +378,7 @@ START_TEST(five_hundred_refreshes_as_fresh)
 			ck_assert_int_eq(cur->used, fresh.used);
 		bpf += cur->used == PV_OWNERS_BPF;
 		followed += cur->followed;
+		copied += pv_table_memo_reused(memo);
 		rows += cur->l.n;
 		take_free(&fresh);
 		if (prev)
@@ -383,12 +397,15 @@ START_TEST(five_hundred_refreshes_as_fresh)
 		ck_assert_uint_gt(p.ops[i], 10);
 	ck_assert_uint_gt(rows, 20 * REFRESHES);
 	ck_assert_uint_le(again, REFRESHES / 20);
+	/* most rows did not change between two refreshes: their text was copied */
+	ck_assert_uint_gt(copied, rows / 2);
+	pv_table_memo_free(memo);
 	/* the change log's refreshes: all but the full dumps of its start and its resyncs */
 	if (follow)
 		ck_assert_uint_gt(followed, REFRESHES * 9 / 10);
-	printf("refresh: %s: %zu rows in %d refreshes, %zu taken again, %zu from the BPF "
-	       "iterator, %zu from the change log\n",
-	       follow ? "followed" : "dumped", rows, REFRESHES, again, bpf, followed);
+	printf("refresh: %s: %zu rows in %d refreshes (%zu copied from the table before), %zu "
+	       "taken again, %zu from the BPF iterator, %zu from the change log\n",
+	       follow ? "followed" : "dumped", rows, REFRESHES, copied, again, bpf, followed);
 	pv_follow_close(follow);
 
 	pv_buf_free(&got);
