@@ -188,6 +188,44 @@ static void info_list(struct pv_socklist *l)
 static const struct pv_rate rates[] = {
     {.sent = 2500000, .received = 123, .known = true}, {.known = false}, {.known = false}};
 
+/*
+ * The RTT cell is written without printf: the same text as "%g/%g" of the
+ * milliseconds, for values each side of every way it can go wrong (a
+ * trailing zero kept or one too many dropped, a carry, the fallback).
+ */
+START_TEST(rtt_cell_as_printf)
+{
+	static const uint32_t us[] = {
+	    0,	  1,	 7,	10,    42,     100,    999,	1000,	 1001,	      1010,
+	    1100, 12345, 21500, 99999, 100000, 999999, 1000000, 1234567, 4000000000u, UINT32_MAX};
+	size_t n = sizeof(us) / sizeof(us[0]);
+	for (size_t i = 0; i < n; i++) {
+		struct pv_socklist l;
+		pv_socklist_init(&l);
+		l.keep_info = true;
+		struct pv_tcp_info t = {
+		    .have = PV_TI_BASE, .rtt_us = us[i], .rttvar_us = us[n - 1 - i]};
+		struct pv_sock s = conn(40001, 1, PV_TCP_ESTABLISHED, 100);
+		s.info = &t;
+		pv_socklist_add(&l, &s);
+		struct pv_view v;
+		pv_view_init(&v, &l, NULL, NULL);
+		struct pv_buf b;
+		pv_buf_init(&b);
+		struct pv_table_opts o = {
+		    .numeric = true, .plain = true, .info = true, .no_header = true};
+		pv_render_table(&b, &v, &o);
+		char *got = text_of(&b), want[64];
+		snprintf(want, sizeof(want), " %g/%g ", us[i] / 1000.0, us[n - 1 - i] / 1000.0);
+		ck_assert_msg(strstr(got, want) != NULL, "rtt %u/%u: %s", us[i], us[n - 1 - i],
+			      got);
+		free(got);
+		pv_view_free(&v);
+		pv_socklist_free(&l);
+	}
+}
+END_TEST
+
 START_TEST(info_and_rate_columns)
 {
 	struct pv_socklist l;
@@ -632,6 +670,7 @@ int main(void)
 	tcase_add_test(tc, frame_marks_without_colour);
 	tcase_add_test(tc, frame_colours_whole_rows);
 	tcase_add_test(tc, info_and_rate_columns);
+	tcase_add_test(tc, rtt_cell_as_printf);
 	tcase_add_test(tc, json_info_and_rate);
 	tcase_add_test(tc, refresh_header);
 	tcase_add_test(tc, refresh_as_ndjson);
