@@ -974,68 +974,6 @@ struct pv_follow {
 	int unused;
 };
 
-/* The mount point of the cgroup v2 hierarchy, into path; false: none mounted. */
-static bool cgroup2_root(char *path, size_t size)
-{
-	FILE *m = fopen("/proc/self/mounts", "re");
-	if (!m)
-		return false;
-	char line[4096], dir[4096], type[64];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), m))
-		found = sscanf(line, "%*s %4095s %63s", dir, type) == 2 &&
-			!strcmp(type, "cgroup2") && strlen(dir) < size;
-	fclose(m);
-	if (found)
-		strcpy(path, dir);
-	return found;
-}
-
-/*
- * Attach the bind and close programs to the root of the cgroup hierarchy,
- * where every task's sockets run them; false: not all of them could be
- * (no cgroup v2, or not allowed), and the bind hash is walked at every take.
- */
-static bool hook_binds(struct pv_follow *f)
-{
-	char root[4096];
-	if (!cgroup2_root(root, sizeof(root)))
-		return false;
-	int cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg < 0)
-		return false;
-	/* this namespace's binds and closes alone, where the kernel can say (Linux 5.14) */
-	int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	if (probe >= 0 && getsockopt(probe, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
-		cookie = 0;
-	if (probe >= 0)
-		close(probe);
-	f->skel->bss->only_netns_cookie = cookie;
-	struct pv_changes_bpf *k = f->skel;
-	int *links[] = {&k->links.pv_ch_bind4_fd, &k->links.pv_ch_bind6_fd,
-			&k->links.pv_ch_release_fd};
-	int progs[] = {k->progs.pv_ch_bind4.prog_fd, k->progs.pv_ch_bind6.prog_fd,
-		       k->progs.pv_ch_release.prog_fd};
-	enum bpf_attach_type types[] = {BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND,
-					BPF_CGROUP_INET_SOCK_RELEASE};
-	bool all = true;
-	for (size_t i = 0; i < 3 && all; i++) {
-		int fd = skel_link_create(progs[i], cg, types[i]);
-		all = fd > 0;
-		if (all)
-			*links[i] = fd;
-	}
-	close(cg);
-	for (size_t i = 0; i < 3 && !all; i++) {
-		if (*links[i] > 0)
-			close(*links[i]);
-		*links[i] = 0;
-	}
-	return all;
-}
-
 int pv_follow_open(struct pv_follow **out)
 {
 	(void)out;
