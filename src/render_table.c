@@ -977,6 +977,14 @@ static uint64_t row_key(const struct pv_row *r, const struct pv_view *v, bool pr
 	return h ? h : 1;
 }
 
+/* The kept row that row i (its key) copies, matched by cookie; NULL: formatted afresh. */
+static const struct memo_row *kept(const struct pv_table_memo *m, const uint32_t *match, size_t i,
+				   uint64_t key)
+{
+	uint32_t k = match && m->valid ? match[i] : 0;
+	return k && k - 1 < m->n && key && m->rows[k - 1].key == key ? &m->rows[k - 1] : NULL;
+}
+
 /* Room for n rows of ncols in both tables' arrays, the kept one's rows kept. */
 static void memo_room(struct pv_table_memo *m, size_t n, size_t ncols)
 {
@@ -1018,9 +1026,9 @@ void pv_render_table_again(struct pv_buf *out, const struct pv_view *v,
 		struct memo_row *nr = &m->next_rows[i];
 		uint16_t *w = &m->next_widths[i * ncols];
 		nr->key = row_key(&r, v, o->program);
-		uint32_t k = match && m->valid ? match[i] : 0;
-		if (k && k - 1 < m->n && nr->key && m->rows[k - 1].key == nr->key) {
-			memcpy(w, &m->widths[(size_t)(k - 1) * ncols], ncols * sizeof(*w));
+		const struct memo_row *old = kept(m, match, i, nr->key);
+		if (old) {
+			memcpy(w, &m->widths[(size_t)(old - m->rows) * ncols], ncols * sizeof(*w));
 			for (int c = 0; c < NCOLS; c++) {
 				if (!t.lay.on[c])
 					continue;
@@ -1044,12 +1052,12 @@ void pv_render_table_again(struct pv_buf *out, const struct pv_view *v,
 	m->reused = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct memo_row *nr = &m->next_rows[i];
-		uint32_t k = match && reuse ? match[i] : 0;
+		const struct memo_row *old = reuse ? kept(m, match, i, nr->key) : NULL;
 		const char *text;
 		size_t len;
-		if (k && k - 1 < m->n && nr->key && m->rows[k - 1].key == nr->key) {
-			text = m->text.data + m->rows[k - 1].off;
-			len = m->rows[k - 1].len;
+		if (old) {
+			text = m->text.data + old->off;
+			len = old->len;
 			m->reused++;
 		} else {
 			pv_view_row(v, i, &r);
