@@ -802,6 +802,9 @@ class World:
         """Raise unless the kernel's socket tables equal the model.
 
         Guards against test-setup mistakes being reported as portview bugs.
+        A TIME_WAIT socket the kernel no longer has (seen beside CPU hogs in
+        it_oracle, its cause unknown: see time_wait()) is dropped from the
+        model with a note rather than failing the world.
         """
         # /proc/net/tcp lists no bound, inactive socket.
         want = sorted(s.kernel_key() for s in self.socks if s.state != BOUND)
@@ -816,6 +819,15 @@ class World:
         if want != got:
             missing = [k for k in want if k not in got]
             extra = [k for k in got if k not in want]
+            gone = [s for s in self.socks if s.state == TIME_WAIT and s.kernel_key() in missing]
+            if not extra and len(gone) == len(missing):
+                # a TIME_WAIT socket the kernel ended early, as time_wait()
+                # may find at once: the model follows the kernel, and says so
+                print("note: TIME_WAIT sockets gone early %r; the model drops them "
+                      "(TcpExt: %s)" % (gone, tcp_counters()), flush=True)
+                for s in gone:
+                    self.socks.remove(s)
+                return
             raise RuntimeError("kernel sockets differ from the test model:\n"
                                "  missing %r\n  extra %r" % (missing, extra))
 
