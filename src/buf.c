@@ -76,7 +76,7 @@ void pv_buf_free(struct pv_buf *b)
 	b->len = b->cap = 0;
 }
 
-char *pv_buf_reserve(struct pv_buf *b, size_t n)
+char *pv_buf_grow(struct pv_buf *b, size_t n)
 {
 	if (b->fd >= 0 && b->len >= PV_BUF_FLUSH)
 		pv_buf_flush(b);
@@ -94,31 +94,9 @@ char *pv_buf_reserve(struct pv_buf *b, size_t n)
 	return b->data + b->len;
 }
 
-void pv_buf_add(struct pv_buf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	memcpy(pv_buf_reserve(b, n), p, n);
-	b->len += n;
-}
-
 void pv_buf_puts(struct pv_buf *b, const char *s)
 {
 	pv_buf_add(b, s, strlen(s));
-}
-
-void pv_buf_putc(struct pv_buf *b, char c)
-{
-	*pv_buf_reserve(b, 1) = c;
-	b->len++;
-}
-
-void pv_buf_pad(struct pv_buf *b, char c, size_t n)
-{
-	if (n == 0)
-		return;
-	memset(pv_buf_reserve(b, n), c, n);
-	b->len += n;
 }
 
 void pv_buf_printf(struct pv_buf *b, const char *fmt, ...)

@@ -286,6 +286,15 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 		return EXIT_USAGE;
 	}
 	req->dump.threads = (unsigned)nthreads;
+	threads = getenv("PORTVIEW_TABLE_THREADS");
+	nthreads = 0;
+	if (threads && *threads &&
+	    (pv_parse_uint_str(threads, PV_TABLE_THREADS_MAX, &nthreads) < 0 || nthreads == 0)) {
+		why = (struct pv_why){.why = N_("not a number of threads"), .valid = "1 to 4"};
+		pv_cli_bad_value("PORTVIEW_TABLE_THREADS", "=", threads, &why);
+		return EXIT_USAGE;
+	}
+	req->table.threads = (unsigned)nthreads;
 	const char *owners = getenv("PORTVIEW_OWNERS");
 	if (owners && !parse_owners(owners, &req->owners, &why)) {
 		pv_cli_bad_value("PORTVIEW_OWNERS", "=", owners, &why);

@@ -50,16 +50,30 @@ bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep)
 	return family == AF_INET6 && is_link_local6(ep->addr);
 }
 
+/* "00" to "99": two digits of a number at a time */
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313"
+				 "23334353637383940414243444546474849"
+				 "50515253545556575859606162636465666768697071727374757677787980818"
+				 "28384858687888990919293949596979899";
+
 size_t pv_format_uint(char *out, uint32_t v)
 {
-	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	static const uint32_t tens[] = {10,	 100,	   1000,      10000,	 100000,
+					1000000, 10000000, 100000000, 1000000000};
+	size_t n = 1;
+	while (n < 10 && v >= tens[n - 1])
+		n++;
+	char *p = out + n;
+	while (v >= 100) {
+		uint32_t r = v % 100;
+		v /= 100;
+		p -= 2;
+		memcpy(p, &two_digits[2 * r], 2);
+	}
+	if (v >= 10)
+		memcpy(p - 2, &two_digits[2 * v], 2);
+	else
+		p[-1] = (char)('0' + v);
 	return n;
 }
 

@@ -1,11 +1,13 @@
 /* The table renderer: the layout of Windows `netstat -no`, plus columns. */
 #include "i18n.h"
 #include "portview/format.h"
+#include "portview/parallel.h"
 #include "portview/render_table.h"
 #include "portview/state.h"
 #include "portview/util.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -838,9 +840,216 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 	pv_render_frame(out, &f, o);
 }
 
+/* ---- a large table on several threads ---------------------------------------------------------
+ */
+
+/*
+ * Rows go to the threads in chunks: measured in any order, formatted into
+ * slots that the calling thread writes out in order.  A chunk's text is
+ * some 60 KB; a slot is reused once written, so a table never has more
+ * than SLOTS_PER_THREAD chunks per thread in memory.
+ */
+#define CHUNK_ROWS	 512
+#define SLOTS_PER_THREAD 2
+#define MAX_SLOTS	 (SLOTS_PER_THREAD * PV_TABLE_THREADS_MAX)
+
+/* Slot c % nslots holds chunk c, from when it is taken until written out. */
+struct slot {
+	struct pv_buf text;
+	bool ready; /* formatted */
+};
+
+struct par {
+	const struct pv_frame *f;
+	size_t nrows, nchunks;
+	struct table t[PV_TABLE_THREADS_MAX]; /* each thread's: t[0] the caller's */
+	size_t next_measure;		      /* the next chunk to measure (atomic) */
+	struct pv_buf *out;
+	pthread_mutex_t mu; /* the rest */
+	pthread_cond_t cv;
+	size_t next;	/* the next chunk to format */
+	size_t written; /* chunks written out */
+	size_t nslots;
+	struct slot slots[MAX_SLOTS];
+};
+
+static void format_chunk(struct table *t, const struct pv_frame *f, size_t chunk, size_t nrows,
+			 struct pv_buf *into)
+{
+	size_t to = (chunk + 1) * CHUNK_ROWS < nrows ? (chunk + 1) * CHUNK_ROWS : nrows;
+	struct pv_row r;
+	uint8_t change;
+	for (size_t k = chunk * CHUNK_ROWS; k < to; k++) {
+		const struct pv_view *v = frame_row(f, k, &r, &change);
+		put_row(into, t, &r, v, change);
+	}
+}
+
+/* Worker w: chunks of rows measured into its own table's widths. */
+static void measure_worker(void *arg, unsigned w)
+{
+	struct par *p = arg;
+	struct pv_row r;
+	uint8_t change;
+	for (;;) {
+		size_t c = __atomic_fetch_add(&p->next_measure, 1, __ATOMIC_RELAXED);
+		if (c >= p->nchunks)
+			break;
+		size_t to = (c + 1) * CHUNK_ROWS < p->nrows ? (c + 1) * CHUNK_ROWS : p->nrows;
+		for (size_t k = c * CHUNK_ROWS; k < to; k++) {
+			const struct pv_view *v = frame_row(p->f, k, &r, &change);
+			measure_row(&p->t[w], &r, v, NULL);
+		}
+	}
+}
+
+/*
+ * The caller's part: the chunks written out in order, each formatted
+ * straight into out when it is the next one, else into its slot (a chunk
+ * is taken only while its slot is free, so it never waits on itself).
+ * Threads that could not start leave it all to this one.
+ */
+static void write_chunks(struct par *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->written < p->nchunks) {
+		struct slot *s = &p->slots[p->written % p->nslots];
+		if (s->ready) {
+			pthread_mutex_unlock(&p->mu);
+			pv_buf_add(p->out, s->text.data, s->text.len);
+			pthread_mutex_lock(&p->mu);
+			s->ready = false;
+			p->written++;
+			pthread_cond_broadcast(&p->cv);
+		} else if (p->next < p->nchunks && p->next < p->written + p->nslots) {
+			size_t c = p->next++;
+			struct slot *to = &p->slots[c % p->nslots];
+			pthread_mutex_unlock(&p->mu);
+			if (c == p->written) {
+				format_chunk(&p->t[0], p->f, c, p->nrows, p->out);
+			} else {
+				to->text.len = 0;
+				format_chunk(&p->t[0], p->f, c, p->nrows, &to->text);
+			}
+			pthread_mutex_lock(&p->mu);
+			if (c == p->written) {
+				p->written++;
+				pthread_cond_broadcast(&p->cv);
+			} else {
+				to->ready = true;
+			}
+		} else {
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Worker w > 0: the next chunk whose slot is free, formatted into it. */
+static void text_worker(void *arg, unsigned w)
+{
+	struct par *p = arg;
+	if (w == 0) {
+		write_chunks(p);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->next < p->nchunks && p->next >= p->written + p->nslots)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->next >= p->nchunks)
+			break;
+		size_t c = p->next++;
+		struct slot *s = &p->slots[c % p->nslots];
+		pthread_mutex_unlock(&p->mu);
+		s->text.len = 0;
+		format_chunk(&p->t[w], p->f, c, p->nrows, &s->text);
+		pthread_mutex_lock(&p->mu);
+		s->ready = true;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Whether rows can be formatted side by side: not where a cell fills a
+ * cache of the view's as it is read (user names, -e; units and cgroups,
+ * --unit).
+ */
+static bool parallel_fits(const struct pv_table_opts *o)
+{
+	return !o->extended && !o->unit;
+}
+
+static unsigned table_threads(const struct pv_table_opts *o, size_t nrows)
+{
+	if (!parallel_fits(o) || nrows <= CHUNK_ROWS)
+		return 1;
+	if (o->threads)
+		return o->threads < PV_TABLE_THREADS_MAX ? o->threads : PV_TABLE_THREADS_MAX;
+	if (nrows < PV_TABLE_PARALLEL_ROWS)
+		return 1;
+	unsigned n = pv_cpus_free();
+	return n < PV_TABLE_THREADS_MAX ? n : PV_TABLE_THREADS_MAX;
+}
+
+/* The table of n threads: the same text as one thread's, in the same order. */
+static void render_parallel(struct pv_buf *out, const struct pv_frame *f,
+			    const struct pv_table_opts *o, size_t nrows, unsigned n)
+{
+	struct par *p = xcalloc(1, sizeof(*p));
+	p->f = f;
+	p->nrows = nrows;
+	p->nchunks = (nrows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+	p->out = out;
+	p->nslots = (size_t)n * SLOTS_PER_THREAD;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (unsigned w = 0; w < n; w++)
+		table_init(&p->t[w], o);
+	for (size_t i = 0; i < p->nslots; i++)
+		pv_buf_init(&p->slots[i].text);
+
+	pv_parallel_run(n, measure_worker, p);
+	struct table *t = &p->t[0];
+	for (unsigned w = 1; w < n; w++) {
+		for (int c = 0; c < NCOLS; c++)
+			if (p->t[w].m.content[c] > t->m.content[c])
+				t->m.content[c] = p->t[w].m.content[c];
+		for (int i = 0; i < 2; i++)
+			if (p->t[w].m.owners_condensed[i] > t->m.owners_condensed[i])
+				t->m.owners_condensed[i] = p->t[w].m.owners_condensed[i];
+	}
+	set_widths(&t->lay, &t->m, false);
+	fit(&t->lay, &t->m, o);
+	t->last = NCOLS - 1;
+	while (!t->lay.on[t->last])
+		t->last--;
+	for (unsigned w = 1; w < n; w++) {
+		p->t[w].lay = t->lay;
+		p->t[w].m = t->m;
+		p->t[w].last = t->last;
+	}
+	put_header(out, t);
+	pv_parallel_run(n, text_worker, p);
+
+	for (unsigned w = 0; w < n; w++)
+		table_free(&p->t[w]);
+	for (size_t i = 0; i < p->nslots; i++)
+		pv_buf_free(&p->slots[i].text);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
 void pv_render_frame(struct pv_buf *out, const struct pv_frame *f, const struct pv_table_opts *o)
 {
 	size_t nrows = f->rows ? f->n : f->cur->l->n;
+	unsigned n = table_threads(o, nrows);
+	if (n > 1) {
+		render_parallel(out, f, o, nrows, n);
+		return;
+	}
 	struct table t;
 	table_init(&t, o);
 	measure(&t, f, nrows);

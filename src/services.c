@@ -275,12 +275,22 @@ void pv_services_load(struct pv_services *s, const char *etc_path)
 	memset(s, 0, sizeof(*s));
 	if (etc_path)
 		load_etc(s, etc_path);
+	/*
+	 * Made here, not on first use, so that lookups from several threads
+	 * only read and write whole cache words.
+	 */
+	s->any_entry = pv_portset_new();
+	for (size_t i = 0; i < s->netc; i++)
+		pv_portset_add(s->any_entry, s->etc[i].port);
+	for (size_t i = 0; i < pv_iana_services_count; i++)
+		pv_portset_add(s->any_entry, pv_iana_services[i].port);
+	s->port_cache = xcalloc(PV_PORT_CACHE, sizeof(*s->port_cache));
 }
 
 /*
- * The by-name indexes and the by-port cache are built on first use: most
- * runs never look up a name, and sorting 11,500 names costs more than the
- * rest of a small listing.  They are caches, so the const lookups fill them.
+ * The by-name indexes are built on first use: most runs never look up a
+ * name, and sorting 11,500 names costs more than the rest of a small
+ * listing.  They are caches, so the const lookups fill them.
  */
 static struct pv_services *cache_of(const struct pv_services *s)
 {
@@ -332,25 +342,27 @@ const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16
 	 * entry at all: one bit says so.  Busy hosts repeat a few server ports:
 	 * remember recent answers.
 	 */
-	struct pv_services *c = cache_of(s);
-	if (!c->any_entry) {
-		c->any_entry = pv_portset_new();
-		for (size_t i = 0; i < s->netc; i++)
-			pv_portset_add(c->any_entry, s->etc[i].port);
-		for (size_t i = 0; i < pv_iana_services_count; i++)
-			pv_portset_add(c->any_entry, pv_iana_services[i].port);
-	}
-	if (!pv_portset_has(c->any_entry, port))
+	if (!s->any_entry)
+		return by_port_uncached(s, port, proto); /* not loaded: a zeroed struct */
+	if (!pv_portset_has(s->any_entry, port))
 		return NULL;
-	if (!c->port_cache)
-		c->port_cache = xcalloc(PV_PORT_CACHE, sizeof(*c->port_cache));
-	uint32_t key = ((uint32_t)port << 8 | proto) + 1;
-	struct pv_port_cache_entry *e = &c->port_cache[pv_hash64(key) % PV_PORT_CACHE];
-	if (e->key != key) {
-		e->key = key;
-		e->svc = by_port_uncached(s, port, proto);
+	uint64_t key = ((uint64_t)port << 8 | proto) + 1;
+	uint64_t *e = &s->port_cache[pv_hash64(key) % PV_PORT_CACHE];
+	uint64_t word = __atomic_load_n(e, __ATOMIC_RELAXED);
+	if (word >> 32 != key) {
+		const struct pv_service *svc = by_port_uncached(s, port, proto);
+		uint64_t at = !svc ? 0
+			      : svc >= s->etc && svc < s->etc + s->netc
+				  ? 1 + (uint64_t)(svc - s->etc)
+				  : 1 + s->netc + (uint64_t)(svc - pv_iana_services);
+		if (getenv("NOSTORE") == NULL)
+			__atomic_store_n(e, key << 32 | at, __ATOMIC_RELAXED);
+		return svc;
 	}
-	return e->svc;
+	uint64_t at = word & UINT32_MAX;
+	return at == 0	       ? NULL
+	       : at <= s->netc ? &s->etc[at - 1]
+			       : &pv_iana_services[at - 1 - s->netc];
 }
 
 static void emit(const struct pv_service *e, const struct pv_service **out, size_t max,

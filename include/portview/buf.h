@@ -2,8 +2,9 @@
 #ifndef PORTVIEW_BUF_H
 #define PORTVIEW_BUF_H
 
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
 
 /*
  * Allocation failure is handled in one place: the x-functions print a
@@ -37,11 +38,43 @@ void pv_buf_init_sink(struct pv_buf *b, int fd);
 int pv_buf_flush(struct pv_buf *b);
 void pv_buf_free(struct pv_buf *b);
 /* Make room for at least n more bytes; returns the tail. */
-char *pv_buf_reserve(struct pv_buf *b, size_t n);
-void pv_buf_add(struct pv_buf *b, const void *p, size_t n);
+/* Room for n more bytes (a sink written out first when full): where they go. */
+char *pv_buf_grow(struct pv_buf *b, size_t n);
+/*
+ * The calls below run for every cell of a table (a million at 100,000
+ * rows): their common case, room already there, is inline.
+ */
+static inline char *pv_buf_reserve(struct pv_buf *b, size_t n)
+{
+	if (__builtin_expect(
+		b->data && b->cap - b->len >= n && (b->fd < 0 || b->len < PV_BUF_FLUSH), 1))
+		return b->data + b->len;
+	return pv_buf_grow(b, n);
+}
+
+static inline void pv_buf_add(struct pv_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	memcpy(pv_buf_reserve(b, n), p, n);
+	b->len += n;
+}
+
+static inline void pv_buf_putc(struct pv_buf *b, char c)
+{
+	*pv_buf_reserve(b, 1) = c;
+	b->len++;
+}
+
+static inline void pv_buf_pad(struct pv_buf *b, char c, size_t n)
+{
+	if (n == 0)
+		return;
+	memset(pv_buf_reserve(b, n), c, n);
+	b->len += n;
+}
+
 void pv_buf_puts(struct pv_buf *b, const char *s);
-void pv_buf_putc(struct pv_buf *b, char c);
-void pv_buf_pad(struct pv_buf *b, char c, size_t n);
 __attribute__((format(printf, 2, 3))) void pv_buf_printf(struct pv_buf *b, const char *fmt, ...);
 
 /*

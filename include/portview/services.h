@@ -34,13 +34,15 @@ struct pv_services {
 	/* indexes sorted by name (case-insensitive), for lookups by name */
 	const struct pv_service **iana_by_name;
 	const struct pv_service **etc_by_name;
-	/* the ports that have any entry, built on first use */
+	/* the ports that have any entry, built at load */
 	struct pv_portset *any_entry;
-	/* recent by-port answers, direct-mapped */
-	struct pv_port_cache_entry {
-		uint32_t key; /* (port << 8 | proto) + 1; 0: empty */
-		const struct pv_service *svc;
-	} * port_cache;
+	/*
+	 * Recent by-port answers, direct-mapped, each one word read and written
+	 * whole (threads format a large table's rows side by side): the key,
+	 * (port << 8 | proto) + 1, above; below, 0 for no entry, 1 + i for
+	 * etc[i], 1 + netc + i for pv_iana_services[i].  0: empty.
+	 */
+	uint64_t *port_cache;
 };
 #define PV_PORT_CACHE 4096
 

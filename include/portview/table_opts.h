@@ -30,6 +30,14 @@ struct pv_table_opts {
 	 * '+', '~' and '-'.
 	 */
 	bool changes;
+	/*
+	 * Threads a large table's rows are formatted on (PORTVIEW_TABLE_THREADS),
+	 * at most PV_TABLE_THREADS_MAX; 0: one per CPU free at the time, from
+	 * PV_TABLE_PARALLEL_ROWS rows on.  The text is the same either way.
+	 */
+	unsigned threads;
 };
+#define PV_TABLE_THREADS_MAX   4
+#define PV_TABLE_PARALLEL_ROWS 20000
 
 #endif

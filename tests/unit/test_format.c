@@ -543,6 +543,35 @@ START_TEST(si_counts)
 END_TEST
 
 /* RFC 3339: UTC with Z, local time with its offset written +HH:MM. */
+/*
+ * A number written as printf's %u writes it: each power of ten and its
+ * neighbours (where the digit count changes), every number below 200,000
+ * (ports, PIDs, every pair of digits in every place), and the largest.
+ */
+START_TEST(uint_as_printf)
+{
+	char got[16], want[16];
+	for (uint64_t v = 0; v <= UINT32_MAX; v = v < 200000 ? v + 1 : v * 3 + 7) {
+		size_t n = pv_format_uint(got, (uint32_t)v);
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%u", (uint32_t)v);
+		ck_assert_str_eq(got, want);
+	}
+	for (uint64_t p = 10; p <= 1000000000; p *= 10) {
+		uint32_t around[] = {(uint32_t)(p - 1), (uint32_t)p, (uint32_t)(p + 1)};
+		for (size_t i = 0; i < 3; i++) {
+			size_t n = pv_format_uint(got, around[i]);
+			got[n] = '\0';
+			snprintf(want, sizeof(want), "%u", around[i]);
+			ck_assert_str_eq(got, want);
+		}
+	}
+	size_t n = pv_format_uint(got, UINT32_MAX);
+	got[n] = '\0';
+	ck_assert_str_eq(got, "4294967295");
+}
+END_TEST
+
 START_TEST(rfc3339_times)
 {
 	char out[PV_TIME_MAX];
@@ -567,6 +596,7 @@ int main(void)
 	Suite *s = suite_create("format");
 	TCase *tc = tcase_create("format");
 	tcase_add_test(tc, ipv4);
+	tcase_add_test(tc, uint_as_printf);
 	tcase_add_test(tc, ipv6_bracketed);
 	tcase_add_test(tc, link_local_scope);
 	tcase_add_test(tc, ifcache_reuses_names);

@@ -8,6 +8,7 @@
 #include "portview/state.h"
 #include "portview/users.h"
 #include "portview/view.h"
+#include "portview/watch.h"
 #include "portview/util.h"
 
 static const struct pv_scan_part *table_parts(size_t *n);
@@ -874,6 +875,143 @@ START_TEST(ranges_table_and_json)
 }
 END_TEST
 
+/*
+ * A large table formatted on several threads (PORTVIEW_TABLE_THREADS) is
+ * the text one thread writes, whatever the options.  Rows go to threads
+ * in chunks of 512; the rows that set the columns' widths (the longest
+ * address, PID list and program name) sit in late chunks, and the rows
+ * change every few lines, so a chunk out of place, a thread's widths not
+ * counted or a cell written by the wrong thread's scratch shows.
+ */
+enum { BIG = 5000 };
+
+static struct pv_process big_procs[] = {
+    {.pid = 7, .comm = "short", .comm_len = 5},
+    {.pid = 1234567, .comm = "a-rather-long-name", .comm_len = 18},
+    {.pid = 42, .comm = "x\x1b[2Jy", .comm_len = 6},
+    {.pid = 99, .comm = "\xe3\x83\x9d\xe3\x83\xbc\xe3\x83\x88", .comm_len = 9},
+};
+static struct pv_owner big_fds[2 * BIG];
+static struct pv_tcp_info big_info = {.rtt_us = 1500,
+				      .rttvar_us = 250,
+				      .snd_cwnd = 10,
+				      .bytes_sent = 123456,
+				      .have = PV_TI_BASE | PV_TI_SENT};
+
+static void fill_big(struct pv_socklist *l, struct pv_scan_part *part)
+{
+	static const uint8_t states[] = {PV_TCP_ESTABLISHED, PV_TCP_TIME_WAIT, PV_TCP_LISTEN,
+					 PV_TCP_CLOSE_WAIT, PV_TCP_SYN_SENT};
+	pv_socklist_init(l);
+	l->keep_info = true;
+	size_t nfds = 0;
+	for (uint32_t i = 0; i < BIG; i++) {
+		char a[64], b[64];
+		bool udp = i % 5 == 4, v6 = i % 13 == 0 || i == 4321;
+		uint8_t state = udp ? PV_TCP_CLOSE : states[i % 5];
+		if (i == 4321)
+			snprintf(a, sizeof(a), "2001:db8:1234:5678:9abc:def0:1234:5678");
+		else if (v6)
+			snprintf(a, sizeof(a), "fe80::%x", i);
+		else
+			snprintf(a, sizeof(a), "10.%u.%u.%u", i % 7, i % 251, i % 250 + 1);
+		if (v6)
+			snprintf(b, sizeof(b), "::%x", i % 3 ? i : 0);
+		else
+			snprintf(b, sizeof(b), "192.168.%u.%u", i % 3, i % 200);
+		struct pv_sock s = mksock(udp ? IPPROTO_UDP : IPPROTO_TCP, v6 ? AF_INET6 : AF_INET,
+					  a, (uint16_t)(i * 37 % 65535 + 1), b,
+					  (uint16_t)(i * 7919 % 65535 + 1), state);
+		s.inode = state == PV_TCP_TIME_WAIT ? 0 : 1000 + i;
+		struct pv_sock *sp = &s;
+		if (i % 3 == 0)
+			sp->info = &big_info;
+		pv_socklist_add(l, sp);
+		if (!s.inode || i % 11 == 0)
+			continue; /* no owner: "-" */
+		uint32_t proc = i == 4700 ? 2 : i == 3900 ? 3 : 0;
+		big_fds[nfds++] = (struct pv_owner){
+		    .pid = big_procs[proc].pid, .fd = 3, .proc = proc, .inode = s.inode};
+		if (i % 7 == 0 || i == 4999) /* shared: a list, or "7 (+1)" condensed */
+			big_fds[nfds++] =
+			    (struct pv_owner){.pid = 1234567, .fd = 4, .proc = 1, .inode = s.inode};
+	}
+	*part = (struct pv_scan_part){.fds = big_fds,
+				      .nfds = nfds,
+				      .procs = big_procs,
+				      .nprocs = sizeof(big_procs) / sizeof(big_procs[0])};
+}
+
+/* The table of l (and, with rows, the frame of these changes) on threads threads. */
+static char *render_big(const struct pv_view *v, const struct pv_view *prev,
+			const struct pv_watch_row *rows, size_t n, struct pv_table_opts o,
+			unsigned threads)
+{
+	struct pv_buf b;
+	pv_buf_init(&b);
+	o.threads = threads;
+	struct pv_frame f = {.cur = v, .prev = prev, .rows = rows, .n = n};
+	pv_render_frame(&b, &f, &o);
+	pv_buf_putc(&b, '\0');
+	return b.data;
+}
+
+START_TEST(threads_write_the_same_table)
+{
+	struct pv_socklist l;
+	struct pv_scan_part part;
+	fill_big(&l, &part);
+	struct pv_services svc;
+	pv_services_load(&svc, NULL);
+	struct pv_ephemeral eph = {.known = true, .lo = 32768, .hi = 60999};
+	struct pv_view v;
+	pv_view_init(&v, &l, &svc, &eph);
+	ck_assert(!pv_view_join_owners(&v, &part, 1));
+	/* a frame: every row, some new, some changed, some closed (of the same list) */
+	static struct pv_watch_row rows[BIG];
+	for (uint32_t i = 0; i < BIG; i++)
+		rows[i] =
+		    (struct pv_watch_row){.index = i,
+					  .change = (uint8_t)(i % 17 == 0   ? PV_CHANGE_NEW
+							      : i % 19 == 0 ? PV_CHANGE_STATE
+							      : i % 23 == 0 ? PV_CHANGE_CLOSED
+									    : PV_CHANGE_NONE)};
+	struct {
+		const char *what;
+		struct pv_table_opts o;
+		bool frame;
+	} cases[] = {
+	    {"-an", {.numeric = true}, false},
+	    {"-ano", {.numeric = true, .owner = true}, false},
+	    {"-anp", {.numeric = true, .program = true}, false},
+	    {"-anpW", {.numeric = true, .program = true, .wide = true}, false},
+	    {"-anp on 100 columns", {.numeric = true, .program = true, .width = 100}, false},
+	    {"-anoi", {.numeric = true, .owner = true, .info = true}, false},
+	    {"-anp, a frame with marks", {.numeric = true, .program = true, .changes = true}, true},
+	    {"-ano, a frame in colour",
+	     {.numeric = true, .owner = true, .changes = true, .color = true},
+	     true},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct pv_watch_row *r = cases[c].frame ? rows : NULL;
+		char *one = render_big(&v, &v, r, BIG, cases[c].o, 1);
+		/* the widest cells are in the table: each column's width is theirs */
+		ck_assert_msg(strstr(one, "[2001:db8:1234:5678:9abc:def0:1234:5678]:"), "%s",
+			      cases[c].what);
+		for (unsigned t = 2; t <= PV_TABLE_THREADS_MAX; t++) {
+			char *many = render_big(&v, &v, r, BIG, cases[c].o, t);
+			ck_assert_msg(strcmp(one, many) == 0, "%s on %u threads: not the same text",
+				      cases[c].what, t);
+			free(many);
+		}
+		free(one);
+	}
+	pv_view_free(&v);
+	pv_services_free(&svc);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -888,6 +1026,7 @@ int main(void)
 	tcase_add_test(tc, port_annotation_columns);
 	tcase_add_test(tc, annotation_width_is_the_text_width);
 	tcase_add_test(tc, ranges_table_and_json);
+	tcase_add_test(tc, threads_write_the_same_table);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_every_field);

@@ -352,6 +352,37 @@ START_TEST(etc_syntax)
 }
 END_TEST
 
+/*
+ * An answer from the by-port cache is the lookup's own: every entry of an
+ * /etc/services overlay and every TCP and UDP port below 2,000 asked for
+ * twice, the second time from the cache.
+ */
+START_TEST(cached_answers_the_same)
+{
+	struct pv_services s;
+	pv_services_load(&s, write_str("services", "svc-a 40002/tcp\n"
+						   "svc-b 40003/udp\n"
+						   "svc-c 40004/tcp\n"
+						   "www 80/tcp\n"
+						   "svc-e 5/udp\n"));
+	ck_assert_uint_eq(s.netc, 5);
+	for (size_t i = 0; i < s.netc; i++) {
+		const struct pv_service *e = &s.etc[i];
+		ck_assert_ptr_eq(pv_services_by_port(&s, e->port, e->proto), e);
+		ck_assert_ptr_eq(pv_services_by_port(&s, e->port, e->proto), e);
+	}
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	for (size_t p = 0; p < 2; p++)
+		for (uint16_t port = 1; port < 2000; port++) {
+			const struct pv_service *first = pv_services_by_port(&s, port, protos[p]);
+			ck_assert_ptr_eq(pv_services_by_port(&s, port, protos[p]), first);
+			if (first)
+				ck_assert(first->port == port && first->proto == protos[p]);
+		}
+	pv_services_free(&s);
+}
+END_TEST
+
 START_TEST(etc_duplicates_first_wins)
 {
 	struct pv_services s;
@@ -568,6 +599,7 @@ int main(void)
 	tcase_add_test(tc, etc_wins);
 	tcase_add_test(tc, etc_only_entries);
 	tcase_add_test(tc, etc_syntax);
+	tcase_add_test(tc, cached_answers_the_same);
 	tcase_add_test(tc, etc_duplicates_first_wins);
 	tcase_add_test(tc, unusable_files);
 	tcase_add_test(tc, binary_junk);
