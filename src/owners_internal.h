@@ -39,6 +39,14 @@ struct pv_scan {
 	_Atomic int64_t done_ns[SCAN_WORKERS]; /* when each worker finished */
 	struct pv_scan_report rep;
 	bool kcmp; /* the PIDs under proc_root are ours to give kcmp(2) */
+	/*
+	 * The parts as one table by inode (pv_owners_index): made by the
+	 * iterator's thread once it has read, beside the dumps; else by
+	 * pv_scan_finish.
+	 */
+	struct pv_owner_table table;
+	bool indexed;
+	atomic_bool worker_done; /* the thread's share is done (pv_scan_idle) */
 };
 
 /* Nanoseconds since t0 (CLOCK_MONOTONIC). */

@@ -25,6 +25,10 @@ static void read_iter(struct pv_scan *s)
 	atomic_fetch_add(&s->parts_used, 1);
 	s->iter_err = pv_bpf_iter_read(s->iter, &s->parts[0], &s->stats);
 	atomic_store(&s->done_ns[0], pv_scan_ns_since(&s->t0));
+	if (!s->iter_err) {
+		pv_owners_index(&s->table, s->parts, SCAN_WORKERS);
+		s->indexed = true;
+	}
 }
 
 static void *worker_main(void *arg)
@@ -34,7 +38,14 @@ static void *worker_main(void *arg)
 		read_iter(s);
 	else
 		pv_proc_work(s);
+	atomic_store(&s->worker_done, true);
 	return NULL;
+}
+
+bool pv_scan_idle(void *scan)
+{
+	const struct pv_scan *s = scan;
+	return s->threaded && atomic_load(&s->worker_done);
 }
 
 /*
@@ -95,6 +106,7 @@ int pv_scan_start_kept(struct pv_scan **out, const char *proc_root, enum pv_owne
 	s->keep = keep;
 	atomic_init(&s->next, 0);
 	atomic_init(&s->parts_used, 0);
+	atomic_init(&s->worker_done, false);
 	s->proc_root = proc_root;
 	s->procfd = -1;
 	s->src = src;
@@ -172,6 +184,10 @@ int pv_scan_finish(struct pv_scan *s)
 			pthread_join(s->worker, NULL);
 		s->threaded = false;
 	}
+	if (!err && !s->indexed) {
+		pv_owners_index(&s->table, s->parts, SCAN_WORKERS);
+		s->indexed = true;
+	}
 	int64_t done = 0;
 	for (int i = 0; i < SCAN_WORKERS; i++)
 		if (atomic_load(&s->done_ns[i]) > done)
@@ -199,10 +215,17 @@ const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n)
 	return s->parts;
 }
 
+struct pv_owner_table *pv_scan_table(struct pv_scan *s)
+{
+	return s->indexed ? &s->table : NULL;
+}
+
 void pv_scan_free(struct pv_scan *s)
 {
 	if (!s)
 		return;
+	if (s->indexed)
+		pv_owners_free(&s->table);
 	drop_iter(s, false);
 	for (int i = 0; i < SCAN_WORKERS; i++) {
 		free(s->parts[i].fds);

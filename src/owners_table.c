@@ -57,7 +57,7 @@ void pv_owners_want(struct pv_owner_table *t, uint32_t inode)
 	want(t, inode);
 }
 
-void pv_owners_want_at(struct pv_owner_table *t, size_t row, uint32_t inode)
+bool pv_owners_place_at(struct pv_owner_table *t, size_t row, uint32_t inode)
 {
 	if (row >= t->caprows) {
 		size_t cap = t->caprows ? t->caprows * 2 : 1024;
@@ -68,7 +68,9 @@ void pv_owners_want_at(struct pv_owner_table *t, size_t row, uint32_t inode)
 	}
 	while (t->nrows <= row)
 		t->row_slot[t->nrows++] = NO_SLOT;
-	t->row_slot[row] = want(t, inode);
+	uint32_t slot = inode ? find_slot(t, inode) : NO_SLOT;
+	t->row_slot[row] = slot;
+	return slot != NO_SLOT && t->count[slot] > 0;
 }
 
 static bool owner_before(const struct pv_owner *a, const struct pv_owner *b)
@@ -143,6 +145,18 @@ void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, 
 		}
 		base += p->nprocs;
 	}
+}
+
+void pv_owners_index(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts)
+{
+	size_t nfds = 0;
+	for (size_t i = 0; i < nparts; i++)
+		nfds += parts[i].nfds;
+	pv_owners_init(t, nfds);
+	for (size_t i = 0; i < nparts; i++)
+		for (size_t j = 0; j < parts[i].nfds; j++)
+			want(t, parts[i].fds[j].inode);
+	pv_owners_join(t, parts, nparts);
 }
 
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,

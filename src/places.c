@@ -181,6 +181,7 @@ struct take_job {
 	struct pv_snapshot_report *rep;
 	bool opened; /* a snapshotter could be opened: rep says what the dumps did */
 	struct pv_gather_report *grep;
+	struct pv_scan *scan; /* the owner scan beside the dumps, or NULL */
 };
 
 static int take(void *arg)
@@ -200,8 +201,11 @@ static int take(void *arg)
 		err = pv_follow_take(j->o->follow, s, j->o->query, &j->p->facts, j->o->dump,
 				     j->keeps, j->l, j->rep, &j->grep->follow);
 	} else {
+		/* the owner scan's thread takes requests once it is done */
+		pv_snapshotter_lend(s, j->scan ? pv_scan_idle : NULL, j->scan);
 		err = pv_snapshot_take(s, j->o->query, &j->p->facts, j->o->dump, j->keeps, j->l,
 				       j->rep);
+		pv_snapshotter_lend(s, NULL, NULL);
 	}
 	pv_snapshotter_close(own);
 	return err;
@@ -209,10 +213,11 @@ static int take(void *arg)
 
 /* Place i's snapshot into l; its report the next of rep's. */
 static int take_in(const struct pv_places *P, size_t i, const struct pv_gather_opts *o,
-		   unsigned keeps, struct pv_socklist *l, struct pv_gather_report *rep)
+		   unsigned keeps, struct pv_socklist *l, struct pv_gather_report *rep,
+		   struct pv_scan *scan)
 {
 	enum pv_place_step step = PV_STEP_NONE;
-	struct take_job j = {&P->v[i], o, keeps, l, &rep->snaps[rep->nsnaps], false, rep};
+	struct take_job j = {&P->v[i], o, keeps, l, &rep->snaps[rep->nsnaps], false, rep, scan};
 	int err = in_place(&P->v[i].ns, take, &j, &step);
 	if (j.opened)
 		rep->nsnaps++;
@@ -226,11 +231,11 @@ static int take_in(const struct pv_places *P, size_t i, const struct pv_gather_o
 
 /* The snapshots of every place: one list, each record marked with its place. */
 static int take_all(const struct pv_places *P, const struct pv_gather_opts *o,
-		    struct pv_socklist *l, struct pv_gather_report *rep)
+		    struct pv_socklist *l, struct pv_gather_report *rep, struct pv_scan *scan)
 {
 	/* Queues, timers and the interface: a run of several places shows them. */
 	if (!P->multi)
-		return take_in(P, 0, o, o->keeps, l, rep);
+		return take_in(P, 0, o, o->keeps, l, rep, scan);
 	struct pv_gather_opts each = *o;
 	each.follow = NULL; /* the change log follows one namespace */
 	o = &each;
@@ -241,7 +246,7 @@ static int take_all(const struct pv_places *P, const struct pv_gather_opts *o,
 	for (size_t i = 0; i < P->n && !err; i++) {
 		pv_socklist_init(&one);
 		err = take_in(P, i, o, PV_KEEP_MORE | (o->keeps & (PV_KEEP_INFO | PV_KEEP_PROBES)),
-			      &one, rep);
+			      &one, rep, scan);
 		for (size_t r = 0; r < one.n && !err; r++) {
 			pv_socklist_get(&one, r, &s);
 			s.netns = (uint32_t)i;
@@ -283,9 +288,7 @@ static int join_owners(struct pv_scan *scan, bool dumped, struct pv_view *view,
 	if (err) {
 		rep->scan_err = err;
 	} else if (dumped) {
-		size_t nparts;
-		const struct pv_scan_part *parts = pv_scan_parts(scan, &nparts);
-		rep->unseen = pv_view_join_owners(view, parts, nparts);
+		rep->unseen = pv_view_adopt_owners(view, pv_scan_table(scan));
 	}
 	pv_scan_free(scan);
 	return err;
@@ -401,7 +404,7 @@ int pv_gather(const struct pv_places *P, const struct pv_gather_opts *o,
 			return err;
 		}
 	}
-	int err = take_all(P, o, l, rep);
+	int err = take_all(P, o, l, rep, scan);
 	if (o->owners) {
 		int scan_err = join_owners(scan, !err, view, rep);
 		err = err ? err : scan_err;

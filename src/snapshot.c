@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* The netlink sockets one thread's dumps go out on. */
 struct lane {
@@ -34,8 +35,16 @@ struct lane {
 
 struct pv_snapshotter {
 	struct lane lanes[PV_DUMP_THREADS_MAX];
-	unsigned nlanes; /* opened so far: the first at once, the others when needed */
+	unsigned nlanes;	      /* opened so far: the first at once, the others when needed */
+	bool (*lent_done)(void *arg); /* pv_snapshotter_lend's */
+	void *lent_arg;
 };
+
+void pv_snapshotter_lend(struct pv_snapshotter *s, bool (*done)(void *arg), void *arg)
+{
+	s->lent_done = done;
+	s->lent_arg = done ? arg : NULL;
+}
 
 static int open_lane(struct lane *lane)
 {
@@ -739,8 +748,25 @@ struct dumps {
 	size_t njobs;
 	size_t next; /* the next job to take (atomic) */
 	unsigned workers;
+	unsigned late; /* workers from this one on wait for the lent thread (pv_snapshotter_lend) */
 	struct pv_socklist lists[PV_DUMP_THREADS_MAX]; /* each worker's records */
 };
+
+/*
+ * A late worker: until the lent thread is done, only watching whether
+ * requests are left (each a millisecond or more of the kernel's walk).
+ * Returns whether it may take them.
+ */
+static bool wait_lent(const struct dumps *d)
+{
+	const struct timespec nap = {0, 500000};
+	while (!d->s->lent_done(d->s->lent_arg)) {
+		if (__atomic_load_n(&d->next, __ATOMIC_RELAXED) >= d->njobs)
+			return false;
+		nanosleep(&nap, NULL);
+	}
+	return true;
+}
 
 /*
  * A worker: requests taken in turn on its own lane, into its own list,
@@ -756,7 +782,8 @@ static void dump_worker(void *arg, unsigned w)
 	c.bytecode = &bytecode;
 	if (compile(&c, c.clauses, c.nclauses, true, &bytecode) < 0)
 		bytecode.len = 0; /* too big for the kernel: user space filters */
-	for (;;) {
+	bool may = w < d->late || wait_lent(d);
+	while (may) {
 		size_t k = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED);
 		if (k >= d->njobs)
 			break;
@@ -877,12 +904,19 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 */
 	size_t could = plan(q, policy, info, most > 1, jobs);
 	unsigned lanes = open_lanes(s, could < most ? (unsigned)could : most);
-	d.njobs = plan(q, policy, info, threads > 1 && lanes > 1, jobs);
-	d.workers = d.njobs < threads ? (unsigned)d.njobs : threads;
+	/*
+	 * A thread lent (the owner scan's, beside the dumps), counted busy
+	 * now: one worker more, waiting for it, where a CPU more would be used.
+	 */
+	unsigned late = s->lent_done && !policy->threads && threads < most &&
+			ns->geometry.sockets >= PARALLEL_FROM;
+	d.njobs = plan(q, policy, info, threads + late > 1 && lanes > 1, jobs);
+	d.workers = d.njobs < threads + late ? (unsigned)d.njobs : threads + late;
 	if (d.workers > lanes)
 		d.workers = lanes;
 	if (d.workers == 0)
 		d.workers = 1;
+	d.late = late ? threads : d.workers;
 	int err = dump_all(&d, out, rep);
 	if (err)
 		return err;

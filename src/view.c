@@ -35,18 +35,24 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
 	pv_users_init(&v->users);
 }
 
+uint8_t pv_view_adopt_owners(struct pv_view *v, struct pv_owner_table *index)
+{
+	v->owners = *index;
+	memset(index, 0, sizeof(*index));
+	v->has_owners = true;
+	/* a socket with a file that no walked process holds: its owner is unknown */
+	bool missing = false;
+	for (size_t i = 0; i < v->l->n; i++)
+		if (!pv_owners_place_at(&v->owners, i, v->l->v[i].inode) && v->l->v[i].inode)
+			missing = true;
+	return missing ? v->owners.unseen : 0;
+}
+
 uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)
 {
-	pv_owners_init(&v->owners, v->l->n);
-	for (size_t i = 0; i < v->l->n; i++)
-		pv_owners_want_at(&v->owners, i, v->l->v[i].inode);
-	pv_owners_join(&v->owners, parts, nparts);
-	v->has_owners = true;
-	/* every wanted inode is a socket's: one that no walked process holds is unknown */
-	for (size_t i = 0; i < v->owners.nslots && v->owners.unseen; i++)
-		if (v->owners.count[i] == 0)
-			return v->owners.unseen;
-	return 0;
+	struct pv_owner_table index;
+	pv_owners_index(&index, parts, nparts);
+	return pv_view_adopt_owners(v, &index);
 }
 
 void pv_view_resolve_names(struct pv_view *v, unsigned timeout_ms)

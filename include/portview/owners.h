@@ -106,8 +106,18 @@ struct pv_scan_report {
 	size_t repeats;		   /* BPF: fd records dropped as repeats */
 };
 void pv_scan_report(const struct pv_scan *s, struct pv_scan_report *r);
+/*
+ * Whether the scan's thread has done its share, its CPU free for other
+ * work (pv_snapshotter_lend); a struct pv_scan *.
+ */
+bool pv_scan_idle(void *scan);
 /* What the finished walk found: its parts. */
 const struct pv_scan_part *pv_scan_parts(const struct pv_scan *s, size_t *n);
+/*
+ * And as one table by inode (pv_owners_index) once pv_scan_finish has
+ * succeeded, for the caller to take over (pv_view_adopt_owners); else NULL.
+ */
+struct pv_owner_table *pv_scan_table(struct pv_scan *s);
 void pv_scan_free(struct pv_scan *s);
 
 struct pv_owner_table {
@@ -124,7 +134,7 @@ struct pv_owner_table {
 	/* PV_UNSEEN_*: why some processes' sockets may not have been seen */
 	uint8_t unseen;
 	/*
-	 * Per row of the list the inodes were wanted for (pv_owners_want_at):
+	 * Per row of the list the table was placed for (pv_owners_place_at):
 	 * its slot, and per slot its inode, so that rows read in order find
 	 * their owners without a hash lookup (a cache miss each at 100k).
 	 */
@@ -139,13 +149,21 @@ void pv_owners_init(struct pv_owner_table *t, size_t expected);
 void pv_owners_free(struct pv_owner_table *t);
 /* Look for holders of this socket inode (0 is ignored: no file exists). */
 void pv_owners_want(struct pv_owner_table *t, uint32_t inode);
-/* The same for the record at row of a list, remembered for pv_owners_lookup_at. */
-void pv_owners_want_at(struct pv_owner_table *t, size_t row, uint32_t inode);
 /*
  * Keep the scanned fds that hold a wanted inode, grouped by inode, each
  * group sorted by pid then fd: the parts of a finished walk.
  */
 void pv_owners_join(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts);
+/*
+ * The same for every inode the parts hold: the table a finished walk
+ * makes of itself, before (and beside) the dumps whose rows look into it.
+ */
+void pv_owners_index(struct pv_owner_table *t, const struct pv_scan_part *parts, size_t nparts);
+/*
+ * In a joined table, remember the slot of the record at row of a list
+ * (for pv_owners_lookup_at).  Returns whether the table has inode.
+ */
+bool pv_owners_place_at(struct pv_owner_table *t, size_t row, uint32_t inode);
 /* The owners of inode as a range of t->owners; count 0 if none. */
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
 		      uint32_t *count);

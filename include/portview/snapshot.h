@@ -98,6 +98,13 @@ struct pv_diag_id; /* sock_diag.h */
 /* Open the netlink sockets.  Returns 0 or a negative errno. */
 int pv_snapshotter_open(struct pv_snapshotter **out);
 void pv_snapshotter_close(struct pv_snapshotter *s);
+/*
+ * A thread of the caller's that is busy now (the owner scan) but will free
+ * its CPU: while done(arg) says false, one more dump worker waits for it,
+ * then takes the requests still left (none left: it gives up).  For the
+ * snapshots that follow; NULL: none.
+ */
+void pv_snapshotter_lend(struct pv_snapshotter *s, bool (*done)(void *arg), void *arg);
 
 /* What a snapshot keeps besides the records' core (sock.h). */
 enum {

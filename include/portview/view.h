@@ -99,6 +99,11 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
  */
 uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts);
 /*
+ * The same from a walk's own table (pv_owners_index, made by the scan
+ * beside the dumps), which the view takes over (index is left empty).
+ */
+uint8_t pv_view_adopt_owners(struct pv_view *v, struct pv_owner_table *index);
+/*
  * The namespaces the records come from (their netns index): rows carry
  * theirs, and are annotated with its ephemeral range.
  */

@@ -10,10 +10,13 @@
  */
 #include <dirent.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "helpers.h"
 #include "live.h"
 #include "portview/owners.h"
+#include "portview/parallel.h"
 #include "portview/places.h"
 #include "portview/render.h"
 #include "portview/snapshot.h"
@@ -406,6 +409,85 @@ START_TEST(threads_merge_as_one)
 }
 END_TEST
 
+/*
+ * A thread lent to the dumps (pv_snapshotter_lend: the owner scan's, busy
+ * when the snapshot starts): one worker more waits for it, then takes the
+ * requests left; never done, it gives up when none is left.  A spinning
+ * thread of the test's is the busy one (it is what /proc/loadavg counts),
+ * and the namespace's socket count is set above the threads' threshold.
+ * Either way the list is the one a single thread gives.
+ */
+struct lent {
+	atomic_bool stop;  /* the spinner's */
+	atomic_int asked;  /* done() calls */
+	bool done_at_once; /* done() says yes (and stops the spinner) */
+};
+
+static void *spin(void *arg)
+{
+	struct lent *t = arg;
+	while (!atomic_load(&t->stop))
+		;
+	return NULL;
+}
+
+static bool lent_done(void *arg)
+{
+	struct lent *t = arg;
+	atomic_fetch_add(&t->asked, 1);
+	if (!t->done_at_once)
+		return false;
+	atomic_store(&t->stop, true);
+	return true;
+}
+
+START_TEST(lent_thread_takes_what_is_left)
+{
+	private_netns();
+	static struct population p;
+	p.n = 0;
+	populate(&p);
+	struct pv_netns_facts ns;
+	pv_netns_facts_load(&ns, "/proc/sys/net/ipv4", "/proc");
+	struct pv_snapshotter *sn;
+	ck_assert_int_eq(pv_snapshotter_open(&sn), 0);
+	struct pv_socklist one, lent;
+	struct pv_snapshot_report rep;
+	take_on(sn, &ns, 1, &one, &rep);
+
+	ns.geometry.sockets = 1000000; /* dumps on threads, by default */
+	bool cpus = pv_cpus_online() > 1;
+	for (int at_once = 1; at_once >= 0; at_once--) {
+		struct lent t = {.done_at_once = at_once};
+		atomic_init(&t.stop, false);
+		atomic_init(&t.asked, 0);
+		pthread_t spinner;
+		ck_assert_int_eq(pthread_create(&spinner, NULL, spin, &t), 0);
+		pv_snapshotter_lend(sn, lent_done, &t);
+		take_on(sn, &ns, 0, &lent, &rep);
+		pv_snapshotter_lend(sn, NULL, NULL);
+		atomic_store(&t.stop, true);
+		pthread_join(spinner, NULL);
+		if (cpus) {
+			ck_assert_msg(rep.threads >= 2, "a worker waits for the lent thread");
+			ck_assert_msg(atomic_load(&t.asked) > 0,
+				      "the lent thread is asked whether it is done");
+		}
+		ck_assert_uint_eq(lent.n, one.n);
+		for (size_t i = 0; i < one.n; i++)
+			ck_assert_msg(same_record(&one, &lent, i),
+				      "lent thread %s: record %zu differs from one thread's",
+				      at_once ? "done at once" : "never done", i);
+		pv_socklist_free(&lent);
+	}
+	pv_socklist_free(&one);
+	pv_snapshotter_close(sn);
+	pv_netns_facts_free(&ns);
+	for (size_t i = 0; i < p.n; i++)
+		close(p.fds[i]);
+}
+END_TEST
+
 int main(void)
 {
 	if (!can_unshare()) {
@@ -427,6 +509,7 @@ int main(void)
 	tcase_add_test(tc, two_hundred_snapshots);
 	tcase_add_test(tc, five_hundred_refreshes);
 	tcase_add_test(tc, threads_merge_as_one);
+	tcase_add_test(tc, lent_thread_takes_what_is_left);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
