@@ -23,6 +23,16 @@ void *xmalloc(size_t n)
 	return p;
 }
 
+void *xzalloc_aligned(size_t align, size_t n)
+{
+	size_t size = (n + align - 1) / align * align;
+	void *p = aligned_alloc(align, size ? size : align);
+	if (!p)
+		oom();
+	memset(p, 0, size);
+	return p;
+}
+
 void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);

@@ -656,7 +656,7 @@ struct table {
 	struct pv_buf cell, row;
 	struct pv_ifcache ifc;	 /* portview's namespace's interface names */
 	struct pv_ifcache other; /* another namespace's interfaces: their numbers */
-};
+} __attribute__((aligned(64)));	 /* threads' tables side by side share no cache line */
 
 static void table_init(struct table *t, const struct pv_table_opts *o)
 {
@@ -853,11 +853,16 @@ void pv_render_table(struct pv_buf *out, const struct pv_view *v, const struct p
 #define SLOTS_PER_THREAD 2
 #define MAX_SLOTS	 (SLOTS_PER_THREAD * PV_TABLE_THREADS_MAX)
 
-/* Slot c % nslots holds chunk c, from when it is taken until written out. */
+/*
+ * Slot c % nslots holds chunk c, from when it is taken until written out;
+ * each on a cache line of its own, as each thread's table is: the length
+ * of the buffer a thread writes into changes with every cell (the struct
+ * is allocated on a line's boundary: render_parallel).
+ */
 struct slot {
 	struct pv_buf text;
 	bool ready; /* formatted */
-};
+} __attribute__((aligned(64)));
 
 struct par {
 	const struct pv_frame *f;
@@ -989,7 +994,12 @@ static unsigned table_threads(const struct pv_table_opts *o, size_t nrows)
 		return o->threads < PV_TABLE_THREADS_MAX ? o->threads : PV_TABLE_THREADS_MAX;
 	if (nrows < PV_TABLE_PARALLEL_ROWS)
 		return 1;
-	unsigned n = pv_cpus_free();
+	/*
+	 * The CPUs online, not those free this instant (/proc/loadavg counts
+	 * whatever runs then): a thread that has not begun leaves its chunks to
+	 * the others, so one kept waiting for a CPU costs a chunk at most.
+	 */
+	unsigned n = pv_cpus_online();
 	return n < PV_TABLE_THREADS_MAX ? n : PV_TABLE_THREADS_MAX;
 }
 
@@ -997,7 +1007,8 @@ static unsigned table_threads(const struct pv_table_opts *o, size_t nrows)
 static void render_parallel(struct pv_buf *out, const struct pv_frame *f,
 			    const struct pv_table_opts *o, size_t nrows, unsigned n)
 {
-	struct par *p = xcalloc(1, sizeof(*p));
+	/* on a cache line's boundary, so that its slots and tables keep to their own */
+	struct par *p = xzalloc_aligned(64, sizeof(*p));
 	p->f = f;
 	p->nrows = nrows;
 	p->nchunks = (nrows + CHUNK_ROWS - 1) / CHUNK_ROWS;

@@ -653,12 +653,13 @@ struct job {
  * several threads), TCP's listeners and bound, inactive sockets are asked
  * for apart: the kernel then walks its listening and bind hashes (and the
  * listeners' slices go out) on one thread while another walks the
- * established hash, the longest walk.  Each request stays checkable
+ * established hash, the longest walk; with pipe, that walk is parsed on a
+ * thread of its own (pv_diag_query.piped).  Each request stays checkable
  * (boundaries_checkable: it asks for all of the established hash's states
  * or none).  Returns how many.
  */
 static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy, bool info,
-		   bool split, struct job *jobs)
+		   bool split, bool pipe, struct job *jobs)
 {
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	bool v4 = pv_query_wants_family(q, AF_INET);
@@ -684,6 +685,11 @@ static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy
 			     * asked for only where it is shown.
 			     */
 			    .ext = info && tcp ? 1u << (INET_DIAG_INFO - 1) : 0,
+			    /*
+			     * The established hash's walk, the longest, is read on
+			     * one thread and parsed (and made sure of) on another.
+			     */
+			    .piped = pipe && tcp && g == 0 && groups[1],
 			};
 			uint8_t families[2];
 			size_t nf = 0;
@@ -790,7 +796,14 @@ static void dump_worker(void *arg, unsigned w)
 		d->jobs[k].err = run_job(&c, &d->jobs[k], &d->lists[w]);
 	}
 	pv_buf_free(&bytecode);
-	pv_socklist_sort(&d->lists[w]);
+	/*
+	 * A large list (the established hash's, the last done) is sorted on two
+	 * threads where there are two CPUs: a short job, whose second side the
+	 * first thread takes itself if the other has not begun.
+	 */
+	struct pv_socklist *l = &d->lists[w];
+	unsigned sorters = d->base->policy->threads ? d->base->policy->threads : pv_cpus_online();
+	pv_socklist_sort_on(l, sorters);
 }
 
 /*
@@ -902,7 +915,7 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 * now, so that the snapshotter's sockets stay the same from one
 	 * snapshot to the next; a thread per request at most.
 	 */
-	size_t could = plan(q, policy, info, most > 1, jobs);
+	size_t could = plan(q, policy, info, most > 1, false, jobs);
 	unsigned lanes = open_lanes(s, could < most ? (unsigned)could : most);
 	/*
 	 * A thread lent (the owner scan's, beside the dumps), counted busy
@@ -910,7 +923,12 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 */
 	unsigned late = s->lent_done && !policy->threads && threads < most &&
 			ns->geometry.sockets >= PARALLEL_FROM;
-	d.njobs = plan(q, policy, info, threads + late > 1 && lanes > 1, jobs);
+	/*
+	 * The established hash's walk parsed on a thread of its own where a CPU
+	 * is free for it now; not beside a lent thread, whose CPU is busy.
+	 */
+	d.njobs =
+	    plan(q, policy, info, threads + late > 1 && lanes > 1, threads > 1 && lanes > 1, jobs);
 	d.workers = d.njobs < threads + late ? (unsigned)d.njobs : threads + late;
 	if (d.workers > lanes)
 		d.workers = lanes;

@@ -16,6 +16,7 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,12 +442,191 @@ static void note_boundary(struct pv_diag_tails *t, uint8_t proto, uint8_t last, 
 		t->bound_boundary = true;
 }
 
+/* One walk of a dump: its parse and where its boundaries are. */
+struct walk {
+	const struct pv_diag_query *q;
+	struct pv_diag_tails *tails;
+	size_t tail_len;
+	struct pv_diag_parse p;
+	struct tail tail;
+	int prev_last; /* the previous datagram's last record's state, or -1 */
+	bool prev_full;
+};
+
+/*
+ * A datagram of n bytes, in order: its records parsed, the boundary before
+ * it noted and checked, its own tail kept (or checked at once when it is
+ * full).  Returns whether the dump goes on after it.
+ */
+static bool take_datagram(struct walk *w, const void *dgram, size_t n)
+{
+	struct pv_diag_tails *tails = w->tails;
+	uint8_t proto = w->q->proto;
+	bool more = pv_diag_parse_datagram(&w->p, dgram, n);
+	if (!tails)
+		return more;
+	/* The previous datagram was a boundary: records follow it, or it was full. */
+	if (w->prev_last >= 0 && (w->p.records || w->prev_full)) {
+		note_boundary(tails, proto, (uint8_t)w->prev_last,
+			      w->p.records ? w->p.first_state : -1);
+		check_tail(tails, &w->tail, proto);
+	}
+	w->tail.n = 0;
+	w->prev_last = -1;
+	if (more && w->p.records) {
+		const char *base = dgram;
+		size_t at = w->p.last[(w->p.records - 1) % PV_DIAG_TAIL_MAX];
+		w->prev_last = state_of(base + at);
+		take_tail(&w->tail, w->tail_len, base, &w->p);
+	}
+	/* A full datagram is a boundary: look its tail up at once. */
+	w->prev_full = n >= FULLISH;
+	if (w->prev_full)
+		check_tail(tails, &w->tail, proto);
+	return more;
+}
+
+/*
+ * Whether a dump goes on after this datagram, as its parse will find
+ * (pv_diag_parse_datagram ends at NLMSG_DONE, an NLMSG_ERROR that is not an
+ * acknowledgement, or bytes that are not a whole message): the reader of a
+ * piped dump knows when to stop without parsing.
+ */
+static bool goes_on(const char *buf, size_t len)
+{
+	size_t off = 0, at;
+	struct nlmsghdr h;
+	while (next_message(buf, len, &off, &h, &at)) {
+		if (h.nlmsg_type == NLMSG_DONE)
+			return false;
+		if (h.nlmsg_type == NLMSG_ERROR && error_of(buf + at, &h))
+			return false;
+	}
+	return off == len;
+}
+
+/* Datagrams read and not yet parsed: a piped dump's reader waits when all are. */
+#define PIPE_SLOTS 4
+
+/* A piped dump: datagrams handed from the reader to the parsing thread in order. */
+struct pipe {
+	struct walk *w;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t *buf[PIPE_SLOTS]; /* 8-byte aligned room for one datagram each */
+	size_t len[PIPE_SLOTS];
+	size_t read, parsed; /* datagrams handed over, and taken (under mu) */
+	bool closed;	     /* the reader is done: nothing more comes */
+	bool more;	     /* what the last take_datagram said */
+};
+
+static void *parse_piped(void *arg)
+{
+	struct pipe *pp = arg;
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		while (pp->parsed == pp->read && !pp->closed)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		if (pp->parsed == pp->read)
+			break;
+		size_t k = pp->parsed % PIPE_SLOTS;
+		pthread_mutex_unlock(&pp->mu);
+		/* after the end, datagrams are read (and dropped) but not parsed */
+		if (pp->more)
+			pp->more = take_datagram(pp->w, pp->buf[k], pp->len[k]);
+		pthread_mutex_lock(&pp->mu);
+		pp->parsed++;
+		pthread_cond_broadcast(&pp->cv);
+	}
+	pthread_mutex_unlock(&pp->mu);
+	return NULL;
+}
+
+/*
+ * One walk read here and parsed on a thread of its own; without that
+ * thread, here.  Returns 0 or the read's negative errno.
+ */
+static int read_piped(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
+{
+	struct pipe pp = {.w = w, .more = true};
+	pthread_mutex_init(&pp.mu, NULL);
+	pthread_cond_init(&pp.cv, NULL);
+	for (size_t i = 0; i < PIPE_SLOTS; i++)
+		pp.buf[i] = xmalloc(PV_DIAG_RCVBUF);
+	pthread_t parser;
+	bool threaded = pthread_create(&parser, NULL, parse_piped, &pp) == 0;
+	int ret = 0;
+	for (bool on = true; on;) {
+		pthread_mutex_lock(&pp.mu);
+		while (threaded && pp.read - pp.parsed == PIPE_SLOTS)
+			pthread_cond_wait(&pp.cv, &pp.mu);
+		pthread_mutex_unlock(&pp.mu);
+		size_t k = pp.read % PIPE_SLOTS;
+		ssize_t n = mnl_socket_recvfrom(nl, pp.buf[k], PV_DIAG_RCVBUF);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		stats->datagrams++;
+		stats->bytes += (size_t)n;
+		on = goes_on((const char *)pp.buf[k], (size_t)n);
+		pp.len[k] = (size_t)n;
+		if (!threaded) {
+			pp.more = pp.more && take_datagram(w, pp.buf[k], (size_t)n);
+			continue;
+		}
+		pthread_mutex_lock(&pp.mu);
+		pp.read++;
+		pthread_cond_broadcast(&pp.cv);
+		pthread_mutex_unlock(&pp.mu);
+	}
+	if (threaded) {
+		pthread_mutex_lock(&pp.mu);
+		pp.closed = true;
+		pthread_cond_broadcast(&pp.cv);
+		pthread_mutex_unlock(&pp.mu);
+		pthread_join(parser, NULL);
+	}
+	for (size_t i = 0; i < PIPE_SLOTS; i++)
+		free(pp.buf[i]);
+	pthread_mutex_destroy(&pp.mu);
+	pthread_cond_destroy(&pp.cv);
+	return ret;
+}
+
+/* One walk, each datagram parsed as it is read.  Returns 0 or the read's negative errno. */
+static int read_walk(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
+{
+	/* 8-byte aligned room for one datagram */
+	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
+	int ret = 0;
+	/*
+	 * The parse stops keeping records at an error or an interrupted dump;
+	 * the rest of the dump is still read, so that none of it is left for
+	 * the next request to find.
+	 */
+	for (bool more = true; more;) {
+		ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		stats->datagrams++;
+		stats->bytes += (size_t)n;
+		more = take_datagram(w, dgram, (size_t)n);
+	}
+	free(dgram);
+	return ret;
+}
+
 int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const struct pv_idset *known,
 		 struct pv_socklist *out, struct pv_diag_stats *stats, struct pv_diag_tails *tails)
 {
 	static uint32_t seq_counter; /* atomic: dumps go out on several threads */
-	/* 8-byte aligned room for one datagram */
-	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
 	struct pv_socklist_mark mark = pv_socklist_mark(out);
 	size_t tail_len = 0;
 	int ret = -EINTR;
@@ -471,56 +651,17 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 			ret = err;
 			break;
 		}
-
-		struct pv_diag_parse p;
-		struct tail tail = {.n = 0};
-		int prev_last = -1; /* the previous datagram's last record's state, or -1 */
-		bool prev_full = false;
-		pv_diag_parse_init(&p, q->proto, out, known);
-		/*
-		 * The parse stops keeping records at an error or an interrupted
-		 * dump; the rest of the dump is still read, so that none of it is
-		 * left for the next request to find.
-		 */
-		for (bool more = true; more;) {
-			ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				ret = -errno;
-				goto out;
-			}
-			stats->datagrams++;
-			stats->bytes += (size_t)n;
-			more = pv_diag_parse_datagram(&p, dgram, (size_t)n);
-			if (!tails)
-				continue;
-			/* The previous datagram was a boundary: records follow it, or it was full.
-			 */
-			if (prev_last >= 0 && (p.records || prev_full)) {
-				note_boundary(tails, q->proto, (uint8_t)prev_last,
-					      p.records ? p.first_state : -1);
-				check_tail(tails, &tail, q->proto);
-			}
-			tail.n = 0;
-			prev_last = -1;
-			if (more && p.records) {
-				const char *base = (const char *)dgram;
-				size_t at = p.last[(p.records - 1) % PV_DIAG_TAIL_MAX];
-				prev_last = state_of(base + at);
-				take_tail(&tail, tail_len, base, &p);
-			}
-			/* A full datagram is a boundary: look its tail up at once. */
-			prev_full = (size_t)n >= FULLISH;
-			if (prev_full)
-				check_tail(tails, &tail, q->proto);
+		struct walk w = {.q = q, .tails = tails, .tail_len = tail_len, .prev_last = -1};
+		pv_diag_parse_init(&w.p, q->proto, out, known);
+		err = q->piped ? read_piped(nl, &w, stats) : read_walk(nl, &w, stats);
+		if (err) {
+			ret = err;
+			break;
 		}
-		ret = pv_diag_parse_result(&p);
+		ret = pv_diag_parse_result(&w.p);
 		if (ret != -EINTR)
 			break;
 	}
-out:
-	free(dgram);
 	if (ret)
 		pv_socklist_rollback(out, mark);
 	return ret;

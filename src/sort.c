@@ -5,6 +5,7 @@
  */
 #include "i18n.h"
 #include "portview/sort.h"
+#include "portview/parallel.h"
 #include "portview/buf.h"
 #include "portview/state.h"
 
@@ -175,6 +176,33 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 			root = child;                                                              \
 		}                                                                                  \
 	}                                                                                          \
+	/* [lo, hi), more than 16 rows, around a pivot: [lo, j) <= pivot at j <= (j, hi) */        \
+	static inline size_t NAME##_split(const struct sorter *s, size_t lo, size_t hi)            \
+	{                                                                                          \
+		size_t mid = lo + (hi - lo) / 2;                                                   \
+		if (CMP(s, mid, lo) < 0)                                                           \
+			SWAP(s, mid, lo);                                                          \
+		if (CMP(s, hi - 1, lo) < 0)                                                        \
+			SWAP(s, hi - 1, lo);                                                       \
+		if (CMP(s, hi - 1, mid) < 0)                                                       \
+			SWAP(s, hi - 1, mid);                                                      \
+		/* the pivot waits at lo; Hoare partition of (lo, hi) */                           \
+		SWAP(s, lo, mid);                                                                  \
+		size_t i = lo, j = hi;                                                             \
+		for (;;) {                                                                         \
+			do                                                                         \
+				i++;                                                               \
+			while (i < hi && CMP(s, i, lo) < 0);                                       \
+			do                                                                         \
+				j--;                                                               \
+			while (CMP(s, j, lo) > 0);                                                 \
+			if (i >= j)                                                                \
+				break;                                                             \
+			SWAP(s, i, j);                                                             \
+		}                                                                                  \
+		SWAP(s, lo, j);                                                                    \
+		return j;                                                                          \
+	}                                                                                          \
 	static void NAME(const struct sorter *s, size_t lo, size_t hi, unsigned depth)             \
 	{                                                                                          \
 		while (hi - lo > 16) {                                                             \
@@ -188,29 +216,7 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 				}                                                                  \
 				return;                                                            \
 			}                                                                          \
-			size_t mid = lo + (hi - lo) / 2;                                           \
-			if (CMP(s, mid, lo) < 0)                                                   \
-				SWAP(s, mid, lo);                                                  \
-			if (CMP(s, hi - 1, lo) < 0)                                                \
-				SWAP(s, hi - 1, lo);                                               \
-			if (CMP(s, hi - 1, mid) < 0)                                               \
-				SWAP(s, hi - 1, mid);                                              \
-			/* the pivot waits at lo; Hoare partition of (lo, hi) */                   \
-			SWAP(s, lo, mid);                                                          \
-			size_t i = lo, j = hi;                                                     \
-			for (;;) {                                                                 \
-				do                                                                 \
-					i++;                                                       \
-				while (i < hi && CMP(s, i, lo) < 0);                               \
-				do                                                                 \
-					j--;                                                       \
-				while (CMP(s, j, lo) > 0);                                         \
-				if (i >= j)                                                        \
-					break;                                                     \
-				SWAP(s, i, j);                                                     \
-			}                                                                          \
-			SWAP(s, lo, j);                                                            \
-			/* [lo, j) <= pivot at j <= (j, hi) */                                     \
+			size_t j = NAME##_split(s, lo, hi);                                        \
 			if (j - lo < hi - j - 1) {                                                 \
 				NAME(s, lo, j, depth);                                             \
 				lo = j + 1;                                                        \
@@ -244,6 +250,35 @@ void pv_socklist_sort(struct pv_socklist *l)
 	struct sorter s = {.l = l};
 	if (l->n > 1)
 		sort_display(&s, 0, l->n, depth_limit(l->n));
+}
+
+/* A list's two sides of a pivot, each sorted by the next worker free. */
+struct sides {
+	const struct sorter *s;
+	size_t lo[2], hi[2];
+	unsigned depth;
+	unsigned next; /* the next side to take (atomic) */
+};
+
+static void sort_side(void *arg, unsigned w)
+{
+	(void)w;
+	struct sides *d = arg;
+	for (unsigned k; (k = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED)) < 2;)
+		sort_display(d->s, d->lo[k], d->hi[k], d->depth);
+}
+
+void pv_socklist_sort_on(struct pv_socklist *l, unsigned threads)
+{
+	if (threads < 2 || l->n < PV_SORT_PARALLEL_FROM) {
+		pv_socklist_sort(l);
+		return;
+	}
+	/* one partition here, then its two sides side by side: no merge after */
+	struct sorter s = {.l = l};
+	size_t j = sort_display_split(&s, 0, l->n);
+	struct sides d = {&s, {0, j + 1}, {j, l->n}, depth_limit(l->n) - 1, 0};
+	pv_parallel_run(2, sort_side, &d);
 }
 
 size_t pv_socklist_dedupe(struct pv_socklist *l)

@@ -15,6 +15,8 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
+/* n zeroed bytes on an align boundary (a power of two), freed by free() */
+void *xzalloc_aligned(size_t align, size_t n);
 
 struct pv_buf {
 	char *data;

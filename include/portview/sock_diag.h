@@ -35,6 +35,12 @@ struct pv_diag_query {
 	uint8_t ext;	      /* idiag_ext: 1 << (INET_DIAG_INFO - 1) for tcp_info (-e, -i, JSON) */
 	const void *bytecode; /* INET_DIAG_REQ_BYTECODE program, or NULL */
 	size_t bytecode_len;
+	/*
+	 * Parsed on a second thread (pv_diag_dump): this one only reads, the
+	 * kernel filling the next datagram inside each read, while the other
+	 * parses the datagrams read and looks their boundaries up.
+	 */
+	bool piped;
 };
 
 /* What one dump cost, for PORTVIEW_DEBUG. */
@@ -133,8 +139,10 @@ struct pv_diag_tails {
  * microseconds next to the kernel's filling it, and holding the raw dump
  * would cost more memory than the records.)  Records whose cookie is in
  * known (may be NULL) are left out.  tails (may be NULL) notes and checks
- * the boundaries.  A dump the kernel marks as interrupted is restarted a
- * few times, its records dropped first.  Returns 0, a negative errno for a
+ * the boundaries.  With q->piped the parse and the boundary checks run on
+ * a thread of their own, on datagrams handed over in order (the records
+ * and the checks are the same).  A dump the kernel marks as interrupted is
+ * restarted a few times, its records dropped first.  Returns 0, a negative errno for a
  * transport failure, the error the kernel reported, or -EBADMSG for a
  * malformed reply.
  */

@@ -52,6 +52,13 @@ bool pv_order_needs_rates(const struct pv_order *order);
 /* Sort in display order, in place (an introsort: no memory beyond the records). */
 void pv_socklist_sort(struct pv_socklist *l);
 /*
+ * The same on up to threads threads (2 are used): from
+ * PV_SORT_PARALLEL_FROM records, one partition on the calling thread, then
+ * its two sides sorted side by side.
+ */
+void pv_socklist_sort_on(struct pv_socklist *l, unsigned threads);
+#define PV_SORT_PARALLEL_FROM 20000
+/*
  * Drop repeats of a socket (same cookie) from a list sorted in display
  * order: a dump may report a socket twice when the hash bucket it resumed
  * in gained a socket, and the repeat has the same addresses and ports, so

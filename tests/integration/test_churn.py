@@ -11,7 +11,9 @@ connections at half a core each (a batch of 32, then as long a
 rest; one over IPv4, one over IPv6, on
 addresses and ports the stable sockets do not use), during every run
 (they are stopped while the test reads a run's output).
-Then `portview -ano --json` runs 20 times in a row.  In every run:
+Then `portview -ano --json` runs 20 times in a row, every other one with
+PORTVIEW_DUMP_THREADS=2 (the established hash's walk read on one thread
+and parsed, its boundaries checked, on another).  In every run:
 
   * every stable socket appears exactly once (matched by local and foreign
     address and port), as ESTABLISHED, and its owners are exactly one
@@ -470,9 +472,14 @@ def main():
         paths = {}
         os.environ["PORTVIEW_DEBUG"] = "1"
         for n in range(1, runs + 1):
+            # every other run on two threads: the established hash's walk
+            # parsed and made sure of on a thread of its own (piped)
+            if n % 2 == 0:
+                os.environ["PORTVIEW_DUMP_THREADS"] = "2"
             t = time.monotonic()
             rc, out, err = common.run_portview(["-ano", "--json"], pv,
                                                timeout=60)
+            os.environ.pop("PORTVIEW_DUMP_THREADS", None)
             path, line = tcp_debug(err)
             paths[path] = paths.get(path, 0) + 1
             if args.buckets:

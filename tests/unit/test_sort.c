@@ -268,6 +268,55 @@ START_TEST(merge_keeps_both_sides_addresses)
 }
 END_TEST
 
+/*
+ * A large list sorted on two threads (one partition, then its two sides
+ * side by side) is the list one thread sorts, record for record, with
+ * its addresses, interfaces and side fields: random records with many
+ * equal tuples (the pivot's equals fall on both sides), IPv6 and
+ * device-bound ones among them.
+ */
+START_TEST(two_threads_sort_as_one)
+{
+	enum { N = PV_SORT_PARALLEL_FROM * 2 + 7 };
+	struct pv_socklist one, two;
+	pv_socklist_init(&one);
+	pv_socklist_init(&two);
+	uint32_t x = 777;
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (x >> 8) % 3, (x >> 12) % 16,
+			 (x >> 4) % 4);
+		bool v6 = (x >> 20) % 7 == 0;
+		struct pv_sock s =
+		    v6 ? mksock(T, AF_INET6, (x >> 3) % 2 ? "::1" : "2001:db8::1",
+				(uint16_t)(x % 50), "fe80::2", (uint16_t)(80 + (x >> 9) % 3), E)
+		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 40),
+				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
+		s.expires = (uint32_t)i + 1;
+		if ((x >> 6) % 9 == 0)
+			s.ifindex = 1 + (x >> 14) % 3;
+		pv_socklist_add(&one, &s);
+		pv_socklist_add(&two, &s);
+	}
+	pv_socklist_sort(&one);
+	pv_socklist_sort_on(&two, 2);
+	for (size_t i = 0; i < N; i++) {
+		struct pv_sock a, b;
+		pv_socklist_get(&one, i, &a);
+		pv_socklist_get(&two, i, &b);
+		ck_assert_msg(a.cookie == b.cookie && a.ifindex == b.ifindex &&
+				  a.local.port == b.local.port && a.state == b.state &&
+				  memcmp(a.local.addr, b.local.addr, 16) == 0 &&
+				  memcmp(a.remote.addr, b.remote.addr, 16) == 0 &&
+				  one.more[i].expires == two.more[i].expires,
+			      "row %zu: not the row one thread sorts there", i);
+	}
+	pv_socklist_free(&one);
+	pv_socklist_free(&two);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sort");
@@ -278,6 +327,7 @@ int main(void)
 	tcase_add_test(tc, sort_matches_reference_order);
 	tcase_add_test(tc, ipv6_foreign_addresses_order);
 	tcase_add_test(tc, merge_keeps_both_sides_addresses);
+	tcase_add_test(tc, two_threads_sort_as_one);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
