@@ -4,7 +4,7 @@
 In a private network namespace, holders open 1,621 sockets: 1,001 TCP
 listeners, 500 unconnected UDP sockets, 60 loopback connections (both
 ends), the listeners' holder forked (every socket it holds shared: a PID
-list condensed to "PID (+1)").  The table's rows make four chunks of 512
+list condensed to "PID (+1)").  The table's rows make 13 chunks of 128
 for the threads that format it, with the widest cells (an IPv6 address,
 the shared PIDs) in late chunks.
 
@@ -68,8 +68,8 @@ def main():
 def check(w, binary):
     ck = common.Checker()
     rows = common.select(w.socks, all=True)
-    ck.ok(len(rows) > 3 * 512, "the table has %d rows: more than three "
-          "chunks of 512" % len(rows))
+    ck.ok(len(rows) > 12 * 128, "the table has %d rows: more than twelve "
+          "chunks of 128" % len(rows))
     for argv, owner, program, wide in ((["-an"], False, False, False),
                                        (["-ano"], True, False, False),
                                        (["-anp"], False, True, False),

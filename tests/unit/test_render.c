@@ -878,7 +878,7 @@ END_TEST
 /*
  * A large table formatted on several threads (PORTVIEW_TABLE_THREADS) is
  * the text one thread writes, whatever the options.  Rows go to threads
- * in chunks of 512; the rows that set the columns' widths (the longest
+ * in chunks of 128; the rows that set the columns' widths (the longest
  * address, PID list and program name) sit in late chunks, and the rows
  * change every few lines, so a chunk out of place, a thread's widths not
  * counted or a cell written by the wrong thread's scratch shows.
