@@ -10,9 +10,10 @@
 unsigned pv_cpus_online(void);
 /*
  * The CPUs free for this process's threads now: those online less the
- * other tasks running at this moment (/proc/loadavg's runnable count, the
- * caller not among them), at least 1.  A thread more than that only waits
- * for a CPU, and makes the others wait for it.
+ * other tasks running (/proc/loadavg's runnable count, the caller not
+ * among them; the fewest of up to three looks 0.2 ms apart, so that a
+ * kernel thread's moment on a CPU does not count), at least 1.  A thread
+ * more than that only waits for a CPU, and makes the others wait for it.
  */
 unsigned pv_cpus_free(void);
 

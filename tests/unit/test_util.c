@@ -2,7 +2,12 @@
 #include <errno.h>
 
 #include "helpers.h"
+#include "portview/parallel.h"
 #include "portview/util.h"
+
+#include <pthread.h>
+#include <time.h>
+#include <stdatomic.h>
 
 /* Many cookies through several growths: each maps to its value, others to nothing. */
 START_TEST(idmap_maps_every_cookie)
@@ -83,11 +88,66 @@ START_TEST(seconds_refused)
 }
 END_TEST
 
+/* Each worker of pv_parallel_run runs once, with its own index. */
+static void count_worker(void *arg, unsigned w)
+{
+	atomic_int *seen = arg;
+	atomic_fetch_add(&seen[w], 1);
+}
+
+START_TEST(parallel_runs_each_worker_once)
+{
+	for (unsigned n = 1; n <= 4; n++) {
+		atomic_int seen[4];
+		for (int i = 0; i < 4; i++)
+			atomic_init(&seen[i], 0);
+		ck_assert_uint_eq(pv_parallel_run(n, count_worker, seen), n);
+		for (unsigned i = 0; i < 4; i++)
+			ck_assert_int_eq(atomic_load(&seen[i]), i < n ? 1 : 0);
+	}
+}
+END_TEST
+
+/*
+ * A thread that keeps a CPU busy is a CPU taken, at every look: with one
+ * spinning, pv_cpus_free() leaves it out (whatever else runs can only
+ * take more).
+ */
+static void *spin_until(void *arg)
+{
+	atomic_bool *stop = arg;
+	while (!atomic_load(stop))
+		;
+	return NULL;
+}
+
+START_TEST(cpus_free_counts_a_busy_thread)
+{
+	unsigned online = pv_cpus_online();
+	ck_assert_uint_ge(online, 1);
+	ck_assert_uint_le(pv_cpus_free(), online);
+	atomic_bool stop;
+	atomic_init(&stop, false);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, spin_until, &stop), 0);
+	/* let it get a CPU */
+	const struct timespec nap = {0, 20000000};
+	nanosleep(&nap, NULL);
+	unsigned free_now = pv_cpus_free();
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+	ck_assert_uint_le(free_now, online > 1 ? online - 1 : 1);
+	ck_assert_uint_ge(free_now, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
 	TCase *tc = tcase_create("util");
 	tcase_add_test(tc, idmap_maps_every_cookie);
+	tcase_add_test(tc, parallel_runs_each_worker_once);
+	tcase_add_test(tc, cpus_free_counts_a_busy_thread);
 	tcase_add_test(tc, seconds_accepted);
 	tcase_add_test(tc, seconds_refused);
 	suite_add_tcase(s, tc);
