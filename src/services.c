@@ -351,12 +351,12 @@ const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16
 	uint64_t word = __atomic_load_n(e, __ATOMIC_RELAXED);
 	if (word >> 32 != key) {
 		const struct pv_service *svc = by_port_uncached(s, port, proto);
-		uint64_t at = !svc ? 0
-			      : svc >= s->etc && svc < s->etc + s->netc
-				  ? 1 + (uint64_t)(svc - s->etc)
-				  : 1 + s->netc + (uint64_t)(svc - pv_iana_services);
-		if (getenv("NOSTORE") == NULL)
-			__atomic_store_n(e, key << 32 | at, __ATOMIC_RELAXED);
+		/* (no pointer arithmetic on etc without entries: NULL + 0 is undefined) */
+		bool etc = svc && s->netc && svc >= s->etc && svc < s->etc + s->netc;
+		uint64_t at = !svc  ? 0
+			      : etc ? 1 + (uint64_t)(svc - s->etc)
+				    : 1 + s->netc + (uint64_t)(svc - pv_iana_services);
+		__atomic_store_n(e, key << 32 | at, __ATOMIC_RELAXED);
 		return svc;
 	}
 	uint64_t at = word & UINT32_MAX;
