@@ -263,6 +263,25 @@ static bool parse_refresh(const char *value, bool *dump_only, struct pv_why *why
 	return true;
 }
 
+/*
+ * A count of threads from the environment variable name, 1 to max, into
+ * *out (0 when unset or empty); false, said, when it is not one.
+ */
+static bool env_threads(const char *name, unsigned max, unsigned *out)
+{
+	const char *v = getenv(name);
+	uint64_t n = 0;
+	if (v && *v && (pv_parse_uint_str(v, max, &n) < 0 || n == 0)) {
+		char valid[32];
+		snprintf(valid, sizeof(valid), "1 to %u", max);
+		struct pv_why why = {.why = N_("not a number of threads"), .valid = valid};
+		pv_cli_bad_value(name, "=", v, &why);
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
 /* The environment's part of the request. */
 static int read_env(struct pv_request *req, int *color_auto_off)
 {
@@ -277,24 +296,9 @@ static int read_env(struct pv_request *req, int *color_auto_off)
 		pv_cli_bad_value("PORTVIEW_DUMP", "=", dump, &why);
 		return EXIT_USAGE;
 	}
-	const char *threads = getenv("PORTVIEW_DUMP_THREADS");
-	uint64_t nthreads = 0;
-	if (threads && *threads &&
-	    (pv_parse_uint_str(threads, PV_DUMP_THREADS_MAX, &nthreads) < 0 || nthreads == 0)) {
-		why = (struct pv_why){.why = N_("not a number of threads"), .valid = "1 to 4"};
-		pv_cli_bad_value("PORTVIEW_DUMP_THREADS", "=", threads, &why);
+	if (!env_threads("PORTVIEW_DUMP_THREADS", PV_DUMP_THREADS_MAX, &req->dump.threads) ||
+	    !env_threads("PORTVIEW_TABLE_THREADS", PV_TABLE_THREADS_MAX, &req->table.threads))
 		return EXIT_USAGE;
-	}
-	req->dump.threads = (unsigned)nthreads;
-	threads = getenv("PORTVIEW_TABLE_THREADS");
-	nthreads = 0;
-	if (threads && *threads &&
-	    (pv_parse_uint_str(threads, PV_TABLE_THREADS_MAX, &nthreads) < 0 || nthreads == 0)) {
-		why = (struct pv_why){.why = N_("not a number of threads"), .valid = "1 to 4"};
-		pv_cli_bad_value("PORTVIEW_TABLE_THREADS", "=", threads, &why);
-		return EXIT_USAGE;
-	}
-	req->table.threads = (unsigned)nthreads;
 	const char *owners = getenv("PORTVIEW_OWNERS");
 	if (owners && !parse_owners(owners, &req->owners, &why)) {
 		pv_cli_bad_value("PORTVIEW_OWNERS", "=", owners, &why);

@@ -543,8 +543,44 @@ static void *parse_piped(void *arg)
 }
 
 /*
- * One walk read here and parsed on a thread of its own; without that
- * thread, here.  Returns 0 or the read's negative errno.
+ * The next datagram of a dump into buf (PV_DIAG_RCVBUF bytes, 8-byte
+ * aligned), counted in stats.  Returns its length or a negative errno.
+ */
+static ssize_t read_datagram(struct mnl_socket *nl, void *buf, struct pv_diag_stats *stats)
+{
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, PV_DIAG_RCVBUF);
+		if (n >= 0) {
+			stats->datagrams++;
+			stats->bytes += (size_t)n;
+			return n;
+		}
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* One walk, each datagram parsed as it is read.  Returns 0 or the read's negative errno. */
+static int read_walk(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
+{
+	/* 8-byte aligned room for one datagram */
+	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
+	ssize_t n = 0;
+	/*
+	 * The parse stops keeping records at an error or an interrupted dump;
+	 * the rest of the dump is still read, so that none of it is left for
+	 * the next request to find.
+	 */
+	for (bool more = true; more && n >= 0;)
+		if ((n = read_datagram(nl, dgram, stats)) >= 0)
+			more = take_datagram(w, dgram, (size_t)n);
+	free(dgram);
+	return n < 0 ? (int)n : 0;
+}
+
+/*
+ * One walk read here and parsed on a thread of its own; where that thread
+ * cannot start, read_walk's.  Returns 0 or the read's negative errno.
  */
 static int read_piped(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
 {
@@ -554,72 +590,39 @@ static int read_piped(struct mnl_socket *nl, struct walk *w, struct pv_diag_stat
 	for (size_t i = 0; i < PIPE_SLOTS; i++)
 		pp.buf[i] = xmalloc(PV_DIAG_RCVBUF);
 	pthread_t parser;
-	bool threaded = pthread_create(&parser, NULL, parse_piped, &pp) == 0;
 	int ret = 0;
+	if (pthread_create(&parser, NULL, parse_piped, &pp) != 0) {
+		ret = read_walk(nl, w, stats);
+		goto out;
+	}
 	for (bool on = true; on;) {
 		pthread_mutex_lock(&pp.mu);
-		while (threaded && pp.read - pp.parsed == PIPE_SLOTS)
+		while (pp.read - pp.parsed == PIPE_SLOTS)
 			pthread_cond_wait(&pp.cv, &pp.mu);
 		pthread_mutex_unlock(&pp.mu);
 		size_t k = pp.read % PIPE_SLOTS;
-		ssize_t n = mnl_socket_recvfrom(nl, pp.buf[k], PV_DIAG_RCVBUF);
+		ssize_t n = read_datagram(nl, pp.buf[k], stats);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
+			ret = (int)n;
 			break;
 		}
-		stats->datagrams++;
-		stats->bytes += (size_t)n;
 		on = goes_on((const char *)pp.buf[k], (size_t)n);
 		pp.len[k] = (size_t)n;
-		if (!threaded) {
-			pp.more = pp.more && take_datagram(w, pp.buf[k], (size_t)n);
-			continue;
-		}
 		pthread_mutex_lock(&pp.mu);
 		pp.read++;
 		pthread_cond_broadcast(&pp.cv);
 		pthread_mutex_unlock(&pp.mu);
 	}
-	if (threaded) {
-		pthread_mutex_lock(&pp.mu);
-		pp.closed = true;
-		pthread_cond_broadcast(&pp.cv);
-		pthread_mutex_unlock(&pp.mu);
-		pthread_join(parser, NULL);
-	}
+	pthread_mutex_lock(&pp.mu);
+	pp.closed = true;
+	pthread_cond_broadcast(&pp.cv);
+	pthread_mutex_unlock(&pp.mu);
+	pthread_join(parser, NULL);
+out:
 	for (size_t i = 0; i < PIPE_SLOTS; i++)
 		free(pp.buf[i]);
 	pthread_mutex_destroy(&pp.mu);
 	pthread_cond_destroy(&pp.cv);
-	return ret;
-}
-
-/* One walk, each datagram parsed as it is read.  Returns 0 or the read's negative errno. */
-static int read_walk(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
-{
-	/* 8-byte aligned room for one datagram */
-	uint64_t *dgram = xmalloc(PV_DIAG_RCVBUF);
-	int ret = 0;
-	/*
-	 * The parse stops keeping records at an error or an interrupted dump;
-	 * the rest of the dump is still read, so that none of it is left for
-	 * the next request to find.
-	 */
-	for (bool more = true; more;) {
-		ssize_t n = mnl_socket_recvfrom(nl, dgram, PV_DIAG_RCVBUF);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		stats->datagrams++;
-		stats->bytes += (size_t)n;
-		more = take_datagram(w, dgram, (size_t)n);
-	}
-	free(dgram);
 	return ret;
 }
 

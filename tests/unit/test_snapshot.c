@@ -368,6 +368,44 @@ static bool same_record(const struct pv_socklist *a, const struct pv_socklist *b
 	       memcmp(x.remote.addr, y.remote.addr, 16) == 0;
 }
 
+/* A private namespace populated, its facts, a snapshotter, and one thread's list of it. */
+struct populated {
+	struct population p;
+	struct pv_netns_facts ns;
+	struct pv_snapshotter *sn;
+	struct pv_socklist one;
+};
+
+static void populated_open(struct populated *f)
+{
+	private_netns();
+	f->p.n = 0;
+	populate(&f->p);
+	pv_netns_facts_load(&f->ns, "/proc/sys/net/ipv4", "/proc");
+	ck_assert_int_eq(pv_snapshotter_open(&f->sn), 0);
+	struct pv_snapshot_report rep;
+	take_on(f->sn, &f->ns, 1, &f->one, &rep);
+	ck_assert_uint_eq(rep.threads, 1);
+}
+
+static void populated_close(struct populated *f)
+{
+	pv_socklist_free(&f->one);
+	pv_snapshotter_close(f->sn);
+	pv_netns_facts_free(&f->ns);
+	for (size_t i = 0; i < f->p.n; i++)
+		close(f->p.fds[i]);
+}
+
+/* Whether l is one's list, record for record (what: how l was taken). */
+static void same_as_one(const struct populated *f, const struct pv_socklist *l, const char *what)
+{
+	ck_assert_uint_eq(l->n, f->one.n);
+	for (size_t i = 0; i < f->one.n; i++)
+		ck_assert_msg(same_record(&f->one, l, i),
+			      "%s: record %zu differs from one thread's", what, i);
+}
+
 /*
  * The dumps on 2 and 4 threads (TCP, TCP's bound sockets, UDP per family:
  * one request each) give the list one thread gives, record for record, in
@@ -375,37 +413,21 @@ static bool same_record(const struct pv_socklist *a, const struct pv_socklist *b
  */
 START_TEST(threads_merge_as_one)
 {
-	private_netns();
-	static struct population p;
-	p.n = 0;
-	populate(&p);
-	struct pv_netns_facts ns;
-	pv_netns_facts_load(&ns, "/proc/sys/net/ipv4", "/proc");
-	struct pv_snapshotter *sn;
-	ck_assert_int_eq(pv_snapshotter_open(&sn), 0);
-
-	struct pv_socklist one, many;
+	static struct populated f;
+	populated_open(&f);
+	ck_assert_uint_eq(f.one.n, 2 + 2 * CONNS + 20 + 60);
+	struct pv_socklist many;
 	struct pv_snapshot_report rep;
-	take_on(sn, &ns, 1, &one, &rep);
-	ck_assert_uint_eq(rep.threads, 1);
-	size_t sockets = 2 + 2 * CONNS + 20 + 60;
-	ck_assert_uint_eq(one.n, sockets);
 	static const unsigned threads[] = {2, 4, 2};
 	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
-		take_on(sn, &ns, threads[t], &many, &rep);
+		take_on(f.sn, &f.ns, threads[t], &many, &rep);
 		ck_assert_uint_eq(rep.threads, threads[t]);
-		ck_assert_uint_eq(many.n, one.n);
-		for (size_t i = 0; i < one.n; i++)
-			ck_assert_msg(same_record(&one, &many, i),
-				      "%u threads: record %zu differs from one thread's",
-				      threads[t], i);
+		char what[32];
+		snprintf(what, sizeof(what), "%u threads", threads[t]);
+		same_as_one(&f, &many, what);
 		pv_socklist_free(&many);
 	}
-	pv_socklist_free(&one);
-	pv_snapshotter_close(sn);
-	pv_netns_facts_free(&ns);
-	for (size_t i = 0; i < p.n; i++)
-		close(p.fds[i]);
+	populated_close(&f);
 }
 END_TEST
 
@@ -443,19 +465,11 @@ static bool lent_done(void *arg)
 
 START_TEST(lent_thread_takes_what_is_left)
 {
-	private_netns();
-	static struct population p;
-	p.n = 0;
-	populate(&p);
-	struct pv_netns_facts ns;
-	pv_netns_facts_load(&ns, "/proc/sys/net/ipv4", "/proc");
-	struct pv_snapshotter *sn;
-	ck_assert_int_eq(pv_snapshotter_open(&sn), 0);
-	struct pv_socklist one, lent;
+	static struct populated f;
+	populated_open(&f);
+	struct pv_socklist lent;
 	struct pv_snapshot_report rep;
-	take_on(sn, &ns, 1, &one, &rep);
-
-	ns.geometry.sockets = 1000000; /* dumps on threads, by default */
+	f.ns.geometry.sockets = 1000000; /* dumps on threads, by default */
 	bool cpus = pv_cpus_online() > 1;
 	for (int at_once = 1; at_once >= 0; at_once--) {
 		struct lent t = {.done_at_once = at_once};
@@ -463,9 +477,9 @@ START_TEST(lent_thread_takes_what_is_left)
 		atomic_init(&t.asked, 0);
 		pthread_t spinner;
 		ck_assert_int_eq(pthread_create(&spinner, NULL, spin, &t), 0);
-		pv_snapshotter_lend(sn, lent_done, &t);
-		take_on(sn, &ns, 0, &lent, &rep);
-		pv_snapshotter_lend(sn, NULL, NULL);
+		pv_snapshotter_lend(f.sn, lent_done, &t);
+		take_on(f.sn, &f.ns, 0, &lent, &rep);
+		pv_snapshotter_lend(f.sn, NULL, NULL);
 		atomic_store(&t.stop, true);
 		pthread_join(spinner, NULL);
 		if (cpus) {
@@ -473,18 +487,11 @@ START_TEST(lent_thread_takes_what_is_left)
 			ck_assert_msg(atomic_load(&t.asked) > 0,
 				      "the lent thread is asked whether it is done");
 		}
-		ck_assert_uint_eq(lent.n, one.n);
-		for (size_t i = 0; i < one.n; i++)
-			ck_assert_msg(same_record(&one, &lent, i),
-				      "lent thread %s: record %zu differs from one thread's",
-				      at_once ? "done at once" : "never done", i);
+		same_as_one(&f, &lent,
+			    at_once ? "lent thread done at once" : "lent thread never done");
 		pv_socklist_free(&lent);
 	}
-	pv_socklist_free(&one);
-	pv_snapshotter_close(sn);
-	pv_netns_facts_free(&ns);
-	for (size_t i = 0; i < p.n; i++)
-		close(p.fds[i]);
+	populated_close(&f);
 }
 END_TEST
 
