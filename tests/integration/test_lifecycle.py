@@ -238,7 +238,7 @@ def reset(c, binary):
 def reset_time_wait(c, binary):
     """A reset sent by a TIME_WAIT socket (no full socket behind it): the
     ends as the kernel holds them, --sport judged on its own port."""
-    s = Stream(binary, ["--json", "--sport", "45671,7671"])
+    s = Stream(binary, ["--json", "--sport", "30671,7671"])
     probe = start_server(7671)
     try:
         ready(s, 7671)
@@ -246,12 +246,15 @@ def reset_time_wait(c, binary):
         lst.bind(("127.0.0.1", 7672))
         lst.listen()
         a = socket.socket()
-        a.bind(("127.0.0.1", 45671))
+        # fixed client ports sit below the ephemeral range (32768-60999):
+        # the connections made before leave TIME_WAIT sockets on ports in
+        # it, and a bind to one of those fails with EADDRINUSE
+        a.bind(("127.0.0.1", 30671))
         a.connect(("127.0.0.1", 7672))
         b, _ = lst.accept()
         # closed at once: FIN_WAIT_2 hands over to a TIME_WAIT socket
         a.close()
-        s.wait(lambda l: any('"closed"' in x and '"port": 45671,' in x for x in l),
+        s.wait(lambda l: any('"closed"' in x and '"port": 30671,' in x for x in l),
                "the close of the end that closed first")
         # data after its close: that socket answers with a reset
         b.sendall(b"late")
@@ -266,12 +269,12 @@ def reset_time_wait(c, binary):
     mine = [(d["event"], d["state"], d["local"]["port"], d["foreign"]["port"],
              d.get("direction"), d.get("reason"))
             for d in s.docs() if 7672 in (d["local"]["port"], d["foreign"]["port"])]
-    c.eq(mine, [("opened", "ESTABLISHED", 45671, 7672, None, None),
-                ("changed", "FIN_WAIT_1", 45671, 7672, None, None),
-                ("changed", "FIN_WAIT_2", 45671, 7672, None, None),
-                ("closed", "FIN_WAIT_2", 45671, 7672, None, None),
-                ("reset", "TIME_WAIT", 45671, 7672, "sent", "tcp_timewait_socket")],
-         "--sport 45671: the reset its TIME_WAIT socket sent, with its own ports")
+    c.eq(mine, [("opened", "ESTABLISHED", 30671, 7672, None, None),
+                ("changed", "FIN_WAIT_1", 30671, 7672, None, None),
+                ("changed", "FIN_WAIT_2", 30671, 7672, None, None),
+                ("closed", "FIN_WAIT_2", 30671, 7672, None, None),
+                ("reset", "TIME_WAIT", 30671, 7672, "sent", "tcp_timewait_socket")],
+         "--sport 30671: the reset its TIME_WAIT socket sent, with its own ports")
     c.eq((rc, err), (0, ""), "TIME_WAIT reset: exit 0, stderr empty")
 
 
@@ -324,7 +327,7 @@ sys.stdin.readline()
 
 
 def filtered(c, binary):
-    s = Stream(binary, ["--json", "--state", "established,last-ack", "--dport", "45660,7661"])
+    s = Stream(binary, ["--json", "--state", "established,last-ack", "--dport", "30660,7661"])
     probe = start_server(7661)
     lst = None
     try:
@@ -335,14 +338,14 @@ def filtered(c, binary):
                                stdout=subprocess.PIPE)
         common.wait_until(lambda: lst.stdout.readline() == b"ready\n", "the listener")
         cl = socket.socket()
-        cl.bind(("127.0.0.1", 45660))
+        cl.bind(("127.0.0.1", 30660))
         cl.connect(("127.0.0.1", 7660))
         cl.sendall(b"x" * 300)
         cl.shutdown(socket.SHUT_WR)
         while cl.recv(4096):
             pass
         cl.close()
-        s.wait(lambda l: any('"closed"' in x and '"port": 45660,' in x for x in l),
+        s.wait(lambda l: any('"closed"' in x and '"port": 30660,' in x for x in l),
                "the close of the accepted end")
         time.sleep(0.3)
         s.poll(0.1)
@@ -355,10 +358,10 @@ def filtered(c, binary):
              sorted((o["pid"], o["program"]) for o in d["owners"]))
             for d in s.docs() if 7660 in (d["local"]["port"], d["foreign"]["port"])]
     owner = [(lst.pid, "pv-lc-listener")]
-    c.eq(mine, [("opened", "ESTABLISHED", 7660, 45660, owner),
-                ("changed", "LAST_ACK", 7660, 45660, owner),
-                ("closed", "LAST_ACK", 7660, 45660, owner)],
-         "--state established,last-ack --dport 45660: the accepted end's open, its "
+    c.eq(mine, [("opened", "ESTABLISHED", 7660, 30660, owner),
+                ("changed", "LAST_ACK", 7660, 30660, owner),
+                ("closed", "LAST_ACK", 7660, 30660, owner)],
+         "--state established,last-ack --dport 30660: the accepted end's open, its "
          "change to LAST_ACK and its close, owned by the listener that opened after "
          "the stream; not CLOSE_WAIT, not the listener, not the client's end")
     c.eq((rc, err), (0, ""), "filtered: exit 0, stderr empty")
