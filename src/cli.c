@@ -787,7 +787,16 @@ bool pv_cli_parse_filter(const char *text, struct pv_request *out, char *err, si
 	struct pv_services svc = {0};
 	int old_optind = optind;
 	optind = 0; /* glibc: start getopt afresh */
+	/*
+	 * Expressions into the bank the filter in use does not hold (its
+	 * query points there until this one is applied); a filter that fails
+	 * leaves the next the same bank.
+	 */
+	static unsigned in_use;
+	unsigned bank = in_use == 1 ? 2 : 1;
+	pv_cli_command_bank(bank);
 	int status = pv_cli_parse(argc, argv, &svc, out);
+	pv_cli_command_bank(0);
 	optind = old_optind;
 	pv_services_free(&svc);
 	fflush(stderr);
@@ -811,5 +820,6 @@ bool pv_cli_parse_filter(const char *text, struct pv_request *out, char *err, si
 			snprintf(err, errlen, "not a filter");
 		return false;
 	}
+	in_use = bank;
 	return true;
 }

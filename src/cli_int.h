@@ -141,6 +141,13 @@ struct cli_state {
 	struct cli_given given;
 };
 
+/*
+ * Which bank of compiled --command expressions the parses that follow
+ * fill: 0 for the command line (the default), 1 or 2 for --top's filters
+ * (cli_options.c).
+ */
+void pv_cli_command_bank(unsigned bank);
+
 /* --help, and the table for tools (cli_options.c). */
 void pv_cli_print_help(void);
 void pv_cli_list_options(void);

@@ -121,24 +121,36 @@ static int opt_pid(struct cli_state *st, const char *arg)
 	return PV_GO_ON;
 }
 
+/*
+ * --command's compiled expressions, which the query points at: bank 0 the
+ * command line's, banks 1 and 2 --top's '/' filters by turns
+ * (pv_cli_command_bank), so that a filter that fails to parse, or one
+ * parsed after it, never frees the expressions of the one in use.
+ */
+static regex_t command_re[3][ARRAY_SIZE(((struct pv_query *)0)->programs)];
+static bool command_compiled[3][ARRAY_SIZE(command_re[0])];
+static unsigned command_bank;
+
+void pv_cli_command_bank(unsigned bank)
+{
+	command_bank = bank < ARRAY_SIZE(command_re) ? bank : 0;
+}
+
 static int opt_command(struct cli_state *st, const char *arg)
 {
-	/*
-	 * The query points at these; a slot compiled before (--top's '/'
-	 * parses filters again) is freed before it is compiled anew.
-	 */
-	static regex_t command_re[ARRAY_SIZE(((struct pv_query *)0)->programs)];
-	static bool compiled[ARRAY_SIZE(command_re)];
+	/* a slot compiled before (by an earlier parse into this bank) is freed first */
+	regex_t *re = command_re[command_bank];
+	bool *compiled = command_compiled[command_bank];
 	struct pv_query *q = &st->req->query;
 	struct pv_why why;
-	size_t slot = q->nprograms % ARRAY_SIZE(command_re);
+	size_t slot = q->nprograms % ARRAY_SIZE(command_re[0]);
 	if (compiled[slot]) {
-		regfree(&command_re[slot]);
+		regfree(&re[slot]);
 		compiled[slot] = false;
 	}
-	if (!pv_parse_command(arg, q, &command_re[slot], &why))
+	if (!pv_parse_command(arg, q, &re[slot], &why))
 		return bad(st, arg, &why);
-	compiled[slot] = q->program_re[q->nprograms - 1] == &command_re[slot];
+	compiled[slot] = q->program_re[q->nprograms - 1] == &re[slot];
 	st->named = st->by_process = true;
 	return PV_GO_ON;
 }

@@ -239,6 +239,28 @@ def small_screen(c, binary):
         c.ok("--dport 99999: port out of range (0-65535)" in bad[-2],
              "filter: a bad one says why, as the option would", bad[-2])
         c.eq(table(bad), table(got), "filter: a bad one keeps the old rows")
+        # a /REGEX/ filter, then one whose expression does not compile: the
+        # first one goes on, its expression not freed under it
+        t.keys("/", "C-u")
+        t.type("--command /^pyth/ --dport 7100")
+        t.keys("Enter")
+        t.wait(lambda s: "filter: --command /^pyth/" in s[-2] and
+                    len(table(s)) == 1 and "127.0.0.1:46200" in table(s)[0],
+                    "the one row /^pyth/ and --dport 7100 leave")
+        t.keys("/", "C-u")
+        t.type("--command /[/")
+        t.keys("Enter")
+        bad = t.wait(lambda s: "--command /[/" in s[-2] and
+                     "filter (as the options" not in s[-2],
+                     "the bad expression's error in the status line")
+        c.ok("--command /[/: not a regular expression" in bad[-2],
+             "filter: an expression that does not compile says so", bad[-2])
+        time.sleep(1.5)  # three refreshes
+        later = t.screen()
+        c.ok(later[0] != bad[0] and len(table(later)) == 1 and
+             "127.0.0.1:46200" in table(later)[0],
+             "filter: after it, the /REGEX/ filter before still refreshes its "
+             "row", "\n".join(later))
         t.keys("/", "C-u", "Enter")
         t.wait(lambda s: any("46201" in l for l in table(s)),
                "every socket again after an empty filter")
