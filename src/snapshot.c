@@ -659,7 +659,7 @@ struct job {
  * or none).  Returns how many.
  */
 static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy, bool info,
-		   bool split, bool pipe, struct job *jobs)
+		   bool split, bool pipe, struct pv_diag_relay *relay, struct job *jobs)
 {
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	bool v4 = pv_query_wants_family(q, AF_INET);
@@ -690,6 +690,8 @@ static size_t plan(const struct pv_query *q, const struct pv_dump_policy *policy
 			     * one thread and parsed (and made sure of) on another.
 			     */
 			    .piped = pipe && tcp && g == 0 && groups[1],
+			    /* or parsed here until a thread done with its requests joins */
+			    .relay = !pipe && tcp && g == 0 && groups[1] ? relay : NULL,
 			};
 			uint8_t families[2];
 			size_t nf = 0;
@@ -755,6 +757,7 @@ struct dumps {
 	size_t next; /* the next job to take (atomic) */
 	unsigned workers;
 	unsigned late; /* workers from this one on wait for the lent thread (pv_snapshotter_lend) */
+	struct pv_diag_relay relay; /* the established hash's walk, where not piped */
 	struct pv_socklist lists[PV_DUMP_THREADS_MAX]; /* each worker's records */
 };
 
@@ -763,11 +766,12 @@ struct dumps {
  * requests are left (each a millisecond or more of the kernel's walk).
  * Returns whether it may take them.
  */
-static bool wait_lent(const struct dumps *d)
+static bool wait_lent(struct dumps *d)
 {
 	const struct timespec nap = {0, 500000};
 	while (!d->s->lent_done(d->s->lent_arg)) {
-		if (__atomic_load_n(&d->next, __ATOMIC_RELAXED) >= d->njobs)
+		if (__atomic_load_n(&d->next, __ATOMIC_RELAXED) >= d->njobs &&
+		    !pv_diag_relay_open(&d->relay))
 			return false;
 		nanosleep(&nap, NULL);
 	}
@@ -795,6 +799,9 @@ static void dump_worker(void *arg, unsigned w)
 			break;
 		d->jobs[k].err = run_job(&c, &d->jobs[k], &d->lists[w]);
 	}
+	/* No request left: the rest of a walk still going on parsed here. */
+	if (may)
+		pv_diag_relay_help(&d->relay);
 	pv_buf_free(&bytecode);
 	/*
 	 * A large list (the established hash's, the last done) is sorted on two
@@ -915,7 +922,7 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 * now, so that the snapshotter's sockets stay the same from one
 	 * snapshot to the next; a thread per request at most.
 	 */
-	size_t could = plan(q, policy, info, most > 1, false, jobs);
+	size_t could = plan(q, policy, info, most > 1, false, NULL, jobs);
 	unsigned lanes = open_lanes(s, could < most ? (unsigned)could : most);
 	/*
 	 * A thread lent (the owner scan's, beside the dumps), counted busy
@@ -927,15 +934,19 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	 * The established hash's walk parsed on a thread of its own where a CPU
 	 * is free for it now; not beside a lent thread, whose CPU is busy.
 	 */
-	d.njobs =
-	    plan(q, policy, info, threads + late > 1 && lanes > 1, threads > 1 && lanes > 1, jobs);
+	pv_diag_relay_init(&d.relay);
+	d.njobs = plan(q, policy, info, threads + late > 1 && lanes > 1, threads > 1 && lanes > 1,
+		       &d.relay, jobs);
 	d.workers = d.njobs < threads + late ? (unsigned)d.njobs : threads + late;
 	if (d.workers > lanes)
 		d.workers = lanes;
 	if (d.workers == 0)
 		d.workers = 1;
 	d.late = late ? threads : d.workers;
+	for (size_t k = 0; k < d.njobs && d.workers < 2; k++)
+		jobs[k].q.relay = NULL; /* no thread to join */
 	int err = dump_all(&d, out, rep);
+	pv_diag_relay_destroy(&d.relay);
 	if (err)
 		return err;
 

@@ -508,8 +508,11 @@ static bool goes_on(const char *buf, size_t len)
 /* Datagrams read and not yet parsed: a piped dump's reader waits when all are. */
 #define PIPE_SLOTS 4
 
-/* A piped dump: datagrams handed from the reader to the parsing thread in order. */
-struct pipe {
+/*
+ * A piped dump: datagrams handed from the reader to the parsing thread in
+ * order (a thread of its own, or a relay's helper).
+ */
+struct pv_diag_pipe {
 	struct walk *w;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -518,11 +521,32 @@ struct pipe {
 	size_t read, parsed; /* datagrams handed over, and taken (under mu) */
 	bool closed;	     /* the reader is done: nothing more comes */
 	bool more;	     /* what the last take_datagram said */
+	bool joined;	     /* a relay's helper parses from now on (atomic) */
+	bool helped;	     /* ... and has parsed the last (under mu) */
 };
+
+static void pipe_init(struct pv_diag_pipe *pp, struct walk *w)
+{
+	memset(pp, 0, sizeof(*pp));
+	pp->w = w;
+	pp->more = true;
+	pthread_mutex_init(&pp->mu, NULL);
+	pthread_cond_init(&pp->cv, NULL);
+	for (size_t i = 0; i < PIPE_SLOTS; i++)
+		pp->buf[i] = xmalloc(PV_DIAG_RCVBUF);
+}
+
+static void pipe_destroy(struct pv_diag_pipe *pp)
+{
+	for (size_t i = 0; i < PIPE_SLOTS; i++)
+		free(pp->buf[i]);
+	pthread_mutex_destroy(&pp->mu);
+	pthread_cond_destroy(&pp->cv);
+}
 
 static void *parse_piped(void *arg)
 {
-	struct pipe *pp = arg;
+	struct pv_diag_pipe *pp = arg;
 	pthread_mutex_lock(&pp->mu);
 	for (;;) {
 		while (pp->parsed == pp->read && !pp->closed)
@@ -560,6 +584,44 @@ static ssize_t read_datagram(struct mnl_socket *nl, void *buf, struct pv_diag_st
 	}
 }
 
+/* Nothing more comes down the pipe. */
+static void close_pipe(struct pv_diag_pipe *pp)
+{
+	pthread_mutex_lock(&pp->mu);
+	pp->closed = true;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/*
+ * The rest of a walk read and handed to the pipe's parser, then the pipe
+ * closed.  Returns 0 or the read's negative errno.
+ */
+static int feed(struct mnl_socket *nl, struct pv_diag_pipe *pp, struct pv_diag_stats *stats)
+{
+	int ret = 0;
+	for (bool on = true; on;) {
+		pthread_mutex_lock(&pp->mu);
+		while (pp->read - pp->parsed == PIPE_SLOTS)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		pthread_mutex_unlock(&pp->mu);
+		size_t k = pp->read % PIPE_SLOTS;
+		ssize_t n = read_datagram(nl, pp->buf[k], stats);
+		if (n < 0) {
+			ret = (int)n;
+			break;
+		}
+		on = goes_on((const char *)pp->buf[k], (size_t)n);
+		pp->len[k] = (size_t)n;
+		pthread_mutex_lock(&pp->mu);
+		pp->read++;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+	}
+	close_pipe(pp);
+	return ret;
+}
+
 /* One walk, each datagram parsed as it is read.  Returns 0 or the read's negative errno. */
 static int read_walk(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
 {
@@ -584,45 +646,97 @@ static int read_walk(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats
  */
 static int read_piped(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats)
 {
-	struct pipe pp = {.w = w, .more = true};
-	pthread_mutex_init(&pp.mu, NULL);
-	pthread_cond_init(&pp.cv, NULL);
-	for (size_t i = 0; i < PIPE_SLOTS; i++)
-		pp.buf[i] = xmalloc(PV_DIAG_RCVBUF);
+	struct pv_diag_pipe pp;
+	pipe_init(&pp, w);
 	pthread_t parser;
-	int ret = 0;
+	int ret;
 	if (pthread_create(&parser, NULL, parse_piped, &pp) != 0) {
 		ret = read_walk(nl, w, stats);
-		goto out;
+	} else {
+		ret = feed(nl, &pp, stats);
+		pthread_join(parser, NULL);
 	}
-	for (bool on = true; on;) {
+	pipe_destroy(&pp);
+	return ret;
+}
+
+void pv_diag_relay_init(struct pv_diag_relay *r)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	r->open = NULL;
+}
+
+void pv_diag_relay_destroy(struct pv_diag_relay *r)
+{
+	pthread_mutex_destroy(&r->mu);
+}
+
+bool pv_diag_relay_open(struct pv_diag_relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	bool open = r->open != NULL;
+	pthread_mutex_unlock(&r->mu);
+	return open;
+}
+
+bool pv_diag_relay_help(struct pv_diag_relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	struct pv_diag_pipe *pp = r->open;
+	if (pp) {
+		r->open = NULL; /* one helper a walk */
+		__atomic_store_n(&pp->joined, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (!pp)
+		return false;
+	parse_piped(pp);
+	pthread_mutex_lock(&pp->mu);
+	pp->helped = true;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	return true;
+}
+
+/*
+ * One walk parsed here, as read_walk's, until a helper joins on the relay;
+ * from the next datagram on, read here and parsed by the helper, as a
+ * piped walk's.  Returns 0 or the read's negative errno.
+ */
+static int read_relayed(struct mnl_socket *nl, struct walk *w, struct pv_diag_stats *stats,
+			struct pv_diag_relay *r)
+{
+	struct pv_diag_pipe pp;
+	pipe_init(&pp, w);
+	pthread_mutex_lock(&r->mu);
+	r->open = &pp;
+	pthread_mutex_unlock(&r->mu);
+	ssize_t n = 0;
+	bool more = true;
+	while (more && !__atomic_load_n(&pp.joined, __ATOMIC_ACQUIRE)) {
+		if ((n = read_datagram(nl, pp.buf[0], stats)) < 0)
+			break;
+		more = take_datagram(w, pp.buf[0], (size_t)n);
+	}
+	/* From here no helper joins: it has, or it comes too late. */
+	pthread_mutex_lock(&r->mu);
+	if (r->open == &pp)
+		r->open = NULL;
+	bool joined = __atomic_load_n(&pp.joined, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&r->mu);
+	int ret = n < 0 ? (int)n : 0;
+	if (joined) {
+		pp.more = more;
+		if (more && n >= 0)
+			ret = feed(nl, &pp, stats);
+		else
+			close_pipe(&pp);
 		pthread_mutex_lock(&pp.mu);
-		while (pp.read - pp.parsed == PIPE_SLOTS)
+		while (!pp.helped)
 			pthread_cond_wait(&pp.cv, &pp.mu);
 		pthread_mutex_unlock(&pp.mu);
-		size_t k = pp.read % PIPE_SLOTS;
-		ssize_t n = read_datagram(nl, pp.buf[k], stats);
-		if (n < 0) {
-			ret = (int)n;
-			break;
-		}
-		on = goes_on((const char *)pp.buf[k], (size_t)n);
-		pp.len[k] = (size_t)n;
-		pthread_mutex_lock(&pp.mu);
-		pp.read++;
-		pthread_cond_broadcast(&pp.cv);
-		pthread_mutex_unlock(&pp.mu);
 	}
-	pthread_mutex_lock(&pp.mu);
-	pp.closed = true;
-	pthread_cond_broadcast(&pp.cv);
-	pthread_mutex_unlock(&pp.mu);
-	pthread_join(parser, NULL);
-out:
-	for (size_t i = 0; i < PIPE_SLOTS; i++)
-		free(pp.buf[i]);
-	pthread_mutex_destroy(&pp.mu);
-	pthread_cond_destroy(&pp.cv);
+	pipe_destroy(&pp);
 	return ret;
 }
 
@@ -656,7 +770,9 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 		}
 		struct walk w = {.q = q, .tails = tails, .tail_len = tail_len, .prev_last = -1};
 		pv_diag_parse_init(&w.p, q->proto, out, known);
-		err = q->piped ? read_piped(nl, &w, stats) : read_walk(nl, &w, stats);
+		err = q->piped	 ? read_piped(nl, &w, stats)
+		      : q->relay ? read_relayed(nl, &w, stats, q->relay)
+				 : read_walk(nl, &w, stats);
 		if (err) {
 			ret = err;
 			break;

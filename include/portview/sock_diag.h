@@ -3,6 +3,7 @@
 #define PORTVIEW_SOCK_DIAG_H
 
 #include <linux/inet_diag.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +42,33 @@ struct pv_diag_query {
 	 * parses the datagrams read and looks their boundaries up.
 	 */
 	bool piped;
+	/*
+	 * Or, where no thread is free for that now, parsed here until a thread
+	 * free later joins (pv_diag_relay_help), then handed over as piped's
+	 * is: the rest of the walk read here and parsed there.  May be NULL.
+	 */
+	struct pv_diag_relay *relay;
 };
+
+/*
+ * Where a walk that takes a helper is announced, for the threads of one
+ * snapshot: at most one such walk at a time.
+ */
+struct pv_diag_relay {
+	pthread_mutex_t mu;
+	struct pv_diag_pipe *open; /* the walk going on that takes a helper, or NULL */
+};
+
+void pv_diag_relay_init(struct pv_diag_relay *r);
+void pv_diag_relay_destroy(struct pv_diag_relay *r);
+/* Whether a walk going on would take a helper now. */
+bool pv_diag_relay_open(struct pv_diag_relay *r);
+/*
+ * Parse the rest of the walk announced on r, if one is (the calling thread
+ * has nothing else to do).  Returns when that walk's datagrams are all
+ * parsed: whether it helped.
+ */
+bool pv_diag_relay_help(struct pv_diag_relay *r);
 
 /* What one dump cost, for PORTVIEW_DEBUG. */
 struct pv_diag_stats {

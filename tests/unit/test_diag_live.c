@@ -6,6 +6,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -776,6 +778,120 @@ START_TEST(boundaries_name_the_walk_they_cut)
 END_TEST
 
 /* Whether this process may make a network namespace (in a throwaway child). */
+/*
+ * A relayed walk (pv_diag_query.relay): parsed by the walking thread until
+ * a helper joins, then read there and parsed by the helper.  Joined at
+ * once, or some way into the walk, or never: the same records in the same
+ * order, each with its tcp_info, the same boundaries noted and looked up,
+ * none gone.  A helper that comes after the walk returns at once.
+ */
+struct relay_helper {
+	struct pv_diag_relay *relay;
+	atomic_bool stop;
+	unsigned delay_us; /* after the walk opens, before joining */
+	bool helped;
+};
+
+static void *relay_help(void *arg)
+{
+	struct relay_helper *h = arg;
+	while (!atomic_load(&h->stop) && !pv_diag_relay_open(h->relay))
+		;
+	if (h->delay_us)
+		usleep(h->delay_us);
+	while (!atomic_load(&h->stop) && !h->helped)
+		h->helped = pv_diag_relay_help(h->relay);
+	return NULL;
+}
+
+struct relayed_dump {
+	struct pv_socklist l;
+	struct pv_diag_stats st;
+	struct pv_diag_tails t;
+};
+
+static void dump_relayed(struct pv_diag_relay *relay, struct relayed_dump *d)
+{
+	struct mnl_socket *nl, *lookup;
+	ck_assert_int_eq(pv_diag_open(&nl), 0);
+	ck_assert_int_eq(pv_diag_open(&lookup), 0);
+	struct pv_diag_query q = {.family = AF_INET,
+				  .proto = IPPROTO_TCP,
+				  .states = PV_STATES_ALL,
+				  .ext = 1u << (INET_DIAG_INFO - 1),
+				  .relay = relay};
+	pv_socklist_init(&d->l);
+	d->l.keep_info = true;
+	d->t = (struct pv_diag_tails){.check = true, .tail_len = 3, .lookup = lookup};
+	ck_assert_int_eq(pv_diag_dump(nl, &q, NULL, &d->l, &d->st, &d->t), 0);
+	pv_diag_close(lookup);
+	pv_diag_close(nl);
+}
+
+START_TEST(relay_hands_the_walk_over)
+{
+	enum { N = 1000 };
+	private_netns();
+	raise_nofile();
+	int lfd = listener(AF_INET, 5000), c[N][2];
+	for (int i = 0; i < N; i++)
+		connect_pair(lfd, AF_INET, 5000, (uint16_t)(40000 + i), c[i]);
+	struct relayed_dump alone;
+	dump_relayed(NULL, &alone);
+	ck_assert_uint_eq(alone.l.n, 2 * N + 1);
+	ck_assert_uint_gt(alone.st.datagrams, 8); /* a walk of many datagrams */
+	ck_assert_uint_gt(alone.t.checked, 0);
+	/*
+	 * A helper waiting from the start joins the walk, unless the walk ends
+	 * before it is scheduled (a busy host): then again, up to 50 times.
+	 */
+	static const unsigned delays[] = {0, 300};
+	unsigned tries = 0;
+	for (size_t k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
+		struct pv_diag_relay relay;
+		pv_diag_relay_init(&relay);
+		struct relay_helper h = {.relay = &relay, .delay_us = delays[k]};
+		atomic_init(&h.stop, false);
+		pthread_t helper;
+		ck_assert_int_eq(pthread_create(&helper, NULL, relay_help, &h), 0);
+		struct relayed_dump d;
+		dump_relayed(&relay, &d);
+		atomic_store(&h.stop, true);
+		pthread_join(helper, NULL);
+		ck_assert_msg(!pv_diag_relay_help(&relay), "a helper after the walk joins no walk");
+		pv_diag_relay_destroy(&relay);
+		if (delays[k] == 0 && !h.helped && ++tries < 50)
+			k--; /* this walk is checked below all the same */
+		else if (delays[k] == 0)
+			ck_assert_msg(h.helped, "a helper waiting from the start joins the walk");
+		ck_assert_uint_eq(d.l.n, alone.l.n);
+		for (size_t i = 0; i < d.l.n; i++) {
+			struct pv_sock a, b;
+			pv_socklist_get(&alone.l, i, &a);
+			pv_socklist_get(&d.l, i, &b);
+			ck_assert_msg(
+			    a.cookie == b.cookie && a.state == b.state &&
+				a.local.port == b.local.port && a.remote.port == b.remote.port,
+			    "helper joining after %u us: record %zu is not the walk's own",
+			    delays[k], i);
+			ck_assert_msg(b.info || b.state == PV_TCP_LISTEN,
+				      "record %zu without its tcp_info", i);
+		}
+		ck_assert_uint_eq(d.st.datagrams, alone.st.datagrams);
+		ck_assert_uint_eq(d.t.boundaries, alone.t.boundaries);
+		ck_assert_uint_eq(d.t.checked, alone.t.checked);
+		ck_assert_int_eq(d.t.gone, 0);
+		pv_socklist_free(&d.l);
+	}
+	pv_socklist_free(&alone.l);
+	for (int i = 0; i < N; i++) {
+		close(c[i][0]);
+		close(c[i][1]);
+	}
+	close(lfd);
+}
+END_TEST
+
 int main(void)
 {
 	if (!can_unshare()) {
@@ -797,6 +913,7 @@ int main(void)
 	tcase_add_test(tc, still_held_after_close);
 	tcase_add_test(tc, bound_sockets_are_listed_as_bound);
 	tcase_add_test(tc, boundaries_name_the_walk_they_cut);
+	tcase_add_test(tc, relay_hands_the_walk_over);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
