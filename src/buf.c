@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void oom(void)
@@ -54,6 +55,23 @@ void *xreallocarray(void *p, size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		oom();
 	return xrealloc(p, n * size);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void pv_populate(void *p, size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		page = 4096;
+	if (!p || !n)
+		return;
+	/* whole pages: the partly covered ones at the ends too */
+	uintptr_t start = (uintptr_t)p & ~((uintptr_t)page - 1);
+	uintptr_t end = ((uintptr_t)p + n + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 }
 
 void pv_buf_init(struct pv_buf *b)

@@ -20,6 +20,22 @@ void pv_socklist_free(struct pv_socklist *l)
 	pv_socklist_init(l);
 }
 
+/*
+ * Records whose room is made present at a time (pv_populate), in each
+ * array: a large walk's lists fault a page at a time otherwise.
+ */
+#define POPULATE_AHEAD 512u
+
+static void populate_ahead(struct pv_socklist *l)
+{
+	size_t n = l->cap - l->n < POPULATE_AHEAD ? l->cap - l->n : POPULATE_AHEAD;
+	pv_populate(&l->v[l->n], n * sizeof(*l->v));
+	if (l->keep_more)
+		pv_populate(&l->more[l->n], n * sizeof(*l->more));
+	if (l->keep_info)
+		pv_populate(&l->info[l->n], n * sizeof(*l->info));
+}
+
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 {
 	if (l->n == l->cap) {
@@ -31,6 +47,8 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 		if (l->keep_info)
 			l->info = xreallocarray(l->info, l->cap, sizeof(*l->info));
 	}
+	if (l->n % POPULATE_AHEAD == 0)
+		populate_ahead(l);
 	struct pv_rec *r = &l->v[l->n];
 	memset(r, 0, sizeof(*r));
 	r->cookie = s->cookie;
