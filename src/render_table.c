@@ -477,7 +477,8 @@ static bool shown(enum show when, const struct pv_table_opts *o)
  * kernel did not give the fields it needs (not TCP, TIME_WAIT, an older
  * kernel).  min_width: Windows netstat's column starts, for the first
  * ones.  quick_width: the cell's width when known without formatting it
- * (else SIZE_MAX).  color: the cell's SGR colour, or NULL.
+ * (else SIZE_MAX).  color: the cell's SGR colour, or NULL.  ascii: every
+ * cell is digits and ASCII signs, a column a byte (no width to work out).
  */
 static const struct column {
 	const char *title;
@@ -488,6 +489,7 @@ static const struct column {
 	uint8_t needs; /* PV_TI_* */
 	size_t (*quick_width)(const struct pv_row *r, const struct pv_table_opts *o);
 	const char *(*color)(const struct pv_row *r);
+	bool ascii;
 } columns[NCOLS] = {
     [COL_NETNS] = {N_("Netns"), 0, IF_NETNS, .cell = cell_netns},
     [COL_PROTO] = {N_("Proto"), 7, ALWAYS, .text = proto_text},
@@ -500,21 +502,25 @@ static const struct column {
     [COL_PROGRAM] = {N_("PID/Program name"), 0, IF_PROGRAM, .cell = cell_program},
     [COL_UNIT] = {N_("Unit"), 0, IF_UNIT, .cell = cell_unit},
     [COL_USER] = {N_("User"), 0, IF_EXTENDED, .cell = cell_user},
-    [COL_INODE] = {N_("Inode"), 0, IF_EXTENDED, .cell = cell_inode},
-    [COL_RECVQ] = {N_("Recv-Q"), 0, IF_EXTENDED, .cell = cell_recvq},
-    [COL_SENDQ] = {N_("Send-Q"), 0, IF_EXTENDED, .cell = cell_sendq},
+    [COL_INODE] = {N_("Inode"), 0, IF_EXTENDED, .cell = cell_inode, .ascii = true},
+    [COL_RECVQ] = {N_("Recv-Q"), 0, IF_EXTENDED, .cell = cell_recvq, .ascii = true},
+    [COL_SENDQ] = {N_("Send-Q"), 0, IF_EXTENDED, .cell = cell_sendq, .ascii = true},
     [COL_TIMER] = {N_("Timer"), 0, IF_EXTENDED, .cell = cell_timer},
-    [COL_SEND_RATE] = {N_("Send/s"), 0, IF_RATES, .cell = cell_send_rate},
-    [COL_RECV_RATE] = {N_("Recv/s"), 0, IF_RATES, .cell = cell_recv_rate},
-    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE},
-    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE},
-    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT},
-    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES},
-    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES},
-    [COL_SEGS] = {N_("Segs out/in"), 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS},
-    [COL_RETRANS] = {N_("Retrans"), 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE},
-    [COL_DELIVERY] = {N_("Delivery"), 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY},
-    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE},
+    [COL_SEND_RATE] = {N_("Send/s"), 0, IF_RATES, .cell = cell_send_rate, .ascii = true},
+    [COL_RECV_RATE] = {N_("Recv/s"), 0, IF_RATES, .cell = cell_recv_rate, .ascii = true},
+    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE, .ascii = true},
+    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE, .ascii = true},
+    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT, .ascii = true},
+    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES,
+		   .ascii = true},
+    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES, .ascii = true},
+    [COL_SEGS] = {N_("Segs out/in"), 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS,
+		  .ascii = true},
+    [COL_RETRANS] = {N_("Retrans"), 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE,
+		     .ascii = true},
+    [COL_DELIVERY] = {N_("Delivery"), 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY,
+		      .ascii = true},
+    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE, .ascii = true},
     [COL_LOCAL_PORT] = {N_("Local Port"), 0, IF_ANNOTATED, .cell = cell_local_port,
 			.quick_width = local_port_width, .color = local_port_color},
     [COL_FOREIGN_PORT] = {N_("Foreign Port"), 0, IF_ANNOTATED, .cell = cell_foreign_port,
@@ -729,7 +735,7 @@ static void measure_row(struct table *t, const struct pv_row *r, const struct pv
 		size_t len, w = columns[c].quick_width ? columns[c].quick_width(r, t->o) : SIZE_MAX;
 		if (w == SIZE_MAX) {
 			const char *text = cell_text(t, c, &x, &len);
-			w = columns[c].text ? len : pv_text_width(text, len);
+			w = columns[c].text || columns[c].ascii ? len : pv_text_width(text, len);
 		}
 		if (w > t->m.content[c])
 			t->m.content[c] = w;
@@ -816,8 +822,9 @@ static void format_row(struct table *t, const struct pv_row *r, const struct pv_
 		}
 		if (c != t->last)
 			pv_buf_pad(row, ' ',
-				   t->lay.width[c] -
-				       (columns[c].text ? len : pv_text_width(text, len)));
+				   t->lay.width[c] - (columns[c].text || columns[c].ascii
+							  ? len
+							  : pv_text_width(text, len)));
 	}
 	/* An empty last cell (unconnected UDP's state) leaves padding. */
 	while (row->len > 0 && row->data[row->len - 1] == ' ')
