@@ -317,6 +317,67 @@ START_TEST(two_threads_sort_as_one)
 }
 END_TEST
 
+/*
+ * A list with tcp_info (-i) sorted on one thread or two: each record's
+ * tcp_info, and its absence, still with that record; the queues too.
+ * Small and large lists, as each takes its own path.
+ */
+START_TEST(tcp_info_stays_with_its_record)
+{
+	static const size_t sizes[] = {40, PV_SORT_PARALLEL_FROM + 501};
+	for (size_t z = 0; z < 2; z++) {
+		for (unsigned threads = 1; threads <= 2; threads++) {
+			struct pv_socklist l;
+			pv_socklist_init(&l);
+			l.keep_info = true;
+			uint32_t x = 4242 + (uint32_t)z;
+			for (size_t i = 0; i < sizes[z]; i++) {
+				x = x * 1103515245u + 12345u;
+				char addr[32];
+				snprintf(addr, sizeof(addr), "10.0.%u.%u", (x >> 8) % 4,
+					 (x >> 12) % 8);
+				struct pv_sock s =
+				    mksock(T, AF_INET, addr, (uint16_t)((x >> 16) % 30), "10.1.0.1",
+					   (uint16_t)(x % 3), E);
+				struct pv_tcp_info ti = {.have = PV_TI_BASE | PV_TI_SENT,
+							 .rtt_us = (uint32_t)(s.cookie * 7),
+							 .bytes_sent = s.cookie * 1000003u};
+				s.expires = (uint32_t)s.cookie + 5;
+				if ((x >> 5) % 4)
+					s.info = &ti; /* a quarter without, as listeners are */
+				pv_socklist_add(&l, &s);
+			}
+			pv_socklist_sort_on(&l, threads);
+			for (size_t i = 0; i < l.n; i++) {
+				struct pv_sock s;
+				pv_socklist_get(&l, i, &s);
+				if (i)
+					ck_assert_msg(l.v[i - 1].lport <= l.v[i].lport ||
+							  l.v[i - 1].laddr != l.v[i].laddr,
+						      "row %zu: not sorted", i);
+				ck_assert_msg(l.more[i].expires == s.cookie + 5,
+					      "row %zu: another record's queues", i);
+				if (!s.info)
+					continue;
+				ck_assert_msg(
+				    s.info->rtt_us == s.cookie * 7 &&
+					s.info->bytes_sent == s.cookie * 1000003u,
+				    "%zu rows, %u threads, row %zu (cookie %llu): another "
+				    "record's tcp_info (rtt %u)",
+				    sizes[z], threads, i, (unsigned long long)s.cookie,
+				    s.info->rtt_us);
+			}
+			size_t with = 0;
+			for (size_t i = 0; i < l.n; i++)
+				with += l.info[i].have != 0;
+			ck_assert_msg(with > l.n / 2 && with < l.n, "%zu of %zu rows with tcp_info",
+				      with, l.n);
+			pv_socklist_free(&l);
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sort");
@@ -328,6 +389,7 @@ int main(void)
 	tcase_add_test(tc, ipv6_foreign_addresses_order);
 	tcase_add_test(tc, merge_keeps_both_sides_addresses);
 	tcase_add_test(tc, two_threads_sort_as_one);
+	tcase_add_test(tc, tcp_info_stays_with_its_record);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
