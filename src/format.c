@@ -50,19 +50,28 @@ bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep)
 	return family == AF_INET6 && is_link_local6(ep->addr);
 }
 
+/* pv_format_si's decimal prefixes */
+static const char si_prefix[] = "kMGTPE";
+
 /* "00" to "99": two digits of a number at a time */
 static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313"
 				 "23334353637383940414243444546474849"
 				 "50515253545556575859606162636465666768697071727374757677787980818"
 				 "28384858687888990919293949596979899";
 
-size_t pv_format_uint(char *out, uint32_t v)
+size_t pv_uint_width(uint32_t v)
 {
 	static const uint32_t tens[] = {10,	 100,	   1000,      10000,	 100000,
 					1000000, 10000000, 100000000, 1000000000};
 	size_t n = 1;
 	while (n < 10 && v >= tens[n - 1])
 		n++;
+	return n;
+}
+
+size_t pv_format_uint(char *out, uint32_t v)
+{
+	size_t n = pv_uint_width(v);
 	char *p = out + n;
 	while (v >= 100) {
 		uint32_t r = v % 100;
@@ -77,21 +86,39 @@ size_t pv_format_uint(char *out, uint32_t v)
 	return n;
 }
 
+/*
+ * v at or above 10,000 scaled for its prefix: v / 1000^(*u + 1), the
+ * prefix whose value, rounded to three digits, stays below 1000.
+ */
+static double si_scale(uint64_t v, size_t *u)
+{
+	double d = (double)v / 1000;
+	for (*u = 0; d >= 999.5 && *u + 1 < sizeof(si_prefix) - 1; (*u)++)
+		d /= 1000;
+	return d;
+}
+
 size_t pv_format_si(char *out, uint64_t v)
 {
-	static const char prefix[] = "kMGTPE";
 	if (v < 10000) { /* most rates: an idle 0 */
 		size_t n = pv_format_uint(out, (uint32_t)v);
 		out[n] = '\0';
 		return n;
 	}
-	double d = (double)v;
-	size_t u = 0;
-	/* the prefix whose value, rounded to three digits, stays below 1000 */
-	for (d /= 1000; d >= 999.5 && u + 1 < sizeof(prefix) - 1; u++)
-		d /= 1000;
+	size_t u;
+	double d = si_scale(v, &u);
 	const char *fmt = d < 9.995 ? "%.2f%c" : d < 99.95 ? "%.1f%c" : "%.0f%c";
-	return (size_t)snprintf(out, PV_SI_MAX, fmt, d, prefix[u]);
+	return (size_t)snprintf(out, PV_SI_MAX, fmt, d, si_prefix[u]);
+}
+
+size_t pv_si_width(uint64_t v)
+{
+	if (v < 10000)
+		return pv_uint_width((uint32_t)v);
+	size_t u;
+	double d = si_scale(v, &u);
+	/* 1.23k, 12.3k, 123k: below 999.5 always (2^64 is 18.4E) */
+	return d < 99.95 ? 5 : d < 999.5 ? 4 : SIZE_MAX;
 }
 
 size_t pv_format_time(char *out, const struct timespec *t, bool utc, bool ms)

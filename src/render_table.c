@@ -352,6 +352,47 @@ static void cell_idle(struct pv_buf *b, const struct cell *x)
 	add_pair(b, x->r->s.info->last_data_sent_ms, x->r->s.info->last_data_recv_ms);
 }
 
+/*
+ * The TCP internals' cells' widths, as format_cell writes them: a '-'
+ * where the kernel did not give the fields, else the numbers' digits
+ * (quick_width: no cell formatted to measure it).
+ */
+static size_t ms_width(uint32_t us)
+{
+	if (us >= 1000000)
+		return SIZE_MAX; /* printf's "%g" */
+	uint32_t frac = us % 1000;
+	size_t n = pv_uint_width(us / 1000);
+	return !frac ? n : frac % 10 ? n + 4 : frac % 100 ? n + 3 : n + 2;
+}
+
+static size_t sum_width(size_t a, size_t b, size_t c)
+{
+	return a == SIZE_MAX || c == SIZE_MAX ? SIZE_MAX : a + b + c;
+}
+
+static size_t pair_width(uint32_t a, uint32_t b)
+{
+	return pv_uint_width(a) + 1 + pv_uint_width(b);
+}
+
+#define INFO_WIDTH(name, needs, expr)                                                              \
+	static size_t name(const struct pv_row *r, const struct pv_table_opts *o)                  \
+	{                                                                                          \
+		(void)o;                                                                           \
+		const struct pv_tcp_info *t = r->s.info;                                           \
+		return !t || !(t->have & (needs)) ? 1 : (expr);                                    \
+	}
+INFO_WIDTH(rtt_width, PV_TI_BASE, sum_width(ms_width(t->rtt_us), 1, ms_width(t->rttvar_us)))
+INFO_WIDTH(cwnd_width, PV_TI_BASE, pv_uint_width(t->snd_cwnd))
+INFO_WIDTH(sent_width, PV_TI_SENT, pv_si_width(t->bytes_sent))
+INFO_WIDTH(acked_width, PV_TI_BYTES, pv_si_width(t->bytes_acked))
+INFO_WIDTH(rcvd_width, PV_TI_BYTES, pv_si_width(t->bytes_received))
+INFO_WIDTH(segs_width, PV_TI_SEGS, pair_width(t->segs_out, t->segs_in))
+INFO_WIDTH(retrans_width, PV_TI_BASE, pair_width(t->retrans, t->total_retrans))
+INFO_WIDTH(delivery_width, PV_TI_DELIVERY, sum_width(pv_si_width(t->delivery_rate * 8), 3, 0))
+INFO_WIDTH(idle_width, PV_TI_BASE, pair_width(t->last_data_sent_ms, t->last_data_recv_ms))
+
 static const char *proto_text(const struct pv_row *r)
 {
 	return pv_proto_name(r->s.proto);
@@ -508,19 +549,24 @@ static const struct column {
     [COL_TIMER] = {N_("Timer"), 0, IF_EXTENDED, .cell = cell_timer},
     [COL_SEND_RATE] = {N_("Send/s"), 0, IF_RATES, .cell = cell_send_rate, .ascii = true},
     [COL_RECV_RATE] = {N_("Recv/s"), 0, IF_RATES, .cell = cell_recv_rate, .ascii = true},
-    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE, .ascii = true},
-    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE, .ascii = true},
-    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT, .ascii = true},
-    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES,
-		   .ascii = true},
-    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES, .ascii = true},
+    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE, .ascii = true,
+		 .quick_width = rtt_width},
+    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE, .ascii = true,
+		  .quick_width = cwnd_width},
+    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT, .ascii = true,
+		  .quick_width = sent_width},
+    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES, .ascii = true,
+		   .quick_width = acked_width},
+    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES, .ascii = true,
+		  .quick_width = rcvd_width},
     [COL_SEGS] = {N_("Segs out/in"), 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS,
-		  .ascii = true},
+		  .ascii = true, .quick_width = segs_width},
     [COL_RETRANS] = {N_("Retrans"), 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE,
-		     .ascii = true},
+		     .ascii = true, .quick_width = retrans_width},
     [COL_DELIVERY] = {N_("Delivery"), 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY,
-		      .ascii = true},
-    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE, .ascii = true},
+		      .ascii = true, .quick_width = delivery_width},
+    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE, .ascii = true,
+		  .quick_width = idle_width},
     [COL_LOCAL_PORT] = {N_("Local Port"), 0, IF_ANNOTATED, .cell = cell_local_port,
 			.quick_width = local_port_width, .color = local_port_color},
     [COL_FOREIGN_PORT] = {N_("Foreign Port"), 0, IF_ANNOTATED, .cell = cell_foreign_port,

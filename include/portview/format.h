@@ -30,6 +30,8 @@ bool pv_endpoint_is_scoped(uint8_t family, const struct pv_endpoint *ep);
 
 /* Decimal digits of v at out (at most 10, no NUL); returns how many. */
 size_t pv_format_uint(char *out, uint32_t v);
+/* How many characters pv_format_uint writes for v. */
+size_t pv_uint_width(uint32_t v);
 
 /*
  * A count in a few characters: as it is below 10,000, else three
@@ -39,6 +41,8 @@ size_t pv_format_uint(char *out, uint32_t v);
  */
 #define PV_SI_MAX 8
 size_t pv_format_si(char *out, uint64_t v);
+/* How many characters pv_format_si writes for v (SIZE_MAX: format it to know). */
+size_t pv_si_width(uint64_t v);
 
 /*
  * A moment of the realtime clock as RFC 3339 text, NUL-terminated:

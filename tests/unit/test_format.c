@@ -572,6 +572,38 @@ START_TEST(uint_as_printf)
 }
 END_TEST
 
+/*
+ * The widths the table measures without formatting (pv_uint_width,
+ * pv_si_width) are the lengths the formatters write: every number to
+ * 20,000, then ever larger ones, and each side of every power of ten
+ * and of each prefix's rounding edges (9.995, 99.95, 999.5 of a prefix).
+ */
+static void si_width_is_length(uint64_t v)
+{
+	char out[PV_SI_MAX];
+	size_t n = pv_format_si(out, v), w = pv_si_width(v);
+	ck_assert_msg(w == n, "%llu: pv_si_width %zu, pv_format_si \"%s\"", (unsigned long long)v,
+		      w, out);
+	char digits[16];
+	if (v <= UINT32_MAX)
+		ck_assert_uint_eq(pv_uint_width((uint32_t)v), pv_format_uint(digits, (uint32_t)v));
+}
+
+START_TEST(widths_without_formatting)
+{
+	for (uint64_t v = 0; v < UINT64_MAX / 4; v = v < 20000 ? v + 1 : v * 3 / 2 + 7)
+		si_width_is_length(v);
+	si_width_is_length(UINT64_MAX);
+	for (uint64_t p = 10; p <= UINT64_MAX / 10; p *= 10)
+		for (uint64_t d = 0; d < 3; d++) {
+			si_width_is_length(p - 1 + d);
+			/* the rounding edges below each power: 9995, 99950, 999500 of it */
+			si_width_is_length(p - p / 2000 - 1 + d);
+			si_width_is_length(p - p / 20000 - 1 + d);
+		}
+}
+END_TEST
+
 START_TEST(rfc3339_times)
 {
 	char out[PV_TIME_MAX];
@@ -597,6 +629,7 @@ int main(void)
 	TCase *tc = tcase_create("format");
 	tcase_add_test(tc, ipv4);
 	tcase_add_test(tc, uint_as_printf);
+	tcase_add_test(tc, widths_without_formatting);
 	tcase_add_test(tc, ipv6_bracketed);
 	tcase_add_test(tc, link_local_scope);
 	tcase_add_test(tc, ifcache_reuses_names);

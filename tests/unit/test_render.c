@@ -1012,6 +1012,125 @@ START_TEST(threads_write_the_same_table)
 }
 END_TEST
 
+/*
+ * -i's columns are measured without formatting their cells (quick
+ * widths): in tables of random tcp_info (every branch of the formats:
+ * milliseconds with 0 to 3 decimals and past 1,000 s, counts each side
+ * of 10,000 and of each prefix, fields the kernel did not give), every
+ * cell starts where its title does, none is wider than its column, and
+ * each column is one wider than its widest cell or its title.
+ */
+/* Of one magnitude in a table (kind < 8), of any in others: so that each sets a column's width. */
+static uint64_t rnd_scaled(uint32_t *x, int kind)
+{
+	*x = *x * 1103515245u + 12345u;
+	uint32_t r = *x >> 8;
+	static const uint64_t scale[] = {1,	10,	1000,	       9995,
+					 99950, 999500, 1000000000ull, 999500000000000000ull};
+	return (uint64_t)(r % 1000) * scale[kind < 8 ? kind : (int)(r >> 10) % 8] + (r >> 13) % 3;
+}
+
+/* Of one form in a table (kind < 5), of any in others. */
+static uint32_t rnd_us(uint32_t *x, int kind)
+{
+	*x = *x * 1103515245u + 12345u;
+	uint32_t r = *x >> 4;
+	switch (kind < 5 ? kind : (int)(r % 5)) {
+	case 0:
+		return r % 1000;
+	case 1:
+		return (r % 5000) * 1000 + (r >> 12) % 10 * 100; /* one decimal */
+	case 2:
+		return (r % 100) * 1000 + (r >> 12) % 100 * 10; /* up to two */
+	case 3:
+		return 1000000 + r % 3000000000u; /* printf's %g */
+	default:
+		return r % 1000000;
+	}
+}
+
+START_TEST(info_columns_as_wide_as_their_widest_cell)
+{
+	static const char *titles[] = {"RTT ms",      "Cwnd",	 "Sent",     "Acked",  "Rcvd",
+				       "Segs out/in", "Retrans", "Delivery", "Idle ms"};
+	enum { NT = sizeof(titles) / sizeof(titles[0]), ROWS = 12 };
+	uint32_t x = 99;
+	for (int table = 0; table < 300; table++) {
+		struct pv_socklist l;
+		pv_socklist_init(&l);
+		l.keep_info = true;
+		for (int i = 0; i < ROWS; i++) {
+			struct pv_sock s =
+			    mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", (uint16_t)(1000 + i),
+				   "10.0.0.2", 80, PV_TCP_ESTABLISHED);
+			x = x * 1103515245u + 12345u;
+			struct pv_tcp_info ti = {
+			    .have = (uint8_t)((x >> 9) % 8 == 0 ? PV_TI_BASE : 0x1f),
+			    .rtt_us = rnd_us(&x, table % 6),
+			    .rttvar_us = rnd_us(&x, table % 6),
+			    .snd_cwnd = (uint32_t)rnd_scaled(&x, table % 9),
+			    .bytes_sent = rnd_scaled(&x, table % 9),
+			    .bytes_acked = rnd_scaled(&x, table % 9),
+			    .bytes_received = rnd_scaled(&x, table % 9),
+			    .delivery_rate = rnd_scaled(&x, table % 9),
+			    .segs_out = (uint32_t)rnd_scaled(&x, table % 9),
+			    .segs_in = (uint32_t)rnd_scaled(&x, table % 9),
+			    .retrans = (uint32_t)rnd_scaled(&x, table % 9),
+			    .total_retrans = (uint32_t)rnd_scaled(&x, table % 9),
+			    .last_data_sent_ms = (uint32_t)rnd_scaled(&x, table % 9),
+			    .last_data_recv_ms = (uint32_t)rnd_scaled(&x, table % 9)};
+			if ((x >> 13) % 7 != 0)
+				s.info = &ti; /* a few without: '-' */
+			pv_socklist_add(&l, &s);
+		}
+		struct pv_table_opts o = {.numeric = true, .info = true, .plain = true};
+		char *out = render(&l, false, &o);
+		char *header = strstr(out, "  Proto");
+		ck_assert_ptr_nonnull(header);
+		size_t start[NT];
+		for (int c = 0; c < NT; c++) {
+			char *t = strstr(header, titles[c]);
+			ck_assert_msg(t && (c == 0 || t - header > (long)start[c - 1]), "%s",
+				      titles[c]);
+			start[c] = (size_t)(t - header);
+		}
+		size_t widest[NT];
+		for (int c = 0; c < NT; c++)
+			widest[c] = strlen(titles[c]);
+		char *line = strchr(header, '\n') + 1;
+		for (int i = 0; i < ROWS; i++) {
+			char *end = strchr(line, '\n');
+			ck_assert_ptr_nonnull(end);
+			size_t len = (size_t)(end - line);
+			for (int c = 0; c < NT; c++) {
+				ck_assert_msg(
+				    start[c] < len && line[start[c] - 1] == ' ' &&
+					line[start[c]] != ' ',
+				    "table %d row %d: %s's cell not at its title:\n%.*s\n%.*s",
+				    table, i, titles[c], (int)(strchr(header, '\n') - header),
+				    header, (int)len, line);
+				size_t w = strcspn(line + start[c], " \n");
+				if (c + 1 < NT)
+					ck_assert_msg(
+					    start[c] + w < start[c + 1],
+					    "table %d row %d: %s's cell wider than its column",
+					    table, i, titles[c]);
+				if (w > widest[c])
+					widest[c] = w;
+			}
+			line = end + 1;
+		}
+		for (int c = 0; c + 1 < NT; c++)
+			ck_assert_msg(
+			    start[c + 1] - start[c] == widest[c] + 1,
+			    "table %d: %s's column %zu wide, its widest cell or title %zu", table,
+			    titles[c], start[c + 1] - start[c], widest[c]);
+		free(out);
+		pv_socklist_free(&l);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -1027,6 +1146,7 @@ int main(void)
 	tcase_add_test(tc, annotation_width_is_the_text_width);
 	tcase_add_test(tc, ranges_table_and_json);
 	tcase_add_test(tc, threads_write_the_same_table);
+	tcase_add_test(tc, info_columns_as_wide_as_their_widest_cell);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_every_field);
