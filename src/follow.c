@@ -446,6 +446,9 @@ static void apply(struct pv_follow *f, const struct pv_ch_rec *r)
 	ask(f, &s);
 }
 
+/* How long the kernel keeps a TIME_WAIT socket (TCP_TIMEWAIT_LEN), in ms. */
+#define TCP_TIMEWAIT_MS 60000u
+
 /* Remember when a TIME_WAIT socket should end, to ask for it then. */
 static void tw_due(struct pv_follow *f, uint64_t cookie, uint32_t expires_ms)
 {
@@ -466,22 +469,27 @@ static void tw_due(struct pv_follow *f, uint64_t cookie, uint32_t expires_ms)
 
 /*
  * The TIME_WAIT sockets whose time is over, asked for again (one whose
- * timer was set back is asked for again later).  The queue is in the order
- * they were told of; their timers all run TCP_TIMEWAIT_LEN, so it is
- * nearly in order of due time: the first not due stops the pass.
+ * timer was set back, or that the kernel ends late, is asked for again
+ * later).  The whole queue is looked at: a resync queues them in display
+ * order, and one asked for again goes behind others due later; the
+ * others keep their order.
  */
 static void ask_due(struct pv_follow *f)
 {
 	int64_t now = now_ms();
-	while (f->tw_n && f->tw[f->tw_head].due_ms <= now) {
-		uint64_t cookie = f->tw[f->tw_head].cookie;
-		f->tw_head = (f->tw_head + 1) % f->tw_cap;
-		f->tw_n--;
+	size_t n = f->tw_n, kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pv_tw_due d = f->tw[(f->tw_head + i) % f->tw_cap];
+		if (d.due_ms > now) {
+			f->tw[(f->tw_head + kept++) % f->tw_cap] = d;
+			continue;
+		}
 		struct pv_socklist *l;
 		size_t at;
-		if (find(f, cookie, &l, &at) && l->v[at].state == PV_TCP_TIME_WAIT)
+		if (find(f, d.cookie, &l, &at) && l->v[at].state == PV_TCP_TIME_WAIT)
 			ask_held(f, l, at);
 	}
+	f->tw_n = kept;
 }
 
 static void watch(struct pv_follow *f, uint64_t cookie)
@@ -759,6 +767,14 @@ static bool still_bound_unwalked(const struct pv_sock *s, const void *arg)
 	return !pv_idset_has(&f->bound_left, s->cookie) && still_bound(s, arg);
 }
 
+/* A list's queues and timers let go (kept for one look at them). */
+static void drop_more(struct pv_socklist *l)
+{
+	free(l->more);
+	l->more = NULL;
+	l->keep_more = false;
+}
+
 /* A full dump, and the followed list made from it. */
 static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_query *q,
 		const struct pv_netns_facts *ns, const struct pv_dump_policy *policy,
@@ -777,10 +793,13 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	pv_idset_free(&f->connecting);
 	pv_idset_init(&f->connecting, 16);
 	f->synced = false;
-	int err = pv_snapshot_take(s, q, ns, policy, keeps, out, rep);
+	/* the queues and timers too, for the TIME_WAIT sockets' time left (below) */
+	int err = pv_snapshot_take(s, q, ns, policy, keeps | PV_KEEP_MORE, out, rep);
 	if (err)
 		return err;
 	copy_list(&f->live, out, NULL);
+	if (!(keeps & PV_KEEP_MORE))
+		drop_more(out);
 	if ((keeps & PV_KEEP_INFO) && !f->live.keep_info) {
 		/* a dump that found nothing may not say what it keeps */
 		f->live.keep_info = true;
@@ -798,10 +817,17 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	f->dropped = 0;
 	f->reorder = false;
 	index_live(f);
-	/* the TIME_WAIT sockets: asked for again at the latest when their time could be over */
+	/*
+	 * The TIME_WAIT sockets: asked for again when their time is over (a
+	 * bound of 60 s from the dump would keep one listed for up to a
+	 * resync's period after the kernel ended it).
+	 */
 	for (size_t i = 0; i < f->live.n; i++)
 		if (f->live.v[i].state == PV_TCP_TIME_WAIT)
-			tw_due(f, f->live.v[i].cookie, 60000);
+			tw_due(f, f->live.v[i].cookie,
+			       f->live.more ? f->live.more[i].expires : TCP_TIMEWAIT_MS);
+	if (!(keeps & PV_KEEP_MORE))
+		drop_more(&f->live);
 	f->synced_ms = now_ms();
 	f->synced = true;
 	return 0;
