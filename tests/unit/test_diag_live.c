@@ -845,7 +845,8 @@ START_TEST(relay_hands_the_walk_over)
 	 * A helper waiting from the start joins the walk, unless the walk ends
 	 * before it is scheduled (a busy host): then again, up to 50 times.
 	 */
-	static const unsigned delays[] = {0, 300};
+	/* several times: a join some way in falls at a new point each time */
+	static const unsigned delays[] = {0, 300, 0, 100, 0, 600, 0, 200, 0, 400};
 	unsigned tries = 0;
 	for (size_t k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
 		struct pv_diag_relay relay;
