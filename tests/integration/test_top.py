@@ -166,6 +166,21 @@ def connect(lst_port, cport, addr="127.0.0.1", lst=None):
     return c, s
 
 
+def set_filter(t, text):
+    """The '/' filter replaced by text, Enter pressed."""
+    t.keys("/", "C-u")
+    t.type(text)
+    t.keys("Enter")
+
+
+def refused_filter(t, text, what):
+    """set_filter, then the screen once its error is in the prompt's place."""
+    set_filter(t, text)
+    # (the prompt shows what is typed: wait until it has gone)
+    return t.wait(lambda s: text in s[-2] and
+                  "filter (as the options" not in s[-2], what)
+
+
 def small_screen(c, binary):
     lst = listen(7100)
     dual = listen(7101, socket.AF_INET6, "::")
@@ -229,30 +244,19 @@ def small_screen(c, binary):
         c.ok(len(table(got)) == 1 and "127.0.0.1:46200" in table(got)[0],
              "filter: /--dport 7100 narrows to the one client end",
              "\n".join(got))
-        t.keys("/", "C-u")
-        t.type("--dport 99999")
-        t.keys("Enter")
-        # (the prompt shows what is typed: wait until it has gone)
-        bad = t.wait(lambda s: "--dport 99999" in s[-2] and
-                     "filter (as the options" not in s[-2],
-                     "the bad filter's error in the status line")
+        bad = refused_filter(t, "--dport 99999",
+                             "the bad filter's error in the status line")
         c.ok("--dport 99999: port out of range (0-65535)" in bad[-2],
              "filter: a bad one says why, as the option would", bad[-2])
         c.eq(table(bad), table(got), "filter: a bad one keeps the old rows")
         # a /REGEX/ filter, then one whose expression does not compile: the
         # first one goes on, its expression not freed under it
-        t.keys("/", "C-u")
-        t.type("--command /^pyth/ --dport 7100")
-        t.keys("Enter")
+        set_filter(t, "--command /^pyth/ --dport 7100")
         t.wait(lambda s: "filter: --command /^pyth/" in s[-2] and
                     len(table(s)) == 1 and "127.0.0.1:46200" in table(s)[0],
                     "the one row /^pyth/ and --dport 7100 leave")
-        t.keys("/", "C-u")
-        t.type("--command /[/")
-        t.keys("Enter")
-        bad = t.wait(lambda s: "--command /[/" in s[-2] and
-                     "filter (as the options" not in s[-2],
-                     "the bad expression's error in the status line")
+        bad = refused_filter(t, "--command /[/",
+                             "the bad expression's error in the status line")
         c.ok("--command /[/: not a regular expression" in bad[-2],
              "filter: an expression that does not compile says so", bad[-2])
         time.sleep(1.5)  # three refreshes
@@ -267,9 +271,7 @@ def small_screen(c, binary):
         c.ok(True, "filter: an empty one shows every socket")
 
         # 3. details and the per-process view
-        t.keys("/", "C-u")
-        t.type("--sport 46200")
-        t.keys("Enter")
+        set_filter(t, "--sport 46200")
         t.wait(lambda s: len(table(s)) == 1, "the one row of --sport 46200")
         t.keys("Enter")
         det = t.wait(lambda s: any(l.startswith("Owner") for l in s),
