@@ -74,6 +74,82 @@ void pv_populate(void *p, size_t n)
 	(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 }
 
+/*
+ * A large array's header, before its elements: how large its mapping is
+ * (0: the array came from malloc) and how many bytes it holds.  Its size
+ * keeps the elements aligned as malloc's would be.
+ */
+struct big {
+	size_t mapped;
+	size_t bytes;
+} __attribute__((aligned(16)));
+
+#define HUGE_PAGE ((size_t)2 << 20)
+/*
+ * From this size on, a mapping: what is on the heap is copied over and was
+ * faulted in 4 KB at a time, so the move comes early, for a part of a 2 MB
+ * page left unused.
+ */
+#define BIG_FROM ((size_t)256 << 10)
+
+/* len bytes (a multiple of HUGE_PAGE) mapped at a HUGE_PAGE boundary, advised to be huge pages */
+static void *map_huge(size_t len)
+{
+	size_t over = len + HUGE_PAGE;
+	char *p = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		oom();
+	/* Linux 6.7 on aligns such mappings itself; before, the slack does */
+	char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (a + len < p + over)
+		munmap(a + len, (size_t)(p + over - (a + len)));
+	/* where the kernel has no transparent huge pages, small pages it is */
+	(void)madvise(a, len, MADV_HUGEPAGE);
+	return a;
+}
+
+void *pv_big_realloc(void *p, size_t n, size_t size)
+{
+	if (size && n > (SIZE_MAX - HUGE_PAGE - sizeof(struct big)) / size)
+		oom();
+	size_t bytes = n * size, need = sizeof(struct big) + bytes;
+	struct big *h = p ? (struct big *)p - 1 : NULL;
+	if (h && h->mapped >= need) {
+		h->bytes = bytes;
+		return p;
+	}
+	if (need < BIG_FROM && (!h || !h->mapped)) {
+		h = xrealloc(h, need);
+		*h = (struct big){0, bytes};
+		return h + 1;
+	}
+	size_t len = (need + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	struct big *to = map_huge(len);
+	if (h && h->mapped) {
+		/* the pages move over (huge ones whole: both ends are aligned) */
+		if (mremap(h, h->mapped, len, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED)
+			oom();
+	} else if (h) {
+		memcpy(to + 1, h + 1, h->bytes < bytes ? h->bytes : bytes);
+		free(h);
+	}
+	*to = (struct big){len, bytes};
+	return to + 1;
+}
+
+void pv_big_free(void *p)
+{
+	if (!p)
+		return;
+	struct big *h = (struct big *)p - 1;
+	if (h->mapped)
+		munmap(h, h->mapped);
+	else
+		free(h);
+}
+
 void pv_buf_init(struct pv_buf *b)
 {
 	b->data = NULL;

@@ -697,8 +697,11 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 	to->v = dup_array(from->v, n, sizeof(*from->v));
 	if (from->keep_more)
 		to->more = dup_array(from->more, n, sizeof(*from->more));
-	if (from->keep_info)
-		to->info = dup_array(from->info, n, sizeof(*from->info));
+	if (from->keep_info) {
+		to->info = pv_big_realloc(NULL, n ? n : 1, sizeof(*from->info));
+		if (n)
+			memcpy(to->info, from->info, n * sizeof(*from->info));
+	}
 	to->n = n;
 	to->cap = n ? n : 1;
 	if (from->n6) {
@@ -803,7 +806,8 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	if ((keeps & PV_KEEP_INFO) && !f->live.keep_info) {
 		/* a dump that found nothing may not say what it keeps */
 		f->live.keep_info = true;
-		f->live.info = xcalloc(f->live.cap, sizeof(*f->live.info));
+		f->live.info = pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info));
+		memset(f->live.info, 0, f->live.cap * sizeof(*f->live.info));
 	}
 	pv_socklist_filter(&f->live, is_followed, NULL);
 	keep_bound(f, out);

@@ -15,7 +15,7 @@ void pv_socklist_free(struct pv_socklist *l)
 {
 	free(l->v);
 	free(l->more);
-	free(l->info);
+	pv_big_free(l->info);
 	free(l->v6);
 	pv_socklist_init(l);
 }
@@ -45,7 +45,7 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 		if (l->keep_more)
 			l->more = xreallocarray(l->more, l->cap, sizeof(*l->more));
 		if (l->keep_info)
-			l->info = xreallocarray(l->info, l->cap, sizeof(*l->info));
+			l->info = pv_big_realloc(l->info, l->cap, sizeof(*l->info));
 	}
 	if (l->n % POPULATE_AHEAD == 0)
 		populate_ahead(l);

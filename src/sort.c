@@ -308,7 +308,7 @@ static void reserve(struct pv_socklist *l, size_t n)
 	if (l->keep_more)
 		l->more = xreallocarray(l->more, n, sizeof(*l->more));
 	if (l->keep_info)
-		l->info = xreallocarray(l->info, n, sizeof(*l->info));
+		l->info = pv_big_realloc(l->info, n, sizeof(*l->info));
 }
 
 /* The IPv6 side table of from appended to into's; from's records point into it then. */

@@ -114,7 +114,10 @@ struct pv_socklist {
 	/* Parallel to v while keep_more (the default) is set. */
 	struct pv_rec_more *more;
 	bool keep_more;
-	/* Parallel to v while keep_info is set (off by default: -i asks for it). */
+	/*
+	 * Parallel to v while keep_info is set (off by default: -i asks for
+	 * it); a pv_big_realloc array.
+	 */
 	struct pv_tcp_info *info;
 	bool keep_info;
 	struct pv_v6 *v6;

@@ -1,11 +1,14 @@
-/* util.c's cookie map and parser of seconds. */
+/* util.c's cookie map and parser of seconds; buf.c's large arrays. */
 #include <errno.h>
 
 #include "helpers.h"
+#include "portview/buf.h"
 #include "portview/parallel.h"
 #include "portview/util.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <stdatomic.h>
 
@@ -141,6 +144,113 @@ START_TEST(cpus_free_counts_a_busy_thread)
 }
 END_TEST
 
+/* A large array through heap sizes, mappings, a larger mapping and back down: nothing lost. */
+START_TEST(big_arrays_keep_their_elements)
+{
+	static const size_t sizes[] = {1,	100,  60000,   250000, 700000,
+				       3000000, 1000, 2000000, 2500000};
+	uint32_t *a = NULL;
+	size_t have = 0;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		a = pv_big_realloc(a, n, sizeof(*a));
+		size_t keep = have < n ? have : n;
+		for (size_t i = 0; i < keep; i++)
+			if (a[i] != (uint32_t)(i * 2654435761u))
+				ck_abort_msg("growth %zu to %zu elements: element %zu is %u", k, n,
+					     i, a[i]);
+		for (size_t i = keep; i < n; i++)
+			a[i] = (uint32_t)(i * 2654435761u);
+		have = n;
+	}
+	pv_big_free(a);
+	pv_big_free(NULL);
+}
+END_TEST
+
+/*
+ * The mapping of /proc/self/smaps that holds address p: its start, and its
+ * THPeligible line (-1: the kernel has none).  False when none holds p.
+ */
+static bool mapping_of(const void *p, uintptr_t *start, int *eligible)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[512];
+	bool in = false, found = false;
+	*eligible = -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int e;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			if (found)
+				break;
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			if (in) {
+				found = true;
+				*start = lo;
+			}
+		} else if (in && sscanf(line, "THPeligible: %d", &e) == 1) {
+			*eligible = e;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The transparent huge pages' mode: "always", "madvise", "never" (or "" when unknown). */
+static void thp_mode(char *mode, size_t size)
+{
+	char line[128] = "";
+	mode[0] = 0;
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, '['), *b = a ? strchr(a, ']') : NULL;
+		if (b && (size_t)(b - a) <= size) {
+			memcpy(mode, a + 1, (size_t)(b - a - 1));
+			mode[b - a - 1] = 0;
+		}
+	}
+	fclose(f);
+}
+
+/* A large array is a mapping of its own at a 2 MB boundary, that may take huge pages. */
+START_TEST(big_arrays_take_huge_pages)
+{
+	size_t n = (size_t)3 << 20;
+	char *a = pv_big_realloc(NULL, n, 1);
+	memset(a, 1, n);
+	uintptr_t start = 0;
+	int eligible;
+	ck_assert(mapping_of(a, &start, &eligible));
+	ck_assert_uint_eq(start % ((uintptr_t)2 << 20), 0);
+	ck_assert_uint_le((uintptr_t)a - start, 64);
+	char mode[16];
+	thp_mode(mode, sizeof(mode));
+	/* a kernel without THPeligible in smaps, or without huge pages: the mapping alone */
+	if (eligible >= 0 && (!strcmp(mode, "madvise") || !strcmp(mode, "always")))
+		ck_assert_int_eq(eligible, 1);
+	/* grown, it moves to a new such mapping with all it held */
+	a = pv_big_realloc(a, 3 * n, 1);
+	ck_assert(mapping_of(a, &start, &eligible));
+	ck_assert_uint_eq(start % ((uintptr_t)2 << 20), 0);
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != 1)
+			ck_abort_msg("byte %zu lost in the move", i);
+	if (eligible >= 0 && (!strcmp(mode, "madvise") || !strcmp(mode, "always")))
+		ck_assert_int_eq(eligible, 1);
+	pv_big_free(a);
+	/* a small one (under 256 KB) stays on malloc's heap: not a mapping of its own */
+	char *small = pv_big_realloc(NULL, 1000, 1);
+	ck_assert(mapping_of(small, &start, &eligible));
+	ck_assert_uint_gt((uintptr_t)small - start, 64);
+	pv_big_free(small);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -150,6 +260,8 @@ int main(void)
 	tcase_add_test(tc, cpus_free_counts_a_busy_thread);
 	tcase_add_test(tc, seconds_accepted);
 	tcase_add_test(tc, seconds_refused);
+	tcase_add_test(tc, big_arrays_keep_their_elements);
+	tcase_add_test(tc, big_arrays_take_huge_pages);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
