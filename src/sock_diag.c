@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 int pv_diag_open(struct mnl_socket **out)
@@ -803,6 +804,36 @@ static void swap_ends(struct inet_diag_sockid *id)
 }
 
 /*
+ * A datagram of len bytes read for a batch of k lookups numbered from
+ * seq0: its replies counted in *replies; those that say the socket is gone
+ * counted in gone, which is returned (or a negative errno); the records
+ * found parsed into keep.
+ */
+static long take_replies(const char *base, size_t len, uint32_t seq0, size_t k,
+			 struct pv_diag_parse *keep, size_t *replies, long gone)
+{
+	size_t off = 0, msg;
+	struct nlmsghdr h;
+	while (gone >= 0 && next_message(base, len, &off, &h, &msg)) {
+		if (h.nlmsg_seq - seq0 >= k)
+			continue; /* not a reply to this batch */
+		(*replies)++;
+		if (h.nlmsg_type == NLMSG_ERROR) {
+			int e = error_of(base + msg, &h);
+			if (e == -ENOENT)
+				gone++;
+			else
+				gone = e ? e : -EBADMSG;
+		} else if (!is_record(&h)) {
+			gone = -EBADMSG;
+		} else if (keep && !add_record(keep, base + msg, h.nlmsg_len)) {
+			gone = -EBADMSG;
+		}
+	}
+	return gone;
+}
+
+/*
  * Exact lookups of ids in batches: how many are gone, or a negative errno.
  * With keep, the records found are parsed into keep's list (ext: the
  * extensions asked for, tcp_info's).
@@ -825,7 +856,18 @@ static long lookup_batches(struct mnl_socket *nl, uint8_t proto, const struct pv
 		return 0;
 	/* on the stack: this runs at every boundary of a large dump */
 	struct request req[BATCH];
-	uint64_t dgram[PV_DIAG_RCVBUF / sizeof(uint64_t)]; /* 8-byte aligned */
+	/*
+	 * The replies are queued by the time sendto returns (the kernel
+	 * answers in the sender's call), one datagram each: read up to SLOTS
+	 * of them in one recvmmsg.  A reply is well under a slot, tcp_info and
+	 * all; one that does not fit is cut (MSG_TRUNC), and an error.
+	 */
+	enum { SLOTS = 16, SLOT = PV_DIAG_RCVBUF / SLOTS };
+	uint64_t dgram[SLOTS][SLOT / sizeof(uint64_t)]; /* 8-byte aligned */
+	struct iovec iov[SLOTS];
+	struct mmsghdr mm[SLOTS];
+	struct sockaddr_nl from[SLOTS];
+	int fd = mnl_socket_get_fd(nl);
 	long gone = 0;
 
 	for (size_t at = 0; at < n && gone >= 0; at += BATCH) {
@@ -851,30 +893,28 @@ static long lookup_batches(struct mnl_socket *nl, uint8_t proto, const struct pv
 			break;
 		}
 		for (size_t replies = 0; replies < k && gone >= 0;) {
-			ssize_t got = mnl_socket_recvfrom(nl, dgram, sizeof(dgram));
+			unsigned want = k - replies < SLOTS ? (unsigned)(k - replies) : SLOTS;
+			for (unsigned i = 0; i < want; i++) {
+				iov[i] = (struct iovec){dgram[i], SLOT};
+				mm[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+								     .msg_namelen = sizeof(from[i]),
+								     .msg_iov = &iov[i],
+								     .msg_iovlen = 1}};
+			}
+			/* the first waited for, the rest taken as they are */
+			int got = recvmmsg(fd, mm, want, MSG_WAITFORONE, NULL);
 			if (got < 0) {
 				if (errno != EINTR)
 					gone = -errno;
 				continue;
 			}
-			const char *base = (const char *)dgram;
-			size_t off = 0, msg;
-			struct nlmsghdr h;
-			while (gone >= 0 && next_message(base, (size_t)got, &off, &h, &msg)) {
-				if (h.nlmsg_seq - seq0 >= k)
-					continue; /* not a reply to this batch */
-				replies++;
-				if (h.nlmsg_type == NLMSG_ERROR) {
-					int e = error_of(base + msg, &h);
-					if (e == -ENOENT)
-						gone++;
-					else
-						gone = e ? e : -EBADMSG;
-				} else if (!is_record(&h)) {
-					gone = -EBADMSG;
-				} else if (keep && !add_record(keep, base + msg, h.nlmsg_len)) {
-					gone = -EBADMSG;
+			for (int d = 0; d < got && gone >= 0; d++) {
+				if (mm[d].msg_hdr.msg_flags & MSG_TRUNC) {
+					gone = -ENOSPC;
+					break;
 				}
+				gone = take_replies((const char *)dgram[d], mm[d].msg_len, seq0, k,
+						    keep, &replies, gone);
 			}
 		}
 	}
