@@ -112,41 +112,50 @@ void pv_diag_parse_init(struct pv_diag_parse *p, uint8_t proto, struct pv_sockli
 /* The end of a field of struct tcp_info: a struct this long has it. */
 #define TI_END(field) (offsetof(struct tcp_info, field) + sizeof(((struct tcp_info *)0)->field))
 
+/*
+ * One field of struct tcp_info, read where it lies in the payload (which
+ * has it: see TI_END).  Only the fields kept are read: a copy of the whole
+ * struct first was a tenth of -i's parse.
+ */
+#define TI_GET(payload, field)                                                                     \
+	__extension__({                                                                            \
+		__typeof__(((struct tcp_info *)0)->field) v_;                                      \
+		memcpy(&v_, (payload) + offsetof(struct tcp_info, field), sizeof(v_));             \
+		v_;                                                                                \
+	})
+
 /* The fields of a tcp_info of len bytes that it has (a shorter one is older). */
 static void take_tcp_info(struct pv_tcp_info *out, const char *payload, size_t len)
 {
-	struct tcp_info t;
-	memset(&t, 0, sizeof(t));
-	memcpy(&t, payload, len < sizeof(t) ? len : sizeof(t));
 	memset(out, 0, sizeof(*out));
 	if (len < TI_END(tcpi_total_retrans))
 		return; /* not even the first kernel's: nothing to trust */
 	out->have = PV_TI_BASE;
-	out->rtt_us = t.tcpi_rtt;
-	out->rttvar_us = t.tcpi_rttvar;
-	out->snd_cwnd = t.tcpi_snd_cwnd;
-	out->snd_mss = t.tcpi_snd_mss;
-	out->retrans = t.tcpi_retrans;
-	out->total_retrans = t.tcpi_total_retrans;
-	out->last_data_sent_ms = t.tcpi_last_data_sent;
-	out->last_data_recv_ms = t.tcpi_last_data_recv;
+	out->rtt_us = TI_GET(payload, tcpi_rtt);
+	out->rttvar_us = TI_GET(payload, tcpi_rttvar);
+	out->snd_cwnd = TI_GET(payload, tcpi_snd_cwnd);
+	out->snd_mss = TI_GET(payload, tcpi_snd_mss);
+	out->retrans = TI_GET(payload, tcpi_retrans);
+	out->total_retrans = TI_GET(payload, tcpi_total_retrans);
+	out->last_data_sent_ms = TI_GET(payload, tcpi_last_data_sent);
+	out->last_data_recv_ms = TI_GET(payload, tcpi_last_data_recv);
 	if (len >= TI_END(tcpi_bytes_received)) {
 		out->have |= PV_TI_BYTES;
-		out->bytes_acked = t.tcpi_bytes_acked;
-		out->bytes_received = t.tcpi_bytes_received;
+		out->bytes_acked = TI_GET(payload, tcpi_bytes_acked);
+		out->bytes_received = TI_GET(payload, tcpi_bytes_received);
 	}
 	if (len >= TI_END(tcpi_segs_in)) {
 		out->have |= PV_TI_SEGS;
-		out->segs_out = t.tcpi_segs_out;
-		out->segs_in = t.tcpi_segs_in;
+		out->segs_out = TI_GET(payload, tcpi_segs_out);
+		out->segs_in = TI_GET(payload, tcpi_segs_in);
 	}
 	if (len >= TI_END(tcpi_delivery_rate)) {
 		out->have |= PV_TI_DELIVERY;
-		out->delivery_rate = t.tcpi_delivery_rate;
+		out->delivery_rate = TI_GET(payload, tcpi_delivery_rate);
 	}
 	if (len >= TI_END(tcpi_bytes_sent)) {
 		out->have |= PV_TI_SENT;
-		out->bytes_sent = t.tcpi_bytes_sent;
+		out->bytes_sent = TI_GET(payload, tcpi_bytes_sent);
 	}
 }
 
