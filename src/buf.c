@@ -110,7 +110,7 @@ static void *map_huge(size_t len)
 	return a;
 }
 
-void *pv_big_realloc(void *p, size_t n, size_t size)
+void *pv_big_realloc(void *p, size_t n, size_t size, bool huge)
 {
 	if (size && n > (SIZE_MAX - HUGE_PAGE - sizeof(struct big)) / size)
 		oom();
@@ -120,7 +120,7 @@ void *pv_big_realloc(void *p, size_t n, size_t size)
 		h->bytes = bytes;
 		return p;
 	}
-	if (need < BIG_FROM && (!h || !h->mapped)) {
+	if ((need < BIG_FROM || !huge) && (!h || !h->mapped)) {
 		h = xrealloc(h, need);
 		*h = (struct big){0, bytes};
 		return h + 1;

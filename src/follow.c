@@ -694,11 +694,14 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 	to->keep_more = from->keep_more;
 	to->keep_info = from->keep_info;
 	size_t n = from->n;
-	to->v = dup_array(from->v, n, sizeof(*from->v));
+	/* as pv_socklist_add: a list with tcp_info has its records on 2 MB pages */
+	to->v = pv_big_realloc(NULL, n ? n : 1, sizeof(*from->v), from->keep_info);
+	if (n)
+		memcpy(to->v, from->v, n * sizeof(*from->v));
 	if (from->keep_more)
 		to->more = dup_array(from->more, n, sizeof(*from->more));
 	if (from->keep_info) {
-		to->info = pv_big_realloc(NULL, n ? n : 1, sizeof(*from->info));
+		to->info = pv_big_realloc(NULL, n ? n : 1, sizeof(*from->info), true);
 		if (n)
 			memcpy(to->info, from->info, n * sizeof(*from->info));
 	}
@@ -806,7 +809,7 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	if ((keeps & PV_KEEP_INFO) && !f->live.keep_info) {
 		/* a dump that found nothing may not say what it keeps */
 		f->live.keep_info = true;
-		f->live.info = pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info));
+		f->live.info = pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info), true);
 		memset(f->live.info, 0, f->live.cap * sizeof(*f->live.info));
 	}
 	pv_socklist_filter(&f->live, is_followed, NULL);

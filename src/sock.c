@@ -13,7 +13,7 @@ void pv_socklist_init(struct pv_socklist *l)
 
 void pv_socklist_free(struct pv_socklist *l)
 {
-	free(l->v);
+	pv_big_free(l->v);
 	free(l->more);
 	pv_big_free(l->info);
 	free(l->v6);
@@ -41,11 +41,11 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 	if (l->n == l->cap) {
 		/* realloc of a large block moves pages (mremap), it does not copy */
 		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+		l->v = pv_big_realloc(l->v, l->cap, sizeof(*l->v), l->keep_info);
 		if (l->keep_more)
 			l->more = xreallocarray(l->more, l->cap, sizeof(*l->more));
 		if (l->keep_info)
-			l->info = pv_big_realloc(l->info, l->cap, sizeof(*l->info));
+			l->info = pv_big_realloc(l->info, l->cap, sizeof(*l->info), true);
 	}
 	if (l->n % POPULATE_AHEAD == 0)
 		populate_ahead(l);

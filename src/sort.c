@@ -304,11 +304,11 @@ static void reserve(struct pv_socklist *l, size_t n)
 	if (n <= l->cap)
 		return;
 	l->cap = n;
-	l->v = xreallocarray(l->v, n, sizeof(*l->v));
+	l->v = pv_big_realloc(l->v, n, sizeof(*l->v), l->keep_info);
 	if (l->keep_more)
 		l->more = xreallocarray(l->more, n, sizeof(*l->more));
 	if (l->keep_info)
-		l->info = pv_big_realloc(l->info, n, sizeof(*l->info));
+		l->info = pv_big_realloc(l->info, n, sizeof(*l->info), true);
 }
 
 /* The IPv6 side table of from appended to into's; from's records point into it then. */

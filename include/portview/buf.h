@@ -3,6 +3,7 @@
 #define PORTVIEW_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -27,14 +28,15 @@ void *xzalloc_aligned(size_t align, size_t n);
 void pv_populate(void *p, size_t n);
 /*
  * An array that may grow large, resized to n elements of size bytes (p
- * NULL: a new one; its elements are not cleared).  From 256 KB on it has a
- * mapping of its own, at a 2 MB boundary and advised MADV_HUGEPAGE: the
- * kernel then backs it with 2 MB pages, one fault each instead of 512
- * (measured in a VM: an 8.8 MB array populated in 1.2 ms against 15 ms),
- * of which the last may be partly used.  Only pv_big_realloc and
+ * NULL: a new one; its elements are not cleared).  With huge, from 256 KB
+ * on it has a mapping of its own, at a 2 MB boundary and advised
+ * MADV_HUGEPAGE: the kernel then backs it with 2 MB pages, one fault each
+ * instead of 512 (measured in a VM: an 8.8 MB array populated in 1.2 ms
+ * against 15 ms), of which the last may be partly used.  Without, it stays
+ * on the heap (or in the mapping it has).  Only pv_big_realloc and
  * pv_big_free take such an array.
  */
-void *pv_big_realloc(void *p, size_t n, size_t size);
+void *pv_big_realloc(void *p, size_t n, size_t size, bool huge);
 void pv_big_free(void *p);
 
 struct pv_buf {

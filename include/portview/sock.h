@@ -109,14 +109,14 @@ struct pv_v6 {
 };
 
 struct pv_socklist {
-	struct pv_rec *v;
+	struct pv_rec *v; /* a pv_big_realloc array: on 2 MB pages when large and keep_info */
 	size_t n, cap;
 	/* Parallel to v while keep_more (the default) is set. */
 	struct pv_rec_more *more;
 	bool keep_more;
 	/*
 	 * Parallel to v while keep_info is set (off by default: -i asks for
-	 * it); a pv_big_realloc array.
+	 * it); a pv_big_realloc array, on 2 MB pages once large, as v is then.
 	 */
 	struct pv_tcp_info *info;
 	bool keep_info;

@@ -153,7 +153,7 @@ START_TEST(big_arrays_keep_their_elements)
 	size_t have = 0;
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t n = sizes[k];
-		a = pv_big_realloc(a, n, sizeof(*a));
+		a = pv_big_realloc(a, n, sizeof(*a), true);
 		size_t keep = have < n ? have : n;
 		for (size_t i = 0; i < keep; i++)
 			if (a[i] != (uint32_t)(i * 2654435761u))
@@ -221,7 +221,7 @@ static void thp_mode(char *mode, size_t size)
 START_TEST(big_arrays_take_huge_pages)
 {
 	size_t n = (size_t)3 << 20;
-	char *a = pv_big_realloc(NULL, n, 1);
+	char *a = pv_big_realloc(NULL, n, 1, true);
 	memset(a, 1, n);
 	uintptr_t start = 0;
 	int eligible;
@@ -234,7 +234,7 @@ START_TEST(big_arrays_take_huge_pages)
 	if (eligible >= 0 && (!strcmp(mode, "madvise") || !strcmp(mode, "always")))
 		ck_assert_int_eq(eligible, 1);
 	/* grown, it moves to a new such mapping with all it held */
-	a = pv_big_realloc(a, 3 * n, 1);
+	a = pv_big_realloc(a, 3 * n, 1, true);
 	ck_assert(mapping_of(a, &start, &eligible));
 	ck_assert_uint_eq(start % ((uintptr_t)2 << 20), 0);
 	for (size_t i = 0; i < n; i++)
@@ -243,8 +243,15 @@ START_TEST(big_arrays_take_huge_pages)
 	if (eligible >= 0 && (!strcmp(mode, "madvise") || !strcmp(mode, "always")))
 		ck_assert_int_eq(eligible, 1);
 	pv_big_free(a);
+	/* without huge, a large one stays with malloc, not advised (-an's records: its RSS) */
+	char *plain = pv_big_realloc(NULL, n, 1, false);
+	memset(plain, 1, n);
+	ck_assert(mapping_of(plain, &start, &eligible));
+	if (eligible >= 0 && !strcmp(mode, "madvise"))
+		ck_assert_int_eq(eligible, 0);
+	pv_big_free(plain);
 	/* a small one (under 256 KB) stays on malloc's heap: not a mapping of its own */
-	char *small = pv_big_realloc(NULL, 1000, 1);
+	char *small = pv_big_realloc(NULL, 1000, 1, true);
 	ck_assert(mapping_of(small, &start, &eligible));
 	ck_assert_uint_gt((uintptr_t)small - start, 64);
 	pv_big_free(small);
