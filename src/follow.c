@@ -656,14 +656,6 @@ static size_t read_log(struct pv_follow *f, bool use)
 	return total;
 }
 
-static void *dup_array(const void *p, size_t n, size_t size)
-{
-	void *d = xreallocarray(NULL, n ? n : 1, size);
-	if (n)
-		memcpy(d, p, n * size);
-	return d;
-}
-
 /*
  * A copy of list from in to (emptied first), the same arrays kept; in the
  * memory of spare (pv_follow_recycle's) where it has room: at 100,000
@@ -678,39 +670,25 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 	    (!from->keep_more || spare->more) && (!from->keep_info || spare->info)) {
 		*to = *spare;
 		pv_socklist_init(spare);
-		to->keep_more = from->keep_more;
-		to->keep_info = from->keep_info;
-		to->n = from->n;
-		to->n6 = from->n6;
+	}
+	to->keep_more = from->keep_more;
+	to->keep_info = from->keep_info;
+	pv_socklist_reserve(to, from->n ? from->n : 1); /* a spare has the room */
+	if (from->n6 > to->cap6) {
+		to->v6 = xreallocarray(to->v6, from->n6, sizeof(*to->v6));
+		to->cap6 = from->n6;
+	}
+	to->n = from->n;
+	to->n6 = from->n6;
+	if (from->n) { /* an empty list may have no arrays at all */
 		memcpy(to->v, from->v, from->n * sizeof(*from->v));
 		if (from->keep_more)
 			memcpy(to->more, from->more, from->n * sizeof(*from->more));
 		if (from->keep_info)
 			memcpy(to->info, from->info, from->n * sizeof(*from->info));
-		if (from->n6)
-			memcpy(to->v6, from->v6, from->n6 * sizeof(*from->v6));
-		return;
 	}
-	to->keep_more = from->keep_more;
-	to->keep_info = from->keep_info;
-	size_t n = from->n;
-	/* as pv_socklist_add: a list with tcp_info has its records on 2 MB pages */
-	to->v = pv_big_realloc(NULL, n ? n : 1, sizeof(*from->v), from->keep_info);
-	if (n)
-		memcpy(to->v, from->v, n * sizeof(*from->v));
-	if (from->keep_more)
-		to->more = dup_array(from->more, n, sizeof(*from->more));
-	if (from->keep_info) {
-		to->info = pv_big_realloc(NULL, n ? n : 1, sizeof(*from->info), true);
-		if (n)
-			memcpy(to->info, from->info, n * sizeof(*from->info));
-	}
-	to->n = n;
-	to->cap = n ? n : 1;
-	if (from->n6) {
-		to->v6 = dup_array(from->v6, from->n6, sizeof(*from->v6));
-		to->n6 = to->cap6 = from->n6;
-	}
+	if (from->n6)
+		memcpy(to->v6, from->v6, from->n6 * sizeof(*from->v6));
 }
 
 /* What the followed list holds of a full dump: SYN_RECV may be a request socket, whose end no

@@ -36,17 +36,23 @@ static void populate_ahead(struct pv_socklist *l)
 		pv_populate(&l->info[l->n], n * sizeof(*l->info));
 }
 
+void pv_socklist_reserve(struct pv_socklist *l, size_t cap)
+{
+	if (cap <= l->cap)
+		return;
+	/* realloc of a large block moves pages (mremap), it does not copy */
+	l->cap = cap;
+	l->v = pv_big_realloc(l->v, cap, sizeof(*l->v), l->keep_info);
+	if (l->keep_more)
+		l->more = xreallocarray(l->more, cap, sizeof(*l->more));
+	if (l->keep_info)
+		l->info = pv_big_realloc(l->info, cap, sizeof(*l->info), true);
+}
+
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 {
-	if (l->n == l->cap) {
-		/* realloc of a large block moves pages (mremap), it does not copy */
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = pv_big_realloc(l->v, l->cap, sizeof(*l->v), l->keep_info);
-		if (l->keep_more)
-			l->more = xreallocarray(l->more, l->cap, sizeof(*l->more));
-		if (l->keep_info)
-			l->info = pv_big_realloc(l->info, l->cap, sizeof(*l->info), true);
-	}
+	if (l->n == l->cap)
+		pv_socklist_reserve(l, l->cap ? l->cap * 2 : 256);
 	if (l->n % POPULATE_AHEAD == 0)
 		populate_ahead(l);
 	struct pv_rec *r = &l->v[l->n];

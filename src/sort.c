@@ -299,18 +299,6 @@ size_t pv_socklist_dedupe(struct pv_socklist *l)
 }
 
 /* Room in l for n records in all, in each array it keeps. */
-static void reserve(struct pv_socklist *l, size_t n)
-{
-	if (n <= l->cap)
-		return;
-	l->cap = n;
-	l->v = pv_big_realloc(l->v, n, sizeof(*l->v), l->keep_info);
-	if (l->keep_more)
-		l->more = xreallocarray(l->more, n, sizeof(*l->more));
-	if (l->keep_info)
-		l->info = pv_big_realloc(l->info, n, sizeof(*l->info), true);
-}
-
 /* The IPv6 side table of from appended to into's; from's records point into it then. */
 static void take_v6(struct pv_socklist *into, struct pv_socklist *from)
 {
@@ -354,7 +342,7 @@ void pv_socklist_merge(struct pv_socklist *into, struct pv_socklist *from)
 		return;
 	}
 	size_t m = into->n, j = from->n, k = into->n + from->n;
-	reserve(into, k);
+	pv_socklist_reserve(into, k);
 	take_v6(into, from);
 	/* From the end: the larger of the two last records goes last; ties to into's, first. */
 	size_t i = m;

@@ -126,6 +126,12 @@ struct pv_socklist {
 
 void pv_socklist_init(struct pv_socklist *l);
 void pv_socklist_free(struct pv_socklist *l);
+/*
+ * Room for cap records in each array the list keeps (never less than it
+ * has): the one place that says how each is allocated (tcp_info, and the
+ * records of a list that keeps it, on 2 MB pages: pv_big_realloc).
+ */
+void pv_socklist_reserve(struct pv_socklist *l, size_t cap);
 /* Append a copy of s (its addresses, ports and kernel fields). */
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s);
 /* Record i, unpacked. */
