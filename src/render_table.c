@@ -43,6 +43,9 @@ enum col {
 	NCOLS
 };
 
+/* Which port a column annotates (struct column's note). */
+enum { NOTE_NONE, NOTE_LOCAL, NOTE_FOREIGN };
+
 static void add_uint(struct pv_buf *b, uint32_t v)
 {
 	char *p = pv_buf_reserve(b, 10);
@@ -414,18 +417,6 @@ static size_t endpoint_width(const struct pv_row *r, const struct pv_table_opts 
 	return o->numeric && r->s.family == AF_INET && !r->s.ifindex && !o->width ? 0 : SIZE_MAX;
 }
 
-static size_t local_port_width(const struct pv_row *r, const struct pv_table_opts *o)
-{
-	(void)o;
-	return pv_annotation_width(r->local_service, r->local_class, r->local_ephemeral);
-}
-
-static size_t foreign_port_width(const struct pv_row *r, const struct pv_table_opts *o)
-{
-	(void)o;
-	return pv_annotation_width(r->remote_service, r->remote_class, false);
-}
-
 /* SGR colours: the state, and the class of each annotated port. */
 static const char *state_color(const struct pv_sock *s)
 {
@@ -531,6 +522,7 @@ static const struct column {
 	size_t (*quick_width)(const struct pv_row *r, const struct pv_table_opts *o);
 	const char *(*color)(const struct pv_row *r);
 	bool ascii;
+	uint8_t note; /* a port's annotation, formatted once per table (note_text) */
 } columns[NCOLS] = {
     [COL_NETNS] = {N_("Netns"), 0, IF_NETNS, .cell = cell_netns},
     [COL_PROTO] = {N_("Proto"), 7, ALWAYS, .text = proto_text},
@@ -568,9 +560,9 @@ static const struct column {
     [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE, .ascii = true,
 		  .quick_width = idle_width},
     [COL_LOCAL_PORT] = {N_("Local Port"), 0, IF_ANNOTATED, .cell = cell_local_port,
-			.quick_width = local_port_width, .color = local_port_color},
+			.color = local_port_color, .note = NOTE_LOCAL},
     [COL_FOREIGN_PORT] = {N_("Foreign Port"), 0, IF_ANNOTATED, .cell = cell_foreign_port,
-			  .quick_width = foreign_port_width, .color = foreign_port_color},
+			  .color = foreign_port_color, .note = NOTE_FOREIGN},
 };
 
 /* The text of a formatted cell, into b. */
@@ -699,6 +691,22 @@ static const char change_mark[] = {[PV_CHANGE_NONE] = ' ',
 				   [PV_CHANGE_STATE] = '~',
 				   [PV_CHANGE_CLOSED] = '-'};
 
+/*
+ * A port's annotation ("https well-known", "- dynamic ephemeral") as
+ * formatted, with its width: the same few dozen for a busy host's 100,000
+ * rows, so each table formats one once and then copies it.
+ */
+#define NOTES	 32
+#define NOTE_MAX 64
+struct note {
+	const struct pv_service *svc;
+	uint8_t cls;
+	bool ephemeral;
+	bool used;
+	uint8_t len, width;
+	char text[NOTE_MAX];
+};
+
 /* A table being rendered: its layout, its widths, its scratch buffers. */
 struct table {
 	const struct pv_table_opts *o;
@@ -708,7 +716,8 @@ struct table {
 	struct pv_buf cell, row;
 	struct pv_ifcache ifc;	 /* portview's namespace's interface names */
 	struct pv_ifcache other; /* another namespace's interfaces: their numbers */
-} __attribute__((aligned(64)));	 /* threads' tables side by side share no cache line */
+	struct note notes[NOTES];
+} __attribute__((aligned(64))); /* threads' tables side by side share no cache line */
 
 static void table_init(struct table *t, const struct pv_table_opts *o)
 {
@@ -766,6 +775,38 @@ static const char *cell_text(struct table *t, int c, const struct cell *x, size_
 }
 
 /*
+ * Row r's annotation of its local (NOTE_LOCAL) or foreign port: its text,
+ * length and width, from the table's notes where it fits one, else
+ * formatted in t->cell.
+ */
+static const char *note_text(struct table *t, const struct pv_row *r, uint8_t which, size_t *len,
+			     size_t *width)
+{
+	bool local = which == NOTE_LOCAL;
+	const struct pv_service *svc = local ? r->local_service : r->remote_service;
+	uint8_t cls = local ? r->local_class : r->remote_class;
+	bool ephemeral = local && r->local_ephemeral;
+	struct note *n =
+	    &t->notes[((uintptr_t)svc / sizeof(*svc) * 7 + cls * 2u + ephemeral) % NOTES];
+	if (!n->used || n->svc != svc || n->cls != cls || n->ephemeral != ephemeral) {
+		t->cell.len = 0;
+		pv_annotation_text(&t->cell, svc, cls, ephemeral);
+		size_t w = pv_text_width(t->cell.data, t->cell.len);
+		if (t->cell.len > NOTE_MAX || w > UINT8_MAX) {
+			*len = t->cell.len;
+			*width = w;
+			return t->cell.data;
+		}
+		*n =
+		    (struct note){svc, cls, ephemeral, true, (uint8_t)t->cell.len, (uint8_t)w, {0}};
+		memcpy(n->text, t->cell.data, t->cell.len);
+	}
+	*len = n->len;
+	*width = n->width;
+	return n->text;
+}
+
+/*
  * Widen the columns shown to row r's cells (owner cells both ways if the
  * table may be fitted); with w, each shown column's cell width into it, in
  * column order.
@@ -779,7 +820,9 @@ static void measure_row(struct table *t, const struct pv_row *r, const struct pv
 		if (!t->lay.on[c])
 			continue;
 		size_t len, w = columns[c].quick_width ? columns[c].quick_width(r, t->o) : SIZE_MAX;
-		if (w == SIZE_MAX) {
+		if (columns[c].note) {
+			note_text(t, r, columns[c].note, &len, &w);
+		} else if (w == SIZE_MAX) {
 			const char *text = cell_text(t, c, &x, &len);
 			w = columns[c].text || columns[c].ascii ? len : pv_text_width(text, len);
 		}
@@ -838,15 +881,18 @@ static void put_header(struct pv_buf *out, const struct table *t)
 	pv_buf_putc(out, '\n');
 }
 
-/* Row r's line, its newline included, into t->row. */
-static void format_row(struct table *t, const struct pv_row *r, const struct pv_view *v,
-		       uint8_t change)
+/*
+ * Row r's line, its newline included, appended to row: a buffer that is
+ * not a sink (a sink may write out part of the line, padding that is
+ * then trimmed included).
+ */
+static void format_row_into(struct table *t, const struct pv_row *r, const struct pv_view *v,
+			    uint8_t change, struct pv_buf *row)
 {
 	const struct pv_table_opts *o = t->o;
-	struct pv_buf *row = &t->row;
 	/* a changed row is coloured whole, its cells' own colours left out */
 	bool whole = o->changes && o->color && change != PV_CHANGE_NONE;
-	row->len = 0;
+	size_t start = row->len;
 	if (whole)
 		pv_buf_puts(row, change_color[change]);
 	pv_buf_pad(row, ' ', t->lay.indent);
@@ -856,8 +902,12 @@ static void format_row(struct table *t, const struct pv_row *r, const struct pv_
 	for (int c = 0; c <= t->last; c++) {
 		if (!t->lay.on[c])
 			continue;
-		size_t len;
-		const char *text = cell_text(t, c, &x, &len);
+		size_t len, width = 0;
+		const char *text = columns[c].note ? note_text(t, r, columns[c].note, &len, &width)
+						   : cell_text(t, c, &x, &len);
+		if (!columns[c].note)
+			width =
+			    columns[c].text || columns[c].ascii ? len : pv_text_width(text, len);
 		const char *color = columns[c].color ? columns[c].color(r) : NULL;
 		if (o->color && color && len && !whole) {
 			pv_buf_puts(row, color);
@@ -867,22 +917,32 @@ static void format_row(struct table *t, const struct pv_row *r, const struct pv_
 			pv_buf_add(row, text, len);
 		}
 		if (c != t->last)
-			pv_buf_pad(row, ' ',
-				   t->lay.width[c] - (columns[c].text || columns[c].ascii
-							  ? len
-							  : pv_text_width(text, len)));
+			pv_buf_pad(row, ' ', t->lay.width[c] - width);
 	}
 	/* An empty last cell (unconnected UDP's state) leaves padding. */
-	while (row->len > 0 && row->data[row->len - 1] == ' ')
+	while (row->len > start && row->data[row->len - 1] == ' ')
 		row->len--;
 	if (whole)
 		pv_buf_puts(row, "\033[0m");
 	pv_buf_putc(row, '\n');
 }
 
+/* Row r's line, its newline included, into t->row. */
+static void format_row(struct table *t, const struct pv_row *r, const struct pv_view *v,
+		       uint8_t change)
+{
+	t->row.len = 0;
+	format_row_into(t, r, v, change, &t->row);
+}
+
 static void put_row(struct pv_buf *out, struct table *t, const struct pv_row *r,
 		    const struct pv_view *v, uint8_t change)
 {
+	if (out->fd < 0) {
+		/* straight into out: the line is not copied */
+		format_row_into(t, r, v, change, out);
+		return;
+	}
 	format_row(t, r, v, change);
 	pv_buf_add(out, t->row.data, t->row.len);
 }
