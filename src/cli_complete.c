@@ -71,9 +71,11 @@ static void print_options(void)
 static void print_services(const struct pv_services *svc)
 {
 	const struct pv_service *hits[64];
+	size_t niana;
+	const struct pv_service *iana = pv_services_iana(svc, &niana);
 	for (int pass = 0; pass < 2; pass++) {
-		const struct pv_service *t = pass ? pv_iana_services : svc->etc;
-		size_t n = pass ? pv_iana_services_count : svc->netc;
+		const struct pv_service *t = pass ? iana : svc->etc;
+		size_t n = pass ? niana : svc->netc;
 		for (size_t i = 0; i < n; i++) {
 			if (t[i].proto != IPPROTO_TCP && t[i].proto != IPPROTO_UDP)
 				continue;

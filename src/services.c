@@ -3,10 +3,12 @@
  * from data/iana-services.tsv), overlaid by /etc/services.
  *
  * Both sources are arrays sorted by (port, proto), so lookups by port are
- * binary searches.  Lookups by name binary-search an index of pointers sorted
- * by name (case-insensitive, ties in array order); aliases have no index of
- * their own and are found by a scan of the entries, which is cheap for the
- * once-per-run lookups by name a user asks for.
+ * binary searches.  The IANA rows hold offsets into one text; a loaded
+ * registry makes entries of them a group at a time, as lookups reach them
+ * (a listing of a busy host reaches a few dozen of some 90 groups).  Lookups by name binary-search
+ * an index of pointers sorted by name (case-insensitive, ties in array order); aliases have no
+ * index of their own and are found by a scan of the entries, which is cheap for the once-per-run
+ * lookups by name a user asks for.
  */
 #include "portview/services.h"
 #include "portview/buf.h"
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +51,29 @@ static size_t lower_bound(const struct pv_service *arr, size_t n, uint32_t key)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* The index of the first IANA row whose key is key or more. */
+static size_t row_lower_bound(uint32_t key)
+{
+	size_t lo = 0, hi = pv_iana_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (key_of(pv_iana_rows[mid].port, pv_iana_rows[mid].proto) < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The IANA rows for port and proto (any protocol when proto is 0): [*lo, *hi). */
+static void row_range(uint16_t port, uint8_t proto, size_t *lo, size_t *hi)
+{
+	uint32_t first = key_of(port, proto);
+	uint32_t last = key_of(port, proto ? proto : UINT8_MAX);
+	*lo = row_lower_bound(first);
+	*hi = row_lower_bound(last + 1);
 }
 
 /* The entries of arr for port and proto (any protocol when proto is 0): [*lo, *hi). */
@@ -282,9 +308,15 @@ void pv_services_load(struct pv_services *s, const char *etc_path)
 	s->any_entry = pv_portset_new();
 	for (size_t i = 0; i < s->netc; i++)
 		pv_portset_add(s->any_entry, s->etc[i].port);
-	for (size_t i = 0; i < pv_iana_services_count; i++)
-		pv_portset_add(s->any_entry, pv_iana_services[i].port);
+	for (size_t w = 0; w < ARRAY_SIZE(pv_iana_ports); w++)
+		for (uint64_t bits = pv_iana_ports[w]; bits; bits &= bits - 1)
+			pv_portset_add(s->any_entry,
+				       (uint16_t)(w * 64 + (size_t)__builtin_ctzll(bits)));
 	s->port_cache = xcalloc(PV_PORT_CACHE, sizeof(*s->port_cache));
+	/* untouched until made: calloc's large blocks are fresh zero pages */
+	s->iana = xcalloc(pv_iana_count, sizeof(*s->iana));
+	s->iana_ready = xcalloc((pv_iana_count + PV_IANA_GROUP - 1) / PV_IANA_GROUP, 1);
+	pthread_mutex_init(&s->iana_mu, NULL);
 }
 
 /*
@@ -297,8 +329,51 @@ static struct pv_services *cache_of(const struct pv_services *s)
 	return (struct pv_services *)s;
 }
 
+/*
+ * IANA row i as an entry: its group made on first use, under the lock
+ * (threads format a large table's rows side by side); NULL when s was not
+ * loaded.
+ */
+static const struct pv_service *iana_at(const struct pv_services *cs, size_t i)
+{
+	struct pv_services *s = cache_of(cs);
+	if (!s->iana)
+		return NULL;
+	size_t g = i / PV_IANA_GROUP;
+	if (!__atomic_load_n(&s->iana_ready[g], __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&s->iana_mu);
+		if (!__atomic_load_n(&s->iana_ready[g], __ATOMIC_RELAXED)) {
+			size_t end = (g + 1) * PV_IANA_GROUP;
+			for (size_t k = g * PV_IANA_GROUP; k < end && k < pv_iana_count; k++) {
+				const struct pv_iana_row *r = &pv_iana_rows[k];
+				s->iana[k] = (struct pv_service){pv_iana_text + r->name,
+								 pv_iana_text + r->aliases,
+								 pv_iana_text + r->description,
+								 r->port,
+								 r->proto,
+								 PV_SRC_IANA};
+			}
+			__atomic_store_n(&s->iana_ready[g], 1, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&s->iana_mu);
+	}
+	return &s->iana[i];
+}
+
+const struct pv_service *pv_services_iana(const struct pv_services *s, size_t *n)
+{
+	*n = s->iana ? pv_iana_count : 0;
+	for (size_t g = 0; g * PV_IANA_GROUP < *n; g++)
+		iana_at(s, g * PV_IANA_GROUP);
+	return s->iana;
+}
+
 void pv_services_free(struct pv_services *s)
 {
+	if (s->iana_ready)
+		pthread_mutex_destroy(&s->iana_mu);
+	free(s->iana);
+	free(s->iana_ready);
 	free(s->etc);
 	free(s->etc_text);
 	free(s->iana_by_name);
@@ -320,10 +395,8 @@ static const struct pv_service *by_port_uncached(const struct pv_services *s, ui
 	port_range(s->etc, s->netc, port, proto, &lo, &hi);
 	if (lo < hi)
 		return &s->etc[lo];
-	port_range(pv_iana_services, pv_iana_services_count, port, proto, &lo, &hi);
-	if (lo < hi)
-		return &pv_iana_services[lo];
-	return NULL;
+	row_range(port, proto, &lo, &hi);
+	return lo < hi ? iana_at(s, lo) : NULL;
 }
 
 const struct pv_service *pv_services_etc_by_port(const struct pv_services *s, uint16_t port,
@@ -355,14 +428,12 @@ const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16
 		bool etc = svc && s->netc && svc >= s->etc && svc < s->etc + s->netc;
 		uint64_t at = !svc  ? 0
 			      : etc ? 1 + (uint64_t)(svc - s->etc)
-				    : 1 + s->netc + (uint64_t)(svc - pv_iana_services);
+				    : 1 + s->netc + (uint64_t)(svc - s->iana);
 		__atomic_store_n(e, key << 32 | at, __ATOMIC_RELAXED);
 		return svc;
 	}
 	uint64_t at = word & UINT32_MAX;
-	return at == 0	       ? NULL
-	       : at <= s->netc ? &s->etc[at - 1]
-			       : &pv_iana_services[at - 1 - s->netc];
+	return at == 0 ? NULL : at <= s->netc ? &s->etc[at - 1] : iana_at(s, at - 1 - s->netc);
 }
 
 static void emit(const struct pv_service *e, const struct pv_service **out, size_t max,
@@ -380,9 +451,9 @@ size_t pv_services_all_by_port(const struct pv_services *s, uint16_t port, uint8
 	port_range(s->etc, s->netc, port, proto, &lo, &hi);
 	for (size_t i = lo; i < hi; i++)
 		emit(&s->etc[i], out, max, &count);
-	port_range(pv_iana_services, pv_iana_services_count, port, proto, &lo, &hi);
+	row_range(port, proto, &lo, &hi);
 	for (size_t i = lo; i < hi; i++)
-		emit(&pv_iana_services[i], out, max, &count);
+		emit(iana_at(s, i), out, max, &count);
 	return count;
 }
 
@@ -448,15 +519,15 @@ static void by_name_in(const struct pv_service *arr, size_t n, const struct pv_s
 size_t pv_services_all_by_name(const struct pv_services *s, const char *name,
 			       const struct pv_service **out, size_t max)
 {
-	size_t count = 0;
+	size_t count = 0, n;
 	struct pv_services *c = cache_of(s);
+	const struct pv_service *iana = pv_services_iana(s, &n);
 	if (!c->iana_by_name) {
-		c->iana_by_name = name_index(pv_iana_services, pv_iana_services_count);
+		c->iana_by_name = name_index(iana, n);
 		c->etc_by_name = s->netc ? name_index(s->etc, s->netc) : NULL;
 	}
 	by_name_in(s->etc, s->netc, s->etc_by_name, name, out, max, &count);
-	by_name_in(pv_iana_services, pv_iana_services_count, s->iana_by_name, name, out, max,
-		   &count);
+	by_name_in(iana, n, s->iana_by_name, name, out, max, &count);
 	return count;
 }
 
@@ -465,8 +536,9 @@ const char *pv_services_nearest(const struct pv_services *s, const char *name, s
 	/* /etc/services first: its names are the ones people run */
 	const char *hit =
 	    s->netc ? pv_nearest(name, n, &s->etc[0].name, s->netc, sizeof(s->etc[0])) : NULL;
-	if (!hit)
-		hit = pv_nearest(name, n, &pv_iana_services[0].name, pv_iana_services_count,
-				 sizeof(pv_iana_services[0]));
+	size_t count;
+	const struct pv_service *iana = pv_services_iana(s, &count);
+	if (!hit && count)
+		hit = pv_nearest(name, n, &iana[0].name, count, sizeof(iana[0]));
 	return hit;
 }

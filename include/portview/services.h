@@ -3,6 +3,7 @@
 #ifndef PORTVIEW_SERVICES_H
 #define PORTVIEW_SERVICES_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,9 +24,26 @@ struct pv_service {
 	uint8_t source;
 };
 
-/* The compiled-in table, sorted by (port, proto); generated at build time. */
-extern const struct pv_service pv_iana_services[];
-extern const size_t pv_iana_services_count;
+/*
+ * The compiled-in table, generated at build time (tools/gen-services.py):
+ * rows sorted by (port, proto), their strings offsets into pv_iana_text.
+ * Offsets, not pointers: a table of 11,500 rows of three pointers was
+ * relocated (0.4 MiB written) at every start, 1.3 ms of a small listing.
+ * A loaded pv_services makes entries of the rows its lookups reach.
+ */
+struct pv_iana_row {
+	uint32_t name, aliases, description; /* offsets into pv_iana_text */
+	uint16_t port;
+	uint8_t proto;
+};
+extern const struct pv_iana_row pv_iana_rows[];
+extern const size_t pv_iana_count;
+extern const char pv_iana_text[];
+/* A bit for each port that has a row: port / 64's word, bit port % 64. */
+extern const uint64_t pv_iana_ports[65536 / 64];
+
+/* Rows made entries together, on first use (a page of entries). */
+#define PV_IANA_GROUP 128
 
 struct pv_services {
 	struct pv_service *etc; /* /etc/services entries sorted by (port, proto) */
@@ -40,9 +58,17 @@ struct pv_services {
 	 * Recent by-port answers, direct-mapped, each one word read and written
 	 * whole (threads format a large table's rows side by side): the key,
 	 * (port << 8 | proto) + 1, above; below, 0 for no entry, 1 + i for
-	 * etc[i], 1 + netc + i for pv_iana_services[i].  0: empty.
+	 * etc[i], 1 + netc + i for IANA row i.  0: empty.
 	 */
 	uint64_t *port_cache;
+	/*
+	 * The IANA rows as entries: a group of PV_IANA_GROUP made when a
+	 * lookup first reaches one of them (iana_ready[group], atomic; made
+	 * under iana_mu), all of them by pv_services_iana.
+	 */
+	struct pv_service *iana;
+	uint8_t *iana_ready;
+	pthread_mutex_t iana_mu;
 };
 #define PV_PORT_CACHE 4096
 
@@ -53,6 +79,9 @@ struct pv_services {
  */
 void pv_services_load(struct pv_services *s, const char *etc_path);
 void pv_services_free(struct pv_services *s);
+
+/* Every IANA entry of a loaded registry, in (port, proto) order; *n of them. */
+const struct pv_service *pv_services_iana(const struct pv_services *s, size_t *n);
 
 /* The name to show for a port: /etc/services first, then IANA; NULL if none. */
 const struct pv_service *pv_services_by_port(const struct pv_services *s, uint16_t port,

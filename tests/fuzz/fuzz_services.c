@@ -201,10 +201,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	pv_services_load(&bare, NULL);
 
 	/* The compiled-in table is sorted by (port, proto), one row per key. */
-	for (size_t i = 1; i < pv_iana_services_count; i++) {
-		const struct pv_service *a = &pv_iana_services[i - 1], *b = &pv_iana_services[i];
+	size_t n;
+	const struct pv_service *iana = pv_services_iana(&bare, &n);
+	for (size_t i = 1; i < n; i++) {
+		const struct pv_service *a = &iana[i - 1], *b = &iana[i];
 		FUZZ_CHECK(a->port < b->port || (a->port == b->port && a->proto < b->proto),
-			   "pv_iana_services not sorted at %zu", i);
+			   "the IANA table not sorted at %zu", i);
 	}
 
 	file_fd = memfd_create("services", MFD_CLOEXEC);

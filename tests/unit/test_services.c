@@ -89,10 +89,13 @@ static void assert_text_ignored(const char *text, size_t n)
 
 START_TEST(table_sorted_and_complete)
 {
-	size_t per_proto[256] = {0};
-	ck_assert_uint_eq(pv_iana_services_count, 11527);
-	for (size_t i = 0; i < pv_iana_services_count; i++) {
-		const struct pv_service *e = &pv_iana_services[i];
+	size_t per_proto[256] = {0}, n;
+	struct pv_services s;
+	pv_services_load(&s, NULL);
+	const struct pv_service *iana = pv_services_iana(&s, &n);
+	ck_assert_uint_eq(n, 11527);
+	for (size_t i = 0; i < n; i++) {
+		const struct pv_service *e = &iana[i];
 		ck_assert(e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP ||
 			  e->proto == PV_IPPROTO_SCTP || e->proto == PV_IPPROTO_DCCP);
 		ck_assert_uint_eq(e->source, PV_SRC_IANA);
@@ -112,6 +115,7 @@ START_TEST(table_sorted_and_complete)
 	ck_assert_uint_eq(per_proto[IPPROTO_UDP], 5519);
 	ck_assert_uint_eq(per_proto[PV_IPPROTO_SCTP], 88);
 	ck_assert_uint_eq(per_proto[PV_IPPROTO_DCCP], 9);
+	pv_services_free(&s);
 }
 END_TEST
 
@@ -176,7 +180,8 @@ START_TEST(iana_all_by_port_any_protocol)
 	assert_entry(out[0], "https", 443, IPPROTO_UDP, PV_SRC_IANA);
 
 	/* The count is the whole count; only max are stored. */
-	const struct pv_service *sentinel = &pv_iana_services[0];
+	size_t n;
+	const struct pv_service *sentinel = &pv_services_iana(&s, &n)[0];
 	out[2] = sentinel;
 	ck_assert_uint_eq(pv_services_all_by_port(&s, 9, 0, out, 2), 4);
 	ck_assert_uint_eq(out[1]->proto, IPPROTO_UDP);
@@ -225,8 +230,10 @@ START_TEST(iana_by_name)
 	ck_assert_uint_eq(pv_services_all_by_name(&s, "ww", out, 8), 0);
 
 	/* Rows all over the table are found by their names. */
-	for (size_t i = 0; i < pv_iana_services_count; i += 7) {
-		const struct pv_service *e = &pv_iana_services[i];
+	size_t n;
+	const struct pv_service *iana = pv_services_iana(&s, &n);
+	for (size_t i = 0; i < n; i += 7) {
+		const struct pv_service *e = &iana[i];
 		const struct pv_service *all[16];
 		size_t n = pv_services_all_by_name(&s, e->name, all, 16);
 		ck_assert_uint_le(n, 16);
