@@ -680,6 +680,7 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 	}
 	to->n = from->n;
 	to->n6 = from->n6;
+	to->sorted = from->sorted;
 	if (from->n) { /* an empty list may have no arrays at all */
 		memcpy(to->v, from->v, from->n * sizeof(*from->v));
 		if (from->keep_more)

@@ -149,6 +149,8 @@ void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
 {
 	if (m.n < l->n)
 		l->n = m.n;
+	if (l->sorted > l->n)
+		l->sorted = l->n;
 	if (m.n6 < l->n6)
 		l->n6 = m.n6;
 }
@@ -163,6 +165,8 @@ void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock
 		if (keep(&s, arg))
 			pv_socklist_move(l, j++, i);
 	}
+	/* what was in order still is; the rest is not known */
+	l->sorted = l->sorted == l->n ? j : 0;
 	l->n = j;
 }
 

@@ -6,6 +6,7 @@
  * would pass it and send a parser past the end of its buffer.
  */
 #include "portview/sock_diag.h"
+#include "portview/sort.h"
 #include "portview/state.h"
 
 #include <errno.h>
@@ -461,6 +462,7 @@ struct walk {
 	struct tail tail;
 	int prev_last; /* the previous datagram's last record's state, or -1 */
 	bool prev_full;
+	struct pv_sort_grow grow; /* the records sorted between datagrams, where parsed apart */
 };
 
 /*
@@ -559,8 +561,14 @@ static void *parse_piped(void *arg)
 	struct pv_diag_pipe *pp = arg;
 	pthread_mutex_lock(&pp->mu);
 	for (;;) {
-		while (pp->parsed == pp->read && !pp->closed)
-			pthread_cond_wait(&pp->cv, &pp->mu);
+		while (pp->parsed == pp->read && !pp->closed) {
+			/* no datagram to parse: sort some of the records meanwhile */
+			pthread_mutex_unlock(&pp->mu);
+			bool sorted = pv_sort_grow_step(&pp->w->grow);
+			pthread_mutex_lock(&pp->mu);
+			if (!sorted && pp->parsed == pp->read && !pp->closed)
+				pthread_cond_wait(&pp->cv, &pp->mu);
+		}
 		if (pp->parsed == pp->read)
 			break;
 		size_t k = pp->parsed % PIPE_SLOTS;
@@ -573,6 +581,9 @@ static void *parse_piped(void *arg)
 		pthread_cond_broadcast(&pp->cv);
 	}
 	pthread_mutex_unlock(&pp->mu);
+	/* the rest sorted here too, where the records are in this CPU's cache */
+	if (pv_diag_parse_result(&pp->w->p) == 0)
+		pv_sort_grow_finish(&pp->w->grow);
 	return NULL;
 }
 
@@ -780,9 +791,12 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 		}
 		struct walk w = {.q = q, .tails = tails, .tail_len = tail_len, .prev_last = -1};
 		pv_diag_parse_init(&w.p, q->proto, out, known);
+		if (q->piped || q->relay)
+			pv_sort_grow_start(&w.grow, out);
 		err = q->piped	 ? read_piped(nl, &w, stats)
 		      : q->relay ? read_relayed(nl, &w, stats, q->relay)
 				 : read_walk(nl, &w, stats);
+		pv_sort_grow_free(&w.grow);
 		if (err) {
 			ret = err;
 			break;

@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -176,18 +177,37 @@ static inline void swap_rows(const struct sorter *s, size_t i, size_t j)
 			root = child;                                                              \
 		}                                                                                  \
 	}                                                                                          \
+	static inline size_t NAME##_med3(const struct sorter *s, size_t a, size_t b, size_t c)     \
+	{                                                                                          \
+		return CMP(s, a, b) < 0 ? (CMP(s, b, c) < 0   ? b                                  \
+					   : CMP(s, a, c) < 0 ? c                                  \
+							      : a)                                 \
+					: (CMP(s, b, c) > 0   ? b                                  \
+					   : CMP(s, a, c) > 0 ? c                                  \
+							      : a);                                \
+	}                                                                                          \
 	/* [lo, hi), more than 16 rows, around a pivot: [lo, j) <= pivot at j <= (j, hi) */        \
 	static inline size_t NAME##_split(const struct sorter *s, size_t lo, size_t hi)            \
 	{                                                                                          \
 		size_t mid = lo + (hi - lo) / 2;                                                   \
-		if (CMP(s, mid, lo) < 0)                                                           \
-			SWAP(s, mid, lo);                                                          \
-		if (CMP(s, hi - 1, lo) < 0)                                                        \
-			SWAP(s, hi - 1, lo);                                                       \
-		if (CMP(s, hi - 1, mid) < 0)                                                       \
-			SWAP(s, hi - 1, mid);                                                      \
+		if (hi - lo > 1024) {                                                              \
+			/* the median of three medians: a sorted run at the start skews one */     \
+			size_t e = (hi - lo) / 8;                                                  \
+			size_t m =                                                                 \
+			    NAME##_med3(s, NAME##_med3(s, lo, lo + e, lo + 2 * e),                 \
+					NAME##_med3(s, mid - e, mid, mid + e),                     \
+					NAME##_med3(s, hi - 1 - 2 * e, hi - 1 - e, hi - 1));       \
+			SWAP(s, lo, m);                                                            \
+		} else {                                                                           \
+			if (CMP(s, mid, lo) < 0)                                                   \
+				SWAP(s, mid, lo);                                                  \
+			if (CMP(s, hi - 1, lo) < 0)                                                \
+				SWAP(s, hi - 1, lo);                                               \
+			if (CMP(s, hi - 1, mid) < 0)                                               \
+				SWAP(s, hi - 1, mid);                                              \
+			SWAP(s, lo, mid);                                                          \
+		}                                                                                  \
 		/* the pivot waits at lo; Hoare partition of (lo, hi) */                           \
-		SWAP(s, lo, mid);                                                                  \
 		size_t i = lo, j = hi;                                                             \
 		for (;;) {                                                                         \
 			do                                                                         \
@@ -250,6 +270,124 @@ void pv_socklist_sort(struct pv_socklist *l)
 	struct sorter s = {.l = l};
 	if (l->n > 1)
 		sort_display(&s, 0, l->n, depth_limit(l->n));
+	l->sorted = l->n;
+}
+
+/*
+ * Records [from, mid) and [mid, to) of l, each in display order, merged
+ * into [from, to) from the end, the second run copied out first (into
+ * buf, room for to - mid records): one pass, ties to the first run.
+ * Records only, no parallel arrays.
+ */
+static void merge_back(struct pv_socklist *l, size_t from, size_t mid, size_t to,
+		       struct pv_rec *buf)
+{
+	size_t j = to - mid, i = mid, k = to;
+	memcpy(buf, &l->v[mid], j * sizeof(*buf));
+	while (j > 0) {
+		if (i > from && display_cmp(l, &l->v[i - 1], &buf[j - 1]) > 0)
+			l->v[--k] = l->v[--i];
+		else
+			l->v[--k] = buf[--j];
+	}
+}
+
+/* ---- a list sorted while it grows (a walk's parse) ---- */
+
+/*
+ * Records sorted at a time, then merged into the run before them: 4096
+ * records are some 0.2 ms to sort and 128 KiB of room for the merge; the
+ * merges move about n * n / (2 * GROW_CHUNK) records over a walk of n.
+ */
+#define GROW_CHUNK 4096
+/* Records a step of a merge moves, between two looks for the next datagram. */
+#define GROW_MOVES 8192
+/* Records not yet sorted past which the parse gives up: it has no time to sort. */
+#define GROW_BEHIND (4 * GROW_CHUNK)
+
+void pv_sort_grow_start(struct pv_sort_grow *g, struct pv_socklist *l)
+{
+	*g = (struct pv_sort_grow){0};
+	if (l->n == 0 && !l->keep_more && !l->keep_info)
+		g->l = l;
+}
+
+/* Records [sorted, end) sorted in place and copied out, to be merged into [0, sorted). */
+static void take_chunk(struct pv_sort_grow *g, size_t end)
+{
+	struct pv_socklist *l = g->l;
+	struct sorter s = {.l = l};
+	size_t n = end - g->sorted;
+	if (n > 1)
+		sort_display(&s, g->sorted, end, depth_limit(n));
+	if (!g->buf)
+		g->buf = xreallocarray(NULL, GROW_CHUNK, sizeof(*g->buf));
+	memcpy(g->buf, &l->v[g->sorted], n * sizeof(*g->buf));
+	g->nbuf = n;
+	g->i = g->sorted;
+	g->k = g->end = end;
+}
+
+/* Up to moves records of the merge placed, from the end (merge_back's, in slices). */
+static void merge_some(struct pv_sort_grow *g, size_t moves)
+{
+	struct pv_socklist *l = g->l;
+	for (; g->nbuf > 0 && moves > 0; moves--) {
+		if (g->i > 0 && display_cmp(l, &l->v[g->i - 1], &g->buf[g->nbuf - 1]) > 0)
+			l->v[--g->k] = l->v[--g->i];
+		else
+			l->v[--g->k] = g->buf[--g->nbuf];
+	}
+	if (g->nbuf == 0)
+		g->sorted = g->end;
+}
+
+bool pv_sort_grow_step(struct pv_sort_grow *g)
+{
+	if (!g->l)
+		return false;
+	if (!g->nbuf && g->l->n - g->sorted > GROW_BEHIND) {
+		/*
+		 * Too far behind to catch up (a relayed walk's helper, joining
+		 * late): stop here, and leave the list to the sort after the
+		 * walk, which a sorted run at its start would only hinder (the
+		 * run's first record, a pivot candidate, is its smallest).
+		 */
+		g->l = NULL;
+		return false;
+	}
+	if (g->nbuf) {
+		merge_some(g, GROW_MOVES);
+		return true;
+	}
+	if (g->l->n - g->sorted < GROW_CHUNK)
+		return false;
+	take_chunk(g, g->sorted + GROW_CHUNK);
+	return true;
+}
+
+void pv_sort_grow_finish(struct pv_sort_grow *g)
+{
+	if (!g->l)
+		return; /* not sorting, or given up: the list's sorted stays 0 */
+	struct pv_socklist *l = g->l;
+	merge_some(g, SIZE_MAX);
+	/* Behind by much (a parse that had no time): the usual sort, on two threads. */
+	if (l->n - g->sorted > 2 * GROW_CHUNK) {
+		l->sorted = 0;
+		return;
+	}
+	while (l->n > g->sorted) {
+		take_chunk(g, l->n - g->sorted > GROW_CHUNK ? g->sorted + GROW_CHUNK : l->n);
+		merge_some(g, SIZE_MAX);
+	}
+	l->sorted = l->n;
+}
+
+void pv_sort_grow_free(struct pv_sort_grow *g)
+{
+	free(g->buf);
+	*g = (struct pv_sort_grow){0};
 }
 
 /* A list's two sides of a pivot, each sorted by the next worker free. */
@@ -268,8 +406,25 @@ static void sort_side(void *arg, unsigned w)
 		sort_display(d->s, d->lo[k], d->hi[k], d->depth);
 }
 
+/* The most records after a sorted run that are sorted and merged in, not sorted with it. */
+#define TAIL_MERGE_MAX 8192
+
 void pv_socklist_sort_on(struct pv_socklist *l, unsigned threads)
 {
+	size_t run = l->sorted < l->n ? l->sorted : l->n, tail = l->n - run;
+	if (tail == 0)
+		return; /* in order already (a walk sorted as it went: pv_sort_grow) */
+	if (run && tail <= TAIL_MERGE_MAX && !l->more && !l->info) {
+		/* a walk sorted as it went, then a few more records: theirs merged in */
+		struct sorter s = {.l = l};
+		sort_display(&s, run, l->n, depth_limit(tail));
+		struct pv_rec *buf = xreallocarray(NULL, tail, sizeof(*buf));
+		merge_back(l, 0, run, l->n, buf);
+		free(buf);
+		l->sorted = l->n;
+		return;
+	}
+	l->sorted = l->n;
 	if (threads < 2 || l->n < PV_SORT_PARALLEL_FROM) {
 		pv_socklist_sort(l);
 		return;
@@ -294,6 +449,7 @@ size_t pv_socklist_dedupe(struct pv_socklist *l)
 			pv_socklist_move(l, j++, i);
 	}
 	size_t dropped = l->n - j;
+	l->sorted = l->sorted == l->n ? j : 0;
 	l->n = j;
 	return dropped;
 }
@@ -342,6 +498,7 @@ void pv_socklist_merge(struct pv_socklist *into, struct pv_socklist *from)
 		return;
 	}
 	size_t m = into->n, j = from->n, k = into->n + from->n;
+	bool both = into->sorted == m && from->sorted == j;
 	pv_socklist_reserve(into, k);
 	take_v6(into, from);
 	/* From the end: the larger of the two last records goes last; ties to into's, first. */
@@ -353,6 +510,7 @@ void pv_socklist_merge(struct pv_socklist *into, struct pv_socklist *from)
 			put_from(into, --k, from, --j);
 	}
 	into->n = m + from->n;
+	into->sorted = both ? into->n : 0;
 	pv_socklist_free(from);
 }
 
@@ -424,6 +582,7 @@ static int by_key(const struct sorter *s, size_t i, size_t j)
 void pv_socklist_sort_by(struct pv_socklist *l, const struct pv_order *order,
 			 const struct pv_owner_table *owners, uint64_t *rate)
 {
+	l->sorted = 0; /* a user's order, not the display order */
 	if (order->n == 0) {
 		/* the display order: by key, as no key breaks a tie the same way */
 		static const struct pv_order none = {.n = 0};

@@ -122,6 +122,13 @@ struct pv_socklist {
 	bool keep_info;
 	struct pv_v6 *v6;
 	size_t n6, cap6;
+	/*
+	 * Records [0, sorted) are known to be in display order (sort.h): a
+	 * walk's parse sorts as it goes (pv_sort_grow), and the sort after
+	 * it (pv_socklist_sort_on) then has only the rest to do.  Whatever
+	 * reorders records keeps it true or lowers it.
+	 */
+	size_t sorted;
 };
 
 void pv_socklist_init(struct pv_socklist *l);

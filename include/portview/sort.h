@@ -59,6 +59,34 @@ void pv_socklist_sort(struct pv_socklist *l);
 void pv_socklist_sort_on(struct pv_socklist *l, unsigned threads);
 #define PV_SORT_PARALLEL_FROM 20000
 /*
+ * A list sorted while it grows: a walk's parse, on a thread of its own
+ * that mostly waits for the kernel's next datagram, sorts each chunk of
+ * records as it is complete and merges it, a slice at a time, into the
+ * run before it; the sort after the walk then has nothing (or a few
+ * records) left to do (the list's sorted).  Only for a list that starts
+ * empty and keeps no parallel arrays (queues, tcp_info).
+ */
+struct pv_sort_grow {
+	struct pv_socklist *l; /* NULL: not sorting */
+	size_t sorted;	       /* [0, sorted) in display order */
+	struct pv_rec *buf;    /* the chunk being merged in */
+	size_t nbuf;	       /* its records not yet placed */
+	size_t i, k;	       /* the merge: run records [0, i) left, next slot k - 1 */
+	size_t end;	       /* the chunk's end: sorted, once merged */
+};
+/* Start on l, if it qualifies (else g does nothing). */
+void pv_sort_grow_start(struct pv_sort_grow *g, struct pv_socklist *l);
+/* One slice of work (a chunk sorted, or some records merged); false: none to do. */
+bool pv_sort_grow_step(struct pv_sort_grow *g);
+/*
+ * The walk is over: the rest sorted and merged in (where little is left;
+ * else the list's usual sort does it) and the list's sorted set.
+ */
+void pv_sort_grow_finish(struct pv_sort_grow *g);
+/* Its memory freed (after finish, or where the parse never ran). */
+void pv_sort_grow_free(struct pv_sort_grow *g);
+
+/*
  * Drop repeats of a socket (same cookie) from a list sorted in display
  * order: a dump may report a socket twice when the hash bucket it resumed
  * in gained a socket, and the repeat has the same addresses and ports, so

@@ -317,6 +317,158 @@ START_TEST(two_threads_sort_as_one)
 }
 END_TEST
 
+static bool keep_tcp(const struct pv_sock *s, const void *arg)
+{
+	(void)arg;
+	return s->proto == IPPROTO_TCP;
+}
+
+/* N pseudo-random records, of both families and protocols, some on a device. */
+static void add_random(struct pv_socklist *l, size_t n, uint32_t seed)
+{
+	uint32_t x = seed;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (x >> 8) % 3, (x >> 12) % 16,
+			 (x >> 4) % 4);
+		bool v6 = (x >> 20) % 7 == 0;
+		struct pv_sock s =
+		    v6 ? mksock(T, AF_INET6, (x >> 3) % 2 ? "::1" : "2001:db8::1",
+				(uint16_t)(x % 50), "fe80::2", (uint16_t)(80 + (x >> 9) % 3), E)
+		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 40),
+				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
+		if ((x >> 6) % 9 == 0)
+			s.ifindex = 1 + (x >> 14) % 3;
+		pv_socklist_add(l, &s);
+	}
+}
+
+/* The same records, in the same order, as one sort of them gives. */
+static void assert_sorted_as_one(const struct pv_socklist *l)
+{
+	struct pv_socklist ref;
+	pv_socklist_init(&ref);
+	ref.keep_more = false;
+	for (size_t i = 0; i < l->n; i++) {
+		struct pv_sock s;
+		pv_socklist_get(l, i, &s);
+		pv_socklist_add(&ref, &s);
+	}
+	pv_socklist_sort(&ref);
+	for (size_t i = 0; i < l->n; i++) {
+		struct pv_sock a, b;
+		pv_socklist_get(&ref, i, &a);
+		pv_socklist_get(l, i, &b);
+		ck_assert_msg(a.cookie == b.cookie && a.ifindex == b.ifindex &&
+				  memcmp(a.local.addr, b.local.addr, 16) == 0 &&
+				  memcmp(a.remote.addr, b.remote.addr, 16) == 0,
+			      "row %zu of %zu: not the row one sort puts there", i, l->n);
+	}
+	pv_socklist_free(&ref);
+}
+
+/*
+ * A walk's records sorted between its datagrams (pv_sort_grow): 250 at a
+ * time, a few steps after each, then the rest at its end; the sort after
+ * the walk then leaves them as they are, or merges in the few added
+ * later (a second walk's).  A parse with no time to sort leaves it all to
+ * that sort.
+ */
+START_TEST(grown_list_sorts_as_one)
+{
+	static const struct {
+		size_t n, steps, more;
+	} cases[] = {{5 * 4096 + 123, 3, 0}, {5 * 4096 + 123, 1, 0}, {4096, 2, 0},
+		     {20000, 3, 300},	     {12000, 0, 0},	     {3000, 0, 17},
+		     {30000, 3, 9000}};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct pv_socklist l;
+		pv_socklist_init(&l);
+		l.keep_more = false;
+		struct pv_sort_grow g;
+		pv_sort_grow_start(&g, &l);
+		for (size_t done = 0; done < cases[c].n; done += 250) {
+			add_random(&l, done + 250 < cases[c].n ? 250 : cases[c].n - done,
+				   (uint32_t)(done * 31 + c));
+			for (size_t k = 0; k < cases[c].steps; k++)
+				pv_sort_grow_step(&g);
+		}
+		pv_sort_grow_finish(&g);
+		pv_sort_grow_free(&g);
+		/* sorted as it grew, unless the parse fell behind by more than two chunks */
+		if (cases[c].steps)
+			ck_assert_uint_eq(l.sorted, l.n);
+		add_random(&l, cases[c].more, 99);
+		pv_socklist_sort_on(&l, 2);
+		ck_assert_uint_eq(l.sorted, l.n);
+		assert_sorted_as_one(&l);
+		pv_socklist_free(&l);
+	}
+}
+END_TEST
+
+/*
+ * A walk interrupted and walked again (the list rolled back to before it):
+ * what the first walk sorted says nothing of the second's records.  And a
+ * filtered list keeps its order, an unsorted one stays unsorted.
+ */
+START_TEST(rollback_and_filter_keep_sorted_true)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	l.keep_more = false;
+	struct pv_sort_grow g;
+	pv_sort_grow_start(&g, &l);
+	add_random(&l, 6000, 3);
+	pv_sort_grow_finish(&g);
+	pv_sort_grow_free(&g);
+	ck_assert_uint_eq(l.sorted, 6000);
+	struct pv_socklist_mark none = {0, 0};
+	pv_socklist_rollback(&l, none);
+	add_random(&l, 5000, 4);
+	pv_socklist_sort_on(&l, 2);
+	assert_sorted_as_one(&l);
+
+	/* sorted, then filtered: still sorted; then records added: sorted again */
+	pv_socklist_filter(&l, keep_tcp, NULL);
+	ck_assert_uint_eq(l.sorted, l.n);
+	add_random(&l, 100, 5);
+	pv_socklist_sort_on(&l, 2);
+	assert_sorted_as_one(&l);
+	pv_socklist_free(&l);
+
+	/* never sorted, then filtered: still to be sorted */
+	pv_socklist_init(&l);
+	l.keep_more = false;
+	add_random(&l, 3000, 6);
+	pv_socklist_filter(&l, keep_tcp, NULL);
+	ck_assert_uint_eq(l.sorted, 0);
+	pv_socklist_sort_on(&l, 2);
+	assert_sorted_as_one(&l);
+	pv_socklist_free(&l);
+}
+END_TEST
+
+/* A list with queues (-e) is not sorted while it grows: its queues would stay behind. */
+START_TEST(grow_leaves_lists_with_queues)
+{
+	struct pv_socklist l;
+	pv_socklist_init(&l);
+	struct pv_sort_grow g;
+	pv_sort_grow_start(&g, &l);
+	add_random(&l, 3 * 4096, 5);
+	while (pv_sort_grow_step(&g))
+		;
+	pv_sort_grow_finish(&g);
+	pv_sort_grow_free(&g);
+	ck_assert_uint_eq(l.sorted, 0);
+	pv_socklist_sort_on(&l, 2);
+	assert_sorted_as_one(&l);
+	pv_socklist_free(&l);
+}
+END_TEST
+
 /*
  * A list with tcp_info (-i) sorted on one thread or two: each record's
  * tcp_info, and its absence, still with that record; the queues too.
@@ -390,6 +542,9 @@ int main(void)
 	tcase_add_test(tc, merge_keeps_both_sides_addresses);
 	tcase_add_test(tc, two_threads_sort_as_one);
 	tcase_add_test(tc, tcp_info_stays_with_its_record);
+	tcase_add_test(tc, grown_list_sorts_as_one);
+	tcase_add_test(tc, grow_leaves_lists_with_queues);
+	tcase_add_test(tc, rollback_and_filter_keep_sorted_true);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
