@@ -2,6 +2,7 @@
 #include "portview/view.h"
 #include "portview/buf.h"
 #include "portview/format.h"
+#include "portview/parallel.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,17 +36,46 @@ void pv_view_init(struct pv_view *v, const struct pv_socklist *l,
 	pv_users_init(&v->users);
 }
 
+/* Rows placed in the owner table at a time, by whichever thread takes them. */
+#define PLACE_CHUNK 4096
+/* From this many rows, on the CPUs online: each row is a lookup in a large hash table. */
+#define PLACE_PARALLEL_FROM 20000
+
+struct placing {
+	struct pv_view *v;
+	size_t next; /* the next chunk's first row (atomic) */
+	bool missing;
+};
+
+/* A worker: chunks of rows placed; a socket no walked process holds noted (missing). */
+static void place_rows(void *arg, unsigned w)
+{
+	(void)w;
+	struct placing *p = arg;
+	const struct pv_socklist *l = p->v->l;
+	bool missing = false;
+	for (size_t lo;
+	     (lo = __atomic_fetch_add(&p->next, PLACE_CHUNK, __ATOMIC_RELAXED)) < l->n;) {
+		size_t hi = lo + PLACE_CHUNK < l->n ? lo + PLACE_CHUNK : l->n;
+		for (size_t i = lo; i < hi; i++)
+			if (!pv_owners_place_at(&p->v->owners, i, l->v[i].inode) && l->v[i].inode)
+				missing = true;
+	}
+	if (missing)
+		__atomic_store_n(&p->missing, true, __ATOMIC_RELAXED);
+}
+
 uint8_t pv_view_adopt_owners(struct pv_view *v, struct pv_owner_table *index)
 {
 	v->owners = *index;
 	memset(index, 0, sizeof(*index));
 	v->has_owners = true;
 	/* a socket with a file that no walked process holds: its owner is unknown */
-	bool missing = false;
-	for (size_t i = 0; i < v->l->n; i++)
-		if (!pv_owners_place_at(&v->owners, i, v->l->v[i].inode) && v->l->v[i].inode)
-			missing = true;
-	return missing ? v->owners.unseen : 0;
+	struct placing p = {v, 0, false};
+	pv_owners_rows(&v->owners, v->l->n);
+	unsigned cpus = pv_cpus_online();
+	pv_parallel_run(v->l->n >= PLACE_PARALLEL_FROM && cpus > 1 ? 2 : 1, place_rows, &p);
+	return p.missing ? v->owners.unseen : 0;
 }
 
 uint8_t pv_view_join_owners(struct pv_view *v, const struct pv_scan_part *parts, size_t nparts)

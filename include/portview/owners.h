@@ -164,6 +164,11 @@ void pv_owners_index(struct pv_owner_table *t, const struct pv_scan_part *parts,
  * (for pv_owners_lookup_at).  Returns whether the table has inode.
  */
 bool pv_owners_place_at(struct pv_owner_table *t, size_t row, uint32_t inode);
+/*
+ * Room for rows 0..n-1 (none of them placed yet): then threads may place
+ * rows below n side by side, each its own.
+ */
+void pv_owners_rows(struct pv_owner_table *t, size_t n);
 /* The owners of inode as a range of t->owners; count 0 if none. */
 void pv_owners_lookup(const struct pv_owner_table *t, uint32_t inode, uint32_t *first,
 		      uint32_t *count);
