@@ -478,8 +478,8 @@ static int walk_bound_again(struct dump_ctx *c, const struct pv_diag_query *q, b
 
 /* Make sure of a first walk whose outcome tails and r tell (see the top). */
 static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
-		     const struct pv_diag_tails *tails, struct pv_socklist *l, size_t before,
-		     struct pv_dump_report *r)
+		     const struct pv_diag_tails *tails, const struct pv_diag_stats *st,
+		     struct pv_socklist *l, size_t before, struct pv_dump_report *r)
 {
 	bool too_many;
 	int err = 0;
@@ -489,7 +489,9 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 	 * 16 sockets, or whose boundaries were checked with too few records,
 	 * cannot be vouched for by its check.
 	 */
-	size_t ehash = count_in(l, before, EHASH_STATES);
+	size_t ehash = 0; /* the walk's records in those states: count_in's, kept as parsed */
+	for (size_t i = 0; i < PV_DIAG_STATES; i++)
+		ehash += (EHASH_STATES >> i) & 1 ? st->kept[i] : 0;
 	size_t sockets = c->ns->geometry.sockets;
 	r->needed = tail_for(c, q->states, ehash > sockets ? ehash : sockets);
 	bool pauses = r->needed == 0 && q->proto == IPPROTO_TCP;
@@ -610,7 +612,7 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 	r->checked = tails.checked;
 	r->gone = tails.gone;
 	if (!err)
-		err = make_sure(c, q, &tails, l, before, r);
+		err = make_sure(c, q, &tails, &stats, l, before, r);
 	r->sockets = l->n - before;
 	r->err = err;
 	return err;

@@ -278,8 +278,10 @@ static bool add_record(struct pv_diag_parse *p, const char *msg, size_t len)
 		if (info.have)
 			s.info = &info;
 	}
-	if (!(p->known && pv_idset_has(p->known, s.cookie))) /* a first walk has it */
+	if (!(p->known && pv_idset_has(p->known, s.cookie))) { /* a first walk has it */
 		pv_socklist_add(p->out, &s);
+		p->kept[s.state % PV_DIAG_STATES]++;
+	}
 	return true;
 }
 
@@ -802,6 +804,7 @@ int pv_diag_dump(struct mnl_socket *nl, const struct pv_diag_query *q, const str
 			break;
 		}
 		ret = pv_diag_parse_result(&w.p);
+		memcpy(stats->kept, w.p.kept, sizeof(stats->kept));
 		if (ret != -EINTR)
 			break;
 	}

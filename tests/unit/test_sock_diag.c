@@ -13,12 +13,21 @@
 #include "portview/sort.h"
 #include "portview/state.h"
 
-/* A recorded dump, fed to the parser the dump uses as one run of bytes. */
+/*
+ * A recorded dump, fed to the parser the dump uses as one run of bytes;
+ * what it says it kept, by state, is what it added to l.
+ */
 static int parse(const void *raw, size_t len, uint8_t proto, struct pv_socklist *l)
 {
 	struct pv_diag_parse p;
+	size_t before = l->n, added[PV_DIAG_STATES] = {0};
 	pv_diag_parse_init(&p, proto, l, NULL);
 	pv_diag_parse_datagram(&p, raw, len);
+	for (size_t i = before; i < l->n; i++)
+		added[l->v[i].state % PV_DIAG_STATES]++;
+	for (size_t st = 0; st < PV_DIAG_STATES; st++)
+		ck_assert_msg(p.kept[st] == added[st], "state %zu: %zu kept, %zu added", st,
+			      p.kept[st], added[st]);
 	return pv_diag_parse_result(&p);
 }
 
