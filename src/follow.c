@@ -9,7 +9,9 @@
 
 bool pv_follow_can(const struct pv_query *q, unsigned keeps)
 {
-	return pv_query_wants_proto(q, IPPROTO_TCP) && !(keeps & ~(unsigned)PV_KEEP_INFO);
+	/* PV_KEEP_BIG_PAGES says where records live, not what they hold */
+	return pv_query_wants_proto(q, IPPROTO_TCP) &&
+	       !(keeps & ~(unsigned)(PV_KEEP_INFO | PV_KEEP_BIG_PAGES));
 }
 
 #ifdef PV_HAVE_BPF
@@ -673,6 +675,7 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 	}
 	to->keep_more = from->keep_more;
 	to->keep_info = from->keep_info;
+	to->big_pages = from->big_pages;
 	pv_socklist_reserve(to, from->n ? from->n : 1); /* a spare has the room */
 	if (from->n6 > to->cap6) {
 		to->v6 = xreallocarray(to->v6, from->n6, sizeof(*to->v6));

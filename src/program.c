@@ -209,7 +209,9 @@ void pv_gather_opts_of(const struct pv_request *req, const struct pv_query *q,
 	    .dump = &req->dump,
 	    .keeps = (req->table.extended || req->json || req->table.unit ? PV_KEEP_MORE : 0) |
 		     (req->table.extended || req->json ? PV_KEEP_PROBES : 0) |
-		     (req->info ? PV_KEEP_INFO : 0),
+		     (req->info ? PV_KEEP_INFO : 0) |
+		     /* with owners, the peak is the owner tables' (held against ss -tuanp's) */
+		     (pv_request_wants_owners(req) ? PV_KEEP_BIG_PAGES : 0),
 	    .owners = pv_request_wants_owners(req),
 	    .source = req->owners,
 	    .proc_root = req->proc_root,

@@ -827,6 +827,7 @@ static int dump_all(struct dumps *d, struct pv_socklist *out, struct pv_snapshot
 		pv_socklist_init(&d->lists[w]);
 		d->lists[w].keep_more = out->keep_more;
 		d->lists[w].keep_info = out->keep_info;
+		d->lists[w].big_pages = out->big_pages;
 	}
 	rep->threads = pv_parallel_run(d->workers, dump_worker, d);
 	int err = 0;
@@ -893,6 +894,7 @@ int pv_snapshot_take(struct pv_snapshotter *s, const struct pv_query *q,
 	/* Queues, timers and the interface: only -e and JSON show them; tcp_info only -i. */
 	out->keep_more = keeps & PV_KEEP_MORE;
 	out->keep_info = keeps & PV_KEEP_INFO;
+	out->big_pages = keeps & PV_KEEP_BIG_PAGES;
 
 	/* The port filter and the --class range, for this namespace. */
 	struct pv_port_clause clauses[4];

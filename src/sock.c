@@ -42,7 +42,7 @@ void pv_socklist_reserve(struct pv_socklist *l, size_t cap)
 		return;
 	/* realloc of a large block moves pages (mremap), it does not copy */
 	l->cap = cap;
-	l->v = pv_big_realloc(l->v, cap, sizeof(*l->v), l->keep_info);
+	l->v = pv_big_realloc(l->v, cap, sizeof(*l->v), l->keep_info || l->big_pages);
 	if (l->keep_more)
 		l->more = xreallocarray(l->more, cap, sizeof(*l->more));
 	if (l->keep_info)

@@ -35,7 +35,8 @@ void pv_follow_close(struct pv_follow *f);
 
 /*
  * Whether a snapshot of what q selects, keeping keeps, can be followed:
- * TCP asked for, and nothing kept but tcp_info (PV_KEEP_INFO).
+ * TCP asked for, and nothing kept but tcp_info (PV_KEEP_INFO; PV_KEEP_BIG_PAGES
+ * only says where records live).
  */
 bool pv_follow_can(const struct pv_query *q, unsigned keeps);
 

@@ -112,6 +112,12 @@ enum {
 	PV_KEEP_INFO = 2, /* each TCP socket's tcp_info, asked of the kernel (-i) */
 	/* the retransmissions and the probes both, from tcp_info (-e and JSON show them) */
 	PV_KEEP_PROBES = 4,
+	/*
+	 * The records on 2 MB pages once large (sock.h's big_pages): filled
+	 * faster, for up to 2 MB more peak RSS; for runs with owners, whose
+	 * peak is the owner tables' and is held against ss -tuanp's.
+	 */
+	PV_KEEP_BIG_PAGES = 8,
 };
 
 /*

@@ -4,6 +4,7 @@
 #include "helpers.h"
 #include "portview/buf.h"
 #include "portview/parallel.h"
+#include "portview/sock.h"
 #include "portview/util.h"
 
 #include <pthread.h>
@@ -258,6 +259,41 @@ START_TEST(big_arrays_take_huge_pages)
 }
 END_TEST
 
+/*
+ * A list with big_pages (the owners' runs: PV_KEEP_BIG_PAGES) has its
+ * records on a 2 MB-aligned mapping of their own once large, advised for
+ * huge pages; one without keeps them on malloc's (-an's peak RSS).
+ */
+START_TEST(big_page_lists_map_their_records)
+{
+	char mode[16];
+	thp_mode(mode, sizeof(mode));
+	for (int big = 0; big < 2; big++) {
+		struct pv_socklist l;
+		pv_socklist_init(&l);
+		l.keep_more = false;
+		l.big_pages = big;
+		struct pv_sock s = {.proto = 6, .family = 2, .state = 1, .v6only = -1};
+		for (uint32_t i = 0; i < 100000; i++) {
+			s.cookie = i + 1;
+			s.local.port = (uint16_t)i;
+			pv_socklist_add(&l, &s);
+		}
+		uintptr_t start = 0;
+		int eligible;
+		ck_assert(mapping_of(l.v, &start, &eligible));
+		if (big) {
+			ck_assert_uint_eq(start % ((uintptr_t)2 << 20), 0);
+			ck_assert_uint_le((uintptr_t)l.v - start, 64);
+		}
+		if (eligible >= 0 && !strcmp(mode, "madvise"))
+			ck_assert_int_eq(eligible, big);
+		ck_assert_uint_eq(l.v[99999].lport, 99999 % 65536);
+		pv_socklist_free(&l);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -269,6 +305,7 @@ int main(void)
 	tcase_add_test(tc, seconds_refused);
 	tcase_add_test(tc, big_arrays_keep_their_elements);
 	tcase_add_test(tc, big_arrays_take_huge_pages);
+	tcase_add_test(tc, big_page_lists_map_their_records);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
