@@ -903,18 +903,29 @@ static void format_row_into(struct table *t, const struct pv_row *r, const struc
 		if (!t->lay.on[c])
 			continue;
 		size_t len, width = 0;
-		const char *text = columns[c].note ? note_text(t, r, columns[c].note, &len, &width)
-						   : cell_text(t, c, &x, &len);
-		if (!columns[c].note)
-			width =
-			    columns[c].text || columns[c].ascii ? len : pv_text_width(text, len);
 		const char *color = columns[c].color ? columns[c].color(r) : NULL;
-		if (o->color && color && len && !whole) {
-			pv_buf_puts(row, color);
-			pv_buf_add(row, text, len);
-			pv_buf_puts(row, "\033[0m");
+		bool colored = o->color && color && !whole;
+		if (!columns[c].note && !columns[c].text && !colored) {
+			/* formatted straight into the row: no copy from t->cell */
+			size_t at = row->len;
+			format_cell(row, c, &x);
+			len = row->len - at;
+			width = columns[c].ascii ? len : pv_text_width(row->data + at, len);
 		} else {
-			pv_buf_add(row, text, len);
+			const char *text = columns[c].note
+					       ? note_text(t, r, columns[c].note, &len, &width)
+					       : cell_text(t, c, &x, &len);
+			if (!columns[c].note)
+				width = columns[c].text || columns[c].ascii
+					    ? len
+					    : pv_text_width(text, len);
+			if (colored && len) {
+				pv_buf_puts(row, color);
+				pv_buf_add(row, text, len);
+				pv_buf_puts(row, "\033[0m");
+			} else {
+				pv_buf_add(row, text, len);
+			}
 		}
 		if (c != t->last)
 			pv_buf_pad(row, ' ', t->lay.width[c] - width);
