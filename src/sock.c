@@ -42,7 +42,13 @@ void pv_socklist_reserve(struct pv_socklist *l, size_t cap)
 		return;
 	/* realloc of a large block moves pages (mremap), it does not copy */
 	l->cap = cap;
-	l->v = pv_big_realloc(l->v, cap, sizeof(*l->v), l->keep_info || l->big_pages);
+	/*
+	 * big_pages from 2 MB of records on: a list of 10,000 on a 2 MB page
+	 * would hold 1.7 MB more than it uses (-ano's peak at 10k went over
+	 * ss -tuanp's).
+	 */
+	bool big = l->big_pages && cap * sizeof(*l->v) >= ((size_t)2 << 20);
+	l->v = pv_big_realloc(l->v, cap, sizeof(*l->v), l->keep_info || big);
 	if (l->keep_more)
 		l->more = xreallocarray(l->more, cap, sizeof(*l->more));
 	if (l->keep_info)
