@@ -39,13 +39,27 @@ static uint32_t key_of(uint16_t port, uint8_t proto)
 	return (uint32_t)port << 8 | proto;
 }
 
-/* The index of the first entry of arr whose key is key or more. */
-static size_t lower_bound(const struct pv_service *arr, size_t n, uint32_t key)
+/* The key of entry i of an /etc/services array, or of IANA row i. */
+static uint32_t entry_key(const void *arr, size_t i)
+{
+	const struct pv_service *e = (const struct pv_service *)arr + i;
+	return key_of(e->port, e->proto);
+}
+
+static uint32_t row_key(const void *arr, size_t i)
+{
+	const struct pv_iana_row *r = (const struct pv_iana_row *)arr + i;
+	return key_of(r->port, r->proto);
+}
+
+/* The index of the first of n items of arr whose key is key or more. */
+static size_t lower_bound(const void *arr, size_t n, uint32_t (*key_at)(const void *, size_t),
+			  uint32_t key)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (key_of(arr[mid].port, arr[mid].proto) < key)
+		if (key_at(arr, mid) < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -53,37 +67,27 @@ static size_t lower_bound(const struct pv_service *arr, size_t n, uint32_t key)
 	return lo;
 }
 
-/* The index of the first IANA row whose key is key or more. */
-static size_t row_lower_bound(uint32_t key)
-{
-	size_t lo = 0, hi = pv_iana_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (key_of(pv_iana_rows[mid].port, pv_iana_rows[mid].proto) < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The IANA rows for port and proto (any protocol when proto is 0): [*lo, *hi). */
-static void row_range(uint16_t port, uint8_t proto, size_t *lo, size_t *hi)
+/* The items of arr for port and proto (any protocol when proto is 0): [*lo, *hi). */
+static void key_range(const void *arr, size_t n, uint32_t (*key_at)(const void *, size_t),
+		      uint16_t port, uint8_t proto, size_t *lo, size_t *hi)
 {
 	uint32_t first = key_of(port, proto);
 	uint32_t last = key_of(port, proto ? proto : UINT8_MAX);
-	*lo = row_lower_bound(first);
-	*hi = row_lower_bound(last + 1);
+	*lo = lower_bound(arr, n, key_at, first);
+	*hi = lower_bound(arr, n, key_at, last + 1);
 }
 
-/* The entries of arr for port and proto (any protocol when proto is 0): [*lo, *hi). */
+/* The entries of arr (an /etc/services array) for port and proto. */
 static void port_range(const struct pv_service *arr, size_t n, uint16_t port, uint8_t proto,
 		       size_t *lo, size_t *hi)
 {
-	uint32_t first = key_of(port, proto);
-	uint32_t last = key_of(port, proto ? proto : UINT8_MAX);
-	*lo = lower_bound(arr, n, first);
-	*hi = lower_bound(arr, n, last + 1);
+	key_range(arr, n, entry_key, port, proto, lo, hi);
+}
+
+/* The IANA rows for port and proto. */
+static void row_range(uint16_t port, uint8_t proto, size_t *lo, size_t *hi)
+{
+	key_range(pv_iana_rows, pv_iana_count, row_key, port, proto, lo, hi);
 }
 
 static int cmp_by_name(const void *a, const void *b)

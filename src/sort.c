@@ -273,25 +273,6 @@ void pv_socklist_sort(struct pv_socklist *l)
 	l->sorted = l->n;
 }
 
-/*
- * Records [from, mid) and [mid, to) of l, each in display order, merged
- * into [from, to) from the end, the second run copied out first (into
- * buf, room for to - mid records): one pass, ties to the first run.
- * Records only, no parallel arrays.
- */
-static void merge_back(struct pv_socklist *l, size_t from, size_t mid, size_t to,
-		       struct pv_rec *buf)
-{
-	size_t j = to - mid, i = mid, k = to;
-	memcpy(buf, &l->v[mid], j * sizeof(*buf));
-	while (j > 0) {
-		if (i > from && display_cmp(l, &l->v[i - 1], &buf[j - 1]) > 0)
-			l->v[--k] = l->v[--i];
-		else
-			l->v[--k] = buf[--j];
-	}
-}
-
 /* ---- a list sorted while it grows (a walk's parse) ---- */
 
 /*
@@ -328,7 +309,7 @@ static void take_chunk(struct pv_sort_grow *g, size_t end)
 	g->k = g->end = end;
 }
 
-/* Up to moves records of the merge placed, from the end (merge_back's, in slices). */
+/* Up to moves records of the merge placed, from the end: ties to the run before. */
 static void merge_some(struct pv_sort_grow *g, size_t moves)
 {
 	struct pv_socklist *l = g->l;
@@ -406,8 +387,8 @@ static void sort_side(void *arg, unsigned w)
 		sort_display(d->s, d->lo[k], d->hi[k], d->depth);
 }
 
-/* The most records after a sorted run that are sorted and merged in, not sorted with it. */
-#define TAIL_MERGE_MAX 8192
+/* The most records after a sorted run that are sorted and merged in (as a grown list's chunk). */
+#define TAIL_MERGE_MAX GROW_CHUNK
 
 void pv_socklist_sort_on(struct pv_socklist *l, unsigned threads)
 {
@@ -416,11 +397,10 @@ void pv_socklist_sort_on(struct pv_socklist *l, unsigned threads)
 		return; /* in order already (a walk sorted as it went: pv_sort_grow) */
 	if (run && tail <= TAIL_MERGE_MAX && !l->more && !l->info) {
 		/* a walk sorted as it went, then a few more records: theirs merged in */
-		struct sorter s = {.l = l};
-		sort_display(&s, run, l->n, depth_limit(tail));
-		struct pv_rec *buf = xreallocarray(NULL, tail, sizeof(*buf));
-		merge_back(l, 0, run, l->n, buf);
-		free(buf);
+		struct pv_sort_grow g = {.l = l, .sorted = run};
+		take_chunk(&g, l->n);
+		merge_some(&g, SIZE_MAX);
+		pv_sort_grow_free(&g);
 		l->sorted = l->n;
 		return;
 	}

@@ -275,14 +275,11 @@ END_TEST
  * equal tuples (the pivot's equals fall on both sides), IPv6 and
  * device-bound ones among them.
  */
-START_TEST(two_threads_sort_as_one)
+/* n pseudo-random records, of both families and protocols, some on a device. */
+static void add_random(struct pv_socklist *l, size_t n, uint32_t seed)
 {
-	enum { N = PV_SORT_PARALLEL_FROM * 2 + 7 };
-	struct pv_socklist one, two;
-	pv_socklist_init(&one);
-	pv_socklist_init(&two);
-	uint32_t x = 777;
-	for (int i = 0; i < N; i++) {
+	uint32_t x = seed;
+	for (size_t i = 0; i < n; i++) {
 		x = x * 1103515245u + 12345u;
 		char addr[32];
 		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (x >> 8) % 3, (x >> 12) % 16,
@@ -293,10 +290,23 @@ START_TEST(two_threads_sort_as_one)
 				(uint16_t)(x % 50), "fe80::2", (uint16_t)(80 + (x >> 9) % 3), E)
 		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 40),
 				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
-		s.expires = (uint32_t)i + 1;
+		s.expires = (uint32_t)i + 1; /* which it was, where queues are kept */
 		if ((x >> 6) % 9 == 0)
 			s.ifindex = 1 + (x >> 14) % 3;
-		pv_socklist_add(&one, &s);
+		pv_socklist_add(l, &s);
+	}
+}
+
+START_TEST(two_threads_sort_as_one)
+{
+	enum { N = PV_SORT_PARALLEL_FROM * 2 + 7 };
+	struct pv_socklist one, two;
+	pv_socklist_init(&one);
+	pv_socklist_init(&two);
+	add_random(&one, N, 777);
+	for (size_t i = 0; i < N; i++) {
+		struct pv_sock s;
+		pv_socklist_get(&one, i, &s);
 		pv_socklist_add(&two, &s);
 	}
 	pv_socklist_sort(&one);
@@ -321,27 +331,6 @@ static bool keep_tcp(const struct pv_sock *s, const void *arg)
 {
 	(void)arg;
 	return s->proto == IPPROTO_TCP;
-}
-
-/* N pseudo-random records, of both families and protocols, some on a device. */
-static void add_random(struct pv_socklist *l, size_t n, uint32_t seed)
-{
-	uint32_t x = seed;
-	for (size_t i = 0; i < n; i++) {
-		x = x * 1103515245u + 12345u;
-		char addr[32];
-		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (x >> 8) % 3, (x >> 12) % 16,
-			 (x >> 4) % 4);
-		bool v6 = (x >> 20) % 7 == 0;
-		struct pv_sock s =
-		    v6 ? mksock(T, AF_INET6, (x >> 3) % 2 ? "::1" : "2001:db8::1",
-				(uint16_t)(x % 50), "fe80::2", (uint16_t)(80 + (x >> 9) % 3), E)
-		       : mksock((x >> 24) % 2 ? T : U, AF_INET, addr, (uint16_t)((x >> 16) % 40),
-				"10.1.0.1", (uint16_t)(x % 3), (uint8_t)(1 + (x >> 28) % 11));
-		if ((x >> 6) % 9 == 0)
-			s.ifindex = 1 + (x >> 14) % 3;
-		pv_socklist_add(l, &s);
-	}
 }
 
 /* The same records, in the same order, as one sort of them gives. */
