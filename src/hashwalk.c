@@ -57,8 +57,10 @@ void pv_hash_geometry_load(struct pv_hash_geometry *g, const char *sysctl_dir,
 		char *eol = tcp ? strchr(tcp + 1, '\n') : NULL;
 		if (eol)
 			*eol = '\0';
-		if (tcp && sockstat_field(tcp, "inuse", &v) && sockstat_field(tcp, "tw", &tw))
+		if (tcp && sockstat_field(tcp, "inuse", &v) && sockstat_field(tcp, "tw", &tw)) {
 			g->sockets = (uint32_t)(v + tw > UINT32_MAX ? UINT32_MAX : v + tw);
+			g->timewait = (uint32_t)(tw < g->sockets ? tw : g->sockets);
+		}
 	}
 }
 

@@ -564,6 +564,26 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 }
 
 /*
+ * Whether a walk asking for some of the established hash's states, states,
+ * should ask for all of them and drop the rest afterwards.  Asked as it is,
+ * it cannot be checked (boundaries_checkable): past one datagram it is
+ * walked again, in slices or, past some 10,000 records, twice more.  Asked
+ * for all, it is one walk, checked, that also fills the sockets it then
+ * drops.  sockstat gives the two counts that decide it: the sockets in
+ * TIME_WAIT, and the rest, most of them ESTABLISHED on any busy host.
+ * Widened when the part asked for is at least the part left out (measured
+ * at 98,000 connections, --state established: 395 ms in three walks, 120
+ * in one; --state time-wait, with none, stays one quick walk).
+ */
+static bool worth_widening(const struct pv_hash_geometry *g, uint32_t states)
+{
+	uint64_t in = 0, out = 0, tw = g->timewait, full = g->sockets - g->timewait;
+	*((states >> PV_TCP_TIME_WAIT) & 1 ? &in : &out) += tw;
+	*((states >> PV_TCP_ESTABLISHED) & 1 ? &in : &out) += full;
+	return in > 0 && in >= out;
+}
+
+/*
  * One kernel dump, parsed into l as it arrives, then made sure of.  A
  * filter program the kernel refuses (EINVAL) is compiled again without the
  * EQ ops, then dropped (user space filters anyway).  Returns 0 or a
@@ -580,6 +600,14 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 	struct pv_diag_tails tails = {0};
 	struct pv_diag_stats stats;
 
+	/* Some of the established hash's states: all of them, where that is worth it. */
+	uint32_t wanted = q->states;
+	struct pv_diag_query wide = *q;
+	wide.states |= EHASH_STATES;
+	wide.bytecode_len = c->bytecode->len;
+	if (wanted != wide.states && c->policy->check == PV_DUMP_CHECK &&
+	    boundaries_checkable(&wide) && worth_widening(&c->ns->geometry, wanted))
+		q->states = wide.states;
 	*r = (struct pv_dump_report){.proto = q->proto,
 				     .family = q->family,
 				     .buckets = c->ns->geometry.buckets,
@@ -608,11 +636,17 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 	r->states = q->states;
 	r->program_len = q->bytecode_len;
 	add_stats(r, &stats);
-	r->first = l->n - before;
+	r->first = 0; /* what the first walk found in the states asked for */
+	for (size_t i = 0; i < PV_DIAG_STATES; i++)
+		r->first += (wanted >> i) & 1 ? stats.kept[i] : 0;
 	r->checked = tails.checked;
 	r->gone = tails.gone;
 	if (!err)
 		err = make_sure(c, q, &tails, &stats, l, before, r);
+	if (q->states != wanted) {
+		pv_socklist_keep_states(l, before, wanted);
+		q->states = wanted;
+	}
 	r->sockets = l->n - before;
 	r->err = err;
 	return err;

@@ -161,6 +161,21 @@ void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
 		l->n6 = m.n6;
 }
 
+void pv_socklist_keep_states(struct pv_socklist *l, size_t from, uint32_t states)
+{
+	size_t j = from, sorted = l->sorted;
+	for (size_t i = from; i < l->n; i++) {
+		if (i == l->sorted)
+			sorted = j; /* the records kept before it were in order */
+		if ((states >> l->v[i].state) & 1)
+			pv_socklist_move(l, j++, i);
+	}
+	if (l->sorted >= l->n)
+		sorted = j;
+	l->sorted = sorted;
+	l->n = j;
+}
+
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg)
 {

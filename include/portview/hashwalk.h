@@ -37,8 +37,9 @@
 
 /* The network namespace's TCP established hash. */
 struct pv_hash_geometry {
-	uint32_t buckets; /* 0: unknown (kernels before 6.1) */
-	uint32_t sockets; /* hashed TCP sockets (in use + TIME_WAIT); 0: unknown */
+	uint32_t buckets;  /* 0: unknown (kernels before 6.1) */
+	uint32_t sockets;  /* hashed TCP sockets (in use + TIME_WAIT); 0: unknown */
+	uint32_t timewait; /* of them, in TIME_WAIT */
 };
 
 /*

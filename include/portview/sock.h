@@ -202,6 +202,12 @@ static inline void pv_socklist_swap(struct pv_socklist *l, size_t i, size_t j)
 	}
 }
 
+/*
+ * Drop the records from index `from` on whose state is not in states (a
+ * mask of 1 << state), preserving order.
+ */
+void pv_socklist_keep_states(struct pv_socklist *l, size_t from, uint32_t states);
+
 /* Drop the records for which keep() is false, preserving order. */
 void pv_socklist_filter(struct pv_socklist *l, bool (*keep)(const struct pv_sock *, const void *),
 			const void *arg);

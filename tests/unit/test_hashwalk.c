@@ -215,11 +215,13 @@ START_TEST(geometry)
 	pv_hash_geometry_load(&g, d, d);
 	ck_assert_uint_eq(g.buckets, 262144);
 	ck_assert_uint_eq(g.sockets, 42);
+	ck_assert_uint_eq(g.timewait, 30);
 
 	d = fake_dir("128\n", NULL);
 	pv_hash_geometry_load(&g, d, d);
 	ck_assert_uint_eq(g.buckets, 128);
 	ck_assert_uint_eq(g.sockets, 0);
+	ck_assert_uint_eq(g.timewait, 0);
 
 	d = fake_dir("lots\n", "TCP: in use\n");
 	pv_hash_geometry_load(&g, d, d);

@@ -439,6 +439,62 @@ START_TEST(rollback_and_filter_keep_sorted_true)
 }
 END_TEST
 
+/*
+ * A walk narrowed to the states asked for (snapshot.c, a walk widened to
+ * all of the established hash's): the records before `from` untouched,
+ * the others kept in order if in states, and what was sorted still known.
+ */
+START_TEST(keep_states_narrows_in_order)
+{
+	const uint32_t want = 1u << E | 1u << 7; /* ESTABLISHED, CLOSE */
+	for (int round = 0; round < 4; round++) {
+		struct pv_socklist l, ref;
+		pv_socklist_init(&l);
+		pv_socklist_init(&ref);
+		/* sorted: none, a part before from, a part past it, all */
+		static const size_t sorted_at[] = {0, 700, 2600, 5000}, from = 1000;
+		struct pv_socklist head;
+		pv_socklist_init(&head);
+		add_random(&head, 5000, 11 + (uint32_t)round);
+		head.n = sorted_at[round];
+		pv_socklist_sort(&head);
+		head.n = 5000;
+		for (size_t i = 0; i < head.n; i++) {
+			struct pv_sock s;
+			pv_socklist_get(&head, i, &s);
+			pv_socklist_add(&l, &s);
+		}
+		pv_socklist_free(&head);
+		l.sorted = sorted_at[round];
+		size_t kept_sorted = sorted_at[round] <= from ? sorted_at[round] : from;
+		for (size_t i = 0; i < l.n; i++) {
+			struct pv_sock s;
+			pv_socklist_get(&l, i, &s);
+			if (i < from || (want >> s.state) & 1) {
+				pv_socklist_add(&ref, &s);
+				kept_sorted += i >= from && i < sorted_at[round];
+			}
+		}
+		pv_socklist_keep_states(&l, from, want);
+		ck_assert_uint_eq(l.n, ref.n);
+		ck_assert_uint_lt(ref.n, 4500); /* some were dropped */
+		ck_assert_uint_eq(l.sorted, kept_sorted);
+		for (size_t i = 0; i < l.n; i++) {
+			struct pv_sock a, b;
+			pv_socklist_get(&l, i, &a);
+			pv_socklist_get(&ref, i, &b);
+			ck_assert_uint_eq(a.expires, b.expires); /* the same record */
+			ck_assert_uint_eq(a.state, b.state);
+			ck_assert_uint_eq(a.local.port, b.local.port);
+		}
+		pv_socklist_sort_on(&l, 2);
+		assert_sorted_as_one(&l);
+		pv_socklist_free(&l);
+		pv_socklist_free(&ref);
+	}
+}
+END_TEST
+
 /* A list with queues (-e) is not sorted while it grows: its queues would stay behind. */
 START_TEST(grow_leaves_lists_with_queues)
 {
@@ -534,6 +590,7 @@ int main(void)
 	tcase_add_test(tc, grown_list_sorts_as_one);
 	tcase_add_test(tc, grow_leaves_lists_with_queues);
 	tcase_add_test(tc, rollback_and_filter_keep_sorted_true);
+	tcase_add_test(tc, keep_states_narrows_in_order);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
