@@ -61,12 +61,16 @@ static const char two_digits[] = "0001020304050607080910111213141516171819202122
 
 size_t pv_uint_width(uint32_t v)
 {
-	static const uint32_t tens[] = {10,	 100,	   1000,      10000,	 100000,
-					1000000, 10000000, 100000000, 1000000000};
-	size_t n = 1;
-	while (n < 10 && v >= tens[n - 1])
-		n++;
-	return n;
+	static const uint32_t tens[] = {1,	 10,	   100,	      1000,	 10000,
+					100000, 1000000, 10000000, 100000000, 1000000000};
+	/*
+	 * The digits from the bit length: 1233 / 4096 is just over log10(2),
+	 * so t is the count of digits or one less (v | 1: 0 is one digit,
+	 * and no power of ten is odd but 1).
+	 */
+	uint32_t x = v | 1;
+	unsigned t = (unsigned)(32 - __builtin_clz(x)) * 1233 >> 12;
+	return t + 1 - (x < tens[t]);
 }
 
 size_t pv_format_uint(char *out, uint32_t v)

@@ -52,14 +52,6 @@ static void add_uint(struct pv_buf *b, uint32_t v)
 	b->len += pv_format_uint(p, v);
 }
 
-/* "a/b", as printf's "%u/%u" (a cell of -i: twice per row, at 100,000 rows) */
-static void add_pair(struct pv_buf *b, uint32_t a, uint32_t c)
-{
-	add_uint(b, a);
-	pv_buf_putc(b, '/');
-	add_uint(b, c);
-}
-
 /* One owner: its PID, and with program its name. */
 static void owner_text(struct pv_buf *arena, const struct pv_owner_table *t,
 		       const struct pv_owner *o, bool program)
@@ -279,86 +271,128 @@ static void cell_recv_rate(struct pv_buf *b, const struct cell *x)
 
 /*
  * The TCP internals' cells, in ss -i's units written short: milliseconds,
- * segments, bytes (12.3k), bits per second.  Each is called only where
- * the kernel gave the fields its column needs (format_cell).
+ * segments, bytes (12.3k), bits per second.  Each is written where the
+ * kernel gave the fields its column needs, else '-' (put_info); a row's
+ * are written in one go, straight into it (format_row_into).
  */
+#define INFO_CELL_MAX 40 /* "%g/%g" of two rtts at most */
+
+static char *put_uint(char *p, uint32_t v)
+{
+	return p + pv_format_uint(p, v);
+}
+
+/* "a/b", as printf's "%u/%u" */
+static char *put_pair(char *p, uint32_t a, uint32_t b)
+{
+	p = put_uint(p, a);
+	*p++ = '/';
+	return put_uint(p, b);
+}
+
+static char *put_si(char *p, uint64_t v)
+{
+	return p + pv_format_si(p, v);
+}
+
 /*
  * Microseconds as milliseconds, as printf's "%g" writes us / 1000.0: below
  * 1,000 s the value has at most six significant digits, which "%g" keeps
  * exactly, its trailing zeros dropped; above, printf itself.
  */
-static void add_ms(struct pv_buf *b, uint32_t us)
+static char *put_ms(char *p, uint32_t us)
 {
-	if (us >= 1000000) {
-		pv_buf_printf(b, "%g", us / 1000.0);
-		return;
-	}
-	add_uint(b, us / 1000);
+	if (us >= 1000000)
+		return p + snprintf(p, INFO_CELL_MAX / 2, "%g", us / 1000.0);
+	p = put_uint(p, us / 1000);
 	uint32_t frac = us % 1000;
 	if (!frac)
-		return;
+		return p;
 	char d[4] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
 		     (char)('0' + frac % 10)};
 	size_t n = 4;
 	while (d[n - 1] == '0')
 		n--;
-	pv_buf_add(b, d, n);
+	memcpy(p, d, 4);
+	return p + n;
 }
 
-static void cell_rtt(struct pv_buf *b, const struct cell *x)
+/* The PV_TI_* fields each column needs. */
+static uint8_t info_needs(int col)
 {
-	const struct pv_tcp_info *t = x->r->s.info; /* as ss: rtt/rttvar */
-	add_ms(b, t->rtt_us);
-	pv_buf_putc(b, '/');
-	add_ms(b, t->rttvar_us);
+	switch (col) {
+	case COL_SENT:
+		return PV_TI_SENT;
+	case COL_ACKED:
+	case COL_RCVD:
+		return PV_TI_BYTES;
+	case COL_SEGS:
+		return PV_TI_SEGS;
+	case COL_DELIVERY:
+		return PV_TI_DELIVERY;
+	default:
+		return PV_TI_BASE;
+	}
 }
 
-static void cell_cwnd(struct pv_buf *b, const struct cell *x)
+/* Column col's cell (COL_RTT to COL_IDLE) of tcp_info t at p: at most INFO_CELL_MAX bytes. */
+static char *put_info(char *p, int col, const struct pv_tcp_info *t)
 {
-	add_uint(b, x->r->s.info->snd_cwnd);
+	if (!t || !(t->have & info_needs(col))) {
+		*p++ = '-';
+		return p;
+	}
+	switch (col) {
+	case COL_RTT: /* as ss: rtt/rttvar */
+		p = put_ms(p, t->rtt_us);
+		*p++ = '/';
+		return put_ms(p, t->rttvar_us);
+	case COL_CWND:
+		return put_uint(p, t->snd_cwnd);
+	case COL_SENT:
+		return put_si(p, t->bytes_sent);
+	case COL_ACKED:
+		return put_si(p, t->bytes_acked);
+	case COL_RCVD:
+		return put_si(p, t->bytes_received);
+	case COL_SEGS:
+		return put_pair(p, t->segs_out, t->segs_in);
+	case COL_RETRANS: /* as ss: unacknowledged now/over the connection's life */
+		return put_pair(p, t->retrans, t->total_retrans);
+	case COL_DELIVERY:
+		p = put_si(p, t->delivery_rate * 8);
+		memcpy(p, "bps", 3);
+		return p + 3;
+	default: /* COL_IDLE */
+		return put_pair(p, t->last_data_sent_ms, t->last_data_recv_ms);
+	}
 }
 
-static void cell_sent(struct pv_buf *b, const struct cell *x)
+static void info_cell(struct pv_buf *b, int col, const struct cell *x)
 {
-	add_si(b, x->r->s.info->bytes_sent);
+	char *p = pv_buf_reserve(b, INFO_CELL_MAX);
+	b->len = (size_t)(put_info(p, col, x->r->s.info) - b->data);
 }
 
-static void cell_acked(struct pv_buf *b, const struct cell *x)
-{
-	add_si(b, x->r->s.info->bytes_acked);
-}
-
-static void cell_rcvd(struct pv_buf *b, const struct cell *x)
-{
-	add_si(b, x->r->s.info->bytes_received);
-}
-
-static void cell_segs(struct pv_buf *b, const struct cell *x)
-{
-	add_pair(b, x->r->s.info->segs_out, x->r->s.info->segs_in);
-}
-
-/* as ss: unacknowledged now/over the connection's life */
-static void cell_retrans(struct pv_buf *b, const struct cell *x)
-{
-	add_pair(b, x->r->s.info->retrans, x->r->s.info->total_retrans);
-}
-
-static void cell_delivery(struct pv_buf *b, const struct cell *x)
-{
-	add_si(b, x->r->s.info->delivery_rate * 8);
-	pv_buf_puts(b, "bps");
-}
-
-static void cell_idle(struct pv_buf *b, const struct cell *x)
-{
-	add_pair(b, x->r->s.info->last_data_sent_ms, x->r->s.info->last_data_recv_ms);
-}
+#define INFO_CELL(name, col)                                                                       \
+	static void name(struct pv_buf *b, const struct cell *x)                                   \
+	{                                                                                          \
+		info_cell(b, col, x);                                                              \
+	}
+INFO_CELL(cell_rtt, COL_RTT)
+INFO_CELL(cell_cwnd, COL_CWND)
+INFO_CELL(cell_sent, COL_SENT)
+INFO_CELL(cell_acked, COL_ACKED)
+INFO_CELL(cell_rcvd, COL_RCVD)
+INFO_CELL(cell_segs, COL_SEGS)
+INFO_CELL(cell_retrans, COL_RETRANS)
+INFO_CELL(cell_delivery, COL_DELIVERY)
+INFO_CELL(cell_idle, COL_IDLE)
 
 /*
- * The TCP internals' cells' widths, as format_cell writes them: a '-'
- * where the kernel did not give the fields, else the numbers' digits
- * (quick_width: no cell formatted to measure it).
+ * The TCP internals' cells' widths, as put_info writes them (no cell
+ * formatted to measure it), into w[col - COL_RTT]: SIZE_MAX where printf's
+ * "%g" writes an rtt of 1,000 s or more.
  */
 static size_t ms_width(uint32_t us)
 {
@@ -369,32 +403,38 @@ static size_t ms_width(uint32_t us)
 	return !frac ? n : frac % 10 ? n + 4 : frac % 100 ? n + 3 : n + 2;
 }
 
-static size_t sum_width(size_t a, size_t b, size_t c)
-{
-	return a == SIZE_MAX || c == SIZE_MAX ? SIZE_MAX : a + b + c;
-}
-
 static size_t pair_width(uint32_t a, uint32_t b)
 {
 	return pv_uint_width(a) + 1 + pv_uint_width(b);
 }
 
-#define INFO_WIDTH(name, needs, expr)                                                              \
-	static size_t name(const struct pv_row *r, const struct pv_table_opts *o)                  \
-	{                                                                                          \
-		(void)o;                                                                           \
-		const struct pv_tcp_info *t = r->s.info;                                           \
-		return !t || !(t->have & (needs)) ? 1 : (expr);                                    \
+#define NINFO (COL_IDLE - COL_RTT + 1)
+
+static void info_widths(const struct pv_tcp_info *t, size_t w[NINFO])
+{
+	uint8_t have = t ? t->have : 0;
+	for (int c = COL_RTT; c <= COL_IDLE; c++)
+		w[c - COL_RTT] = 1; /* '-' */
+	if (have & PV_TI_BASE) {
+		size_t a = ms_width(t->rtt_us), b = ms_width(t->rttvar_us);
+		w[COL_RTT - COL_RTT] = a == SIZE_MAX || b == SIZE_MAX ? SIZE_MAX : a + 1 + b;
+		w[COL_CWND - COL_RTT] = pv_uint_width(t->snd_cwnd);
+		w[COL_RETRANS - COL_RTT] = pair_width(t->retrans, t->total_retrans);
+		w[COL_IDLE - COL_RTT] = pair_width(t->last_data_sent_ms, t->last_data_recv_ms);
 	}
-INFO_WIDTH(rtt_width, PV_TI_BASE, sum_width(ms_width(t->rtt_us), 1, ms_width(t->rttvar_us)))
-INFO_WIDTH(cwnd_width, PV_TI_BASE, pv_uint_width(t->snd_cwnd))
-INFO_WIDTH(sent_width, PV_TI_SENT, pv_si_width(t->bytes_sent))
-INFO_WIDTH(acked_width, PV_TI_BYTES, pv_si_width(t->bytes_acked))
-INFO_WIDTH(rcvd_width, PV_TI_BYTES, pv_si_width(t->bytes_received))
-INFO_WIDTH(segs_width, PV_TI_SEGS, pair_width(t->segs_out, t->segs_in))
-INFO_WIDTH(retrans_width, PV_TI_BASE, pair_width(t->retrans, t->total_retrans))
-INFO_WIDTH(delivery_width, PV_TI_DELIVERY, sum_width(pv_si_width(t->delivery_rate * 8), 3, 0))
-INFO_WIDTH(idle_width, PV_TI_BASE, pair_width(t->last_data_sent_ms, t->last_data_recv_ms))
+	if (have & PV_TI_SENT)
+		w[COL_SENT - COL_RTT] = pv_si_width(t->bytes_sent);
+	if (have & PV_TI_BYTES) {
+		w[COL_ACKED - COL_RTT] = pv_si_width(t->bytes_acked);
+		w[COL_RCVD - COL_RTT] = pv_si_width(t->bytes_received);
+	}
+	if (have & PV_TI_SEGS)
+		w[COL_SEGS - COL_RTT] = pair_width(t->segs_out, t->segs_in);
+	if (have & PV_TI_DELIVERY) {
+		size_t d = pv_si_width(t->delivery_rate * 8);
+		w[COL_DELIVERY - COL_RTT] = d == SIZE_MAX ? SIZE_MAX : d + 3;
+	}
+}
 
 static const char *proto_text(const struct pv_row *r)
 {
@@ -509,8 +549,8 @@ static bool shown(enum show when, const struct pv_table_opts *o)
  * kernel did not give the fields it needs (not TCP, TIME_WAIT, an older
  * kernel).  min_width: Windows netstat's column starts, for the first
  * ones.  quick_width: the cell's width when known without formatting it
- * (else SIZE_MAX).  color: the cell's SGR colour, or NULL.  ascii: every
- * cell is digits and ASCII signs, a column a byte (no width to work out).
+ * (else SIZE_MAX; the TCP internals' columns have info_widths).  color: the cell's SGR colour, or
+ * NULL.  ascii: every cell is digits and ASCII signs, a column a byte (no width to work out).
  */
 static const struct column {
 	const char *title;
@@ -518,7 +558,6 @@ static const struct column {
 	enum show show;
 	const char *(*text)(const struct pv_row *r);
 	void (*cell)(struct pv_buf *b, const struct cell *x);
-	uint8_t needs; /* PV_TI_* */
 	size_t (*quick_width)(const struct pv_row *r, const struct pv_table_opts *o);
 	const char *(*color)(const struct pv_row *r);
 	bool ascii;
@@ -541,39 +580,20 @@ static const struct column {
     [COL_TIMER] = {N_("Timer"), 0, IF_EXTENDED, .cell = cell_timer},
     [COL_SEND_RATE] = {N_("Send/s"), 0, IF_RATES, .cell = cell_send_rate, .ascii = true},
     [COL_RECV_RATE] = {N_("Recv/s"), 0, IF_RATES, .cell = cell_recv_rate, .ascii = true},
-    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .needs = PV_TI_BASE, .ascii = true,
-		 .quick_width = rtt_width},
-    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .needs = PV_TI_BASE, .ascii = true,
-		  .quick_width = cwnd_width},
-    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .needs = PV_TI_SENT, .ascii = true,
-		  .quick_width = sent_width},
-    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .needs = PV_TI_BYTES, .ascii = true,
-		   .quick_width = acked_width},
-    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .needs = PV_TI_BYTES, .ascii = true,
-		  .quick_width = rcvd_width},
-    [COL_SEGS] = {N_("Segs out/in"), 0, IF_INFO, .cell = cell_segs, .needs = PV_TI_SEGS,
-		  .ascii = true, .quick_width = segs_width},
-    [COL_RETRANS] = {N_("Retrans"), 0, IF_INFO, .cell = cell_retrans, .needs = PV_TI_BASE,
-		     .ascii = true, .quick_width = retrans_width},
-    [COL_DELIVERY] = {N_("Delivery"), 0, IF_INFO, .cell = cell_delivery, .needs = PV_TI_DELIVERY,
-		      .ascii = true, .quick_width = delivery_width},
-    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .needs = PV_TI_BASE, .ascii = true,
-		  .quick_width = idle_width},
+    [COL_RTT] = {N_("RTT ms"), 0, IF_INFO, .cell = cell_rtt, .ascii = true},
+    [COL_CWND] = {N_("Cwnd"), 0, IF_INFO, .cell = cell_cwnd, .ascii = true},
+    [COL_SENT] = {N_("Sent"), 0, IF_INFO, .cell = cell_sent, .ascii = true},
+    [COL_ACKED] = {N_("Acked"), 0, IF_INFO, .cell = cell_acked, .ascii = true},
+    [COL_RCVD] = {N_("Rcvd"), 0, IF_INFO, .cell = cell_rcvd, .ascii = true},
+    [COL_SEGS] = {N_("Segs out/in"), 0, IF_INFO, .cell = cell_segs, .ascii = true},
+    [COL_RETRANS] = {N_("Retrans"), 0, IF_INFO, .cell = cell_retrans, .ascii = true},
+    [COL_DELIVERY] = {N_("Delivery"), 0, IF_INFO, .cell = cell_delivery, .ascii = true},
+    [COL_IDLE] = {N_("Idle ms"), 0, IF_INFO, .cell = cell_idle, .ascii = true},
     [COL_LOCAL_PORT] = {N_("Local Port"), 0, IF_ANNOTATED, .cell = cell_local_port,
 			.color = local_port_color, .note = NOTE_LOCAL},
     [COL_FOREIGN_PORT] = {N_("Foreign Port"), 0, IF_ANNOTATED, .cell = cell_foreign_port,
 			  .color = foreign_port_color, .note = NOTE_FOREIGN},
 };
-
-/* The text of a formatted cell, into b. */
-static void format_cell(struct pv_buf *b, int col, const struct cell *x)
-{
-	const struct pv_tcp_info *t = x->r->s.info;
-	if (columns[col].needs && (!t || !(t->have & columns[col].needs)))
-		pv_buf_putc(b, '-');
-	else
-		columns[col].cell(b, x);
-}
 
 /* The layout of a table: which columns, how wide. */
 struct layout {
@@ -769,7 +789,7 @@ static const char *cell_text(struct table *t, int c, const struct cell *x, size_
 		return text;
 	}
 	t->cell.len = 0;
-	format_cell(&t->cell, c, x);
+	columns[c].cell(&t->cell, x);
 	*len = t->cell.len;
 	return t->cell.data;
 }
@@ -816,10 +836,15 @@ static void measure_row(struct table *t, const struct pv_row *r, const struct pv
 {
 	bool may_condense = t->o->width && !t->lay.condense;
 	struct cell x = row_cells(t, r, v);
+	size_t info[NINFO];
+	if (t->o->info)
+		info_widths(r->s.info, info);
 	for (int c = 0; c < NCOLS; c++) {
 		if (!t->lay.on[c])
 			continue;
-		size_t len, w = columns[c].quick_width ? columns[c].quick_width(r, t->o) : SIZE_MAX;
+		size_t len, w = c >= COL_RTT && c <= COL_IDLE ? info[c - COL_RTT]
+				: columns[c].quick_width      ? columns[c].quick_width(r, t->o)
+							      : SIZE_MAX;
 		if (columns[c].note) {
 			note_text(t, r, columns[c].note, &len, &w);
 		} else if (w == SIZE_MAX) {
@@ -886,6 +911,33 @@ static void put_header(struct pv_buf *out, const struct table *t)
  * not a sink (a sink may write out part of the line, padding that is
  * then trimmed included).
  */
+/*
+ * A row's TCP internals' cells shown (uncoloured, ASCII), each padded to
+ * its column unless the last, written straight into row in one go.
+ * Returns the last column written.
+ */
+static int info_cells(const struct table *t, const struct pv_tcp_info *info, struct pv_buf *row)
+{
+	int end = t->last < COL_IDLE ? t->last : COL_IDLE;
+	size_t room = 0;
+	for (int c = COL_RTT; c <= end; c++)
+		room += INFO_CELL_MAX + t->lay.width[c];
+	char *start = pv_buf_reserve(row, room), *p = start;
+	for (int c = COL_RTT; c <= end; c++) {
+		if (!t->lay.on[c])
+			continue;
+		char *cell = p;
+		p = put_info(p, c, info);
+		if (c != t->last) {
+			size_t pad = t->lay.width[c] - (size_t)(p - cell);
+			memset(p, ' ', pad);
+			p += pad;
+		}
+	}
+	row->len += (size_t)(p - start);
+	return end;
+}
+
 static void format_row_into(struct table *t, const struct pv_row *r, const struct pv_view *v,
 			    uint8_t change, struct pv_buf *row)
 {
@@ -902,13 +954,17 @@ static void format_row_into(struct table *t, const struct pv_row *r, const struc
 	for (int c = 0; c <= t->last; c++) {
 		if (!t->lay.on[c])
 			continue;
+		if (c == COL_RTT) {
+			c = info_cells(t, r->s.info, row);
+			continue;
+		}
 		size_t len, width = 0;
 		const char *color = columns[c].color ? columns[c].color(r) : NULL;
 		bool colored = o->color && color && !whole;
 		if (!columns[c].note && !columns[c].text && !colored) {
 			/* formatted straight into the row: no copy from t->cell */
 			size_t at = row->len;
-			format_cell(row, c, &x);
+			columns[c].cell(row, &x);
 			len = row->len - at;
 			width = columns[c].ascii ? len : pv_text_width(row->data + at, len);
 		} else {

@@ -1049,40 +1049,48 @@ static uint32_t rnd_us(uint32_t *x, int kind)
 	}
 }
 
+static const char *info_titles[] = {"RTT ms",	   "Cwnd",    "Sent",	  "Acked",  "Rcvd",
+				    "Segs out/in", "Retrans", "Delivery", "Idle ms"};
+enum { NT = sizeof(info_titles) / sizeof(info_titles[0]), ROWS = 12 };
+
+/* ROWS connections with tcp_info of table's scale (rnd_us, rnd_scaled), a few without. */
+static void info_rows(struct pv_socklist *l, int table, uint32_t *seed)
+{
+	uint32_t x = *seed;
+	pv_socklist_init(l);
+	l->keep_info = true;
+	for (int i = 0; i < ROWS; i++) {
+		struct pv_sock s = mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", (uint16_t)(1000 + i),
+					  "10.0.0.2", 80, PV_TCP_ESTABLISHED);
+		x = x * 1103515245u + 12345u;
+		struct pv_tcp_info ti = {.have = (uint8_t)((x >> 9) % 8 == 0 ? PV_TI_BASE : 0x1f),
+					 .rtt_us = rnd_us(&x, table % 6),
+					 .rttvar_us = rnd_us(&x, table % 6),
+					 .snd_cwnd = (uint32_t)rnd_scaled(&x, table % 9),
+					 .bytes_sent = rnd_scaled(&x, table % 9),
+					 .bytes_acked = rnd_scaled(&x, table % 9),
+					 .bytes_received = rnd_scaled(&x, table % 9),
+					 .delivery_rate = rnd_scaled(&x, table % 9),
+					 .segs_out = (uint32_t)rnd_scaled(&x, table % 9),
+					 .segs_in = (uint32_t)rnd_scaled(&x, table % 9),
+					 .retrans = (uint32_t)rnd_scaled(&x, table % 9),
+					 .total_retrans = (uint32_t)rnd_scaled(&x, table % 9),
+					 .last_data_sent_ms = (uint32_t)rnd_scaled(&x, table % 9),
+					 .last_data_recv_ms = (uint32_t)rnd_scaled(&x, table % 9)};
+		if ((x >> 13) % 7 != 0)
+			s.info = &ti; /* a few without: '-' */
+		pv_socklist_add(l, &s);
+	}
+	*seed = x;
+}
+
 START_TEST(info_columns_as_wide_as_their_widest_cell)
 {
-	static const char *titles[] = {"RTT ms",      "Cwnd",	 "Sent",     "Acked",  "Rcvd",
-				       "Segs out/in", "Retrans", "Delivery", "Idle ms"};
-	enum { NT = sizeof(titles) / sizeof(titles[0]), ROWS = 12 };
+	const char **titles = info_titles;
 	uint32_t x = 99;
 	for (int table = 0; table < 300; table++) {
 		struct pv_socklist l;
-		pv_socklist_init(&l);
-		l.keep_info = true;
-		for (int i = 0; i < ROWS; i++) {
-			struct pv_sock s =
-			    mksock(IPPROTO_TCP, AF_INET, "10.0.0.1", (uint16_t)(1000 + i),
-				   "10.0.0.2", 80, PV_TCP_ESTABLISHED);
-			x = x * 1103515245u + 12345u;
-			struct pv_tcp_info ti = {
-			    .have = (uint8_t)((x >> 9) % 8 == 0 ? PV_TI_BASE : 0x1f),
-			    .rtt_us = rnd_us(&x, table % 6),
-			    .rttvar_us = rnd_us(&x, table % 6),
-			    .snd_cwnd = (uint32_t)rnd_scaled(&x, table % 9),
-			    .bytes_sent = rnd_scaled(&x, table % 9),
-			    .bytes_acked = rnd_scaled(&x, table % 9),
-			    .bytes_received = rnd_scaled(&x, table % 9),
-			    .delivery_rate = rnd_scaled(&x, table % 9),
-			    .segs_out = (uint32_t)rnd_scaled(&x, table % 9),
-			    .segs_in = (uint32_t)rnd_scaled(&x, table % 9),
-			    .retrans = (uint32_t)rnd_scaled(&x, table % 9),
-			    .total_retrans = (uint32_t)rnd_scaled(&x, table % 9),
-			    .last_data_sent_ms = (uint32_t)rnd_scaled(&x, table % 9),
-			    .last_data_recv_ms = (uint32_t)rnd_scaled(&x, table % 9)};
-			if ((x >> 13) % 7 != 0)
-				s.info = &ti; /* a few without: '-' */
-			pv_socklist_add(&l, &s);
-		}
+		info_rows(&l, table, &x);
 		struct pv_table_opts o = {.numeric = true, .info = true, .plain = true};
 		char *out = render(&l, false, &o);
 		char *header = strstr(out, "  Proto");
@@ -1131,6 +1139,72 @@ START_TEST(info_columns_as_wide_as_their_widest_cell)
 }
 END_TEST
 
+/*
+ * Fitted to a terminal, -i leaves out its least telling columns first
+ * (fit): the cells of the columns kept stay under their titles, and those
+ * of the columns left out are nowhere, every row as wide as its cells.
+ */
+START_TEST(info_columns_left_out_to_fit)
+{
+	uint32_t x = 7;
+	size_t dropped_some = 0;
+	for (int table = 0; table < 90; table++) {
+		struct pv_socklist l;
+		info_rows(&l, table, &x);
+		struct pv_table_opts o = {.numeric = true,
+					  .info = true,
+					  .plain = true,
+					  .width = 100 + (size_t)table % 9 * 10};
+		char *out = render(&l, false, &o);
+		char *header = strstr(out, "  Proto");
+		ck_assert_ptr_nonnull(header);
+		size_t hlen = (size_t)(strchr(header, '\n') - header);
+		size_t start[NT], kept = 0;
+		int shown[NT];
+		for (int c = 0; c < NT; c++) {
+			char *t = strstr(header, info_titles[c]);
+			if (t && t < header + hlen) {
+				shown[kept] = c;
+				start[kept++] = (size_t)(t - header);
+			}
+		}
+		dropped_some += kept < NT;
+		char *line = strchr(header, '\n') + 1;
+		for (int i = 0; i < ROWS; i++) {
+			char *end = strchr(line, '\n');
+			ck_assert_ptr_nonnull(end);
+			size_t len = (size_t)(end - line);
+			/* the cells after the state: one per info column kept, and the annotations'
+			 */
+			char *p = strstr(line, "ESTABLISHED") + strlen("ESTABLISHED");
+			size_t cells = 0;
+			for (; p < end; p += strspn(p, " "))
+				if (*p != ' ') {
+					cells++;
+					p += strcspn(p, " \n");
+				}
+			size_t want = kept + (strstr(header, "Local Port") != NULL) * 2 +
+				      (strstr(header, "Foreign Port") != NULL) * 2;
+			ck_assert_msg(
+			    cells == want,
+			    "table %d row %d: %zu cells after the state, %zu columns:\n%.*s\n%.*s",
+			    table, i, cells, want, (int)hlen, header, (int)len, line);
+			for (size_t k = 0; k < kept; k++)
+				ck_assert_msg(
+				    start[k] < len && line[start[k] - 1] == ' ' &&
+					line[start[k]] != ' ',
+				    "table %d row %d: %s's cell not at its title:\n%.*s\n%.*s",
+				    table, i, info_titles[shown[k]], (int)hlen, header, (int)len,
+				    line);
+			line = end + 1;
+		}
+		free(out);
+		pv_socklist_free(&l);
+	}
+	ck_assert_uint_gt(dropped_some, 30);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -1147,6 +1221,7 @@ int main(void)
 	tcase_add_test(tc, ranges_table_and_json);
 	tcase_add_test(tc, threads_write_the_same_table);
 	tcase_add_test(tc, info_columns_as_wide_as_their_widest_cell);
+	tcase_add_test(tc, info_columns_left_out_to_fit);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_every_field);
