@@ -310,10 +310,11 @@ static void update(struct pv_follow *f, struct pv_socklist *l, size_t at, const 
 	if (s->v6only >= 0)
 		r->flags |= PV_REC_V6ONLY_KNOWN | (s->v6only ? PV_REC_V6ONLY : 0);
 	if (l->keep_info) {
+		struct pv_tcp_info *info = &l->info[l->info_at[at]];
 		if (s->info)
-			l->info[at] = *s->info;
+			*info = *s->info;
 		else
-			memset(&l->info[at], 0, sizeof(l->info[at]));
+			memset(info, 0, sizeof(*info));
 	}
 	if (moved && l == &f->live && !pv_socklist_in_order(l, at))
 		f->reorder = true;
@@ -576,7 +577,7 @@ static long ask_kernel(struct pv_follow *f, struct pv_snapshotter *s, const stru
 		size_t at;
 		if (f->live.keep_info && now.state != PV_TCP_TIME_WAIT &&
 		    find(f, now.cookie, &l, &at)) {
-			const struct pv_tcp_info *was = &l->info[at];
+			const struct pv_tcp_info *was = pv_socklist_info(l, at);
 			if (!now.info || was->bytes_acked != now.info->bytes_acked ||
 			    was->bytes_received != now.info->bytes_received)
 				watch(f, now.cookie);
@@ -669,7 +670,8 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 {
 	pv_socklist_free(to);
 	if (spare && spare->cap >= from->n && spare->cap6 >= from->n6 &&
-	    (!from->keep_more || spare->more) && (!from->keep_info || spare->info)) {
+	    (!from->keep_more || spare->more) &&
+	    (!from->keep_info || (spare->info && spare->capinfo >= from->ninfo))) {
 		*to = *spare;
 		pv_socklist_init(spare);
 	}
@@ -677,19 +679,26 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 	to->keep_info = from->keep_info;
 	to->big_pages = from->big_pages;
 	pv_socklist_reserve(to, from->n ? from->n : 1); /* a spare has the room */
+	if (from->keep_info && from->ninfo > to->capinfo) {
+		to->info = pv_big_realloc(to->info, from->ninfo, sizeof(*to->info), true);
+		to->capinfo = from->ninfo;
+	}
 	if (from->n6 > to->cap6) {
 		to->v6 = xreallocarray(to->v6, from->n6, sizeof(*to->v6));
 		to->cap6 = from->n6;
 	}
 	to->n = from->n;
 	to->n6 = from->n6;
+	to->ninfo = from->keep_info ? from->ninfo : 0;
 	to->sorted = from->sorted;
 	if (from->n) { /* an empty list may have no arrays at all */
 		memcpy(to->v, from->v, from->n * sizeof(*from->v));
 		if (from->keep_more)
 			memcpy(to->more, from->more, from->n * sizeof(*from->more));
-		if (from->keep_info)
-			memcpy(to->info, from->info, from->n * sizeof(*from->info));
+		if (from->keep_info) {
+			memcpy(to->info_at, from->info_at, from->n * sizeof(*from->info_at));
+			memcpy(to->info, from->info, from->ninfo * sizeof(*from->info));
+		}
 	}
 	if (from->n6)
 		memcpy(to->v6, from->v6, from->n6 * sizeof(*from->v6));
@@ -791,8 +800,14 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 	if ((keeps & PV_KEEP_INFO) && !f->live.keep_info) {
 		/* a dump that found nothing may not say what it keeps */
 		f->live.keep_info = true;
+		f->live.capinfo = f->live.cap;
 		f->live.info = pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info), true);
 		memset(f->live.info, 0, f->live.cap * sizeof(*f->live.info));
+		f->live.info_at =
+		    pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info_at), false);
+		for (size_t i = 0; i < f->live.n; i++)
+			f->live.info_at[i] = (uint32_t)i;
+		f->live.ninfo = f->live.n;
 	}
 	pv_socklist_filter(&f->live, is_followed, NULL);
 	keep_bound(f, out);

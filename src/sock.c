@@ -16,6 +16,7 @@ void pv_socklist_free(struct pv_socklist *l)
 	pv_big_free(l->v);
 	free(l->more);
 	pv_big_free(l->info);
+	pv_big_free(l->info_at);
 	free(l->v6);
 	pv_socklist_init(l);
 }
@@ -32,12 +33,26 @@ static void populate_ahead(struct pv_socklist *l)
 	pv_populate(&l->v[l->n], n * sizeof(*l->v));
 	if (l->keep_more)
 		pv_populate(&l->more[l->n], n * sizeof(*l->more));
-	if (l->keep_info)
-		pv_populate(&l->info[l->n], n * sizeof(*l->info));
+	if (l->keep_info) {
+		pv_populate(&l->info_at[l->n], n * sizeof(*l->info_at));
+		size_t k = l->capinfo - l->ninfo < n ? l->capinfo - l->ninfo : n;
+		pv_populate(&l->info[l->ninfo], k * sizeof(*l->info));
+	}
+}
+
+/* Room for the tcp_info of records up to cap, beside those of records dropped before. */
+static void reserve_info(struct pv_socklist *l, size_t cap)
+{
+	size_t need = l->ninfo + (cap > l->n ? cap - l->n : 0);
+	if (!l->keep_info || need <= l->capinfo)
+		return;
+	l->capinfo = need;
+	l->info = pv_big_realloc(l->info, need, sizeof(*l->info), true);
 }
 
 void pv_socklist_reserve(struct pv_socklist *l, size_t cap)
 {
+	reserve_info(l, cap);
 	if (cap <= l->cap)
 		return;
 	/* realloc of a large block moves pages (mremap), it does not copy */
@@ -52,7 +67,7 @@ void pv_socklist_reserve(struct pv_socklist *l, size_t cap)
 	if (l->keep_more)
 		l->more = xreallocarray(l->more, cap, sizeof(*l->more));
 	if (l->keep_info)
-		l->info = pv_big_realloc(l->info, cap, sizeof(*l->info), true);
+		l->info_at = pv_big_realloc(l->info_at, cap, sizeof(*l->info_at), false);
 }
 
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
@@ -99,14 +114,20 @@ bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 						     .netns = s->netns,
 						     .cgroup = s->cgroup};
 	if (l->keep_info) {
+		if (l->ninfo == l->capinfo)
+			reserve_info(l, l->cap); /* records dropped before left theirs */
 		if (s->info)
-			l->info[l->n] = *s->info;
+			l->info[l->ninfo] = *s->info;
 		else
-			memset(&l->info[l->n], 0, sizeof(l->info[l->n]));
+			memset(&l->info[l->ninfo], 0, sizeof(l->info[l->ninfo]));
+		l->info_at[l->n] = (uint32_t)l->ninfo++;
 	}
 	l->n++;
 	return true;
 }
+
+/* Records ahead whose tcp_info pv_socklist_get asks of memory (some 100 ns away each). */
+#define INFO_AHEAD 8
 
 void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 {
@@ -142,13 +163,26 @@ void pv_socklist_get(const struct pv_socklist *l, size_t i, struct pv_sock *out)
 		out->netns = m->netns;
 		out->cgroup = m->cgroup;
 	}
-	if (l->info && l->info[i].have)
-		out->info = &l->info[i];
+	if (!l->info)
+		return;
+	/*
+	 * Records in display order are read one after another (the table's
+	 * passes), their tcp_info in the order the walk found them: the one
+	 * a few records on is asked of memory now.
+	 */
+	if (i + INFO_AHEAD < l->n) {
+		const char *ahead = (const char *)&l->info[l->info_at[i + INFO_AHEAD]];
+		__builtin_prefetch(ahead);
+		__builtin_prefetch(ahead + sizeof(struct pv_tcp_info) - 1);
+	}
+	const struct pv_tcp_info *info = &l->info[l->info_at[i]];
+	if (info->have)
+		out->info = info;
 }
 
 struct pv_socklist_mark pv_socklist_mark(const struct pv_socklist *l)
 {
-	return (struct pv_socklist_mark){l->n, l->n6};
+	return (struct pv_socklist_mark){l->n, l->n6, l->ninfo};
 }
 
 void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
@@ -159,6 +193,8 @@ void pv_socklist_rollback(struct pv_socklist *l, struct pv_socklist_mark m)
 		l->sorted = l->n;
 	if (m.n6 < l->n6)
 		l->n6 = m.n6;
+	if (m.ninfo < l->ninfo)
+		l->ninfo = m.ninfo;
 }
 
 void pv_socklist_keep_states(struct pv_socklist *l, size_t from, uint32_t states)

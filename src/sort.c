@@ -457,8 +457,10 @@ static void put_from(struct pv_socklist *into, size_t k, const struct pv_socklis
 	into->v[k] = from->v[i];
 	if (into->more)
 		into->more[k] = from->more[i];
-	if (into->info)
-		into->info[k] = from->info[i];
+	if (into->info) {
+		into->info[into->ninfo] = from->info[from->info_at[i]];
+		into->info_at[k] = (uint32_t)into->ninfo++;
+	}
 }
 
 bool pv_socklist_in_order(const struct pv_socklist *l, size_t i)

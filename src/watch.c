@@ -144,10 +144,10 @@ void pv_watch_rates_matched(const struct pv_socklist *prev, const struct pv_sock
 	uint32_t *own = match ? NULL : pv_watch_match(prev, cur);
 	const uint32_t *in_prev = match ? match : own;
 	for (size_t i = 0; i < cur->n; i++) {
-		const struct pv_tcp_info *now = &cur->info[i];
+		const struct pv_tcp_info *now = pv_socklist_info(cur, i);
 		if (!(now->have & PV_TI_BYTES) || !in_prev[i])
 			continue;
-		const struct pv_tcp_info *then = &prev->info[in_prev[i] - 1];
+		const struct pv_tcp_info *then = pv_socklist_info(prev, in_prev[i] - 1);
 		if (!(then->have & PV_TI_BYTES))
 			continue;
 		out[i] = (struct pv_rate){

@@ -115,7 +115,8 @@ static void same(struct world *w, const char *what)
 	ck_assert_msg(w->full == full, "%s: a full dump, not the change log", what);
 	ck_assert_uint_eq(got.l.n, want.l.n);
 	for (size_t i = 0; i < got.l.n; i++) {
-		const struct pv_tcp_info *a = &got.l.info[i], *b = &want.l.info[i];
+		const struct pv_tcp_info *a = pv_socklist_info(&got.l, i),
+					 *b = pv_socklist_info(&want.l, i);
 		ck_assert_msg(got.l.v[i].cookie == want.l.v[i].cookie, "%s: row %zu", what, i);
 		ck_assert_msg(a->have == b->have && a->bytes_acked == b->bytes_acked &&
 				  a->bytes_received == b->bytes_received && a->rtt_us == b->rtt_us,
@@ -300,7 +301,8 @@ START_TEST(details_asked_again)
 			k = (long)i;
 	ck_assert(g >= 0 && k >= 0);
 	uint64_t cookie = want.l.v[k].cookie;
-	ck_assert_uint_ge(want.l.info[k].last_data_sent_ms, got.l.info[g].last_data_sent_ms + 1000);
+	ck_assert_uint_ge(pv_socklist_info(&want.l, k)->last_data_sent_ms,
+			  pv_socklist_info(&got.l, g)->last_data_sent_ms + 1000);
 	take_free(&got);
 	take_free(&want);
 	/* asked for at each take (the details shown): as a dump says it */
@@ -310,8 +312,10 @@ START_TEST(details_asked_again)
 	g = row_of(&got, cookie);
 	k = row_of(&want, cookie);
 	ck_assert(g >= 0 && k >= 0);
-	ck_assert_uint_ge(got.l.info[g].last_data_sent_ms, 1400);
-	ck_assert_uint_le(want.l.info[k].last_data_sent_ms - got.l.info[g].last_data_sent_ms, 200);
+	ck_assert_uint_ge(pv_socklist_info(&got.l, g)->last_data_sent_ms, 1400);
+	ck_assert_uint_le(pv_socklist_info(&want.l, k)->last_data_sent_ms -
+			      pv_socklist_info(&got.l, g)->last_data_sent_ms,
+			  200);
 	take_free(&got);
 	take_free(&want);
 	close(p[0]);

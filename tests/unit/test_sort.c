@@ -413,7 +413,7 @@ START_TEST(rollback_and_filter_keep_sorted_true)
 	pv_sort_grow_finish(&g);
 	pv_sort_grow_free(&g);
 	ck_assert_uint_eq(l.sorted, 6000);
-	struct pv_socklist_mark none = {0, 0};
+	struct pv_socklist_mark none = {0, 0, 0};
 	pv_socklist_rollback(&l, none);
 	add_random(&l, 5000, 4);
 	pv_socklist_sort_on(&l, 2);
@@ -566,12 +566,100 @@ START_TEST(tcp_info_stays_with_its_record)
 			}
 			size_t with = 0;
 			for (size_t i = 0; i < l.n; i++)
-				with += l.info[i].have != 0;
+				with += pv_socklist_info(&l, i)->have != 0;
 			ck_assert_msg(with > l.n / 2 && with < l.n, "%zu of %zu rows with tcp_info",
 				      with, l.n);
 			pv_socklist_free(&l);
 		}
 	}
+}
+END_TEST
+
+/* Each record's tcp_info by its cookie (info_list's): still its own? */
+static void assert_own_info(const struct pv_socklist *l, const char *what)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct pv_sock s;
+		pv_socklist_get(l, i, &s);
+		ck_assert_msg(s.info && s.info->rtt_us == s.cookie * 7 &&
+				  s.info->bytes_sent == s.cookie * 1000003u,
+			      "%s: row %zu (cookie %llu): another record's tcp_info", what, i,
+			      (unsigned long long)s.cookie);
+	}
+}
+
+/* n records from cookie first on, in states ESTABLISHED and TIME_WAIT, each with its tcp_info. */
+static void info_list(struct pv_socklist *l, size_t n, uint64_t first)
+{
+	pv_socklist_init(l);
+	l->keep_more = false;
+	l->keep_info = true;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cookie = first + i;
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.0.%u.%u", (unsigned)(cookie * 7 % 5),
+			 (unsigned)(cookie % 11));
+		struct pv_sock s =
+		    mksock(T, AF_INET, addr, (uint16_t)(cookie * 13 % 40), "10.1.0.1",
+			   (uint16_t)(cookie % 3), cookie % 3 ? E : 6 /* TIME_WAIT */);
+		s.cookie = cookie;
+		struct pv_tcp_info ti = {.have = PV_TI_BASE | PV_TI_SENT,
+					 .rtt_us = (uint32_t)(cookie * 7),
+					 .bytes_sent = cookie * 1000003u};
+		s.info = &ti;
+		pv_socklist_add(l, &s);
+	}
+}
+
+/*
+ * The records' moves other than the sort's keep each tcp_info with its
+ * record: states narrowed, two threads' lists merged, repeats dropped, a
+ * walk rolled back and taken again (whose dropped tcp_info is not kept).
+ */
+START_TEST(tcp_info_moves_with_its_record)
+{
+	struct pv_socklist a, b;
+	info_list(&a, 3000, 1);
+	pv_socklist_sort(&a);
+	pv_socklist_keep_states(&a, 100, 1u << E);
+	ck_assert_uint_lt(a.n, 2500);
+	assert_own_info(&a, "narrowed");
+
+	info_list(&b, 700, 5001);
+	pv_socklist_sort(&b);
+	pv_socklist_merge(&a, &b);
+	assert_own_info(&a, "merged");
+
+	/* the same records again, sorted in: repeats of their cookies */
+	info_list(&b, 50, 1);
+	for (size_t i = 0; i < b.n; i++) {
+		struct pv_sock s;
+		pv_socklist_get(&b, i, &s);
+		pv_socklist_add(&a, &s);
+	}
+	pv_socklist_free(&b);
+	pv_socklist_sort(&a);
+	size_t n = a.n;
+	ck_assert_uint_gt(pv_socklist_dedupe(&a), 0);
+	ck_assert_uint_lt(a.n, n);
+	assert_own_info(&a, "repeats dropped");
+
+	struct pv_socklist_mark m = pv_socklist_mark(&a);
+	size_t ninfo = a.ninfo;
+	info_list(&b, 300, 9001);
+	for (int walk = 0; walk < 3; walk++) {
+		pv_socklist_rollback(&a, m);
+		for (size_t i = 0; i < b.n; i++) {
+			struct pv_sock s;
+			pv_socklist_get(&b, i, &s);
+			pv_socklist_add(&a, &s);
+		}
+	}
+	ck_assert_uint_eq(a.ninfo, ninfo + b.n);
+	pv_socklist_free(&b);
+	pv_socklist_sort(&a);
+	assert_own_info(&a, "rolled back");
+	pv_socklist_free(&a);
 }
 END_TEST
 
@@ -591,6 +679,7 @@ int main(void)
 	tcase_add_test(tc, grow_leaves_lists_with_queues);
 	tcase_add_test(tc, rollback_and_filter_keep_sorted_true);
 	tcase_add_test(tc, keep_states_narrows_in_order);
+	tcase_add_test(tc, tcp_info_moves_with_its_record);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
