@@ -61,7 +61,7 @@ static const char two_digits[] = "0001020304050607080910111213141516171819202122
 
 size_t pv_uint_width(uint32_t v)
 {
-	static const uint32_t tens[] = {1,	 10,	   100,	      1000,	 10000,
+	static const uint32_t tens[] = {1,	10,	 100,	   1000,      10000,
 					100000, 1000000, 10000000, 100000000, 1000000000};
 	/*
 	 * The digits from the bit length: 1233 / 4096 is just over log10(2),
