@@ -578,25 +578,49 @@ END_TEST
  * 20,000, then ever larger ones, and each side of every power of ten
  * and of each prefix's rounding edges (9.995, 99.95, 999.5 of a prefix).
  */
+/* pv_format_si as printf writes it: below 10,000 "%u", then three digits and a prefix. */
+static void si_as_printf(uint64_t v, char *out, size_t size)
+{
+	if (v < 10000) {
+		snprintf(out, size, "%u", (unsigned)v);
+		return;
+	}
+	double d = (double)v / 1000;
+	size_t u = 0;
+	for (; d >= 999.5 && u < 5; u++)
+		d /= 1000;
+	snprintf(out, size, d < 9.995 ? "%.2f%c" : d < 99.95 ? "%.1f%c" : "%.0f%c", d, "kMGTPE"[u]);
+}
+
+/* (checked before asserting: each check assertion costs a write to the test's parent) */
 static void si_width_is_length(uint64_t v)
 {
-	char out[PV_SI_MAX];
+	char out[PV_SI_MAX], text[32];
 	size_t n = pv_format_si(out, v), w = pv_si_width(v);
-	ck_assert_msg(w == n, "%llu: pv_si_width %zu, pv_format_si \"%s\"", (unsigned long long)v,
-		      w, out);
+	si_as_printf(v, text, sizeof(text));
+	if (strcmp(out, text) != 0 || w != n)
+		ck_abort_msg("%llu: pv_format_si \"%s\", printf \"%s\", pv_si_width %zu",
+			     (unsigned long long)v, out, text, w);
 	char digits[16], want[16];
 	if (v <= UINT32_MAX) {
 		/* printf's, as pv_format_uint writes its width's digits whatever it is */
-		int len = snprintf(want, sizeof(want), "%u", (unsigned)v);
-		ck_assert_uint_eq(pv_uint_width((uint32_t)v), (size_t)len);
+		size_t len = (size_t)snprintf(want, sizeof(want), "%u", (unsigned)v);
 		n = pv_format_uint(digits, (uint32_t)v);
-		ck_assert_mem_eq(digits, want, (size_t)len);
-		ck_assert_uint_eq(n, (size_t)len);
+		if (pv_uint_width((uint32_t)v) != len || n != len || memcmp(digits, want, len) != 0)
+			ck_abort_msg("%llu: pv_uint_width %zu, pv_format_uint \"%.*s\"",
+				     (unsigned long long)v, pv_uint_width((uint32_t)v), (int)n,
+				     digits);
 	}
 }
 
 START_TEST(widths_without_formatting)
 {
+	/*
+	 * every count from 10.00k to 120.0k (each of their halves), then every
+	 * seventh to a million (of 120k to 999k's halves, one in seven)
+	 */
+	for (uint64_t v = 10000; v < 1000000; v += v < 120000 ? 1 : 7)
+		si_width_is_length(v);
 	for (uint64_t v = 0; v < UINT64_MAX / 4; v = v < 20000 ? v + 1 : v * 3 / 2 + 7)
 		si_width_is_length(v);
 	si_width_is_length(UINT64_MAX);
