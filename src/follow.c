@@ -675,33 +675,7 @@ static void copy_list(struct pv_socklist *to, const struct pv_socklist *from,
 		*to = *spare;
 		pv_socklist_init(spare);
 	}
-	to->keep_more = from->keep_more;
-	to->keep_info = from->keep_info;
-	to->big_pages = from->big_pages;
-	pv_socklist_reserve(to, from->n ? from->n : 1); /* a spare has the room */
-	if (from->keep_info && from->ninfo > to->capinfo) {
-		to->info = pv_big_realloc(to->info, from->ninfo, sizeof(*to->info), true);
-		to->capinfo = from->ninfo;
-	}
-	if (from->n6 > to->cap6) {
-		to->v6 = xreallocarray(to->v6, from->n6, sizeof(*to->v6));
-		to->cap6 = from->n6;
-	}
-	to->n = from->n;
-	to->n6 = from->n6;
-	to->ninfo = from->keep_info ? from->ninfo : 0;
-	to->sorted = from->sorted;
-	if (from->n) { /* an empty list may have no arrays at all */
-		memcpy(to->v, from->v, from->n * sizeof(*from->v));
-		if (from->keep_more)
-			memcpy(to->more, from->more, from->n * sizeof(*from->more));
-		if (from->keep_info) {
-			memcpy(to->info_at, from->info_at, from->n * sizeof(*from->info_at));
-			memcpy(to->info, from->info, from->ninfo * sizeof(*from->info));
-		}
-	}
-	if (from->n6)
-		memcpy(to->v6, from->v6, from->n6 * sizeof(*from->v6));
+	pv_socklist_copy(to, from);
 }
 
 /* What the followed list holds of a full dump: SYN_RECV may be a request socket, whose end no
@@ -799,15 +773,7 @@ static int full(struct pv_follow *f, struct pv_snapshotter *s, const struct pv_q
 		drop_more(out);
 	if ((keeps & PV_KEEP_INFO) && !f->live.keep_info) {
 		/* a dump that found nothing may not say what it keeps */
-		f->live.keep_info = true;
-		f->live.capinfo = f->live.cap;
-		f->live.info = pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info), true);
-		memset(f->live.info, 0, f->live.cap * sizeof(*f->live.info));
-		f->live.info_at =
-		    pv_big_realloc(NULL, f->live.cap, sizeof(*f->live.info_at), false);
-		for (size_t i = 0; i < f->live.n; i++)
-			f->live.info_at[i] = (uint32_t)i;
-		f->live.ninfo = f->live.n;
+		pv_socklist_keep_info(&f->live);
 	}
 	pv_socklist_filter(&f->live, is_followed, NULL);
 	keep_bound(f, out);

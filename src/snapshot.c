@@ -264,6 +264,15 @@ static unsigned tail_for(const struct dump_ctx *c, uint32_t states, size_t n)
 	return pv_hashwalk_tail(c->ns->geometry.buckets, n);
 }
 
+/* A walk's records in states, as its parse counted them (count_in's, without reading them). */
+static size_t kept_in(const struct pv_diag_stats *st, uint32_t states)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < PV_DIAG_STATES; i++)
+		n += (states >> i) & 1 ? st->kept[i] : 0;
+	return n;
+}
+
 static void add_stats(struct pv_dump_report *r, const struct pv_diag_stats *st)
 {
 	r->datagrams += st->datagrams;
@@ -489,9 +498,7 @@ static int make_sure(struct dump_ctx *c, const struct pv_diag_query *q,
 	 * 16 sockets, or whose boundaries were checked with too few records,
 	 * cannot be vouched for by its check.
 	 */
-	size_t ehash = 0; /* the walk's records in those states: count_in's, kept as parsed */
-	for (size_t i = 0; i < PV_DIAG_STATES; i++)
-		ehash += (EHASH_STATES >> i) & 1 ? st->kept[i] : 0;
+	size_t ehash = kept_in(st, EHASH_STATES);
 	size_t sockets = c->ns->geometry.sockets;
 	r->needed = tail_for(c, q->states, ehash > sockets ? ehash : sockets);
 	bool pauses = r->needed == 0 && q->proto == IPPROTO_TCP;
@@ -636,9 +643,7 @@ static int dump_one(struct dump_ctx *c, struct pv_diag_query *q, struct pv_sockl
 	r->states = q->states;
 	r->program_len = q->bytecode_len;
 	add_stats(r, &stats);
-	r->first = 0; /* what the first walk found in the states asked for */
-	for (size_t i = 0; i < PV_DIAG_STATES; i++)
-		r->first += (wanted >> i) & 1 ? stats.kept[i] : 0;
+	r->first = kept_in(&stats, wanted); /* of a walk widened, what was asked for */
 	r->checked = tails.checked;
 	r->gone = tails.gone;
 	if (!err)

@@ -70,6 +70,48 @@ void pv_socklist_reserve(struct pv_socklist *l, size_t cap)
 		l->info_at = pv_big_realloc(l->info_at, cap, sizeof(*l->info_at), false);
 }
 
+void pv_socklist_keep_info(struct pv_socklist *l)
+{
+	if (l->keep_info)
+		return;
+	l->keep_info = true;
+	l->ninfo = l->capinfo = l->n;
+	l->info = pv_big_realloc(NULL, l->n, sizeof(*l->info), true);
+	memset(l->info, 0, l->n * sizeof(*l->info));
+	l->info_at = pv_big_realloc(NULL, l->cap, sizeof(*l->info_at), false);
+	for (size_t i = 0; i < l->n; i++)
+		l->info_at[i] = (uint32_t)i;
+}
+
+void pv_socklist_copy(struct pv_socklist *to, const struct pv_socklist *from)
+{
+	to->keep_more = from->keep_more;
+	to->keep_info = from->keep_info;
+	to->big_pages = from->big_pages;
+	to->n = to->n6 = to->ninfo = 0; /* what to held is not kept */
+	pv_socklist_reserve(to, from->n ? from->n : 1);
+	reserve_info(to, from->ninfo); /* the tcp_info of records from dropped too */
+	if (from->n6 > to->cap6) {
+		to->v6 = xreallocarray(to->v6, from->n6, sizeof(*to->v6));
+		to->cap6 = from->n6;
+	}
+	to->n = from->n;
+	to->n6 = from->n6;
+	to->ninfo = from->keep_info ? from->ninfo : 0;
+	to->sorted = from->sorted;
+	if (from->n) { /* an empty list may have no arrays at all */
+		memcpy(to->v, from->v, from->n * sizeof(*from->v));
+		if (from->keep_more)
+			memcpy(to->more, from->more, from->n * sizeof(*from->more));
+		if (from->keep_info) {
+			memcpy(to->info_at, from->info_at, from->n * sizeof(*from->info_at));
+			memcpy(to->info, from->info, from->ninfo * sizeof(*from->info));
+		}
+	}
+	if (from->n6)
+		memcpy(to->v6, from->v6, from->n6 * sizeof(*from->v6));
+}
+
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s)
 {
 	if (l->n == l->cap)

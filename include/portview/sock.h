@@ -151,6 +151,13 @@ void pv_socklist_free(struct pv_socklist *l);
  * records of a list that keeps it, on 2 MB pages: pv_big_realloc).
  */
 void pv_socklist_reserve(struct pv_socklist *l, size_t cap);
+/*
+ * from's records and arrays copied into to, whose memory is reused where
+ * it has room (what it held is dropped; it keeps what from keeps).
+ */
+void pv_socklist_copy(struct pv_socklist *to, const struct pv_socklist *from);
+/* Keep tcp_info from now on (keep_info), each record so far with none. */
+void pv_socklist_keep_info(struct pv_socklist *l);
 /* Append a copy of s (its addresses, ports and kernel fields). */
 bool pv_socklist_add(struct pv_socklist *l, const struct pv_sock *s);
 /* Record i, unpacked. */

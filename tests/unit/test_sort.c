@@ -357,6 +357,14 @@ static void assert_sorted_as_one(const struct pv_socklist *l)
 	pv_socklist_free(&ref);
 }
 
+/* Sorted on two threads, then the same as one sort gives; the list freed. */
+static void sort_on_two_as_one(struct pv_socklist *l)
+{
+	pv_socklist_sort_on(l, 2);
+	assert_sorted_as_one(l);
+	pv_socklist_free(l);
+}
+
 /*
  * A walk's records sorted between its datagrams (pv_sort_grow): 250 at a
  * time, a few steps after each, then the rest at its end; the sort after
@@ -423,9 +431,7 @@ START_TEST(rollback_and_filter_keep_sorted_true)
 	pv_socklist_filter(&l, keep_tcp, NULL);
 	ck_assert_uint_eq(l.sorted, l.n);
 	add_random(&l, 100, 5);
-	pv_socklist_sort_on(&l, 2);
-	assert_sorted_as_one(&l);
-	pv_socklist_free(&l);
+	sort_on_two_as_one(&l);
 
 	/* never sorted, then filtered: still to be sorted */
 	pv_socklist_init(&l);
@@ -433,9 +439,7 @@ START_TEST(rollback_and_filter_keep_sorted_true)
 	add_random(&l, 3000, 6);
 	pv_socklist_filter(&l, keep_tcp, NULL);
 	ck_assert_uint_eq(l.sorted, 0);
-	pv_socklist_sort_on(&l, 2);
-	assert_sorted_as_one(&l);
-	pv_socklist_free(&l);
+	sort_on_two_as_one(&l);
 }
 END_TEST
 
@@ -487,9 +491,7 @@ START_TEST(keep_states_narrows_in_order)
 			ck_assert_uint_eq(a.state, b.state);
 			ck_assert_uint_eq(a.local.port, b.local.port);
 		}
-		pv_socklist_sort_on(&l, 2);
-		assert_sorted_as_one(&l);
-		pv_socklist_free(&l);
+		sort_on_two_as_one(&l);
 		pv_socklist_free(&ref);
 	}
 }
@@ -508,9 +510,7 @@ START_TEST(grow_leaves_lists_with_queues)
 	pv_sort_grow_finish(&g);
 	pv_sort_grow_free(&g);
 	ck_assert_uint_eq(l.sorted, 0);
-	pv_socklist_sort_on(&l, 2);
-	assert_sorted_as_one(&l);
-	pv_socklist_free(&l);
+	sort_on_two_as_one(&l);
 }
 END_TEST
 
